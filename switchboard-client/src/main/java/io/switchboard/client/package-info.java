@@ -1,0 +1,2 @@
+/** The Java SDK. Filled by the server/client issue. */
+package io.switchboard.client;

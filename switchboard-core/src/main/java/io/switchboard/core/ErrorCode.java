@@ -1,0 +1,99 @@
+package io.switchboard.core;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The one catalogue of Switchboard error codes. Immutable, thread-safe.
+ *
+ * <p>Each code has a stable number that goes on the wire and into logs. Names and message templates
+ * may change; numbers never change and are never reused once released. Ranges: 1–999 general,
+ * 1000–1999 storage (log), 2000–2999 broker, 3000–3999 protocols. {@code docs/errors.md} is
+ * generated from this enum (see {@code ErrorCatalogueDocTest}).
+ *
+ * <p>Message templates use {@code {}} placeholders filled in order by {@link #format(Object...)}.
+ */
+public enum ErrorCode {
+  INTERNAL(1, ErrorCategory.SERVER, "internal error: {}"),
+  INVALID_ARGUMENT(2, ErrorCategory.CLIENT, "invalid argument: {}"),
+  INVALID_CONFIG(3, ErrorCategory.CLIENT, "invalid configuration: {}"),
+
+  LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
+  LOG_FSYNC_FAILED(
+      1001, ErrorCategory.FATAL, "fsync failed on {}; the log accepts no more appends: {}"),
+  LOG_CLOSED(1002, ErrorCategory.RETRIABLE, "log {} is closed"),
+  LOG_OFFSET_OUT_OF_RANGE(
+      1003, ErrorCategory.CLIENT, "offset {} is outside the log's range [{}, {}]"),
+  LOG_CORRUPT_SEGMENT(
+      1004,
+      ErrorCategory.FATAL,
+      "sealed segment {} is damaged at position {} ({}); the log serves nothing past offset {}"),
+  LOG_INVALID_BATCH(1005, ErrorCategory.CLIENT, "invalid record batch: {}"),
+  LOG_BATCH_TOO_LARGE(
+      1006, ErrorCategory.CLIENT, "record batch of {} bytes exceeds the limit of {} bytes"),
+  LOG_UNSUPPORTED_COMPRESSION(1007, ErrorCategory.CLIENT, "unsupported compression codec id {}"),
+  LOG_DECOMPRESSION_LIMIT(
+      1008,
+      ErrorCategory.CLIENT,
+      "compressed batch expands beyond the limit of {} bytes; it was not inflated");
+
+  private static final Map<Integer, ErrorCode> BY_NUMBER = new HashMap<>();
+
+  static {
+    for (ErrorCode code : values()) {
+      ErrorCode previous = BY_NUMBER.put(code.number, code);
+      if (previous != null) {
+        throw new ExceptionInInitializerError(
+            "error number " + code.number + " used by " + previous + " and " + code);
+      }
+    }
+  }
+
+  private final int number;
+  private final ErrorCategory category;
+  private final String template;
+
+  ErrorCode(int number, ErrorCategory category, String template) {
+    this.number = number;
+    this.category = category;
+    this.template = template;
+  }
+
+  /** The stable number of this code, as sent on the wire. */
+  public int number() {
+    return number;
+  }
+
+  public ErrorCategory category() {
+    return category;
+  }
+
+  /** The message template, with {@code {}} placeholders. */
+  public String template() {
+    return template;
+  }
+
+  /** Looks a code up by its stable number; {@code null} when the number is unknown. */
+  public static ErrorCode byNumber(int number) {
+    return BY_NUMBER.get(number);
+  }
+
+  /**
+   * Fills the template's placeholders in order. Missing arguments leave {@code {}} in place; extra
+   * arguments are ignored.
+   */
+  public String format(Object... args) {
+    StringBuilder out = new StringBuilder(template.length() + 32);
+    int argIndex = 0;
+    int from = 0;
+    while (true) {
+      int at = template.indexOf("{}", from);
+      if (at < 0 || argIndex >= args.length) {
+        out.append(template, from, template.length());
+        return out.toString();
+      }
+      out.append(template, from, at).append(args[argIndex++]);
+      from = at + 2;
+    }
+  }
+}

@@ -1,0 +1,780 @@
+package io.switchboard.log;
+
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.format.Record;
+import io.switchboard.log.format.RecordBatch;
+import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageIO;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One partition: an append-only log of {@link Segment}s in one directory.
+ *
+ * <p>Thread safety: thread-safe. Appends serialize on a per-log lock (the broker calls them from
+ * the partition's single owner thread, so the lock is uncontended there); reads take no lock and
+ * see every append that completed before they started. Retention and compaction run on their own
+ * thread and take the append lock only to swap segments. With {@link FsyncPolicy#ALWAYS} a flusher
+ * (a dedicated thread, or the caller through {@link #doFlushWork()} in manual mode) forces the
+ * active segment and completes every append the force covered: group commit.
+ *
+ * <p>Directory contents and what happens to each after a crash:
+ *
+ * <ul>
+ *   <li>{@code <base>.log}, {@code <base>.index}: see {@link Segment}. The last segment is scanned
+ *       and its torn or corrupt tail truncated unless the log was closed cleanly.
+ *   <li>{@code .clean-shutdown}: written last by {@link #close()}, deleted (durably) by open. Its
+ *       presence lets open trust every index file instead of scanning the last segment.
+ *   <li>{@code log-start-offset}: checkpoint (offset int64, CRC-32C int32) written atomically
+ *       before segments are deleted; a damaged one is ignored and the first segment's base is used.
+ *   <li>{@code *.cleaned}: an unfinished compaction output, deleted. {@code *.swap}: a finished one
+ *       whose swap was interrupted: renamed over its {@code .log} and its index rebuilt.
+ * </ul>
+ *
+ * <p>Errors: an I/O error on a write or a failed fsync is fatal for the log ({@link
+ * ErrorCode#LOG_FSYNC_FAILED}, {@link ErrorCode#LOG_IO_ERROR}): appends waiting for it fail, no
+ * later append is acknowledged, and nothing is retried as if it had succeeded.
+ */
+public final class PartitionLog implements AutoCloseable {
+  static final String CLEAN_SHUTDOWN = ".clean-shutdown";
+  static final String LOG_START_CHECKPOINT = "log-start-offset";
+  static final String CLEANED_SUFFIX = ".cleaned";
+  static final String SWAP_SUFFIX = ".swap";
+
+  private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
+
+  /** Longest a dedicated flusher sleeps without a wake-up, so a missed unpark costs little. */
+  private static final long FLUSHER_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /**
+   * How the log runs its flusher.
+   *
+   * @param io the file layer
+   * @param clock the time source
+   * @param manualFlush no flusher thread: the caller drives {@link #doFlushWork()} (tests)
+   */
+  public record Options(StorageIO io, Clock clock, boolean manualFlush) {
+    public static Options defaults() {
+      return new Options(NioStorageIO.INSTANCE, Clock.SYSTEM, false);
+    }
+  }
+
+  private record PendingFlush(
+      long endOffset, AppendResult result, CompletableFuture<AppendResult> future) {}
+
+  final Path dir;
+  final LogConfig config;
+  final StorageIO io;
+  final Clock clock;
+  final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+  final ReentrantLock appendLock = new ReentrantLock();
+  final ReentrantLock maintenanceLock = new ReentrantLock();
+
+  /** Appends waiting for an fsync, in offset order. Guarded by appendLock. */
+  private final ArrayDeque<PendingFlush> pending = new ArrayDeque<>();
+
+  private volatile Segment active;
+  private volatile long logStartOffset;
+  private volatile long logEndOffset;
+  private volatile long durableOffset;
+  private volatile SwitchboardException failure;
+  private volatile boolean closed;
+  private long lastIntervalFlushNs;
+  private final Thread flusher;
+
+  private PartitionLog(Path dir, LogConfig config, Options options) throws IOException {
+    this.dir = dir;
+    this.config = config;
+    this.io = options.io();
+    this.clock = options.clock();
+    recover();
+    this.lastIntervalFlushNs = clock.nanoTime();
+    if (!options.manualFlush() && config.fsync() != FsyncPolicy.NEVER) {
+      flusher =
+          Thread.ofPlatform()
+              .daemon()
+              .name("sb-flush-" + dir.getFileName())
+              .unstarted(this::runFlusher);
+      flusher.start();
+    } else {
+      flusher = null;
+    }
+  }
+
+  /** Opens (recovering if needed) or creates the log in {@code dir} on the real file system. */
+  public static PartitionLog open(Path dir, LogConfig config) {
+    return open(dir, config, Options.defaults());
+  }
+
+  /**
+   * Opens or creates the log in {@code dir}.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_IO_ERROR} when the directory cannot be read
+   */
+  public static PartitionLog open(Path dir, LogConfig config, Options options) {
+    try {
+      return new PartitionLog(dir, config, options);
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    }
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private void recover() throws IOException {
+    io.createDirectories(dir);
+    boolean dirChanged = finishInterruptedCompactions();
+    boolean clean = io.exists(dir.resolve(CLEAN_SHUTDOWN));
+    if (clean) {
+      // Deleted durably before any append, so a crash from now on is seen as unclean.
+      io.delete(dir.resolve(CLEAN_SHUTDOWN));
+      dirChanged = true;
+    }
+    TreeMap<Long, Path> bases = new TreeMap<>();
+    for (Path p : io.list(dir)) {
+      String name = p.getFileName().toString();
+      if (name.endsWith(Segment.LOG_SUFFIX)) {
+        bases.put(parseBase(name, Segment.LOG_SUFFIX), p);
+      }
+    }
+    long now = clock.nowMs();
+    try {
+      for (Map.Entry<Long, Path> e : bases.entrySet()) {
+        boolean last = e.getKey().equals(bases.lastKey());
+        Segment s =
+            Segment.open(io, dir, e.getKey(), last && !clean, now, config.indexIntervalBytes());
+        segments.put(s.baseOffset, s);
+        if (!last && s.damagedAt() < 0 && !io.exists(s.indexPath)) {
+          s.writeIndex(io);
+        }
+        if (s.damagedAt() >= 0) {
+          LOG.error(
+              "SB-LOG-1001 {}: sealed segment damaged at position {} ({}); reads stop there",
+              s.logPath,
+              s.damagedAt(),
+              s.damageReason());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      for (Segment s : segments.values()) {
+        closeQuietly(s);
+      }
+      throw e;
+    }
+    long checkpoint = readLogStartCheckpoint();
+    if (segments.isEmpty()) {
+      Segment s = Segment.create(io, dir, checkpoint, now);
+      segments.put(s.baseOffset, s);
+      dirChanged = true;
+    }
+    if (dirChanged) {
+      io.forceDirectory(dir);
+    }
+    active = segments.lastEntry().getValue();
+    // What survived a process crash may still be only in the page cache: make it durable now, so
+    // that everything below logEndOffset is durable from the start.
+    active.force();
+    logStartOffset = Math.max(checkpoint, segments.firstKey());
+    logEndOffset = active.nextOffset();
+    durableOffset = logEndOffset;
+  }
+
+  private boolean finishInterruptedCompactions() throws IOException {
+    boolean changed = false;
+    for (Path p : io.list(dir)) {
+      String name = p.getFileName().toString();
+      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(".tmp")) {
+        io.delete(p);
+        changed = true;
+      } else if (name.endsWith(Segment.LOG_SUFFIX + SWAP_SUFFIX)) {
+        long base = parseBase(name, Segment.LOG_SUFFIX + SWAP_SUFFIX);
+        io.delete(dir.resolve(Segment.name(base, Segment.INDEX_SUFFIX)));
+        io.move(p, dir.resolve(Segment.name(base, Segment.LOG_SUFFIX)));
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private static long parseBase(String name, String suffix) {
+    String digits = name.substring(0, name.length() - suffix.length());
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_IO_ERROR,
+          name,
+          "not a segment file name (expected <offset>" + suffix + ")");
+    }
+  }
+
+  private long readLogStartCheckpoint() throws IOException {
+    Path p = dir.resolve(LOG_START_CHECKPOINT);
+    if (!io.exists(p)) {
+      return 0;
+    }
+    ByteBuffer b = io.readAll(p);
+    if (b.remaining() != 12) {
+      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint of {} bytes", p, b.remaining());
+      return 0;
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.slice(0, 8));
+    if ((int) crc.getValue() != b.getInt(8)) {
+      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint with a bad CRC", p);
+      return 0;
+    }
+    return b.getLong(0);
+  }
+
+  private void writeLogStartCheckpoint(long offset) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(12).putLong(offset);
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, 8);
+    b.putInt((int) crc.getValue()).flip();
+    io.writeAtomically(dir.resolve(LOG_START_CHECKPOINT), b);
+  }
+
+  // ---------------------------------------------------------------- append and flush
+
+  /**
+   * Appends one record batch, assigning its offsets. Takes ownership of {@code batch}: its base
+   * offset is overwritten in place (a read-only buffer is copied first).
+   *
+   * <p>The future completes when the batch is durable under the log's fsync policy: after the fsync
+   * that covers it for {@link FsyncPolicy#ALWAYS} (on the flusher's thread), at once otherwise.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_INVALID_BATCH}, {@link
+   *     ErrorCode#LOG_BATCH_TOO_LARGE}, {@link ErrorCode#LOG_DECOMPRESSION_LIMIT}, {@link
+   *     ErrorCode#LOG_UNSUPPORTED_COMPRESSION} for a bad batch; {@link ErrorCode#LOG_CLOSED};
+   *     {@link ErrorCode#LOG_FSYNC_FAILED} or {@link ErrorCode#LOG_IO_ERROR} once the log failed.
+   *     The future fails with the last two when the fsync meant to cover it fails.
+   */
+  public CompletableFuture<AppendResult> append(ByteBuffer batch) {
+    if (batch.isReadOnly()) {
+      batch = ByteBuffer.allocate(batch.remaining()).put(batch.duplicate()).flip();
+    }
+    RecordBatch view = RecordBatch.wrap(batch);
+    view.validateForAppend(config.maxBatchBytes());
+    CompletableFuture<AppendResult> future;
+    boolean flushInline;
+    appendLock.lock();
+    try {
+      ensureWritable();
+      long now = clock.nowMs();
+      Segment seg = active;
+      if (shouldRoll(seg, view, now)) {
+        seg = rollLocked(now);
+      }
+      long base = logEndOffset;
+      RecordBatch.setBaseOffset(batch, base);
+      try {
+        seg.append(batch, view, config.indexIntervalBytes());
+      } catch (IOException e) {
+        throw failLocked(e, ErrorCode.LOG_IO_ERROR);
+      }
+      logEndOffset = view.nextOffset();
+      AppendResult result = new AppendResult(base, view.lastOffset(), view.maxTimestamp());
+      if (config.fsync() != FsyncPolicy.ALWAYS) {
+        return CompletableFuture.completedFuture(result);
+      }
+      future = new CompletableFuture<>();
+      pending.add(new PendingFlush(logEndOffset, result, future));
+      flushInline = pending.size() >= config.maxPendingFlushes();
+    } finally {
+      appendLock.unlock();
+    }
+    if (flushInline) {
+      flushPending();
+    } else if (flusher != null) {
+      LockSupport.unpark(flusher);
+    }
+    return future;
+  }
+
+  private boolean shouldRoll(Segment seg, RecordBatch view, long nowMs) {
+    if (seg.size() == 0) {
+      return false;
+    }
+    return seg.size() + (long) view.sizeInBytes() > config.segmentBytes()
+        || nowMs - seg.createdMs() >= config.segmentMs()
+        || logEndOffset + view.lastOffsetDelta() - seg.baseOffset >= Integer.MAX_VALUE;
+  }
+
+  /** Seals the active segment and starts a new one. Caller holds appendLock. */
+  private Segment rollLocked(long nowMs) {
+    Segment old = active;
+    try {
+      // Sealed segments are trusted after a crash, so they are made durable before the next
+      // segment exists, whatever the fsync policy.
+      old.force();
+      old.writeIndex(io);
+      Segment next = Segment.create(io, dir, logEndOffset, nowMs);
+      io.forceDirectory(dir);
+      segments.put(next.baseOffset, next);
+      active = next;
+      return next;
+    } catch (IOException e) {
+      throw failLocked(e, ErrorCode.LOG_IO_ERROR);
+    }
+  }
+
+  /** Seals the active segment now, if it holds anything. */
+  public void roll() {
+    appendLock.lock();
+    try {
+      ensureWritable();
+      if (active.size() > 0) {
+        rollLocked(clock.nowMs());
+      }
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  /**
+   * One duty cycle of the flusher, for manual mode ({@link Options#manualFlush()}); a dedicated
+   * flusher calls it itself. Under {@link FsyncPolicy#ALWAYS} forces once for every append waiting
+   * and completes them; under {@link FsyncPolicy#INTERVAL} forces when the interval has passed.
+   *
+   * @return how much work was done (appends completed or forces made); 0 when idle
+   */
+  public int doFlushWork() {
+    return switch (config.fsync()) {
+      case ALWAYS -> flushPending();
+      case INTERVAL -> flushOnInterval();
+      case NEVER -> 0;
+    };
+  }
+
+  private int flushPending() {
+    long target;
+    Segment seg;
+    appendLock.lock();
+    try {
+      if (pending.isEmpty() || failure != null) {
+        return 0;
+      }
+      target = logEndOffset;
+      seg = active;
+    } finally {
+      appendLock.unlock();
+    }
+    try {
+      seg.force();
+    } catch (IOException e) {
+      fail(e, ErrorCode.LOG_FSYNC_FAILED);
+      return 1;
+    }
+    List<PendingFlush> done = new ArrayList<>();
+    appendLock.lock();
+    try {
+      if (failure != null) {
+        return 1;
+      }
+      durableOffset = Math.max(durableOffset, target);
+      while (!pending.isEmpty() && pending.peekFirst().endOffset() <= target) {
+        done.add(pending.pollFirst());
+      }
+    } finally {
+      appendLock.unlock();
+    }
+    for (PendingFlush p : done) {
+      p.future().complete(p.result());
+    }
+    return done.size();
+  }
+
+  private int flushOnInterval() {
+    long nowNs = clock.nanoTime();
+    if (nowNs - lastIntervalFlushNs < TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs())) {
+      return 0;
+    }
+    lastIntervalFlushNs = nowNs;
+    long target = logEndOffset;
+    Segment seg = active;
+    if (target == durableOffset || failure != null) {
+      return 0;
+    }
+    try {
+      seg.force();
+    } catch (IOException e) {
+      fail(e, ErrorCode.LOG_FSYNC_FAILED);
+      return 1;
+    }
+    durableOffset = Math.max(durableOffset, target);
+    return 1;
+  }
+
+  private void runFlusher() {
+    long intervalNs = TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs());
+    while (!closed && failure == null) {
+      if (doFlushWork() == 0) {
+        long park =
+            config.fsync() == FsyncPolicy.INTERVAL
+                ? Math.max(1, lastIntervalFlushNs + intervalNs - clock.nanoTime())
+                : FLUSHER_MAX_PARK_NS;
+        LockSupport.parkNanos(this, park);
+      }
+    }
+  }
+
+  private void ensureWritable() {
+    if (closed) {
+      throw SwitchboardException.of(ErrorCode.LOG_CLOSED, dir);
+    }
+    SwitchboardException f = failure;
+    if (f != null) {
+      throw f;
+    }
+  }
+
+  private SwitchboardException fail(IOException e, ErrorCode code) {
+    appendLock.lock();
+    try {
+      return failLocked(e, code);
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  /** Marks the log failed and fails every waiting append. Caller holds appendLock. */
+  private SwitchboardException failLocked(IOException e, ErrorCode code) {
+    if (failure == null) {
+      failure = SwitchboardException.wrap(e, code, dir, e.getMessage());
+      LOG.error("SB-LOG-1000 {}: log failed; no further appends are accepted", dir, e);
+    }
+    for (PendingFlush p : pending) {
+      p.future().completeExceptionally(failure);
+    }
+    pending.clear();
+    return failure;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Reads from {@code offset}: the batch that holds it and those after it in the same segment, up
+   * to about {@code maxBytes} (at least one whole batch, so readers always progress). Like a Kafka
+   * fetch, the bytes may end with a partial batch, which {@link LogReadResult#batches()} leaves
+   * out. Every batch handed out was CRC-checked, by the append that wrote it or on first read.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} outside [start, end],
+   *     {@link ErrorCode#LOG_CORRUPT_SEGMENT} at or past damage in a sealed segment
+   */
+  public LogReadResult read(long offset, int maxBytes) {
+    if (closed) {
+      throw SwitchboardException.of(ErrorCode.LOG_CLOSED, dir);
+    }
+    for (int attempt = 0; ; attempt++) {
+      long start = logStartOffset;
+      long end = logEndOffset;
+      if (offset < start || offset > end) {
+        throw SwitchboardException.of(ErrorCode.LOG_OFFSET_OUT_OF_RANGE, offset, start, end);
+      }
+      if (offset == end) {
+        return LogReadResult.empty(start, end);
+      }
+      Map.Entry<Long, Segment> entry = segments.floorEntry(offset);
+      Segment seg = entry != null ? entry.getValue() : segments.firstEntry().getValue();
+      try {
+        while (seg != null) {
+          int limit = seg.readableSize();
+          int pos = seg.positionOf(offset);
+          if (pos < limit) {
+            int firstBatch = batchSizeAt(seg, pos);
+            int to = pos + Math.max(firstBatch, Math.min(maxBytes, limit - pos));
+            int verifiedEnd = seg.verify(pos, to);
+            return new LogReadResult(seg, pos, verifiedEnd - pos, start, end);
+          }
+          if (seg.damagedAt() >= 0) {
+            throw seg.damageError();
+          }
+          Map.Entry<Long, Segment> next = segments.higherEntry(seg.baseOffset);
+          seg = next == null ? null : next.getValue();
+        }
+        return LogReadResult.empty(start, end);
+      } catch (IOException e) {
+        if (attempt < 2 && !segments.containsValue(seg)) {
+          continue; // retention or compaction replaced the segment under us: look again
+        }
+        throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, seg.logPath, e.getMessage());
+      }
+    }
+  }
+
+  private static int batchSizeAt(Segment seg, int pos) throws IOException {
+    ByteBuffer header = ByteBuffer.allocate(12);
+    seg.read(header, pos);
+    return RecordBatch.declaredSize(header, 0);
+  }
+
+  /**
+   * The offset of the first record whose timestamp is at or after {@code timestamp}, or -1 when
+   * every record is older.
+   */
+  public long offsetForTimestamp(long timestamp) {
+    long from = -1;
+    for (Segment seg : segments.values()) {
+      if (seg.maxTimestamp() >= timestamp) {
+        from = seg.baseOffset + seg.index().floorRelOffsetForTime(timestamp);
+        break;
+      }
+    }
+    if (from < 0) {
+      return -1;
+    }
+    long offset = Math.max(from, logStartOffset);
+    while (offset < logEndOffset) {
+      List<RecordBatch> batches = read(offset, 1 << 20).batches();
+      if (batches.isEmpty()) {
+        return -1;
+      }
+      for (RecordBatch b : batches) {
+        if (b.maxTimestamp() >= timestamp) {
+          for (Record r : b.records(config.maxBatchBytes())) {
+            if (r.timestamp() >= timestamp && r.offset() >= offset) {
+              return r.offset();
+            }
+          }
+        }
+        offset = Math.max(offset, b.nextOffset());
+      }
+    }
+    return -1;
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * Deletes whole sealed segments past the age and size limits or below the log-start offset. The
+   * active segment is never deleted.
+   *
+   * @return the number of segments deleted
+   */
+  public int enforceRetention() {
+    maintenanceLock.lock();
+    try {
+      long now = clock.nowMs();
+      int deleted = 0;
+      while (true) {
+        Segment oldest = oldestSealed();
+        if (oldest == null) {
+          return deleted;
+        }
+        boolean tooOld =
+            config.retentionMs() > 0
+                && oldest.maxTimestamp() >= 0
+                && now - oldest.maxTimestamp() > config.retentionMs();
+        boolean tooBig =
+            config.retentionBytes() > 0 && sizeInBytes() - oldest.size() >= config.retentionBytes();
+        boolean belowStart = oldest.nextOffset() <= logStartOffset;
+        if (!tooOld && !tooBig && !belowStart) {
+          return deleted;
+        }
+        deleteOldest(oldest);
+        deleted++;
+      }
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    } finally {
+      maintenanceLock.unlock();
+    }
+  }
+
+  /**
+   * Moves the log-start offset forward to {@code offset} (work queues use it once messages are
+   * acknowledged) and deletes the sealed segments wholly below it. Offsets below become unreadable
+   * at once; the new start is durable before this returns.
+   */
+  public void deleteRecordsBefore(long offset) {
+    if (offset > logEndOffset) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_OFFSET_OUT_OF_RANGE, offset, logStartOffset, logEndOffset);
+    }
+    maintenanceLock.lock();
+    try {
+      if (offset <= logStartOffset) {
+        return;
+      }
+      writeLogStartCheckpoint(offset);
+      logStartOffset = offset;
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    } finally {
+      maintenanceLock.unlock();
+    }
+    enforceRetention();
+  }
+
+  private Segment oldestSealed() {
+    Segment first = segments.firstEntry().getValue();
+    return first == active ? null : first;
+  }
+
+  /** Caller holds maintenanceLock. The new start offset is durable before files go. */
+  private void deleteOldest(Segment oldest) throws IOException {
+    Map.Entry<Long, Segment> next = segments.higherEntry(oldest.baseOffset);
+    long newStart = Math.max(logStartOffset, next.getKey());
+    if (newStart > logStartOffset) {
+      writeLogStartCheckpoint(newStart);
+      logStartOffset = newStart;
+    }
+    segments.remove(oldest.baseOffset, oldest);
+    oldest.delete(io);
+    io.forceDirectory(dir);
+  }
+
+  /**
+   * Runs one compaction pass if the log's cleanup policy is {@link CleanupPolicy#COMPACT}: keeps
+   * the latest record per key (per subject without a key) in sealed segments, dropping tombstones
+   * older than the delete retention. Never blocks appends beyond a segment swap.
+   */
+  public LogCompactor.Stats compact() {
+    if (config.cleanup() != CleanupPolicy.COMPACT) {
+      return LogCompactor.Stats.NONE;
+    }
+    maintenanceLock.lock();
+    try {
+      return new LogCompactor(this).run();
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    } finally {
+      maintenanceLock.unlock();
+    }
+  }
+
+  /** Sealed segments, oldest first (compaction's input). */
+  List<Segment> sealedSegments() {
+    List<Segment> out = new ArrayList<>();
+    for (Segment s : segments.values()) {
+      if (s != active) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  public Path dir() {
+    return dir;
+  }
+
+  public LogConfig config() {
+    return config;
+  }
+
+  /** First readable offset. */
+  public long logStartOffset() {
+    return logStartOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  public long logEndOffset() {
+    return logEndOffset;
+  }
+
+  /** Every offset below this is on stable storage. */
+  public long durableOffset() {
+    return durableOffset;
+  }
+
+  public long sizeInBytes() {
+    long total = 0;
+    for (Segment s : segments.values()) {
+      total += s.size();
+    }
+    return total;
+  }
+
+  public int segmentCount() {
+    return segments.size();
+  }
+
+  Collection<Segment> segments() {
+    return segments.values();
+  }
+
+  /**
+   * Stops appends, completes those waiting (forcing them first), writes the active segment's index
+   * and the clean-shutdown marker, and closes every file. Idempotent.
+   */
+  @Override
+  public void close() {
+    appendLock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    } finally {
+      appendLock.unlock();
+    }
+    if (flusher != null) {
+      LockSupport.unpark(flusher);
+      try {
+        flusher.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    maintenanceLock.lock();
+    try {
+      if (failure == null) {
+        flushPending();
+      }
+      if (failure == null) {
+        active.force();
+        active.writeIndex(io);
+        io.writeAtomically(dir.resolve(CLEAN_SHUTDOWN), ByteBuffer.allocate(0));
+      }
+    } catch (IOException e) {
+      fail(e, ErrorCode.LOG_IO_ERROR);
+    } finally {
+      appendLock.lock();
+      try {
+        for (PendingFlush p : pending) {
+          p.future().completeExceptionally(SwitchboardException.of(ErrorCode.LOG_CLOSED, dir));
+        }
+        pending.clear();
+      } finally {
+        appendLock.unlock();
+      }
+      for (Segment s : segments.values()) {
+        closeQuietly(s);
+      }
+      maintenanceLock.unlock();
+    }
+  }
+
+  private static void closeQuietly(Segment s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      LOG.warn("SB-LOG-1003 {}: close failed", s.logPath, e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PartitionLog[" + dir + ", " + logStartOffset + ".." + logEndOffset + "]";
+  }
+}
