@@ -210,7 +210,13 @@ public final class LogCompactor {
     log.io.forceDirectory(dir);
     Segment fresh =
         Segment.open(
-            log.io, dir, old.baseOffset, false, log.clock.nowMs(), log.config.indexIntervalBytes());
+            log.io,
+            dir,
+            old.baseOffset,
+            false,
+            old.nextOffset(),
+            log.clock.nowMs(),
+            log.config.indexIntervalBytes());
     fresh.writeIndex(log.io);
     log.segments.put(old.baseOffset, fresh);
     old.close();

@@ -157,9 +157,17 @@ public final class PartitionLog implements AutoCloseable {
     long now = clock.nowMs();
     try {
       for (Map.Entry<Long, Path> e : bases.entrySet()) {
-        boolean last = e.getKey().equals(bases.lastKey());
+        Long nextBase = bases.higherKey(e.getKey());
+        boolean last = nextBase == null;
         Segment s =
-            Segment.open(io, dir, e.getKey(), last && !clean, now, config.indexIntervalBytes());
+            Segment.open(
+                io,
+                dir,
+                e.getKey(),
+                last && !clean,
+                last ? Long.MAX_VALUE : nextBase,
+                now,
+                config.indexIntervalBytes());
         segments.put(s.baseOffset, s);
         if (!last && s.damagedAt() < 0 && !io.exists(s.indexPath)) {
           s.writeIndex(io);

@@ -79,9 +79,17 @@ final class Segment {
    * file's current size; otherwise scans the file, which also CRC-checks every batch.
    *
    * @param isLastAndUnclean scan even a valid-looking index and truncate a torn or corrupt tail
+   * @param nextSegmentBase base offset of the next segment (every batch here ends below it), or
+   *     {@link Long#MAX_VALUE} for the last segment
    */
   static Segment open(
-      StorageIO io, Path dir, long baseOffset, boolean isLastAndUnclean, long nowMs, int interval)
+      StorageIO io,
+      Path dir,
+      long baseOffset,
+      boolean isLastAndUnclean,
+      long nextSegmentBase,
+      long nowMs,
+      int interval)
       throws IOException {
     StorageFile file = io.open(dir.resolve(name(baseOffset, LOG_SUFFIX)), false);
     try {
@@ -104,7 +112,7 @@ final class Segment {
         }
       }
       Segment s = new Segment(baseOffset, dir, file, new SegmentIndex(), nowMs);
-      s.scan((int) fileSize, interval, isLastAndUnclean);
+      s.scan((int) fileSize, interval, isLastAndUnclean, nextSegmentBase);
       return s;
     } catch (IOException | RuntimeException e) {
       file.close();
@@ -117,7 +125,8 @@ final class Segment {
    * log a bad batch is a torn or unacknowledged write: the file is truncated before it. In a sealed
    * segment it is damage: kept on disk, recorded, and reads stop there.
    */
-  private void scan(int fileSize, int interval, boolean truncateTail) throws IOException {
+  private void scan(int fileSize, int interval, boolean truncateTail, long upperBound)
+      throws IOException {
     int pos = 0;
     String problem = null;
     ByteBuffer chunk = ByteBuffer.allocate(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, 1)));
@@ -145,7 +154,7 @@ final class Segment {
         chunkLen = readChunk(chunk, pos, fileSize);
       }
       RecordBatch batch = RecordBatch.wrap(chunk.slice(pos - chunkStart, batchSize));
-      problem = checkBatch(batch);
+      problem = checkBatch(batch, truncateTail, upperBound);
       if (problem != null) {
         break;
       }
@@ -175,16 +184,24 @@ final class Segment {
     return n;
   }
 
-  /** Why {@code batch} cannot be part of this segment after the batches before it, or null. */
-  private String checkBatch(RecordBatch batch) {
+  /**
+   * Why {@code batch} cannot follow the batches before it, or null. The CRC does not cover the base
+   * offset, so offsets are checked against what they can be: exactly the next offset where the
+   * segment was never compacted (the last one, the only one recovery truncates), and below the next
+   * segment's base everywhere.
+   */
+  private String checkBatch(RecordBatch batch, boolean contiguous, long upperBound) {
     if (batch.magic() != MAGIC) {
       return "magic " + batch.magic();
     }
     if (batch.checksum() != batch.computeChecksum()) {
       return "CRC mismatch";
     }
-    if (batch.baseOffset() < nextOffset || batch.lastOffsetDelta() < 0) {
-      return "offset " + batch.baseOffset() + " out of order after " + (nextOffset - 1);
+    long base = batch.baseOffset();
+    if ((contiguous ? base != nextOffset : base < nextOffset)
+        || batch.lastOffsetDelta() < 0
+        || base + batch.lastOffsetDelta() >= upperBound) {
+      return "offset " + base + " cannot follow " + (nextOffset - 1);
     }
     return null;
   }
@@ -274,6 +291,7 @@ final class Segment {
     }
     ByteBuffer chunk = ByteBuffer.allocate(Math.min(SCAN_CHUNK_BYTES, to - pos));
     CRC32C crc = new CRC32C();
+    long prevNext = baseOffset;
     while (pos < to) {
       chunk.clear();
       chunk.limit(Math.min(chunk.capacity(), to - pos));
@@ -290,10 +308,17 @@ final class Segment {
         }
         crc.reset();
         crc.update(chunk.slice(at + ATTRIBUTES_OFFSET, batchSize - ATTRIBUTES_OFFSET));
+        long base = chunk.getLong(at + BASE_OFFSET_OFFSET);
         if (chunk.get(at + MAGIC_OFFSET) != MAGIC
             || (int) crc.getValue() != chunk.getInt(at + CRC_OFFSET)) {
-          throw damaged(pos + at, "CRC mismatch", chunk.getLong(at + BASE_OFFSET_OFFSET));
+          throw damaged(pos + at, "CRC mismatch", prevNext);
         }
+        // The CRC does not cover the base offset: check it against the segment's bounds.
+        long last = base + chunk.getInt(at + LAST_OFFSET_DELTA_OFFSET);
+        if (base < prevNext || last < base || last >= nextOffset) {
+          throw damaged(pos + at, "base offset " + base + " out of the segment's range", prevNext);
+        }
+        prevNext = last + 1;
         at += batchSize;
       }
       if (at == 0) {
