@@ -476,6 +476,78 @@ public final class PartitionLog implements AutoCloseable {
     return failure;
   }
 
+  /**
+   * Removes every record at or after {@code offset}; replication uses it to drop a suffix that was
+   * never committed. No batch may straddle {@code offset}. Appends waiting for an fsync past it
+   * fail.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} when a batch straddles the
+   *     offset, {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} below the log start
+   */
+  public void truncateTo(long offset) {
+    maintenanceLock.lock();
+    appendLock.lock();
+    try {
+      ensureWritable();
+      if (offset >= logEndOffset) {
+        return;
+      }
+      if (offset < logStartOffset) {
+        throw SwitchboardException.of(
+            ErrorCode.LOG_OFFSET_OUT_OF_RANGE, offset, logStartOffset, logEndOffset);
+      }
+      Segment keep = segments.floorEntry(offset).getValue();
+      int cut = keep.positionOf(offset);
+      if (cut < keep.size()) {
+        ByteBuffer header = ByteBuffer.allocate(8);
+        keep.read(header, cut);
+        if (header.getLong(0) < offset) {
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT, "a batch straddles offset " + offset);
+        }
+      }
+      // Later segments go first: a crash in between leaves a longer last segment, which recovery
+      // scans and keeps, never a gap.
+      for (Segment later : List.copyOf(segments.tailMap(keep.baseOffset, false).values())) {
+        segments.remove(later.baseOffset);
+        later.delete(io);
+      }
+      io.delete(keep.indexPath);
+      io.forceDirectory(dir);
+      keep.file().truncate(cut);
+      keep.file().force();
+      keep.close();
+      Segment reopened =
+          Segment.open(
+              io,
+              dir,
+              keep.baseOffset,
+              true,
+              Long.MAX_VALUE,
+              clock.nowMs(),
+              config.indexIntervalBytes());
+      segments.put(reopened.baseOffset, reopened);
+      active = reopened;
+      logEndOffset = reopened.nextOffset();
+      durableOffset = Math.min(durableOffset, logEndOffset);
+      SwitchboardException truncated =
+          SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "log truncated to " + offset);
+      pending.removeIf(
+          p -> {
+            boolean gone = p.endOffset() > offset;
+            if (gone) {
+              p.future().completeExceptionally(truncated);
+            }
+            return gone;
+          });
+    } catch (IOException e) {
+      throw failLocked(e, ErrorCode.LOG_IO_ERROR);
+    } finally {
+      appendLock.unlock();
+      maintenanceLock.unlock();
+    }
+  }
+
   // ---------------------------------------------------------------- reads
 
   /**
@@ -690,7 +762,10 @@ public final class PartitionLog implements AutoCloseable {
     return config;
   }
 
-  /** First readable offset. */
+  /**
+   * First readable offset. Retention may move it across offsets that hold no record (gaps left by
+   * compaction), never past a record it did not delete.
+   */
   public long logStartOffset() {
     return logStartOffset;
   }
