@@ -15,13 +15,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,62 +137,7 @@ public final class PartitionLog implements AutoCloseable {
   // ---------------------------------------------------------------- recovery
 
   private void recover() throws IOException {
-    io.createDirectories(dir);
-    boolean dirChanged = finishInterruptedCompactions();
-    boolean clean = io.exists(dir.resolve(CLEAN_SHUTDOWN));
-    if (clean) {
-      // Deleted durably before any append, so a crash from now on is seen as unclean.
-      io.delete(dir.resolve(CLEAN_SHUTDOWN));
-      dirChanged = true;
-    }
-    TreeMap<Long, Path> bases = new TreeMap<>();
-    for (Path p : io.list(dir)) {
-      String name = p.getFileName().toString();
-      if (name.endsWith(Segment.LOG_SUFFIX)) {
-        bases.put(parseBase(name, Segment.LOG_SUFFIX), p);
-      }
-    }
-    long now = clock.nowMs();
-    try {
-      for (Map.Entry<Long, Path> e : bases.entrySet()) {
-        Long nextBase = bases.higherKey(e.getKey());
-        boolean last = nextBase == null;
-        Segment s =
-            Segment.open(
-                io,
-                dir,
-                e.getKey(),
-                last && !clean,
-                last ? Long.MAX_VALUE : nextBase,
-                now,
-                config.indexIntervalBytes());
-        segments.put(s.baseOffset, s);
-        if (!last && s.damagedAt() < 0 && !io.exists(s.indexPath)) {
-          s.writeIndex(io);
-        }
-        if (s.damagedAt() >= 0) {
-          LOG.error(
-              "SB-LOG-1001 {}: sealed segment damaged at position {} ({}); reads stop there",
-              s.logPath,
-              s.damagedAt(),
-              s.damageReason());
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      for (Segment s : segments.values()) {
-        closeQuietly(s);
-      }
-      throw e;
-    }
-    long checkpoint = readLogStartCheckpoint();
-    if (segments.isEmpty()) {
-      Segment s = Segment.create(io, dir, checkpoint, now);
-      segments.put(s.baseOffset, s);
-      dirChanged = true;
-    }
-    if (dirChanged) {
-      io.forceDirectory(dir);
-    }
+    long checkpoint = LogRecovery.recover(dir, config, io, clock, segments);
     active = segments.lastEntry().getValue();
     // What survived a process crash may still be only in the page cache: make it durable now, so
     // that everything below logEndOffset is durable from the start.
@@ -202,62 +145,6 @@ public final class PartitionLog implements AutoCloseable {
     logStartOffset = Math.max(checkpoint, segments.firstKey());
     logEndOffset = active.nextOffset();
     durableOffset = logEndOffset;
-  }
-
-  private boolean finishInterruptedCompactions() throws IOException {
-    boolean changed = false;
-    for (Path p : io.list(dir)) {
-      String name = p.getFileName().toString();
-      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(".tmp")) {
-        io.delete(p);
-        changed = true;
-      } else if (name.endsWith(Segment.LOG_SUFFIX + SWAP_SUFFIX)) {
-        long base = parseBase(name, Segment.LOG_SUFFIX + SWAP_SUFFIX);
-        io.delete(dir.resolve(Segment.name(base, Segment.INDEX_SUFFIX)));
-        io.move(p, dir.resolve(Segment.name(base, Segment.LOG_SUFFIX)));
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  private static long parseBase(String name, String suffix) {
-    String digits = name.substring(0, name.length() - suffix.length());
-    try {
-      return Long.parseLong(digits);
-    } catch (NumberFormatException e) {
-      throw SwitchboardException.of(
-          ErrorCode.LOG_IO_ERROR,
-          name,
-          "not a segment file name (expected <offset>" + suffix + ")");
-    }
-  }
-
-  private long readLogStartCheckpoint() throws IOException {
-    Path p = dir.resolve(LOG_START_CHECKPOINT);
-    if (!io.exists(p)) {
-      return 0;
-    }
-    ByteBuffer b = io.readAll(p);
-    if (b.remaining() != 12) {
-      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint of {} bytes", p, b.remaining());
-      return 0;
-    }
-    CRC32C crc = new CRC32C();
-    crc.update(b.slice(0, 8));
-    if ((int) crc.getValue() != b.getInt(8)) {
-      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint with a bad CRC", p);
-      return 0;
-    }
-    return b.getLong(0);
-  }
-
-  private void writeLogStartCheckpoint(long offset) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(12).putLong(offset);
-    CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, 8);
-    b.putInt((int) crc.getValue()).flip();
-    io.writeAtomically(dir.resolve(LOG_START_CHECKPOINT), b);
   }
 
   // ---------------------------------------------------------------- append and flush
@@ -444,10 +331,18 @@ public final class PartitionLog implements AutoCloseable {
     }
   }
 
-  private void ensureWritable() {
+  /**
+   * close() sets the flag, then takes the maintenance lock before closing files, so a maintenance
+   * pass that saw the log open finishes before its files close.
+   */
+  private void ensureOpen() {
     if (closed) {
       throw SwitchboardException.of(ErrorCode.LOG_CLOSED, dir);
     }
+  }
+
+  private void ensureWritable() {
+    ensureOpen();
     SwitchboardException f = failure;
     if (f != null) {
       throw f;
@@ -560,9 +455,7 @@ public final class PartitionLog implements AutoCloseable {
    *     {@link ErrorCode#LOG_CORRUPT_SEGMENT} at or past damage in a sealed segment
    */
   public LogReadResult read(long offset, int maxBytes) {
-    if (closed) {
-      throw SwitchboardException.of(ErrorCode.LOG_CLOSED, dir);
-    }
+    ensureOpen();
     for (int attempt = 0; ; attempt++) {
       long start = logStartOffset;
       long end = logEndOffset;
@@ -652,6 +545,7 @@ public final class PartitionLog implements AutoCloseable {
   public int enforceRetention() {
     maintenanceLock.lock();
     try {
+      ensureOpen();
       long now = clock.nowMs();
       int deleted = 0;
       while (true) {
@@ -691,10 +585,11 @@ public final class PartitionLog implements AutoCloseable {
     }
     maintenanceLock.lock();
     try {
+      ensureOpen();
       if (offset <= logStartOffset) {
         return;
       }
-      writeLogStartCheckpoint(offset);
+      LogRecovery.writeCheckpoint(io, dir, offset);
       logStartOffset = offset;
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
@@ -714,7 +609,7 @@ public final class PartitionLog implements AutoCloseable {
     Map.Entry<Long, Segment> next = segments.higherEntry(oldest.baseOffset);
     long newStart = Math.max(logStartOffset, next.getKey());
     if (newStart > logStartOffset) {
-      writeLogStartCheckpoint(newStart);
+      LogRecovery.writeCheckpoint(io, dir, newStart);
       logStartOffset = newStart;
     }
     segments.remove(oldest.baseOffset, oldest);
@@ -733,6 +628,7 @@ public final class PartitionLog implements AutoCloseable {
     }
     maintenanceLock.lock();
     try {
+      ensureOpen();
       return new LogCompactor(this).run();
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
@@ -842,17 +738,9 @@ public final class PartitionLog implements AutoCloseable {
         appendLock.unlock();
       }
       for (Segment s : segments.values()) {
-        closeQuietly(s);
+        s.closeQuietly();
       }
       maintenanceLock.unlock();
-    }
-  }
-
-  private static void closeQuietly(Segment s) {
-    try {
-      s.close();
-    } catch (IOException e) {
-      LOG.warn("SB-LOG-1003 {}: close failed", s.logPath, e);
     }
   }
 

@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One segment of a partition log: {@code <baseOffset>.log}, a run of record batches, and its {@code
@@ -28,6 +30,7 @@ import java.util.zip.CRC32C;
  * reads at the damage. A missing or invalid {@code .index} file is rebuilt by a scan.
  */
 final class Segment {
+  private static final Logger LOG = LoggerFactory.getLogger(Segment.class);
   static final String LOG_SUFFIX = ".log";
   static final String INDEX_SUFFIX = ".index";
 
@@ -163,6 +166,7 @@ final class Segment {
     }
     size = pos;
     verifiedSize = pos;
+    indexRebuilt = true;
     if (pos < fileSize) {
       if (truncateTail) {
         file.truncate(pos);
@@ -175,6 +179,7 @@ final class Segment {
   }
 
   private volatile String damageReason;
+  private boolean indexRebuilt;
 
   private int readChunk(ByteBuffer chunk, int pos, int fileSize) throws IOException {
     chunk.clear();
@@ -396,6 +401,20 @@ final class Segment {
 
   void resetCreatedMs(long nowMs) {
     this.createdMs = nowMs;
+  }
+
+  /** Whether opening had to rebuild the index by scanning (so the file on disk is stale). */
+  boolean indexRebuilt() {
+    return indexRebuilt;
+  }
+
+  /** Closes, logging rather than throwing: for paths that are already handling a failure. */
+  void closeQuietly() {
+    try {
+      close();
+    } catch (IOException e) {
+      LOG.warn("SB-LOG-1003 {}: close failed", logPath, e);
+    }
   }
 
   SegmentIndex index() {
