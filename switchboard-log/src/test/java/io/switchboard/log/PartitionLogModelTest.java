@@ -30,7 +30,7 @@ import net.jqwik.api.constraints.Size;
  * after every step against a plain in-memory model of what the log must hold. jqwik prints the seed
  * and the shrunk sequence of any failure.
  */
-class PartitionLogModelProperties {
+class PartitionLogModelTest {
 
   enum Kind {
     APPEND,
