@@ -43,6 +43,11 @@ final class LogRecovery {
       throws IOException {
     io.createDirectories(dir);
     boolean dirChanged = finishInterruptedCompactions(dir, io);
+    long truncateTo = readOffsetFile(io, dir.resolve(PartitionLog.TRUNCATE_INTENT));
+    if (truncateTo >= 0) {
+      LOG.warn("SB-LOG-1006 {}: finishing an interrupted truncation to {}", dir, truncateTo);
+      applyTruncation(io, dir, truncateTo, clock.nowMs(), config.indexIntervalBytes());
+    }
     Path marker = dir.resolve(PartitionLog.CLEAN_SHUTDOWN);
     boolean clean = io.exists(marker);
     if (clean) {
@@ -132,29 +137,99 @@ final class LogRecovery {
   }
 
   static long readCheckpoint(StorageIO io, Path dir) throws IOException {
-    Path p = dir.resolve(PartitionLog.LOG_START_CHECKPOINT);
+    long offset = readOffsetFile(io, dir.resolve(PartitionLog.LOG_START_CHECKPOINT));
+    return Math.max(offset, 0);
+  }
+
+  static void writeCheckpoint(StorageIO io, Path dir, long offset) throws IOException {
+    writeOffsetFile(io, dir.resolve(PartitionLog.LOG_START_CHECKPOINT), offset);
+  }
+
+  /** An offset file (int64 + CRC-32C int32); -1 when missing or damaged. */
+  static long readOffsetFile(StorageIO io, Path p) throws IOException {
     if (!io.exists(p)) {
-      return 0;
+      return -1;
     }
     ByteBuffer b = io.readAll(p);
     if (b.remaining() != 12) {
-      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint of {} bytes", p, b.remaining());
-      return 0;
+      LOG.warn("SB-LOG-1002 {}: ignoring an offset file of {} bytes", p, b.remaining());
+      return -1;
     }
     CRC32C crc = new CRC32C();
     crc.update(b.slice(0, 8));
     if ((int) crc.getValue() != b.getInt(8)) {
-      LOG.warn("SB-LOG-1002 {}: ignoring a log-start checkpoint with a bad CRC", p);
-      return 0;
+      LOG.warn("SB-LOG-1002 {}: ignoring an offset file with a bad CRC", p);
+      return -1;
     }
     return b.getLong(0);
   }
 
-  static void writeCheckpoint(StorageIO io, Path dir, long offset) throws IOException {
+  static void writeOffsetFile(StorageIO io, Path p, long offset) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(12).putLong(offset);
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, 8);
     b.putInt((int) crc.getValue()).flip();
-    io.writeAtomically(dir.resolve(PartitionLog.LOG_START_CHECKPOINT), b);
+    io.writeAtomically(p, b);
+  }
+
+  /**
+   * Carries out a truncation recorded in {@code truncate-intent}, on closed files; safe to repeat
+   * after a crash at any point. Deletes every segment above {@code offset}, cuts the segment that
+   * holds {@code offset} before the first batch at or after it, and leaves an empty segment based
+   * at {@code offset} as the last one, so a compacted segment (whose offsets may have gaps) never
+   * becomes the last segment, the one recovery requires to be contiguous.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_CORRUPT_SEGMENT} when damage hides where to
+   *     cut; the intent stays, and the log does not open until an operator looks
+   */
+  static void applyTruncation(StorageIO io, Path dir, long offset, long nowMs, int interval)
+      throws IOException {
+    TreeMap<Long, Path> bases = new TreeMap<>();
+    for (Path p : io.list(dir)) {
+      String name = p.getFileName().toString();
+      if (name.endsWith(Segment.LOG_SUFFIX)) {
+        bases.put(parseBase(name, Segment.LOG_SUFFIX), p);
+      }
+    }
+    for (long base : bases.descendingKeySet()) {
+      if (base > offset) {
+        io.delete(dir.resolve(Segment.name(base, Segment.LOG_SUFFIX)));
+        io.delete(dir.resolve(Segment.name(base, Segment.INDEX_SUFFIX)));
+      }
+    }
+    Long keepBase = bases.floorKey(offset);
+    if (keepBase != null) {
+      io.delete(dir.resolve(Segment.name(keepBase, Segment.INDEX_SUFFIX)));
+    }
+    io.forceDirectory(dir);
+    if (keepBase != null) {
+      // Scanned with the offset as upper bound: the scan stops at the first batch reaching it.
+      Segment keep = Segment.open(io, dir, keepBase, false, offset, nowMs, interval);
+      try {
+        int cut = keep.readableSize();
+        if (cut < keep.file().size()) {
+          ByteBuffer header = ByteBuffer.allocate(8);
+          keep.read(header, cut);
+          if (header.getLong(0) < offset) {
+            throw SwitchboardException.of(
+                ErrorCode.LOG_CORRUPT_SEGMENT,
+                keep.logPath,
+                cut,
+                "damage before truncation offset " + offset,
+                cut);
+          }
+          keep.file().truncate(cut);
+          keep.file().force();
+        }
+      } finally {
+        keep.close();
+      }
+    }
+    if (keepBase == null || keepBase != offset) {
+      Segment.create(io, dir, offset, nowMs).close();
+    }
+    io.forceDirectory(dir);
+    io.delete(dir.resolve(PartitionLog.TRUNCATE_INTENT));
+    io.forceDirectory(dir);
   }
 }

@@ -53,6 +53,7 @@ import org.slf4j.LoggerFactory;
 public final class PartitionLog implements AutoCloseable {
   static final String CLEAN_SHUTDOWN = ".clean-shutdown";
   static final String LOG_START_CHECKPOINT = "log-start-offset";
+  static final String TRUNCATE_INTENT = "truncate-intent";
   static final String CLEANED_SUFFIX = ".cleaned";
   static final String SWAP_SUFFIX = ".swap";
 
@@ -401,29 +402,24 @@ public final class PartitionLog implements AutoCloseable {
               ErrorCode.INVALID_ARGUMENT, "a batch straddles offset " + offset);
         }
       }
-      // Later segments go first: a crash in between leaves a longer last segment, which recovery
-      // scans and keeps, never a gap.
-      for (Segment later : List.copyOf(segments.tailMap(keep.baseOffset, false).values())) {
-        segments.remove(later.baseOffset);
-        later.delete(io);
+      // Journaled: the intent is durable first, and recovery finishes it after a crash.
+      LogRecovery.writeOffsetFile(io, dir.resolve(TRUNCATE_INTENT), offset);
+      for (Segment s : List.copyOf(segments.tailMap(keep.baseOffset, true).values())) {
+        segments.remove(s.baseOffset);
+        s.close();
       }
-      io.delete(keep.indexPath);
-      io.forceDirectory(dir);
-      keep.file().truncate(cut);
-      keep.file().force();
-      keep.close();
-      Segment reopened =
-          Segment.open(
-              io,
-              dir,
-              keep.baseOffset,
-              true,
-              Long.MAX_VALUE,
-              clock.nowMs(),
-              config.indexIntervalBytes());
-      segments.put(reopened.baseOffset, reopened);
-      active = reopened;
-      logEndOffset = reopened.nextOffset();
+      long now = clock.nowMs();
+      int interval = config.indexIntervalBytes();
+      LogRecovery.applyTruncation(io, dir, offset, now, interval);
+      if (keep.baseOffset < offset) {
+        Segment sealed = Segment.open(io, dir, keep.baseOffset, false, offset, now, interval);
+        sealed.writeIndex(io);
+        segments.put(sealed.baseOffset, sealed);
+      }
+      Segment fresh = Segment.open(io, dir, offset, true, Long.MAX_VALUE, now, interval);
+      segments.put(fresh.baseOffset, fresh);
+      active = fresh;
+      logEndOffset = fresh.nextOffset();
       durableOffset = Math.min(durableOffset, logEndOffset);
       SwitchboardException truncated =
           SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "log truncated to " + offset);

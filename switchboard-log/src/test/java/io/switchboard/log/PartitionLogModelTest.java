@@ -79,8 +79,8 @@ class PartitionLogModelTest {
     long end;
   }
 
-  @Property(tries = 40)
-  void logMatchesTheModel(@ForAll @Size(max = 60) List<@net.jqwik.api.From("op") Op> ops)
+  @Property(tries = 100)
+  void logMatchesTheModel(@ForAll @Size(max = 80) List<@net.jqwik.api.From("op") Op> ops)
       throws IOException {
     Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "model");
     Files.createDirectories(dir);

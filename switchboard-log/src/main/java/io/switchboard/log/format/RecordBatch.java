@@ -212,7 +212,7 @@ public final class RecordBatch {
   private static Record readRecord(
       ByteBuffer in, long baseOffset, long baseTs, boolean appendTime, long maxTs) {
     int length = Varint.readVarint(in);
-    if (length < 0 || length > in.remaining()) {
+    if (length < 1 || length > in.remaining()) {
       throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record length " + length);
     }
     int end = in.position() + length;
@@ -286,23 +286,75 @@ public final class RecordBatch {
     if (checksum() != computeChecksum()) {
       throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "CRC mismatch");
     }
-    List<Record> records = records(maxBatchBytes);
-    if (records.isEmpty()) {
-      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "no records");
+    int count = recordCount();
+    if (count < 1) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record count " + count);
     }
-    long base = baseOffset();
-    for (int i = 0; i < records.size(); i++) {
-      if (records.get(i).offset() - base != i) {
-        throw SwitchboardException.of(
-            ErrorCode.LOG_INVALID_BATCH, "record " + i + " has offset delta not equal to " + i);
-      }
-    }
-    if (lastOffsetDelta() != records.size() - 1) {
+    if (lastOffsetDelta() != count - 1) {
       throw SwitchboardException.of(
           ErrorCode.LOG_INVALID_BATCH,
-          "last offset delta " + lastOffsetDelta() + " for " + records.size() + " records");
+          "last offset delta " + lastOffsetDelta() + " for " + count + " records");
     }
-    return records.size();
+    ByteBuffer body = buffer.slice(RECORDS_OFFSET, buffer.limit() - RECORDS_OFFSET);
+    ByteBuffer in = compression().decompress(body, maxBatchBytes);
+    // Walks the records without materializing them: this runs on every append.
+    for (int i = 0; i < count; i++) {
+      checkRecord(in, i);
+    }
+    if (in.hasRemaining()) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_INVALID_BATCH, in.remaining() + " bytes after the last record");
+    }
+    return count;
+  }
+
+  /** Checks one record's structure and that its offset delta is {@code index}; moves past it. */
+  private static void checkRecord(ByteBuffer in, int index) {
+    int length = Varint.readVarint(in);
+    if (length < 1 || length > in.remaining()) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record length " + length);
+    }
+    int end = in.position() + length;
+    ByteBuffer rec = in.slice(in.position(), length);
+    in.position(end);
+    rec.get(); // attributes
+    Varint.readVarlong(rec);
+    int offsetDelta = Varint.readVarint(rec);
+    if (offsetDelta != index) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_INVALID_BATCH, "record " + index + " has offset delta " + offsetDelta);
+    }
+    skipBytes(rec, "key");
+    skipBytes(rec, "value");
+    int headerCount = Varint.readVarint(rec);
+    if (headerCount < 0 || headerCount > rec.remaining()) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "header count " + headerCount);
+    }
+    for (int h = 0; h < headerCount; h++) {
+      if (skipBytes(rec, "header key") < 0) {
+        throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "null header key");
+      }
+      skipBytes(rec, "header value");
+    }
+    if (rec.hasRemaining()) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record longer than its fields");
+    }
+  }
+
+  /** Skips a length-prefixed field; returns its length (-1 for null). */
+  private static int skipBytes(ByteBuffer rec, String what) {
+    int len = Varint.readVarint(rec);
+    if (len < -1) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, what + " length " + len);
+    }
+    if (len > rec.remaining()) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_INVALID_BATCH, what + " length " + len + " beyond the record");
+    }
+    if (len > 0) {
+      rec.position(rec.position() + len);
+    }
+    return len;
   }
 
   @Override
