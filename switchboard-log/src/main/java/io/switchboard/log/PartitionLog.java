@@ -44,6 +44,8 @@ import org.slf4j.LoggerFactory;
  *       before segments are deleted; a damaged one is ignored and the first segment's base is used.
  *   <li>{@code *.cleaned}: an unfinished compaction output, deleted. {@code *.swap}: a finished one
  *       whose swap was interrupted: renamed over its {@code .log} and its index rebuilt.
+ *   <li>{@code truncate-intent}: a truncation under way (offset int64, CRC-32C int32); open
+ *       finishes it before loading segments.
  * </ul>
  *
  * <p>Errors: an I/O error on a write or a failed fsync is fatal for the log ({@link
@@ -375,7 +377,8 @@ public final class PartitionLog implements AutoCloseable {
   /**
    * Removes every record at or after {@code offset}; replication uses it to drop a suffix that was
    * never committed. No batch may straddle {@code offset}. Appends waiting for an fsync past it
-   * fail.
+   * fail. Journaled through {@code truncate-intent}: after a crash the log is either untouched or
+   * truncated, never in between.
    *
    * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} when a batch straddles the
    *     offset, {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} below the log start
