@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.switchboard.log.io.SimulatedDisk;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,31 +38,28 @@ class PowerLossTest {
 
   @Test
   void theHarnessCatchesAnAcknowledgementBeforeFsync() {
-    int caught = 0;
-    for (long seed = 1; seed <= 20; seed++) {
-      SimulatedDisk disk = new SimulatedDisk();
-      disk.setLyingFsync(true);
-      if (!PowerLossScenario.run(seed, disk).problems().isEmpty()) {
-        caught++;
-      }
-    }
-    assertThat(caught)
+    assertThat(seedsOf20ThatCatch(disk -> disk.setLyingFsync(true)))
         .as("seeds (of 20) where the lost acknowledged data was seen")
         .isGreaterThanOrEqualTo(19);
   }
 
   @Test
   void theHarnessCatchesASkippedDirectoryFsync() {
+    assertThat(seedsOf20ThatCatch(disk -> disk.setSkipDirectoryForce(true)))
+        .as("seeds (of 20) where the vanished segment was seen")
+        .isGreaterThanOrEqualTo(19);
+  }
+
+  /** Runs seeds 1..20 on a disk with {@code bug} planted; counts the runs that report a loss. */
+  private static int seedsOf20ThatCatch(Consumer<SimulatedDisk> bug) {
     int caught = 0;
     for (long seed = 1; seed <= 20; seed++) {
       SimulatedDisk disk = new SimulatedDisk();
-      disk.setSkipDirectoryForce(true);
+      bug.accept(disk);
       if (!PowerLossScenario.run(seed, disk).problems().isEmpty()) {
         caught++;
       }
     }
-    assertThat(caught)
-        .as("seeds (of 20) where the vanished segment was seen")
-        .isGreaterThanOrEqualTo(19);
+    return caught;
   }
 }

@@ -209,16 +209,24 @@ public final class RecordBatch {
     return records;
   }
 
-  private static Record readRecord(
-      ByteBuffer in, long baseOffset, long baseTs, boolean appendTime, long maxTs) {
+  /**
+   * Slices the next length-prefixed record out of {@code in} (moving past it), positioned after its
+   * attributes byte, which the format leaves unused.
+   */
+  private static ByteBuffer nextRecord(ByteBuffer in) {
     int length = Varint.readVarint(in);
     if (length < 1 || length > in.remaining()) {
       throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record length " + length);
     }
-    int end = in.position() + length;
     ByteBuffer rec = in.slice(in.position(), length);
-    in.position(end);
-    rec.get(); // record attributes: unused by the format
+    in.position(in.position() + length);
+    rec.get();
+    return rec;
+  }
+
+  private static Record readRecord(
+      ByteBuffer in, long baseOffset, long baseTs, boolean appendTime, long maxTs) {
+    ByteBuffer rec = nextRecord(in);
     long tsDelta = Varint.readVarlong(rec);
     int offsetDelta = Varint.readVarint(rec);
     ByteBuffer key = readBytes(rec, "key");
@@ -310,14 +318,7 @@ public final class RecordBatch {
 
   /** Checks one record's structure and that its offset delta is {@code index}; moves past it. */
   private static void checkRecord(ByteBuffer in, int index) {
-    int length = Varint.readVarint(in);
-    if (length < 1 || length > in.remaining()) {
-      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "record length " + length);
-    }
-    int end = in.position() + length;
-    ByteBuffer rec = in.slice(in.position(), length);
-    in.position(end);
-    rec.get(); // attributes
+    ByteBuffer rec = nextRecord(in);
     Varint.readVarlong(rec);
     int offsetDelta = Varint.readVarint(rec);
     if (offsetDelta != index) {
