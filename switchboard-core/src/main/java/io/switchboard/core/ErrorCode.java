@@ -17,6 +17,8 @@ public enum ErrorCode {
   INTERNAL(1, ErrorCategory.SERVER, "internal error: {}"),
   INVALID_ARGUMENT(2, ErrorCategory.CLIENT, "invalid argument: {}"),
   INVALID_CONFIG(3, ErrorCategory.CLIENT, "invalid configuration: {}"),
+  INVALID_SUBJECT(10, ErrorCategory.CLIENT, "invalid subject \"{}\": {}"),
+  INVALID_PATTERN(11, ErrorCategory.CLIENT, "invalid subject pattern \"{}\": {}"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -1,0 +1,122 @@
+package io.switchboard.core.subject;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.Size;
+
+/** The matcher and the trie agree with a naive, obviously correct reference. */
+class SubjectMatchPropertiesTest {
+
+  /** Reference: split into tokens and compare one by one. */
+  static boolean naive(String pattern, String subject) {
+    String[] p = pattern.split("\\.", -1);
+    String[] s = subject.split("\\.", -1);
+    for (int i = 0; i < p.length; i++) {
+      if (p[i].equals(">")) {
+        return s.length > i;
+      }
+      if (i >= s.length) {
+        return false;
+      }
+      if (!p[i].equals("*") && !p[i].equals(s[i])) {
+        return false;
+      }
+    }
+    return p.length == s.length;
+  }
+
+  @Provide
+  Arbitrary<String> subject() {
+    return Arbitraries.of("a", "b", "c", "ab")
+        .list()
+        .ofMinSize(1)
+        .ofMaxSize(5)
+        .map(l -> String.join(".", l));
+  }
+
+  @Provide
+  Arbitrary<String> pattern() {
+    Arbitrary<List<String>> tokens =
+        Arbitraries.of("a", "b", "c", "ab", "*").list().ofMinSize(1).ofMaxSize(5);
+    return tokens.flatMap(
+        l ->
+            Arbitraries.of(true, false)
+                .map(
+                    tail -> {
+                      List<String> t = new ArrayList<>(l);
+                      if (tail) {
+                        t.set(t.size() - 1, ">");
+                      }
+                      return String.join(".", t);
+                    }));
+  }
+
+  @Property(tries = 2000)
+  void matcherAgreesWithTheReference(
+      @ForAll("pattern") String pattern, @ForAll("subject") String subject) {
+    Subjects.validatePattern(pattern, SubjectLimits.DEFAULTS);
+    assertThat(Subjects.matches(pattern, subject))
+        .as("%s ~ %s", pattern, subject)
+        .isEqualTo(naive(pattern, subject));
+  }
+
+  @Property(tries = 300)
+  void trieFindsExactlyTheMatchingPatterns(
+      @ForAll @Size(max = 40) List<@From("pattern") String> patterns,
+      @ForAll @Size(max = 20) List<@From("pattern") String> removed,
+      @ForAll @Size(min = 1, max = 10) List<@From("subject") String> subjects) {
+    SubjectTrie<String> trie = new SubjectTrie<>();
+    Set<String> live = new HashSet<>();
+    for (String p : patterns) {
+      assertThat(trie.add(p, p)).isEqualTo(live.add(p));
+    }
+    for (String p : removed) {
+      assertThat(trie.remove(p, p)).isEqualTo(live.remove(p));
+    }
+    assertThat(trie.size()).isEqualTo(live.size());
+    for (String s : subjects) {
+      Map<String, Integer> found = new HashMap<>();
+      trie.match(s, v -> found.merge(v, 1, Integer::sum));
+      Set<String> expected = new HashSet<>();
+      for (String p : live) {
+        if (naive(p, s)) {
+          expected.add(p);
+        }
+      }
+      assertThat(found.keySet()).as("subject %s", s).isEqualTo(expected);
+      assertThat(found.values()).allMatch(c -> c == 1);
+      assertThat(trie.hasMatch(s)).isEqualTo(!expected.isEmpty());
+    }
+    for (String p : live) {
+      trie.remove(p, p);
+    }
+    assertThat(trie.size()).isZero();
+  }
+
+  @Property(tries = 200)
+  void oneValueUnderManyPatternsIsReportedOncePerMatchingPattern(
+      @ForAll @Size(min = 1, max = 10) List<@From("pattern") String> patterns,
+      @ForAll("subject") String subject) {
+    SubjectTrie<String> trie = new SubjectTrie<>();
+    Set<String> distinct = new HashSet<>(patterns);
+    for (String p : distinct) {
+      trie.add(p, "same-subscriber");
+    }
+    int[] reported = {0};
+    trie.match(subject, v -> reported[0]++);
+    long expected = distinct.stream().filter(p -> naive(p, subject)).count();
+    assertThat(reported[0]).isEqualTo((int) expected);
+  }
+}
