@@ -1,7 +1,7 @@
 package io.switchboard.bench;
 
+import io.switchboard.core.Header;
 import io.switchboard.log.format.Compression;
-import io.switchboard.log.format.Header;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;
 import java.io.IOException;

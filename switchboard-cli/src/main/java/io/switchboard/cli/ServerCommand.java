@@ -1,11 +1,11 @@
 package io.switchboard.cli;
 
+import io.switchboard.core.Header;
 import io.switchboard.log.AppendResult;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Compression;
-import io.switchboard.log.format.Header;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;
 import java.nio.charset.StandardCharsets;

@@ -20,6 +20,12 @@ public enum ErrorCode {
   INVALID_SUBJECT(10, ErrorCategory.CLIENT, "invalid subject \"{}\": {}"),
   INVALID_PATTERN(11, ErrorCategory.CLIENT, "invalid subject pattern \"{}\": {}"),
 
+  NO_RESPONDERS(2000, ErrorCategory.RETRIABLE, "no responders are subscribed to \"{}\""),
+  REQUEST_TIMEOUT(2001, ErrorCategory.RETRIABLE, "no reply to \"{}\" within {} ms"),
+  TOO_MANY_PENDING_REQUESTS(
+      2002, ErrorCategory.RETRIABLE, "{} requests are already waiting for replies (the limit)"),
+  LIVE_BUS_CLOSED(2003, ErrorCategory.RETRIABLE, "the live bus is closed"),
+
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
       1001, ErrorCategory.FATAL, "fsync failed on {}; the log accepts no more appends: {}"),

@@ -2,8 +2,8 @@ package io.switchboard.log;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.switchboard.core.Header;
 import io.switchboard.log.format.Compression;
-import io.switchboard.log.format.Header;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;

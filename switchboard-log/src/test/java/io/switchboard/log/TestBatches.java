@@ -1,7 +1,7 @@
 package io.switchboard.log;
 
+import io.switchboard.core.Header;
 import io.switchboard.log.format.Compression;
-import io.switchboard.log.format.Header;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.format.RecordBatchBuilder;

@@ -1,5 +1,6 @@
 package io.switchboard.log.format;
 
+import io.switchboard.core.Header;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

@@ -3,6 +3,7 @@ package io.switchboard.log.format;
 import static io.switchboard.log.format.RecordBatchDescriptor.*;
 
 import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
 import io.switchboard.core.SwitchboardException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

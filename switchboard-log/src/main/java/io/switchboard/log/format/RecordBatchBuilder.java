@@ -2,6 +2,7 @@ package io.switchboard.log.format;
 
 import static io.switchboard.log.format.RecordBatchDescriptor.*;
 
+import io.switchboard.core.Header;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -2,6 +2,7 @@ package io.switchboard.log.format;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.switchboard.core.Header;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;

@@ -3,6 +3,7 @@ package io.switchboard.log.format;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
 import io.switchboard.core.SwitchboardException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

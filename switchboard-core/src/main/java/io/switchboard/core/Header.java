@@ -1,4 +1,4 @@
-package io.switchboard.log.format;
+package io.switchboard.core;
 
 import java.util.Arrays;
 import java.util.Objects;

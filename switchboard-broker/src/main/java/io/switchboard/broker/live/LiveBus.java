@@ -1,0 +1,314 @@
+package io.switchboard.broker.live;
+
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.core.subject.SubjectTrie;
+import io.switchboard.core.subject.Subjects;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Live publish/subscribe, queue groups and request/reply: at-most-once, from memory, on the same
+ * subjects as streams. Thread-safe.
+ *
+ * <p>Publishing matches the subject in a {@link SubjectTrie} and offers the message to each
+ * matching subscription's bounded buffer ({@link Mailbox}); a queue group receives it once, at the
+ * next member with room. Nothing on the publish path blocks or takes a lock.
+ *
+ * <p>Request/reply: a request gets a unique inbox subject ({@code _INBOX.<bus>.<n>}) as its reply
+ * subject and a correlation-id header; the first message published on that inbox completes it. A
+ * request that matches no subscription fails at once with {@link ErrorCode#NO_RESPONDERS} rather
+ * than waiting for its timeout.
+ */
+public final class LiveBus implements AutoCloseable {
+  /** Prefix of reply inboxes. */
+  public static final String INBOX_PREFIX = "_INBOX.";
+
+  private final LiveBusConfig config;
+  private final SubjectTrie<Object> trie = new SubjectTrie<>();
+  private final Map<String, QueueGroup> groups = new ConcurrentHashMap<>();
+  private final Map<String, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
+  private final AtomicInteger subscriptions = new AtomicInteger();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicLong published = new AtomicLong();
+  private final String inboxBase;
+  private final ScheduledThreadPoolExecutor timer;
+  private final ExecutorService defaultExecutor;
+  private final Clock clock;
+  private volatile boolean closed;
+
+  /** A queue group: members share one pattern; each message goes to one of them. */
+  private static final class QueueGroup {
+    volatile Mailbox[] members = new Mailbox[0];
+    final AtomicInteger cursor = new AtomicInteger();
+
+    boolean offer(Message m) {
+      Mailbox[] ms = members;
+      int n = ms.length;
+      if (n == 0) {
+        return false;
+      }
+      int start = Math.floorMod(cursor.getAndIncrement(), n);
+      for (int i = 0; i < n; i++) {
+        Mailbox candidate = ms[(start + i) % n];
+        if (candidate.hasRoom()) {
+          return candidate.offer(m);
+        }
+      }
+      return ms[start].offer(m); // every member is full: counted as a drop on the chosen one
+    }
+  }
+
+  public LiveBus(LiveBusConfig config, Clock clock) {
+    this.config = config;
+    this.clock = clock;
+    this.inboxBase =
+        INBOX_PREFIX + Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
+    this.timer =
+        new ScheduledThreadPoolExecutor(
+            1, r -> Thread.ofPlatform().daemon().name("sb-live-timer").unstarted(r));
+    timer.setRemoveOnCancelPolicy(true);
+    this.defaultExecutor = Executors.newVirtualThreadPerTaskExecutor();
+  }
+
+  /**
+   * Subscribes to a valid pattern; messages go to {@code sink} on {@code executor} (a front end
+   * passes its connection's event loop).
+   *
+   * @param queueGroup null, or a group name: each message goes to one member of the group
+   * @throws SwitchboardException {@link ErrorCode#INVALID_PATTERN}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} past the subscription limit, {@link ErrorCode#LIVE_BUS_CLOSED}
+   */
+  public LiveSubscription subscribe(
+      String pattern, String queueGroup, LiveSink sink, Executor executor) {
+    ensureOpen();
+    Subjects.validatePattern(pattern, config.subjects());
+    if (queueGroup != null && (queueGroup.isEmpty() || queueGroup.length() > 256)) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "queue group name must have 1 to 256 characters");
+    }
+    if (subscriptions.incrementAndGet() > config.maxSubscriptions()) {
+      subscriptions.decrementAndGet();
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "the bus already has " + config.maxSubscriptions() + " live subscriptions (the limit)");
+    }
+    long id = ids.incrementAndGet();
+    Mailbox[] self = new Mailbox[1];
+    self[0] =
+        new Mailbox(
+            id,
+            pattern,
+            queueGroup,
+            config.bufferMessages(),
+            config.drainBatch(),
+            sink,
+            executor == null ? defaultExecutor : executor,
+            () -> unsubscribe(self[0]));
+    synchronized (this) {
+      if (queueGroup == null) {
+        trie.add(pattern, self[0]);
+      } else {
+        QueueGroup g =
+            groups.computeIfAbsent(
+                groupKey(pattern, queueGroup),
+                k -> {
+                  QueueGroup created = new QueueGroup();
+                  trie.add(pattern, created);
+                  return created;
+                });
+        Mailbox[] ms = java.util.Arrays.copyOf(g.members, g.members.length + 1);
+        ms[ms.length - 1] = self[0];
+        g.members = ms;
+      }
+    }
+    return self[0];
+  }
+
+  /** Subscribes with the bus's default executor (virtual threads). */
+  public LiveSubscription subscribe(String pattern, String queueGroup, LiveSink sink) {
+    return subscribe(pattern, queueGroup, sink, null);
+  }
+
+  private synchronized void unsubscribe(Mailbox m) {
+    if (m.group == null) {
+      if (trie.remove(m.pattern, m)) {
+        subscriptions.decrementAndGet();
+      }
+      return;
+    }
+    String key = groupKey(m.pattern, m.group);
+    QueueGroup g = groups.get(key);
+    if (g == null) {
+      return;
+    }
+    Mailbox[] ms = g.members;
+    int at = -1;
+    for (int i = 0; i < ms.length; i++) {
+      if (ms[i] == m) {
+        at = i;
+      }
+    }
+    if (at < 0) {
+      return;
+    }
+    Mailbox[] rest = new Mailbox[ms.length - 1];
+    System.arraycopy(ms, 0, rest, 0, at);
+    System.arraycopy(ms, at + 1, rest, at, ms.length - at - 1);
+    g.members = rest;
+    subscriptions.decrementAndGet();
+    if (rest.length == 0) {
+      groups.remove(key);
+      trie.remove(m.pattern, g);
+    }
+  }
+
+  private static String groupKey(String pattern, String group) {
+    return pattern + '\u0000' + group;
+  }
+
+  /**
+   * Publishes to live subscribers (and completes the request waiting on it, for a reply inbox).
+   *
+   * @return how many subscriptions (a queue group counts once) the subject matched
+   * @throws SwitchboardException {@link ErrorCode#INVALID_SUBJECT}, {@link
+   *     ErrorCode#LIVE_BUS_CLOSED}
+   */
+  public int publish(Message message) {
+    ensureOpen();
+    Subjects.validateSubject(message.subject(), config.subjects());
+    return deliver(message);
+  }
+
+  private int deliver(Message message) {
+    published.incrementAndGet();
+    int matched = 0;
+    String subject = message.subject();
+    if (subject.startsWith(inboxBase)) {
+      CompletableFuture<Message> waiting = pending.remove(subject);
+      if (waiting != null) {
+        waiting.complete(message);
+        matched++;
+      }
+    }
+    int[] count = {matched};
+    trie.match(
+        subject,
+        entry -> {
+          count[0]++;
+          if (entry instanceof Mailbox m) {
+            m.offer(message);
+          } else {
+            ((QueueGroup) entry).offer(message);
+          }
+        });
+    return count[0];
+  }
+
+  /**
+   * Sends a request and completes with the first reply.
+   *
+   * <p>The returned future fails with {@link ErrorCode#NO_RESPONDERS} at once when nothing
+   * subscribes to the subject, {@link ErrorCode#REQUEST_TIMEOUT} after {@code timeout}, {@link
+   * ErrorCode#TOO_MANY_PENDING_REQUESTS} past the limit, {@link ErrorCode#INVALID_SUBJECT}, or
+   * {@link ErrorCode#LIVE_BUS_CLOSED}.
+   */
+  public CompletableFuture<Message> request(Message request, Duration timeout) {
+    try {
+      ensureOpen();
+      Subjects.validateSubject(request.subject(), config.subjects());
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (pending.size() >= config.maxPendingRequests()) {
+      return CompletableFuture.failedFuture(
+          SwitchboardException.of(
+              ErrorCode.TOO_MANY_PENDING_REQUESTS, config.maxPendingRequests()));
+    }
+    String inbox = inboxBase + ids.incrementAndGet();
+    CompletableFuture<Message> reply = new CompletableFuture<>();
+    pending.put(inbox, reply);
+    long timeoutMs = timeout.toMillis();
+    ScheduledFuture<?> timeoutTask =
+        timer.schedule(
+            () -> {
+              if (pending.remove(inbox, reply)) {
+                reply.completeExceptionally(
+                    SwitchboardException.of(
+                        ErrorCode.REQUEST_TIMEOUT, request.subject(), timeoutMs));
+              }
+            },
+            timeoutMs,
+            TimeUnit.MILLISECONDS);
+    reply.whenComplete((m, e) -> timeoutTask.cancel(false));
+    Message sent =
+        request
+            .withReplyTo(inbox)
+            .withHeader(Message.CORRELATION_ID, inbox.getBytes(StandardCharsets.UTF_8));
+    if (deliver(sent) == 0 && pending.remove(inbox, reply)) {
+      reply.completeExceptionally(
+          SwitchboardException.of(ErrorCode.NO_RESPONDERS, request.subject()));
+    }
+    return reply;
+  }
+
+  /** Answers a request: publishes {@code reply} on the request's reply subject, if it has one. */
+  public int reply(Message request, byte[] payload) {
+    if (request.replyTo() == null) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "message on " + request.subject() + " has no reply subject");
+    }
+    Message answer = Message.of(request.replyTo(), payload, clock.nowMs());
+    byte[] correlation = request.header(Message.CORRELATION_ID);
+    if (correlation != null) {
+      answer = answer.withHeader(Message.CORRELATION_ID, correlation);
+    }
+    return publish(answer);
+  }
+
+  public int subscriptionCount() {
+    return subscriptions.get();
+  }
+
+  public int pendingRequests() {
+    return pending.size();
+  }
+
+  public long publishedCount() {
+    return published.get();
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw SwitchboardException.of(ErrorCode.LIVE_BUS_CLOSED);
+    }
+  }
+
+  /** Fails waiting requests with {@link ErrorCode#LIVE_BUS_CLOSED} and stops the timer. */
+  @Override
+  public void close() {
+    closed = true;
+    for (String inbox : pending.keySet()) {
+      CompletableFuture<Message> f = pending.remove(inbox);
+      if (f != null) {
+        f.completeExceptionally(SwitchboardException.of(ErrorCode.LIVE_BUS_CLOSED));
+      }
+    }
+    timer.shutdownNow();
+    defaultExecutor.shutdown();
+  }
+}

@@ -1,0 +1,145 @@
+package io.switchboard.broker.live;
+
+import io.switchboard.core.Message;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jctools.queues.MpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One live subscription's bounded buffer and its drain. Publishers on any thread offer; a full
+ * buffer drops the message and counts it, so a slow reader costs only its own messages, never
+ * memory or other readers' speed. Draining runs on the subscription's executor, one turn at a time
+ * (a scheduled flag makes it an actor), at most a batch per turn.
+ *
+ * <p>Thread safety: {@link #offer} from any thread; the sink is called from one turn at a time.
+ */
+final class Mailbox implements LiveSubscription {
+  private static final Logger LOG = LoggerFactory.getLogger(Mailbox.class);
+
+  final long id;
+  final String pattern;
+  final String group;
+  private final MpscArrayQueue<Message> queue;
+  private final LiveSink sink;
+  private final Executor executor;
+  private final int drainBatch;
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong delivered = new AtomicLong();
+  private final Runnable onClose;
+  private long droppedReported;
+  private volatile boolean closed;
+
+  Mailbox(
+      long id,
+      String pattern,
+      String group,
+      int capacity,
+      int drainBatch,
+      LiveSink sink,
+      Executor executor,
+      Runnable onClose) {
+    this.id = id;
+    this.pattern = pattern;
+    this.group = group;
+    this.queue = new MpscArrayQueue<>(capacity);
+    this.drainBatch = drainBatch;
+    this.sink = sink;
+    this.executor = executor;
+    this.onClose = onClose;
+  }
+
+  /** Buffers {@code m}; returns false (and counts a drop) when the buffer is full or closed. */
+  boolean offer(Message m) {
+    if (closed) {
+      return false;
+    }
+    boolean accepted = queue.offer(m);
+    if (!accepted) {
+      dropped.incrementAndGet();
+    }
+    schedule();
+    return accepted;
+  }
+
+  /** Whether the buffer has room right now (queue groups prefer members that do). */
+  boolean hasRoom() {
+    return !closed && queue.size() < queue.capacity();
+  }
+
+  private void schedule() {
+    if (scheduled.compareAndSet(false, true)) {
+      try {
+        executor.execute(this::drain);
+      } catch (RuntimeException e) {
+        scheduled.set(false);
+        LOG.warn("SB-BRK-2001 subscription {} ({}): executor refused a drain", id, pattern, e);
+      }
+    }
+  }
+
+  private void drain() {
+    try {
+      for (int i = 0; i < drainBatch && !closed; i++) {
+        Message m = queue.relaxedPoll();
+        if (m == null) {
+          break;
+        }
+        delivered.incrementAndGet();
+        try {
+          sink.onMessage(m);
+        } catch (RuntimeException e) {
+          // A failing sink loses this message (at-most-once) but keeps its subscription.
+          LOG.warn("SB-BRK-2002 subscription {} ({}): sink failed", id, pattern, e);
+        }
+      }
+      long d = dropped.get();
+      if (d != droppedReported && !closed) {
+        droppedReported = d;
+        sink.onDropped(d);
+      }
+    } finally {
+      scheduled.set(false);
+      if (!closed && (!queue.isEmpty() || dropped.get() != droppedReported)) {
+        schedule();
+      }
+    }
+  }
+
+  @Override
+  public String pattern() {
+    return pattern;
+  }
+
+  @Override
+  public String queueGroup() {
+    return group;
+  }
+
+  @Override
+  public long dropped() {
+    return dropped.get();
+  }
+
+  @Override
+  public long delivered() {
+    return delivered.get();
+  }
+
+  @Override
+  public int buffered() {
+    return queue.size();
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      onClose.run();
+      queue.clear();
+    }
+  }
+}
