@@ -219,6 +219,45 @@ public final class Subjects {
     }
   }
 
+  /**
+   * Whether some subject matches both valid patterns (two streams may not capture such a pair).
+   * Walks both token by token: a {@code >} on either side overlaps whatever remains of the other,
+   * {@code *} overlaps any token, literals must be equal, and both must end together.
+   */
+  public static boolean overlaps(String a, String b) {
+    int i = 0;
+    int j = 0;
+    int an = a.length();
+    int bn = b.length();
+    while (true) {
+      int ae = a.indexOf(SEPARATOR, i);
+      if (ae < 0) {
+        ae = an;
+      }
+      int be = b.indexOf(SEPARATOR, j);
+      if (be < 0) {
+        be = bn;
+      }
+      boolean aRest = ae - i == 1 && a.charAt(i) == '>';
+      boolean bRest = be - j == 1 && b.charAt(j) == '>';
+      if (aRest || bRest) {
+        return true; // each side has at least one token here, which '>' takes with the rest
+      }
+      boolean aOne = ae - i == 1 && a.charAt(i) == '*';
+      boolean bOne = be - j == 1 && b.charAt(j) == '*';
+      if (!aOne && !bOne && (ae - i != be - j || !a.regionMatches(i, b, j, ae - i))) {
+        return false;
+      }
+      boolean aDone = ae == an;
+      boolean bDone = be == bn;
+      if (aDone || bDone) {
+        return aDone && bDone;
+      }
+      i = ae + 1;
+      j = be + 1;
+    }
+  }
+
   /** Quotes control characters so an error message stays one readable line. */
   private static String printable(String s) {
     if (s == null) {

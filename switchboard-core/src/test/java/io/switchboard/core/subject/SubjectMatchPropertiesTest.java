@@ -119,4 +119,53 @@ class SubjectMatchPropertiesTest {
     long expected = distinct.stream().filter(p -> naive(p, subject)).count();
     assertThat(reported[0]).isEqualTo((int) expected);
   }
+
+  /** Every subject of 1..5 tokens over {a, b, c}: enough to witness any overlap of the patterns. */
+  static List<String> allSubjects() {
+    List<String> out = new ArrayList<>();
+    List<String> level = List.of("");
+    for (int depth = 1; depth <= 5; depth++) {
+      List<String> next = new ArrayList<>();
+      for (String prefix : level) {
+        for (String t : List.of("a", "b", "c")) {
+          next.add(prefix.isEmpty() ? t : prefix + "." + t);
+        }
+      }
+      out.addAll(next);
+      level = next;
+    }
+    return out;
+  }
+
+  static final List<String> ALL_SUBJECTS = allSubjects();
+
+  @Provide
+  Arbitrary<String> smallPattern() {
+    Arbitrary<List<String>> tokens = Arbitraries.of("a", "b", "*").list().ofMinSize(1).ofMaxSize(4);
+    return tokens.flatMap(
+        l ->
+            Arbitraries.of(true, false)
+                .map(
+                    tail -> {
+                      List<String> t = new ArrayList<>(l);
+                      if (tail) {
+                        t.set(t.size() - 1, ">");
+                      }
+                      return String.join(".", t);
+                    }));
+  }
+
+  @Property(tries = 2000)
+  void overlapsIffSomeSubjectMatchesBoth(
+      @ForAll("smallPattern") String a, @ForAll("smallPattern") String b) {
+    boolean witnessed = false;
+    for (String s : ALL_SUBJECTS) {
+      if (naive(a, s) && naive(b, s)) {
+        witnessed = true;
+        break;
+      }
+    }
+    assertThat(Subjects.overlaps(a, b)).as("%s vs %s", a, b).isEqualTo(witnessed);
+    assertThat(Subjects.overlaps(b, a)).isEqualTo(witnessed);
+  }
 }
