@@ -25,6 +25,13 @@ public enum ErrorCode {
   TOO_MANY_PENDING_REQUESTS(
       2002, ErrorCategory.RETRIABLE, "{} requests are already waiting for replies (the limit)"),
   LIVE_BUS_CLOSED(2003, ErrorCategory.RETRIABLE, "the live bus is closed"),
+  STREAM_NOT_FOUND(2010, ErrorCategory.CLIENT, "no stream named \"{}\""),
+  STREAM_EXISTS(2011, ErrorCategory.CLIENT, "a stream named \"{}\" already exists"),
+  STREAM_SUBJECTS_OVERLAP(
+      2012,
+      ErrorCategory.CLIENT,
+      "subjects of stream \"{}\" ({}) overlap those of stream \"{}\" ({})"),
+  STREAM_UPDATE_NOT_ALLOWED(2013, ErrorCategory.CLIENT, "stream \"{}\": {} cannot be changed"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
