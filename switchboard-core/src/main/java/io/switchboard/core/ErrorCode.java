@@ -32,6 +32,13 @@ public enum ErrorCode {
       ErrorCategory.CLIENT,
       "subjects of stream \"{}\" ({}) overlap those of stream \"{}\" ({})"),
   STREAM_UPDATE_NOT_ALLOWED(2013, ErrorCategory.CLIENT, "stream \"{}\": {} cannot be changed"),
+  MESSAGE_TOO_LARGE(
+      2020, ErrorCategory.CLIENT, "message of {} bytes exceeds stream \"{}\"'s limit of {} bytes"),
+  PUBLISH_BACKPRESSURE(
+      2021,
+      ErrorCategory.RETRIABLE,
+      "stream \"{}\" partition {} has {} publishes queued (the limit); retry later"),
+  PARTITION_CLOSED(2022, ErrorCategory.RETRIABLE, "stream \"{}\" partition {} is closed"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

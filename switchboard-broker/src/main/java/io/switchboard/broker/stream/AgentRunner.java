@@ -1,0 +1,76 @@
+package io.switchboard.broker.stream;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs partition agents' duty cycles on one dedicated thread. When a full pass does no work it
+ * parks, backing off from 1 µs to 1 ms; a publish posted to any of its agents unparks it.
+ *
+ * <p>Thread safety: {@link #add}, {@link #remove} and {@link #close} from any thread; the agents
+ * run only on the runner's thread.
+ */
+public final class AgentRunner implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AgentRunner.class);
+  private static final long MIN_PARK_NS = TimeUnit.MICROSECONDS.toNanos(1);
+  private static final long MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  private final List<PartitionAgent> agents = new CopyOnWriteArrayList<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public AgentRunner(String name) {
+    thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
+    thread.start();
+  }
+
+  /** Runs {@code agent} on this runner from now on. */
+  public void add(PartitionAgent agent) {
+    agent.onWork(() -> LockSupport.unpark(thread));
+    agents.add(agent);
+    LockSupport.unpark(thread);
+  }
+
+  /** Stops running {@code agent}; it finishes any cycle already started. */
+  public void remove(PartitionAgent agent) {
+    agents.remove(agent);
+    agent.onWork(() -> {});
+  }
+
+  private void run() {
+    long park = MIN_PARK_NS;
+    while (running) {
+      int work = 0;
+      for (PartitionAgent a : agents) {
+        try {
+          work += a.doWork();
+        } catch (RuntimeException e) {
+          // An agent's bug must not stop the partitions that share its thread.
+          LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
+        }
+      }
+      if (work > 0) {
+        park = MIN_PARK_NS;
+      } else {
+        LockSupport.parkNanos(this, park);
+        park = Math.min(park * 2, MAX_PARK_NS);
+      }
+    }
+  }
+
+  /** Stops the thread after its current pass. */
+  @Override
+  public void close() {
+    running = false;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
