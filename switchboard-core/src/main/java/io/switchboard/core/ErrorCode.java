@@ -32,6 +32,9 @@ public enum ErrorCode {
       ErrorCategory.CLIENT,
       "subjects of stream \"{}\" ({}) overlap those of stream \"{}\" ({})"),
   STREAM_UPDATE_NOT_ALLOWED(2013, ErrorCategory.CLIENT, "stream \"{}\": {} cannot be changed"),
+  STREAM_MISMATCH(
+      2014, ErrorCategory.CLIENT, "subject \"{}\" is captured by {}, not by stream \"{}\""),
+  BROKER_CLOSED(2015, ErrorCategory.RETRIABLE, "the broker is closed"),
   MESSAGE_TOO_LARGE(
       2020, ErrorCategory.CLIENT, "message of {} bytes exceeds stream \"{}\"'s limit of {} bytes"),
   PUBLISH_BACKPRESSURE(

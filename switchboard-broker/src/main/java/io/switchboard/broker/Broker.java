@@ -1,0 +1,369 @@
+package io.switchboard.broker;
+
+import io.switchboard.broker.live.LiveBus;
+import io.switchboard.broker.stream.AgentRunner;
+import io.switchboard.broker.stream.Discard;
+import io.switchboard.broker.stream.Durability;
+import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.PublishAck;
+import io.switchboard.broker.stream.Retention;
+import io.switchboard.broker.stream.StreamCatalog;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.broker.stream.StreamInfo;
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.core.subject.Subjects;
+import io.switchboard.log.LogConfig;
+import io.switchboard.log.LogMaintenance;
+import io.switchboard.log.LogReadResult;
+import io.switchboard.log.PartitionLog;
+import io.switchboard.log.io.NioStorageIO;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * The broker engine: streams and their partitions, live subscriptions and request/reply, behind one
+ * protocol-agnostic API that every front end translates to.
+ *
+ * <p>Thread safety: thread-safe. {@link #publish} and reads take no broker lock: they look the
+ * stream up in a concurrent map and post to the partition's owner agent. Stream administration
+ * (create, update, delete) serializes on the broker.
+ *
+ * <p>On disk: {@code <dataDir>/streams.json} (the {@link StreamCatalog}) and one log per partition
+ * in {@code <dataDir>/streams/<name>/<partition>/} (see {@link PartitionLog}).
+ */
+public final class Broker implements AutoCloseable {
+  /** Headroom for record and batch headers above the largest message a stream accepts. */
+  private static final int BATCH_HEADROOM_BYTES = 64 * 1024;
+
+  /** The running partitions of one stream. */
+  private record StreamRuntime(StreamConfig config, PartitionAgent[] agents) {}
+
+  private final BrokerConfig config;
+  private final Clock clock;
+  private final StreamCatalog catalog;
+  private final LiveBus live;
+  private final AgentRunner[] runners;
+  private final LogMaintenance maintenance;
+  private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
+  private int nextRunner;
+  private volatile boolean closed;
+
+  private Broker(BrokerConfig config, Clock clock) {
+    this.config = config;
+    this.clock = clock;
+    this.catalog = StreamCatalog.open(config.dataDir(), NioStorageIO.INSTANCE);
+    this.live = new LiveBus(config.live(), clock);
+    this.runners = new AgentRunner[config.runnerThreads()];
+    for (int i = 0; i < runners.length; i++) {
+      runners[i] = new AgentRunner("sb-partition-" + i);
+    }
+    this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
+  }
+
+  /** Opens the broker in {@code config.dataDir()}, recovering every stream it holds. */
+  public static Broker open(BrokerConfig config, Clock clock) {
+    Broker broker = new Broker(config, clock);
+    try {
+      for (StreamConfig s : broker.catalog.list()) {
+        broker.start(s);
+      }
+    } catch (RuntimeException e) {
+      broker.close();
+      throw e;
+    }
+    return broker;
+  }
+
+  // ------------------------------------------------------------------ streams
+
+  /**
+   * Creates a stream and opens its partitions.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_EXISTS}, {@link
+   *     ErrorCode#STREAM_SUBJECTS_OVERLAP}, {@link ErrorCode#INVALID_CONFIG} for settings not
+   *     supported yet
+   */
+  public synchronized StreamInfo createStream(StreamConfig stream) {
+    ensureOpen();
+    checkSupported(stream);
+    catalog.create(stream);
+    start(stream);
+    return streamInfo(stream.name());
+  }
+
+  /**
+   * Changes a stream's settings; its partitions are reopened with them (publishes queued at that
+   * moment fail with {@link ErrorCode#PARTITION_CLOSED}, which is retriable).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#STREAM_UPDATE_NOT_ALLOWED}, {@link ErrorCode#STREAM_SUBJECTS_OVERLAP}
+   */
+  public synchronized StreamInfo updateStream(StreamConfig stream) {
+    ensureOpen();
+    checkSupported(stream);
+    catalog.update(stream);
+    stop(streams.remove(stream.name()));
+    start(stream);
+    return streamInfo(stream.name());
+  }
+
+  /**
+   * Deletes a stream and its data.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}
+   */
+  public synchronized void deleteStream(String name) {
+    ensureOpen();
+    catalog.delete(name);
+    stop(streams.remove(name));
+    deleteTree(streamDir(name));
+  }
+
+  /**
+   * A stream's definition and partition state.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}
+   */
+  public StreamInfo streamInfo(String name) {
+    StreamRuntime rt = runtime(name);
+    List<StreamInfo.PartitionInfo> parts = new ArrayList<>();
+    for (PartitionAgent a : rt.agents()) {
+      PartitionLog log = a.log();
+      parts.add(
+          new StreamInfo.PartitionInfo(
+              a.partition(), log.logStartOffset(), log.logEndOffset(), log.sizeInBytes()));
+    }
+    return new StreamInfo(rt.config(), parts);
+  }
+
+  /** Every stream, by name. */
+  public List<StreamInfo> listStreams() {
+    return catalog.list().stream().map(s -> streamInfo(s.name())).toList();
+  }
+
+  /**
+   * Refuses settings the engine does not enforce yet, rather than accepting and ignoring them. Age
+   * and byte limits under {@link Discard#DROP_OLDEST} are enforced by log retention.
+   */
+  private static void checkSupported(StreamConfig stream) {
+    List<String> missing = new ArrayList<>();
+    if (stream.maxMessagesPerSubject() != -1) {
+      missing.add("maxMessagesPerSubject");
+    }
+    if (stream.maxMessages() != -1) {
+      missing.add("maxMessages");
+    }
+    if (stream.discard() == Discard.REJECT_NEW && stream.maxBytes() != -1) {
+      missing.add("discard=REJECT_NEW with maxBytes");
+    }
+    if (!missing.isEmpty()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_CONFIG,
+          "stream "
+              + stream.name()
+              + ": "
+              + String.join(", ", missing)
+              + " not enforced yet (issue #3)");
+    }
+  }
+
+  private void start(StreamConfig stream) {
+    PartitionAgent[] agents = new PartitionAgent[stream.partitions()];
+    try {
+      for (int p = 0; p < agents.length; p++) {
+        PartitionLog log =
+            PartitionLog.open(
+                streamDir(stream.name()).resolve(Integer.toString(p)),
+                logConfig(stream),
+                new PartitionLog.Options(NioStorageIO.INSTANCE, clock, false));
+        agents[p] =
+            new PartitionAgent(stream.name(), p, log, stream, clock, config.partitionQueue());
+      }
+    } catch (RuntimeException e) {
+      for (PartitionAgent a : agents) {
+        if (a != null) {
+          a.close();
+        }
+      }
+      throw e;
+    }
+    for (PartitionAgent a : agents) {
+      runners[nextRunner++ % runners.length].add(a);
+      maintenance.register(a.log());
+    }
+    streams.put(stream.name(), new StreamRuntime(stream, agents));
+  }
+
+  private void stop(StreamRuntime rt) {
+    if (rt == null) {
+      return;
+    }
+    for (PartitionAgent a : rt.agents()) {
+      for (AgentRunner r : runners) {
+        r.remove(a);
+      }
+      maintenance.unregister(a.log());
+      a.close();
+    }
+  }
+
+  /** The log settings that carry out a stream's limits on each of its partitions. */
+  static LogConfig logConfig(StreamConfig s) {
+    LogConfig c =
+        LogConfig.defaults(s.fsync())
+            .withMaxBatchBytes(256 * 1024 + s.maxMessageBytes() + BATCH_HEADROOM_BYTES);
+    if (s.discard() == Discard.DROP_OLDEST) {
+      long perPartitionBytes =
+          s.maxBytes() < 0 ? -1 : Math.max(1, (s.maxBytes() + s.partitions() - 1) / s.partitions());
+      c = c.withRetention(s.maxAgeMs(), perPartitionBytes);
+    } else {
+      c = c.withRetention(s.maxAgeMs(), -1);
+    }
+    if (s.retention() == Retention.COMPACTED) {
+      c =
+          c.withCompaction(
+              LogConfig.DEFAULT_DELETE_RETENTION_MS, LogConfig.DEFAULT_COMPACTION_MAX_KEYS);
+    }
+    return c;
+  }
+
+  private Path streamDir(String name) {
+    return config.dataDir().resolve("streams").resolve(name);
+  }
+
+  private StreamRuntime runtime(String name) {
+    StreamRuntime rt = streams.get(name);
+    if (rt == null) {
+      throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, name);
+    }
+    return rt;
+  }
+
+  // ------------------------------------------------------------------ publish and read
+
+  /**
+   * Publishes: delivered to live subscribers at once, and persisted when a stream captures the
+   * subject. The future completes with where it was stored and how durably ({@link
+   * Durability#MEMORY} with stream {@code null} when no stream captures it).
+   *
+   * <p>Fails with {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#STREAM_MISMATCH}, {@link
+   * ErrorCode#MESSAGE_TOO_LARGE}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
+   * ErrorCode#BROKER_CLOSED}, or the storage's error.
+   */
+  public CompletableFuture<PublishAck> publish(Message message, PublishOptions options) {
+    try {
+      ensureOpen();
+      Subjects.validateSubject(message.subject(), config.live().subjects());
+      String captured = catalog.streamFor(message.subject()).orElse(null);
+      if (options.expectedStream() != null && !options.expectedStream().equals(captured)) {
+        throw SwitchboardException.of(
+            ErrorCode.STREAM_MISMATCH,
+            message.subject(),
+            captured == null ? "no stream" : "stream \"" + captured + "\"",
+            options.expectedStream());
+      }
+      live.publish(message);
+      if (captured == null) {
+        return CompletableFuture.completedFuture(
+            new PublishAck(null, -1, -1, Durability.MEMORY, false));
+      }
+      StreamRuntime rt = runtime(captured);
+      PartitionAgent agent = rt.agents()[partitionOf(message, rt.agents().length)];
+      return agent.publish(message, options.messageId());
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Key hash (Kafka's murmur2) when there is a key, else the subject's. */
+  static int partitionOf(Message message, int partitions) {
+    if (partitions == 1) {
+      return 0;
+    }
+    byte[] basis =
+        message.key() != null ? message.key() : message.subject().getBytes(StandardCharsets.UTF_8);
+    return Murmur2.partition(basis, partitions);
+  }
+
+  /**
+   * Reads one partition of a stream (see {@link PartitionLog#read}).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for a partition out of range, and the log's errors
+   */
+  public LogReadResult read(String stream, int partition, long offset, int maxBytes) {
+    StreamRuntime rt = runtime(stream);
+    if (partition < 0 || partition >= rt.agents().length) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "stream "
+              + stream
+              + " has partitions 0.."
+              + (rt.agents().length - 1)
+              + ", not "
+              + partition);
+    }
+    return rt.agents()[partition].log().read(offset, maxBytes);
+  }
+
+  /** Live subscriptions and request/reply. */
+  public LiveBus live() {
+    return live;
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw SwitchboardException.of(ErrorCode.BROKER_CLOSED);
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    }
+  }
+
+  /**
+   * Stops the runners (finishing their current cycle), fails what is still queued, closes every log
+   * cleanly, and closes the live bus.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    maintenance.close();
+    for (AgentRunner r : runners) {
+      r.close();
+    }
+    for (StreamRuntime rt : streams.values()) {
+      for (PartitionAgent a : rt.agents()) {
+        // Work the runner had taken but not appended yet is finished here, on the closing thread.
+        a.doWork();
+        a.close();
+      }
+    }
+    streams.clear();
+    live.close();
+  }
+}

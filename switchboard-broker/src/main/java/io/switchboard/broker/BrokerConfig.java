@@ -1,0 +1,47 @@
+package io.switchboard.broker;
+
+import io.switchboard.broker.live.LiveBusConfig;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.nio.file.Path;
+
+/**
+ * Settings of a broker engine. Immutable.
+ *
+ * @param dataDir where stream definitions and partition logs live
+ * @param live live bus bounds
+ * @param runnerThreads threads that run partition agents (partitions are spread over them)
+ * @param partitionQueue publishes queued per partition before back-pressure
+ * @param maintenancePeriodMs how often retention and compaction run
+ */
+public record BrokerConfig(
+    Path dataDir,
+    LiveBusConfig live,
+    int runnerThreads,
+    int partitionQueue,
+    long maintenancePeriodMs) {
+
+  /** One runner per core: agents never block, so more threads would only contend. */
+  public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
+
+  /** 8,192 publishes per partition: a few cycles' worth; past it producers are pushed back. */
+  public static final int DEFAULT_PARTITION_QUEUE = 8192;
+
+  public BrokerConfig {
+    if (dataDir == null
+        || live == null
+        || runnerThreads < 1
+        || partitionQueue < 2
+        || maintenancePeriodMs < 1) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_CONFIG,
+          "broker: dataDir and live must be set, runnerThreads >= 1, partitionQueue >= 2,"
+              + " maintenancePeriodMs >= 1");
+    }
+  }
+
+  public static BrokerConfig defaults(Path dataDir) {
+    return new BrokerConfig(
+        dataDir, LiveBusConfig.DEFAULTS, DEFAULT_RUNNER_THREADS, DEFAULT_PARTITION_QUEUE, 30_000);
+  }
+}
