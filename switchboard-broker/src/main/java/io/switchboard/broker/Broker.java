@@ -19,6 +19,8 @@ import io.switchboard.log.LogConfig;
 import io.switchboard.log.LogMaintenance;
 import io.switchboard.log.LogReadResult;
 import io.switchboard.log.PartitionLog;
+import io.switchboard.log.format.Record;
+import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.io.NioStorageIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -281,7 +284,7 @@ public final class Broker implements AutoCloseable {
       }
       StreamRuntime rt = runtime(captured);
       PartitionAgent agent = rt.agents()[partitionOf(message, rt.agents().length)];
-      return agent.publish(message, options.messageId());
+      return agent.publish(message, options.messageId(), options.expectedLastSubjectOffset());
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -316,6 +319,68 @@ public final class Broker implements AutoCloseable {
               + partition);
     }
     return rt.agents()[partition].log().read(offset, maxBytes);
+  }
+
+  /**
+   * The last message published on {@code subject} in a stream (the key/value "get"), if any. When
+   * keyed publishes spread the subject over several partitions, the newest by timestamp wins.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#SUBJECT_INDEX_FULL}
+   */
+  public Optional<StoredMessage> lastMessage(String stream, String subject) {
+    StreamRuntime rt = runtime(stream);
+    StoredMessage newest = null;
+    for (PartitionAgent a : rt.agents()) {
+      long offset = a.lastOffset(subject);
+      if (offset < a.log().logStartOffset()) {
+        continue; // none, or removed by retention
+      }
+      for (RecordBatch b : a.log().read(offset, 1).batches()) {
+        for (Record r : b.records(a.log().config().maxBatchBytes())) {
+          if (r.offset() == offset
+              && (newest == null || r.timestamp() > newest.message().timestampMs())) {
+            newest = StoredMessage.of(stream, a.partition(), r);
+          }
+        }
+      }
+    }
+    return Optional.ofNullable(newest);
+  }
+
+  /**
+   * Every message of one subject, in order, from {@code fromOffset}, at most {@code max}: the
+   * event-store read of an aggregate. It reads the partition the subject maps to when published
+   * without a key, where event-store appends go; messages published on the subject with a key are
+   * in their key's partition and are read with {@link #read}.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_SUBJECT}
+   */
+  public List<StoredMessage> readSubject(String stream, String subject, long fromOffset, int max) {
+    Subjects.validateSubject(subject, config.live().subjects());
+    StreamRuntime rt = runtime(stream);
+    int partition = partitionOf(Message.of(subject, new byte[0], 0), rt.agents().length);
+    PartitionAgent agent = rt.agents()[partition];
+    PartitionLog log = agent.log();
+    long last = agent.lastOffset(subject);
+    List<StoredMessage> out = new ArrayList<>();
+    long offset = Math.max(fromOffset, log.logStartOffset());
+    while (offset <= last && offset < log.logEndOffset() && out.size() < max) {
+      List<RecordBatch> batches = log.read(offset, 1 << 20).batches();
+      if (batches.isEmpty()) {
+        break;
+      }
+      for (RecordBatch b : batches) {
+        for (Record r : b.records(log.config().maxBatchBytes())) {
+          if (r.offset() >= offset && out.size() < max && subject.equals(r.subject())) {
+            out.add(StoredMessage.of(stream, partition, r));
+          }
+        }
+        offset = Math.max(offset, b.nextOffset());
+      }
+    }
+    return out;
   }
 
   /** Live subscriptions and request/reply. */

@@ -1,15 +1,30 @@
 package io.switchboard.broker;
 
+import io.switchboard.broker.stream.PartitionAgent;
+
 /**
  * Conditions on a publish. Immutable.
  *
  * @param expectedStream the stream that must capture the subject, or {@code null}
  * @param messageId id for de-duplication within the stream's window, or {@code null}
+ * @param expectedLastSubjectOffset the offset the subject's last message must have for the publish
+ *     to be stored (optimistic concurrency for event sourcing): {@link PartitionAgent#NO_OFFSET}
+ *     for "no message on this subject yet", {@link PartitionAgent#NO_EXPECTATION} to check nothing
  */
-public record PublishOptions(String expectedStream, String messageId) {
+public record PublishOptions(
+    String expectedStream, String messageId, long expectedLastSubjectOffset) {
   public static final PublishOptions NONE = new PublishOptions(null, null);
+
+  public PublishOptions(String expectedStream, String messageId) {
+    this(expectedStream, messageId, PartitionAgent.NO_EXPECTATION);
+  }
 
   public static PublishOptions messageId(String id) {
     return new PublishOptions(null, id);
+  }
+
+  /** Store only if the subject's last message is at {@code offset} (-1: it has none yet). */
+  public static PublishOptions expectLastOffset(long offset) {
+    return new PublishOptions(null, null, offset);
   }
 }

@@ -42,6 +42,14 @@ public enum ErrorCode {
       ErrorCategory.RETRIABLE,
       "stream \"{}\" partition {} has {} publishes queued (the limit); retry later"),
   PARTITION_CLOSED(2022, ErrorCategory.RETRIABLE, "stream \"{}\" partition {} is closed"),
+  SUBJECT_INDEX_FULL(
+      2023,
+      ErrorCategory.SERVER,
+      "stream \"{}\" partition {} indexes {} subjects (the limit); \"{}\" is not among them"),
+  PUBLISH_CONFLICT(
+      2024,
+      ErrorCategory.CLIENT,
+      "subject \"{}\" is at offset {}, not the expected {}; the publish was not stored"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

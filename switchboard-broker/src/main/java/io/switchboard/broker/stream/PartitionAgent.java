@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jctools.queues.MpscArrayQueue;
 
 /**
@@ -53,7 +54,20 @@ public final class PartitionAgent implements AutoCloseable {
   /** 1M remembered message ids per partition bounds de-duplication memory (~100 MB worst case). */
   static final int MAX_DEDUP_IDS = 1_000_000;
 
-  private record Publish(Message message, String messageId, CompletableFuture<PublishAck> ack) {}
+  /** An expected-last-offset that checks nothing. */
+  public static final long NO_EXPECTATION = Long.MIN_VALUE;
+
+  /** Offset reported for a subject that has no message yet (expect it to say "new subject"). */
+  public static final long NO_OFFSET = -1;
+
+  /** 1M subjects per partition bounds the subject index (~100 B each). */
+  static final int MAX_INDEXED_SUBJECTS = 1_000_000;
+
+  private record Publish(
+      Message message,
+      String messageId,
+      long expectedLastOffset,
+      CompletableFuture<PublishAck> ack) {}
 
   private final String stream;
   private final int partition;
@@ -72,6 +86,13 @@ public final class PartitionAgent implements AutoCloseable {
   /** Message id to where it went, oldest first. Owner-thread only. */
   private final LinkedHashMap<String, Seen> dedup = new LinkedHashMap<>();
 
+  /**
+   * Subject to its last offset in this partition. Written by the owner only; read by any thread
+   * (last-value lookups). Bounded: once full it stops taking new subjects and says so.
+   */
+  private final Map<String, Long> lastOffsetBySubject = new ConcurrentHashMap<>();
+
+  private volatile boolean subjectIndexFull;
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
 
@@ -94,7 +115,7 @@ public final class PartitionAgent implements AutoCloseable {
     this.queue = new MpscArrayQueue<>(queueCapacity);
     this.durability =
         log.config().fsync() == FsyncPolicy.ALWAYS ? Durability.FSYNCED : Durability.WRITTEN;
-    rebuildDedup();
+    rebuildFromLog();
   }
 
   /** Set by the runner that owns this agent: how a posted command wakes it. */
@@ -124,11 +145,21 @@ public final class PartitionAgent implements AutoCloseable {
    * @param messageId for de-duplication within the window, or {@code null}
    */
   public CompletableFuture<PublishAck> publish(Message message, String messageId) {
+    return publish(message, messageId, NO_EXPECTATION);
+  }
+
+  /**
+   * Posts a conditional publish: stored only if the subject's last offset in this partition is
+   * {@code expectedLastOffset} ({@link #NO_OFFSET}: the subject has no message yet). Otherwise the
+   * future fails with {@link ErrorCode#PUBLISH_CONFLICT}, which names the current offset.
+   */
+  public CompletableFuture<PublishAck> publish(
+      Message message, String messageId, long expectedLastOffset) {
     CompletableFuture<PublishAck> ack = new CompletableFuture<>();
     if (closed) {
       ack.completeExceptionally(
           SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
-    } else if (!queue.offer(new Publish(message, messageId, ack))) {
+    } else if (!queue.offer(new Publish(message, messageId, expectedLastOffset, ack))) {
       ack.completeExceptionally(
           SwitchboardException.of(
               ErrorCode.PUBLISH_BACKPRESSURE, stream, partition, queue.capacity()));
@@ -173,6 +204,9 @@ public final class PartitionAgent implements AutoCloseable {
           continue;
         }
       }
+      if (p.expectedLastOffset() != NO_EXPECTATION && !expectationHolds(p)) {
+        continue;
+      }
       if (builder == null) {
         builder = new RecordBatchBuilder(Compression.NONE);
       }
@@ -182,6 +216,7 @@ public final class PartitionAgent implements AutoCloseable {
       if (p.messageId() != null) {
         remember(p.messageId(), new Seen(offset, now, p.ack()));
       }
+      indexSubject(p.message().subject(), offset);
       inBatch.add(p);
       if (builder.estimatedSizeInBytes() >= TARGET_BATCH_BYTES) {
         appendBatch(builder, inBatch);
@@ -288,17 +323,65 @@ public final class PartitionAgent implements AutoCloseable {
     }
   }
 
-  /** Reads the records of the last duplicate window back into the de-duplication map. */
-  private void rebuildDedup() {
-    if (config.duplicateWindowMs() == 0) {
+  /**
+   * Fails the publish (and returns false) unless its subject's last offset is the expected one.
+   * Publishes earlier in the same cycle count: the index is updated as each is batched.
+   */
+  private boolean expectationHolds(Publish p) {
+    String subject = p.message().subject();
+    Long last = lastOffsetBySubject.get(subject);
+    if (last == null && subjectIndexFull) {
+      p.ack()
+          .completeExceptionally(
+              SwitchboardException.of(
+                  ErrorCode.SUBJECT_INDEX_FULL, stream, partition, MAX_INDEXED_SUBJECTS, subject));
+      return false;
+    }
+    long current = last == null ? NO_OFFSET : last;
+    if (current != p.expectedLastOffset()) {
+      p.ack()
+          .completeExceptionally(
+              SwitchboardException.of(
+                  ErrorCode.PUBLISH_CONFLICT, subject, current, p.expectedLastOffset()));
+      return false;
+    }
+    return true;
+  }
+
+  private void indexSubject(String subject, long offset) {
+    if (lastOffsetBySubject.size() >= MAX_INDEXED_SUBJECTS
+        && !lastOffsetBySubject.containsKey(subject)) {
+      subjectIndexFull = true;
       return;
     }
+    lastOffsetBySubject.put(subject, offset);
+  }
+
+  /**
+   * The offset of the last message on {@code subject} in this partition, {@link #NO_OFFSET} when
+   * there is none. Any thread.
+   *
+   * @throws SwitchboardException {@link ErrorCode#SUBJECT_INDEX_FULL} when the index could not take
+   *     this subject
+   */
+  public long lastOffset(String subject) {
+    Long last = lastOffsetBySubject.get(subject);
+    if (last == null && subjectIndexFull) {
+      throw SwitchboardException.of(
+          ErrorCode.SUBJECT_INDEX_FULL, stream, partition, MAX_INDEXED_SUBJECTS, subject);
+    }
+    return last == null ? NO_OFFSET : last;
+  }
+
+  /**
+   * Rebuilds the subject index (every record) and the de-duplication ids (records of the last
+   * window) in one pass over the log. Its cost grows with the partition; a persisted snapshot of
+   * the index is future work.
+   */
+  private void rebuildFromLog() {
     long now = clock.nowMs();
-    long from = log.offsetForTimestamp(now - config.duplicateWindowMs());
-    if (from < 0) {
-      return;
-    }
-    long offset = Math.max(from, log.logStartOffset());
+    long windowStart = now - config.duplicateWindowMs();
+    long offset = log.logStartOffset();
     while (offset < log.logEndOffset()) {
       List<RecordBatch> batches = log.read(offset, 1 << 20).batches();
       if (batches.isEmpty()) {
@@ -306,8 +389,15 @@ public final class PartitionAgent implements AutoCloseable {
       }
       for (RecordBatch b : batches) {
         for (Record r : b.records(log.config().maxBatchBytes())) {
+          if (r.offset() < offset) {
+            continue;
+          }
+          String subject = r.subject();
+          if (subject != null) {
+            indexSubject(subject, r.offset());
+          }
           byte[] id = r.header(MESSAGE_ID_HEADER);
-          if (id != null && r.offset() >= offset) {
+          if (id != null && config.duplicateWindowMs() > 0 && r.timestamp() >= windowStart) {
             // Seen-time is the record's own, so the window ends when it would have.
             dedup.put(
                 new String(id, StandardCharsets.UTF_8), new Seen(r.offset(), r.timestamp(), null));
