@@ -284,7 +284,8 @@ public final class Broker implements AutoCloseable {
       }
       StreamRuntime rt = runtime(captured);
       PartitionAgent agent = rt.agents()[partitionOf(message, rt.agents().length)];
-      return agent.publish(message, options.messageId(), options.expectedLastSubjectOffset());
+      return agent.publish(
+          message, options.messageId(), options.expectedLastSubjectOffset(), options.producer());
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }

@@ -1,6 +1,7 @@
 package io.switchboard.broker;
 
 import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.ProducerSequence;
 
 /**
  * Conditions on a publish. Immutable.
@@ -10,13 +11,17 @@ import io.switchboard.broker.stream.PartitionAgent;
  * @param expectedLastSubjectOffset the offset the subject's last message must have for the publish
  *     to be stored (optimistic concurrency for event sourcing): {@link PartitionAgent#NO_OFFSET}
  *     for "no message on this subject yet", {@link PartitionAgent#NO_EXPECTATION} to check nothing
+ * @param producer an idempotent producer's id, epoch and sequence for this message, or {@code null}
  */
 public record PublishOptions(
-    String expectedStream, String messageId, long expectedLastSubjectOffset) {
+    String expectedStream,
+    String messageId,
+    long expectedLastSubjectOffset,
+    ProducerSequence producer) {
   public static final PublishOptions NONE = new PublishOptions(null, null);
 
   public PublishOptions(String expectedStream, String messageId) {
-    this(expectedStream, messageId, PartitionAgent.NO_EXPECTATION);
+    this(expectedStream, messageId, PartitionAgent.NO_EXPECTATION, null);
   }
 
   public static PublishOptions messageId(String id) {
@@ -25,6 +30,15 @@ public record PublishOptions(
 
   /** Store only if the subject's last message is at {@code offset} (-1: it has none yet). */
   public static PublishOptions expectLastOffset(long offset) {
-    return new PublishOptions(null, null, offset);
+    return new PublishOptions(null, null, offset, null);
+  }
+
+  /** An idempotent publish: producer id, epoch, and this message's sequence. */
+  public static PublishOptions idempotent(long producerId, short epoch, int sequence) {
+    return new PublishOptions(
+        null,
+        null,
+        PartitionAgent.NO_EXPECTATION,
+        new ProducerSequence(producerId, epoch, sequence));
   }
 }

@@ -46,6 +46,12 @@ public enum ErrorCode {
       2023,
       ErrorCategory.SERVER,
       "stream \"{}\" partition {} indexes {} subjects (the limit); \"{}\" is not among them"),
+  PRODUCER_FENCED(
+      2025,
+      ErrorCategory.FATAL,
+      "producer {} epoch {} is fenced: epoch {} has taken over on stream \"{}\" partition {}"),
+  OUT_OF_ORDER_SEQUENCE(
+      2026, ErrorCategory.CLIENT, "producer {} epoch {}: sequence {} rejected ({})"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,

@@ -67,6 +67,7 @@ public final class PartitionAgent implements AutoCloseable {
       Message message,
       String messageId,
       long expectedLastOffset,
+      ProducerSequence producer,
       CompletableFuture<PublishAck> ack) {}
 
   private final String stream;
@@ -93,6 +94,7 @@ public final class PartitionAgent implements AutoCloseable {
   private final Map<String, Long> lastOffsetBySubject = new ConcurrentHashMap<>();
 
   private volatile boolean subjectIndexFull;
+  private final ProducerStates producers;
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
 
@@ -115,6 +117,7 @@ public final class PartitionAgent implements AutoCloseable {
     this.queue = new MpscArrayQueue<>(queueCapacity);
     this.durability =
         log.config().fsync() == FsyncPolicy.ALWAYS ? Durability.FSYNCED : Durability.WRITTEN;
+    this.producers = new ProducerStates(stream, partition);
     rebuildFromLog();
   }
 
@@ -155,11 +158,21 @@ public final class PartitionAgent implements AutoCloseable {
    */
   public CompletableFuture<PublishAck> publish(
       Message message, String messageId, long expectedLastOffset) {
+    return publish(message, messageId, expectedLastOffset, null);
+  }
+
+  /**
+   * Posts a publish with every option; {@code producer}, when not null, makes it idempotent: a
+   * retried sequence is acknowledged with the original offset, a gap fails with {@link
+   * ErrorCode#OUT_OF_ORDER_SEQUENCE}, an older epoch with {@link ErrorCode#PRODUCER_FENCED}.
+   */
+  public CompletableFuture<PublishAck> publish(
+      Message message, String messageId, long expectedLastOffset, ProducerSequence producer) {
     CompletableFuture<PublishAck> ack = new CompletableFuture<>();
     if (closed) {
       ack.completeExceptionally(
           SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
-    } else if (!queue.offer(new Publish(message, messageId, expectedLastOffset, ack))) {
+    } else if (!queue.offer(new Publish(message, messageId, expectedLastOffset, producer, ack))) {
       ack.completeExceptionally(
           SwitchboardException.of(
               ErrorCode.PUBLISH_BACKPRESSURE, stream, partition, queue.capacity()));
@@ -179,6 +192,9 @@ public final class PartitionAgent implements AutoCloseable {
     long now = clock.nowMs();
     expireDedup(now);
     RecordBatchBuilder builder = null;
+    // The producer whose records the current batch holds (-1: plain records) and its next sequence.
+    long batchProducer = -1;
+    int batchNextSequence = -1;
     List<Publish> inBatch = new ArrayList<>();
     Publish p;
     while (handled < MAX_COMMANDS_PER_CYCLE && (p = queue.relaxedPoll()) != null) {
@@ -197,6 +213,18 @@ public final class PartitionAgent implements AutoCloseable {
                     ErrorCode.MESSAGE_TOO_LARGE, size, stream, config.maxMessageBytes()));
         continue;
       }
+      ProducerSequence ps = p.producer();
+      if (ps != null) {
+        ProducerStates.Verdict verdict = producers.check(ps);
+        if (verdict instanceof ProducerStates.Reject r) {
+          p.ack().completeExceptionally(r.error());
+          continue;
+        }
+        if (verdict instanceof ProducerStates.Duplicate d) {
+          acknowledgeDuplicate(p, new Seen(d.offset(), now, d.original()));
+          continue;
+        }
+      }
       if (p.messageId() != null) {
         Seen seen = dedup.get(p.messageId());
         if (seen != null) {
@@ -207,14 +235,31 @@ public final class PartitionAgent implements AutoCloseable {
       if (p.expectedLastOffset() != NO_EXPECTATION && !expectationHolds(p)) {
         continue;
       }
+      // A batch header names one producer and a run of its sequences: start a new batch when
+      // this record does not continue the current one.
+      long pid = ps == null ? -1 : ps.producerId();
+      if (builder != null
+          && (pid != batchProducer || (ps != null && ps.sequence() != batchNextSequence))) {
+        appendBatch(builder, inBatch);
+        builder = null;
+        inBatch = new ArrayList<>();
+      }
       if (builder == null) {
         builder = new RecordBatchBuilder(Compression.NONE);
+        if (ps != null) {
+          builder.producer(ps.producerId(), ps.epoch(), ps.sequence());
+        }
+        batchProducer = pid;
       }
+      batchNextSequence = ps == null ? -1 : ps.sequence() + 1;
       addRecord(builder, p, now);
       // Provisional offset: this thread is the only appender, so it is exact.
       long offset = log.logEndOffset() + inBatch.size();
       if (p.messageId() != null) {
         remember(p.messageId(), new Seen(offset, now, p.ack()));
+      }
+      if (ps != null) {
+        producers.stored(ps, offset, p.ack());
       }
       indexSubject(p.message().subject(), offset);
       inBatch.add(p);
@@ -388,6 +433,14 @@ public final class PartitionAgent implements AutoCloseable {
         break;
       }
       for (RecordBatch b : batches) {
+        if (b.baseOffset() >= offset) {
+          producers.replay(
+              b.producerId(),
+              b.producerEpoch(),
+              b.baseSequence(),
+              b.baseOffset(),
+              b.lastOffsetDelta() + 1);
+        }
         for (Record r : b.records(log.config().maxBatchBytes())) {
           if (r.offset() < offset) {
             continue;
