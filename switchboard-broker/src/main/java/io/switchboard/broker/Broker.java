@@ -158,18 +158,14 @@ public final class Broker implements AutoCloseable {
 
   /**
    * Refuses settings the engine does not enforce yet, rather than accepting and ignoring them. Age
-   * and byte limits under {@link Discard#DROP_OLDEST} are enforced by log retention.
+   * and byte limits under {@link Discard#DROP_OLDEST} are enforced by log retention, message counts
+   * by the partition agents, and every limit under {@link Discard#REJECT_NEW} by refusing
+   * publishes.
    */
   private static void checkSupported(StreamConfig stream) {
     List<String> missing = new ArrayList<>();
     if (stream.maxMessagesPerSubject() != -1) {
       missing.add("maxMessagesPerSubject");
-    }
-    if (stream.maxMessages() != -1) {
-      missing.add("maxMessages");
-    }
-    if (stream.discard() == Discard.REJECT_NEW && stream.maxBytes() != -1) {
-      missing.add("discard=REJECT_NEW with maxBytes");
     }
     if (!missing.isEmpty()) {
       throw SwitchboardException.of(

@@ -188,12 +188,14 @@ class BrokerTest {
   void settingsNotEnforcedYetAreRefusedNotIgnored() {
     try (Broker b = open()) {
       assertThatThrownBy(
-              () -> b.createStream(StreamConfig.builder("S", "s.>").maxMessages(10).build()))
+              () ->
+                  b.createStream(
+                      StreamConfig.builder("S", "s.>").maxMessagesPerSubject(10).build()))
           .isInstanceOfSatisfying(
               SwitchboardException.class,
               e -> {
                 assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
-                assertThat(e.getMessage()).contains("maxMessages", "not enforced yet");
+                assertThat(e.getMessage()).contains("maxMessagesPerSubject", "not enforced yet");
               });
       assertThat(b.listStreams()).isEmpty();
     }

@@ -35,6 +35,10 @@ public enum ErrorCode {
   STREAM_MISMATCH(
       2014, ErrorCategory.CLIENT, "subject \"{}\" is captured by {}, not by stream \"{}\""),
   BROKER_CLOSED(2015, ErrorCategory.RETRIABLE, "the broker is closed"),
+  STREAM_FULL(
+      2016,
+      ErrorCategory.RETRIABLE,
+      "stream \"{}\" partition {} is full ({}); its discard policy rejects new messages"),
   MESSAGE_TOO_LARGE(
       2020, ErrorCategory.CLIENT, "message of {} bytes exceeds stream \"{}\"'s limit of {} bytes"),
   PUBLISH_BACKPRESSURE(

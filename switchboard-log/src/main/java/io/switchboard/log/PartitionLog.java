@@ -598,6 +598,22 @@ public final class PartitionLog implements AutoCloseable {
     enforceRetention();
   }
 
+  /**
+   * As {@link #deleteRecordsBefore}, but gives up at once (returning false) when retention or
+   * compaction holds the log: for a partition's owner thread, which must never wait for them.
+   */
+  public boolean tryDeleteRecordsBefore(long offset) {
+    if (!maintenanceLock.tryLock()) {
+      return false;
+    }
+    try {
+      deleteRecordsBefore(offset);
+      return true;
+    } finally {
+      maintenanceLock.unlock();
+    }
+  }
+
   private Segment oldestSealed() {
     Segment first = segments.firstEntry().getValue();
     return first == active ? null : first;

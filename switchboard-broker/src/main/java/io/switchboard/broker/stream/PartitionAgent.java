@@ -235,6 +235,13 @@ public final class PartitionAgent implements AutoCloseable {
       if (p.expectedLastOffset() != NO_EXPECTATION && !expectationHolds(p)) {
         continue;
       }
+      if (config.discard() == Discard.REJECT_NEW
+          && isFull(inBatch.size(), builder == null ? 0 : builder.estimatedSizeInBytes())) {
+        p.ack()
+            .completeExceptionally(
+                SwitchboardException.of(ErrorCode.STREAM_FULL, stream, partition, limitsText()));
+        continue;
+      }
       // A batch header names one producer and a run of its sequences: start a new batch when
       // this record does not continue the current one.
       long pid = ps == null ? -1 : ps.producerId();
@@ -272,7 +279,53 @@ public final class PartitionAgent implements AutoCloseable {
     if (builder != null) {
       appendBatch(builder, inBatch);
     }
+    if (handled > 0 && config.discard() == Discard.DROP_OLDEST) {
+      trimToMaxMessages();
+    }
     return handled;
+  }
+
+  /** This partition's share of the stream's message limit, or -1. */
+  private long messageLimit() {
+    return config.maxMessages() < 0
+        ? -1
+        : (config.maxMessages() + config.partitions() - 1) / config.partitions();
+  }
+
+  /** This partition's share of the stream's byte limit, or -1. */
+  private long byteLimit() {
+    return config.maxBytes() < 0
+        ? -1
+        : (config.maxBytes() + config.partitions() - 1) / config.partitions();
+  }
+
+  /** Whether one more message would pass a limit, counting what this cycle has batched. */
+  private boolean isFull(int batchedMessages, int batchedBytes) {
+    long messages = log.logEndOffset() - log.logStartOffset() + batchedMessages;
+    long messageLimit = messageLimit();
+    long byteLimit = byteLimit();
+    return (messageLimit > 0 && messages >= messageLimit)
+        || (byteLimit > 0 && log.sizeInBytes() + batchedBytes >= byteLimit);
+  }
+
+  private String limitsText() {
+    return "maxMessages " + config.maxMessages() + ", maxBytes " + config.maxBytes();
+  }
+
+  /**
+   * Drops the oldest messages past the message limit by moving the log start. The move is made
+   * durable with a checkpoint, so it is done in steps of 1/64 of the limit to keep that fsync off
+   * most cycles; readers may see up to that many extra old messages meanwhile.
+   */
+  private void trimToMaxMessages() {
+    long limit = messageLimit();
+    if (limit < 0) {
+      return;
+    }
+    long excess = log.logEndOffset() - log.logStartOffset() - limit;
+    if (excess > 0 && excess >= Math.max(1, limit / 64)) {
+      log.tryDeleteRecordsBefore(log.logEndOffset() - limit);
+    }
   }
 
   private void addRecord(RecordBatchBuilder builder, Publish p, long now) {
