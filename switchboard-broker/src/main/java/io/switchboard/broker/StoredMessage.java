@@ -20,7 +20,7 @@ import java.util.List;
 public record StoredMessage(String stream, int partition, long offset, Message message) {
 
   /** Rebuilds the published message from a stored record. */
-  static StoredMessage of(String stream, int partition, Record r) {
+  public static StoredMessage of(String stream, int partition, Record r) {
     String subject = null;
     String replyTo = null;
     List<Header> headers = new ArrayList<>(r.headers().size());

@@ -56,6 +56,11 @@ public enum ErrorCode {
       "producer {} epoch {} is fenced: epoch {} has taken over on stream \"{}\" partition {}"),
   OUT_OF_ORDER_SEQUENCE(
       2026, ErrorCategory.CLIENT, "producer {} epoch {}: sequence {} rejected ({})"),
+  CONSUMER_NOT_FOUND(2030, ErrorCategory.CLIENT, "stream \"{}\" has no consumer \"{}\""),
+  CONSUMER_EXISTS(2031, ErrorCategory.CLIENT, "stream \"{}\" already has a consumer \"{}\""),
+  TOO_MANY_WAITING_FETCHES(
+      2032, ErrorCategory.RETRIABLE, "consumer \"{}\" has {} fetches waiting (the limit)"),
+  CONSUMER_CLOSED(2033, ErrorCategory.RETRIABLE, "consumer \"{}\" is closed"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,

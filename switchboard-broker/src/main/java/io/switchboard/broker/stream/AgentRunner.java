@@ -8,8 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs partition agents' duty cycles on one dedicated thread. When a full pass does no work it
- * parks, backing off from 1 µs to 1 ms; a publish posted to any of its agents unparks it.
+ * Runs agents' duty cycles (partitions, consumers) on one dedicated thread. When a full pass does
+ * no work it parks, backing off from 1 µs to 1 ms; a publish posted to any of its agents unparks
+ * it.
  *
  * <p>Thread safety: {@link #add}, {@link #remove} and {@link #close} from any thread; the agents
  * run only on the runner's thread.
@@ -19,7 +20,7 @@ public final class AgentRunner implements AutoCloseable {
   private static final long MIN_PARK_NS = TimeUnit.MICROSECONDS.toNanos(1);
   private static final long MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(1);
 
-  private final List<PartitionAgent> agents = new CopyOnWriteArrayList<>();
+  private final List<Agent> agents = new CopyOnWriteArrayList<>();
   private final Thread thread;
   private volatile boolean running = true;
 
@@ -29,14 +30,14 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   /** Runs {@code agent} on this runner from now on. */
-  public void add(PartitionAgent agent) {
+  public void add(Agent agent) {
     agent.onWork(() -> LockSupport.unpark(thread));
     agents.add(agent);
     LockSupport.unpark(thread);
   }
 
   /** Stops running {@code agent}; it finishes any cycle already started. */
-  public void remove(PartitionAgent agent) {
+  public void remove(Agent agent) {
     agents.remove(agent);
     agent.onWork(() -> {});
   }
@@ -45,7 +46,7 @@ public final class AgentRunner implements AutoCloseable {
     long park = MIN_PARK_NS;
     while (running) {
       int work = 0;
-      for (PartitionAgent a : agents) {
+      for (Agent a : agents) {
         try {
           work += a.doWork();
         } catch (RuntimeException e) {

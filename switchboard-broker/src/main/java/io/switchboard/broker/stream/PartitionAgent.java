@@ -38,7 +38,7 @@ import org.jctools.queues.MpscArrayQueue;
  * (oldest forgotten first) and rebuilt from the log's recent records when the partition opens, so a
  * producer's retry after a broker restart is still caught.
  */
-public final class PartitionAgent implements AutoCloseable {
+public final class PartitionAgent implements Agent, AutoCloseable {
   /** Record header holding a publish's message id. */
   public static final String MESSAGE_ID_HEADER = "sb-msg-id";
 
@@ -121,8 +121,8 @@ public final class PartitionAgent implements AutoCloseable {
     rebuildFromLog();
   }
 
-  /** Set by the runner that owns this agent: how a posted command wakes it. */
-  void onWork(Runnable wakeUp) {
+  @Override
+  public void onWork(Runnable wakeUp) {
     this.wakeUp = wakeUp;
   }
 
@@ -187,6 +187,7 @@ public final class PartitionAgent implements AutoCloseable {
    *
    * @return publishes handled; 0 when idle
    */
+  @Override
   public int doWork() {
     int handled = 0;
     long now = clock.nowMs();

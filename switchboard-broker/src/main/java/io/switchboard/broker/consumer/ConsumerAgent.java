@@ -1,0 +1,625 @@
+package io.switchboard.broker.consumer;
+
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.stream.Agent;
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.core.subject.Subjects;
+import io.switchboard.log.PartitionLog;
+import io.switchboard.log.format.Record;
+import io.switchboard.log.format.RecordBatch;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jctools.queues.MpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The owner of one durable consumer's state: which messages were delivered, to be redelivered, or
+ * done. The single writer of that state; it reads the stream's partition logs directly (reads are
+ * lock-free) and never writes them.
+ *
+ * <p>Thread safety: {@link #fetch}, {@link #ack}, {@link #nack} and {@link #inProgress} post to a
+ * bounded MPSC queue from any thread; {@link #doWork()} runs on one runner thread. Each duty cycle
+ * handles posted commands, expires ack deadlines, serves waiting fetches (redeliveries first, then
+ * new messages), and hands a state snapshot to the persister when something changed.
+ *
+ * <p>State per partition is the next offset to deliver for the first time plus the offsets below it
+ * still unacknowledged (in flight to a member, or waiting to be redelivered), with their delivery
+ * counts: the ack floor is the lowest of them, and everything else below {@code next} is done.
+ * Unacknowledged offsets are bounded by {@code maxAckPending}; at the bound no new message is
+ * delivered until some are acknowledged.
+ *
+ * <p>Delivery mode here is {@link DeliveryMode#SHARED}: each message is in flight to one fetch at a
+ * time, and a message whose ack deadline passes goes to whichever member fetches next.
+ */
+public final class ConsumerAgent implements Agent {
+  private static final Logger LOG = LoggerFactory.getLogger(ConsumerAgent.class);
+
+  /** Header names on dead-lettered messages. */
+  public static final String DLQ_REASON = "sb-dlq-reason";
+
+  public static final String DLQ_DELIVERIES = "sb-dlq-deliveries";
+  public static final String DLQ_STREAM = "sb-dlq-stream";
+  public static final String DLQ_PARTITION = "sb-dlq-partition";
+  public static final String DLQ_OFFSET = "sb-dlq-offset";
+  public static final String DLQ_LAST_ERROR = "sb-dlq-last-error";
+
+  /** Waiting fetches per consumer: each holds a future and a deadline. */
+  static final int MAX_WAITING_FETCHES = 1024;
+
+  /** Commands per duty cycle. */
+  static final int MAX_COMMANDS_PER_CYCLE = 4096;
+
+  /** Bytes read from a partition per look for new messages. */
+  static final int READ_BYTES = 256 * 1024;
+
+  private static final long RETRY_DEAD_LETTER_MS = 1000;
+
+  private static final class Tracked {
+    int deliveries;
+    boolean inFlight;
+    boolean deadLettering;
+    long dueMs;
+    String lastError;
+
+    Tracked(int deliveries, boolean inFlight, long dueMs) {
+      this.deliveries = deliveries;
+      this.inFlight = inFlight;
+      this.dueMs = dueMs;
+    }
+  }
+
+  private static final class Cursor {
+    long next;
+    final TreeMap<Long, Tracked> unacked = new TreeMap<>();
+  }
+
+  private sealed interface Command {}
+
+  private record Fetch(
+      String member, int max, long deadlineMs, CompletableFuture<List<Delivery>> out)
+      implements Command {}
+
+  private record Ack(int partition, long offset, CompletableFuture<Boolean> out)
+      implements Command {}
+
+  private record Nack(
+      int partition, long offset, long delayMs, String error, CompletableFuture<Boolean> out)
+      implements Command {}
+
+  private record Touch(int partition, long offset, CompletableFuture<Boolean> out)
+      implements Command {}
+
+  private record DeadLettered(int partition, long offset, boolean ok) implements Command {}
+
+  private final String stream;
+  private final ConsumerConfig config;
+  private final List<PartitionLog> logs;
+  private final Clock clock;
+  private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
+  private final Consumer<ConsumerState> persister;
+  private final long persistIntervalMs;
+  private final Cursor[] cursors;
+  private final MpscArrayQueue<Command> commands = new MpscArrayQueue<>(16 * 1024);
+  private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
+  private volatile Runnable wakeUp = () -> {};
+  private volatile boolean closed;
+  private int unackedTotal;
+  private int nextPartition;
+  private long nextDueMs = Long.MAX_VALUE;
+  private boolean dirty;
+  private long lastPersistMs;
+  private long deadLettered;
+
+  /**
+   * @param logs the stream's partition logs, by index (read only)
+   * @param state where to resume (see {@link ConsumerState}); unacknowledged offsets are
+   *     redelivered at once, keeping their delivery counts
+   * @param deadLetterPublisher publishes a dead-lettered message
+   * @param persister receives a snapshot when the state changed, at most every {@code
+   *     persistIntervalMs}
+   */
+  public ConsumerAgent(
+      String stream,
+      ConsumerConfig config,
+      List<PartitionLog> logs,
+      ConsumerState state,
+      Clock clock,
+      Function<Message, CompletableFuture<?>> deadLetterPublisher,
+      Consumer<ConsumerState> persister,
+      long persistIntervalMs) {
+    this.stream = stream;
+    this.config = config;
+    this.logs = List.copyOf(logs);
+    this.clock = clock;
+    this.deadLetterPublisher = deadLetterPublisher;
+    this.persister = persister;
+    this.persistIntervalMs = persistIntervalMs;
+    this.cursors = new Cursor[logs.size()];
+    long now = clock.nowMs();
+    for (int p = 0; p < cursors.length; p++) {
+      cursors[p] = new Cursor();
+      if (p < state.partitions().size()) {
+        ConsumerState.PartitionState ps = state.partitions().get(p);
+        cursors[p].next = ps.next();
+        for (long[] u : ps.unacked()) {
+          cursors[p].unacked.put(u[0], new Tracked((int) u[1], false, now));
+          unackedTotal++;
+        }
+      }
+    }
+    nextDueMs = now;
+  }
+
+  public String name() {
+    return config.name();
+  }
+
+  public ConsumerConfig config() {
+    return config;
+  }
+
+  @Override
+  public void onWork(Runnable wakeUp) {
+    this.wakeUp = wakeUp;
+  }
+
+  // ------------------------------------------------------------------ proxy side (any thread)
+
+  /**
+   * Fetches up to {@code max} messages for {@code member}, waiting up to {@code waitMs} for at
+   * least one. Completes with an empty list when none came in time; fails with {@link
+   * ErrorCode#TOO_MANY_WAITING_FETCHES} or {@link ErrorCode#CONSUMER_CLOSED}.
+   */
+  public CompletableFuture<List<Delivery>> fetch(String member, int max, long waitMs) {
+    CompletableFuture<List<Delivery>> out = new CompletableFuture<>();
+    if (max < 1) {
+      out.completeExceptionally(
+          SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "fetch size must be >= 1"));
+      return out;
+    }
+    post(new Fetch(member, max, clock.nowMs() + Math.max(0, waitMs), out), out);
+    return out;
+  }
+
+  /** Acknowledges a delivery; completes with whether it was still unacknowledged. */
+  public CompletableFuture<Boolean> ack(int partition, long offset) {
+    CompletableFuture<Boolean> out = new CompletableFuture<>();
+    post(new Ack(partition, offset, out), out);
+    return out;
+  }
+
+  /**
+   * Gives a delivery back for redelivery after {@code delayMs} (negative: the back-off schedule),
+   * noting {@code error} for the dead-letter headers.
+   */
+  public CompletableFuture<Boolean> nack(int partition, long offset, long delayMs, String error) {
+    CompletableFuture<Boolean> out = new CompletableFuture<>();
+    post(new Nack(partition, offset, delayMs, error, out), out);
+    return out;
+  }
+
+  /** Says a delivery is still being worked on: its ack deadline starts again. */
+  public CompletableFuture<Boolean> inProgress(int partition, long offset) {
+    CompletableFuture<Boolean> out = new CompletableFuture<>();
+    post(new Touch(partition, offset, out), out);
+    return out;
+  }
+
+  private void post(Command c, CompletableFuture<?> out) {
+    if (closed) {
+      out.completeExceptionally(SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
+    } else if (!commands.offer(c)) {
+      out.completeExceptionally(
+          SwitchboardException.of(
+              ErrorCode.TOO_MANY_WAITING_FETCHES, config.name(), commands.capacity()));
+    } else {
+      wakeUp.run();
+    }
+  }
+
+  // ------------------------------------------------------------------ owner side
+
+  @Override
+  public int doWork() {
+    long now = clock.nowMs();
+    int work = 0;
+    Command c;
+    while (work < MAX_COMMANDS_PER_CYCLE && (c = commands.relaxedPoll()) != null) {
+      work++;
+      handle(c, now);
+    }
+    if (now >= nextDueMs) {
+      work += expire(now);
+    }
+    work += serveWaiting(now);
+    if (dirty && now - lastPersistMs >= persistIntervalMs) {
+      persister.accept(snapshot());
+      dirty = false;
+      lastPersistMs = now;
+      work++;
+    }
+    return work;
+  }
+
+  private void handle(Command c, long now) {
+    switch (c) {
+      case Fetch f -> {
+        if (closed) {
+          f.out()
+              .completeExceptionally(
+                  SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
+        } else if (waiting.size() >= MAX_WAITING_FETCHES) {
+          f.out()
+              .completeExceptionally(
+                  SwitchboardException.of(
+                      ErrorCode.TOO_MANY_WAITING_FETCHES, config.name(), MAX_WAITING_FETCHES));
+        } else {
+          waiting.add(f);
+        }
+      }
+      case Ack a -> a.out().complete(applyAck(a.partition(), a.offset()));
+      case Nack n ->
+          n.out().complete(applyNack(n.partition(), n.offset(), n.delayMs(), n.error(), now));
+      case Touch t -> {
+        Tracked tr = tracked(t.partition(), t.offset());
+        boolean ok = tr != null && tr.inFlight;
+        if (ok) {
+          tr.dueMs = now + config.ackTimeoutMs();
+        }
+        t.out().complete(ok);
+      }
+      case DeadLettered d -> {
+        Tracked tr = tracked(d.partition(), d.offset());
+        if (tr != null && tr.deadLettering) {
+          if (d.ok()) {
+            remove(d.partition(), d.offset());
+            deadLettered++;
+          } else {
+            tr.deadLettering = false;
+            tr.dueMs = now + RETRY_DEAD_LETTER_MS;
+            nextDueMs = Math.min(nextDueMs, tr.dueMs);
+          }
+        }
+      }
+    }
+  }
+
+  private Tracked tracked(int partition, long offset) {
+    if (partition < 0 || partition >= cursors.length) {
+      return null;
+    }
+    return cursors[partition].unacked.get(offset);
+  }
+
+  private boolean applyAck(int partition, long offset) {
+    if (partition < 0 || partition >= cursors.length) {
+      return false;
+    }
+    if (config.ackPolicy() == AckPolicy.CUMULATIVE) {
+      Map<Long, Tracked> upTo = cursors[partition].unacked.headMap(offset, true);
+      boolean any = false;
+      for (Iterator<Map.Entry<Long, Tracked>> it = upTo.entrySet().iterator(); it.hasNext(); ) {
+        if (it.next().getValue().inFlight) {
+          it.remove();
+          unackedTotal--;
+          any = true;
+        }
+      }
+      dirty |= any;
+      return any;
+    }
+    Tracked tr = tracked(partition, offset);
+    if (tr == null || tr.deadLettering) {
+      return false;
+    }
+    remove(partition, offset);
+    return true;
+  }
+
+  private boolean applyNack(int partition, long offset, long delayMs, String error, long now) {
+    Tracked tr = tracked(partition, offset);
+    if (tr == null || !tr.inFlight) {
+      return false;
+    }
+    tr.lastError = error;
+    giveBack(partition, offset, tr, now, delayMs);
+    return true;
+  }
+
+  private void remove(int partition, long offset) {
+    if (cursors[partition].unacked.remove(offset) != null) {
+      unackedTotal--;
+      dirty = true;
+    }
+  }
+
+  /** A delivery came back (nack or timeout): dead-letter it, or schedule its redelivery. */
+  private void giveBack(int partition, long offset, Tracked tr, long now, long delayMs) {
+    tr.inFlight = false;
+    if (config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver()) {
+      deadLetter(partition, offset, tr);
+      return;
+    }
+    long delay = delayMs >= 0 ? delayMs : backoff(tr.deliveries);
+    tr.dueMs = now + delay;
+    nextDueMs = Math.min(nextDueMs, tr.dueMs);
+  }
+
+  private long backoff(int deliveries) {
+    List<Long> b = config.backoffMs();
+    return b.isEmpty() ? 0 : b.get(Math.min(deliveries, b.size()) - 1);
+  }
+
+  private void deadLetter(int partition, long offset, Tracked tr) {
+    if (config.deadLetterSubject() == null) {
+      remove(partition, offset);
+      deadLettered++;
+      return;
+    }
+    Message original = read(partition, offset);
+    if (original == null) {
+      remove(partition, offset); // gone from the stream (retention): nothing left to send
+      return;
+    }
+    tr.deadLettering = true;
+    Message dlq =
+        original
+            .withSubject(config.deadLetterSubject())
+            .withHeader(DLQ_REASON, bytes("max deliveries (" + config.maxDeliver() + ") reached"))
+            .withHeader(DLQ_DELIVERIES, bytes(Integer.toString(tr.deliveries)))
+            .withHeader(DLQ_STREAM, bytes(stream))
+            .withHeader(DLQ_PARTITION, bytes(Integer.toString(partition)))
+            .withHeader(DLQ_OFFSET, bytes(Long.toString(offset)));
+    if (tr.lastError != null) {
+      dlq = dlq.withHeader(DLQ_LAST_ERROR, bytes(tr.lastError));
+    }
+    CompletableFuture<?> published;
+    try {
+      published = deadLetterPublisher.apply(dlq);
+    } catch (RuntimeException e) {
+      published = CompletableFuture.failedFuture(e);
+    }
+    published.whenComplete(
+        (r, e) -> {
+          if (e != null) {
+            LOG.warn(
+                "SB-BRK-2010 {}/{}: dead-lettering {}:{} failed; will retry",
+                stream,
+                config.name(),
+                partition,
+                offset,
+                e);
+          }
+          commands.offer(new DeadLettered(partition, offset, e == null));
+          wakeUp.run();
+        });
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Times out overdue deliveries; recomputes when the next deadline falls. */
+  private int expire(long now) {
+    int expired = 0;
+    long next = Long.MAX_VALUE;
+    for (int p = 0; p < cursors.length; p++) {
+      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+        Tracked tr = e.getValue();
+        if (tr.deadLettering) {
+          continue;
+        }
+        if (tr.inFlight && tr.dueMs <= now) {
+          tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
+          giveBack(p, e.getKey(), tr, now, -1);
+          expired++;
+        }
+        if (!tr.deadLettering && cursors[p].unacked.containsKey(e.getKey())) {
+          next = Math.min(next, tr.dueMs);
+        }
+      }
+    }
+    nextDueMs = next;
+    return expired;
+  }
+
+  private int serveWaiting(long now) {
+    int served = 0;
+    for (Iterator<Fetch> it = waiting.iterator(); it.hasNext(); ) {
+      Fetch f = it.next();
+      if (f.out().isDone()) {
+        it.remove();
+        continue;
+      }
+      List<Delivery> got = collect(f.max(), now);
+      if (!got.isEmpty() || now >= f.deadlineMs() || closed) {
+        f.out().complete(got);
+        it.remove();
+        served++;
+      } else {
+        break; // nothing to give: later fetches would get nothing either
+      }
+    }
+    return served;
+  }
+
+  /** Up to {@code max} deliveries: due redeliveries first, then new messages. */
+  private List<Delivery> collect(int max, long now) {
+    List<Delivery> out = new ArrayList<>();
+    for (int p = 0; p < cursors.length && out.size() < max; p++) {
+      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+        if (out.size() >= max) {
+          break;
+        }
+        Tracked tr = e.getValue();
+        if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
+          Message m = read(p, e.getKey());
+          if (m == null) {
+            remove(p, e.getKey());
+            continue;
+          }
+          tr.inFlight = true;
+          tr.deliveries++;
+          tr.dueMs = now + config.ackTimeoutMs();
+          nextDueMs = Math.min(nextDueMs, tr.dueMs);
+          dirty = true;
+          out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m));
+        }
+      }
+    }
+    for (int tries = 0; tries < cursors.length && out.size() < max; tries++) {
+      int p = nextPartition;
+      nextPartition = (nextPartition + 1) % cursors.length;
+      readNew(p, max, now, out);
+    }
+    return out;
+  }
+
+  private void readNew(int p, int max, long now, List<Delivery> out) {
+    Cursor cursor = cursors[p];
+    PartitionLog log = logs.get(p);
+    boolean tracking = config.ackPolicy() != AckPolicy.NONE;
+    while (out.size() < max && (!tracking || unackedTotal < config.maxAckPending())) {
+      cursor.next = Math.max(cursor.next, log.logStartOffset());
+      if (cursor.next >= log.logEndOffset()) {
+        return;
+      }
+      List<RecordBatch> batches;
+      try {
+        batches = log.read(cursor.next, READ_BYTES).batches();
+      } catch (SwitchboardException e) {
+        LOG.warn(
+            "SB-BRK-2011 {}/{}: reading partition {} at {} failed: {}",
+            stream,
+            config.name(),
+            p,
+            cursor.next,
+            e.getMessage());
+        return;
+      }
+      if (batches.isEmpty()) {
+        return;
+      }
+      for (RecordBatch b : batches) {
+        for (Record r : b.records(log.config().maxBatchBytes())) {
+          if (r.offset() < cursor.next) {
+            continue;
+          }
+          if (out.size() >= max || (tracking && unackedTotal >= config.maxAckPending())) {
+            return;
+          }
+          cursor.next = r.offset() + 1;
+          dirty = true;
+          String subject = r.subject();
+          if (config.filter() != null
+              && (subject == null || !Subjects.matches(config.filter(), subject))) {
+            continue;
+          }
+          if (tracking) {
+            cursor.unacked.put(r.offset(), new Tracked(1, true, now + config.ackTimeoutMs()));
+            unackedTotal++;
+            nextDueMs = Math.min(nextDueMs, now + config.ackTimeoutMs());
+          }
+          out.add(
+              new Delivery(
+                  stream,
+                  config.name(),
+                  p,
+                  r.offset(),
+                  1,
+                  StoredMessage.of(stream, p, r).message()));
+        }
+        cursor.next = Math.max(cursor.next, b.nextOffset());
+      }
+    }
+  }
+
+  /** The message at {@code offset}, or null when retention or compaction removed it. */
+  private Message read(int p, long offset) {
+    PartitionLog log = logs.get(p);
+    if (offset < log.logStartOffset() || offset >= log.logEndOffset()) {
+      return null;
+    }
+    try {
+      for (RecordBatch b : log.read(offset, 1).batches()) {
+        for (Record r : b.records(log.config().maxBatchBytes())) {
+          if (r.offset() == offset) {
+            return StoredMessage.of(stream, p, r).message();
+          }
+        }
+      }
+    } catch (SwitchboardException e) {
+      LOG.warn(
+          "SB-BRK-2011 {}/{}: reading {}:{} failed: {}",
+          stream,
+          config.name(),
+          p,
+          offset,
+          e.getMessage());
+    }
+    return null;
+  }
+
+  /** The state to persist now. Owner thread. */
+  ConsumerState snapshot() {
+    List<ConsumerState.PartitionState> parts = new ArrayList<>(cursors.length);
+    for (Cursor c : cursors) {
+      List<long[]> unacked = new ArrayList<>(c.unacked.size());
+      for (Map.Entry<Long, Tracked> e : c.unacked.entrySet()) {
+        unacked.add(new long[] {e.getKey(), e.getValue().deliveries});
+      }
+      parts.add(new ConsumerState.PartitionState(c.next, unacked));
+    }
+    return new ConsumerState(parts);
+  }
+
+  /** Unacknowledged messages now (in flight or waiting for redelivery). Owner thread. */
+  public int unacknowledged() {
+    return unackedTotal;
+  }
+
+  /** Messages sent to the dead-letter subject (or dropped without one). Owner thread. */
+  public long deadLettered() {
+    return deadLettered;
+  }
+
+  /**
+   * Stops taking commands; waiting fetches complete empty at the next cycle. The final state is
+   * handed to the persister by {@link #finish()}.
+   */
+  public void close() {
+    closed = true;
+    wakeUp.run();
+  }
+
+  /** After the runner stopped running this agent: answers what is left and persists once more. */
+  public void finish() {
+    Command c;
+    while ((c = commands.relaxedPoll()) != null) {
+      switch (c) {
+        case Fetch f -> f.out().complete(List.of());
+        case Ack a -> a.out().complete(applyAck(a.partition(), a.offset()));
+        case Nack n -> n.out().complete(false);
+        case Touch t -> t.out().complete(false);
+        case DeadLettered d -> handle(d, clock.nowMs());
+      }
+    }
+    for (Fetch f : waiting) {
+      f.out().complete(List.of());
+    }
+    waiting.clear();
+    persister.accept(snapshot());
+  }
+}

@@ -1,0 +1,278 @@
+package io.switchboard.broker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.core.Clock;
+import io.switchboard.core.Message;
+import io.switchboard.log.FsyncPolicy;
+import io.switchboard.log.LogConfig;
+import io.switchboard.log.PartitionLog;
+import io.switchboard.log.io.NioStorageIO;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The consumer agent driven by hand: a manual clock and explicit duty cycles, no threads. */
+class ConsumerAgentTest {
+  @TempDir Path dir;
+
+  static final class ManualClock implements Clock {
+    final AtomicLong ms = new AtomicLong(1_700_000_000_000L);
+
+    @Override
+    public long nowMs() {
+      return ms.get();
+    }
+
+    @Override
+    public long nanoTime() {
+      return ms.get() * 1_000_000L;
+    }
+  }
+
+  final ManualClock clock = new ManualClock();
+  final List<Message> deadLetters = new ArrayList<>();
+  final List<ConsumerState> persisted = new ArrayList<>();
+  PartitionAgent writer;
+
+  @AfterEach
+  void close() {
+    if (writer != null) {
+      writer.close();
+    }
+  }
+
+  ConsumerAgent consumer(ConsumerConfig config) {
+    return consumer(config, new ConsumerState(List.of()));
+  }
+
+  ConsumerAgent consumer(ConsumerConfig config, ConsumerState state) {
+    if (writer == null) {
+      PartitionLog log =
+          PartitionLog.open(
+              dir,
+              LogConfig.defaults(FsyncPolicy.NEVER),
+              new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+      writer =
+          new PartitionAgent("S", 0, log, StreamConfig.builder("S", "s.>").build(), clock, 4096);
+    }
+    return new ConsumerAgent(
+        "S",
+        config,
+        List.of(writer.log()),
+        state,
+        clock,
+        m -> {
+          deadLetters.add(m);
+          return CompletableFuture.completedFuture(null);
+        },
+        persisted::add,
+        0);
+  }
+
+  void publish(String subject, String... bodies) {
+    for (String b : bodies) {
+      writer.publish(Message.of(subject, b.getBytes(StandardCharsets.UTF_8), 0), null);
+    }
+    writer.doWork();
+  }
+
+  static List<String> bodies(List<Delivery> ds) {
+    return ds.stream().map(d -> new String(d.message().payload(), StandardCharsets.UTF_8)).toList();
+  }
+
+  List<Delivery> fetch(ConsumerAgent c, int max) {
+    CompletableFuture<List<Delivery>> f = c.fetch("m", max, 0);
+    c.doWork();
+    return f.join();
+  }
+
+  void ack(ConsumerAgent c, Delivery d) {
+    CompletableFuture<Boolean> f = c.ack(d.partition(), d.offset());
+    c.doWork();
+    assertThat(f.join()).isTrue();
+  }
+
+  @Test
+  void deliversInOrderAndAcknowledgedMessagesAreDone() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    publish("s.a", "1", "2", "3");
+    List<Delivery> first = fetch(c, 2);
+    assertThat(bodies(first)).containsExactly("1", "2");
+    assertThat(first).allMatch(d -> d.deliveryCount() == 1 && d.message().subject().equals("s.a"));
+    first.forEach(d -> ack(c, d));
+    assertThat(bodies(fetch(c, 10))).containsExactly("3");
+    assertThat(fetch(c, 10)).isEmpty();
+    assertThat(c.unacknowledged()).isEqualTo(1);
+  }
+
+  @Test
+  void sharedMembersNeverHoldTheSameMessageAtOnce() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    publish("s.a", "1", "2", "3", "4", "5", "6");
+    CompletableFuture<List<Delivery>> a = c.fetch("a", 3, 0);
+    CompletableFuture<List<Delivery>> b = c.fetch("b", 3, 0);
+    c.doWork();
+    Set<String> seen = new HashSet<>(bodies(a.join()));
+    assertThat(seen).doesNotContainAnyElementsOf(bodies(b.join()));
+    seen.addAll(bodies(b.join()));
+    assertThat(seen).containsExactlyInAnyOrder("1", "2", "3", "4", "5", "6");
+  }
+
+  @Test
+  void anUnacknowledgedMessageIsRedeliveredAfterTheAckTimeout() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").ackTimeoutMs(1000).build());
+    publish("s.a", "x");
+    Delivery d = fetch(c, 1).getFirst();
+    clock.ms.addAndGet(999);
+    assertThat(fetch(c, 1)).isEmpty();
+    clock.ms.addAndGet(1);
+    Delivery again = fetch(c, 1).getFirst();
+    assertThat(again.offset()).isEqualTo(d.offset());
+    assertThat(again.deliveryCount()).isEqualTo(2);
+  }
+
+  @Test
+  void inProgressRestartsTheDeadlineAndNackRedeliversAfterItsDelay() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").ackTimeoutMs(1000).build());
+    publish("s.a", "x");
+    Delivery d = fetch(c, 1).getFirst();
+    clock.ms.addAndGet(900);
+    CompletableFuture<Boolean> touched = c.inProgress(d.partition(), d.offset());
+    c.doWork();
+    assertThat(touched.join()).isTrue();
+    clock.ms.addAndGet(900);
+    assertThat(fetch(c, 1)).isEmpty();
+    CompletableFuture<Boolean> nacked = c.nack(d.partition(), d.offset(), 5000, "db down");
+    c.doWork();
+    assertThat(nacked.join()).isTrue();
+    clock.ms.addAndGet(4999);
+    assertThat(fetch(c, 1)).isEmpty();
+    clock.ms.addAndGet(1);
+    assertThat(fetch(c, 1).getFirst().deliveryCount()).isEqualTo(2);
+  }
+
+  @Test
+  void afterMaxDeliveriesTheMessageIsDeadLetteredWithItsHistory() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("C")
+                .ackTimeoutMs(100)
+                .maxDeliver(3)
+                .backoffMs(10L, 20L)
+                .deadLetterSubject("dlq.orders")
+                .build());
+    publish("s.a", "poison");
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      Delivery d = fetch(c, 1).getFirst();
+      assertThat(d.deliveryCount()).isEqualTo(attempt);
+      CompletableFuture<Boolean> n = c.nack(d.partition(), d.offset(), -1, "boom " + attempt);
+      c.doWork();
+      assertThat(n.join()).isTrue();
+      assertThat(deadLetters).hasSize(attempt == 3 ? 1 : 0);
+      clock.ms.addAndGet(attempt == 1 ? 10 : 20); // the back-off schedule: 10 ms, then 20 ms
+    }
+    c.doWork();
+    Message dead = deadLetters.getFirst();
+    assertThat(dead.subject()).isEqualTo("dlq.orders");
+    assertThat(new String(dead.payload(), StandardCharsets.UTF_8)).isEqualTo("poison");
+    assertThat(new String(dead.header(ConsumerAgent.DLQ_DELIVERIES), StandardCharsets.UTF_8))
+        .isEqualTo("3");
+    assertThat(new String(dead.header(ConsumerAgent.DLQ_LAST_ERROR), StandardCharsets.UTF_8))
+        .isEqualTo("boom 3");
+    assertThat(new String(dead.header(ConsumerAgent.DLQ_STREAM), StandardCharsets.UTF_8))
+        .isEqualTo("S");
+    assertThat(c.unacknowledged()).isZero();
+    assertThat(c.deadLettered()).isEqualTo(1);
+    assertThat(fetch(c, 1)).isEmpty();
+  }
+
+  @Test
+  void theBackoffScheduleSpacesRedeliveries() {
+    ConsumerAgent c =
+        consumer(ConsumerConfig.builder("C").ackTimeoutMs(100).backoffMs(1000L).build());
+    publish("s.a", "x");
+    fetch(c, 1);
+    clock.ms.addAndGet(100); // timed out: now waits 1 s before it may go again
+    c.doWork();
+    clock.ms.addAndGet(999);
+    assertThat(fetch(c, 1)).isEmpty();
+    clock.ms.addAndGet(1);
+    assertThat(fetch(c, 1)).hasSize(1);
+  }
+
+  @Test
+  void aFilterDeliversOnlyMatchingSubjects() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").filter("s.eu.*").build());
+    publish("s.eu.a", "1");
+    publish("s.us.a", "2");
+    publish("s.eu.b", "3");
+    assertThat(bodies(fetch(c, 10))).containsExactly("1", "3");
+  }
+
+  @Test
+  void ackPolicyNoneTracksNothingAndCumulativeAcksEverythingBefore() {
+    ConsumerAgent none = consumer(ConsumerConfig.builder("N").ackPolicy(AckPolicy.NONE).build());
+    publish("s.a", "1", "2");
+    assertThat(fetch(none, 10)).hasSize(2);
+    assertThat(none.unacknowledged()).isZero();
+    ConsumerAgent cum =
+        consumer(ConsumerConfig.builder("K").ackPolicy(AckPolicy.CUMULATIVE).build());
+    List<Delivery> got = fetch(cum, 10);
+    ack(cum, got.getLast());
+    assertThat(cum.unacknowledged()).isZero();
+  }
+
+  @Test
+  void maxAckPendingHoldsBackNewMessages() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").maxAckPending(2).build());
+    publish("s.a", "1", "2", "3");
+    List<Delivery> got = fetch(c, 10);
+    assertThat(bodies(got)).containsExactly("1", "2");
+    assertThat(fetch(c, 10)).isEmpty();
+    ack(c, got.getFirst());
+    assertThat(bodies(fetch(c, 10))).containsExactly("3");
+  }
+
+  @Test
+  void aWaitingFetchCompletesWhenAMessageArrivesOrEmptyAtItsDeadline() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    CompletableFuture<List<Delivery>> waiting = c.fetch("m", 5, 10_000);
+    c.doWork();
+    assertThat(waiting).isNotDone();
+    publish("s.a", "late");
+    c.doWork();
+    assertThat(bodies(waiting.join())).containsExactly("late");
+    CompletableFuture<List<Delivery>> expires = c.fetch("m", 5, 1000);
+    c.doWork();
+    clock.ms.addAndGet(1000);
+    c.doWork();
+    assertThat(expires.join()).isEmpty();
+  }
+
+  @Test
+  void resumesFromItsStateRedeliveringWhatWasUnacknowledged() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    publish("s.a", "1", "2", "3");
+    List<Delivery> got = fetch(c, 2);
+    ack(c, got.getFirst());
+    c.doWork();
+    ConsumerState state = persisted.getLast();
+    assertThat(state.partitions().getFirst().next()).isEqualTo(2);
+    ConsumerAgent resumed = consumer(ConsumerConfig.builder("C").build(), state);
+    List<Delivery> after = fetch(resumed, 10);
+    assertThat(bodies(after)).containsExactly("2", "3");
+    assertThat(after.getFirst().deliveryCount()).isEqualTo(2);
+    assertThat(after.getLast().deliveryCount()).isEqualTo(1);
+  }
+}
