@@ -1,5 +1,9 @@
 package io.switchboard.broker;
 
+import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.consumer.ConsumerInfo;
+import io.switchboard.broker.consumer.ConsumerManager;
+import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.live.LiveBus;
 import io.switchboard.broker.stream.AgentRunner;
 import io.switchboard.broker.stream.Discard;
@@ -47,6 +51,12 @@ import java.util.stream.Stream;
  * in {@code <dataDir>/streams/<name>/<partition>/} (see {@link PartitionLog}).
  */
 public final class Broker implements AutoCloseable {
+  /**
+   * 50 ms between consumer state writes: the window of acknowledgements a crash can undo (they are
+   * redelivered), against one small fsync'd write per consumer per interval while it is busy.
+   */
+  static final long CONSUMER_STATE_INTERVAL_MS = 50;
+
   /** Headroom for record and batch headers above the largest message a stream accepts. */
   private static final int BATCH_HEADROOM_BYTES = 64 * 1024;
 
@@ -59,6 +69,7 @@ public final class Broker implements AutoCloseable {
   private final LiveBus live;
   private final AgentRunner[] runners;
   private final LogMaintenance maintenance;
+  private final ConsumerManager consumers;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private int nextRunner;
   private volatile boolean closed;
@@ -73,6 +84,9 @@ public final class Broker implements AutoCloseable {
       runners[i] = new AgentRunner("sb-partition-" + i);
     }
     this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
+    this.consumers =
+        new ConsumerManager(
+            clock, CONSUMER_STATE_INTERVAL_MS, m -> publish(m, PublishOptions.NONE));
   }
 
   /** Opens the broker in {@code config.dataDir()}, recovering every stream it holds. */
@@ -81,6 +95,8 @@ public final class Broker implements AutoCloseable {
     try {
       for (StreamConfig s : broker.catalog.list()) {
         broker.start(s);
+        broker.consumers.load(
+            s.name(), broker.streamDir(s.name()), broker.logs(s.name()), broker.nextRunner());
       }
     } catch (RuntimeException e) {
       broker.close();
@@ -117,8 +133,10 @@ public final class Broker implements AutoCloseable {
     ensureOpen();
     checkSupported(stream);
     catalog.update(stream);
+    consumers.stopStream(stream.name());
     stop(streams.remove(stream.name()));
     start(stream);
+    consumers.load(stream.name(), streamDir(stream.name()), logs(stream.name()), nextRunner());
     return streamInfo(stream.name());
   }
 
@@ -130,6 +148,8 @@ public final class Broker implements AutoCloseable {
   public synchronized void deleteStream(String name) {
     ensureOpen();
     catalog.delete(name);
+    consumers.stopStream(name);
+    consumers.flush();
     stop(streams.remove(name));
     deleteTree(streamDir(name));
   }
@@ -199,7 +219,7 @@ public final class Broker implements AutoCloseable {
       throw e;
     }
     for (PartitionAgent a : agents) {
-      runners[nextRunner++ % runners.length].add(a);
+      nextRunner().add(a);
       maintenance.register(a.log());
     }
     streams.put(stream.name(), new StreamRuntime(stream, agents));
@@ -236,6 +256,90 @@ public final class Broker implements AutoCloseable {
               LogConfig.DEFAULT_DELETE_RETENTION_MS, LogConfig.DEFAULT_COMPACTION_MAX_KEYS);
     }
     return c;
+  }
+
+  private AgentRunner nextRunner() {
+    return runners[nextRunner++ % runners.length];
+  }
+
+  private List<PartitionLog> logs(String stream) {
+    List<PartitionLog> logs = new ArrayList<>();
+    for (PartitionAgent a : runtime(stream).agents()) {
+      logs.add(a.log());
+    }
+    return logs;
+  }
+
+  // ------------------------------------------------------------------ consumers
+
+  /**
+   * Creates a durable consumer on a stream.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#CONSUMER_EXISTS}, {@link ErrorCode#INVALID_CONFIG}
+   */
+  public synchronized ConsumerInfo createConsumer(String stream, ConsumerConfig consumer) {
+    ensureOpen();
+    runtime(stream);
+    return consumers.create(stream, streamDir(stream), consumer, logs(stream), nextRunner());
+  }
+
+  /**
+   * Deletes a consumer and its state.
+   *
+   * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}
+   */
+  public synchronized void deleteConsumer(String stream, String consumer) {
+    consumers.delete(stream, consumer);
+  }
+
+  public ConsumerInfo consumerInfo(String stream, String consumer) {
+    return consumers.info(stream, consumer);
+  }
+
+  public List<ConsumerInfo> listConsumers(String stream) {
+    runtime(stream);
+    return consumers.list(stream);
+  }
+
+  /** Pull: up to {@code max} messages, waiting up to {@code waitMs} for the first. */
+  public CompletableFuture<List<Delivery>> fetch(
+      String stream, String consumer, String member, int max, long waitMs) {
+    try {
+      return consumers.get(stream, consumer).fetch(member, max, waitMs);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Acknowledges a delivery; true when it was still unacknowledged. */
+  public CompletableFuture<Boolean> ack(
+      String stream, String consumer, int partition, long offset) {
+    try {
+      return consumers.get(stream, consumer).ack(partition, offset);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Gives a delivery back: redelivered after {@code delayMs} (negative: the back-off). */
+  public CompletableFuture<Boolean> nack(
+      String stream, String consumer, int partition, long offset, long delayMs, String error) {
+    try {
+      return consumers.get(stream, consumer).nack(partition, offset, delayMs, error);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Restarts a delivery's ack deadline. */
+  public CompletableFuture<Boolean> inProgress(
+      String stream, String consumer, int partition, long offset) {
+    try {
+      return consumers.get(stream, consumer).inProgress(partition, offset);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private Path streamDir(String name) {
@@ -414,6 +518,7 @@ public final class Broker implements AutoCloseable {
       return;
     }
     closed = true;
+    consumers.close();
     maintenance.close();
     for (AgentRunner r : runners) {
       r.close();

@@ -115,12 +115,12 @@ public final class ConsumerAgent implements Agent {
   private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
-  private int unackedTotal;
+  private volatile int unackedTotal;
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
   private boolean dirty;
   private long lastPersistMs;
-  private long deadLettered;
+  private volatile long deadLettered;
 
   /**
    * @param logs the stream's partition logs, by index (read only)
@@ -585,12 +585,12 @@ public final class ConsumerAgent implements Agent {
     return new ConsumerState(parts);
   }
 
-  /** Unacknowledged messages now (in flight or waiting for redelivery). Owner thread. */
+  /** Unacknowledged messages now (in flight or waiting for redelivery). Any thread. */
   public int unacknowledged() {
     return unackedTotal;
   }
 
-  /** Messages sent to the dead-letter subject (or dropped without one). Owner thread. */
+  /** Messages sent to the dead-letter subject (or dropped without one). Any thread. */
   public long deadLettered() {
     return deadLettered;
   }

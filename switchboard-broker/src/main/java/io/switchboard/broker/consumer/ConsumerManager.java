@@ -1,0 +1,276 @@
+package io.switchboard.broker.consumer;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.switchboard.broker.stream.AgentRunner;
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.PartitionLog;
+import io.switchboard.log.io.NioStorageIO;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable consumers of every stream: creation, deletion, lookup, and their persistence.
+ *
+ * <p>Thread safety: thread-safe; changes serialize on the manager, lookups do not lock.
+ *
+ * <p>Files, per consumer, in {@code <streamDir>/consumers/<name>/}: {@code config.json} (written
+ * atomically at creation) and {@code state.json} (a {@link ConsumerState}, replaced atomically by a
+ * background writer at most every {@code persistIntervalMs} while it changes). After a crash a
+ * consumer resumes from its last {@code state.json}: acknowledgements made after that write are
+ * lost, so those messages are delivered again (at-least-once); nothing acknowledged before it is.
+ */
+public final class ConsumerManager implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ConsumerManager.class);
+  private static final ObjectMapper JSON =
+      JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+  static final String CONFIG_FILE = "config.json";
+  static final String STATE_FILE = "state.json";
+
+  private record Running(ConsumerAgent agent, AgentRunner runner, Path dir) {}
+
+  private final Clock clock;
+  private final long persistIntervalMs;
+  private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
+  private final Map<String, Map<String, Running>> byStream = new ConcurrentHashMap<>();
+  private final Map<Path, ConsumerState> unwritten = new ConcurrentHashMap<>();
+  private final ExecutorService writer =
+      Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().daemon().name("sb-consumer-state").unstarted(r));
+
+  public ConsumerManager(
+      Clock clock,
+      long persistIntervalMs,
+      Function<Message, CompletableFuture<?>> deadLetterPublisher) {
+    this.clock = clock;
+    this.persistIntervalMs = persistIntervalMs;
+    this.deadLetterPublisher = deadLetterPublisher;
+  }
+
+  /**
+   * Creates a consumer on a stream whose partition logs are {@code logs}.
+   *
+   * @throws SwitchboardException {@link ErrorCode#CONSUMER_EXISTS}, {@link
+   *     ErrorCode#INVALID_CONFIG} for delivery modes not built yet
+   */
+  public synchronized ConsumerInfo create(
+      String stream,
+      Path streamDir,
+      ConsumerConfig config,
+      List<PartitionLog> logs,
+      AgentRunner runner) {
+    if (config.mode() != DeliveryMode.SHARED) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_CONFIG,
+          "consumer "
+              + config.name()
+              + ": delivery mode "
+              + config.mode()
+              + " is not built yet"
+              + " (issue #3); SHARED is");
+    }
+    Map<String, Running> consumers =
+        byStream.computeIfAbsent(stream, s -> new ConcurrentHashMap<>());
+    if (consumers.containsKey(config.name())) {
+      throw SwitchboardException.of(ErrorCode.CONSUMER_EXISTS, stream, config.name());
+    }
+    Path dir = streamDir.resolve("consumers").resolve(config.name());
+    ConsumerState initial = initialState(config, logs);
+    try {
+      NioStorageIO.INSTANCE.createDirectories(dir);
+      write(dir.resolve(STATE_FILE), JSON.writeValueAsBytes(initial));
+      write(dir.resolve(CONFIG_FILE), JSON.writeValueAsBytes(config));
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    }
+    start(stream, dir, config, initial, logs, runner);
+    return info(stream, config.name());
+  }
+
+  /** Starts every consumer stored under {@code streamDir} (at broker start, or after a reopen). */
+  public synchronized void load(
+      String stream, Path streamDir, List<PartitionLog> logs, AgentRunner runner) {
+    Path root = streamDir.resolve("consumers");
+    if (!Files.isDirectory(root)) {
+      return;
+    }
+    try (Stream<Path> dirs = Files.list(root)) {
+      for (Path dir : dirs.sorted().toList()) {
+        ConsumerConfig config =
+            JSON.readValue(dir.resolve(CONFIG_FILE).toFile(), ConsumerConfig.class);
+        ConsumerState state = JSON.readValue(dir.resolve(STATE_FILE).toFile(), ConsumerState.class);
+        start(stream, dir, config, state, logs, runner);
+      }
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(
+          e,
+          ErrorCode.INVALID_CONFIG,
+          "consumers of " + stream + " in " + root + ": " + e.getMessage());
+    }
+  }
+
+  private void start(
+      String stream,
+      Path dir,
+      ConsumerConfig config,
+      ConsumerState state,
+      List<PartitionLog> logs,
+      AgentRunner runner) {
+    Path stateFile = dir.resolve(STATE_FILE);
+    ConsumerAgent agent =
+        new ConsumerAgent(
+            stream,
+            config,
+            logs,
+            state,
+            clock,
+            deadLetterPublisher,
+            s -> persistLater(stateFile, s),
+            persistIntervalMs);
+    byStream
+        .computeIfAbsent(stream, s -> new ConcurrentHashMap<>())
+        .put(config.name(), new Running(agent, runner, dir));
+    runner.add(agent);
+  }
+
+  private static ConsumerState initialState(ConsumerConfig config, List<PartitionLog> logs) {
+    List<ConsumerState.PartitionState> parts = new ArrayList<>();
+    for (PartitionLog log : logs) {
+      long next =
+          switch (config.start()) {
+            case EARLIEST -> log.logStartOffset();
+            case LATEST -> log.logEndOffset();
+            case OFFSET ->
+                Math.min(Math.max(config.startOffset(), log.logStartOffset()), log.logEndOffset());
+            case TIME -> {
+              long at = log.offsetForTimestamp(config.startTimeMs());
+              yield at < 0 ? log.logEndOffset() : at;
+            }
+          };
+      parts.add(new ConsumerState.PartitionState(next, List.of()));
+    }
+    return new ConsumerState(parts);
+  }
+
+  /** Keeps only the newest snapshot per file waiting; one write per file queued at most. */
+  private void persistLater(Path stateFile, ConsumerState state) {
+    if (unwritten.put(stateFile, state) == null) {
+      writer.execute(
+          () -> {
+            ConsumerState newest = unwritten.remove(stateFile);
+            if (newest != null) {
+              try {
+                write(stateFile, JSON.writeValueAsBytes(newest));
+              } catch (IOException e) {
+                LOG.error("SB-BRK-2012 {}: consumer state not saved", stateFile, e);
+              }
+            }
+          });
+    }
+  }
+
+  private static void write(Path file, byte[] json) throws IOException {
+    NioStorageIO.INSTANCE.writeAtomically(file, ByteBuffer.wrap(json));
+  }
+
+  /**
+   * The running consumer.
+   *
+   * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}
+   */
+  public ConsumerAgent get(String stream, String name) {
+    Map<String, Running> consumers = byStream.get(stream);
+    Running r = consumers == null ? null : consumers.get(name);
+    if (r == null) {
+      throw SwitchboardException.of(ErrorCode.CONSUMER_NOT_FOUND, stream, name);
+    }
+    return r.agent();
+  }
+
+  public ConsumerInfo info(String stream, String name) {
+    ConsumerAgent a = get(stream, name);
+    return new ConsumerInfo(stream, a.config(), a.unacknowledged(), a.deadLettered());
+  }
+
+  public List<ConsumerInfo> list(String stream) {
+    Map<String, Running> consumers = byStream.getOrDefault(stream, Map.of());
+    return consumers.keySet().stream().sorted().map(n -> info(stream, n)).toList();
+  }
+
+  /** Deletes a consumer and its files. */
+  public synchronized void delete(String stream, String name) {
+    get(stream, name);
+    Running r = byStream.get(stream).remove(name);
+    stop(r);
+    writer.execute(() -> deleteTree(r.dir()));
+  }
+
+  /** Stops a stream's consumers, persisting their state (before its partitions close). */
+  public synchronized void stopStream(String stream) {
+    Map<String, Running> consumers = byStream.remove(stream);
+    if (consumers != null) {
+      consumers.values().forEach(this::stop);
+    }
+  }
+
+  private void stop(Running r) {
+    r.agent().close();
+    r.runner().remove(r.agent());
+    r.agent().finish();
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      LOG.warn("SB-BRK-2013 {}: could not delete consumer files", dir, e);
+    }
+  }
+
+  /** Waits until every state snapshot handed over so far is written. */
+  public void flush() {
+    try {
+      writer.submit(() -> {}).get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("SB-BRK-2014 waiting for consumer state writes failed", e);
+    }
+  }
+
+  /** Stops every consumer and waits for their last state to be written. */
+  @Override
+  public synchronized void close() {
+    for (String stream : List.copyOf(byStream.keySet())) {
+      stopStream(stream);
+    }
+    writer.shutdown();
+    try {
+      if (!writer.awaitTermination(30, TimeUnit.SECONDS)) {
+        LOG.warn("SB-BRK-2014 consumer state writer did not finish within 30 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
