@@ -322,21 +322,30 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  /** Gives a delivery back: redelivered after {@code delayMs} (negative: the back-off). */
+  /**
+   * Gives delivery number {@code deliveryCount} back: redelivered after {@code delayMs} (negative:
+   * the back-off). False when that delivery is no longer the live one.
+   */
   public CompletableFuture<Boolean> nack(
-      String stream, String consumer, int partition, long offset, long delayMs, String error) {
+      String stream,
+      String consumer,
+      int partition,
+      long offset,
+      int deliveryCount,
+      long delayMs,
+      String error) {
     try {
-      return consumers.get(stream, consumer).nack(partition, offset, delayMs, error);
+      return consumers.get(stream, consumer).nack(partition, offset, deliveryCount, delayMs, error);
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
   }
 
-  /** Restarts a delivery's ack deadline. */
+  /** Restarts the ack deadline of delivery number {@code deliveryCount}. */
   public CompletableFuture<Boolean> inProgress(
-      String stream, String consumer, int partition, long offset) {
+      String stream, String consumer, int partition, long offset, int deliveryCount) {
     try {
-      return consumers.get(stream, consumer).inProgress(partition, offset);
+      return consumers.get(stream, consumer).inProgress(partition, offset, deliveryCount);
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }

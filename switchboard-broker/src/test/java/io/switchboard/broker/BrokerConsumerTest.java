@@ -114,7 +114,8 @@ class BrokerConsumerTest {
       b.publish(m("orders.1", "bad order"), PublishOptions.NONE).join();
       for (int i = 0; i < 2; i++) {
         Delivery d = b.fetch("ORDERS", "billing", "a", 1, 2000).join().getFirst();
-        b.nack("ORDERS", "billing", d.partition(), d.offset(), 0, "invalid card").join();
+        b.nack("ORDERS", "billing", d.partition(), d.offset(), d.deliveryCount(), 0, "invalid card")
+            .join();
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> b.streamInfo("DLQ").messages() == 1);
       StoredMessage dead = b.readSubject("DLQ", "dlq.orders", 0, 1).getFirst();

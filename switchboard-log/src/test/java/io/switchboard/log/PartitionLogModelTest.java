@@ -82,7 +82,8 @@ class PartitionLogModelTest {
   @Property(tries = 100)
   void logMatchesTheModel(@ForAll @Size(max = 80) List<@net.jqwik.api.From("op") Op> ops)
       throws IOException {
-    Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "model");
+    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
+    Path dir = Files.createTempDirectory(tmp, "model");
     Files.createDirectories(dir);
     Model model = new Model();
     PartitionLog log = open(dir);

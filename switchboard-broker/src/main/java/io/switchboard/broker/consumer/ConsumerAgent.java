@@ -95,10 +95,16 @@ public final class ConsumerAgent implements Agent {
       implements Command {}
 
   private record Nack(
-      int partition, long offset, long delayMs, String error, CompletableFuture<Boolean> out)
+      int partition,
+      long offset,
+      int deliveryCount,
+      long delayMs,
+      String error,
+      CompletableFuture<Boolean> out)
       implements Command {}
 
-  private record Touch(int partition, long offset, CompletableFuture<Boolean> out)
+  private record Touch(
+      int partition, long offset, int deliveryCount, CompletableFuture<Boolean> out)
       implements Command {}
 
   private record DeadLettered(int partition, long offset, boolean ok) implements Command {}
@@ -124,8 +130,9 @@ public final class ConsumerAgent implements Agent {
 
   /**
    * @param logs the stream's partition logs, by index (read only)
-   * @param state where to resume (see {@link ConsumerState}); unacknowledged offsets are
-   *     redelivered at once, keeping their delivery counts
+   * @param state where to resume (see {@link ConsumerState}); each unacknowledged offset is treated
+   *     as a delivery that just timed out: redelivered (after the back-off) with its count kept, or
+   *     dead-lettered when it had reached {@code maxDeliver}
    * @param deadLetterPublisher publishes a dead-lettered message
    * @param persister receives a snapshot when the state changed, at most every {@code
    *     persistIntervalMs}
@@ -154,7 +161,11 @@ public final class ConsumerAgent implements Agent {
         ConsumerState.PartitionState ps = state.partitions().get(p);
         cursors[p].next = ps.next();
         for (long[] u : ps.unacked()) {
-          cursors[p].unacked.put(u[0], new Tracked((int) u[1], false, now));
+          // The delivery a restart interrupted counts as timed out now: the first duty cycle
+          // gives it back like any timeout (dead-letter at the limit, else redeliver).
+          Tracked tr = new Tracked((int) u[1], true, now);
+          tr.lastError = "consumer restarted";
+          cursors[p].unacked.put(u[0], tr);
           unackedTotal++;
         }
       }
@@ -193,7 +204,10 @@ public final class ConsumerAgent implements Agent {
     return out;
   }
 
-  /** Acknowledges a delivery; completes with whether it was still unacknowledged. */
+  /**
+   * Acknowledges a message; completes with whether it was still unacknowledged. A late ack (after
+   * the deadline, even after a redelivery) still counts: the work was done.
+   */
   public CompletableFuture<Boolean> ack(int partition, long offset) {
     CompletableFuture<Boolean> out = new CompletableFuture<>();
     post(new Ack(partition, offset, out), out);
@@ -201,19 +215,25 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
-   * Gives a delivery back for redelivery after {@code delayMs} (negative: the back-off schedule),
-   * noting {@code error} for the dead-letter headers.
+   * Gives delivery number {@code deliveryCount} of a message back for redelivery after {@code
+   * delayMs} (negative: the back-off schedule), noting {@code error} for the dead-letter headers.
+   * Completes with false when that delivery is no longer the live one (it timed out, or went to
+   * someone else since): a stale nack never disturbs a newer delivery.
    */
-  public CompletableFuture<Boolean> nack(int partition, long offset, long delayMs, String error) {
+  public CompletableFuture<Boolean> nack(
+      int partition, long offset, int deliveryCount, long delayMs, String error) {
     CompletableFuture<Boolean> out = new CompletableFuture<>();
-    post(new Nack(partition, offset, delayMs, error, out), out);
+    post(new Nack(partition, offset, deliveryCount, delayMs, error, out), out);
     return out;
   }
 
-  /** Says a delivery is still being worked on: its ack deadline starts again. */
-  public CompletableFuture<Boolean> inProgress(int partition, long offset) {
+  /**
+   * Says delivery number {@code deliveryCount} is still being worked on: its ack deadline starts
+   * again. False when that delivery is no longer the live one.
+   */
+  public CompletableFuture<Boolean> inProgress(int partition, long offset, int deliveryCount) {
     CompletableFuture<Boolean> out = new CompletableFuture<>();
-    post(new Touch(partition, offset, out), out);
+    post(new Touch(partition, offset, deliveryCount, out), out);
     return out;
   }
 
@@ -271,10 +291,13 @@ public final class ConsumerAgent implements Agent {
       }
       case Ack a -> a.out().complete(applyAck(a.partition(), a.offset()));
       case Nack n ->
-          n.out().complete(applyNack(n.partition(), n.offset(), n.delayMs(), n.error(), now));
+          n.out()
+              .complete(
+                  applyNack(
+                      n.partition(), n.offset(), n.deliveryCount(), n.delayMs(), n.error(), now));
       case Touch t -> {
         Tracked tr = tracked(t.partition(), t.offset());
-        boolean ok = tr != null && tr.inFlight;
+        boolean ok = tr != null && tr.inFlight && tr.deliveries == t.deliveryCount();
         if (ok) {
           tr.dueMs = now + config.ackTimeoutMs();
         }
@@ -328,9 +351,10 @@ public final class ConsumerAgent implements Agent {
     return true;
   }
 
-  private boolean applyNack(int partition, long offset, long delayMs, String error, long now) {
+  private boolean applyNack(
+      int partition, long offset, int deliveryCount, long delayMs, String error, long now) {
     Tracked tr = tracked(partition, offset);
-    if (tr == null || !tr.inFlight) {
+    if (tr == null || !tr.inFlight || tr.deliveries != deliveryCount) {
       return false;
     }
     tr.lastError = error;

@@ -148,12 +148,12 @@ class ConsumerAgentTest {
     publish("s.a", "x");
     Delivery d = fetch(c, 1).getFirst();
     clock.ms.addAndGet(900);
-    CompletableFuture<Boolean> touched = c.inProgress(d.partition(), d.offset());
+    CompletableFuture<Boolean> touched = c.inProgress(d.partition(), d.offset(), 1);
     c.doWork();
     assertThat(touched.join()).isTrue();
     clock.ms.addAndGet(900);
     assertThat(fetch(c, 1)).isEmpty();
-    CompletableFuture<Boolean> nacked = c.nack(d.partition(), d.offset(), 5000, "db down");
+    CompletableFuture<Boolean> nacked = c.nack(d.partition(), d.offset(), 1, 5000, "db down");
     c.doWork();
     assertThat(nacked.join()).isTrue();
     clock.ms.addAndGet(4999);
@@ -176,7 +176,8 @@ class ConsumerAgentTest {
     for (int attempt = 1; attempt <= 3; attempt++) {
       Delivery d = fetch(c, 1).getFirst();
       assertThat(d.deliveryCount()).isEqualTo(attempt);
-      CompletableFuture<Boolean> n = c.nack(d.partition(), d.offset(), -1, "boom " + attempt);
+      CompletableFuture<Boolean> n =
+          c.nack(d.partition(), d.offset(), d.deliveryCount(), -1, "boom " + attempt);
       c.doWork();
       assertThat(n.join()).isTrue();
       assertThat(deadLetters).hasSize(attempt == 3 ? 1 : 0);
