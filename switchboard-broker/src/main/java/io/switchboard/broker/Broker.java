@@ -37,7 +37,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The broker engine: streams and their partitions, live subscriptions and request/reply, behind one
@@ -57,6 +62,11 @@ public final class Broker implements AutoCloseable {
    */
   static final long CONSUMER_STATE_INTERVAL_MS = 50;
 
+  /** 100 ms: how long an acknowledged work-queue message may stay visible before it goes. */
+  static final long WORK_QUEUE_TRIM_MS = 100;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+
   /** Headroom for record and batch headers above the largest message a stream accepts. */
   private static final int BATCH_HEADROOM_BYTES = 64 * 1024;
 
@@ -70,6 +80,7 @@ public final class Broker implements AutoCloseable {
   private final AgentRunner[] runners;
   private final LogMaintenance maintenance;
   private final ConsumerManager consumers;
+  private final ScheduledExecutorService workQueueTrimmer;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private int nextRunner;
   private volatile boolean closed;
@@ -87,6 +98,36 @@ public final class Broker implements AutoCloseable {
     this.consumers =
         new ConsumerManager(
             clock, CONSUMER_STATE_INTERVAL_MS, m -> publish(m, PublishOptions.NONE));
+    this.workQueueTrimmer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
+    workQueueTrimmer.scheduleWithFixedDelay(
+        this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Work-queue retention: removes from each work-queue partition what every consumer has
+   * acknowledged, by moving the log start to their lowest ack floor. A partition without consumers
+   * keeps everything: its messages wait for one. Runs on its own thread.
+   */
+  void trimWorkQueues() {
+    for (StreamRuntime rt : streams.values()) {
+      if (rt.config().retention() != Retention.WORK_QUEUE) {
+        continue;
+      }
+      for (PartitionAgent a : rt.agents()) {
+        long floor = consumers.lowestAckFloor(rt.config().name(), a.partition());
+        PartitionLog log = a.log();
+        if (floor > log.logStartOffset()) {
+          try {
+            log.deleteRecordsBefore(Math.min(floor, log.logEndOffset()));
+          } catch (SwitchboardException e) {
+            // Closed by a concurrent stream update or delete: the next pass sees the new state.
+            LOG.debug("work-queue trim of {} skipped: {}", a, e.getMessage());
+          }
+        }
+      }
+    }
   }
 
   /** Opens the broker in {@code config.dataDir()}, recovering every stream it holds. */
@@ -527,6 +568,7 @@ public final class Broker implements AutoCloseable {
       return;
     }
     closed = true;
+    workQueueTrimmer.shutdownNow();
     consumers.close();
     maintenance.close();
     for (AgentRunner r : runners) {

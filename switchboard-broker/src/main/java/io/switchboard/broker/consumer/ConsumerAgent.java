@@ -122,6 +122,10 @@ public final class ConsumerAgent implements Agent {
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
   private volatile int unackedTotal;
+
+  /** Per partition, the lowest offset not yet done; published for work-queue retention. */
+  private final java.util.concurrent.atomic.AtomicLongArray floors;
+
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
   private boolean dirty;
@@ -154,6 +158,7 @@ public final class ConsumerAgent implements Agent {
     this.persister = persister;
     this.persistIntervalMs = persistIntervalMs;
     this.cursors = new Cursor[logs.size()];
+    this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
     long now = clock.nowMs();
     for (int p = 0; p < cursors.length; p++) {
       cursors[p] = new Cursor();
@@ -171,6 +176,19 @@ public final class ConsumerAgent implements Agent {
       }
     }
     nextDueMs = now;
+    publishFloors();
+  }
+
+  /** Everything below this offset of {@code partition} is done (acknowledged or filtered out). */
+  public long ackFloor(int partition) {
+    return floors.get(partition);
+  }
+
+  private void publishFloors() {
+    for (int p = 0; p < cursors.length; p++) {
+      Cursor c = cursors[p];
+      floors.set(p, c.unacked.isEmpty() ? c.next : Math.min(c.next, c.unacked.firstKey()));
+    }
   }
 
   public String name() {
@@ -264,6 +282,9 @@ public final class ConsumerAgent implements Agent {
       work += expire(now);
     }
     work += serveWaiting(now);
+    if (dirty) {
+      publishFloors();
+    }
     if (dirty && now - lastPersistMs >= persistIntervalMs) {
       persister.accept(snapshot());
       dirty = false;

@@ -207,6 +207,22 @@ public final class ConsumerManager implements AutoCloseable {
     return r.agent();
   }
 
+  /**
+   * The lowest ack floor of {@code partition} over a stream's consumers, or -1 when it has none:
+   * everything below it is done for every consumer.
+   */
+  public long lowestAckFloor(String stream, int partition) {
+    Map<String, Running> consumers = byStream.get(stream);
+    if (consumers == null || consumers.isEmpty()) {
+      return -1;
+    }
+    long lowest = Long.MAX_VALUE;
+    for (Running r : consumers.values()) {
+      lowest = Math.min(lowest, r.agent().ackFloor(partition));
+    }
+    return lowest;
+  }
+
   public ConsumerInfo info(String stream, String name) {
     ConsumerAgent a = get(stream, name);
     return new ConsumerInfo(stream, a.config(), a.unacknowledged(), a.deadLettered());
