@@ -61,6 +61,10 @@ public enum ErrorCode {
   TOO_MANY_WAITING_FETCHES(
       2032, ErrorCategory.RETRIABLE, "consumer \"{}\" has {} fetches waiting (the limit)"),
   CONSUMER_CLOSED(2033, ErrorCategory.RETRIABLE, "consumer \"{}\" is closed"),
+  CONSUMER_EXCLUSIVE(
+      2034,
+      ErrorCategory.RETRIABLE,
+      "consumer \"{}\" is exclusive and held by member \"{}\"; \"{}\" may not fetch"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,

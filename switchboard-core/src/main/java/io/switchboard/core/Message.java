@@ -23,6 +23,12 @@ public record Message(
     long timestampMs,
     String replyTo) {
 
+  /**
+   * Header giving a message's time to live in milliseconds (decimal) from its timestamp: a consumer
+   * does not deliver it after that.
+   */
+  public static final String TTL_HEADER = "sb-ttl-ms";
+
   /** Header carrying the correlation id of a request and of its reply. */
   public static final String CORRELATION_ID = "sb-correlation-id";
 
@@ -55,6 +61,12 @@ public record Message(
   /** A copy with a reply subject. */
   public Message withReplyTo(String newReplyTo) {
     return new Message(subject, key, headers, payload, timestampMs, newReplyTo);
+  }
+
+  /** A copy that expires {@code ttlMs} after its timestamp. */
+  public Message withTtl(long ttlMs) {
+    return withHeader(
+        TTL_HEADER, Long.toString(ttlMs).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** A copy with one more header. */

@@ -40,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * Unacknowledged offsets are bounded by {@code maxAckPending}; at the bound no new message is
  * delivered until some are acknowledged.
  *
- * <p>Delivery mode here is {@link DeliveryMode#SHARED}: each message is in flight to one fetch at a
- * time, and a message whose ack deadline passes goes to whichever member fetches next.
+ * <p>Delivery modes: {@link DeliveryMode#SHARED}, each message in flight to one fetch at a time, a
+ * message whose ack deadline passes going to whichever member fetches next; {@link
+ * DeliveryMode#EXCLUSIVE} and {@link DeliveryMode#FAILOVER}, one active member at a time, in offset
+ * order (unacknowledged messages first), the others refused or waiting as standbys.
  */
 public final class ConsumerAgent implements Agent {
   private static final Logger LOG = LoggerFactory.getLogger(ConsumerAgent.class);
@@ -131,6 +133,12 @@ public final class ConsumerAgent implements Agent {
   private boolean dirty;
   private long lastPersistMs;
   private volatile long deadLettered;
+  private volatile long expired;
+
+  /** Exclusive and failover modes: the member allowed to fetch, and when it last showed up. */
+  private String activeMember;
+
+  private long activeSeenMs;
 
   /**
    * @param logs the stream's partition logs, by index (read only)
@@ -301,6 +309,8 @@ public final class ConsumerAgent implements Agent {
           f.out()
               .completeExceptionally(
                   SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
+        } else if (!admit(f, now)) {
+          return;
         } else if (waiting.size() >= MAX_WAITING_FETCHES) {
           f.out()
               .completeExceptionally(
@@ -338,6 +348,48 @@ public final class ConsumerAgent implements Agent {
         }
       }
     }
+  }
+
+  private boolean singleReader() {
+    return config.mode() == DeliveryMode.EXCLUSIVE || config.mode() == DeliveryMode.FAILOVER;
+  }
+
+  /**
+   * Exclusive and failover modes: who may fetch. The active member stays active while it fetches
+   * (or fetched within the ack timeout); after that the next member to ask takes over. In exclusive
+   * mode anyone else is refused; in failover mode they wait as standbys.
+   */
+  private boolean admit(Fetch f, long now) {
+    if (!singleReader()) {
+      return true;
+    }
+    if (activeMember != null && now - activeSeenMs > config.ackTimeoutMs() && !activeWaiting()) {
+      activeMember = null; // gone: its unacknowledged messages time out and go to the next
+    }
+    if (activeMember == null) {
+      activeMember = f.member();
+    }
+    if (activeMember.equals(f.member())) {
+      activeSeenMs = now;
+      return true;
+    }
+    if (config.mode() == DeliveryMode.EXCLUSIVE) {
+      f.out()
+          .completeExceptionally(
+              SwitchboardException.of(
+                  ErrorCode.CONSUMER_EXCLUSIVE, config.name(), activeMember, f.member()));
+      return false;
+    }
+    return true; // failover standby: waits in line
+  }
+
+  private boolean activeWaiting() {
+    for (Fetch f : waiting) {
+      if (f.member().equals(activeMember) && !f.out().isDone()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Tracked tracked(int partition, long offset) {
@@ -488,12 +540,29 @@ public final class ConsumerAgent implements Agent {
         it.remove();
         continue;
       }
+      if (singleReader() && !f.member().equals(activeMember)) {
+        if (activeMember != null
+            && now - activeSeenMs > config.ackTimeoutMs()
+            && !activeWaiting()) {
+          activeMember = f.member(); // the active member went silent: this standby takes over
+        } else {
+          if (now >= f.deadlineMs() || closed) {
+            f.out().complete(List.of());
+            it.remove();
+            served++;
+          }
+          continue;
+        }
+      }
+      if (singleReader()) {
+        activeSeenMs = now; // waiting in a fetch counts as alive
+      }
       List<Delivery> got = collect(f.max(), now);
       if (!got.isEmpty() || now >= f.deadlineMs() || closed) {
         f.out().complete(got);
         it.remove();
         served++;
-      } else {
+      } else if (!singleReader()) {
         break; // nothing to give: later fetches would get nothing either
       }
     }
@@ -511,7 +580,10 @@ public final class ConsumerAgent implements Agent {
         Tracked tr = e.getValue();
         if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
           Message m = read(p, e.getKey());
-          if (m == null) {
+          if (m == null || isExpired(m, now)) {
+            if (m != null) {
+              expired++;
+            }
             remove(p, e.getKey());
             continue;
           }
@@ -572,6 +644,10 @@ public final class ConsumerAgent implements Agent {
               && (subject == null || !Subjects.matches(config.filter(), subject))) {
             continue;
           }
+          if (isExpired(r, now)) {
+            expired++;
+            continue;
+          }
           if (tracking) {
             cursor.unacked.put(r.offset(), new Tracked(1, true, now + config.ackTimeoutMs()));
             unackedTotal++;
@@ -589,6 +665,31 @@ public final class ConsumerAgent implements Agent {
         cursor.next = Math.max(cursor.next, b.nextOffset());
       }
     }
+  }
+
+  /** Whether the record's time to live ({@link Message#TTL_HEADER}) has run out. */
+  private static boolean isExpired(Record r, long now) {
+    return isExpired(r.header(Message.TTL_HEADER), r.timestamp(), now);
+  }
+
+  private static boolean isExpired(Message m, long now) {
+    return isExpired(m.header(Message.TTL_HEADER), m.timestampMs(), now);
+  }
+
+  private static boolean isExpired(byte[] ttl, long timestampMs, long now) {
+    if (ttl == null) {
+      return false;
+    }
+    try {
+      return timestampMs + Long.parseLong(new String(ttl, StandardCharsets.UTF_8).trim()) <= now;
+    } catch (NumberFormatException e) {
+      return false; // a malformed TTL never expires a message: better delivered than lost
+    }
+  }
+
+  /** Messages skipped because their time to live ran out. Any thread. */
+  public long expired() {
+    return expired;
   }
 
   /** The message at {@code offset}, or null when retention or compaction removed it. */

@@ -276,4 +276,68 @@ class ConsumerAgentTest {
     assertThat(after.getFirst().deliveryCount()).isEqualTo(2);
     assertThat(after.getLast().deliveryCount()).isEqualTo(1);
   }
+
+  @Test
+  void anExclusiveConsumerRefusesOtherMembersUntilItsMemberGoesSilent() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("X").mode(DeliveryMode.EXCLUSIVE).ackTimeoutMs(1000).build());
+    publish("s.a", "1", "2", "3");
+    CompletableFuture<List<Delivery>> a = c.fetch("a", 2, 0);
+    CompletableFuture<List<Delivery>> b = c.fetch("b", 2, 0);
+    c.doWork();
+    assertThat(bodies(a.join())).containsExactly("1", "2");
+    assertThat(b)
+        .failsWithin(java.time.Duration.ZERO)
+        .withThrowableThat()
+        .havingCause()
+        .withMessageContaining("held by member \"a\"");
+    clock.ms.addAndGet(1001); // a is gone: its two messages time out, b takes over, in order
+    CompletableFuture<List<Delivery>> takeover = c.fetch("b", 10, 0);
+    c.doWork();
+    assertThat(bodies(takeover.join())).containsExactly("1", "2", "3");
+  }
+
+  @Test
+  void aFailoverStandbyWaitsThenTakesOverInOrder() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("F").mode(DeliveryMode.FAILOVER).ackTimeoutMs(1000).build());
+    publish("s.a", "1", "2");
+    assertThat(bodies(fetch(c, 1))).containsExactly("1"); // member "m" is active
+    CompletableFuture<List<Delivery>> standby = c.fetch("standby", 10, 5000);
+    c.doWork();
+    clock.ms.addAndGet(500);
+    c.doWork();
+    assertThat(standby).isNotDone();
+    clock.ms.addAndGet(501); // "m" has been silent for the ack timeout
+    c.doWork();
+    assertThat(bodies(standby.join())).containsExactly("1", "2");
+    assertThat(standby.join().getFirst().deliveryCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aNackedMessageComesBackBeforeLaterOnesForASingleReader() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("O").mode(DeliveryMode.EXCLUSIVE).build());
+    publish("s.a", "1", "2", "3");
+    Delivery first = fetch(c, 1).getFirst();
+    CompletableFuture<Boolean> n = c.nack(first.partition(), first.offset(), 1, 0, "retry");
+    c.doWork();
+    assertThat(n.join()).isTrue();
+    assertThat(bodies(fetch(c, 3))).containsExactly("1", "2", "3");
+  }
+
+  @Test
+  void expiredMessagesAreSkippedAndCounted() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("T").build());
+    writer.publish(
+        Message.of("s.a", "short".getBytes(StandardCharsets.UTF_8), 0).withTtl(1000), null);
+    writer.publish(
+        Message.of("s.a", "long".getBytes(StandardCharsets.UTF_8), 0).withTtl(60_000), null);
+    writer.publish(Message.of("s.a", "forever".getBytes(StandardCharsets.UTF_8), 0), null);
+    writer.doWork();
+    clock.ms.addAndGet(1000);
+    assertThat(bodies(fetch(c, 10))).containsExactly("long", "forever");
+    assertThat(c.expired()).isEqualTo(1);
+  }
 }
