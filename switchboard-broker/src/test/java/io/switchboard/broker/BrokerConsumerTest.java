@@ -146,12 +146,12 @@ class BrokerConsumerTest {
       assertThatThrownBy(
               () ->
                   b.createConsumer(
-                      "S", ConsumerConfig.builder("k").mode(DeliveryMode.KEY_SHARED).build()))
+                      "S", ConsumerConfig.builder("k").mode(DeliveryMode.GROUP).build()))
           .isInstanceOfSatisfying(
               SwitchboardException.class,
               e -> {
                 assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
-                assertThat(e.getMessage()).contains("KEY_SHARED", "not built yet");
+                assertThat(e.getMessage()).contains("GROUP", "not built yet");
               });
       assertThatThrownBy(() -> b.fetch("S", "ghost", "a", 1, 0).join())
           .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.CONSUMER_NOT_FOUND));

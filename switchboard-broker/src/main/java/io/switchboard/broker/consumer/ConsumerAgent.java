@@ -10,12 +10,16 @@ import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -74,6 +78,11 @@ public final class ConsumerAgent implements Agent {
     boolean deadLettering;
     long dueMs;
     String lastError;
+
+    /** Key-shared mode: the message's key hash, and the member it is in flight to. */
+    long keyHash;
+
+    String member;
 
     Tracked(int deliveries, boolean inFlight, long dueMs) {
       this.deliveries = deliveries;
@@ -137,6 +146,9 @@ public final class ConsumerAgent implements Agent {
 
   /** Exclusive and failover modes: the member allowed to fetch, and when it last showed up. */
   private String activeMember;
+
+  /** Key-shared mode: when each member last fetched. */
+  private final Map<String, Long> memberSeen = new HashMap<>();
 
   private long activeSeenMs;
 
@@ -456,7 +468,7 @@ public final class ConsumerAgent implements Agent {
 
   private long backoff(int deliveries) {
     List<Long> b = config.backoffMs();
-    return b.isEmpty() ? 0 : b.get(Math.min(deliveries, b.size()) - 1);
+    return b.isEmpty() || deliveries < 1 ? 0 : b.get(Math.min(deliveries, b.size()) - 1);
   }
 
   private void deadLetter(int partition, long offset, Tracked tr) {
@@ -557,7 +569,10 @@ public final class ConsumerAgent implements Agent {
       if (singleReader()) {
         activeSeenMs = now; // waiting in a fetch counts as alive
       }
-      List<Delivery> got = collect(f.max(), now);
+      if (config.mode() == DeliveryMode.KEY_SHARED) {
+        memberSeen.put(f.member(), now); // waiting in a fetch counts as alive
+      }
+      List<Delivery> got = collect(f.member(), f.max(), now);
       if (!got.isEmpty() || now >= f.deadlineMs() || closed) {
         f.out().complete(got);
         it.remove();
@@ -570,14 +585,42 @@ public final class ConsumerAgent implements Agent {
   }
 
   /** Up to {@code max} deliveries: due redeliveries first, then new messages. */
-  private List<Delivery> collect(int max, long now) {
+  private List<Delivery> collect(String member, int max, long now) {
     List<Delivery> out = new ArrayList<>();
+    boolean keyShared = config.mode() == DeliveryMode.KEY_SHARED;
+    // Key-shared: keys that may not go to this member now (owned elsewhere, in flight to someone
+    // else, or waiting behind an earlier message of the same key). Built in offset order.
+    Set<Long> blocked = keyShared ? new HashSet<>() : Set.of();
+    List<String> live = keyShared ? liveMembers(member, now) : List.of();
+    if (keyShared) {
+      // First, every key another member holds (anywhere in the partition) is off limits: the
+      // offset-ordered pass below would otherwise meet an earlier message of it first.
+      for (Cursor c : cursors) {
+        for (Tracked tr : c.unacked.values()) {
+          if (tr.deadLettering || (tr.inFlight && !member.equals(tr.member))) {
+            blocked.add(tr.keyHash);
+          }
+        }
+      }
+    }
     for (int p = 0; p < cursors.length && out.size() < max; p++) {
       for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
         if (out.size() >= max) {
           break;
         }
         Tracked tr = e.getValue();
+        if (keyShared) {
+          boolean mineInFlight = tr.inFlight && member.equals(tr.member);
+          if (!mineInFlight
+              && (tr.inFlight
+                  || tr.deadLettering
+                  || tr.dueMs > now
+                  || blocked.contains(tr.keyHash)
+                  || !member.equals(owner(tr.keyHash, live)))) {
+            blocked.add(tr.keyHash);
+            continue;
+          }
+        }
         if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
           Message m = read(p, e.getKey());
           if (m == null || isExpired(m, now)) {
@@ -588,23 +631,35 @@ public final class ConsumerAgent implements Agent {
             continue;
           }
           tr.inFlight = true;
+          tr.member = member;
           tr.deliveries++;
           tr.dueMs = now + config.ackTimeoutMs();
           nextDueMs = Math.min(nextDueMs, tr.dueMs);
           dirty = true;
           out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m));
+          if (config.ackPolicy() == AckPolicy.NONE) {
+            remove(p, e.getKey()); // a key-shared message that had waited: delivered means done
+          }
         }
       }
     }
     for (int tries = 0; tries < cursors.length && out.size() < max; tries++) {
       int p = nextPartition;
       nextPartition = (nextPartition + 1) % cursors.length;
-      readNew(p, max, now, out);
+      readNew(p, member, max, now, out, blocked, live);
     }
     return out;
   }
 
-  private void readNew(int p, int max, long now, List<Delivery> out) {
+  private void readNew(
+      int p,
+      String member,
+      int max,
+      long now,
+      List<Delivery> out,
+      Set<Long> blocked,
+      List<String> live) {
+    boolean keyShared = config.mode() == DeliveryMode.KEY_SHARED;
     Cursor cursor = cursors[p];
     PartitionLog log = logs.get(p);
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
@@ -648,8 +703,23 @@ public final class ConsumerAgent implements Agent {
             expired++;
             continue;
           }
+          if (keyShared) {
+            long k = keyHash(r);
+            if (blocked.contains(k) || !member.equals(owner(k, live))) {
+              // Not this member's to take now: it waits, in order, for its key's owner.
+              Tracked waiting = new Tracked(0, false, now);
+              waiting.keyHash = k;
+              cursor.unacked.put(r.offset(), waiting);
+              unackedTotal++;
+              blocked.add(k);
+              continue;
+            }
+          }
           if (tracking) {
-            cursor.unacked.put(r.offset(), new Tracked(1, true, now + config.ackTimeoutMs()));
+            Tracked tr = new Tracked(1, true, now + config.ackTimeoutMs());
+            tr.member = member;
+            tr.keyHash = keyShared ? keyHash(r) : 0;
+            cursor.unacked.put(r.offset(), tr);
             unackedTotal++;
             nextDueMs = Math.min(nextDueMs, now + config.ackTimeoutMs());
           }
@@ -665,6 +735,59 @@ public final class ConsumerAgent implements Agent {
         cursor.next = Math.max(cursor.next, b.nextOffset());
       }
     }
+  }
+
+  /** The key that key-shared delivery groups by: the message key, else its subject. */
+  private static long keyHash(Record r) {
+    ByteBuffer key = r.key();
+    long h = 0x9E3779B97F4A7C15L;
+    if (key != null) {
+      for (int i = key.position(); i < key.limit(); i++) {
+        h = (h ^ key.get(i)) * 0x100000001B3L;
+      }
+      return mix(h);
+    }
+    String subject = r.subject();
+    return mix(subject == null ? h : h ^ subject.hashCode() * 0xC2B2AE3D27D4EB4FL);
+  }
+
+  private static long mix(long z) {
+    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+    return z ^ (z >>> 33);
+  }
+
+  /**
+   * The member a key belongs to: rendezvous hashing over the live members, so when members come and
+   * go only the keys of the ones that changed move.
+   */
+  private static String owner(long keyHash, List<String> live) {
+    String best = null;
+    long bestScore = 0;
+    for (String m : live) {
+      long score = mix(keyHash ^ mix(m.hashCode()));
+      if (best == null || Long.compareUnsigned(score, bestScore) > 0) {
+        best = m;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** Members that fetched within an ack timeout (plus the one asking now), sorted. */
+  private List<String> liveMembers(String asking, long now) {
+    memberSeen.put(asking, now);
+    if (memberSeen.size() > 1024) {
+      memberSeen.values().removeIf(seen -> now - seen > 10 * config.ackTimeoutMs());
+    }
+    List<String> live = new ArrayList<>();
+    for (Map.Entry<String, Long> e : memberSeen.entrySet()) {
+      if (now - e.getValue() <= config.ackTimeoutMs()) {
+        live.add(e.getKey());
+      }
+    }
+    live.sort(null);
+    return live;
   }
 
   /** Whether the record's time to live ({@link Message#TTL_HEADER}) has run out. */

@@ -79,7 +79,7 @@ public final class ConsumerManager implements AutoCloseable {
       ConsumerConfig config,
       List<PartitionLog> logs,
       AgentRunner runner) {
-    if (config.mode() == DeliveryMode.KEY_SHARED || config.mode() == DeliveryMode.GROUP) {
+    if (config.mode() == DeliveryMode.GROUP) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
           "consumer "
@@ -87,7 +87,7 @@ public final class ConsumerManager implements AutoCloseable {
               + ": delivery mode "
               + config.mode()
               + " is not built yet"
-              + " (issue #3); SHARED, EXCLUSIVE and FAILOVER are");
+              + " (issue #3); SHARED, EXCLUSIVE, FAILOVER and KEY_SHARED are");
     }
     Map<String, Running> consumers =
         byStream.computeIfAbsent(stream, s -> new ConcurrentHashMap<>());

@@ -340,4 +340,66 @@ class ConsumerAgentTest {
     assertThat(bodies(fetch(c, 10))).containsExactly("long", "forever");
     assertThat(c.expired()).isEqualTo(1);
   }
+
+  @Test
+  void aSilentMemberHoldsOnlyItsOwnKeysUntilItIsDeclaredGone() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("K").mode(DeliveryMode.KEY_SHARED).ackTimeoutMs(1000).build());
+    // Both members make themselves known first, so keys are split between them from the start.
+    assertThat(fetch("a", c, 1)).isEmpty();
+    assertThat(fetch("b", c, 1)).isEmpty();
+    for (int i = 0; i < 40; i++) {
+      writer.publish(
+          new Message(
+              "s.x",
+              ("key" + i % 8).getBytes(StandardCharsets.UTF_8),
+              List.of(),
+              ("m" + i).getBytes(StandardCharsets.UTF_8),
+              0,
+              null),
+          null);
+    }
+    writer.doWork();
+    // Both members show up; then "a" takes one message and falls silent, never acknowledging.
+    CompletableFuture<List<Delivery>> hello = c.fetch("b", 1, 0);
+    CompletableFuture<List<Delivery>> a = c.fetch("a", 1, 0);
+    c.doWork();
+    List<Delivery> first = new ArrayList<>(hello.join());
+    Delivery stuck = a.join().getFirst();
+    String stuckKey = new String(stuck.message().key(), StandardCharsets.UTF_8);
+    Set<String> keysOfB = new HashSet<>();
+    for (Delivery d : first) {
+      keysOfB.add(new String(d.message().key(), StandardCharsets.UTF_8));
+      ack(c, d);
+    }
+    for (int round = 0; round < 10; round++) {
+      for (Delivery d : fetch("b", c, 10)) {
+        String key = new String(d.message().key(), StandardCharsets.UTF_8);
+        assertThat(key).isNotEqualTo(stuckKey);
+        keysOfB.add(key);
+        ack(c, d);
+      }
+    }
+    // b worked its own keys; what waits is exactly the messages of keys that belong to a.
+    assertThat(keysOfB).isNotEmpty();
+    assertThat(c.unacknowledged()).isEqualTo(40 - 5 * keysOfB.size());
+    // a has been silent for the ack timeout: b takes its keys, the stuck message first.
+    clock.ms.addAndGet(1001);
+    List<Delivery> rest = new ArrayList<>();
+    for (int round = 0; round < 10; round++) {
+      for (Delivery d : fetch("b", c, 100)) {
+        rest.add(d);
+        ack(c, d);
+      }
+    }
+    assertThat(rest).anyMatch(d -> d.offset() == stuck.offset() && d.deliveryCount() == 2);
+    assertThat(c.unacknowledged()).isZero();
+  }
+
+  List<Delivery> fetch(String member, ConsumerAgent c, int max) {
+    CompletableFuture<List<Delivery>> f = c.fetch(member, max, 0);
+    c.doWork();
+    return f.join();
+  }
 }

@@ -1,0 +1,193 @@
+package io.switchboard.broker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.core.Message;
+import io.switchboard.log.FsyncPolicy;
+import io.switchboard.log.LogConfig;
+import io.switchboard.log.PartitionLog;
+import io.switchboard.log.io.NioStorageIO;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.Size;
+
+/**
+ * Key-shared delivery against a model: a key's messages are never in flight to two members at once,
+ * each key's messages are first delivered in offset order, a member that never acknowledges one key
+ * does not stop other keys, and everything is delivered until acknowledged.
+ */
+class KeySharedModelTest {
+  static final long ACK_TIMEOUT_MS = 1000;
+  static final List<String> MEMBERS = List.of("a", "b", "c");
+
+  enum Kind {
+    PUBLISH,
+    FETCH,
+    ACK,
+    NACK,
+    ADVANCE
+  }
+
+  record Op(Kind kind, int a, int b) {}
+
+  @Provide
+  Arbitrary<Op> op() {
+    return Combinators.combine(
+            Arbitraries.of(Kind.class),
+            Arbitraries.integers().between(0, 100),
+            Arbitraries.integers().between(0, 100))
+        .as(Op::new);
+  }
+
+  @Property(tries = 80)
+  void keysStickToOneMemberAtATimeAndKeepOrder(@ForAll @Size(max = 70) List<@From("op") Op> ops)
+      throws IOException {
+    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
+    Path dir = Files.createTempDirectory(tmp, "keyshared");
+    ConsumerAgentTest.ManualClock clock = new ConsumerAgentTest.ManualClock();
+    PartitionLog log =
+        PartitionLog.open(
+            dir,
+            LogConfig.defaults(FsyncPolicy.NEVER),
+            new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+    PartitionAgent writer =
+        new PartitionAgent("S", 0, log, StreamConfig.builder("S", "s.>").build(), clock, 4096);
+    ConsumerAgent c =
+        new ConsumerAgent(
+            "S",
+            ConsumerConfig.builder("K")
+                .mode(DeliveryMode.KEY_SHARED)
+                .ackTimeoutMs(ACK_TIMEOUT_MS)
+                .build(),
+            List.of(log),
+            new ConsumerState(List.of()),
+            clock,
+            m -> CompletableFuture.completedFuture(null),
+            s -> {},
+            0);
+    Map<Long, String> keyOf = new HashMap<>();
+    Map<Long, String> inFlightTo = new HashMap<>(); // offset -> member
+    Map<Long, Long> deadline = new HashMap<>();
+    Map<String, Long> lastFirstDelivery = new HashMap<>();
+    Set<Long> acked = new HashSet<>();
+    List<Delivery> held = new ArrayList<>();
+    try {
+      for (Op op : ops) {
+        long now = clock.nowMs();
+        switch (op.kind()) {
+          case PUBLISH -> {
+            String key = "k" + op.a() % 4;
+            long offset = log.logEndOffset();
+            writer.publish(
+                new Message(
+                    "s.x", key.getBytes(StandardCharsets.UTF_8), List.of(), new byte[1], 0, null),
+                null);
+            writer.doWork();
+            keyOf.put(offset, key);
+          }
+          case FETCH -> {
+            String member = MEMBERS.get(op.b() % MEMBERS.size());
+            CompletableFuture<List<Delivery>> f = c.fetch(member, 1 + op.a() % 4, 0);
+            c.doWork();
+            for (Map.Entry<Long, Long> e : List.copyOf(deadline.entrySet())) {
+              if (e.getValue() <= now) {
+                inFlightTo.remove(e.getKey());
+                deadline.remove(e.getKey());
+              }
+            }
+            for (Delivery d : f.join()) {
+              long o = d.offset();
+              String key = keyOf.get(o);
+              assertThat(acked).doesNotContain(o);
+              for (Map.Entry<Long, String> e : inFlightTo.entrySet()) {
+                if (keyOf.get(e.getKey()).equals(key)) {
+                  assertThat(e.getValue())
+                      .as("key %s in flight to %s while delivered to %s", key, e.getValue(), member)
+                      .isEqualTo(member);
+                }
+              }
+              if (d.deliveryCount() == 1) {
+                assertThat(o)
+                    .as("first deliveries of key %s ascend", key)
+                    .isGreaterThan(lastFirstDelivery.getOrDefault(key, -1L));
+                lastFirstDelivery.put(key, o);
+              }
+              inFlightTo.put(o, member);
+              deadline.put(o, now + ACK_TIMEOUT_MS);
+              held.add(d);
+            }
+          }
+          case ACK, NACK -> {
+            if (held.isEmpty()) {
+              continue;
+            }
+            Delivery d = held.remove(op.a() % held.size());
+            if (op.kind() == Kind.ACK) {
+              CompletableFuture<Boolean> r = c.ack(d.partition(), d.offset());
+              c.doWork();
+              if (r.join()) {
+                acked.add(d.offset());
+                inFlightTo.remove(d.offset());
+                deadline.remove(d.offset());
+              }
+            } else {
+              CompletableFuture<Boolean> r =
+                  c.nack(d.partition(), d.offset(), d.deliveryCount(), 0, "again");
+              c.doWork();
+              if (r.join()) {
+                inFlightTo.remove(d.offset());
+                deadline.remove(d.offset());
+              }
+            }
+          }
+          case ADVANCE -> {
+            clock.ms.addAndGet(op.a() * 20L);
+            c.doWork();
+          }
+        }
+      }
+      // Everyone keeps fetching and acknowledging: everything is delivered in the end.
+      for (int round = 0; round < 60; round++) {
+        clock.ms.addAndGet(ACK_TIMEOUT_MS / 2);
+        for (String member : MEMBERS) {
+          CompletableFuture<List<Delivery>> f = c.fetch(member, 100, 0);
+          c.doWork();
+          for (Delivery d : f.join()) {
+            c.ack(d.partition(), d.offset());
+            acked.add(d.offset());
+          }
+          c.doWork();
+        }
+      }
+      assertThat(acked).isEqualTo(keyOf.keySet());
+      assertThat(c.unacknowledged()).isZero();
+    } finally {
+      writer.close();
+      try (Stream<Path> files = Files.walk(dir)) {
+        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+}
