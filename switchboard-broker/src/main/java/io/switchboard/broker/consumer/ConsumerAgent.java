@@ -67,6 +67,9 @@ public final class ConsumerAgent implements Agent {
   /** Commands per duty cycle. */
   static final int MAX_COMMANDS_PER_CYCLE = 4096;
 
+  /** Largest message a key-shared consumer keeps in memory while it waits for its key's owner. */
+  static final int PARKED_MESSAGE_MAX_BYTES = 64 * 1024;
+
   /** Bytes read from a partition per look for new messages. */
   static final int READ_BYTES = 256 * 1024;
 
@@ -83,6 +86,12 @@ public final class ConsumerAgent implements Agent {
     long keyHash;
 
     String member;
+
+    /**
+     * Key-shared mode: a parked message kept ready (small ones only), so delivering it later does
+     * not re-read and re-parse its batch. Bounded by maxAckPending.
+     */
+    Message parked;
 
     Tracked(int deliveries, boolean inFlight, long dueMs) {
       this.deliveries = deliveries;
@@ -622,7 +631,8 @@ public final class ConsumerAgent implements Agent {
           }
         }
         if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
-          Message m = read(p, e.getKey());
+          Message m = tr.parked != null ? tr.parked : read(p, e.getKey());
+          tr.parked = null;
           if (m == null || isExpired(m, now)) {
             if (m != null) {
               expired++;
@@ -709,6 +719,10 @@ public final class ConsumerAgent implements Agent {
               // Not this member's to take now: it waits, in order, for its key's owner.
               Tracked waiting = new Tracked(0, false, now);
               waiting.keyHash = k;
+              ByteBuffer value = r.value();
+              if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
+                waiting.parked = StoredMessage.of(stream, p, r).message();
+              }
               cursor.unacked.put(r.offset(), waiting);
               unackedTotal++;
               blocked.add(k);
