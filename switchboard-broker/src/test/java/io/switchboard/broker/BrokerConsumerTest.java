@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.switchboard.broker.consumer.ConsumerAgent;
 import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.Delivery;
-import io.switchboard.broker.consumer.DeliveryMode;
 import io.switchboard.broker.live.LiveBusConfig;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.Clock;
@@ -143,16 +142,6 @@ class BrokerConsumerTest {
           .isInstanceOfSatisfying(
               SwitchboardException.class,
               e -> assertThat(e.code()).isEqualTo(ErrorCode.CONSUMER_EXISTS));
-      assertThatThrownBy(
-              () ->
-                  b.createConsumer(
-                      "S", ConsumerConfig.builder("k").mode(DeliveryMode.GROUP).build()))
-          .isInstanceOfSatisfying(
-              SwitchboardException.class,
-              e -> {
-                assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
-                assertThat(e.getMessage()).contains("GROUP", "not built yet");
-              });
       assertThatThrownBy(() -> b.fetch("S", "ghost", "a", 1, 0).join())
           .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.CONSUMER_NOT_FOUND));
       assertThatThrownBy(() -> b.fetch("S", "c", "a", 0, 0).join())

@@ -578,7 +578,7 @@ public final class ConsumerAgent implements Agent {
       if (singleReader()) {
         activeSeenMs = now; // waiting in a fetch counts as alive
       }
-      if (config.mode() == DeliveryMode.KEY_SHARED) {
+      if (keyed()) {
         memberSeen.put(f.member(), now); // waiting in a fetch counts as alive
       }
       List<Delivery> got = collect(f.member(), f.max(), now);
@@ -596,8 +596,9 @@ public final class ConsumerAgent implements Agent {
   /** Up to {@code max} deliveries: due redeliveries first, then new messages. */
   private List<Delivery> collect(String member, int max, long now) {
     List<Delivery> out = new ArrayList<>();
-    boolean keyShared = config.mode() == DeliveryMode.KEY_SHARED;
-    // Key-shared: keys that may not go to this member now (owned elsewhere, in flight to someone
+    boolean keyShared = keyed();
+    // Key-shared (and group, where the key is the partition): keys that may not go to this member
+    // now (owned elsewhere, in flight to someone
     // else, or waiting behind an earlier message of the same key). Built in offset order.
     Set<Long> blocked = keyShared ? new HashSet<>() : Set.of();
     List<String> live = keyShared ? liveMembers(member, now) : List.of();
@@ -625,7 +626,7 @@ public final class ConsumerAgent implements Agent {
                   || tr.deadLettering
                   || tr.dueMs > now
                   || blocked.contains(tr.keyHash)
-                  || !member.equals(owner(tr.keyHash, live)))) {
+                  || !member.equals(ownerOf(tr.keyHash, live)))) {
             blocked.add(tr.keyHash);
             continue;
           }
@@ -669,7 +670,7 @@ public final class ConsumerAgent implements Agent {
       List<Delivery> out,
       Set<Long> blocked,
       List<String> live) {
-    boolean keyShared = config.mode() == DeliveryMode.KEY_SHARED;
+    boolean keyShared = keyed();
     Cursor cursor = cursors[p];
     PartitionLog log = logs.get(p);
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
@@ -714,8 +715,8 @@ public final class ConsumerAgent implements Agent {
             continue;
           }
           if (keyShared) {
-            long k = keyHash(r);
-            if (blocked.contains(k) || !member.equals(owner(k, live))) {
+            long k = keyOf(p, r);
+            if (blocked.contains(k) || !member.equals(ownerOf(k, live))) {
               // Not this member's to take now: it waits, in order, for its key's owner.
               Tracked waiting = new Tracked(0, false, now);
               waiting.keyHash = k;
@@ -732,7 +733,7 @@ public final class ConsumerAgent implements Agent {
           if (tracking) {
             Tracked tr = new Tracked(1, true, now + config.ackTimeoutMs());
             tr.member = member;
-            tr.keyHash = keyShared ? keyHash(r) : 0;
+            tr.keyHash = keyShared ? keyOf(p, r) : 0;
             cursor.unacked.put(r.offset(), tr);
             unackedTotal++;
             nextDueMs = Math.min(nextDueMs, now + config.ackTimeoutMs());
@@ -750,6 +751,65 @@ public final class ConsumerAgent implements Agent {
       }
     }
   }
+
+  /** Modes that give each key (key-shared) or partition (group) to one member at a time. */
+  private boolean keyed() {
+    return config.mode() == DeliveryMode.KEY_SHARED || config.mode() == DeliveryMode.GROUP;
+  }
+
+  /** What delivery is grouped by: the partition in group mode, else the message's key. */
+  private long keyOf(int partition, Record r) {
+    return config.mode() == DeliveryMode.GROUP ? partition : keyHash(r);
+  }
+
+  private String ownerOf(long key, List<String> live) {
+    return config.mode() == DeliveryMode.GROUP ? assign(live).get((int) key) : owner(key, live);
+  }
+
+  /**
+   * Group mode: partitions to members, sticky and balanced. When the live members change, the
+   * partitions of members that left are freed, members above their fair share give up the excess,
+   * and the free partitions go to members below it; everything else stays where it was.
+   */
+  private List<String> assign(List<String> live) {
+    if (live.equals(assignedFor)) {
+      return assignment;
+    }
+    int n = cursors.length;
+    List<String> next = new ArrayList<>(java.util.Collections.nCopies(n, (String) null));
+    Map<String, Integer> load = new HashMap<>();
+    for (String m : live) {
+      load.put(m, 0);
+    }
+    int fair = (n + live.size() - 1) / live.size();
+    for (int p = 0; p < n; p++) {
+      String was = p < assignment.size() ? assignment.get(p) : null;
+      if (was != null && load.containsKey(was) && load.get(was) < fair) {
+        next.set(p, was);
+        load.merge(was, 1, Integer::sum);
+      }
+    }
+    for (int p = 0; p < n; p++) {
+      if (next.get(p) == null) {
+        String least = null;
+        for (String m : live) {
+          if (least == null || load.get(m) < load.get(least)) {
+            least = m;
+          }
+        }
+        next.set(p, least);
+        load.merge(least, 1, Integer::sum);
+      }
+    }
+    assignment = next;
+    assignedFor = List.copyOf(live);
+    return assignment;
+  }
+
+  /** The group assignment of partitions (index) to members. */
+  private List<String> assignment = List.of();
+
+  private List<String> assignedFor = List.of();
 
   /** The key that key-shared delivery groups by: the message key, else its subject. */
   private static long keyHash(Record r) {

@@ -70,8 +70,7 @@ public final class ConsumerManager implements AutoCloseable {
   /**
    * Creates a consumer on a stream whose partition logs are {@code logs}.
    *
-   * @throws SwitchboardException {@link ErrorCode#CONSUMER_EXISTS}, {@link
-   *     ErrorCode#INVALID_CONFIG} for delivery modes not built yet
+   * @throws SwitchboardException {@link ErrorCode#CONSUMER_EXISTS}
    */
   public synchronized ConsumerInfo create(
       String stream,
@@ -79,16 +78,6 @@ public final class ConsumerManager implements AutoCloseable {
       ConsumerConfig config,
       List<PartitionLog> logs,
       AgentRunner runner) {
-    if (config.mode() == DeliveryMode.GROUP) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_CONFIG,
-          "consumer "
-              + config.name()
-              + ": delivery mode "
-              + config.mode()
-              + " is not built yet"
-              + " (issue #3); SHARED, EXCLUSIVE, FAILOVER and KEY_SHARED are");
-    }
     Map<String, Running> consumers =
         byStream.computeIfAbsent(stream, s -> new ConcurrentHashMap<>());
     if (consumers.containsKey(config.name())) {

@@ -397,6 +397,62 @@ class ConsumerAgentTest {
     assertThat(c.unacknowledged()).isZero();
   }
 
+  @Test
+  void groupModeSplitsPartitionsEvenlyAndHandsThemOverWithTheirCommittedOffsets() {
+    List<PartitionLog> logs = new ArrayList<>();
+    List<PartitionAgent> writers = new ArrayList<>();
+    for (int p = 0; p < 4; p++) {
+      PartitionLog log =
+          PartitionLog.open(
+              dir.resolve("g" + p),
+              LogConfig.defaults(FsyncPolicy.NEVER),
+              new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+      logs.add(log);
+      PartitionAgent w =
+          new PartitionAgent("S", p, log, StreamConfig.builder("S", "s.>").build(), clock, 64);
+      for (int i = 0; i < 3; i++) {
+        w.publish(Message.of("s.x", ("p" + p + "m" + i).getBytes(StandardCharsets.UTF_8), 0), null);
+      }
+      w.doWork();
+      writers.add(w);
+    }
+    ConsumerAgent c =
+        new ConsumerAgent(
+            "S",
+            ConsumerConfig.builder("G").mode(DeliveryMode.GROUP).ackTimeoutMs(1000).build(),
+            logs,
+            new ConsumerState(List.of()),
+            clock,
+            m -> CompletableFuture.completedFuture(null),
+            persisted::add,
+            0);
+    try {
+      assertThat(fetch("a", c, 1)).hasSize(1); // "a" alone: it takes a first message
+      // "a" acknowledges what it got; "b" joins: partitions are split two and two.
+      Set<Integer> ofA = new HashSet<>();
+      Set<Integer> ofB = new HashSet<>();
+      for (int round = 0; round < 3; round++) {
+        for (Delivery d : fetch("b", c, 100)) {
+          ofB.add(d.partition());
+          ack(c, d);
+        }
+        for (Delivery d : fetch("a", c, 100)) {
+          ofA.add(d.partition());
+          ack(c, d);
+        }
+      }
+      assertThat(ofA).doesNotContainAnyElementsOf(ofB);
+      assertThat(ofB).hasSize(2);
+      // "a" goes silent: "b" takes all four, continuing where each partition was committed.
+      clock.ms.addAndGet(1001);
+      List<Delivery> rest = fetch("b", c, 100);
+      assertThat(rest).allMatch(d -> d.deliveryCount() <= 2);
+      assertThat(c.unacknowledged()).isEqualTo(rest.size());
+    } finally {
+      writers.forEach(PartitionAgent::close);
+    }
+  }
+
   List<Delivery> fetch(String member, ConsumerAgent c, int max) {
     CompletableFuture<List<Delivery>> f = c.fetch(member, max, 0);
     c.doWork();

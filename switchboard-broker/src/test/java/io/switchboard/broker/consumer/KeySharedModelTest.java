@@ -32,9 +32,9 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.Size;
 
 /**
- * Key-shared delivery against a model: a key's messages are never in flight to two members at once,
- * each key's messages are first delivered in offset order, a member that never acknowledges one key
- * does not stop other keys, and everything is delivered until acknowledged.
+ * Key-shared and group delivery against a model: a key's messages (group mode: a partition's) are
+ * never in flight to two members at once, they are first delivered in offset order, and everything
+ * is delivered until acknowledged, across members joining and going silent.
  */
 class KeySharedModelTest {
   static final long ACK_TIMEOUT_MS = 1000;
@@ -62,64 +62,87 @@ class KeySharedModelTest {
   @Property(tries = 80)
   void keysStickToOneMemberAtATimeAndKeepOrder(@ForAll @Size(max = 70) List<@From("op") Op> ops)
       throws IOException {
+    run(ops, DeliveryMode.KEY_SHARED);
+  }
+
+  @Property(tries = 80)
+  void groupGivesEachPartitionToOneMemberAtATime(@ForAll @Size(max = 70) List<@From("op") Op> ops)
+      throws IOException {
+    run(ops, DeliveryMode.GROUP);
+  }
+
+  static final int PARTITIONS = 3;
+
+  private void run(List<Op> ops, DeliveryMode mode) throws IOException {
     Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
     Path dir = Files.createTempDirectory(tmp, "keyshared");
     ConsumerAgentTest.ManualClock clock = new ConsumerAgentTest.ManualClock();
-    PartitionLog log =
-        PartitionLog.open(
-            dir,
-            LogConfig.defaults(FsyncPolicy.NEVER),
-            new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
-    PartitionAgent writer =
-        new PartitionAgent("S", 0, log, StreamConfig.builder("S", "s.>").build(), clock, 4096);
+    List<PartitionLog> logs = new ArrayList<>();
+    List<PartitionAgent> writers = new ArrayList<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      PartitionLog log =
+          PartitionLog.open(
+              dir.resolve("p" + p),
+              LogConfig.defaults(FsyncPolicy.NEVER),
+              new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+      logs.add(log);
+      writers.add(
+          new PartitionAgent("S", p, log, StreamConfig.builder("S", "s.>").build(), clock, 4096));
+    }
     ConsumerAgent c =
         new ConsumerAgent(
             "S",
-            ConsumerConfig.builder("K")
-                .mode(DeliveryMode.KEY_SHARED)
-                .ackTimeoutMs(ACK_TIMEOUT_MS)
-                .build(),
-            List.of(log),
+            ConsumerConfig.builder("K").mode(mode).ackTimeoutMs(ACK_TIMEOUT_MS).build(),
+            logs,
             new ConsumerState(List.of()),
             clock,
             m -> CompletableFuture.completedFuture(null),
             s -> {},
             0);
-    Map<Long, String> keyOf = new HashMap<>();
-    Map<Long, String> inFlightTo = new HashMap<>(); // offset -> member
-    Map<Long, Long> deadline = new HashMap<>();
+    // Messages are named "partition:offset".
+    Map<String, String> keyOf = new HashMap<>();
+    Map<String, String> inFlightTo = new HashMap<>(); // message -> member
+    Map<String, Long> deadline = new HashMap<>();
     Map<String, Long> lastFirstDelivery = new HashMap<>();
-    Set<Long> acked = new HashSet<>();
+    Set<String> acked = new HashSet<>();
     List<Delivery> held = new ArrayList<>();
     try {
       for (Op op : ops) {
         long now = clock.nowMs();
         switch (op.kind()) {
           case PUBLISH -> {
+            int p = op.b() % PARTITIONS;
             String key = "k" + op.a() % 4;
-            long offset = log.logEndOffset();
-            writer.publish(
-                new Message(
-                    "s.x", key.getBytes(StandardCharsets.UTF_8), List.of(), new byte[1], 0, null),
-                null);
-            writer.doWork();
-            keyOf.put(offset, key);
+            long offset = logs.get(p).logEndOffset();
+            writers
+                .get(p)
+                .publish(
+                    new Message(
+                        "s.x",
+                        key.getBytes(StandardCharsets.UTF_8),
+                        List.of(),
+                        new byte[1],
+                        0,
+                        null),
+                    null);
+            writers.get(p).doWork();
+            keyOf.put(p + ":" + offset, mode == DeliveryMode.GROUP ? "partition " + p : key);
           }
           case FETCH -> {
             String member = MEMBERS.get(op.b() % MEMBERS.size());
             CompletableFuture<List<Delivery>> f = c.fetch(member, 1 + op.a() % 4, 0);
             c.doWork();
-            for (Map.Entry<Long, Long> e : List.copyOf(deadline.entrySet())) {
+            for (Map.Entry<String, Long> e : List.copyOf(deadline.entrySet())) {
               if (e.getValue() <= now) {
                 inFlightTo.remove(e.getKey());
                 deadline.remove(e.getKey());
               }
             }
             for (Delivery d : f.join()) {
-              long o = d.offset();
+              String o = d.partition() + ":" + d.offset();
               String key = keyOf.get(o);
               assertThat(acked).doesNotContain(o);
-              for (Map.Entry<Long, String> e : inFlightTo.entrySet()) {
+              for (Map.Entry<String, String> e : inFlightTo.entrySet()) {
                 if (keyOf.get(e.getKey()).equals(key)) {
                   assertThat(e.getValue())
                       .as("key %s in flight to %s while delivered to %s", key, e.getValue(), member)
@@ -127,10 +150,11 @@ class KeySharedModelTest {
                 }
               }
               if (d.deliveryCount() == 1) {
-                assertThat(o)
-                    .as("first deliveries of key %s ascend", key)
-                    .isGreaterThan(lastFirstDelivery.getOrDefault(key, -1L));
-                lastFirstDelivery.put(key, o);
+                String orderKey = key + "@" + d.partition();
+                assertThat(d.offset())
+                    .as("first deliveries of %s ascend", orderKey)
+                    .isGreaterThan(lastFirstDelivery.getOrDefault(orderKey, -1L));
+                lastFirstDelivery.put(orderKey, d.offset());
               }
               inFlightTo.put(o, member);
               deadline.put(o, now + ACK_TIMEOUT_MS);
@@ -146,17 +170,18 @@ class KeySharedModelTest {
               CompletableFuture<Boolean> r = c.ack(d.partition(), d.offset());
               c.doWork();
               if (r.join()) {
-                acked.add(d.offset());
-                inFlightTo.remove(d.offset());
-                deadline.remove(d.offset());
+                String o = d.partition() + ":" + d.offset();
+                acked.add(o);
+                inFlightTo.remove(o);
+                deadline.remove(o);
               }
             } else {
               CompletableFuture<Boolean> r =
                   c.nack(d.partition(), d.offset(), d.deliveryCount(), 0, "again");
               c.doWork();
               if (r.join()) {
-                inFlightTo.remove(d.offset());
-                deadline.remove(d.offset());
+                inFlightTo.remove(d.partition() + ":" + d.offset());
+                deadline.remove(d.partition() + ":" + d.offset());
               }
             }
           }
@@ -174,7 +199,7 @@ class KeySharedModelTest {
           c.doWork();
           for (Delivery d : f.join()) {
             c.ack(d.partition(), d.offset());
-            acked.add(d.offset());
+            acked.add(d.partition() + ":" + d.offset());
           }
           c.doWork();
         }
@@ -182,7 +207,7 @@ class KeySharedModelTest {
       assertThat(acked).isEqualTo(keyOf.keySet());
       assertThat(c.unacknowledged()).isZero();
     } finally {
-      writer.close();
+      writers.forEach(PartitionAgent::close);
       try (Stream<Path> files = Files.walk(dir)) {
         for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);
