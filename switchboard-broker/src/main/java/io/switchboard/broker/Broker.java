@@ -4,6 +4,7 @@ import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.ConsumerManager;
 import io.switchboard.broker.consumer.Delivery;
+import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.live.LiveBus;
 import io.switchboard.broker.stream.AgentRunner;
 import io.switchboard.broker.stream.Discard;
@@ -40,6 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -351,6 +353,20 @@ public final class Broker implements AutoCloseable {
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * Push delivery: messages of a consumer are handed to {@code handler} as member {@code member}
+   * may take them, at most {@code credits} unacknowledged at once; acknowledge through the returned
+   * subscription to return credits.
+   *
+   * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for fewer than one credit
+   */
+  public PushSubscription push(
+      String stream, String consumer, String member, int credits, Consumer<Delivery> handler) {
+    ensureOpen();
+    return new PushSubscription(consumers.get(stream, consumer), member, credits, handler);
   }
 
   /** Acknowledges a delivery; true when it was still unacknowledged. */
