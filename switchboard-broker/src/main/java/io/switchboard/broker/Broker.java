@@ -324,7 +324,12 @@ public final class Broker implements AutoCloseable {
   public synchronized ConsumerInfo createConsumer(String stream, ConsumerConfig consumer) {
     ensureOpen();
     runtime(stream);
-    return consumers.create(stream, streamDir(stream), consumer, logs(stream), nextRunner());
+    List<Map<String, Long>> lastPerSubject = new ArrayList<>();
+    for (PartitionAgent a : runtime(stream).agents()) {
+      lastPerSubject.add(a.lastOffsets());
+    }
+    return consumers.create(
+        stream, streamDir(stream), consumer, logs(stream), lastPerSubject, nextRunner());
   }
 
   /**

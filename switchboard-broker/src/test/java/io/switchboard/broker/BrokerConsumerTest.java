@@ -169,4 +169,32 @@ class BrokerConsumerTest {
       assertThat(b.listConsumers("S")).extracting(c -> c.config().name()).containsExactly("keep");
     }
   }
+
+  @Test
+  void aLastPerSubjectConsumerGetsTheCurrentStateThenChanges() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("KV", "config.>", "other.>").partitions(2).build());
+      b.publish(m("config.a", "a1"), PublishOptions.NONE).join();
+      b.publish(m("config.b", "b1"), PublishOptions.NONE).join();
+      b.publish(m("config.a", "a2"), PublishOptions.NONE).join();
+      b.publish(m("other.x", "x1"), PublishOptions.NONE).join();
+      b.createConsumer(
+          "KV",
+          ConsumerConfig.builder("watch")
+              .filter("config.>")
+              .startAt(io.switchboard.broker.consumer.StartPosition.LAST_PER_SUBJECT)
+              .build());
+      List<String> state = new ArrayList<>();
+      while (state.size() < 2) {
+        for (Delivery d : b.fetch("KV", "watch", "w", 10, 1000).join()) {
+          state.add(body(d));
+          b.ack("KV", "watch", d.partition(), d.offset()).join();
+        }
+      }
+      assertThat(state).containsExactlyInAnyOrder("a2", "b1");
+      b.publish(m("config.b", "b2"), PublishOptions.NONE).join();
+      List<Delivery> change = b.fetch("KV", "watch", "w", 10, 2000).join();
+      assertThat(change).extracting(BrokerConsumerTest::body).containsExactly("b2");
+    }
+  }
 }

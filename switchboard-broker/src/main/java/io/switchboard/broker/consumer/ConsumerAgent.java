@@ -85,6 +85,9 @@ public final class ConsumerAgent implements Agent {
     /** Key-shared mode: the message's key hash, and the member it is in flight to. */
     long keyHash;
 
+    /** Whether {@link #keyHash} has been worked out (entries restored from disk start without). */
+    boolean keyKnown;
+
     String member;
 
     /**
@@ -199,6 +202,10 @@ public final class ConsumerAgent implements Agent {
           // gives it back like any timeout (dead-letter at the limit, else redeliver).
           Tracked tr = new Tracked((int) u[1], true, now);
           tr.lastError = "consumer restarted";
+          if (config.mode() == DeliveryMode.GROUP) {
+            tr.keyHash = p;
+            tr.keyKnown = true;
+          }
           cursors[p].unacked.put(u[0], tr);
           unackedTotal++;
         }
@@ -605,8 +612,10 @@ public final class ConsumerAgent implements Agent {
     if (keyShared) {
       // First, every key another member holds (anywhere in the partition) is off limits: the
       // offset-ordered pass below would otherwise meet an earlier message of it first.
-      for (Cursor c : cursors) {
-        for (Tracked tr : c.unacked.values()) {
+      for (int p = 0; p < cursors.length; p++) {
+        for (Map.Entry<Long, Tracked> e : cursors[p].unacked.entrySet()) {
+          Tracked tr = e.getValue();
+          ensureKey(p, e.getKey(), tr);
           if (tr.deadLettering || (tr.inFlight && !member.equals(tr.member))) {
             blocked.add(tr.keyHash);
           }
@@ -720,6 +729,7 @@ public final class ConsumerAgent implements Agent {
               // Not this member's to take now: it waits, in order, for its key's owner.
               Tracked waiting = new Tracked(0, false, now);
               waiting.keyHash = k;
+              waiting.keyKnown = true;
               ByteBuffer value = r.value();
               if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
                 waiting.parked = StoredMessage.of(stream, p, r).message();
@@ -734,6 +744,7 @@ public final class ConsumerAgent implements Agent {
             Tracked tr = new Tracked(1, true, now + config.ackTimeoutMs());
             tr.member = member;
             tr.keyHash = keyShared ? keyOf(p, r) : 0;
+            tr.keyKnown = keyShared;
             cursor.unacked.put(r.offset(), tr);
             unackedTotal++;
             nextDueMs = Math.min(nextDueMs, now + config.ackTimeoutMs());
@@ -750,6 +761,24 @@ public final class ConsumerAgent implements Agent {
         cursor.next = Math.max(cursor.next, b.nextOffset());
       }
     }
+  }
+
+  /**
+   * Works out the key of an entry that came from disk without one (a restart, or a last-per-subject
+   * start), keeping a small message ready so it is not read twice.
+   */
+  private void ensureKey(int partition, long offset, Tracked tr) {
+    if (tr.keyKnown) {
+      return;
+    }
+    Message m = read(partition, offset);
+    if (m != null) {
+      tr.keyHash = keyHash(m.key() == null ? null : ByteBuffer.wrap(m.key()), m.subject());
+      if (m.payload().length <= PARKED_MESSAGE_MAX_BYTES) {
+        tr.parked = m;
+      }
+    }
+    tr.keyKnown = true; // a message that is gone is removed when the pass below meets it
   }
 
   /** Modes that give each key (key-shared) or partition (group) to one member at a time. */
@@ -813,7 +842,10 @@ public final class ConsumerAgent implements Agent {
 
   /** The key that key-shared delivery groups by: the message key, else its subject. */
   private static long keyHash(Record r) {
-    ByteBuffer key = r.key();
+    return keyHash(r.key(), r.subject());
+  }
+
+  private static long keyHash(ByteBuffer key, String subject) {
     long h = 0x9E3779B97F4A7C15L;
     if (key != null) {
       for (int i = key.position(); i < key.limit(); i++) {
@@ -821,7 +853,6 @@ public final class ConsumerAgent implements Agent {
       }
       return mix(h);
     }
-    String subject = r.subject();
     return mix(subject == null ? h : h ^ subject.hashCode() * 0xC2B2AE3D27D4EB4FL);
   }
 

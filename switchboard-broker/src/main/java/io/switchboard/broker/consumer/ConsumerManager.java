@@ -8,6 +8,7 @@ import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
 import java.io.IOException;
@@ -68,7 +69,8 @@ public final class ConsumerManager implements AutoCloseable {
   }
 
   /**
-   * Creates a consumer on a stream whose partition logs are {@code logs}.
+   * Creates a consumer on a stream whose partition logs are {@code logs}; {@code lastPerSubject}
+   * gives, per partition, each subject's last offset (for {@link StartPosition#LAST_PER_SUBJECT}).
    *
    * @throws SwitchboardException {@link ErrorCode#CONSUMER_EXISTS}
    */
@@ -77,6 +79,7 @@ public final class ConsumerManager implements AutoCloseable {
       Path streamDir,
       ConsumerConfig config,
       List<PartitionLog> logs,
+      List<Map<String, Long>> lastPerSubject,
       AgentRunner runner) {
     Map<String, Running> consumers =
         byStream.computeIfAbsent(stream, s -> new ConcurrentHashMap<>());
@@ -84,7 +87,7 @@ public final class ConsumerManager implements AutoCloseable {
       throw SwitchboardException.of(ErrorCode.CONSUMER_EXISTS, stream, config.name());
     }
     Path dir = streamDir.resolve("consumers").resolve(config.name());
-    ConsumerState initial = initialState(config, logs);
+    ConsumerState initial = initialState(config, logs, lastPerSubject);
     try {
       NioStorageIO.INSTANCE.createDirectories(dir);
       write(dir.resolve(STATE_FILE), JSON.writeValueAsBytes(initial));
@@ -142,7 +145,11 @@ public final class ConsumerManager implements AutoCloseable {
     runner.add(agent);
   }
 
-  private static ConsumerState initialState(ConsumerConfig config, List<PartitionLog> logs) {
+  private static ConsumerState initialState(
+      ConsumerConfig config, List<PartitionLog> logs, List<Map<String, Long>> lastPerSubject) {
+    if (config.start() == StartPosition.LAST_PER_SUBJECT) {
+      return lastPerSubjectState(config, logs, lastPerSubject);
+    }
     List<ConsumerState.PartitionState> parts = new ArrayList<>();
     for (PartitionLog log : logs) {
       long next =
@@ -155,8 +162,44 @@ public final class ConsumerManager implements AutoCloseable {
               long at = log.offsetForTimestamp(config.startTimeMs());
               yield at < 0 ? log.logEndOffset() : at;
             }
+            case LAST_PER_SUBJECT -> throw new IllegalStateException("handled above");
           };
       parts.add(new ConsumerState.PartitionState(next, List.of()));
+    }
+    return new ConsumerState(parts);
+  }
+
+  /**
+   * Starts after the end, with each subject's last message waiting to be delivered (as if given
+   * back, never delivered yet): the current state first, then new messages.
+   */
+  private static ConsumerState lastPerSubjectState(
+      ConsumerConfig config, List<PartitionLog> logs, List<Map<String, Long>> lastPerSubject) {
+    List<ConsumerState.PartitionState> parts = new ArrayList<>();
+    int total = 0;
+    for (int p = 0; p < logs.size(); p++) {
+      PartitionLog log = logs.get(p);
+      List<long[]> waiting = new ArrayList<>();
+      for (Map.Entry<String, Long> e : lastPerSubject.get(p).entrySet()) {
+        boolean matches = config.filter() == null || Subjects.matches(config.filter(), e.getKey());
+        if (matches && e.getValue() >= log.logStartOffset()) {
+          waiting.add(new long[] {e.getValue(), 0});
+        }
+      }
+      waiting.sort(Comparator.comparingLong(w -> w[0]));
+      total += waiting.size();
+      parts.add(new ConsumerState.PartitionState(log.logEndOffset(), waiting));
+    }
+    if (total > config.maxAckPending()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_CONFIG,
+          "consumer "
+              + config.name()
+              + ": "
+              + total
+              + " subjects to start from exceed maxAckPending "
+              + config.maxAckPending()
+              + "; raise it or narrow the filter");
     }
     return new ConsumerState(parts);
   }

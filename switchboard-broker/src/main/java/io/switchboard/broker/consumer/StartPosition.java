@@ -9,5 +9,10 @@ public enum StartPosition {
   /** A given offset in every partition. */
   OFFSET,
   /** The first message at or after a given time. */
-  TIME
+  TIME,
+  /**
+   * The newest message of every subject (matching the filter), then everything published after: the
+   * current state first, then its changes.
+   */
+  LAST_PER_SUBJECT
 }

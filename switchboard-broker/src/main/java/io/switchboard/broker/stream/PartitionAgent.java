@@ -472,6 +472,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     return last == null ? NO_OFFSET : last;
   }
 
+  /** A copy of the subject index: each subject's last offset in this partition. Any thread. */
+  public Map<String, Long> lastOffsets() {
+    return Map.copyOf(lastOffsetBySubject);
+  }
+
   /**
    * Rebuilds the subject index (every record) and the de-duplication ids (records of the last
    * window) in one pass over the log. Its cost grows with the partition; a persisted snapshot of

@@ -453,6 +453,46 @@ class ConsumerAgentTest {
     }
   }
 
+  @Test
+  void keySharedGroupingSurvivesARestart() {
+    ConsumerConfig config =
+        ConsumerConfig.builder("K").mode(DeliveryMode.KEY_SHARED).ackTimeoutMs(1000).build();
+    ConsumerAgent before = consumer(config);
+    for (int i = 0; i < 24; i++) {
+      writer.publish(
+          new Message(
+              "s.x",
+              ("key" + i % 12).getBytes(StandardCharsets.UTF_8),
+              List.of(),
+              ("m" + i).getBytes(StandardCharsets.UTF_8),
+              0,
+              null),
+          null);
+    }
+    writer.doWork();
+    assertThat(fetch("a", before, 100)).hasSize(24); // all in flight, none acknowledged
+    before.close();
+    before.finish();
+    ConsumerAgent after = consumer(config, persisted.getLast());
+    // "a" takes one message and holds it; then "b" joins. With each restored entry keeping its own
+    // key, b gets the messages of the keys it owns (all but a's held key); were every entry under
+    // one shared key, b would get nothing, that key being held by a.
+    Delivery held = fetch("a", after, 1).getFirst();
+    String heldKey = new String(held.message().key(), StandardCharsets.UTF_8);
+    List<Delivery> ofB = fetch("b", after, 100);
+    assertThat(ofB).isNotEmpty();
+    assertThat(ofB)
+        .allMatch(d -> !new String(d.message().key(), StandardCharsets.UTF_8).equals(heldKey));
+    ofB.forEach(d -> ack(after, d));
+    ack(after, held);
+    for (int round = 0; round < 5; round++) {
+      for (String member : List.of("a", "b")) {
+        fetch(member, after, 100).forEach(d -> ack(after, d));
+      }
+    }
+    assertThat(after.unacknowledged()).isZero();
+  }
+
   List<Delivery> fetch(String member, ConsumerAgent c, int max) {
     CompletableFuture<List<Delivery>> f = c.fetch(member, max, 0);
     c.doWork();
