@@ -273,11 +273,15 @@ public final class ConsumerManager implements AutoCloseable {
     writer.execute(() -> deleteTree(r.dir()));
   }
 
-  /** Stops a stream's consumers, persisting their state (before its partitions close). */
+  /**
+   * Stops a stream's consumers and waits until their last state is on disk (before its partitions
+   * close, and before anything reloads them).
+   */
   public synchronized void stopStream(String stream) {
     Map<String, Running> consumers = byStream.remove(stream);
     if (consumers != null) {
       consumers.values().forEach(this::stop);
+      flush();
     }
   }
 

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +22,10 @@ public final class AgentRunner implements AutoCloseable {
   private static final long MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(1);
 
   private final List<Agent> agents = new CopyOnWriteArrayList<>();
+
+  /** Held by the runner thread for each pass over its agents; see {@link #remove}. */
+  private final ReentrantLock pass = new ReentrantLock();
+
   private final Thread thread;
   private volatile boolean running = true;
 
@@ -36,23 +41,36 @@ public final class AgentRunner implements AutoCloseable {
     LockSupport.unpark(thread);
   }
 
-  /** Stops running {@code agent}; it finishes any cycle already started. */
+  /**
+   * Stops running {@code agent}. Returns only once no duty cycle of it is in progress, so the
+   * caller may then touch the agent's state itself (finish, close) without racing its owner. Must
+   * not be called from an agent's own duty cycle.
+   */
   public void remove(Agent agent) {
     agents.remove(agent);
     agent.onWork(() -> {});
+    if (Thread.currentThread() != thread) {
+      pass.lock(); // waits for a pass that may still be running the agent
+      pass.unlock();
+    }
   }
 
   private void run() {
     long park = MIN_PARK_NS;
     while (running) {
       int work = 0;
-      for (Agent a : agents) {
-        try {
-          work += a.doWork();
-        } catch (RuntimeException e) {
-          // An agent's bug must not stop the partitions that share its thread.
-          LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
+      pass.lock();
+      try {
+        for (Agent a : agents) {
+          try {
+            work += a.doWork();
+          } catch (RuntimeException e) {
+            // An agent's bug must not stop the partitions that share its thread.
+            LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
+          }
         }
+      } finally {
+        pass.unlock();
       }
       if (work > 0) {
         park = MIN_PARK_NS;
