@@ -7,6 +7,7 @@ import io.switchboard.core.Clock;
 import io.switchboard.core.Message;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
+import io.switchboard.testkit.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -110,16 +111,6 @@ class BrokerCrashTest {
   }
 
   private Process start(long first) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    return new ProcessBuilder(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "-cp",
-            System.getProperty("java.class.path"),
-            CrashPublisher.class.getName(),
-            dir.toString(),
-            Long.toString(first))
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
+    return ChildJvm.start(CrashPublisher.class, dir.toString(), Long.toString(first));
   }
 }

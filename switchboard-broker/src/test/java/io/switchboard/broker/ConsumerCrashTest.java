@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.core.Clock;
+import io.switchboard.testkit.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -90,16 +91,6 @@ class ConsumerCrashTest {
   }
 
   private Process start(long first) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    return new ProcessBuilder(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "-cp",
-            System.getProperty("java.class.path"),
-            CrashWorker.class.getName(),
-            dir.toString(),
-            Long.toString(first))
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
+    return ChildJvm.start(CrashWorker.class, dir.toString(), Long.toString(first));
   }
 }

@@ -7,6 +7,7 @@ import io.switchboard.log.format.Compression;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.io.DyingIO;
 import io.switchboard.log.io.SimulatedDisk;
+import io.switchboard.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -29,7 +30,7 @@ class CrashPointTest {
           .withIndexIntervalBytes(128)
           .withCompaction(Long.MAX_VALUE / 4, 1000);
 
-  final PartitionLogTest.ManualClock clock = new PartitionLogTest.ManualClock();
+  final ManualClock clock = new ManualClock();
 
   /** A log with compacted (gapped) sealed segments and an active one, everything durable. */
   private PartitionLog prepare(DyingIO io) {

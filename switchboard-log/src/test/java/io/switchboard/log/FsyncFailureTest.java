@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.log.io.SimulatedDisk;
+import io.switchboard.testkit.ManualClock;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /** One failed fsync is fatal: nothing after it is acknowledged, and the error surfaces. */
 class FsyncFailureTest {
   static final Path DIR = Path.of("/sim/fsync");
-  final PartitionLogTest.ManualClock clock = new PartitionLogTest.ManualClock();
+  final ManualClock clock = new ManualClock();
 
   static ErrorCode codeOf(Throwable t) {
     Throwable c = t instanceof CompletionException ? t.getCause() : t;

@@ -8,6 +8,7 @@ import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class LogCompactionTest {
   @TempDir Path dir;
-  final PartitionLogTest.ManualClock clock = new PartitionLogTest.ManualClock();
+  final ManualClock clock = new ManualClock();
 
   PartitionLog open(LogConfig config) {
     return PartitionLog.open(

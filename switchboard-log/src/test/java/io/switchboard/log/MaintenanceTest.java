@@ -8,6 +8,7 @@ import io.switchboard.log.format.Record;
 import io.switchboard.log.io.NioStorageIO;
 import io.switchboard.log.io.StorageFile;
 import io.switchboard.log.io.StorageIO;
+import io.switchboard.testkit.ManualClock;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,10 +79,7 @@ class MaintenanceTest {
     LogConfig config =
         LogConfig.defaults(FsyncPolicy.ALWAYS).withSegmentBytes(4096).withCompaction(60_000, 1000);
     try (PartitionLog log =
-            PartitionLog.open(
-                dir,
-                config,
-                new PartitionLog.Options(io, new PartitionLogTest.ManualClock(), false));
+            PartitionLog.open(dir, config, new PartitionLog.Options(io, new ManualClock(), false));
         LogMaintenance maintenance = new LogMaintenance(3_600_000)) {
       for (int i = 0; i < 60; i++) {
         log.append(TestBatches.batch(i, 1, 200, 1, 3, Compression.NONE)).join();

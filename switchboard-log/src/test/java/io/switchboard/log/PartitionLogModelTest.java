@@ -5,18 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.switchboard.log.format.Compression;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
+import io.switchboard.testkit.TempTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -82,8 +82,7 @@ class PartitionLogModelTest {
   @Property(tries = 100)
   void logMatchesTheModel(@ForAll @Size(max = 80) List<@net.jqwik.api.From("op") Op> ops)
       throws IOException {
-    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
-    Path dir = Files.createTempDirectory(tmp, "model");
+    Path dir = TempTrees.create("model");
     Files.createDirectories(dir);
     Model model = new Model();
     PartitionLog log = open(dir);
@@ -166,11 +165,7 @@ class PartitionLogModelTest {
       assertThat(n).isGreaterThanOrEqualTo(0);
     } finally {
       log.close();
-      try (Stream<Path> files = Files.walk(dir)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TempTrees.delete(dir);
     }
   }
 
@@ -237,8 +232,6 @@ class PartitionLogModelTest {
 
   private static PartitionLog open(Path dir) {
     return PartitionLog.open(
-        dir,
-        CONFIG,
-        new PartitionLog.Options(NioStorageIO.INSTANCE, new PartitionLogTest.ManualClock(), true));
+        dir, CONFIG, new PartitionLog.Options(NioStorageIO.INSTANCE, new ManualClock(), true));
   }
 }

@@ -3,40 +3,24 @@ package io.switchboard.log;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.log.format.Compression;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
 import java.io.ByteArrayOutputStream;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PartitionLogTest {
   @TempDir Path dir;
-
-  /** A manual clock: tests advance it; nothing reads the wall clock. */
-  static final class ManualClock implements Clock {
-    final AtomicLong ms = new AtomicLong(1_700_000_000_000L);
-
-    @Override
-    public long nowMs() {
-      return ms.get();
-    }
-
-    @Override
-    public long nanoTime() {
-      return ms.get() * 1_000_000L;
-    }
-  }
 
   final ManualClock clock = new ManualClock();
 

@@ -2,6 +2,7 @@ package io.switchboard.log;
 
 import io.switchboard.log.format.Record;
 import io.switchboard.log.io.SimulatedDisk;
+import io.switchboard.testkit.ManualClock;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,7 +43,7 @@ final class PowerLossScenario {
         LogConfig.defaults(FsyncPolicy.ALWAYS)
             .withSegmentBytes(2048 + random.nextInt(6 * 1024))
             .withIndexIntervalBytes(64 + random.nextInt(1024));
-    PartitionLogTest.ManualClock clock = new PartitionLogTest.ManualClock();
+    ManualClock clock = new ManualClock();
     PartitionLog.Options options = new PartitionLog.Options(disk, clock, true);
     Map<Long, byte[]> written = new HashMap<>();
     long ackedEnd = 0;

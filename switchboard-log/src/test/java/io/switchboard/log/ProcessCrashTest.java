@@ -3,6 +3,7 @@ package io.switchboard.log;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.log.format.Record;
+import io.switchboard.testkit.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -84,16 +85,6 @@ class ProcessCrashTest {
   }
 
   private Process startChild() throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    return new ProcessBuilder(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "-cp",
-            System.getProperty("java.class.path"),
-            CrashAppender.class.getName(),
-            dir.toString(),
-            Integer.toString(VALUE_SIZE))
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
+    return ChildJvm.start(CrashAppender.class, dir.toString(), Integer.toString(VALUE_SIZE));
   }
 }

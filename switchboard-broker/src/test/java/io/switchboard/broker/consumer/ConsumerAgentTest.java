@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.broker.stream.PartitionAgent;
 import io.switchboard.broker.stream.StreamConfig;
-import io.switchboard.core.Clock;
 import io.switchboard.core.Message;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +17,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,20 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** The consumer agent driven by hand: a manual clock and explicit duty cycles, no threads. */
 class ConsumerAgentTest {
   @TempDir Path dir;
-
-  static final class ManualClock implements Clock {
-    final AtomicLong ms = new AtomicLong(1_700_000_000_000L);
-
-    @Override
-    public long nowMs() {
-      return ms.get();
-    }
-
-    @Override
-    public long nanoTime() {
-      return ms.get() * 1_000_000L;
-    }
-  }
 
   final ManualClock clock = new ManualClock();
   final List<Message> deadLetters = new ArrayList<>();

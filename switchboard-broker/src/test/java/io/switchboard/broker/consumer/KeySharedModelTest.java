@@ -9,19 +9,18 @@ import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
+import io.switchboard.testkit.TempTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -74,9 +73,8 @@ class KeySharedModelTest {
   static final int PARTITIONS = 3;
 
   private void run(List<Op> ops, DeliveryMode mode) throws IOException {
-    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
-    Path dir = Files.createTempDirectory(tmp, "keyshared");
-    ConsumerAgentTest.ManualClock clock = new ConsumerAgentTest.ManualClock();
+    Path dir = TempTrees.create("keyshared");
+    ManualClock clock = new ManualClock();
     List<PartitionLog> logs = new ArrayList<>();
     List<PartitionAgent> writers = new ArrayList<>();
     for (int p = 0; p < PARTITIONS; p++) {
@@ -208,11 +206,7 @@ class KeySharedModelTest {
       assertThat(c.unacknowledged()).isZero();
     } finally {
       writers.forEach(PartitionAgent::close);
-      try (Stream<Path> files = Files.walk(dir)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TempTrees.delete(dir);
     }
   }
 }

@@ -9,19 +9,18 @@ import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
+import io.switchboard.testkit.TempTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -92,9 +91,8 @@ class SharedConsumerModelTest {
   }
 
   private void run(List<Op> ops, int maxDeliver) throws IOException {
-    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
-    Path dir = Files.createTempDirectory(tmp, "shared");
-    ConsumerAgentTest.ManualClock clock = new ConsumerAgentTest.ManualClock();
+    Path dir = TempTrees.create("shared");
+    ManualClock clock = new ManualClock();
     PartitionLog log =
         PartitionLog.open(
             dir,
@@ -256,11 +254,7 @@ class SharedConsumerModelTest {
       assertThat(consumer.unacknowledged()).isZero();
     } finally {
       writer.close();
-      try (Stream<Path> files = Files.walk(dir)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TempTrees.delete(dir);
     }
   }
 }

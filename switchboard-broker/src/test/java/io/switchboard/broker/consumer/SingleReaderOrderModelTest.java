@@ -9,17 +9,16 @@ import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
+import io.switchboard.testkit.TempTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -62,9 +61,8 @@ class SingleReaderOrderModelTest {
   }
 
   private void run(List<Op> ops, DeliveryMode mode) throws IOException {
-    Path tmp = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir")));
-    Path dir = Files.createTempDirectory(tmp, "order");
-    ConsumerAgentTest.ManualClock clock = new ConsumerAgentTest.ManualClock();
+    Path dir = TempTrees.create("order");
+    ManualClock clock = new ManualClock();
     PartitionLog log =
         PartitionLog.open(
             dir,
@@ -133,11 +131,7 @@ class SingleReaderOrderModelTest {
       }
     } finally {
       writer.close();
-      try (Stream<Path> files = Files.walk(dir)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TempTrees.delete(dir);
     }
   }
 }

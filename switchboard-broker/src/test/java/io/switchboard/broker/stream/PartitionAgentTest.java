@@ -13,6 +13,7 @@ import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
