@@ -72,6 +72,12 @@ public final class Broker implements AutoCloseable {
   /** Headroom for record and batch headers above the largest message a stream accepts. */
   private static final int BATCH_HEADROOM_BYTES = 64 * 1024;
 
+  /**
+   * 1 hour: segments of a stream with a per-subject limit roll at least this often, so compaction
+   * can remove a subject's surplus within about that long.
+   */
+  static final long PER_SUBJECT_SEGMENT_MS = 3_600_000;
+
   /** The running partitions of one stream. */
   private record StreamRuntime(StreamConfig config, PartitionAgent[] agents) {}
 
@@ -159,7 +165,6 @@ public final class Broker implements AutoCloseable {
    */
   public synchronized StreamInfo createStream(StreamConfig stream) {
     ensureOpen();
-    checkSupported(stream);
     catalog.create(stream);
     start(stream);
     return streamInfo(stream.name());
@@ -174,7 +179,6 @@ public final class Broker implements AutoCloseable {
    */
   public synchronized StreamInfo updateStream(StreamConfig stream) {
     ensureOpen();
-    checkSupported(stream);
     catalog.update(stream);
     consumers.stopStream(stream.name());
     stop(streams.remove(stream.name()));
@@ -217,28 +221,6 @@ public final class Broker implements AutoCloseable {
   /** Every stream, by name. */
   public List<StreamInfo> listStreams() {
     return catalog.list().stream().map(s -> streamInfo(s.name())).toList();
-  }
-
-  /**
-   * Refuses settings the engine does not enforce yet, rather than accepting and ignoring them. Age
-   * and byte limits under {@link Discard#DROP_OLDEST} are enforced by log retention, message counts
-   * by the partition agents, and every limit under {@link Discard#REJECT_NEW} by refusing
-   * publishes.
-   */
-  private static void checkSupported(StreamConfig stream) {
-    List<String> missing = new ArrayList<>();
-    if (stream.maxMessagesPerSubject() != -1) {
-      missing.add("maxMessagesPerSubject");
-    }
-    if (!missing.isEmpty()) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_CONFIG,
-          "stream "
-              + stream.name()
-              + ": "
-              + String.join(", ", missing)
-              + " not enforced yet (issue #3)");
-    }
   }
 
   private void start(StreamConfig stream) {
@@ -297,6 +279,13 @@ public final class Broker implements AutoCloseable {
       c =
           c.withCompaction(
               LogConfig.DEFAULT_DELETE_RETENTION_MS, LogConfig.DEFAULT_COMPACTION_MAX_KEYS);
+    }
+    if (s.maxMessagesPerSubject() > 0) {
+      // Compaction only cleans sealed segments: rolling hourly bounds how long a subject can
+      // hold more than its limit.
+      c =
+          c.withMaxRecordsPerSubject(s.maxMessagesPerSubject())
+              .withSegmentMs(Math.min(c.segmentMs(), PER_SUBJECT_SEGMENT_MS));
     }
     return c;
   }
@@ -553,6 +542,11 @@ public final class Broker implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** Runs retention and compaction on every partition now (tests; normally periodic). */
+  void runMaintenance() {
+    maintenance.runOnce();
   }
 
   /** Live subscriptions and request/reply. */

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.switchboard.broker.stream.Durability;
 import io.switchboard.broker.stream.PublishAck;
+import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.Clock;
@@ -15,6 +16,7 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
+import io.switchboard.testkit.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,20 +187,47 @@ class BrokerTest {
   }
 
   @Test
-  void settingsNotEnforcedYetAreRefusedNotIgnored() {
-    try (Broker b = open()) {
-      assertThatThrownBy(
-              () ->
-                  b.createStream(
-                      StreamConfig.builder("S", "s.>").maxMessagesPerSubject(10).build()))
-          .isInstanceOfSatisfying(
-              SwitchboardException.class,
-              e -> {
-                assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
-                assertThat(e.getMessage()).contains("maxMessagesPerSubject", "not enforced yet");
-              });
-      assertThat(b.listStreams()).isEmpty();
+  void aPerSubjectLimitKeepsTheNewestMessagesOfEachSubject() {
+    ManualClock clock = new ManualClock();
+    try (Broker b =
+        Broker.open(
+            new BrokerConfig(
+                dir, io.switchboard.broker.live.LiveBusConfig.DEFAULTS, 1, 1024, 3_600_000),
+            clock)) {
+      b.createStream(StreamConfig.builder("KV", "kv.>").maxMessagesPerSubject(2).build());
+      for (int i = 0; i < 30; i++) {
+        b.publish(msg("kv.k" + (i % 3), null, "v" + i), PublishOptions.NONE).join();
+      }
+      // Past the hourly roll, the next publish seals the segment; compaction then trims it.
+      clock.ms.addAndGet(Broker.PER_SUBJECT_SEGMENT_MS + 1);
+      b.publish(msg("kv.other", null, "x"), PublishOptions.NONE).join();
+      b.runMaintenance();
+      for (int k = 0; k < 3; k++) {
+        String subject = "kv.k" + k;
+        List<String> values =
+            b.readSubject("KV", subject, 0, 100).stream()
+                .map(m -> new String(m.message().payload(), StandardCharsets.UTF_8))
+                .toList();
+        assertThat(values).as(subject).containsExactly("v" + (24 + k), "v" + (27 + k));
+      }
+      assertThat(b.lastMessage("KV", "kv.k0")).isPresent();
     }
+  }
+
+  @Test
+  void aPerSubjectLimitOnACompactedStreamIsRefused() {
+    assertThatThrownBy(
+            () ->
+                StreamConfig.builder("S", "s.>")
+                    .retention(Retention.COMPACTED)
+                    .maxMessagesPerSubject(10)
+                    .build())
+        .isInstanceOfSatisfying(
+            SwitchboardException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
+              assertThat(e.getMessage()).contains("maxMessagesPerSubject");
+            });
   }
 
   @Test

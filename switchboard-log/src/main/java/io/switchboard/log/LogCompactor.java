@@ -16,9 +16,10 @@ import java.util.function.Consumer;
 /**
  * One compaction pass over a log's sealed segments: keeps the latest record per key (per subject
  * when a record has no key), drops tombstones (null values) older than the delete retention, and
- * keeps every record's offset. Confined to the maintenance thread; the caller holds the log's
- * maintenance lock, so retention cannot delete a segment under it, and appends, which only touch
- * the active segment, are never blocked.
+ * keeps every record's offset. With a per-subject limit instead ({@link
+ * LogConfig#maxRecordsPerSubject()}), keeps the newest that many records of each subject. Confined
+ * to the maintenance thread; the caller holds the log's maintenance lock, so retention cannot
+ * delete a segment under it, and appends, which only touch the active segment, are never blocked.
  *
  * <p>Crash safety of a segment swap: the cleaned copy is written to {@code <base>.log.cleaned} and
  * forced; renamed to {@code <base>.log.swap} (now complete) and the directory forced; the old index
@@ -47,23 +48,26 @@ public final class LogCompactor {
 
   Stats run() throws IOException {
     List<Segment> sealed = log.sealedSegments();
-    Map<ByteBuffer, Long> latest = new HashMap<>();
+    // Pass 1 counts each key's records in the sealed segments; pass 2 drops a key's oldest records
+    // while more than `keep` of them remain. Memory: one counter per key, whatever `keep` is.
+    Map<ByteBuffer, long[]> counts = new HashMap<>();
     int scanned = 0;
     int maxKeys = log.config.compactionMaxKeys();
     for (Segment seg : sealed) {
-      int before = latest.size();
+      int before = counts.size();
       boolean[] full = {false};
       forEachRecord(
           seg,
           r -> {
             ByteBuffer key = keyOf(r);
             if (key != null && !full[0]) {
-              latest.put(key, r.offset());
-              full[0] = latest.size() > maxKeys;
+              counts.computeIfAbsent(key, k -> new long[1])[0]++;
+              full[0] = counts.size() > maxKeys;
             }
           });
       if (full[0]) {
-        // This segment's keys did not all fit: compact only the segments scanned whole.
+        // This segment's keys did not all fit: compact only the segments scanned whole. The
+        // partial counts only name records that exist and are newer, so they stay correct.
         if (before == 0) {
           return Stats.NONE;
         }
@@ -78,23 +82,36 @@ public final class LogCompactor {
     long bytesAfter = 0;
     for (int i = 0; i < scanned; i++) {
       Segment seg = sealed.get(i);
-      long[] counts = {0};
-      ByteBuffer out = rewrite(seg, latest, now, counts);
-      if (counts[0] == 0) {
+      long[] removedHere = {0};
+      ByteBuffer out = rewrite(seg, counts, now, removedHere);
+      if (removedHere[0] == 0) {
         continue;
       }
       bytesBefore += seg.size();
       bytesAfter += out.remaining();
       swap(seg, out);
       cleaned++;
-      removed += counts[0];
+      removed += removedHere[0];
     }
     return new Stats(cleaned, removed, bytesBefore, bytesAfter);
   }
 
-  /** Key of a record for compaction: its key, else its subject, else null (never removed). */
-  private static ByteBuffer keyOf(Record r) {
-    if (r.key() != null) {
+  /** Records kept per key: one under key compaction, else the per-subject limit. */
+  private long keep() {
+    return bySubject() ? log.config.maxRecordsPerSubject() : 1;
+  }
+
+  /** Per-subject limit mode: keys are subjects only and tombstones are ordinary records. */
+  private boolean bySubject() {
+    return log.config.cleanup() != CleanupPolicy.COMPACT;
+  }
+
+  /**
+   * Key of a record for compaction: its key, else its subject, else null (never removed); in
+   * per-subject mode its subject only.
+   */
+  private ByteBuffer keyOf(Record r) {
+    if (r.key() != null && !bySubject()) {
       byte[] k = new byte[r.key().remaining() + 1];
       k[0] = 'k';
       r.key().duplicate().get(k, 1, k.length - 1);
@@ -136,10 +153,12 @@ public final class LogCompactor {
   }
 
   /** The segment's batches with superseded records and expired tombstones left out. */
-  private ByteBuffer rewrite(Segment seg, Map<ByteBuffer, Long> latest, long now, long[] removed)
+  private ByteBuffer rewrite(Segment seg, Map<ByteBuffer, long[]> counts, long now, long[] removed)
       throws IOException {
     ByteBuffer[] out = {ByteBuffer.allocate(Math.max(1024, seg.size()))};
     long tombstoneHorizon = now - log.config.deleteRetentionMs();
+    long keep = keep();
+    boolean expireTombstones = !bySubject();
     forEachBatch(
         seg,
         batch -> {
@@ -148,8 +167,13 @@ public final class LogCompactor {
           int kept = 0;
           for (Record r : records) {
             ByteBuffer key = keyOf(r);
-            boolean superseded = key != null && latest.getOrDefault(key, r.offset()) != r.offset();
-            boolean expiredTombstone = r.value() == null && r.timestamp() < tombstoneHorizon;
+            long[] remaining = key == null ? null : counts.get(key);
+            boolean superseded = remaining != null && remaining[0] > keep;
+            if (superseded) {
+              remaining[0]--;
+            }
+            boolean expiredTombstone =
+                expireTombstones && r.value() == null && r.timestamp() < tombstoneHorizon;
             if (superseded || expiredTombstone) {
               removed[0]++;
               continue;

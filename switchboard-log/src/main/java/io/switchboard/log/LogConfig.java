@@ -21,6 +21,8 @@ import java.util.List;
  * @param cleanup delete only, or compact as well
  * @param deleteRetentionMs how long compaction keeps a tombstone
  * @param compactionMaxKeys most distinct keys one compaction pass remembers
+ * @param maxRecordsPerSubject keep at most this many records per subject in sealed segments,
+ *     removing the oldest by compaction (needs cleanup {@link CleanupPolicy#DELETE}); -1 no limit
  */
 public record LogConfig(
     int segmentBytes,
@@ -34,7 +36,8 @@ public record LogConfig(
     long retentionBytes,
     CleanupPolicy cleanup,
     long deleteRetentionMs,
-    int compactionMaxKeys) {
+    int compactionMaxKeys,
+    long maxRecordsPerSubject) {
 
   /** 128 MiB: recovery after a crash scans at most one segment, so this bounds restart time. */
   public static final int DEFAULT_SEGMENT_BYTES = 128 * 1024 * 1024;
@@ -101,6 +104,13 @@ public record LogConfig(
     if (compactionMaxKeys < 1) {
       problems.add("compactionMaxKeys=" + compactionMaxKeys + " must be >= 1");
     }
+    if (maxRecordsPerSubject < -1 || maxRecordsPerSubject == 0) {
+      problems.add("maxRecordsPerSubject=" + maxRecordsPerSubject + " must be > 0 or -1");
+    }
+    if (maxRecordsPerSubject > 0 && cleanup == CleanupPolicy.COMPACT) {
+      problems.add(
+          "maxRecordsPerSubject needs cleanup DELETE (compaction keeps one per key already)");
+    }
     if (!problems.isEmpty()) {
       throw SwitchboardException.of(ErrorCode.INVALID_CONFIG, String.join("; ", problems));
     }
@@ -120,7 +130,8 @@ public record LogConfig(
         -1,
         CleanupPolicy.DELETE,
         DEFAULT_DELETE_RETENTION_MS,
-        DEFAULT_COMPACTION_MAX_KEYS);
+        DEFAULT_COMPACTION_MAX_KEYS,
+        -1);
   }
 
   public LogConfig withSegmentBytes(int value) {
@@ -136,7 +147,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withSegmentMs(long value) {
@@ -152,7 +164,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withIndexIntervalBytes(int value) {
@@ -168,7 +181,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withFsyncIntervalMs(long value) {
@@ -184,7 +198,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withMaxBatchBytes(int value) {
@@ -200,7 +215,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withMaxPendingFlushes(int value) {
@@ -216,7 +232,8 @@ public record LogConfig(
         retentionBytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withRetention(long ms, long bytes) {
@@ -232,7 +249,8 @@ public record LogConfig(
         bytes,
         cleanup,
         deleteRetentionMs,
-        compactionMaxKeys);
+        compactionMaxKeys,
+        maxRecordsPerSubject);
   }
 
   public LogConfig withCompaction(long tombstoneRetentionMs, int maxKeys) {
@@ -248,6 +266,33 @@ public record LogConfig(
         retentionBytes,
         CleanupPolicy.COMPACT,
         tombstoneRetentionMs,
-        maxKeys);
+        maxKeys,
+        maxRecordsPerSubject);
+  }
+
+  /**
+   * Keeps at most {@code n} records per subject: compaction removes a subject's oldest records in
+   * sealed segments, counting only what those segments hold.
+   */
+  public LogConfig withMaxRecordsPerSubject(long n) {
+    return new LogConfig(
+        segmentBytes,
+        segmentMs,
+        indexIntervalBytes,
+        fsync,
+        fsyncIntervalMs,
+        maxBatchBytes,
+        maxPendingFlushes,
+        retentionMs,
+        retentionBytes,
+        cleanup,
+        deleteRetentionMs,
+        compactionMaxKeys,
+        n);
+  }
+
+  /** Whether maintenance runs compaction passes on this log. */
+  public boolean compacts() {
+    return cleanup == CleanupPolicy.COMPACT || maxRecordsPerSubject > 0;
   }
 }

@@ -47,7 +47,7 @@ public final class LogMaintenance implements AutoCloseable {
     for (PartitionLog log : logs) {
       try {
         log.enforceRetention();
-        if (log.config().cleanup() == CleanupPolicy.COMPACT) {
+        if (log.config().compacts()) {
           log.compact();
         }
       } catch (SwitchboardException e) {

@@ -59,6 +59,57 @@ class LogCompactionTest {
   }
 
   @Test
+  void shouldKeepTheNewestRecordsOfEachSubjectUnderAPerSubjectLimit() {
+    LogConfig config =
+        LogConfig.defaults(FsyncPolicy.NEVER)
+            .withSegmentBytes(2048)
+            .withIndexIntervalBytes(128)
+            .withMaxRecordsPerSubject(3);
+    Map<String, List<Long>> offsetsBySubject = new HashMap<>();
+    try (PartitionLog log = open(config)) {
+      for (int i = 0; i < 200; i++) {
+        String subject = "kv.s" + (i % 5);
+        // Keys are ignored in this mode: the limit is per subject, whatever the key.
+        ByteBuffer batch =
+            new RecordBatchBuilder(Compression.NONE)
+                .appendBytes(
+                    clock.nowMs(),
+                    ("key" + i).getBytes(StandardCharsets.UTF_8),
+                    ("v" + i + "-".repeat(30)).getBytes(StandardCharsets.UTF_8),
+                    List.of(
+                        new Header(
+                            RecordBatchDescriptor.SUBJECT_HEADER,
+                            subject.getBytes(StandardCharsets.UTF_8))))
+                .build();
+        long off = log.append(batch).join().baseOffset();
+        offsetsBySubject.computeIfAbsent(subject, s -> new java.util.ArrayList<>()).add(off);
+      }
+      log.roll();
+      LogCompactor.Stats stats = log.compact();
+      assertThat(stats.recordsRemoved()).isEqualTo(200 - 5 * 3);
+      Map<String, List<Long>> left = new HashMap<>();
+      for (Record r : TestBatches.readAll(log)) {
+        left.computeIfAbsent(r.subject(), s -> new java.util.ArrayList<>()).add(r.offset());
+      }
+      assertThat(left).hasSize(5);
+      offsetsBySubject.forEach(
+          (subject, offsets) ->
+              assertThat(left.get(subject))
+                  .as(subject)
+                  .containsExactlyElementsOf(offsets.subList(offsets.size() - 3, offsets.size())));
+      // A second pass finds nothing more to remove.
+      assertThat(log.compact().recordsRemoved()).isZero();
+    }
+  }
+
+  @Test
+  void shouldRefuseAPerSubjectLimitTogetherWithKeyCompaction() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> compacted(1000).withMaxRecordsPerSubject(2))
+        .hasMessageContaining("maxRecordsPerSubject needs cleanup DELETE");
+  }
+
+  @Test
   void shouldKeepOnlyTheLatestRecordPerKeyAndKeepOffsets() {
     Map<String, Long> latestOffset = new HashMap<>();
     Map<String, String> latestValue = new HashMap<>();

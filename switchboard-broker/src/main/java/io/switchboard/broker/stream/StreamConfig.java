@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * @param maxAgeMs remove messages older than this
  * @param maxBytes keep at most this many bytes
  * @param maxMessages keep at most this many messages
- * @param maxMessagesPerSubject keep at most this many messages per subject
+ * @param maxMessagesPerSubject keep at most this many messages per subject in each partition: the
+ *     oldest surplus is removed by compaction once its segment is sealed (within about an hour)
  * @param maxMessageBytes largest message accepted
  * @param discard what a full stream does with a new message
  * @param fsync when a publish is forced to disk before it is acknowledged
@@ -86,6 +87,10 @@ public record StreamConfig(
     checkLimit(problems, "maxBytes", maxBytes);
     checkLimit(problems, "maxMessages", maxMessages);
     checkLimit(problems, "maxMessagesPerSubject", maxMessagesPerSubject);
+    if (maxMessagesPerSubject > 0 && retention == Retention.COMPACTED) {
+      problems.add(
+          "maxMessagesPerSubject cannot be combined with compacted retention (it keeps one)");
+    }
     if (maxMessageBytes < 1 || maxMessageBytes > MAX_MESSAGE_BYTES) {
       problems.add("maxMessageBytes=" + maxMessageBytes + " not in [1, 16 MiB]");
     }

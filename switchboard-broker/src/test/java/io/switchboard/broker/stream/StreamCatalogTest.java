@@ -107,7 +107,7 @@ class StreamCatalogTest {
     StreamConfig orders =
         StreamConfig.builder("ORDERS", "orders.>")
             .partitions(8)
-            .retention(Retention.COMPACTED)
+            .retention(Retention.WORK_QUEUE)
             .maxAgeMs(86_400_000)
             .maxMessagesPerSubject(5)
             .discard(Discard.REJECT_NEW)
