@@ -300,6 +300,31 @@ public final class PartitionLog implements AutoCloseable {
     return done.size();
   }
 
+  /**
+   * Forces everything appended so far to stable storage now, whatever the fsync policy: for a
+   * caller about to delete the only other copy of what it appended.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_CLOSED}, {@link ErrorCode#LOG_FSYNC_FAILED}
+   */
+  public void force() {
+    long target;
+    Segment seg;
+    appendLock.lock();
+    try {
+      ensureWritable();
+      target = logEndOffset;
+      seg = active;
+    } finally {
+      appendLock.unlock();
+    }
+    try {
+      seg.force();
+    } catch (IOException e) {
+      throw fail(e, ErrorCode.LOG_FSYNC_FAILED);
+    }
+    durableOffset = Math.max(durableOffset, target);
+  }
+
   private int flushOnInterval() {
     long nowNs = clock.nanoTime();
     if (nowNs - lastIntervalFlushNs < TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs())) {
@@ -633,12 +658,14 @@ public final class PartitionLog implements AutoCloseable {
   }
 
   /**
-   * Runs one compaction pass if the log's cleanup policy is {@link CleanupPolicy#COMPACT}: keeps
-   * the latest record per key (per subject without a key) in sealed segments, dropping tombstones
-   * older than the delete retention. Never blocks appends beyond a segment swap.
+   * Runs one compaction pass if the log's config {@linkplain LogConfig#compacts() compacts}: under
+   * {@link CleanupPolicy#COMPACT} keeps the latest record per key (per subject without a key) in
+   * sealed segments, dropping tombstones older than the delete retention; with {@link
+   * LogConfig#maxRecordsPerSubject()} keeps that many per subject. Never blocks appends beyond a
+   * segment swap.
    */
   public LogCompactor.Stats compact() {
-    if (config.cleanup() != CleanupPolicy.COMPACT) {
+    if (!config.compacts()) {
       return LogCompactor.Stats.NONE;
     }
     maintenanceLock.lock();
