@@ -7,6 +7,7 @@ import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.live.LiveBus;
 import io.switchboard.broker.stream.AgentRunner;
+import io.switchboard.broker.stream.DelayStore;
 import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Durability;
 import io.switchboard.broker.stream.PartitionAgent;
@@ -79,7 +80,10 @@ public final class Broker implements AutoCloseable {
   static final long PER_SUBJECT_SEGMENT_MS = 3_600_000;
 
   /** The running partitions of one stream. */
-  private record StreamRuntime(StreamConfig config, PartitionAgent[] agents) {}
+  private record StreamRuntime(StreamConfig config, PartitionAgent[] agents, DelayStore delays) {}
+
+  /** 50 ms between delayed-delivery passes: how late past its time a delayed message may be. */
+  static final long DELAY_TICK_MS = 50;
 
   private final BrokerConfig config;
   private final Clock clock;
@@ -89,6 +93,7 @@ public final class Broker implements AutoCloseable {
   private final LogMaintenance maintenance;
   private final ConsumerManager consumers;
   private final ScheduledExecutorService workQueueTrimmer;
+  private final ScheduledExecutorService delayTicker;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private int nextRunner;
   private volatile boolean closed;
@@ -111,6 +116,20 @@ public final class Broker implements AutoCloseable {
             r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
     workQueueTrimmer.scheduleWithFixedDelay(
         this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    this.delayTicker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("sb-delayed").unstarted(r));
+    delayTicker.scheduleWithFixedDelay(
+        this::releaseDelayed, DELAY_TICK_MS, DELAY_TICK_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** One delayed-delivery pass over every stream (the delay thread; tests call it directly). */
+  int releaseDelayed() {
+    int work = 0;
+    for (StreamRuntime rt : streams.values()) {
+      work += rt.delays().tick();
+    }
+    return work;
   }
 
   /**
@@ -243,17 +262,35 @@ public final class Broker implements AutoCloseable {
       }
       throw e;
     }
+    DelayStore delays;
+    try {
+      delays =
+          DelayStore.open(
+              stream.name(),
+              streamDir(stream.name()).resolve("delayed"),
+              stream.fsync(),
+              stream.maxMessageBytes(),
+              logConfig(stream).maxBatchBytes(),
+              clock,
+              (m, id) -> publish(m, new PublishOptions(stream.name(), id), false));
+    } catch (RuntimeException e) {
+      for (PartitionAgent a : agents) {
+        a.close();
+      }
+      throw e;
+    }
     for (PartitionAgent a : agents) {
       nextRunner().add(a);
       maintenance.register(a.log());
     }
-    streams.put(stream.name(), new StreamRuntime(stream, agents));
+    streams.put(stream.name(), new StreamRuntime(stream, agents, delays));
   }
 
   private void stop(StreamRuntime rt) {
     if (rt == null) {
       return;
     }
+    rt.delays().close();
     for (PartitionAgent a : rt.agents()) {
       for (AgentRunner r : runners) {
         r.remove(a);
@@ -419,13 +456,24 @@ public final class Broker implements AutoCloseable {
   /**
    * Publishes: delivered to live subscribers at once, and persisted when a stream captures the
    * subject. The future completes with where it was stored and how durably ({@link
-   * Durability#MEMORY} with stream {@code null} when no stream captures it).
+   * Durability#MEMORY} with stream {@code null} when no stream captures it). A message with a
+   * {@link DelayStore#DELIVER_AT_HEADER} or {@link DelayStore#DELAY_HEADER} in the future is kept
+   * in its stream's delay store instead and published when due (the acknowledgement says {@link
+   * PublishAck#delayed()}).
    *
    * <p>Fails with {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#STREAM_MISMATCH}, {@link
    * ErrorCode#MESSAGE_TOO_LARGE}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
-   * ErrorCode#BROKER_CLOSED}, or the storage's error.
+   * ErrorCode#BROKER_CLOSED}, {@link ErrorCode#INVALID_DELAY}, or the storage's error.
    */
   public CompletableFuture<PublishAck> publish(Message message, PublishOptions options) {
+    return publish(message, options, true);
+  }
+
+  /**
+   * @param mayDelay false for a release from the delay store, which is never delayed again
+   */
+  private CompletableFuture<PublishAck> publish(
+      Message message, PublishOptions options, boolean mayDelay) {
     try {
       ensureOpen();
       Subjects.validateSubject(message.subject(), config.live().subjects());
@@ -436,6 +484,10 @@ public final class Broker implements AutoCloseable {
             message.subject(),
             captured == null ? "no stream" : "stream \"" + captured + "\"",
             options.expectedStream());
+      }
+      long due = mayDelay ? DelayStore.dueTime(message, clock.nowMs()) : -1;
+      if (due > 0) {
+        return publishDelayed(message, options, captured, due);
       }
       live.publish(message);
       if (captured == null) {
@@ -449,6 +501,35 @@ public final class Broker implements AutoCloseable {
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * Keeps a message with a future delivery time in its stream's delay store; live subscribers and
+   * consumers see it when it is released.
+   */
+  private CompletableFuture<PublishAck> publishDelayed(
+      Message message, PublishOptions options, String captured, long due) {
+    if (captured == null) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_DELAY,
+          message.subject(),
+          "no stream captures the subject, and only a stream keeps delayed messages");
+    }
+    if (options.expectedLastSubjectOffset() != PartitionAgent.NO_EXPECTATION
+        || options.producer() != null) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_DELAY,
+          message.subject(),
+          "a delay cannot be combined with an expected offset or an idempotent producer");
+    }
+    StreamRuntime rt = runtime(captured);
+    return rt.delays()
+        .add(message, options.messageId(), due, partitionOf(message, rt.agents().length));
+  }
+
+  /** Delayed messages a stream holds (see {@link DelayStore#pending()}). */
+  public long delayedCount(String stream) {
+    return runtime(stream).delays().pending();
   }
 
   /** Key hash (Kafka's murmur2) when there is a key, else the subject's. */
@@ -584,6 +665,16 @@ public final class Broker implements AutoCloseable {
     }
     closed = true;
     workQueueTrimmer.shutdownNow();
+    delayTicker.shutdownNow();
+    try {
+      // A pass may be waiting for releases; the interrupt ends that wait.
+      delayTicker.awaitTermination(DelayStore.RELEASE_WAIT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (StreamRuntime rt : streams.values()) {
+      rt.delays().close();
+    }
     consumers.close();
     maintenance.close();
     for (AgentRunner r : runners) {
