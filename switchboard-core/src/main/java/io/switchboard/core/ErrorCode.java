@@ -65,10 +65,39 @@ public enum ErrorCode {
       2034,
       ErrorCategory.RETRIABLE,
       "consumer \"{}\" is exclusive and held by member \"{}\"; \"{}\" may not fetch"),
+  INVALID_DELAY(2040, ErrorCategory.CLIENT, "invalid delayed delivery of \"{}\": {}"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,
       "subject \"{}\" is at offset {}, not the expected {}; the publish was not stored"),
+
+  MALFORMED_FRAME(3000, ErrorCategory.CLIENT, "malformed {} frame: {}"),
+  FRAME_TOO_LARGE(3001, ErrorCategory.CLIENT, "frame of {} bytes exceeds the limit of {} bytes"),
+  UNKNOWN_FRAME_TYPE(3002, ErrorCategory.CLIENT, "unknown frame type 0x{}"),
+  RESERVED_BITS_SET(3003, ErrorCategory.CLIENT, "{} frame: reserved bits set in {} (0x{})"),
+  INVALID_FIELD(3004, ErrorCategory.CLIENT, "{} frame: invalid {}: {}"),
+  FIELD_TOO_LARGE(3005, ErrorCategory.CLIENT, "{} frame: {} of {} exceeds the limit of {}"),
+  BAD_MAGIC(3006, ErrorCategory.CLIENT, "not a Switchboard client: magic 0x{}, expected 0x{}"),
+  UNSUPPORTED_VERSION(
+      3007,
+      ErrorCategory.CLIENT,
+      "protocol versions {} to {} requested; this side speaks {} to {}"),
+  HANDSHAKE_REQUIRED(3008, ErrorCategory.CLIENT, "{} frame before the handshake; expected {}"),
+  HANDSHAKE_TIMEOUT(3009, ErrorCategory.CLIENT, "no handshake within {} ms"),
+  UNEXPECTED_FRAME(3010, ErrorCategory.CLIENT, "{} frame not accepted {}"),
+  AUTHENTICATION_FAILED(3011, ErrorCategory.CLIENT, "authentication failed: {}"),
+  TOO_MANY_CONNECTIONS(3020, ErrorCategory.RETRIABLE, "{} connections are open (the limit)"),
+  TOO_MANY_SUBSCRIPTIONS(
+      3021, ErrorCategory.CLIENT, "this connection has {} subscriptions (the limit)"),
+  SUBSCRIPTION_EXISTS(3022, ErrorCategory.CLIENT, "subscription id {} is already in use"),
+  SUBSCRIPTION_NOT_FOUND(3023, ErrorCategory.CLIENT, "no subscription with id {}"),
+  SLOW_CONSUMER(
+      3024,
+      ErrorCategory.RETRIABLE,
+      "{} bytes are waiting to be written to this connection (the limit is {}); closing it"),
+  SERVER_SHUTTING_DOWN(3025, ErrorCategory.RETRIABLE, "the server is shutting down"),
+  FEATURE_NOT_NEGOTIATED(
+      3026, ErrorCategory.CLIENT, "{} frame needs feature {}, which was not negotiated"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
