@@ -1,0 +1,126 @@
+package io.switchboard.protocol.codec;
+
+import static io.switchboard.protocol.FrameDescriptor.FLAGS_OFFSET;
+import static io.switchboard.protocol.FrameDescriptor.HEADER_BYTES;
+import static io.switchboard.protocol.FrameDescriptor.LENGTH_OFFSET;
+import static io.switchboard.protocol.FrameDescriptor.TYPE_OFFSET;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.protocol.FrameType;
+import io.switchboard.protocol.ProtocolLimits;
+import io.switchboard.protocol.Role;
+import java.util.List;
+
+/**
+ * Splits a connection's bytes into {@link io.switchboard.protocol.frame.Frame}s. Confined to one
+ * connection and never {@code @Sharable}: it holds the handshake state and the partial frame.
+ *
+ * <p>It emits a frame per complete frame received, or, at the first violation, one {@link
+ * FrameDecodeFailure} carrying the exact protocol error code, after which it discards every byte
+ * ([P-12.1]). The header is checked as soon as its 6 bytes are in, before the body is waited for,
+ * so an oversized, unknown or out-of-order frame is refused without buffering it [P-2.5].
+ *
+ * <p>Handshake rules ([P-4.4]): on the {@link Role#SERVER} side the first frame must be HELLO
+ * ({@code HANDSHAKE_REQUIRED} otherwise); on the {@link Role#CLIENT} side it must be WELCOME or
+ * ERROR. Afterwards HELLO and WELCOME are {@code UNEXPECTED_FRAME}, as is any frame only the
+ * receiving side may send ([P-3.2]).
+ *
+ * <p>Buffers: the input is the cumulation {@link ByteToMessageDecoder} owns and releases; frames
+ * copy what they keep, so they never hold a reference to it.
+ */
+public final class NativeFrameDecoder extends ByteToMessageDecoder {
+
+  /** Where the decoder is in the connection's life. */
+  public enum State {
+    /** No frame yet: only the handshake frame is accepted. */
+    AWAIT_HANDSHAKE,
+    /** The handshake frame was decoded: any frame the peer may send is accepted. */
+    READY,
+    /** A violation was reported; every further byte is discarded. */
+    FAILED
+  }
+
+  private final Role role;
+  private final ProtocolLimits limits;
+  private final FrameReader reader;
+  private State state = State.AWAIT_HANDSHAKE;
+
+  /**
+   * A decoder for one connection on the {@code role} side.
+   *
+   * @param role the side this decoder runs on (a server decodes client frames)
+   * @param limits what it accepts
+   */
+  public NativeFrameDecoder(Role role, ProtocolLimits limits) {
+    this.role = role;
+    this.limits = limits;
+    this.reader = new FrameReader(limits);
+  }
+
+  /** The decoder's state. */
+  public State state() {
+    return state;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (state == State.FAILED) {
+      in.skipBytes(in.readableBytes()); // [P-12.1] nothing after a violation is read
+      return;
+    }
+    while (in.readableBytes() >= HEADER_BYTES) {
+      int at = in.readerIndex();
+      long length = in.getUnsignedInt(at + LENGTH_OFFSET);
+      try {
+        FrameType type = checkOrder(in.getUnsignedByte(at + TYPE_OFFSET));
+        FrameCodec.checkHeader(type, in.getUnsignedByte(at + FLAGS_OFFSET), length, limits);
+        if (in.readableBytes() - HEADER_BYTES < length) {
+          return; // wait for the body; its size is within the limit
+        }
+        in.skipBytes(HEADER_BYTES);
+        out.add(reader.read(type, in, (int) length));
+        if (state == State.AWAIT_HANDSHAKE) {
+          state = State.READY;
+        }
+      } catch (SwitchboardException e) {
+        state = State.FAILED;
+        in.skipBytes(in.readableBytes());
+        out.add(FrameDecodeFailure.of(e));
+        return;
+      }
+    }
+  }
+
+  /** [P-4.4] handshake first; [P-2.2] known type; [P-3.2] a frame this side may receive. */
+  private FrameType checkOrder(int code) {
+    FrameType type = FrameType.byCode(code);
+    if (state == State.AWAIT_HANDSHAKE) {
+      boolean ok =
+          role == Role.SERVER
+              ? type == FrameType.HELLO
+              : type == FrameType.WELCOME || type == FrameType.ERROR;
+      if (!ok) {
+        throw SwitchboardException.of(
+            ErrorCode.HANDSHAKE_REQUIRED,
+            type == null ? "0x" + Integer.toHexString(code) : type,
+            role == Role.SERVER ? "HELLO" : "WELCOME");
+      }
+      return type;
+    }
+    type = FrameCodec.checkType(code);
+    if (!type.receivableBy(role)) {
+      throw SwitchboardException.of(
+          ErrorCode.UNEXPECTED_FRAME,
+          type,
+          role == Role.SERVER ? "from a client" : "from a server");
+    }
+    if (type == FrameType.HELLO || type == FrameType.WELCOME) {
+      throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, type, "after the handshake");
+    }
+    return type;
+  }
+}
