@@ -14,6 +14,9 @@ public record Acked(int requestId, List<Boolean> applied) implements Frame {
   public Acked {
     Checks.id("requestId", requestId);
     applied = List.copyOf(applied);
+    if (applied.isEmpty()) {
+      throw new IllegalArgumentException("ACKED answers at least one entry");
+    }
   }
 
   @Override
