@@ -78,7 +78,7 @@ public final class FrameDescriptor {
   /** Every feature version 1 defines. */
   public static final long FEATURES_V1 = FEATURE_BATCH | FEATURE_STREAMS | FEATURE_ADMIN;
 
-  // ---- ERROR options [P-5.6]
+  // ---- ERROR options [P-5.3]
 
   /** The connection closes after this error. */
   public static final int ERROR_FATAL = 0x01;

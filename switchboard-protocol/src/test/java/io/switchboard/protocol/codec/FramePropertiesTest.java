@@ -56,7 +56,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 
 /** Round trip of generated frames of every type, whole and through the pipeline decoder. */
-class FrameProperties {
+class FramePropertiesTest {
 
   @AfterContainer
   static void noLeaks() {
