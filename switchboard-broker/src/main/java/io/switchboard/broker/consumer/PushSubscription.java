@@ -100,6 +100,14 @@ public final class PushSubscription implements AutoCloseable {
     return consumer.nack(d.partition(), d.offset(), d.deliveryCount(), delayMs, error);
   }
 
+  /**
+   * Returns a credit for a pushed message that was acknowledged or given back some other way (a
+   * front end's ack frame naming the consumer rather than this subscription).
+   */
+  public void returnCredit() {
+    release();
+  }
+
   private void release() {
     held.updateAndGet(h -> Math.max(0, h - 1));
     LockSupport.unpark(thread);
