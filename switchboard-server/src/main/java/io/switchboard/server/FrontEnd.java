@@ -1,0 +1,38 @@
+package io.switchboard.server;
+
+import io.switchboard.server.config.ConfigKey;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A protocol front end: a plug-in that listens on its own port and translates its protocol into
+ * calls on the broker ({@code ../shared/DESIGN.md}). Found through {@link java.util.ServiceLoader};
+ * a module adds one by listing its class in {@code
+ * META-INF/services/io.switchboard.server.FrontEnd}.
+ *
+ * <p>Lifecycle: created by the service loader, asked for its {@link #configKeys()} before the
+ * configuration is loaded, started once, closed once. Not called concurrently.
+ */
+public interface FrontEnd extends AutoCloseable {
+
+  /** A short name for logs: {@code native}, {@code http}, {@code mqtt}. */
+  String name();
+
+  /** The configuration keys this front end reads, checked with the server's own. */
+  List<ConfigKey<?>> configKeys();
+
+  /**
+   * Starts listening.
+   *
+   * @return the address it listens on, or empty when its configuration turns it off
+   */
+  Optional<InetSocketAddress> start(ServerContext context) throws Exception;
+
+  /**
+   * Stops accepting, lets in-flight requests finish (up to a short grace period), and closes every
+   * connection. Called before the broker closes.
+   */
+  @Override
+  void close();
+}

@@ -1,0 +1,169 @@
+package io.switchboard.server;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.BrokerConfig;
+import io.switchboard.broker.live.LiveBusConfig;
+import io.switchboard.core.Clock;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Switchboard process: the broker engine with embedded storage and every front end found on the
+ * class path. Thread-safe; {@link #close} may be called from a shutdown hook.
+ *
+ * <p>Start order: configuration checked as a whole (by the caller, with {@link #configKeys()}),
+ * storage opened and recovered, front ends started. Close order is the reverse: front ends stop
+ * accepting and close their connections, then the broker finishes queued appends, flushes and
+ * closes every file.
+ */
+public final class SwitchboardServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SwitchboardServer.class);
+
+  private final Broker broker;
+  private final List<FrontEnd> frontEnds;
+  private final EventLoopGroup acceptors;
+  private final EventLoopGroup workers;
+  private final Map<String, InetSocketAddress> addresses;
+  private final Path dataDir;
+  private boolean closed;
+
+  private SwitchboardServer(
+      Broker broker,
+      List<FrontEnd> frontEnds,
+      EventLoopGroup acceptors,
+      EventLoopGroup workers,
+      Map<String, InetSocketAddress> addresses,
+      Path dataDir) {
+    this.broker = broker;
+    this.frontEnds = frontEnds;
+    this.acceptors = acceptors;
+    this.workers = workers;
+    this.addresses = Map.copyOf(addresses);
+    this.dataDir = dataDir;
+  }
+
+  /** The front ends on the class path, in service-loader order. */
+  public static List<FrontEnd> discoverFrontEnds() {
+    List<FrontEnd> out = new ArrayList<>();
+    for (FrontEnd f : ServiceLoader.load(FrontEnd.class)) {
+      out.add(f);
+    }
+    return out;
+  }
+
+  /** The server's keys followed by those of the given front ends. */
+  public static List<ConfigKey<?>> configKeys(List<FrontEnd> frontEnds) {
+    List<ConfigKey<?>> keys = new ArrayList<>(ConfigCatalogue.ALL);
+    for (FrontEnd f : frontEnds) {
+      for (ConfigKey<?> k : f.configKeys()) {
+        if (keys.stream().noneMatch(existing -> existing.name().equals(k.name()))) {
+          keys.add(k);
+        }
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * Opens storage and starts every front end. On failure, whatever started is closed again.
+   *
+   * @param frontEnds from {@link #discoverFrontEnds()} (or a test's choice)
+   */
+  public static SwitchboardServer start(ServerConfig config, List<FrontEnd> frontEnds)
+      throws Exception {
+    Path dataDir = Path.of(config.get(ConfigCatalogue.DATA_DIR)).toAbsolutePath();
+    int runners = config.get(ConfigCatalogue.BROKER_RUNNER_THREADS);
+    Broker broker =
+        Broker.open(
+            new BrokerConfig(
+                dataDir,
+                LiveBusConfig.DEFAULTS,
+                runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
+                config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
+                config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS)),
+            Clock.SYSTEM);
+    boolean epoll = Epoll.isAvailable();
+    EventLoopGroup acceptors =
+        new MultiThreadIoEventLoopGroup(
+            1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    EventLoopGroup workers =
+        new MultiThreadIoEventLoopGroup(
+            0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    String serverId = UUID.randomUUID().toString();
+    ServerContext context = new ServerContext(broker, config, acceptors, workers, serverId);
+    Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+    List<FrontEnd> started = new ArrayList<>();
+    try {
+      for (FrontEnd f : frontEnds) {
+        Optional<InetSocketAddress> at = f.start(context);
+        started.add(f);
+        at.ifPresent(a -> addresses.put(f.name(), a));
+      }
+    } catch (Exception | Error e) {
+      new SwitchboardServer(broker, started, acceptors, workers, addresses, dataDir).close();
+      throw e;
+    }
+    SwitchboardServer server =
+        new SwitchboardServer(broker, started, acceptors, workers, addresses, dataDir);
+    LOG.info(
+        "Switchboard {} started ({} transport); data in {}",
+        serverId,
+        epoll ? "epoll" : "nio",
+        dataDir);
+    addresses.forEach(
+        (name, a) -> LOG.info("{} listening on {}:{}", name, a.getHostString(), a.getPort()));
+    return server;
+  }
+
+  /** The broker engine (tests, embedding). */
+  public Broker broker() {
+    return broker;
+  }
+
+  /** Where each running front end listens, by name. */
+  public Map<String, InetSocketAddress> addresses() {
+    return addresses;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** Stops front ends, then closes the broker cleanly. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (FrontEnd f : frontEnds) {
+      try {
+        f.close();
+      } catch (RuntimeException e) {
+        LOG.warn("SB-SERVER-4001 front end {} did not close cleanly", f.name(), e);
+      }
+    }
+    acceptors.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    broker.close();
+    LOG.info("Switchboard stopped; storage closed cleanly");
+  }
+}

@@ -1,0 +1,101 @@
+package io.switchboard.server.nativ;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The JSON bodies of ADMIN frames ({@code docs/protocol.md}, admin operations). A definition in a
+ * request names only what differs from the defaults: it is laid over the default definition, and
+ * unknown fields are refused by name. Thread-safe.
+ */
+final class AdminJson {
+  static final ObjectMapper JSON =
+      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+  private AdminJson() {}
+
+  static JsonNode parse(byte[] body) {
+    try {
+      JsonNode node = JSON.readTree(body);
+      if (node == null || !node.isObject()) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT, "admin body must be a JSON object");
+      }
+      return node;
+    } catch (IOException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "admin body is not valid JSON: " + e.getMessage());
+    }
+  }
+
+  static String text(JsonNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v == null || !v.isTextual()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "admin body needs a text field \"" + field + "\"");
+    }
+    return v.asText();
+  }
+
+  static StreamConfig streamConfig(JsonNode body) {
+    ObjectNode defaults = JSON.valueToTree(StreamConfig.builder("defaults", "defaults").build());
+    return overlay(defaults, body, StreamConfig.class, "stream");
+  }
+
+  static ConsumerConfig consumerConfig(JsonNode body) {
+    ObjectNode defaults = JSON.valueToTree(ConsumerConfig.builder("defaults").build());
+    return overlay(defaults, body, ConsumerConfig.class, "consumer");
+  }
+
+  private static <T> T overlay(ObjectNode defaults, JsonNode given, Class<T> type, String what) {
+    List<String> unknown = new ArrayList<>();
+    Iterator<String> names = given.fieldNames();
+    while (names.hasNext()) {
+      String n = names.next();
+      if (!defaults.has(n) && !n.equals("stream")) {
+        unknown.add(n);
+      }
+    }
+    if (!unknown.isEmpty()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_CONFIG, what + ": unknown field(s) " + String.join(", ", unknown));
+    }
+    ObjectNode merged = defaults.deepCopy();
+    given
+        .properties()
+        .forEach(
+            e -> {
+              if (!e.getKey().equals("stream")) {
+                merged.set(e.getKey(), e.getValue());
+              }
+            });
+    try {
+      return JSON.treeToValue(merged, type);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof SwitchboardException se) {
+        throw se;
+      }
+      throw SwitchboardException.of(ErrorCode.INVALID_CONFIG, what + ": " + e.getOriginalMessage());
+    }
+  }
+
+  static byte[] write(Object value) {
+    try {
+      return JSON.writeValueAsBytes(value);
+    } catch (IOException e) {
+      throw SwitchboardException.of(ErrorCode.INTERNAL, "cannot write admin reply: " + e);
+    }
+  }
+}

@@ -1,0 +1,688 @@
+package io.switchboard.server.nativ;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.consumer.Delivery;
+import io.switchboard.broker.consumer.PushSubscription;
+import io.switchboard.broker.live.LiveSink;
+import io.switchboard.broker.live.LiveSubscription;
+import io.switchboard.broker.stream.ProducerSequence;
+import io.switchboard.broker.stream.PublishAck;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.format.Record;
+import io.switchboard.log.format.RecordBatch;
+import io.switchboard.protocol.FrameDescriptor;
+import io.switchboard.protocol.codec.FrameDecodeFailure;
+import io.switchboard.protocol.frame.AckEntry;
+import io.switchboard.protocol.frame.Acked;
+import io.switchboard.protocol.frame.Acks;
+import io.switchboard.protocol.frame.Admin;
+import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.Consume;
+import io.switchboard.protocol.frame.Credit;
+import io.switchboard.protocol.frame.Deliveries;
+import io.switchboard.protocol.frame.DeliveryEntry;
+import io.switchboard.protocol.frame.DeliveryPush;
+import io.switchboard.protocol.frame.Dropped;
+import io.switchboard.protocol.frame.ErrorFrame;
+import io.switchboard.protocol.frame.Fetch;
+import io.switchboard.protocol.frame.Frame;
+import io.switchboard.protocol.frame.Goodbye;
+import io.switchboard.protocol.frame.Hello;
+import io.switchboard.protocol.frame.Last;
+import io.switchboard.protocol.frame.LiveMessage;
+import io.switchboard.protocol.frame.Messages;
+import io.switchboard.protocol.frame.Ok;
+import io.switchboard.protocol.frame.Ping;
+import io.switchboard.protocol.frame.Pong;
+import io.switchboard.protocol.frame.PubAck;
+import io.switchboard.protocol.frame.PubAckBatch;
+import io.switchboard.protocol.frame.Publish;
+import io.switchboard.protocol.frame.PublishBatch;
+import io.switchboard.protocol.frame.Read;
+import io.switchboard.protocol.frame.ReadSubject;
+import io.switchboard.protocol.frame.Reply;
+import io.switchboard.protocol.frame.Request;
+import io.switchboard.protocol.frame.StoredEntry;
+import io.switchboard.protocol.frame.Subscribe;
+import io.switchboard.protocol.frame.Unsubscribe;
+import io.switchboard.protocol.frame.Welcome;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns one native connection's frames into broker calls and the broker's answers into frames
+ * ({@code docs/protocol.md}). One instance per connection; every field is confined to the
+ * connection's event loop, and broker callbacks hop back onto it before touching them.
+ *
+ * <p>Errors: a request that fails is answered with an ERROR frame carrying its request id and code,
+ * and the connection carries on. A decode failure, an unsupported version, a handshake timeout or a
+ * slow reader gets a fatal ERROR (request id 0) and the connection is closed; other connections are
+ * not affected.
+ */
+final class NativeAdapter extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(NativeAdapter.class);
+
+  private final Broker broker;
+  private final NativeSettings settings;
+  private final String serverId;
+  private final AtomicInteger connections;
+  private final Map<Integer, LiveSubscription> liveSubs = new HashMap<>();
+  private final Map<Integer, PushSubscription> pushSubs = new HashMap<>();
+
+  /** Per push subscription: the deliveries handed out, by partition/offset, for acks to return. */
+  private final Map<String, PushSubscription> pushByConsumer = new HashMap<>();
+
+  private ChannelHandlerContext ctx;
+  private ScheduledFuture<?> handshakeTimer;
+  private boolean welcomed;
+  private boolean closing;
+  private int inFlight;
+
+  NativeAdapter(
+      Broker broker, NativeSettings settings, String serverId, AtomicInteger connections) {
+    this.broker = broker;
+    this.settings = settings;
+    this.serverId = serverId;
+    this.connections = connections;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    if (connections.incrementAndGet() > settings.maxConnections()) {
+      fatal(
+          ErrorCode.TOO_MANY_CONNECTIONS,
+          ErrorCode.TOO_MANY_CONNECTIONS.format(settings.maxConnections()));
+      return;
+    }
+    handshakeTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (!welcomed) {
+                    fatal(
+                        ErrorCode.HANDSHAKE_TIMEOUT,
+                        ErrorCode.HANDSHAKE_TIMEOUT.format(settings.handshakeTimeoutMs()));
+                  }
+                },
+                settings.handshakeTimeoutMs(),
+                TimeUnit.MILLISECONDS);
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    connections.decrementAndGet();
+    if (handshakeTimer != null) {
+      handshakeTimer.cancel(false);
+    }
+    liveSubs.values().forEach(LiveSubscription::close);
+    liveSubs.clear();
+    // Closing a push subscription joins its thread: not on the event loop.
+    List<PushSubscription> pushes = List.copyOf(pushSubs.values());
+    pushSubs.clear();
+    pushByConsumer.clear();
+    if (!pushes.isEmpty()) {
+      Thread.ofVirtual().start(() -> pushes.forEach(PushSubscription::close));
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    // [P-9.3] the outbound buffer passed its bound: the reader is too slow; cut it off.
+    if (!ctx.channel().isWritable()
+        && ctx.channel().unsafe().outboundBuffer() != null
+        && ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes()
+            >= settings.maxPendingBytes()) {
+      fatal(
+          ErrorCode.SLOW_CONSUMER,
+          ErrorCode.SLOW_CONSUMER.format(
+              ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes(),
+              settings.maxPendingBytes()));
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("native connection {} failed", ctx.channel().remoteAddress(), cause);
+    ctx.close();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing) {
+      return;
+    }
+    if (msg instanceof FrameDecodeFailure failure) {
+      fatal(failure.code(), failure.message());
+      return;
+    }
+    Frame frame = (Frame) msg;
+    try {
+      handle(frame);
+    } catch (SwitchboardException e) {
+      fail(requestIdOf(frame), e);
+    } catch (RuntimeException e) {
+      LOG.warn("SB-SERVER-4002 native request {} failed unexpectedly", frame.type(), e);
+      fail(requestIdOf(frame), SwitchboardException.of(ErrorCode.INTERNAL, e.toString()));
+    }
+  }
+
+  private void handle(Frame frame) {
+    switch (frame) {
+      case Hello h -> hello(h);
+      case Ping p -> write(new Pong(p.token()));
+      case Pong p -> {}
+      case Goodbye g -> ctx.close();
+      case Publish p -> publish(p);
+      case PublishBatch b -> publishBatch(b);
+      case Subscribe s -> subscribe(s);
+      case Unsubscribe u -> unsubscribe(u);
+      case Request r -> request(r);
+      case Fetch f -> fetch(f);
+      case Consume c -> consume(c);
+      case Credit c ->
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT, "CREDIT is not supported yet: acks return credits");
+      case Acks a -> acks(a);
+      case Read r -> read(r);
+      case ReadSubject r -> readSubject(r);
+      case Last l -> last(l);
+      case Admin a -> admin(a);
+      default ->
+          throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, frame.type(), "from a client");
+    }
+  }
+
+  // ------------------------------------------------------------------ handshake
+
+  private void hello(Hello h) {
+    int version = FrameDescriptor.negotiateVersion(h.minVersion(), h.maxVersion());
+    if (version == 0) {
+      fatal(
+          ErrorCode.UNSUPPORTED_VERSION,
+          ErrorCode.UNSUPPORTED_VERSION.format(
+              h.minVersion(),
+              h.maxVersion(),
+              FrameDescriptor.MIN_VERSION,
+              FrameDescriptor.MAX_VERSION));
+      return;
+    }
+    handshakeTimer.cancel(false);
+    welcomed = true;
+    write(
+        new Welcome(
+            version,
+            h.features() & FrameDescriptor.FEATURES_V1,
+            serverId,
+            settings.limits().maxFrameBytes(),
+            settings.maxPendingRequests(),
+            settings.maxPendingBytes(),
+            0));
+  }
+
+  // ------------------------------------------------------------------ publish
+
+  private void publish(Publish p) {
+    started();
+    broker
+        .publish(toMessage(p), options(p))
+        .whenComplete(
+            (ack, e) ->
+                onLoop(
+                    () -> {
+                      finished();
+                      if (e != null) {
+                        fail(p.requestId(), e);
+                      } else if (!p.noAck()) {
+                        write(pubAck(p.requestId(), ack));
+                      }
+                    }));
+  }
+
+  private void publishBatch(PublishBatch batch) {
+    started();
+    List<CompletableFuture<PublishAck>> futures = new ArrayList<>(batch.publishes().size());
+    for (Publish p : batch.publishes()) {
+      futures.add(broker.publish(toMessage(p), options(p)));
+    }
+    CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (v, ignored) ->
+                onLoop(
+                    () -> {
+                      finished();
+                      List<PubAck> acks = new ArrayList<>();
+                      for (int i = 0; i < futures.size(); i++) {
+                        Publish p = batch.publishes().get(i);
+                        CompletableFuture<PublishAck> f = futures.get(i);
+                        if (f.isCompletedExceptionally()) {
+                          fail(p.requestId(), causeOf(f));
+                        } else if (!p.noAck()) {
+                          acks.add(pubAck(p.requestId(), f.join()));
+                        }
+                      }
+                      if (!acks.isEmpty()) {
+                        write(new PubAckBatch(acks));
+                      }
+                    }));
+  }
+
+  private static Message toMessage(Publish p) {
+    return new Message(
+        p.subject(), p.key(), p.headers(), p.payload(), p.timestampMs(), p.replyTo());
+  }
+
+  private static PublishOptions options(Publish p) {
+    ProducerSequence producer =
+        p.producer() == null
+            ? null
+            : new ProducerSequence(
+                p.producer().producerId(), p.producer().epoch(), p.producer().sequence());
+    return new PublishOptions(
+        p.expectedStream(), p.messageId(), p.expectedLastSubjectOffset(), producer);
+  }
+
+  private static PubAck pubAck(int requestId, PublishAck a) {
+    return new PubAck(
+        requestId,
+        a.stream(),
+        a.partition(),
+        a.offset(),
+        PubAck.Durability.valueOf(a.durability().name()),
+        a.duplicate());
+  }
+
+  // ------------------------------------------------------------------ live
+
+  private void subscribe(Subscribe s) {
+    if (liveSubs.containsKey(s.sid()) || pushSubs.containsKey(s.sid())) {
+      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, s.sid());
+    }
+    if (liveSubs.size() + pushSubs.size() >= settings.maxSubscriptions()) {
+      throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, settings.maxSubscriptions());
+    }
+    int sid = s.sid();
+    AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
+    LiveSink sink =
+        new LiveSink() {
+          @Override
+          public void onMessage(Message m) {
+            if (remaining.get() <= 0) {
+              return;
+            }
+            ctx.writeAndFlush(
+                new LiveMessage(
+                    sid,
+                    m.timestampMs(),
+                    m.subject(),
+                    m.replyTo(),
+                    m.headers(),
+                    m.key(),
+                    m.payload()),
+                ctx.voidPromise());
+            if (remaining.decrementAndGet() == 0) {
+              LiveSubscription sub = liveSubs.remove(sid);
+              if (sub != null) {
+                sub.close();
+              }
+            }
+          }
+
+          @Override
+          public void onDropped(long totalDropped) {
+            ctx.writeAndFlush(new Dropped(sid, totalDropped), ctx.voidPromise());
+          }
+        };
+    LiveSubscription sub =
+        broker.live().subscribe(s.pattern(), s.queueGroup(), sink, ctx.executor());
+    liveSubs.put(sid, new CountedSubscription(sub, remaining));
+    write(new Ok(s.requestId()));
+  }
+
+  /** A live subscription with its auto-unsubscribe count. */
+  private record CountedSubscription(LiveSubscription inner, AtomicLong remaining)
+      implements LiveSubscription {
+    @Override
+    public void close() {
+      inner.close();
+    }
+
+    @Override
+    public String pattern() {
+      return inner.pattern();
+    }
+
+    @Override
+    public String queueGroup() {
+      return inner.queueGroup();
+    }
+
+    @Override
+    public long dropped() {
+      return inner.dropped();
+    }
+
+    @Override
+    public long delivered() {
+      return inner.delivered();
+    }
+
+    @Override
+    public int buffered() {
+      return inner.buffered();
+    }
+  }
+
+  private void unsubscribe(Unsubscribe u) {
+    LiveSubscription live = liveSubs.get(u.sid());
+    if (live instanceof CountedSubscription counted && u.maxMessages() > 0) {
+      counted.remaining().set(u.maxMessages());
+      return;
+    }
+    if (live != null) {
+      liveSubs.remove(u.sid()).close();
+      return;
+    }
+    PushSubscription push = pushSubs.remove(u.sid());
+    if (push == null) {
+      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, u.sid());
+    }
+    pushByConsumer.values().remove(push);
+    Thread.ofVirtual().start(push::close);
+  }
+
+  private void request(Request r) {
+    started();
+    Message m = new Message(r.subject(), null, r.headers(), r.payload(), 0, null);
+    broker
+        .live()
+        .request(m, Duration.ofMillis(Math.max(1, r.timeoutMs())))
+        .whenComplete(
+            (reply, e) ->
+                onLoop(
+                    () -> {
+                      finished();
+                      if (e != null) {
+                        fail(r.requestId(), e);
+                      } else {
+                        write(new Reply(r.requestId(), reply.headers(), reply.payload()));
+                      }
+                    }));
+  }
+
+  // ------------------------------------------------------------------ consumers
+
+  private void fetch(Fetch f) {
+    started();
+    broker
+        .fetch(f.stream(), f.consumer(), f.member(), f.maxMessages(), f.maxWaitMs())
+        .whenComplete(
+            (list, e) ->
+                onLoop(
+                    () -> {
+                      finished();
+                      if (e != null) {
+                        fail(f.requestId(), e);
+                      } else {
+                        write(
+                            new Deliveries(
+                                f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
+                      }
+                    }));
+  }
+
+  private static DeliveryEntry entry(Delivery d) {
+    Message m = d.message();
+    return new DeliveryEntry(
+        d.partition(),
+        d.offset(),
+        d.deliveryCount(),
+        m.timestampMs(),
+        m.subject(),
+        m.replyTo(),
+        m.headers(),
+        m.key(),
+        m.payload());
+  }
+
+  private void consume(Consume c) {
+    if (liveSubs.containsKey(c.sid()) || pushSubs.containsKey(c.sid())) {
+      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, c.sid());
+    }
+    if (liveSubs.size() + pushSubs.size() >= settings.maxSubscriptions()) {
+      throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, settings.maxSubscriptions());
+    }
+    int sid = c.sid();
+    PushSubscription push =
+        broker.push(
+            c.stream(),
+            c.consumer(),
+            c.member(),
+            c.credits(),
+            d -> ctx.writeAndFlush(new DeliveryPush(sid, entry(d)), ctx.voidPromise()));
+    pushSubs.put(sid, push);
+    pushByConsumer.put(c.stream() + "\u0000" + c.consumer(), push);
+    write(new Ok(c.requestId()));
+  }
+
+  private void acks(Acks a) {
+    started();
+    PushSubscription push = pushByConsumer.get(a.stream() + "\u0000" + a.consumer());
+    List<CompletableFuture<Boolean>> results = new ArrayList<>(a.entries().size());
+    for (AckEntry e : a.entries()) {
+      results.add(
+          switch (e.kind()) {
+            case ACK -> {
+              if (push != null) {
+                push.returnCredit();
+              }
+              yield broker.ack(a.stream(), a.consumer(), e.partition(), e.offset());
+            }
+            case NACK -> {
+              if (push != null) {
+                push.returnCredit();
+              }
+              yield broker.nack(
+                  a.stream(),
+                  a.consumer(),
+                  e.partition(),
+                  e.offset(),
+                  e.deliveryCount(),
+                  e.delayMs(),
+                  e.error());
+            }
+            case IN_PROGRESS ->
+                broker.inProgress(
+                    a.stream(), a.consumer(), e.partition(), e.offset(), e.deliveryCount());
+          });
+    }
+    CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (v, e) ->
+                onLoop(
+                    () -> {
+                      finished();
+                      if (e != null) {
+                        fail(a.requestId(), e);
+                      } else if (a.confirm()) {
+                        write(
+                            new Acked(
+                                a.requestId(),
+                                results.stream().map(CompletableFuture::join).toList()));
+                      }
+                    }));
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  private void read(Read r) {
+    List<StoredEntry> out = new ArrayList<>();
+    long next = r.fromOffset();
+    int maxMessages = r.maxMessages() <= 0 ? Integer.MAX_VALUE : r.maxMessages();
+    for (RecordBatch b :
+        broker.read(r.stream(), r.partition(), r.fromOffset(), r.maxBytes()).batches()) {
+      for (Record rec : b.records(Integer.MAX_VALUE)) {
+        if (rec.offset() >= r.fromOffset() && out.size() < maxMessages) {
+          out.add(stored(StoredMessage.of(r.stream(), r.partition(), rec)));
+          next = rec.offset() + 1;
+        }
+      }
+      if (out.size() >= maxMessages) {
+        break;
+      }
+      next = Math.max(next, b.nextOffset());
+    }
+    write(new Messages(r.requestId(), next, out));
+  }
+
+  private void readSubject(ReadSubject r) {
+    List<StoredMessage> got =
+        broker.readSubject(r.stream(), r.subject(), r.fromOffset(), Math.max(1, r.maxMessages()));
+    long next = got.isEmpty() ? r.fromOffset() : got.getLast().offset() + 1;
+    write(new Messages(r.requestId(), next, got.stream().map(NativeAdapter::stored).toList()));
+  }
+
+  private void last(Last l) {
+    List<StoredEntry> out =
+        broker.lastMessage(l.stream(), l.subject()).map(NativeAdapter::stored).stream().toList();
+    write(new Messages(l.requestId(), -1, out));
+  }
+
+  private static StoredEntry stored(StoredMessage s) {
+    Message m = s.message();
+    return new StoredEntry(
+        s.partition(),
+        s.offset(),
+        m.timestampMs(),
+        m.subject(),
+        m.replyTo(),
+        m.headers(),
+        m.key(),
+        m.payload());
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  private void admin(Admin a) {
+    JsonNode body = AdminJson.parse(a.body().length == 0 ? "{}".getBytes() : a.body());
+    Object result =
+        switch (a.op()) {
+          case STREAM_CREATE -> broker.createStream(AdminJson.streamConfig(body));
+          case STREAM_UPDATE -> broker.updateStream(AdminJson.streamConfig(body));
+          case STREAM_DELETE -> {
+            broker.deleteStream(AdminJson.text(body, "name"));
+            yield Map.of("deleted", AdminJson.text(body, "name"));
+          }
+          case STREAM_INFO -> broker.streamInfo(AdminJson.text(body, "name"));
+          case STREAM_LIST -> broker.listStreams();
+          case CONSUMER_CREATE ->
+              broker.createConsumer(AdminJson.text(body, "stream"), AdminJson.consumerConfig(body));
+          case CONSUMER_DELETE -> {
+            broker.deleteConsumer(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+            yield Map.of("deleted", AdminJson.text(body, "name"));
+          }
+          case CONSUMER_INFO ->
+              broker.consumerInfo(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+          case CONSUMER_LIST -> broker.listConsumers(AdminJson.text(body, "stream"));
+        };
+    write(new AdminReply(a.requestId(), AdminJson.write(result)));
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /** [P-9.2] past the pending-request bound, stop reading until answers go out. */
+  private void started() {
+    if (++inFlight >= settings.maxPendingRequests()) {
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  private void finished() {
+    if (--inFlight < settings.maxPendingRequests() && !ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  private void onLoop(Runnable r) {
+    if (ctx.executor().inEventLoop()) {
+      r.run();
+    } else {
+      ctx.executor().execute(r);
+    }
+  }
+
+  private void write(Frame f) {
+    if (!closing) {
+      ctx.writeAndFlush(f, ctx.voidPromise());
+    }
+  }
+
+  private void fail(int requestId, Throwable t) {
+    Throwable c = t instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : t;
+    SwitchboardException e =
+        c instanceof SwitchboardException se
+            ? se
+            : SwitchboardException.of(ErrorCode.INTERNAL, String.valueOf(c));
+    if (e.code() == ErrorCode.INTERNAL) {
+      LOG.warn("SB-SERVER-4003 request {} failed", requestId, c);
+    }
+    write(ErrorFrame.of(requestId, false, e.code(), e.getMessage()));
+  }
+
+  private static Throwable causeOf(CompletableFuture<?> f) {
+    try {
+      f.join();
+      return null;
+    } catch (CompletionException e) {
+      return e.getCause();
+    }
+  }
+
+  /** Sends a fatal error and closes once it is written. */
+  private void fatal(ErrorCode code, String message) {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    ctx.writeAndFlush(ErrorFrame.of(0, true, code, message))
+        .addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private static int requestIdOf(Frame f) {
+    return switch (f) {
+      case Publish p -> p.requestId();
+      case Subscribe s -> s.requestId();
+      case Request r -> r.requestId();
+      case Fetch x -> x.requestId();
+      case Consume c -> c.requestId();
+      case Acks a -> a.requestId();
+      case Read r -> r.requestId();
+      case ReadSubject r -> r.requestId();
+      case Last l -> l.requestId();
+      case Admin a -> a.requestId();
+      default -> 0;
+    };
+  }
+}

@@ -1,0 +1,115 @@
+package io.switchboard.server.nativ;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.protocol.ProtocolLimits;
+import io.switchboard.protocol.Role;
+import io.switchboard.protocol.codec.NativeFrameDecoder;
+import io.switchboard.protocol.codec.NativeFrameEncoder;
+import io.switchboard.server.FrontEnd;
+import io.switchboard.server.ServerContext;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The native protocol's listener ({@code docs/protocol.md}): one pipeline per connection of the
+ * protocol's decoder (never shared), its shared encoder, and a {@link NativeAdapter}. Started and
+ * closed by the server's thread.
+ */
+public final class NativeFrontEnd implements FrontEnd {
+  /** 1,024 requests in flight per connection: enough to pipeline, bounded for memory. */
+  static final int MAX_PENDING_REQUESTS = 1024;
+
+  private final AtomicInteger connections = new AtomicInteger();
+  private ChannelGroup channels;
+  private Channel listener;
+
+  @Override
+  public String name() {
+    return "native";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return List.of(); // its keys are in the server's catalogue: native.*
+  }
+
+  static NativeSettings settings(ServerConfig c) {
+    return new NativeSettings(
+        ProtocolLimits.DEFAULTS.withMaxFrameBytes(c.get(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)),
+        c.get(ConfigCatalogue.NATIVE_MAX_CONNECTIONS),
+        c.get(ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS),
+        MAX_PENDING_REQUESTS,
+        c.get(ConfigCatalogue.NATIVE_MAX_PENDING_BYTES),
+        c.get(ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS));
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
+    ServerConfig config = context.config();
+    int port = config.get(ConfigCatalogue.NATIVE_PORT);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    NativeSettings settings = settings(config);
+    channels = new DefaultChannelGroup("native", GlobalEventExecutor.INSTANCE);
+    long pending = settings.maxPendingBytes();
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(context.acceptors(), context.workers())
+            .channel(
+                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(
+                    (int) Math.min(Integer.MAX_VALUE, pending / 2),
+                    (int) Math.min(Integer.MAX_VALUE, pending)))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    channels.add(ch);
+                    ch.pipeline()
+                        .addLast("decoder", new NativeFrameDecoder(Role.SERVER, settings.limits()))
+                        .addLast("encoder", NativeFrameEncoder.INSTANCE)
+                        .addLast(
+                            "adapter",
+                            new NativeAdapter(
+                                context.broker(), settings, context.serverId(), connections));
+                  }
+                });
+    listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    return Optional.of((InetSocketAddress) listener.localAddress());
+  }
+
+  /** Connections open now. */
+  public int connectionCount() {
+    return connections.get();
+  }
+
+  @Override
+  public void close() {
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
+    if (channels != null) {
+      channels.close().awaitUninterruptibly();
+    }
+  }
+}

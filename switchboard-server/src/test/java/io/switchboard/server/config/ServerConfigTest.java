@@ -1,0 +1,99 @@
+package io.switchboard.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerConfigTest {
+  @TempDir Path dir;
+
+  @Test
+  void shouldTakeFlagsOverEnvironmentOverFileOverDefaults() throws Exception {
+    Path file = dir.resolve("switchboard.yaml");
+    Files.writeString(
+        file,
+        """
+        data:
+          dir: /var/lib/sb
+        native:
+          port: 7500
+          max-connections: 20
+        log.format: json
+        """);
+    ServerConfig c =
+        ServerConfig.load(
+            ConfigCatalogue.ALL,
+            file,
+            Map.of("SWITCHBOARD_NATIVE_PORT", "7600", "SWITCHBOARD_BIND", "0.0.0.0", "HOME", "/x"),
+            Map.of("native.port", "7700"));
+    assertThat(c.get(ConfigCatalogue.NATIVE_PORT)).isEqualTo(7700);
+    assertThat(c.origin(ConfigCatalogue.NATIVE_PORT)).isEqualTo("flag");
+    assertThat(c.get(ConfigCatalogue.BIND)).isEqualTo("0.0.0.0");
+    assertThat(c.origin(ConfigCatalogue.BIND)).isEqualTo("env SWITCHBOARD_BIND");
+    assertThat(c.get(ConfigCatalogue.DATA_DIR)).isEqualTo("/var/lib/sb");
+    assertThat(c.get(ConfigCatalogue.NATIVE_MAX_CONNECTIONS)).isEqualTo(20);
+    assertThat(c.get(ConfigCatalogue.LOG_FORMAT)).isEqualTo("json");
+    assertThat(c.get(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)).isEqualTo(8 << 20);
+    assertThat(c.origin(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)).isEqualTo("default");
+  }
+
+  @Test
+  void shouldReportEveryBadKeyAtOnceWithItsName() throws Exception {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(
+        file,
+        """
+        native:
+          port: 99999
+          prot: 7400
+        log:
+          format: xml
+        """);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    ConfigCatalogue.ALL,
+                    file,
+                    Map.of("SWITCHBOARD_BROKER_PARTITION_QUEUE", "lots"),
+                    Map.of("no.such", "1")))
+        .isInstanceOfSatisfying(
+            SwitchboardException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.INVALID_CONFIG);
+              assertThat(e.getMessage())
+                  .contains("5 problem(s)")
+                  .contains("native.port (file): 99999 is not in [-1, 65535]")
+                  .contains("native.prot (file): unknown key")
+                  .contains("log.format (file): \"xml\" is not one of text, json")
+                  .contains(
+                      "broker.partition-queue (env SWITCHBOARD_BROKER_PARTITION_QUEUE): \"lots\""
+                          + " is not a whole number")
+                  .contains("no.such (flag): unknown key");
+            });
+  }
+
+  @Test
+  void aFileThatIsNotAMapIsAnError() throws Exception {
+    Path file = dir.resolve("list.yaml");
+    Files.writeString(file, "- a\n- b\n");
+    assertThatThrownBy(() -> ServerConfig.load(ConfigCatalogue.ALL, file, Map.of(), Map.of()))
+        .hasMessageContaining("top level must be a map");
+  }
+
+  @Test
+  void everyKeyHasADocumentedValidDefaultAndAnEnvironmentName() {
+    ServerConfig defaults = ServerConfig.defaults();
+    for (ConfigKey<?> k : ConfigCatalogue.ALL) {
+      assertThat(defaults.get(k)).as(k.name()).isNotNull();
+      assertThat(k.doc()).as(k.name()).endsWith(".");
+      assertThat(k.envName()).matches("SWITCHBOARD_[A-Z0-9_]+");
+    }
+  }
+}
