@@ -1,0 +1,30 @@
+package io.switchboard.client;
+
+import io.switchboard.core.ErrorCode;
+
+/** A request the server refused or could not answer, with the server's error code. Immutable. */
+public final class SwitchboardClientException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private final int code;
+
+  public SwitchboardClientException(int code, String message) {
+    super("[" + code + " " + nameOf(code) + "] " + message);
+    this.code = code;
+  }
+
+  /** The error code's number ({@code docs/errors.md}). */
+  public int code() {
+    return code;
+  }
+
+  /** The error code, or {@code null} when this client does not know the number. */
+  public ErrorCode errorCode() {
+    return ErrorCode.byNumber(code);
+  }
+
+  private static String nameOf(int code) {
+    ErrorCode c = ErrorCode.byNumber(code);
+    return c == null ? "UNKNOWN" : c.name();
+  }
+}
