@@ -1,10 +1,14 @@
 package io.switchboard.cli;
 
-import io.switchboard.broker.Broker;
-import io.switchboard.broker.BrokerConfig;
-import io.switchboard.broker.stream.StreamInfo;
-import io.switchboard.core.Clock;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.server.FrontEnd;
+import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ServerConfig;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -13,44 +17,66 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code switchboard server}: starts the broker engine with embedded storage, recovering whatever
- * the data directory holds, and runs until SIGTERM or SIGINT, when it finishes queued publishes and
- * closes every log cleanly. Network listeners arrive with issue #4. Confined to the main thread.
+ * {@code switchboard server}: checks the whole configuration (file, {@code SWITCHBOARD_*}
+ * environment, flags), opens embedded storage (recovering whatever the data directory holds),
+ * starts every front end, and runs until SIGTERM or SIGINT, when it stops accepting, finishes
+ * queued appends and closes every file cleanly. Confined to the main thread.
  */
 @Command(name = "server", description = "Start the broker with embedded storage.")
 final class ServerCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
 
+  @Option(names = "--config", description = "YAML configuration file.")
+  Path config;
+
+  @Option(names = "--data", description = "Directory for embedded storage (default: data).")
+  String data;
+
+  @Option(names = "--bind", description = "Address to listen on (default: 127.0.0.1).")
+  String bind;
+
+  @Option(names = "--port", description = "Native protocol port (default: 7400; 0 = any free).")
+  String port;
+
   @Option(
-      names = "--data",
-      defaultValue = "data",
-      description = "Directory for embedded storage (default: ${DEFAULT-VALUE}).")
-  Path data;
+      names = "--set",
+      description = "Any configuration key, as KEY=VALUE (see docs/configuration.md).")
+  Map<String, String> settings = new LinkedHashMap<>();
 
   @Override
   public Integer call() throws Exception {
-    Path dir = data.toAbsolutePath();
-    Broker broker = Broker.open(BrokerConfig.defaults(dir), Clock.SYSTEM);
+    List<FrontEnd> frontEnds = SwitchboardServer.discoverFrontEnds();
+    Map<String, String> flags = new LinkedHashMap<>(settings);
+    if (data != null) {
+      flags.put(ConfigCatalogue.DATA_DIR.name(), data);
+    }
+    if (bind != null) {
+      flags.put(ConfigCatalogue.BIND.name(), bind);
+    }
+    if (port != null) {
+      flags.put(ConfigCatalogue.NATIVE_PORT.name(), port);
+    }
+    ServerConfig resolved;
+    try {
+      resolved =
+          ServerConfig.load(
+              SwitchboardServer.configKeys(frontEnds), config, System.getenv(), flags);
+    } catch (SwitchboardException e) {
+      System.err.println("switchboard: " + e.getMessage());
+      return 2;
+    }
+    SwitchboardServer server = SwitchboardServer.start(resolved, frontEnds);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  LOG.info("shutting down: finishing queued publishes and closing storage");
-                  broker.close();
+                  LOG.info(
+                      "shutting down: closing connections, finishing appends, closing storage");
+                  server.close();
                   stopped.countDown();
                 },
                 "sb-shutdown"));
-    LOG.info("Switchboard started; embedded storage in {}", dir);
-    for (StreamInfo s : broker.listStreams()) {
-      LOG.info(
-          "stream {} ({}): {} partitions, {} messages",
-          s.config().name(),
-          String.join(" ", s.config().subjects()),
-          s.partitions().size(),
-          s.messages());
-    }
-    LOG.info("network listeners arrive with issue #4; press Ctrl-C to stop");
     stopped.await();
     return 0;
   }
