@@ -116,9 +116,15 @@ class NativeEndToEndTest {
     String info =
         client.admin(
             Admin.Op.STREAM_CREATE,
-            "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"],\"retention\":\"WORK_QUEUE\"}");
+            "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"],\"retention\":\"work_queue\"}");
     assertThat(info).contains("\"JOBS\"");
-    client.admin(Admin.Op.CONSUMER_CREATE, "{\"stream\":\"JOBS\",\"name\":\"workers\"}");
+    client.admin(
+        Admin.Op.CONSUMER_CREATE,
+        "{\"stream\":\"JOBS\",\"config\":{\"name\":\"workers\",\"ackPolicy\":\"each\"}}");
+    assertThat(client.admin(Admin.Op.STREAM_INFO, "{\"name\":\"JOBS\"}"))
+        .contains("\"retention\":\"work_queue\"");
+    assertThat(client.admin(Admin.Op.CONSUMER_LIST, "{\"stream\":\"JOBS\"}"))
+        .startsWith("{\"consumers\":[");
     for (int i = 0; i < 10; i++) {
       PubAck ack = client.publish("jobs.email", utf8("job-" + i));
       assertThat(ack.stream()).isEqualTo("JOBS");

@@ -20,8 +20,13 @@ import java.util.List;
  * unknown fields are refused by name. Thread-safe.
  */
 final class AdminJson {
+  /** [P-11] enum values are the lower case of the broker's enums. */
   static final ObjectMapper JSON =
-      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+      JsonMapper.builder()
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(com.fasterxml.jackson.databind.MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+          .enable(com.fasterxml.jackson.databind.cfg.EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
+          .build();
 
   private AdminJson() {}
 
@@ -53,9 +58,15 @@ final class AdminJson {
     return overlay(defaults, body, StreamConfig.class, "stream");
   }
 
+  /** [P-11] CONSUMER_CREATE: {@code {"stream": ..., "config": {...}}}. */
   static ConsumerConfig consumerConfig(JsonNode body) {
+    JsonNode config = body.get("config");
+    if (config == null || !config.isObject()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "admin body needs an object field \"config\"");
+    }
     ObjectNode defaults = JSON.valueToTree(ConsumerConfig.builder("defaults").build());
-    return overlay(defaults, body, ConsumerConfig.class, "consumer");
+    return overlay(defaults, config, ConsumerConfig.class, "consumer");
   }
 
   private static <T> T overlay(ObjectNode defaults, JsonNode given, Class<T> type, String what) {
@@ -63,7 +74,7 @@ final class AdminJson {
     Iterator<String> names = given.fieldNames();
     while (names.hasNext()) {
       String n = names.next();
-      if (!defaults.has(n) && !n.equals("stream")) {
+      if (!defaults.has(n)) {
         unknown.add(n);
       }
     }

@@ -593,21 +593,23 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
           case STREAM_UPDATE -> broker.updateStream(AdminJson.streamConfig(body));
           case STREAM_DELETE -> {
             broker.deleteStream(AdminJson.text(body, "name"));
-            yield Map.of("deleted", AdminJson.text(body, "name"));
+            yield null;
           }
           case STREAM_INFO -> broker.streamInfo(AdminJson.text(body, "name"));
-          case STREAM_LIST -> broker.listStreams();
+          case STREAM_LIST -> Map.of("streams", broker.listStreams());
           case CONSUMER_CREATE ->
               broker.createConsumer(AdminJson.text(body, "stream"), AdminJson.consumerConfig(body));
           case CONSUMER_DELETE -> {
             broker.deleteConsumer(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
-            yield Map.of("deleted", AdminJson.text(body, "name"));
+            yield null;
           }
           case CONSUMER_INFO ->
               broker.consumerInfo(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
-          case CONSUMER_LIST -> broker.listConsumers(AdminJson.text(body, "stream"));
+          case CONSUMER_LIST ->
+              Map.of("consumers", broker.listConsumers(AdminJson.text(body, "stream")));
         };
-    write(new AdminReply(a.requestId(), AdminJson.write(result)));
+    // [P-11] a delete answers with an empty body.
+    write(new AdminReply(a.requestId(), result == null ? new byte[0] : AdminJson.write(result)));
   }
 
   // ------------------------------------------------------------------ plumbing
