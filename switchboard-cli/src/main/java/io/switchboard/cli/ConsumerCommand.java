@@ -275,7 +275,8 @@ final class ConsumerCommand {
       name = "next",
       description = {
         "Fetch up to --count messages from a consumer and print them.",
-        "Each printed message is then acked, unless --nack or --no-ack.",
+        "Each printed message is then acked, unless --nack or --no-ack (or the consumer's ack"
+            + " policy is none).",
         "Exits with 4 when no message came within --wait."
       })
   static final class Next extends ClientCommand {
@@ -349,6 +350,13 @@ final class ConsumerCommand {
     @Override
     int run(SwitchboardClient client) {
       Output output = output();
+      // A consumer with ack policy none tracks nothing: acks and nacks would only be ignored.
+      String info =
+          client.admin(
+              Admin.Op.CONSUMER_INFO,
+              AdminCommand.object().put("stream", stream).put("name", name).toString());
+      boolean tracked =
+          !AdminCommand.parse(info).path("config").path("ackPolicy").asText().equals("none");
       long deadlineNs = System.nanoTime() + wait.toNanos();
       int received = 0;
       while (received < count) {
@@ -360,7 +368,9 @@ final class ConsumerCommand {
         }
         for (DeliveryEntry d : batch) {
           output.delivery(stream, name, d);
-          settle(client, d);
+          if (tracked) {
+            settle(client, d);
+          }
         }
         received += batch.size();
       }

@@ -437,6 +437,25 @@ class CliEndToEndTest {
     assertThat(run("consumer", "info", "LOG1", "tail").out()).containsPattern("start: +offset:2");
   }
 
+  @Test
+  void shouldNotSettleMessagesOfAConsumerWithoutAcks() throws Exception {
+    assertThat(run("stream", "add", "FIRE", "--subjects", "fire.>").code()).isZero();
+    assertThat(run("consumer", "add", "FIRE", "forget", "--ack", "none").code()).isZero();
+    assertThat(run("pub", "fire.a", "and forget").code()).isZero();
+    Result next = run("consumer", "next", "FIRE", "forget");
+    assertThat(next.code()).isZero();
+    assertThat(next.out()).endsWith("\nand forget\n");
+    assertThat(next.err()).isEmpty();
+  }
+
+  @Test
+  void shouldSayWhichConsumerIsMissingBeforeFetching() throws Exception {
+    Result r = run("consumer", "next", "NOSUCH", "c", "--wait", "100ms");
+    assertThat(r.code()).isEqualTo(ExitCodes.REFUSED);
+    // protocol.md lists STREAM_NOT_FOUND here; the broker answers CONSUMER_NOT_FOUND today.
+    assertThat(r.err()).matches("error 20(10 STREAM|30 CONSUMER)_NOT_FOUND: .*\"NOSUCH\".*\n");
+  }
+
   // ------------------------------------------------------------------ errors and settings
 
   @Test
