@@ -81,16 +81,19 @@ abstract class ClientCommand implements Callable<Integer> {
       return ExitCodes.CANNOT_CONNECT;
     }
     try (client) {
-      return run(client);
-    } catch (SwitchboardClientException e) {
-      return failed(e, client);
-    } catch (CompletionException e) {
-      return failed(asClientException(e), client);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof SwitchboardClientException sce) {
-        return failed(sce, client);
+      // Failures are judged before the client closes: failed() asks whether it is still connected.
+      try {
+        return run(client);
+      } catch (SwitchboardClientException e) {
+        return failed(e, client);
+      } catch (CompletionException e) {
+        return failed(asClientException(e), client);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof SwitchboardClientException sce) {
+          return failed(sce, client);
+        }
+        throw e;
       }
-      throw e;
     } finally {
       out().flush();
       err().flush();

@@ -174,7 +174,7 @@ class CliEndToEndTest {
   void shouldShareAQueueGroupBetweenSubscribers() throws Exception {
     Running a = listen("in queue group g", "sub", "work.q", "--queue", "g", "--count", "1");
     Running b = listen("in queue group g", "sub", "work.q", "--queue", "g", "--count", "1");
-    // Each message goes to one member, so two publishes finish both subscribers.
+    // The broker hands a group its messages round-robin, so two publishes reach both members.
     assertThat(run("pub", "work.q", "job", "--count", "2").out().lines())
         .containsExactly("not stored: no stream captures it", "not stored: no stream captures it");
     assertThat(a.finish().out()).contains("job");
