@@ -98,6 +98,8 @@ public enum ErrorCode {
   SERVER_SHUTTING_DOWN(3025, ErrorCategory.RETRIABLE, "the server is shutting down"),
   FEATURE_NOT_NEGOTIATED(
       3026, ErrorCategory.CLIENT, "{} frame needs feature {}, which was not negotiated"),
+  CONNECTION_FAILED(3030, ErrorCategory.RETRIABLE, "cannot connect to {}: {}"),
+  CONNECTION_LOST(3031, ErrorCategory.RETRIABLE, "the connection to {} was lost{}"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

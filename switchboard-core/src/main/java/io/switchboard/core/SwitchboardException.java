@@ -6,10 +6,12 @@ package io.switchboard.core;
  */
 public final class SwitchboardException extends RuntimeException {
   private final ErrorCode code;
+  private final String detail;
 
   private SwitchboardException(ErrorCode code, String message, Throwable cause) {
     super("[" + code.number() + " " + code + "] " + message, cause);
     this.code = code;
+    this.detail = message;
   }
 
   /** An exception whose message is the code's template filled with {@code args}. */
@@ -24,5 +26,10 @@ public final class SwitchboardException extends RuntimeException {
 
   public ErrorCode code() {
     return code;
+  }
+
+  /** The message without the code prefix: what goes on the wire next to the code's number. */
+  public String detail() {
+    return detail;
   }
 }

@@ -16,7 +16,7 @@ public record FrameDecodeFailure(ErrorCode code, String message) {
 
   /** The failure a decoder saw as an exception. */
   public static FrameDecodeFailure of(SwitchboardException e) {
-    return new FrameDecodeFailure(e.code(), e.getMessage());
+    return new FrameDecodeFailure(e.code(), e.detail());
   }
 
   /** The fatal, connection-level ERROR frame that reports this failure to the peer. */
