@@ -364,10 +364,12 @@ public final class Broker implements AutoCloseable {
    * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}
    */
   public synchronized void deleteConsumer(String stream, String consumer) {
+    runtime(stream);
     consumers.delete(stream, consumer);
   }
 
   public ConsumerInfo consumerInfo(String stream, String consumer) {
+    runtime(stream);
     return consumers.info(stream, consumer);
   }
 

@@ -29,7 +29,9 @@ public final class PushSubscription implements AutoCloseable {
 
   private final ConsumerAgent consumer;
   private final String member;
-  private final int credits;
+
+  /** The window: messages the member may hold unacknowledged. Grows with {@link #grant}. */
+  private final AtomicInteger credits;
 
   /** Messages handed to the member and not given back yet. */
   private final AtomicInteger held = new AtomicInteger();
@@ -46,7 +48,7 @@ public final class PushSubscription implements AutoCloseable {
     }
     this.consumer = consumer;
     this.member = member;
-    this.credits = credits;
+    this.credits = new AtomicInteger(credits);
     this.handler = handler;
     this.thread =
         Thread.ofVirtual().name("sb-push-" + consumer.name() + "-" + member).start(this::run);
@@ -54,7 +56,7 @@ public final class PushSubscription implements AutoCloseable {
 
   private void run() {
     while (!closed) {
-      int wanted = credits - held.get();
+      int wanted = credits.get() - held.get();
       if (wanted <= 0) {
         // The member holds all it may: wait for an ack or nack to wake us.
         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(POLL_WAIT_MS));
@@ -101,6 +103,18 @@ public final class PushSubscription implements AutoCloseable {
   }
 
   /**
+   * Widens the window by {@code n} messages: for a member whose deliveries are never acknowledged
+   * (ack policy none) or that wants more in flight. {@code n} must be at least 1.
+   */
+  public void grant(int n) {
+    if (n < 1) {
+      throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "credits must be >= 1");
+    }
+    credits.addAndGet(n);
+    LockSupport.unpark(thread);
+  }
+
+  /**
    * Returns a credit for a pushed message that was acknowledged or given back some other way (a
    * front end's ack frame naming the consumer rather than this subscription).
    */
@@ -115,7 +129,7 @@ public final class PushSubscription implements AutoCloseable {
 
   /** Credits free now: how many more messages the member may be sent. */
   public int availableCredits() {
-    return credits - held.get();
+    return credits.get() - held.get();
   }
 
   /** Stops pushing; messages the member still holds time out and are redelivered. */

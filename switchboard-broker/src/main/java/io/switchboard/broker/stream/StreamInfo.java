@@ -1,5 +1,6 @@
 package io.switchboard.broker.stream;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
@@ -21,6 +22,7 @@ public record StreamInfo(StreamConfig config, List<PartitionInfo> partitions) {
   public record PartitionInfo(int partition, long firstOffset, long nextOffset, long bytes) {}
 
   /** Messages held, counting offsets compaction or retention emptied. */
+  @JsonProperty("messages")
   public long messages() {
     return partitions.stream().mapToLong(p -> p.nextOffset() - p.firstOffset()).sum();
   }
