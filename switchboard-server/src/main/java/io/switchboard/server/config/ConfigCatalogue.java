@@ -61,8 +61,9 @@ public final class ConfigCatalogue {
       new ConfigKey<>(
           "native.max-pending-bytes",
           "67108864",
-          "Bytes waiting to be written to one connection (64 MiB); a client that reads slower than"
-              + " that is cut off with SLOW_CONSUMER rather than growing the server's memory.",
+          "Bytes waiting to be written to one connection (64 MiB): past it live messages for that"
+              + " connection are dropped and counted (DROPPED); past twice it, answers and"
+              + " deliveries included, the connection is cut off with SLOW_CONSUMER.",
           ConfigKey.longIn(64 * 1024, 1L << 34));
 
   public static final ConfigKey<Long> NATIVE_HANDSHAKE_TIMEOUT_MS =

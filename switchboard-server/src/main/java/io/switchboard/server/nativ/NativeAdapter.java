@@ -149,18 +149,19 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    // [P-9.3] the outbound buffer passed its bound: the reader is too slow; cut it off.
-    if (!ctx.channel().isWritable()
-        && ctx.channel().unsafe().outboundBuffer() != null
-        && ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes()
-            >= settings.maxPendingBytes()) {
+    // [P-9.3] answers and deliveries alone passed twice the outbound limit (the high water
+    // mark): the reader is too slow; cut it off rather than grow the server's memory.
+    if (!ctx.channel().isWritable()) {
       fatal(
           ErrorCode.SLOW_CONSUMER,
-          ErrorCode.SLOW_CONSUMER.format(
-              ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes(),
-              settings.maxPendingBytes()));
+          ErrorCode.SLOW_CONSUMER.format(pendingWriteBytes(), 2 * settings.maxPendingBytes()));
     }
     ctx.fireChannelWritabilityChanged();
+  }
+
+  private long pendingWriteBytes() {
+    var buffer = ctx.channel().unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
   }
 
   @Override
@@ -202,9 +203,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
       case Request r -> request(r);
       case Fetch f -> fetch(f);
       case Consume c -> consume(c);
-      case Credit c ->
-          throw SwitchboardException.of(
-              ErrorCode.INVALID_ARGUMENT, "CREDIT is not supported yet: acks return credits");
+      case Credit c -> credit(c);
       case Acks a -> acks(a);
       case Read r -> read(r);
       case ReadSubject r -> readSubject(r);
@@ -325,12 +324,22 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     }
     int sid = s.sid();
     AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
+    long[] dropped = {0, 0}; // [total, total already told]; event loop only
     LiveSink sink =
         new LiveSink() {
           @Override
           public void onMessage(Message m) {
             if (remaining.get() <= 0) {
               return;
+            }
+            // [P-9.3] past the outbound limit live messages are dropped, counted and told.
+            if (pendingWriteBytes() > settings.maxPendingBytes()) {
+              dropped[0]++;
+              return;
+            }
+            if (dropped[0] > dropped[1]) {
+              dropped[1] = dropped[0];
+              ctx.write(new Dropped(sid, dropped[0]), ctx.voidPromise());
             }
             ctx.writeAndFlush(
                 new LiveMessage(
@@ -485,6 +494,15 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     pushSubs.put(sid, push);
     pushByConsumer.put(c.stream() + "\u0000" + c.consumer(), push);
     write(new Ok(c.requestId()));
+  }
+
+  /** [P-8.4] widens a push subscription's window; an unknown sid is a non-fatal error. */
+  private void credit(Credit c) {
+    PushSubscription push = pushSubs.get(c.sid());
+    if (push == null) {
+      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, c.sid());
+    }
+    push.grant(c.credits());
   }
 
   private void acks(Acks a) {
@@ -650,7 +668,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     if (e.code() == ErrorCode.INTERNAL) {
       LOG.warn("SB-SERVER-4003 request {} failed", requestId, c);
     }
-    write(ErrorFrame.of(requestId, false, e.code(), e.getMessage()));
+    write(ErrorFrame.of(requestId, false, e.code(), e.detail()));
   }
 
   private static Throwable causeOf(CompletableFuture<?> f) {

@@ -78,8 +78,8 @@ public final class NativeFrontEnd implements FrontEnd {
             .childOption(
                 ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(
-                    (int) Math.min(Integer.MAX_VALUE, pending / 2),
-                    (int) Math.min(Integer.MAX_VALUE, pending)))
+                    (int) Math.min(Integer.MAX_VALUE, pending),
+                    (int) Math.min(Integer.MAX_VALUE, 2 * pending)))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
