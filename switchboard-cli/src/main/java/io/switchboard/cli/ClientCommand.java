@@ -103,7 +103,7 @@ abstract class ClientCommand implements Callable<Integer> {
   /** Reports {@code e} on stderr and returns its exit code. */
   int failed(SwitchboardClientException e, SwitchboardClient client) {
     ErrorCode code = e.errorCode();
-    if (!client.isConnected() && code == ErrorCode.BROKER_CLOSED) {
+    if (code == ErrorCode.CONNECTION_LOST || code == ErrorCode.CONNECTION_FAILED) {
       err().println("connection lost: " + detail(e));
       return ExitCodes.CANNOT_CONNECT;
     }
@@ -150,19 +150,11 @@ abstract class ClientCommand implements Callable<Integer> {
     return "error " + e.code() + " " + (code == null ? "UNKNOWN" : code.name()) + ": " + detail(e);
   }
 
-  /**
-   * The message without the {@code [code NAME] } prefix the client's exception adds (it has no
-   * accessor for the bare message).
-   */
+  /** The message without the {@code [code NAME] } prefix. */
   static String detail(RuntimeException e) {
-    String m = String.valueOf(e.getMessage());
-    if (e instanceof SwitchboardClientException) {
-      // The server's own error text may carry the prefix too, so strip every leading one.
-      while (m.startsWith("[") && m.indexOf("] ") > 0) {
-        m = m.substring(m.indexOf("] ") + 2);
-      }
-    }
-    return m;
+    return e instanceof SwitchboardClientException sce
+        ? sce.detail()
+        : String.valueOf(e.getMessage());
   }
 
   String serverAddress() {

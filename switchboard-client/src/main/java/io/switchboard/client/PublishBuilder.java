@@ -88,7 +88,12 @@ public final class PublishBuilder {
     return this;
   }
 
-  Publish build(int requestId) {
+  /** Whether a message id was set explicitly. */
+  boolean hasMessageId() {
+    return messageId != null;
+  }
+
+  Publish build(int requestId, String autoMessageId) {
     return new Publish(
         requestId,
         noAck,
@@ -98,7 +103,7 @@ public final class PublishBuilder {
         key,
         payload,
         expectedStream,
-        messageId,
+        messageId != null ? messageId : autoMessageId,
         expectedLastSubjectOffset,
         null,
         0);

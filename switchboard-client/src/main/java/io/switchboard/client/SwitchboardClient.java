@@ -25,6 +25,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.Consume;
+import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
 import io.switchboard.protocol.frame.DeliveryEntry;
 import io.switchboard.protocol.frame.DeliveryPush;
@@ -42,6 +44,8 @@ import io.switchboard.protocol.frame.Ping;
 import io.switchboard.protocol.frame.Pong;
 import io.switchboard.protocol.frame.PubAck;
 import io.switchboard.protocol.frame.PubAckBatch;
+import io.switchboard.protocol.frame.Publish;
+import io.switchboard.protocol.frame.PublishBatch;
 import io.switchboard.protocol.frame.ReadSubject;
 import io.switchboard.protocol.frame.Reply;
 import io.switchboard.protocol.frame.Request;
@@ -50,40 +54,85 @@ import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A connection to a Switchboard server over the native protocol ({@code docs/protocol.md}).
  * Thread-safe: every method may be called from any thread, and requests pipeline (many in flight,
- * answered in any order). Subscription handlers run on one callback thread per client, in arrival
- * order, never on the network thread — a slow handler delays other handlers of this client, not its
- * network I/O.
+ * answered in any order).
  *
- * <p>Not yet: reconnecting after the connection drops (a dropped connection fails every pending
- * request with a retriable error and ends subscriptions; see {@link #isConnected()}), batching
- * publishes into one frame, and idempotent producer ids (issue #4).
+ * <p>Publishing: publishes queue in an outbox drained by the network thread, so those made while a
+ * frame is being written go out together in one PUBLISH_BATCH. With {@link
+ * ClientOptions#idempotent()} (the default) each publish carries a unique message id, and a publish
+ * not yet acknowledged when the connection drops is sent again after the reconnect: the stream
+ * stores it once (within its duplicate window).
+ *
+ * <p>Reconnecting ({@link ClientOptions#reconnect()}, the default): a lost connection is re-dialled
+ * with exponential back-off and jitter; subscriptions and push consumers are restored; requests
+ * other than publishes that were in flight fail with the retriable {@code CONNECTION_LOST}; a
+ * server that cannot be reached at all gives {@code CONNECTION_FAILED}.
+ *
+ * <p>Callbacks: subscription handlers run on one callback thread per client, in arrival order,
+ * never on the network thread — a slow handler delays other handlers of this client, not its I/O.
  */
 public final class SwitchboardClient implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SwitchboardClient.class);
+
+  /** Publishes waiting for an acknowledgement, connected or not; past it publishing fails. */
+  static final int MAX_PENDING_PUBLISHES = 65_536;
+
+  /** First reconnect delay; doubles per failed attempt up to the configured maximum. */
+  static final long FIRST_RECONNECT_DELAY_MS = 50;
+
+  private enum State {
+    CONNECTED,
+    RECONNECTING,
+    CLOSED
+  }
+
+  /** A request waiting for its answer; {@code retry} is resent after a reconnect, else failed. */
+  private record Pending(CompletableFuture<Frame> answer, Publish retry) {}
+
+  /** A subscription to restore after a reconnect: its frame (with a fresh request id) and sink. */
+  private record Sub(Frame frame, Consumer<Frame> sink) {}
+
   private final ClientOptions options;
   private final EventLoopGroup group;
   private final ExecutorService callbacks;
-  private final Channel channel;
-  private final Map<Integer, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
-  private final Map<Integer, Consumer<Frame>> subscriptions = new ConcurrentHashMap<>();
+  private final Bootstrap bootstrap;
+  private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
+  private final Map<Integer, Sub> subscriptions = new ConcurrentHashMap<>();
+  private final ConcurrentLinkedQueue<Publish> outbox = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean flushScheduled = new AtomicBoolean();
   private final AtomicInteger ids = new AtomicInteger();
-  private final CompletableFuture<Welcome> welcome = new CompletableFuture<>();
+  private final AtomicInteger pendingPublishes = new AtomicInteger();
+  private final String producerTag = Long.toHexString(ThreadLocalRandom.current().nextLong());
+  private final AtomicLong producerSequence = new AtomicLong();
+  private final AtomicLong reconnects = new AtomicLong();
+  private volatile Channel channel;
+  private volatile Welcome welcome;
+  private volatile State state = State.RECONNECTING;
   private volatile String closeReason;
+  private int reconnectAttempt;
 
   private SwitchboardClient(ClientOptions options) {
     this.options = options;
@@ -95,7 +144,7 @@ public final class SwitchboardClient implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    Bootstrap b =
+    this.bootstrap =
         new Bootstrap()
             .group(group)
             .channel(NioSocketChannel.class)
@@ -111,58 +160,88 @@ public final class SwitchboardClient implements AutoCloseable {
                         .addLast(new Handler());
                   }
                 });
-    Channel ch;
-    try {
-      ch = b.connect(options.host(), options.port()).syncUninterruptibly().channel();
-    } catch (RuntimeException e) {
-      shutdown();
-      throw new SwitchboardClientException(
-          ErrorCode.BROKER_CLOSED.number(),
-          "cannot connect to " + options.host() + ":" + options.port() + ": " + e.getMessage());
-    }
-    this.channel = ch;
   }
 
   /**
    * Connects and completes the handshake.
    *
-   * @throws SwitchboardClientException when the server cannot be reached or refuses the handshake
+   * @throws SwitchboardClientException when the server cannot be reached (code {@code
+   *     CONNECTION_FAILED}) or refuses the handshake (its code)
    */
   public static SwitchboardClient connect(ClientOptions options) {
     SwitchboardClient c = new SwitchboardClient(options);
-    c.channel.writeAndFlush(
-        new Hello(
-            FrameDescriptor.MIN_VERSION,
-            FrameDescriptor.MAX_VERSION,
-            FrameDescriptor.FEATURES_V1,
-            options.clientName(),
-            null));
     try {
-      c.welcome.get(options.connectTimeoutMs(), TimeUnit.MILLISECONDS);
+      c.dial().get(options.connectTimeoutMs(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException | ExecutionException | TimeoutException e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      c.state = State.CLOSED;
       c.close();
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       if (cause instanceof SwitchboardClientException sce) {
         throw sce;
       }
       throw new SwitchboardClientException(
-          ErrorCode.HANDSHAKE_TIMEOUT.number(), "handshake with the server failed: " + cause);
+          ErrorCode.CONNECTION_FAILED.number(),
+          ErrorCode.CONNECTION_FAILED.format(options.host() + ":" + options.port(), cause));
     }
     return c;
   }
 
-  /** Connects to {@code HOST:PORT}. */
+  /** Connects to {@code HOST:PORT} with default options. */
   public static SwitchboardClient connect(String address) {
     return connect(ClientOptions.parse(address));
   }
 
-  /** The server's handshake answer: version, features, limits. */
+  /** Opens a connection and says HELLO; completes with the WELCOME. */
+  private CompletableFuture<Welcome> dial() {
+    CompletableFuture<Welcome> done = new CompletableFuture<>();
+    bootstrap
+        .connect(options.host(), options.port())
+        .addListener(
+            (io.netty.channel.ChannelFutureListener)
+                f -> {
+                  if (!f.isSuccess()) {
+                    done.completeExceptionally(
+                        new SwitchboardClientException(
+                            ErrorCode.CONNECTION_FAILED.number(),
+                            ErrorCode.CONNECTION_FAILED.format(
+                                options.host() + ":" + options.port(), f.cause().getMessage())));
+                    return;
+                  }
+                  Handler h = f.channel().pipeline().get(Handler.class);
+                  h.welcomed = done;
+                  f.channel()
+                      .writeAndFlush(
+                          new Hello(
+                              FrameDescriptor.MIN_VERSION,
+                              FrameDescriptor.MAX_VERSION,
+                              FrameDescriptor.FEATURES_V1,
+                              options.clientName(),
+                              null));
+                });
+    return done;
+  }
+
+  /** The server's handshake answer on the current connection: version, features, limits. */
   public Welcome welcome() {
-    return welcome.join();
+    return welcome;
+  }
+
+  /** Whether this client is closed for good (by {@link #close()}, or a loss without reconnect). */
+  public boolean isClosed() {
+    return state == State.CLOSED;
   }
 
   public boolean isConnected() {
-    return channel.isActive();
+    Channel ch = channel;
+    return state == State.CONNECTED && ch != null && ch.isActive();
+  }
+
+  /** How many times the connection was re-established. */
+  public long reconnects() {
+    return reconnects.get();
   }
 
   // ------------------------------------------------------------------ publish
@@ -174,8 +253,33 @@ public final class SwitchboardClient implements AutoCloseable {
 
   /** Publishes what {@code p} describes. */
   public CompletableFuture<PubAck> publishAsync(PublishBuilder p) {
+    if (state == State.CLOSED) {
+      return CompletableFuture.failedFuture(disconnected());
+    }
+    if (pendingPublishes.incrementAndGet() > MAX_PENDING_PUBLISHES) {
+      pendingPublishes.decrementAndGet();
+      return CompletableFuture.failedFuture(
+          new SwitchboardClientException(
+              ErrorCode.PUBLISH_BACKPRESSURE.number(),
+              MAX_PENDING_PUBLISHES + " publishes are waiting for acknowledgements (the limit)"));
+    }
     int id = nextId();
-    return send(id, p.build(id)).thenApply(PubAck.class::cast);
+    String autoId =
+        options.idempotent() && !p.hasMessageId()
+            ? producerTag + "-" + producerSequence.incrementAndGet()
+            : null;
+    Publish frame = p.build(id, autoId);
+    CompletableFuture<Frame> answer = new CompletableFuture<>();
+    answer.whenComplete((f, e) -> pendingPublishes.decrementAndGet());
+    // Only a publish the stream can de-duplicate is safe to send twice.
+    pending.put(id, new Pending(answer, frame.messageId() != null ? frame : null));
+    outbox.add(frame);
+    scheduleFlush();
+    if (frame.noAck()) {
+      // No acknowledgement will come: complete once written (errors still arrive as frames).
+      return answer.thenApply(PubAck.class::cast);
+    }
+    return answer.thenApply(PubAck.class::cast);
   }
 
   /** Publishes and waits for the acknowledgement. */
@@ -188,9 +292,56 @@ public final class SwitchboardClient implements AutoCloseable {
     return await(publishAsync(p));
   }
 
+  private void scheduleFlush() {
+    Channel ch = channel;
+    if (state == State.CONNECTED && ch != null && flushScheduled.compareAndSet(false, true)) {
+      ch.eventLoop().execute(() -> flush(ch));
+    }
+  }
+
+  /** Network thread: drains the outbox into PUBLISH or PUBLISH_BATCH frames. */
+  private void flush(Channel ch) {
+    try {
+      int maxBatchBytes =
+          Math.max(64 * 1024, welcome == null ? 1 << 20 : welcome.maxFrameBytes() / 2);
+      while (ch.isActive() && !outbox.isEmpty()) {
+        List<Publish> batch = new ArrayList<>();
+        long bytes = 0;
+        Publish p;
+        while (batch.size() < ProtocolLimits.DEFAULT_MAX_BATCH_ENTRIES
+            && bytes < maxBatchBytes
+            && (p = outbox.poll()) != null) {
+          batch.add(p);
+          bytes += p.payload().length + (p.key() == null ? 0 : p.key().length) + 256;
+        }
+        if (batch.size() == 1) {
+          ch.write(batch.get(0), ch.voidPromise());
+        } else if (!batch.isEmpty()) {
+          ch.write(new PublishBatch(batch), ch.voidPromise());
+        }
+        for (Publish sent : batch) {
+          if (sent.noAck()) {
+            Pending done = pending.remove(sent.requestId());
+            if (done != null) {
+              done.answer()
+                  .complete(
+                      new PubAck(sent.requestId(), null, -1, -1, PubAck.Durability.MEMORY, false));
+            }
+          }
+        }
+      }
+      ch.flush();
+    } finally {
+      flushScheduled.set(false);
+    }
+    if (!outbox.isEmpty() && ch.isActive()) {
+      scheduleFlush();
+    }
+  }
+
   // ------------------------------------------------------------------ live
 
-  /** A live subscription; {@link #close()} unsubscribes. */
+  /** A live subscription or push consumer; {@link #close()} ends it. */
   public final class Subscription implements AutoCloseable {
     private final int sid;
 
@@ -202,10 +353,19 @@ public final class SwitchboardClient implements AutoCloseable {
       return sid;
     }
 
+    /** Widens a push consumer's window by {@code credits} messages. */
+    public void grant(int credits) {
+      Channel ch = channel;
+      if (ch != null && ch.isActive()) {
+        ch.writeAndFlush(new Credit(sid, credits));
+      }
+    }
+
     @Override
     public void close() {
-      if (subscriptions.remove(sid) != null && channel.isActive()) {
-        channel.writeAndFlush(new Unsubscribe(sid, 0));
+      Channel ch = channel;
+      if (subscriptions.remove(sid) != null && ch != null && ch.isActive()) {
+        ch.writeAndFlush(new Unsubscribe(sid, 0));
       }
     }
   }
@@ -213,23 +373,48 @@ public final class SwitchboardClient implements AutoCloseable {
   /**
    * Subscribes to {@code pattern} (in {@code queueGroup} when not null); {@code handler} gets each
    * message on the callback thread. {@code onDropped}, when not null, hears how many messages the
-   * server dropped because this subscription fell behind.
+   * server dropped because this subscription fell behind. Restored after a reconnect.
    */
   public Subscription subscribe(
       String pattern, String queueGroup, Consumer<LiveMessage> handler, Consumer<Long> onDropped) {
     int sid = nextId();
-    int id = nextId();
-    subscriptions.put(
-        sid,
+    Consumer<Frame> sink =
         f -> {
           if (f instanceof LiveMessage m) {
             handler.accept(m);
           } else if (f instanceof Dropped d && onDropped != null) {
             onDropped.accept(d.totalDropped());
           }
-        });
+        };
+    return open(sid, new Subscribe(sid, sid, pattern, queueGroup), sink);
+  }
+
+  /** Subscribes with no queue group and no drop notices. */
+  public Subscription subscribe(String pattern, Consumer<LiveMessage> handler) {
+    return subscribe(pattern, null, handler, null);
+  }
+
+  /**
+   * Push delivery of a durable consumer as {@code member}: at most {@code credits} messages
+   * unacknowledged at once; acknowledge each with {@link #ack} (which returns its credit). Restored
+   * after a reconnect.
+   */
+  public Subscription consume(
+      String stream, String consumer, String member, int credits, Consumer<DeliveryEntry> handler) {
+    int sid = nextId();
+    Consumer<Frame> sink =
+        f -> {
+          if (f instanceof DeliveryPush d) {
+            handler.accept(d.delivery());
+          }
+        };
+    return open(sid, new Consume(sid, sid, credits, stream, consumer, member), sink);
+  }
+
+  private Subscription open(int sid, Frame frame, Consumer<Frame> sink) {
+    subscriptions.put(sid, new Sub(frame, sink));
     try {
-      await(send(id, new Subscribe(id, sid, pattern, queueGroup)));
+      await(send(requestIdOf(frame), frame));
     } catch (RuntimeException e) {
       subscriptions.remove(sid);
       throw e;
@@ -237,9 +422,20 @@ public final class SwitchboardClient implements AutoCloseable {
     return new Subscription(sid);
   }
 
-  /** Subscribes with no queue group and no drop notices. */
-  public Subscription subscribe(String pattern, Consumer<LiveMessage> handler) {
-    return subscribe(pattern, null, handler, null);
+  private static int requestIdOf(Frame f) {
+    if (f instanceof Subscribe s) {
+      return s.requestId();
+    }
+    return ((Consume) f).requestId();
+  }
+
+  /** The frame that restores {@code sub}, with a fresh request id. */
+  private Frame renewed(Sub sub, int requestId) {
+    if (sub.frame() instanceof Subscribe s) {
+      return new Subscribe(requestId, s.sid(), s.pattern(), s.queueGroup());
+    }
+    Consume c = (Consume) sub.frame();
+    return new Consume(requestId, c.sid(), c.credits(), c.stream(), c.consumer(), c.member());
   }
 
   /**
@@ -344,20 +540,23 @@ public final class SwitchboardClient implements AutoCloseable {
     return ids.updateAndGet(i -> i == Integer.MAX_VALUE ? 1 : i + 1);
   }
 
+  /** Sends a request that is not retried: it fails if the connection is down or drops. */
   private CompletableFuture<Frame> send(int id, Frame f) {
     CompletableFuture<Frame> answer = new CompletableFuture<>();
-    if (!channel.isActive()) {
+    Channel ch = channel;
+    if (state != State.CONNECTED || ch == null || !ch.isActive()) {
       answer.completeExceptionally(disconnected());
       return answer;
     }
-    pending.put(id, answer);
-    channel
-        .writeAndFlush(f)
+    pending.put(id, new Pending(answer, null));
+    ch.writeAndFlush(f)
         .addListener(
             w -> {
               if (!w.isSuccess()) {
-                pending.remove(id);
-                answer.completeExceptionally(disconnected());
+                Pending p = pending.remove(id);
+                if (p != null) {
+                  p.answer().completeExceptionally(disconnected());
+                }
               }
             });
     return answer;
@@ -387,12 +586,112 @@ public final class SwitchboardClient implements AutoCloseable {
   }
 
   private SwitchboardClientException disconnected() {
+    String why =
+        (state == State.CLOSED ? " (client closed)" : " (reconnecting)")
+            + (closeReason == null ? "" : ": " + closeReason);
     return new SwitchboardClientException(
-        ErrorCode.BROKER_CLOSED.number(),
-        "not connected" + (closeReason == null ? "" : ": " + closeReason));
+        ErrorCode.CONNECTION_LOST.number(),
+        ErrorCode.CONNECTION_LOST.format(options.host() + ":" + options.port(), why));
+  }
+
+  /** Network thread: the connection is up again; restore subscriptions and unanswered publishes. */
+  private void onConnected(Channel ch, Welcome w) {
+    boolean reconnect = channel != null;
+    welcome = w;
+    channel = ch;
+    reconnectAttempt = 0;
+    state = State.CONNECTED;
+    if (!reconnect) {
+      return;
+    }
+    reconnects.incrementAndGet();
+    LOG.info("reconnected to {}:{}", options.host(), options.port());
+    for (Sub sub : subscriptions.values()) {
+      int id = nextId();
+      CompletableFuture<Frame> ok = new CompletableFuture<>();
+      pending.put(id, new Pending(ok, null));
+      ok.whenComplete(
+          (f, e) -> {
+            if (e != null) {
+              LOG.warn("could not restore subscription {}: {}", sub.frame(), e.getMessage());
+            }
+          });
+      ch.write(renewed(sub, id), ch.voidPromise());
+    }
+    // Unanswered publishes go first, in their original order, then whatever queued since.
+    TreeMap<Integer, Publish> retry = new TreeMap<>();
+    pending.forEach(
+        (id, p) -> {
+          if (p.retry() != null) {
+            retry.put(id, p.retry());
+          }
+        });
+    List<Publish> queued = new ArrayList<>();
+    Publish q;
+    while ((q = outbox.poll()) != null) {
+      if (!retry.containsKey(q.requestId())) {
+        queued.add(q);
+      }
+    }
+    outbox.addAll(retry.values());
+    outbox.addAll(queued);
+    ch.flush();
+    scheduleFlush();
+  }
+
+  /** Network thread: the connection is gone. */
+  private void onDisconnected() {
+    if (state == State.CLOSED || !options.reconnect()) {
+      state = State.CLOSED;
+      SwitchboardClientException ex = disconnected();
+      pending.values().forEach(p -> p.answer().completeExceptionally(ex));
+      pending.clear();
+      outbox.clear();
+      return;
+    }
+    state = State.RECONNECTING;
+    SwitchboardClientException ex = disconnected();
+    pending
+        .entrySet()
+        .removeIf(
+            e -> {
+              if (e.getValue().retry() == null) {
+                e.getValue().answer().completeExceptionally(ex);
+                return true;
+              }
+              return false;
+            });
+    // Unacknowledged publishes without an id were dropped above; take them out of the outbox too.
+    outbox.removeIf(p -> !pending.containsKey(p.requestId()));
+    scheduleReconnect();
+  }
+
+  private void scheduleReconnect() {
+    long base =
+        Math.min(
+            options.maxReconnectDelayMs(),
+            FIRST_RECONNECT_DELAY_MS << Math.min(20, reconnectAttempt++));
+    long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+    group.schedule(
+        () -> {
+          if (state == State.CLOSED) {
+            return;
+          }
+          dial()
+              .whenComplete(
+                  (w, e) -> {
+                    if (e != null && state != State.CLOSED) {
+                      group.execute(this::scheduleReconnect);
+                    }
+                  });
+        },
+        delay,
+        TimeUnit.MILLISECONDS);
   }
 
   private final class Handler extends SimpleChannelInboundHandler<Object> {
+    CompletableFuture<Welcome> welcomed = new CompletableFuture<>();
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
       if (msg instanceof FrameDecodeFailure failure) {
@@ -427,7 +726,8 @@ public final class SwitchboardClient implements AutoCloseable {
       } else if (f instanceof Dropped d) {
         dispatch(d.sid(), d);
       } else if (f instanceof Welcome w) {
-        welcome.complete(w);
+        onConnected(ctx.channel(), w);
+        welcomed.complete(w);
       } else if (f instanceof Ping p) {
         ctx.writeAndFlush(new Pong(p.token()));
       } else if (f instanceof Goodbye g) {
@@ -439,40 +739,39 @@ public final class SwitchboardClient implements AutoCloseable {
     private void onError(ChannelHandlerContext ctx, ErrorFrame e) {
       SwitchboardClientException ex = new SwitchboardClientException(e.code(), e.message());
       if (e.requestId() != 0) {
-        CompletableFuture<Frame> p = pending.remove(e.requestId());
+        Pending p = pending.remove(e.requestId());
         if (p != null) {
-          p.completeExceptionally(ex);
+          p.answer().completeExceptionally(ex);
         }
         return;
       }
       closeReason = ex.getMessage();
-      welcome.completeExceptionally(ex);
+      welcomed.completeExceptionally(ex);
       if (e.fatal()) {
         ctx.close();
       }
     }
 
     private void complete(int requestId, Frame f) {
-      CompletableFuture<Frame> p = pending.remove(requestId);
+      Pending p = pending.remove(requestId);
       if (p != null) {
-        p.complete(f);
+        p.answer().complete(f);
       }
     }
 
     private void dispatch(int sid, Frame f) {
-      Consumer<Frame> handler = subscriptions.get(sid);
-      if (handler != null) {
-        callbacks.execute(() -> handler.accept(f));
+      Sub sub = subscriptions.get(sid);
+      if (sub != null) {
+        callbacks.execute(() -> sub.sink().accept(f));
       }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      SwitchboardClientException ex = disconnected();
-      welcome.completeExceptionally(ex);
-      pending.values().forEach(p -> p.completeExceptionally(ex));
-      pending.clear();
-      subscriptions.clear();
+      welcomed.completeExceptionally(disconnected());
+      if (ctx.channel() == channel || channel == null) {
+        onDisconnected();
+      }
     }
 
     @Override
@@ -482,19 +781,19 @@ public final class SwitchboardClient implements AutoCloseable {
     }
   }
 
-  /** Says goodbye and closes the connection and its threads. */
+  /** Says goodbye and closes the connection and its threads; pending requests fail. */
   @Override
   public void close() {
-    if (channel != null && channel.isActive()) {
-      channel
-          .writeAndFlush(new Goodbye(0, "client closed"))
-          .awaitUninterruptibly(1, TimeUnit.SECONDS);
-      channel.close().awaitUninterruptibly();
+    State before = state;
+    state = State.CLOSED;
+    Channel ch = channel;
+    if (ch != null && ch.isActive() && before != State.CLOSED) {
+      ch.writeAndFlush(new Goodbye(0, "client closed")).awaitUninterruptibly(1, TimeUnit.SECONDS);
+      ch.close().awaitUninterruptibly();
     }
-    shutdown();
-  }
-
-  private void shutdown() {
+    SwitchboardClientException ex = disconnected();
+    pending.values().forEach(p -> p.answer().completeExceptionally(ex));
+    pending.clear();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     callbacks.shutdown();
   }

@@ -7,10 +7,17 @@ public final class SwitchboardClientException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   private final int code;
+  private final String detail;
 
   public SwitchboardClientException(int code, String message) {
     super("[" + code + " " + nameOf(code) + "] " + message);
     this.code = code;
+    this.detail = message;
+  }
+
+  /** The message without the code prefix. */
+  public String detail() {
+    return detail;
   }
 
   /** The error code's number ({@code docs/errors.md}). */
