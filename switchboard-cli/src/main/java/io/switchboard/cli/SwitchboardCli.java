@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       ReplyCommand.class,
       StreamCommand.class,
       ConsumerCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = ExitCodes.HEADING,
