@@ -13,6 +13,17 @@ public final class ChildJvm {
 
   /** Starts {@code main} with {@code args}; its stderr goes to the test's, stdout is piped. */
   public static Process start(Class<?> main, String... args) throws IOException {
+    return new ProcessBuilder(command(main, args))
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+  }
+
+  /** As {@link #start}, with stderr merged into the piped stdout (for tests that read logs). */
+  public static Process startMerged(Class<?> main, String... args) throws IOException {
+    return new ProcessBuilder(command(main, args)).redirectErrorStream(true).start();
+  }
+
+  private static List<String> command(Class<?> main, String... args) {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>();
     command.add(java);
@@ -21,6 +32,6 @@ public final class ChildJvm {
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    return command;
   }
 }

@@ -324,7 +324,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     }
     int sid = s.sid();
     AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
-    long[] dropped = {0, 0}; // [total, total already told]; event loop only
+    DropNotice drops = new DropNotice(sid);
     LiveSink sink =
         new LiveSink() {
           @Override
@@ -334,13 +334,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
             }
             // [P-9.3] past the outbound limit live messages are dropped, counted and told.
             if (pendingWriteBytes() > settings.maxPendingBytes()) {
-              dropped[0]++;
+              drops.dropped(1);
               return;
             }
-            if (dropped[0] > dropped[1]) {
-              dropped[1] = dropped[0];
-              ctx.write(new Dropped(sid, dropped[0]), ctx.voidPromise());
-            }
+            drops.tellIfDue();
             ctx.writeAndFlush(
                 new LiveMessage(
                     sid,
@@ -361,13 +358,61 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
           @Override
           public void onDropped(long totalDropped) {
-            ctx.writeAndFlush(new Dropped(sid, totalDropped), ctx.voidPromise());
+            // The live bus dropped for this subscriber before it reached the connection.
+            drops.dropped(totalDropped - drops.busDropped);
+            drops.busDropped = totalDropped;
           }
         };
     LiveSubscription sub =
         broker.live().subscribe(s.pattern(), s.queueGroup(), sink, ctx.executor());
     liveSubs.put(sid, new CountedSubscription(sub, remaining));
     write(new Ok(s.requestId()));
+  }
+
+  /** Milliseconds between checks whether a slow subscriber's queue drained enough to tell it. */
+  static final long DROP_NOTICE_CHECK_MS = 50;
+
+  /**
+   * Live messages dropped for one subscription, and the DROPPED notice owed for them ([P-9.3]):
+   * sent once the connection's outbound queue is back under its limit. Event loop only.
+   */
+  private final class DropNotice {
+    private final int sid;
+    private long total;
+    private long told;
+    private long busDropped;
+    private boolean checkScheduled;
+
+    DropNotice(int sid) {
+      this.sid = sid;
+    }
+
+    void dropped(long n) {
+      total += n;
+      if (!checkScheduled) {
+        checkScheduled = true;
+        ctx.executor().schedule(this::check, DROP_NOTICE_CHECK_MS, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    private void check() {
+      checkScheduled = false;
+      if (closing || !ctx.channel().isActive() || !liveSubs.containsKey(sid)) {
+        return;
+      }
+      if (pendingWriteBytes() > settings.maxPendingBytes()) {
+        dropped(0); // still full: look again later
+        return;
+      }
+      tellIfDue();
+    }
+
+    void tellIfDue() {
+      if (total > told) {
+        told = total;
+        ctx.writeAndFlush(new Dropped(sid, total), ctx.voidPromise());
+      }
+    }
   }
 
   /** A live subscription with its auto-unsubscribe count. */
@@ -680,14 +725,32 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Sends a fatal error and closes once it is written. */
+  /** How long a connection ended by a fatal error may keep sending before it is closed. */
+  static final long LINGER_MS = 5_000;
+
+  /**
+   * Sends a fatal error, then ends the connection ([P-12.1]): output is shut down once the error is
+   * written, so the peer reads everything sent before it and then the end of the stream; what the
+   * peer still sends is discarded until it closes or {@link #LINGER_MS} passes. Closing at once
+   * with unread input would reset the connection and could destroy the error frame in flight.
+   */
   private void fatal(ErrorCode code, String message) {
     if (closing) {
       return;
     }
     closing = true;
     ctx.writeAndFlush(ErrorFrame.of(0, true, code, message))
-        .addListener(ChannelFutureListener.CLOSE);
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  if (f.isSuccess()
+                      && f.channel() instanceof io.netty.channel.socket.DuplexChannel duplex) {
+                    duplex.shutdownOutput();
+                    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
+                  } else {
+                    ctx.close();
+                  }
+                });
   }
 
   private static int requestIdOf(Frame f) {
