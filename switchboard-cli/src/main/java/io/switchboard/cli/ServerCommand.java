@@ -65,6 +65,7 @@ final class ServerCommand implements Callable<Integer> {
       System.err.println("switchboard: " + e.getMessage());
       return 2;
     }
+    LogFormat.apply(resolved.get(ConfigCatalogue.LOG_FORMAT));
     SwitchboardServer server = SwitchboardServer.start(resolved, frontEnds);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
