@@ -96,7 +96,11 @@ public final class FrameDescriptor {
   // ---- publish ack options [P-6.3]
 
   public static final int ACK_DUPLICATE = 0x01;
-  public static final int ACK_RESERVED = 0xFE;
+
+  /** The message waits in the stream's delay store; {@code deliverAtMs: i64} follows the offset. */
+  public static final int ACK_DELAYED = 0x02;
+
+  public static final int ACK_RESERVED = 0xFC;
 
   // ---- ACKS options [P-8.6]
 

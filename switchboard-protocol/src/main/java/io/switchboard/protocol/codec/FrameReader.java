@@ -368,8 +368,21 @@ final class FrameReader {
     String stream = nstr("stream");
     int partition = i32();
     long offset = i64();
+    long deliverAtMs = 0;
+    if ((options & ACK_DELAYED) != 0) {
+      deliverAtMs = i64();
+      if (deliverAtMs <= 0) {
+        throw invalid("deliverAtMs", Long.toString(deliverAtMs));
+      }
+    }
     return new PubAck(
-        requestId, stream, partition, offset, all[durability], (options & ACK_DUPLICATE) != 0);
+        requestId,
+        stream,
+        partition,
+        offset,
+        all[durability],
+        (options & ACK_DUPLICATE) != 0,
+        deliverAtMs);
   }
 
   /** [P-8.2] */

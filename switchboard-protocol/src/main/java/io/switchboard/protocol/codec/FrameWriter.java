@@ -514,16 +514,19 @@ final class FrameWriter {
 
   /** [P-6.3] */
   private static long pubAckSize(PubAck a) {
-    return 4 + 1 + 1 + nstr(a.stream()) + 4 + 8;
+    return 4 + 1 + 1 + nstr(a.stream()) + 4 + 8 + (a.delayed() ? 8 : 0);
   }
 
   private static void writePubAck(ByteBuf out, PubAck a) {
     out.writeInt(a.requestId());
-    out.writeByte(a.duplicate() ? ACK_DUPLICATE : 0);
+    out.writeByte((a.duplicate() ? ACK_DUPLICATE : 0) | (a.delayed() ? ACK_DELAYED : 0));
     out.writeByte(a.durability().ordinal());
     writeNstr(out, a.stream());
     out.writeInt(a.partition());
     out.writeLong(a.offset());
+    if (a.delayed()) {
+      out.writeLong(a.deliverAtMs());
+    }
   }
 
   /** [P-8.2] */

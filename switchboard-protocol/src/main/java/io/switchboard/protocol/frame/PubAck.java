@@ -13,6 +13,8 @@ import io.switchboard.protocol.FrameType;
  * @param offset its offset (-1 without a stream; for a duplicate: the original's)
  * @param durability how far it got before this acknowledgement
  * @param duplicate its message id was seen within the duplicate window; it was not stored again
+ * @param deliverAtMs for a delayed message (kept by the stream until then, offset -1): when it is
+ *     due, in ms since the epoch; 0 otherwise
  */
 public record PubAck(
     int requestId,
@@ -20,7 +22,8 @@ public record PubAck(
     int partition,
     long offset,
     Durability durability,
-    boolean duplicate)
+    boolean duplicate,
+    long deliverAtMs)
     implements Frame {
 
   /** How far a publish got before it was acknowledged; wire values are the ordinals. */
@@ -36,6 +39,25 @@ public record PubAck(
   public PubAck {
     Checks.id("requestId", requestId);
     Checks.notNull("durability", durability);
+    if (deliverAtMs < 0) {
+      throw new IllegalArgumentException("deliverAtMs must be >= 0");
+    }
+  }
+
+  /** The acknowledgement of a message stored now (not delayed). */
+  public PubAck(
+      int requestId,
+      String stream,
+      int partition,
+      long offset,
+      Durability durability,
+      boolean duplicate) {
+    this(requestId, stream, partition, offset, durability, duplicate, 0);
+  }
+
+  /** Whether the message waits in its stream's delay store until {@link #deliverAtMs()}. */
+  public boolean delayed() {
+    return deliverAtMs > 0;
   }
 
   @Override

@@ -242,7 +242,8 @@ class FramePropertiesTest {
             Arbitraries.integers(),
             Arbitraries.longs(),
             Arbitraries.of(PubAck.Durability.class),
-            Arbitraries.of(true, false))
+            Arbitraries.of(true, false),
+            Arbitraries.of(0L, 1L, 1_800_000_000_000L, Long.MAX_VALUE))
         .as(PubAck::new);
   }
 

@@ -137,6 +137,7 @@ final class SampleFrames {
         new Ok(4),
         new PubAck(1, "ORDERS", 0, 41, PubAck.Durability.FSYNCED, false),
         new PubAck(2, null, -1, -1, PubAck.Durability.MEMORY, false),
+        new PubAck(4, "JOBS", 1, -1, PubAck.Durability.FSYNCED, false, 1_800_000_000_000L),
         new PubAckBatch(
             List.of(
                 new PubAck(3, "ORDERS", 2, 7, PubAck.Durability.WRITTEN, true),
