@@ -310,7 +310,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         a.partition(),
         a.offset(),
         PubAck.Durability.valueOf(a.durability().name()),
-        a.duplicate());
+        a.duplicate(),
+        a.deliverAtMs());
   }
 
   // ------------------------------------------------------------------ live
