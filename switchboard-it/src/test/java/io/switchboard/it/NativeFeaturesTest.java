@@ -1,0 +1,100 @@
+package io.switchboard.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.switchboard.client.PublishBuilder;
+import io.switchboard.client.SwitchboardClient;
+import io.switchboard.protocol.frame.Admin;
+import io.switchboard.protocol.frame.DeliveryEntry;
+import io.switchboard.protocol.frame.PubAck;
+import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ServerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Delayed publishes and push credits, end to end over the native protocol. */
+class NativeFeaturesTest {
+  @TempDir Path dir;
+  SwitchboardServer server;
+  SwitchboardClient client;
+
+  @BeforeEach
+  void start() throws Exception {
+    ServerConfig config =
+        ServerConfig.resolve(
+            SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
+            Map.of(),
+            Map.of(),
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(),
+                "0"));
+    server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
+    client = SwitchboardClient.connect("127.0.0.1:" + server.addresses().get("native").getPort());
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    server.close();
+  }
+
+  @Test
+  void aDelayedPublishIsAcknowledgedWithItsTimeAndArrivesThen() {
+    client.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"J\",\"subjects\":[\"j.>\"]}");
+    ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
+    client.subscribe("j.>", m -> arrivals.add(System.currentTimeMillis()));
+    long due = System.currentTimeMillis() + 500;
+    PubAck ack = client.publish(PublishBuilder.to("j.later", "x").deliverAt(due));
+    assertThat(ack.delayed()).isTrue();
+    assertThat(ack.deliverAtMs()).isEqualTo(due);
+    assertThat(ack.offset()).isEqualTo(-1);
+    assertThat(ack.stream()).isEqualTo("J");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !arrivals.isEmpty());
+    assertThat(arrivals.peek()).isGreaterThanOrEqualTo(due);
+  }
+
+  @Test
+  void creditsBoundAPushConsumerAndAGrantWidensIt() {
+    client.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"P\",\"subjects\":[\"p.>\"]}");
+    client.admin(
+        Admin.Op.CONSUMER_CREATE,
+        "{\"stream\":\"P\",\"config\":{\"name\":\"fire\",\"ackPolicy\":\"none\"}}");
+    for (int i = 0; i < 10; i++) {
+      client.publish("p.x", ("m" + i).getBytes(StandardCharsets.UTF_8));
+    }
+    ConcurrentLinkedQueue<DeliveryEntry> got = new ConcurrentLinkedQueue<>();
+    AtomicLong seen = new AtomicLong();
+    SwitchboardClient.Subscription sub =
+        client.consume(
+            "P",
+            "fire",
+            "m1",
+            3,
+            d -> {
+              got.add(d);
+              seen.incrementAndGet();
+            });
+    await().atMost(Duration.ofSeconds(10)).until(() -> seen.get() == 3);
+    // Ack policy none: nothing returns a credit, so the window stays at three...
+    assertThat(client.publish("p.x", "probe".getBytes(StandardCharsets.UTF_8)).offset())
+        .isEqualTo(10);
+    assertThat(client.fetch("P", "fire", "other", 1, 0)).hasSize(1); // the consumer is not stuck
+    assertThat(seen.get()).isEqualTo(3);
+    // ...until the client grants more.
+    sub.grant(4);
+    await().atMost(Duration.ofSeconds(10)).until(() -> seen.get() == 7);
+    sub.close();
+  }
+}
