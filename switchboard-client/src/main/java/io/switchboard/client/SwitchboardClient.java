@@ -389,6 +389,18 @@ public final class SwitchboardClient implements AutoCloseable {
     return open(sid, new Subscribe(sid, sid, pattern, queueGroup), sink);
   }
 
+  /**
+   * Subscribes to {@code pattern} for reading by iteration rather than by handler: messages wait in
+   * a buffer of {@code capacity}; when the reader falls that far behind, newer messages are dropped
+   * and counted ({@link LiveMessages#dropped()}), as the server does for a slow connection.
+   */
+  public LiveMessages subscribe(String pattern, String queueGroup, int capacity) {
+    LiveMessages messages = new LiveMessages(capacity);
+    messages.attach(
+        subscribe(pattern, queueGroup, messages::offer, n -> messages.serverDropped.set(n)));
+    return messages;
+  }
+
   /** Subscribes with no queue group and no drop notices. */
   public Subscription subscribe(String pattern, Consumer<LiveMessage> handler) {
     return subscribe(pattern, null, handler, null);

@@ -3,6 +3,7 @@ package io.switchboard.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.switchboard.client.LiveMessages;
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.protocol.frame.Admin;
@@ -63,6 +64,29 @@ class NativeFeaturesTest {
     assertThat(ack.stream()).isEqualTo("J");
     await().atMost(Duration.ofSeconds(10)).until(() -> !arrivals.isEmpty());
     assertThat(arrivals.peek()).isGreaterThanOrEqualTo(due);
+  }
+
+  @Test
+  void aSubscriptionCanBeReadAsAnIteratorWithABoundedBuffer() throws Exception {
+    LiveMessages messages = client.subscribe("it.>", null, 5);
+    for (int i = 0; i < 3; i++) {
+      client.publish("it.x", ("m" + i).getBytes(StandardCharsets.UTF_8));
+    }
+    for (int i = 0; i < 3; i++) {
+      assertThat(messages.hasNext()).isTrue();
+      assertThat(new String(messages.next().payload(), StandardCharsets.UTF_8)).isEqualTo("m" + i);
+    }
+    assertThat(messages.next(Duration.ofMillis(50))).isNull();
+    // A reader that stops: the buffer keeps five, the rest are dropped and counted.
+    for (int i = 0; i < 20; i++) {
+      client.publish("it.x", ("n" + i).getBytes(StandardCharsets.UTF_8));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> messages.dropped() == 15);
+    assertThat(new String(messages.next(Duration.ofSeconds(5)).payload(), StandardCharsets.UTF_8))
+        .isEqualTo("n0");
+    messages.close();
+    assertThat(messages.hasNext()).isFalse();
+    assertThat(messages.next(Duration.ofMillis(10))).isNull();
   }
 
   @Test
