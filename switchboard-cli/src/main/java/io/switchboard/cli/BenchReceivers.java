@@ -30,7 +30,7 @@ final class BenchReceivers implements AutoCloseable {
   private final BenchMeter meter;
   private final AtomicReference<Throwable> failure;
   private final AtomicBoolean stop;
-  private final List<AtomicLong> droppedPerSubscriber = new CopyOnWriteArrayList<>();
+  private final List<DropCount> droppedPerSubscriber = new CopyOnWriteArrayList<>();
   private final AtomicLong acksOutstanding = new AtomicLong();
   private final AtomicLong acksSettled = new AtomicLong();
   private final ExecutorService ackers = Executors.newVirtualThreadPerTaskExecutor();
@@ -43,14 +43,16 @@ final class BenchReceivers implements AutoCloseable {
 
   /** Subscribes {@code client} to {@code pattern}; returns once the subscription is in place. */
   void subscribe(SwitchboardClient client, String pattern) {
-    AtomicLong dropped = new AtomicLong();
+    DropCount dropped = new DropCount();
     droppedPerSubscriber.add(dropped);
     client.subscribe(
         pattern,
         null,
-        m -> meter.messageReceived(m.payload(), System.nanoTime()),
-        // The server reports a running total per subscription.
-        total -> dropped.accumulateAndGet(total, Math::max));
+        m -> {
+          meter.messageReceived(m.payload(), System.nanoTime());
+          dropped.received(BenchMeter.measured(m.payload()));
+        },
+        dropped::reported);
   }
 
   /**
@@ -107,11 +109,14 @@ final class BenchReceivers implements AutoCloseable {
         });
   }
 
-  /** Messages the server reported dropping for subscribers that fell behind (pubsub). */
+  /**
+   * Messages the server reported dropping for subscribers that fell behind (pubsub), counted from
+   * each subscriber's first measured message: drops during the warm-up are left out.
+   */
   long dropped() {
     long sum = 0;
-    for (AtomicLong d : droppedPerSubscriber) {
-      sum += d.get();
+    for (DropCount d : droppedPerSubscriber) {
+      sum += d.measured();
     }
     return sum;
   }
@@ -145,6 +150,33 @@ final class BenchReceivers implements AutoCloseable {
   @Override
   public void close() {
     ackers.close();
+  }
+
+  /**
+   * One subscription's drops. The server reports a running total, in order with the messages on the
+   * same connection, so the total seen when the first measured message arrives is the warm-up's
+   * share. Written on the client's callback thread, read by the command's.
+   */
+  private static final class DropCount {
+    private volatile long total;
+    private volatile long beforeMeasuring = -1;
+
+    /** Callback thread: a message arrived. */
+    void received(boolean measured) {
+      if (measured && beforeMeasuring < 0) {
+        beforeMeasuring = total;
+      }
+    }
+
+    /** Callback thread: the server's running total of drops. */
+    void reported(long runningTotal) {
+      total = Math.max(total, runningTotal);
+    }
+
+    long measured() {
+      long before = beforeMeasuring;
+      return before < 0 ? total : total - before;
+    }
   }
 
   /**
