@@ -23,9 +23,10 @@ public record LiveBusConfig(
     int maxPendingRequests) {
 
   /**
-   * 1,024: about 1 MiB per subscriber at 1 KiB messages; a burst fits, a stalled reader does not.
+   * 8,192: a client's publish batch (up to 1,024 messages) several times over, about 8 MiB per
+   * subscriber at 1 KiB messages; a burst fits, a stalled reader does not.
    */
-  public static final int DEFAULT_BUFFER_MESSAGES = 1024;
+  public static final int DEFAULT_BUFFER_MESSAGES = 8192;
 
   /** 64: small enough to share an event loop fairly, large enough to amortize scheduling. */
   public static final int DEFAULT_DRAIN_BATCH = 64;
