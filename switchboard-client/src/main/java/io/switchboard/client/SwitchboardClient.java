@@ -275,10 +275,7 @@ public final class SwitchboardClient implements AutoCloseable {
     pending.put(id, new Pending(answer, frame.messageId() != null ? frame : null));
     outbox.add(frame);
     scheduleFlush();
-    if (frame.noAck()) {
-      // No acknowledgement will come: complete once written (errors still arrive as frames).
-      return answer.thenApply(PubAck.class::cast);
-    }
+    // A no-ack publish completes once written (flush); errors still arrive as frames.
     return answer.thenApply(PubAck.class::cast);
   }
 
@@ -498,12 +495,27 @@ public final class SwitchboardClient implements AutoCloseable {
 
   /** Acknowledges a delivery; true when it was still unacknowledged. */
   public boolean ack(String stream, String consumer, DeliveryEntry d) {
-    return acks(stream, consumer, AckEntry.ack(d.partition(), d.offset(), d.deliveryCount()));
+    return await(ackAsync(stream, consumer, d));
+  }
+
+  /**
+   * Acknowledges a delivery without waiting. Acknowledgements made while a frame is being written
+   * travel together in one ACKS frame per consumer; the future says whether the delivery was still
+   * unacknowledged.
+   */
+  public CompletableFuture<Boolean> ackAsync(String stream, String consumer, DeliveryEntry d) {
+    return queueAck(stream, consumer, AckEntry.ack(d.partition(), d.offset(), d.deliveryCount()));
   }
 
   /** Gives a delivery back for redelivery after {@code delayMs} (negative: the back-off). */
   public boolean nack(String stream, String consumer, DeliveryEntry d, long delayMs, String error) {
-    return acks(
+    return await(nackAsync(stream, consumer, d, delayMs, error));
+  }
+
+  /** As {@link #nack}, without waiting. */
+  public CompletableFuture<Boolean> nackAsync(
+      String stream, String consumer, DeliveryEntry d, long delayMs, String error) {
+    return queueAck(
         stream,
         consumer,
         AckEntry.nack(d.partition(), d.offset(), d.deliveryCount(), Math.max(-1, delayMs), error));
@@ -511,14 +523,66 @@ public final class SwitchboardClient implements AutoCloseable {
 
   /** Restarts a delivery's ack deadline. */
   public boolean inProgress(String stream, String consumer, DeliveryEntry d) {
-    return acks(
-        stream, consumer, AckEntry.inProgress(d.partition(), d.offset(), d.deliveryCount()));
+    return await(
+        queueAck(
+            stream, consumer, AckEntry.inProgress(d.partition(), d.offset(), d.deliveryCount())));
   }
 
-  private boolean acks(String stream, String consumer, AckEntry entry) {
-    int id = nextId();
-    Acked acked = (Acked) await(send(id, new Acks(id, true, stream, consumer, List.of(entry))));
-    return acked.applied().get(0);
+  /** An acknowledgement waiting to be sent. */
+  private record QueuedAck(
+      String stream, String consumer, AckEntry entry, CompletableFuture<Boolean> result) {}
+
+  private final ConcurrentLinkedQueue<QueuedAck> ackOutbox = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean ackFlushScheduled = new AtomicBoolean();
+
+  private CompletableFuture<Boolean> queueAck(String stream, String consumer, AckEntry entry) {
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    Channel ch = channel;
+    if (state != State.CONNECTED || ch == null || !ch.isActive()) {
+      // Not retried: the delivery times out and comes back, which is what an ack lost does.
+      result.completeExceptionally(disconnected());
+      return result;
+    }
+    ackOutbox.add(new QueuedAck(stream, consumer, entry, result));
+    if (ackFlushScheduled.compareAndSet(false, true)) {
+      ch.eventLoop().execute(() -> flushAcks(ch));
+    }
+    return result;
+  }
+
+  /** Network thread: sends the queued acknowledgements, one ACKS frame per consumer and batch. */
+  private void flushAcks(Channel ch) {
+    ackFlushScheduled.set(false);
+    Map<String, List<QueuedAck>> byConsumer = new java.util.LinkedHashMap<>();
+    QueuedAck q;
+    int taken = 0;
+    while (taken < ProtocolLimits.DEFAULT_MAX_BATCH_ENTRIES && (q = ackOutbox.poll()) != null) {
+      byConsumer
+          .computeIfAbsent(q.stream() + "\u0000" + q.consumer(), k -> new ArrayList<>())
+          .add(q);
+      taken++;
+    }
+    for (List<QueuedAck> group : byConsumer.values()) {
+      int id = nextId();
+      List<AckEntry> entries = new ArrayList<>(group.size());
+      for (QueuedAck a : group) {
+        entries.add(a.entry());
+      }
+      send(id, new Acks(id, true, group.get(0).stream(), group.get(0).consumer(), entries))
+          .whenComplete(
+              (f, e) -> {
+                for (int i = 0; i < group.size(); i++) {
+                  if (e != null) {
+                    group.get(i).result().completeExceptionally(e);
+                  } else {
+                    group.get(i).result().complete(((Acked) f).applied().get(i));
+                  }
+                }
+              });
+    }
+    if (!ackOutbox.isEmpty() && ackFlushScheduled.compareAndSet(false, true)) {
+      ch.eventLoop().execute(() -> flushAcks(ch));
+    }
   }
 
   // ------------------------------------------------------------------ reads and admin
