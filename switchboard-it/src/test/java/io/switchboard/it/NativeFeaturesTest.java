@@ -90,6 +90,29 @@ class NativeFeaturesTest {
   }
 
   @Test
+  void manyAsynchronousAcksAreAppliedEachOnce() {
+    client.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"Q\",\"subjects\":[\"q.>\"]}");
+    client.admin(
+        Admin.Op.CONSUMER_CREATE,
+        "{\"stream\":\"Q\",\"config\":{\"name\":\"w\",\"maxAckPending\":1000}}");
+    for (int i = 0; i < 500; i++) {
+      client.publishAsync(PublishBuilder.to("q.x", "m" + i));
+    }
+    client.publish("q.x", "last".getBytes(StandardCharsets.UTF_8));
+    java.util.List<DeliveryEntry> all = new java.util.ArrayList<>();
+    while (all.size() < 501) {
+      all.addAll(client.fetch("Q", "w", "m", 501 - all.size(), 1000));
+    }
+    java.util.List<java.util.concurrent.CompletableFuture<Boolean>> acks =
+        all.stream().map(d -> client.ackAsync("Q", "w", d)).toList();
+    assertThat(acks).allSatisfy(f -> assertThat(f.join()).isTrue());
+    // Acknowledged already: a second ack changes nothing and says so.
+    assertThat(client.ack("Q", "w", all.get(0))).isFalse();
+    assertThat(client.admin(Admin.Op.CONSUMER_INFO, "{\"stream\":\"Q\",\"name\":\"w\"}"))
+        .contains("\"unacknowledged\":0");
+  }
+
+  @Test
   void creditsBoundAPushConsumerAndAGrantWidensIt() {
     client.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"P\",\"subjects\":[\"p.>\"]}");
     client.admin(
