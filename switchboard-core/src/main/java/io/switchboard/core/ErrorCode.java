@@ -8,8 +8,8 @@ import java.util.Map;
  *
  * <p>Each code has a stable number that goes on the wire and into logs. Names and message templates
  * may change; numbers never change and are never reused once released. Ranges: 1–999 general,
- * 1000–1999 storage (log), 2000–2999 broker, 3000–3999 protocols. {@code docs/errors.md} is
- * generated from this enum (see {@code ErrorCatalogueDocTest}).
+ * 1000–1999 storage (log), 2000–2999 broker, 3000–3999 protocols (3100–3199 HTTP). {@code
+ * docs/errors.md} is generated from this enum (see {@code ErrorCatalogueDocTest}).
  *
  * <p>Message templates use {@code {}} placeholders filled in order by {@link #format(Object...)}.
  */
@@ -100,6 +100,13 @@ public enum ErrorCode {
       3026, ErrorCategory.CLIENT, "{} frame needs feature {}, which was not negotiated"),
   CONNECTION_FAILED(3030, ErrorCategory.RETRIABLE, "cannot connect to {}: {}"),
   CONNECTION_LOST(3031, ErrorCategory.RETRIABLE, "the connection to {} was lost{}"),
+  HTTP_BODY_TOO_LARGE(
+      3100, ErrorCategory.CLIENT, "request body of {} bytes exceeds the limit of {} bytes"),
+  HTTP_REQUEST_INCOMPLETE(
+      3101, ErrorCategory.CLIENT, "the request was not received in full within {} ms"),
+  HTTP_NOT_FOUND(3102, ErrorCategory.CLIENT, "no resource at {}"),
+  HTTP_METHOD_NOT_ALLOWED(3103, ErrorCategory.CLIENT, "{} is not allowed on {}; allowed: {}"),
+  HTTP_MALFORMED_REQUEST(3104, ErrorCategory.CLIENT, "malformed HTTP request: {}"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
