@@ -55,6 +55,7 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
+import io.switchboard.server.admin.AdminJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package io.switchboard.server.nativ;
+package io.switchboard.server.admin;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,13 +15,17 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * The JSON bodies of ADMIN frames ({@code docs/protocol.md}, admin operations). A definition in a
+ * The JSON shapes of stream and consumer administration ({@code docs/protocol.md} §11), shared by
+ * every front end that offers administration (the native ADMIN frame, HTTP). A definition in a
  * request names only what differs from the defaults: it is laid over the default definition, and
  * unknown fields are refused by name. Thread-safe.
  */
-final class AdminJson {
-  /** [P-11] enum values are the lower case of the broker's enums. */
-  static final ObjectMapper JSON =
+public final class AdminJson {
+  /**
+   * [P-11] enum values are the lower case of the broker's enums; unknown fields are refused.
+   * Shared: never reconfigure it.
+   */
+  public static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(com.fasterxml.jackson.databind.MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
@@ -30,7 +34,12 @@ final class AdminJson {
 
   private AdminJson() {}
 
-  static JsonNode parse(byte[] body) {
+  /**
+   * A request body that must be one JSON object.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the problem
+   */
+  public static JsonNode parse(byte[] body) {
     try {
       JsonNode node = JSON.readTree(body);
       if (node == null || !node.isObject()) {
@@ -44,7 +53,8 @@ final class AdminJson {
     }
   }
 
-  static String text(JsonNode body, String field) {
+  /** A required text field of a request body; {@link ErrorCode#INVALID_ARGUMENT} without it. */
+  public static String text(JsonNode body, String field) {
     JsonNode v = body.get(field);
     if (v == null || !v.isTextual()) {
       throw SwitchboardException.of(
@@ -53,18 +63,32 @@ final class AdminJson {
     return v.asText();
   }
 
-  static StreamConfig streamConfig(JsonNode body) {
+  /**
+   * A stream definition laid over the defaults.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_CONFIG} for unknown fields or values
+   */
+  public static StreamConfig streamConfig(JsonNode body) {
     ObjectNode defaults = JSON.valueToTree(StreamConfig.builder("defaults", "defaults").build());
     return overlay(defaults, body, StreamConfig.class, "stream");
   }
 
   /** [P-11] CONSUMER_CREATE: {@code {"stream": ..., "config": {...}}}. */
-  static ConsumerConfig consumerConfig(JsonNode body) {
+  public static ConsumerConfig consumerConfig(JsonNode body) {
     JsonNode config = body.get("config");
     if (config == null || !config.isObject()) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_ARGUMENT, "admin body needs an object field \"config\"");
     }
+    return consumerDefinition(config);
+  }
+
+  /**
+   * A consumer definition (the bare config object) laid over the defaults.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_CONFIG} for unknown fields or values
+   */
+  public static ConsumerConfig consumerDefinition(JsonNode config) {
     ObjectNode defaults = JSON.valueToTree(ConsumerConfig.builder("defaults").build());
     return overlay(defaults, config, ConsumerConfig.class, "consumer");
   }
@@ -102,7 +126,8 @@ final class AdminJson {
     }
   }
 
-  static byte[] write(Object value) {
+  /** {@code value} as UTF-8 JSON (lower-case enums). */
+  public static byte[] write(Object value) {
     try {
       return JSON.writeValueAsBytes(value);
     } catch (IOException e) {
