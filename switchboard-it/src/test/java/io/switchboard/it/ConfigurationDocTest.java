@@ -1,17 +1,18 @@
-package io.switchboard.server.config;
+package io.switchboard.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigKey;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * docs/configuration.md is generated from the configuration catalogue (the server's keys and those
- * of the front ends on the class path). Run the build with {@code
- * -Dswitchboard.regenerateDocs=true} to rewrite it after changing a key.
+ * docs/configuration.md is generated from the configuration catalogue: the server's keys and those
+ * of every front end the command line ships with (this module's class path has them all). Run the
+ * build with {@code -Dswitchboard.regenerateDocs=true} to rewrite it after changing a key.
  */
 class ConfigurationDocTest {
   private static final Path DOC = Path.of("..", "docs", "configuration.md");

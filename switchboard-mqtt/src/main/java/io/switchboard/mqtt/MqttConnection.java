@@ -1,0 +1,728 @@
+package io.switchboard.mqtt;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttReasonCodes;
+import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.live.LiveSink;
+import io.switchboard.broker.live.LiveSubscription;
+import io.switchboard.core.ErrorCategory;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One MQTT connection (3.1.1 or 5.0): turns packets into broker calls and live messages into
+ * PUBLISH packets (docs/mqtt.md). Every field is confined to the connection's event loop; broker
+ * callbacks hop back onto it.
+ *
+ * <p>Sessions are clean in this version: subscriptions and in-flight QoS 1/2 state live as long as
+ * the connection. A client asking for a persistent session is accepted with "session present" false
+ * (MQTT-3.2.2-2 allows a server to hold no state) — docs/mqtt.md says so.
+ */
+final class MqttConnection extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
+
+  /** Header carrying the QoS an MQTT publisher used, so delivery takes the lower of the two. */
+  static final String QOS_HEADER = "sb-mqtt-qos";
+
+  /** Header carrying a v5 content type. */
+  static final String CONTENT_TYPE_HEADER = "content-type";
+
+  /** Header carrying a v5 payload format indicator (1: UTF-8 text). */
+  static final String PAYLOAD_FORMAT_HEADER = "sb-mqtt-payload-format";
+
+  /** Topic aliases a v5 client may define towards the server. */
+  static final int TOPIC_ALIAS_MAXIMUM = 64;
+
+  private final Broker broker;
+  private final MqttSettings settings;
+  private final AtomicInteger connections;
+
+  private ChannelHandlerContext ctx;
+  private ScheduledFuture<?> connectTimer;
+  private boolean connected;
+  private boolean closing;
+  private boolean v5;
+  private String clientId;
+  private Message will;
+  private boolean normalDisconnect;
+  private long keepAliveMs;
+  private long lastReadNs;
+  private ScheduledFuture<?> keepAliveTimer;
+
+  /** Subscriptions by topic filter; a filter may stand for two subject patterns. */
+  private final Map<String, Subscribed> subscriptions = new LinkedHashMap<>();
+
+  /** Client-to-server topic aliases (v5). */
+  private final Map<Integer, String> aliases = new HashMap<>();
+
+  /** Inbound QoS 2 packet ids published and waiting for PUBREL. */
+  private final Set<Integer> awaitingRelease = new HashSet<>();
+
+  /** Inbound QoS 1/2 publishes not yet answered. */
+  private int inboundInflight;
+
+  /** Outbound QoS 1/2 messages by packet id: 1 waits for PUBACK, 2 for PUBREC, 3 for PUBCOMP. */
+  private final Map<Integer, Integer> outboundInflight = new HashMap<>();
+
+  private int clientReceiveMaximum = 65_535;
+  private long clientMaxPacketBytes = Long.MAX_VALUE;
+  private int nextPacketId = 1;
+  private long dropped;
+
+  /** One subscribed filter. */
+  private record Subscribed(String filter, MqttQoS qos, List<LiveSubscription> subs) {}
+
+  MqttConnection(Broker broker, MqttSettings settings, AtomicInteger connections) {
+    this.broker = broker;
+    this.settings = settings;
+    this.connections = connections;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    connections.incrementAndGet();
+    connectTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (!connected) {
+                    ctx.close(); // [MQTT-3.1.4] no CONNECT in time: close, no packet to send
+                  }
+                },
+                settings.connectTimeoutMs(),
+                TimeUnit.MILLISECONDS);
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    connections.decrementAndGet();
+    if (connectTimer != null) {
+      connectTimer.cancel(false);
+    }
+    if (keepAliveTimer != null) {
+      keepAliveTimer.cancel(false);
+    }
+    for (Subscribed s : subscriptions.values()) {
+      s.subs().forEach(LiveSubscription::close);
+    }
+    subscriptions.clear();
+    if (connected && !normalDisconnect && will != null) {
+      // [MQTT-3.1.2-8] the will is published when the network connection ends without DISCONNECT.
+      broker.publish(will, PublishOptions.NONE);
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("mqtt connection {} failed", ctx.channel().remoteAddress(), cause);
+    ctx.close();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    MqttMessage m = (MqttMessage) msg;
+    try {
+      lastReadNs = System.nanoTime();
+      if (closing) {
+        return;
+      }
+      if (m.decoderResult().isFailure()) {
+        decodeFailure(m.decoderResult().cause());
+        return;
+      }
+      MqttMessageType type = m.fixedHeader().messageType();
+      if (type == MqttMessageType.CONNECT) {
+        connect((MqttConnectMessage) m);
+        return;
+      }
+      if (!connected) {
+        ctx.close(); // [MQTT-3.1.0-1] the first packet must be CONNECT
+        return;
+      }
+      switch (type) {
+        case PUBLISH -> publish((MqttPublishMessage) m);
+        case PUBACK -> outboundAck(m, 1);
+        case PUBREC -> pubrec(m);
+        case PUBCOMP -> outboundAck(m, 3);
+        case PUBREL -> pubrel(m);
+        case SUBSCRIBE -> subscribe((MqttSubscribeMessage) m);
+        case UNSUBSCRIBE -> unsubscribe((MqttUnsubscribeMessage) m);
+        case PINGREQ -> ctx.writeAndFlush(MqttMessage.PINGRESP);
+        case DISCONNECT -> disconnectReceived(m);
+        default -> protocolError("unexpected " + type);
+      }
+    } catch (SwitchboardException e) {
+      protocolError(e.detail());
+    } finally {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
+  }
+
+  // ------------------------------------------------------------------ connect
+
+  private void decodeFailure(Throwable cause) {
+    if (!connected && cause instanceof MqttUnacceptableProtocolVersionException) {
+      refuse(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION);
+    } else if (!connected && cause instanceof MqttIdentifierRejectedException) {
+      refuse(
+          v5
+              ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+              : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+    } else if (cause instanceof TooLongFrameException) {
+      disconnect(MqttReasonCodes.Disconnect.PACKET_TOO_LARGE, cause.getMessage());
+    } else {
+      disconnect(MqttReasonCodes.Disconnect.MALFORMED_PACKET, String.valueOf(cause.getMessage()));
+    }
+  }
+
+  private void refuse(MqttConnectReturnCode code) {
+    closing = true;
+    ctx.writeAndFlush(MqttMessageBuilders.connAck().returnCode(code).build())
+        .addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private void connect(MqttConnectMessage c) {
+    if (connected) {
+      protocolError("a second CONNECT"); // [MQTT-3.1.0-2]
+      return;
+    }
+    connectTimer.cancel(false);
+    v5 = c.variableHeader().version() == 5;
+    if (connections.get() > settings.maxConnections()) {
+      refuse(
+          v5
+              ? MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_BUSY
+              : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      return;
+    }
+    String id = c.payload().clientIdentifier();
+    boolean assigned = false;
+    if (id == null || id.isEmpty()) {
+      if (!v5 && !c.variableHeader().isCleanSession()) {
+        refuse(MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED); // [MQTT-3.1.3-8]
+        return;
+      }
+      id = "sb-" + UUID.randomUUID();
+      assigned = true;
+    }
+    clientId = id;
+    MqttProperties props = c.variableHeader().properties();
+    if (v5) {
+      Integer receiveMax = intProperty(props, MqttProperties.RECEIVE_MAXIMUM);
+      if (receiveMax != null) {
+        clientReceiveMaximum = receiveMax;
+      }
+      Integer maxPacket = intProperty(props, MqttProperties.MAXIMUM_PACKET_SIZE);
+      if (maxPacket != null) {
+        clientMaxPacketBytes = Integer.toUnsignedLong(maxPacket);
+      }
+    }
+    if (c.variableHeader().isWillFlag()) {
+      try {
+        will =
+            toMessage(
+                c.payload().willTopic(),
+                c.payload().willMessageInBytes(),
+                MqttQoS.valueOf(c.variableHeader().willQos()),
+                c.payload().willProperties());
+      } catch (SwitchboardException | IllegalArgumentException e) {
+        refuse(
+            v5
+                ? MqttConnectReturnCode.CONNECTION_REFUSED_TOPIC_NAME_INVALID
+                : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+        return;
+      }
+      if (c.variableHeader().isWillRetain() && v5) {
+        refuse(MqttConnectReturnCode.CONNECTION_REFUSED_RETAIN_NOT_SUPPORTED);
+        return;
+      }
+    }
+    connected = true;
+    int keepAlive = c.variableHeader().keepAliveTimeSeconds();
+    if (keepAlive > 0) {
+      // [MQTT-3.1.2-24] one and a half keep-alive periods without a packet end the connection.
+      keepAliveMs = keepAlive * 1500L;
+      lastReadNs = System.nanoTime();
+      scheduleKeepAliveCheck(keepAliveMs);
+    }
+    MqttProperties ackProps = MqttProperties.NO_PROPERTIES;
+    if (v5) {
+      MqttMessageBuilders.ConnAckPropertiesBuilder b =
+          new MqttMessageBuilders.ConnAckPropertiesBuilder()
+              .receiveMaximum(settings.maxInflight())
+              .maximumPacketSize(settings.maxPacketBytes())
+              .topicAliasMaximum(TOPIC_ALIAS_MAXIMUM)
+              .retainAvailable(false)
+              .wildcardSubscriptionAvailable(true)
+              .sharedSubscriptionAvailable(true)
+              .subscriptionIdentifiersAvailable(false)
+              .sessionExpiryInterval(0);
+      if (assigned) {
+        b.assignedClientId(clientId);
+      }
+      ackProps = b.build();
+    }
+    ctx.writeAndFlush(
+        MqttMessageBuilders.connAck()
+            .returnCode(MqttConnectReturnCode.CONNECTION_ACCEPTED)
+            .sessionPresent(false)
+            .properties(ackProps)
+            .build());
+  }
+
+  private void scheduleKeepAliveCheck(long delayMs) {
+    keepAliveTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastReadNs);
+                  if (idleMs >= keepAliveMs) {
+                    disconnect(MqttReasonCodes.Disconnect.KEEP_ALIVE_TIMEOUT, "keep-alive timeout");
+                  } else {
+                    scheduleKeepAliveCheck(keepAliveMs - idleMs);
+                  }
+                },
+                delayMs,
+                TimeUnit.MILLISECONDS);
+  }
+
+  private static Integer intProperty(MqttProperties props, int id) {
+    MqttProperties.MqttProperty<?> p = props.getProperty(id);
+    return p == null ? null : (Integer) p.value();
+  }
+
+  // ------------------------------------------------------------------ publish in
+
+  private void publish(MqttPublishMessage p) {
+    MqttQoS qos = p.fixedHeader().qosLevel();
+    int packetId = p.variableHeader().packetId();
+    String topic = p.variableHeader().topicName();
+    MqttProperties props = p.variableHeader().properties();
+    if (v5) {
+      Integer alias = intProperty(props, MqttProperties.TOPIC_ALIAS);
+      if (alias != null) {
+        if (alias < 1 || alias > TOPIC_ALIAS_MAXIMUM) {
+          disconnect(MqttReasonCodes.Disconnect.TOPIC_ALIAS_INVALID, "topic alias " + alias);
+          return;
+        }
+        if (topic.isEmpty()) {
+          topic = aliases.get(alias);
+          if (topic == null) {
+            protocolError("unknown topic alias " + alias);
+            return;
+          }
+        } else {
+          aliases.put(alias, topic);
+        }
+      }
+    }
+    if (topic.isEmpty() || topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) {
+      disconnect(MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID, "topic name \"" + topic + "\"");
+      return;
+    }
+    if (p.fixedHeader().isRetain() && v5) {
+      disconnect(MqttReasonCodes.Disconnect.RETAIN_NOT_SUPPORTED, "retained messages");
+      return;
+    }
+    if (qos == MqttQoS.EXACTLY_ONCE && awaitingRelease.contains(packetId)) {
+      // [MQTT-4.3.3] a resent QoS 2 publish is not delivered again: answer PUBREC again.
+      ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
+      return;
+    }
+    if (qos != MqttQoS.AT_MOST_ONCE && ++inboundInflight > settings.maxInflight()) {
+      disconnect(MqttReasonCodes.Disconnect.RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
+      return;
+    }
+    Message message;
+    try {
+      message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
+    } catch (SwitchboardException e) {
+      disconnect(MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID, e.detail());
+      return;
+    }
+    broker
+        .publish(message, PublishOptions.NONE)
+        .whenComplete(
+            (ack, e) ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          if (qos == MqttQoS.AT_MOST_ONCE) {
+                            return;
+                          }
+                          inboundInflight--;
+                          if (e != null) {
+                            publishFailed(qos, packetId, e);
+                          } else if (qos == MqttQoS.AT_LEAST_ONCE) {
+                            ctx.writeAndFlush(pubReply(MqttMessageType.PUBACK, packetId, (byte) 0));
+                          } else {
+                            awaitingRelease.add(packetId);
+                            ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
+                          }
+                        }));
+  }
+
+  /**
+   * A publish the broker refused: v5 says why in the acknowledgement's reason code; v3 has no way
+   * to, so the connection is closed and the client resends (at-least-once holds).
+   */
+  private void publishFailed(MqttQoS qos, int packetId, Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    ErrorCode code = c instanceof SwitchboardException se ? se.code() : ErrorCode.INTERNAL;
+    if (!v5) {
+      LOG.debug("mqtt publish from {} failed ({}); closing (v3 cannot say why)", clientId, code);
+      ctx.close();
+      return;
+    }
+    byte reason = MqttReasons.publishReason(code);
+    ctx.writeAndFlush(
+        pubReply(
+            qos == MqttQoS.AT_LEAST_ONCE ? MqttMessageType.PUBACK : MqttMessageType.PUBREC,
+            packetId,
+            reason));
+  }
+
+  private void pubrel(MqttMessage m) {
+    int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+    boolean known = awaitingRelease.remove(packetId);
+    ctx.writeAndFlush(
+        pubReply(
+            MqttMessageType.PUBCOMP,
+            packetId,
+            known || !v5
+                ? (byte) 0
+                : MqttReasonCodes.PubComp.PACKET_IDENTIFIER_NOT_FOUND.byteValue()));
+  }
+
+  /** A message for the broker from an MQTT publish (or will). */
+  private Message toMessage(String topic, byte[] payload, MqttQoS qos, MqttProperties props) {
+    String subject = MqttTopics.toSubject(topic);
+    List<Header> headers = new ArrayList<>();
+    headers.add(new Header(QOS_HEADER, new byte[] {(byte) qos.value()}));
+    String replyTo = null;
+    if (props != null && !props.isEmpty()) {
+      for (MqttProperties.MqttProperty<?> p : props.listAll()) {
+        switch (p.propertyId()) {
+          case MqttProperties.USER_PROPERTY -> {
+            @SuppressWarnings("unchecked")
+            List<MqttProperties.StringPair> pairs = (List<MqttProperties.StringPair>) p.value();
+            for (MqttProperties.StringPair pair : pairs) {
+              headers.add(new Header(pair.key, pair.value.getBytes(StandardCharsets.UTF_8)));
+            }
+          }
+          case MqttProperties.CONTENT_TYPE ->
+              headers.add(
+                  new Header(
+                      CONTENT_TYPE_HEADER, ((String) p.value()).getBytes(StandardCharsets.UTF_8)));
+          case MqttProperties.PAYLOAD_FORMAT_INDICATOR ->
+              headers.add(
+                  new Header(
+                      PAYLOAD_FORMAT_HEADER, new byte[] {((Integer) p.value()).byteValue()}));
+          case MqttProperties.PUBLICATION_EXPIRY_INTERVAL ->
+              headers.add(
+                  new Header(
+                      Message.TTL_HEADER,
+                      Long.toString(Integer.toUnsignedLong((Integer) p.value()) * 1000)
+                          .getBytes(StandardCharsets.US_ASCII)));
+          case MqttProperties.RESPONSE_TOPIC -> replyTo = MqttTopics.toSubject((String) p.value());
+          case MqttProperties.CORRELATION_DATA ->
+              headers.add(new Header(Message.CORRELATION_ID, (byte[]) p.value()));
+          default -> {
+            // topic alias handled by the caller; others carry nothing for the broker
+          }
+        }
+      }
+    }
+    io.switchboard.core.subject.Subjects.validateSubject(
+        subject, io.switchboard.core.subject.SubjectLimits.DEFAULTS);
+    return new Message(subject, null, headers, payload, 0, replyTo);
+  }
+
+  // ------------------------------------------------------------------ subscribe
+
+  private void subscribe(MqttSubscribeMessage s) {
+    int packetId = s.idAndPropertiesVariableHeader().messageId();
+    List<Integer> reasons = new ArrayList<>();
+    for (MqttTopicSubscription t : s.payload().topicSubscriptions()) {
+      reasons.add(subscribeOne(t.topicFilter(), t.qualityOfService()));
+    }
+    MqttMessageBuilders.SubAckBuilder ack = MqttMessageBuilders.subAck().packetId(packetId);
+    for (int r : reasons) {
+      ack.addGrantedQos(MqttQoS.valueOf(r));
+    }
+    ctx.writeAndFlush(ack.build());
+  }
+
+  /** Subscribes one filter; returns the granted QoS or a failure reason code. */
+  private int subscribeOne(String filter, MqttQoS requested) {
+    String group = null;
+    String mqttFilter = filter;
+    if (filter.startsWith("$share/")) {
+      int slash = filter.indexOf('/', 7);
+      if (slash < 0 || slash == 7) {
+        return MqttQoS.FAILURE.value();
+      }
+      group = filter.substring(7, slash);
+      mqttFilter = filter.substring(slash + 1);
+    }
+    if (!MqttReasons.validFilter(mqttFilter)) {
+      return v5 ? 0x8F : MqttQoS.FAILURE.value(); // topic filter invalid
+    }
+    Subscribed old = subscriptions.remove(filter);
+    if (old != null) {
+      old.subs().forEach(LiveSubscription::close); // [MQTT-3.8.4-3] replaces the old one
+    }
+    if (subscriptions.size() >= settings.maxSubscriptions()) {
+      return v5 ? 0x97 : MqttQoS.FAILURE.value(); // quota exceeded
+    }
+    MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
+    List<LiveSubscription> subs = new ArrayList<>();
+    String seenFilter = mqttFilter;
+    try {
+      for (String pattern : MqttTopics.toPatterns(mqttFilter)) {
+        subs.add(
+            broker
+                .live()
+                .subscribe(pattern, group, new Deliverer(seenFilter, granted), ctx.executor()));
+      }
+    } catch (SwitchboardException e) {
+      subs.forEach(LiveSubscription::close);
+      return v5 ? 0x8F : MqttQoS.FAILURE.value();
+    }
+    subscriptions.put(filter, new Subscribed(filter, granted, subs));
+    return granted.value();
+  }
+
+  private void unsubscribe(MqttUnsubscribeMessage u) {
+    int packetId = u.idAndPropertiesVariableHeader().messageId();
+    MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(packetId);
+    for (String filter : u.payload().topics()) {
+      Subscribed s = subscriptions.remove(filter);
+      if (s != null) {
+        s.subs().forEach(LiveSubscription::close);
+      }
+      if (v5) {
+        ack.addReasonCode(s != null ? (short) 0x00 : (short) 0x11); // no subscription existed
+      }
+    }
+    ctx.writeAndFlush(ack.build());
+  }
+
+  /** Delivers live messages of one filter to this connection. Event loop only. */
+  private final class Deliverer implements LiveSink {
+    private final String filter;
+    private final MqttQoS granted;
+
+    Deliverer(String filter, MqttQoS granted) {
+      this.filter = filter;
+      this.granted = granted;
+    }
+
+    @Override
+    public void onMessage(Message m) {
+      if (closing || !ctx.channel().isActive()) {
+        return;
+      }
+      String topic;
+      try {
+        topic = MqttTopics.toTopic(m.subject());
+      } catch (IllegalArgumentException e) {
+        dropped++; // a subject no MQTT topic maps to (not written by the escaping rules)
+        return;
+      }
+      if (!MqttTopics.wildcardMaySee(filter, topic)) {
+        return;
+      }
+      byte[] q = m.header(QOS_HEADER);
+      MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
+      MqttQoS qos = MqttQoS.valueOf(Math.min(published.value(), granted.value()));
+      deliver(topic, m, qos);
+    }
+
+    @Override
+    public void onDropped(long totalDropped) {
+      dropped = Math.max(dropped, totalDropped);
+    }
+  }
+
+  private void deliver(String topic, Message m, MqttQoS qos) {
+    if (pendingWriteBytes() > settings.maxPendingBytes()) {
+      dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
+      return;
+    }
+    int packetId = 0;
+    if (qos != MqttQoS.AT_MOST_ONCE) {
+      if (outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
+        dropped++;
+        return;
+      }
+      packetId = nextFreePacketId();
+      outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
+    }
+    MqttProperties props = MqttProperties.NO_PROPERTIES;
+    if (v5) {
+      props = MqttReasons.outboundProperties(m);
+    }
+    MqttPublishMessage out =
+        MqttMessageBuilders.publish()
+            .topicName(topic)
+            .qos(qos)
+            .retained(false)
+            .messageId(packetId)
+            .properties(props)
+            .payload(Unpooled.wrappedBuffer(m.payload()))
+            .build();
+    if (m.payload().length + topic.length() + 64 > clientMaxPacketBytes) {
+      out.release();
+      if (packetId != 0) {
+        outboundInflight.remove(packetId);
+      }
+      dropped++; // [MQTT-3.1.2-25] never send a packet larger than the client's maximum
+      return;
+    }
+    ctx.writeAndFlush(out, ctx.voidPromise());
+  }
+
+  private int nextFreePacketId() {
+    while (true) {
+      int id = nextPacketId;
+      nextPacketId = nextPacketId == 65_535 ? 1 : nextPacketId + 1;
+      if (!outboundInflight.containsKey(id)) {
+        return id;
+      }
+    }
+  }
+
+  /** PUBACK (stage 1) or PUBCOMP (stage 3) for an outbound message. */
+  private void outboundAck(MqttMessage m, int stage) {
+    int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+    Integer state = outboundInflight.get(packetId);
+    if (state != null && state == stage) {
+      outboundInflight.remove(packetId);
+    }
+  }
+
+  private void pubrec(MqttMessage m) {
+    int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+    Integer state = outboundInflight.get(packetId);
+    if (state == null || state != 2) {
+      ctx.writeAndFlush(
+          pubReply(
+              MqttMessageType.PUBREL,
+              packetId,
+              v5 ? MqttReasonCodes.PubRel.PACKET_IDENTIFIER_NOT_FOUND.byteValue() : 0));
+      return;
+    }
+    outboundInflight.put(packetId, 3);
+    ctx.writeAndFlush(pubReply(MqttMessageType.PUBREL, packetId, (byte) 0));
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private MqttMessage pubReply(MqttMessageType type, int packetId, byte reason) {
+    MqttQoS qos = type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE;
+    MqttFixedHeader header = new MqttFixedHeader(type, false, qos, false, 0);
+    if (v5) {
+      return new MqttMessage(
+          header,
+          new MqttPubReplyMessageVariableHeader(packetId, reason, MqttProperties.NO_PROPERTIES));
+    }
+    return new MqttMessage(header, MqttMessageIdVariableHeader.from(packetId));
+  }
+
+  private void disconnectReceived(MqttMessage m) {
+    byte reason = 0;
+    if (m.variableHeader()
+        instanceof io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader h) {
+      reason = h.reasonCode();
+    }
+    // v5 reason 0x04 "disconnect with will message" keeps the will; any other clean DISCONNECT
+    // discards it [MQTT-3.1.2-10].
+    normalDisconnect = reason != 0x04;
+    ctx.close();
+  }
+
+  private void protocolError(String why) {
+    disconnect(MqttReasonCodes.Disconnect.PROTOCOL_ERROR, why);
+  }
+
+  /**
+   * Ends the connection for a client's fault: v5 gets a DISCONNECT with the reason first
+   * [MQTT-4.13.2], v3 is just closed (it has no way to hear why).
+   */
+  private void disconnect(MqttReasonCodes.Disconnect reason, String why) {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    LOG.debug("mqtt client {}: {} ({})", clientId, reason, why);
+    if (v5 && connected) {
+      MqttProperties props = new MqttProperties();
+      props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
+      ctx.writeAndFlush(
+              MqttMessageBuilders.disconnect()
+                  .reasonCode(reason.byteValue())
+                  .properties(props)
+                  .build())
+          .addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ctx.close();
+    }
+  }
+
+  private long pendingWriteBytes() {
+    var buffer = ctx.channel().unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+  }
+
+  /** Messages dropped for this connection (slow reader, full in-flight window, too large). */
+  long dropped() {
+    return dropped;
+  }
+
+  static boolean retriable(ErrorCode code) {
+    return code.category() == ErrorCategory.RETRIABLE;
+  }
+}

@@ -1,0 +1,158 @@
+package io.switchboard.mqtt;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.server.FrontEnd;
+import io.switchboard.server.ServerContext;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The MQTT 3.1.1 and 5.0 listener (docs/mqtt.md): Netty's MQTT codec and one {@link MqttConnection}
+ * per connection, translating packets into broker calls. Started and closed by the server's thread.
+ */
+public final class MqttFrontEnd implements FrontEnd {
+  public static final ConfigKey<Integer> PORT =
+      new ConfigKey<>(
+          "mqtt.port",
+          "1883",
+          "Port of the MQTT listener (the IANA port); 0 picks a free port, -1 turns it off.",
+          text -> intIn(text, -1, 65535));
+
+  public static final ConfigKey<Integer> MAX_CONNECTIONS =
+      new ConfigKey<>(
+          "mqtt.max-connections",
+          "10000",
+          "MQTT connections open at once; past it a CONNECT is refused with server unavailable.",
+          text -> intIn(text, 1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_PACKET_BYTES =
+      new ConfigKey<>(
+          "mqtt.max-packet-bytes",
+          "1048576",
+          "Largest MQTT packet accepted (1 MiB, a stream's default message limit); larger ones are"
+              + " refused before they are buffered.",
+          text -> intIn(text, 1024, 256 << 20));
+
+  public static final ConfigKey<Integer> MAX_SUBSCRIPTIONS =
+      new ConfigKey<>(
+          "mqtt.max-subscriptions",
+          "1000",
+          "Topic filters one MQTT connection may subscribe to.",
+          text -> intIn(text, 1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_INFLIGHT =
+      new ConfigKey<>(
+          "mqtt.max-inflight",
+          "1000",
+          "QoS 1 and 2 messages in flight each way per connection (the receive maximum); bounds"
+              + " the packet-id state a client can make the server hold.",
+          text -> intIn(text, 1, 65_535));
+
+  /** Packets the codec accepts in a client id: MQTT 5 allows 23 and up; more is a mistake. */
+  static final int MAX_CLIENT_ID_LENGTH = 256;
+
+  /** 10 s for a CONNECT: a silent socket cannot hold a connection slot. */
+  static final long CONNECT_TIMEOUT_MS = 10_000;
+
+  private final AtomicInteger connections = new AtomicInteger();
+  private ChannelGroup channels;
+  private Channel listener;
+
+  static int intIn(String text, int min, int max) {
+    int v;
+    try {
+      v = Integer.parseInt(text.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("\"" + text + "\" is not a whole number");
+    }
+    if (v < min || v > max) {
+      throw new IllegalArgumentException(v + " is not in [" + min + ", " + max + "]");
+    }
+    return v;
+  }
+
+  @Override
+  public String name() {
+    return "mqtt";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return List.of(PORT, MAX_CONNECTIONS, MAX_PACKET_BYTES, MAX_SUBSCRIPTIONS, MAX_INFLIGHT);
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
+    ServerConfig config = context.config();
+    int port = config.get(PORT);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    long pending = config.get(ConfigCatalogue.NATIVE_MAX_PENDING_BYTES);
+    MqttSettings settings =
+        new MqttSettings(
+            config.get(MAX_CONNECTIONS),
+            config.get(MAX_PACKET_BYTES),
+            config.get(MAX_SUBSCRIPTIONS),
+            config.get(MAX_INFLIGHT),
+            pending,
+            CONNECT_TIMEOUT_MS);
+    channels = new DefaultChannelGroup("mqtt", GlobalEventExecutor.INSTANCE);
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(context.acceptors(), context.workers())
+            .channel(
+                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(
+                    (int) Math.min(Integer.MAX_VALUE, pending),
+                    (int) Math.min(Integer.MAX_VALUE, 2 * pending)))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    channels.add(ch);
+                    ch.pipeline()
+                        .addLast(
+                            "decoder",
+                            new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
+                        .addLast("encoder", MqttEncoder.INSTANCE)
+                        .addLast(
+                            "connection",
+                            new MqttConnection(context.broker(), settings, connections));
+                  }
+                });
+    listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    return Optional.of((InetSocketAddress) listener.localAddress());
+  }
+
+  @Override
+  public void close() {
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
+    if (channels != null) {
+      channels.close().awaitUninterruptibly();
+    }
+  }
+}

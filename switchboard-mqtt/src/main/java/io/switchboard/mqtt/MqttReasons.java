@@ -1,0 +1,104 @@
+package io.switchboard.mqtt;
+
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
+import io.switchboard.core.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The MQTT adapter's tables (CRAFT §6): our error codes to MQTT 5 reason codes, message headers to
+ * MQTT 5 properties, and the topic-filter syntax check. Stateless, thread-safe.
+ */
+final class MqttReasons {
+  private MqttReasons() {}
+
+  /** MQTT 5 PUBACK/PUBREC reason codes (spec 3.4.2.1). */
+  static final byte UNSPECIFIED_ERROR = (byte) 0x80;
+
+  static final byte IMPLEMENTATION_SPECIFIC_ERROR = (byte) 0x83;
+  static final byte TOPIC_NAME_INVALID = (byte) 0x90;
+  static final byte QUOTA_EXCEEDED = (byte) 0x97;
+  static final byte PAYLOAD_FORMAT_INVALID = (byte) 0x99;
+
+  /** Error code to PUBACK/PUBREC reason; codes not listed are {@link #UNSPECIFIED_ERROR}. */
+  static final Map<ErrorCode, Byte> PUBLISH_REASONS =
+      Map.ofEntries(
+          Map.entry(ErrorCode.INVALID_SUBJECT, TOPIC_NAME_INVALID),
+          Map.entry(ErrorCode.MESSAGE_TOO_LARGE, QUOTA_EXCEEDED),
+          Map.entry(ErrorCode.STREAM_FULL, QUOTA_EXCEEDED),
+          Map.entry(ErrorCode.PUBLISH_BACKPRESSURE, QUOTA_EXCEEDED),
+          Map.entry(ErrorCode.SUBJECT_INDEX_FULL, QUOTA_EXCEEDED),
+          Map.entry(ErrorCode.INVALID_DELAY, PAYLOAD_FORMAT_INVALID),
+          Map.entry(ErrorCode.PUBLISH_CONFLICT, IMPLEMENTATION_SPECIFIC_ERROR),
+          Map.entry(ErrorCode.STREAM_MISMATCH, IMPLEMENTATION_SPECIFIC_ERROR),
+          Map.entry(ErrorCode.PARTITION_CLOSED, IMPLEMENTATION_SPECIFIC_ERROR),
+          Map.entry(ErrorCode.BROKER_CLOSED, IMPLEMENTATION_SPECIFIC_ERROR));
+
+  static byte publishReason(ErrorCode code) {
+    return PUBLISH_REASONS.getOrDefault(code, UNSPECIFIED_ERROR);
+  }
+
+  /**
+   * Whether {@code filter} is a legal MQTT topic filter [MQTT-4.7.1]: not empty, {@code #} only as
+   * the whole last level, {@code +} only as a whole level, no NUL.
+   */
+  static boolean validFilter(String filter) {
+    if (filter.isEmpty() || filter.indexOf('\u0000') >= 0) {
+      return false;
+    }
+    int start = 0;
+    for (int i = 0; i <= filter.length(); i++) {
+      if (i == filter.length() || filter.charAt(i) == '/') {
+        String level = filter.substring(start, i);
+        if (level.contains("#") && (!level.equals("#") || i != filter.length())) {
+          return false;
+        }
+        if (level.contains("+") && !level.equals("+")) {
+          return false;
+        }
+        start = i + 1;
+      }
+    }
+    return true;
+  }
+
+  /** The MQTT 5 properties of a delivered message: user properties, content type, response. */
+  static MqttProperties outboundProperties(Message m) {
+    MqttProperties props = new MqttProperties();
+    MqttProperties.UserProperties user = new MqttProperties.UserProperties();
+    boolean anyUser = false;
+    for (Header h : m.headers()) {
+      switch (h.key()) {
+        case MqttConnection.QOS_HEADER -> {
+          // internal
+        }
+        case MqttConnection.CONTENT_TYPE_HEADER ->
+            props.add(
+                new MqttProperties.StringProperty(
+                    MqttProperties.CONTENT_TYPE, new String(h.value(), StandardCharsets.UTF_8)));
+        case MqttConnection.PAYLOAD_FORMAT_HEADER ->
+            props.add(
+                new MqttProperties.IntegerProperty(
+                    MqttProperties.PAYLOAD_FORMAT_INDICATOR, (int) h.value()[0]));
+        case Message.CORRELATION_ID ->
+            props.add(
+                new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, h.value()));
+        default -> {
+          user.add(h.key(), new String(h.value(), StandardCharsets.UTF_8));
+          anyUser = true;
+        }
+      }
+    }
+    if (anyUser) {
+      props.add(user);
+    }
+    if (m.replyTo() != null) {
+      props.add(
+          new MqttProperties.StringProperty(
+              MqttProperties.RESPONSE_TOPIC, MqttTopics.toTopic(m.replyTo())));
+    }
+    return props;
+  }
+}
