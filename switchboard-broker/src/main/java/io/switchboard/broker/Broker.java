@@ -566,6 +566,38 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * The last message of every subject in a stream that matches {@code pattern}, at most {@code
+   * max}, in no particular order: a key/value scan, and the retained messages of MQTT. Its cost
+   * grows with the number of subjects the stream holds.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_PATTERN}
+   */
+  public List<StoredMessage> lastMessages(String stream, String pattern, int max) {
+    Subjects.validatePattern(pattern, config.live().subjects());
+    StreamRuntime rt = runtime(stream);
+    List<StoredMessage> out = new ArrayList<>();
+    for (PartitionAgent a : rt.agents()) {
+      for (Map.Entry<String, Long> e : a.lastOffsets().entrySet()) {
+        if (out.size() >= max) {
+          return out;
+        }
+        if (!Subjects.matches(pattern, e.getKey()) || e.getValue() < a.log().logStartOffset()) {
+          continue;
+        }
+        for (RecordBatch b : a.log().read(e.getValue(), 1).batches()) {
+          for (Record r : b.records(a.log().config().maxBatchBytes())) {
+            if (r.offset() == e.getValue()) {
+              out.add(StoredMessage.of(stream, a.partition(), r));
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * The last message published on {@code subject} in a stream (the key/value "get"), if any. When
    * keyed publishes spread the subject over several partitions, the newest by timestamp wins.
    *

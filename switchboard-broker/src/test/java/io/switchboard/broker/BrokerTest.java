@@ -215,6 +215,26 @@ class BrokerTest {
   }
 
   @Test
+  void lastMessagesScansTheNewestOfEveryMatchingSubject() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("KV", "kv.>").partitions(3).build());
+      for (String[] kv :
+          new String[][] {{"kv.a.1", "old"}, {"kv.a.1", "new"}, {"kv.a.2", "x"}, {"kv.b.1", "y"}}) {
+        b.publish(msg(kv[0], null, kv[1]), PublishOptions.NONE).join();
+      }
+      assertThat(b.lastMessages("KV", "kv.a.*", 100))
+          .extracting(
+              m ->
+                  m.message().subject()
+                      + "="
+                      + new String(m.message().payload(), StandardCharsets.UTF_8))
+          .containsExactlyInAnyOrder("kv.a.1=new", "kv.a.2=x");
+      assertThat(b.lastMessages("KV", "kv.>", 2)).hasSize(2);
+      assertThat(b.lastMessages("KV", "nothing.here", 10)).isEmpty();
+    }
+  }
+
+  @Test
   void aPerSubjectLimitOnACompactedStreamIsRefused() {
     assertThatThrownBy(
             () ->

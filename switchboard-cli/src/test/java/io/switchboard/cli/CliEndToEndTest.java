@@ -49,11 +49,12 @@ class CliEndToEndTest {
             SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(),
+                    dir.toString(),
+                    ConfigCatalogue.NATIVE_PORT.name(),
+                    "0")));
     server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
     background = Executors.newCachedThreadPool();
   }

@@ -47,10 +47,11 @@ class NativeEndToEndTest {
             SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "0",
-                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(), "500"));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(), dir.toString(),
+                    ConfigCatalogue.NATIVE_PORT.name(), "0",
+                    ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(), "500")));
     server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
     client = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port()));
   }

@@ -56,19 +56,20 @@ class ConnectionLimitsTest {
             SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0",
-                ConfigCatalogue.NATIVE_MAX_CONNECTIONS.name(),
-                "" + MAX_CONNECTIONS,
-                ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS.name(),
-                "" + MAX_SUBSCRIPTIONS,
-                ConfigCatalogue.NATIVE_MAX_PENDING_BYTES.name(),
-                "" + MAX_PENDING_BYTES,
-                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(),
-                "300"));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(),
+                    dir.toString(),
+                    ConfigCatalogue.NATIVE_PORT.name(),
+                    "0",
+                    ConfigCatalogue.NATIVE_MAX_CONNECTIONS.name(),
+                    "" + MAX_CONNECTIONS,
+                    ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS.name(),
+                    "" + MAX_SUBSCRIPTIONS,
+                    ConfigCatalogue.NATIVE_MAX_PENDING_BYTES.name(),
+                    "" + MAX_PENDING_BYTES,
+                    ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(),
+                    "300")));
     server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
     port = server.addresses().get("native").getPort();
     healthy = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port).withReconnect(false));

@@ -36,11 +36,12 @@ class NativeFeaturesTest {
             SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(),
+                    dir.toString(),
+                    ConfigCatalogue.NATIVE_PORT.name(),
+                    "0")));
     server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
     client = SwitchboardClient.connect("127.0.0.1:" + server.addresses().get("native").getPort());
   }

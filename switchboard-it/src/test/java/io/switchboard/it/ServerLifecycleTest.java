@@ -8,6 +8,8 @@ import io.switchboard.cli.SwitchboardCli;
 import io.switchboard.client.ClientOptions;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.protocol.frame.Admin;
+import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.testkit.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -50,11 +53,20 @@ class ServerLifecycleTest {
   }
 
   Output start(int port, String... extra) throws IOException {
-    String[] args =
-        concat(
-            new String[] {"server", "--data", dir.resolve("data").toString(), "--port", "" + port},
-            extra);
-    server = ChildJvm.startMerged(SwitchboardCli.class, args);
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of("server", "--data", dir.resolve("data").toString(), "--port", "" + port));
+    // Every other listener on a free port, so this server never collides with another.
+    SwitchboardServer.onFreePorts(Map.of(ConfigCatalogue.NATIVE_PORT.name(), "" + port))
+        .forEach(
+            (k, v) -> {
+              if (!k.equals(ConfigCatalogue.NATIVE_PORT.name())) {
+                args.add("--set");
+                args.add(k + "=" + v);
+              }
+            });
+    args.addAll(List.of(extra));
+    server = ChildJvm.startMerged(SwitchboardCli.class, args.toArray(String[]::new));
     Output out = new Output(new CopyOnWriteArrayList<>(), new CountDownLatch(1), new Thread[1]);
     BufferedReader reader =
         new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
@@ -74,13 +86,6 @@ class ServerLifecycleTest {
                     // the process ended
                   }
                 });
-    return out;
-  }
-
-  static String[] concat(String[] a, String[] b) {
-    String[] out = new String[a.length + b.length];
-    System.arraycopy(a, 0, out, 0, a.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
 

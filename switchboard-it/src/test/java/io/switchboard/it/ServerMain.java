@@ -19,9 +19,10 @@ public final class ServerMain {
             SwitchboardServer.configKeys(frontEnds),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(), args[0],
-                ConfigCatalogue.NATIVE_PORT.name(), args[1]));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(), args[0],
+                    ConfigCatalogue.NATIVE_PORT.name(), args[1])));
     SwitchboardServer server = SwitchboardServer.start(config, frontEnds);
     System.out.println("READY " + server.addresses().get("native").getPort());
     System.out.flush();

@@ -20,6 +20,7 @@ import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.handler.codec.mqtt.MqttReasonCodes;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttSubscriptionOption;
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
@@ -53,6 +54,8 @@ import org.slf4j.LoggerFactory;
  * PUBLISH packets (docs/mqtt.md). Every field is confined to the connection's event loop; broker
  * callbacks hop back onto it.
  *
+ * <p>Retained messages live in the compacted stream {@link MqttFrontEnd#RETAINED_STREAM}.
+ *
  * <p>Sessions are clean in this version: subscriptions and in-flight QoS 1/2 state live as long as
  * the connection. A client asking for a persistent session is accepted with "session present" false
  * (MQTT-3.2.2-2 allows a server to hold no state) — docs/mqtt.md says so.
@@ -62,6 +65,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   /** Header carrying the QoS an MQTT publisher used, so delivery takes the lower of the two. */
   static final String QOS_HEADER = "sb-mqtt-qos";
+
+  /** Header marking a message published with the retain flag (for retain-as-published). */
+  static final String RETAIN_HEADER = "sb-mqtt-retain";
+
+  /** Retained messages sent to one new subscription at most. */
+  static final int MAX_RETAINED_PER_SUBSCRIBE = 10_000;
 
   /** Header carrying a v5 content type. */
   static final String CONTENT_TYPE_HEADER = "content-type";
@@ -149,7 +158,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     subscriptions.clear();
     if (connected && !normalDisconnect && will != null) {
       // [MQTT-3.1.2-8] the will is published when the network connection ends without DISCONNECT.
-      broker.publish(will, PublishOptions.NONE);
+      publishToBroker(will, will.header(RETAIN_HEADER) != null);
     }
     ctx.fireChannelInactive();
   }
@@ -274,9 +283,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
         return;
       }
-      if (c.variableHeader().isWillRetain() && v5) {
-        refuse(MqttConnectReturnCode.CONNECTION_REFUSED_RETAIN_NOT_SUPPORTED);
-        return;
+      if (c.variableHeader().isWillRetain()) {
+        if (!settings.retainAvailable() && v5) {
+          refuse(MqttConnectReturnCode.CONNECTION_REFUSED_RETAIN_NOT_SUPPORTED);
+          return;
+        }
+        will = will.withHeader(RETAIN_HEADER, new byte[] {1});
       }
     }
     connected = true;
@@ -294,7 +306,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
               .receiveMaximum(settings.maxInflight())
               .maximumPacketSize(settings.maxPacketBytes())
               .topicAliasMaximum(TOPIC_ALIAS_MAXIMUM)
-              .retainAvailable(false)
+              .retainAvailable(settings.retainAvailable())
               .wildcardSubscriptionAvailable(true)
               .sharedSubscriptionAvailable(true)
               .subscriptionIdentifiersAvailable(false)
@@ -362,9 +374,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       disconnect(MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID, "topic name \"" + topic + "\"");
       return;
     }
-    if (p.fixedHeader().isRetain() && v5) {
-      disconnect(MqttReasonCodes.Disconnect.RETAIN_NOT_SUPPORTED, "retained messages");
-      return;
+    boolean retain = p.fixedHeader().isRetain();
+    if (retain && !settings.retainAvailable()) {
+      if (v5) {
+        disconnect(MqttReasonCodes.Disconnect.RETAIN_NOT_SUPPORTED, "retained messages");
+        return;
+      }
+      retain = false; // 3.1.1 cannot be told; the message still goes out, unretained
     }
     if (qos == MqttQoS.EXACTLY_ONCE && awaitingRelease.contains(packetId)) {
       // [MQTT-4.3.3] a resent QoS 2 publish is not delivered again: answer PUBREC again.
@@ -382,8 +398,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       disconnect(MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID, e.detail());
       return;
     }
-    broker
-        .publish(message, PublishOptions.NONE)
+    if (retain) {
+      message = message.withHeader(RETAIN_HEADER, new byte[] {1});
+    }
+    publishToBroker(message, retain)
         .whenComplete(
             (ack, e) ->
                 ctx.executor()
@@ -402,6 +420,24 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                             ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
                           }
                         }));
+  }
+
+  /**
+   * Publishes to the broker; a retained message is also written to the retained stream under {@code
+   * $MQTT.retained.<subject>} (an empty payload there clears the topic [MQTT-3.3.1-6]). The future
+   * completes when both are acknowledged.
+   */
+  private java.util.concurrent.CompletableFuture<?> publishToBroker(
+      Message message, boolean retain) {
+    var live = broker.publish(message, PublishOptions.NONE);
+    if (!retain) {
+      return live;
+    }
+    var stored =
+        broker.publish(
+            message.withSubject(MqttFrontEnd.RETAINED_PREFIX + message.subject()),
+            PublishOptions.NONE);
+    return java.util.concurrent.CompletableFuture.allOf(live, stored);
   }
 
   /**
@@ -485,18 +521,67 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private void subscribe(MqttSubscribeMessage s) {
     int packetId = s.idAndPropertiesVariableHeader().messageId();
     List<Integer> reasons = new ArrayList<>();
+    List<Runnable> retainedToSend = new ArrayList<>();
     for (MqttTopicSubscription t : s.payload().topicSubscriptions()) {
-      reasons.add(subscribeOne(t.topicFilter(), t.qualityOfService()));
+      boolean existed = subscriptions.containsKey(t.topicFilter());
+      int granted = subscribeOne(t.topicFilter(), t.qualityOfService(), t.option());
+      reasons.add(granted);
+      var handling = t.option().retainHandling();
+      boolean sendRetained =
+          granted <= 2
+              && !t.topicFilter().startsWith("$share/") // [MQTT-3.8.4-?] not to shared ones
+              && handling != MqttSubscriptionOption.RetainedHandlingPolicy.DONT_SEND_AT_SUBSCRIBE
+              && !(existed
+                  && handling
+                      == MqttSubscriptionOption.RetainedHandlingPolicy
+                          .SEND_AT_SUBSCRIBE_IF_NOT_YET_EXISTS);
+      if (sendRetained && settings.retainAvailable()) {
+        String filter = t.topicFilter();
+        MqttQoS qos = MqttQoS.valueOf(granted);
+        retainedToSend.add(() -> sendRetained(filter, qos));
+      }
     }
     MqttMessageBuilders.SubAckBuilder ack = MqttMessageBuilders.subAck().packetId(packetId);
     for (int r : reasons) {
       ack.addGrantedQos(MqttQoS.valueOf(r));
     }
     ctx.writeAndFlush(ack.build());
+    // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set.
+    retainedToSend.forEach(Runnable::run);
+  }
+
+  private void sendRetained(String filter, MqttQoS granted) {
+    for (String pattern : MqttTopics.toPatterns(filter)) {
+      for (var stored :
+          broker.lastMessages(
+              MqttFrontEnd.RETAINED_STREAM,
+              MqttFrontEnd.RETAINED_PREFIX + pattern,
+              MAX_RETAINED_PER_SUBSCRIBE)) {
+        Message m = stored.message();
+        if (m.payload().length == 0) {
+          continue; // cleared
+        }
+        Message original =
+            m.withSubject(m.subject().substring(MqttFrontEnd.RETAINED_PREFIX.length()));
+        String topic;
+        try {
+          topic = MqttTopics.toTopic(original.subject());
+        } catch (IllegalArgumentException e) {
+          continue;
+        }
+        if (!MqttTopics.wildcardMaySee(filter, topic)) {
+          continue;
+        }
+        byte[] q = m.header(QOS_HEADER);
+        MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
+        deliver(
+            topic, original, MqttQoS.valueOf(Math.min(published.value(), granted.value())), true);
+      }
+    }
   }
 
   /** Subscribes one filter; returns the granted QoS or a failure reason code. */
-  private int subscribeOne(String filter, MqttQoS requested) {
+  private int subscribeOne(String filter, MqttQoS requested, MqttSubscriptionOption option) {
     String group = null;
     String mqttFilter = filter;
     if (filter.startsWith("$share/")) {
@@ -525,7 +610,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         subs.add(
             broker
                 .live()
-                .subscribe(pattern, group, new Deliverer(seenFilter, granted), ctx.executor()));
+                .subscribe(
+                    pattern,
+                    group,
+                    new Deliverer(seenFilter, granted, option.isRetainAsPublished()),
+                    ctx.executor()));
       }
     } catch (SwitchboardException e) {
       subs.forEach(LiveSubscription::close);
@@ -554,10 +643,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private final class Deliverer implements LiveSink {
     private final String filter;
     private final MqttQoS granted;
+    private final boolean retainAsPublished;
 
-    Deliverer(String filter, MqttQoS granted) {
+    Deliverer(String filter, MqttQoS granted, boolean retainAsPublished) {
       this.filter = filter;
       this.granted = granted;
+      this.retainAsPublished = retainAsPublished;
     }
 
     @Override
@@ -578,7 +669,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       byte[] q = m.header(QOS_HEADER);
       MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
       MqttQoS qos = MqttQoS.valueOf(Math.min(published.value(), granted.value()));
-      deliver(topic, m, qos);
+      // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
+      deliver(topic, m, qos, retainAsPublished && m.header(RETAIN_HEADER) != null);
     }
 
     @Override
@@ -587,7 +679,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void deliver(String topic, Message m, MqttQoS qos) {
+  private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
     if (pendingWriteBytes() > settings.maxPendingBytes()) {
       dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
       return;
@@ -609,7 +701,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         MqttMessageBuilders.publish()
             .topicName(topic)
             .qos(qos)
-            .retained(false)
+            .retained(retainFlag)
             .messageId(packetId)
             .properties(props)
             .payload(Unpooled.wrappedBuffer(m.payload()))

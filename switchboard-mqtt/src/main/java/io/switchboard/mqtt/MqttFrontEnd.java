@@ -14,6 +14,11 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.stream.Retention;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
 import io.switchboard.server.FrontEnd;
 import io.switchboard.server.ServerContext;
 import io.switchboard.server.config.ConfigCatalogue;
@@ -66,6 +71,14 @@ public final class MqttFrontEnd implements FrontEnd {
               + " the packet-id state a client can make the server hold.",
           text -> intIn(text, 1, 65_535));
 
+  /** The compacted stream holding retained messages, one per topic. */
+  public static final String RETAINED_STREAM = "MQTT_RETAINED";
+
+  /** Subject prefix of retained copies: {@code $MQTT.retained.<subject>}. */
+  public static final String RETAINED_PREFIX = "$MQTT.retained.";
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MqttFrontEnd.class);
+
   /** Packets the codec accepts in a client id: MQTT 5 allows 23 and up; more is a mistake. */
   static final int MAX_CLIENT_ID_LENGTH = 256;
 
@@ -107,6 +120,7 @@ public final class MqttFrontEnd implements FrontEnd {
       return Optional.empty();
     }
     long pending = config.get(ConfigCatalogue.NATIVE_MAX_PENDING_BYTES);
+    boolean retainAvailable = ensureRetainedStream(context.broker());
     MqttSettings settings =
         new MqttSettings(
             config.get(MAX_CONNECTIONS),
@@ -114,7 +128,8 @@ public final class MqttFrontEnd implements FrontEnd {
             config.get(MAX_SUBSCRIPTIONS),
             config.get(MAX_INFLIGHT),
             pending,
-            CONNECT_TIMEOUT_MS);
+            CONNECT_TIMEOUT_MS,
+            retainAvailable);
     channels = new DefaultChannelGroup("mqtt", GlobalEventExecutor.INSTANCE);
     ServerBootstrap b =
         new ServerBootstrap()
@@ -144,6 +159,35 @@ public final class MqttFrontEnd implements FrontEnd {
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
     return Optional.of((InetSocketAddress) listener.localAddress());
+  }
+
+  /**
+   * Retained messages live in a compacted stream of their own (latest per subject, survives
+   * restarts): created on first start. When a user stream already captures its subjects, retained
+   * messages are switched off and the logs say why.
+   */
+  static boolean ensureRetainedStream(Broker broker) {
+    try {
+      broker.streamInfo(RETAINED_STREAM);
+      return true;
+    } catch (SwitchboardException e) {
+      if (e.code() != ErrorCode.STREAM_NOT_FOUND) {
+        throw e;
+      }
+    }
+    try {
+      broker.createStream(
+          StreamConfig.builder(RETAINED_STREAM, RETAINED_PREFIX + ">")
+              .retention(Retention.COMPACTED)
+              .build());
+      return true;
+    } catch (SwitchboardException e) {
+      LOG.warn(
+          "SB-MQTT-6001 retained messages are off: cannot create stream {}: {}",
+          RETAINED_STREAM,
+          e.getMessage());
+      return false;
+    }
   }
 
   @Override

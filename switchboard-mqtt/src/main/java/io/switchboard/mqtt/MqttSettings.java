@@ -10,6 +10,7 @@ package io.switchboard.mqtt;
  *     receive maximum)
  * @param maxPendingBytes bytes queued for writing to a connection before its messages are dropped
  * @param connectTimeoutMs time a new connection has to send CONNECT
+ * @param retainAvailable whether the retained-message stream could be set up
  */
 record MqttSettings(
     int maxConnections,
@@ -17,4 +18,5 @@ record MqttSettings(
     int maxSubscriptions,
     int maxInflight,
     long maxPendingBytes,
-    long connectTimeoutMs) {}
+    long connectTimeoutMs,
+    boolean retainAvailable) {}

@@ -37,11 +37,12 @@ class MqttBadInputTest {
                 SwitchboardServer.configKeys(frontEnds),
                 Map.of(),
                 Map.of(),
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(), "-1",
-                    MqttFrontEnd.PORT.name(), "0",
-                    MqttFrontEnd.MAX_PACKET_BYTES.name(), "4096")),
+                SwitchboardServer.onFreePorts(
+                    Map.of(
+                        ConfigCatalogue.DATA_DIR.name(), dir.toString(),
+                        ConfigCatalogue.NATIVE_PORT.name(), "-1",
+                        MqttFrontEnd.PORT.name(), "0",
+                        MqttFrontEnd.MAX_PACKET_BYTES.name(), "4096"))),
             frontEnds);
     port = server.addresses().get("mqtt").getPort();
   }

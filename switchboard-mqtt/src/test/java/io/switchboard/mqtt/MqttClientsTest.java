@@ -50,10 +50,11 @@ class MqttClientsTest {
             SwitchboardServer.configKeys(frontEnds),
             Map.of(),
             Map.of(),
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "0",
-                MqttFrontEnd.PORT.name(), "0"));
+            SwitchboardServer.onFreePorts(
+                Map.of(
+                    ConfigCatalogue.DATA_DIR.name(), dir.toString(),
+                    ConfigCatalogue.NATIVE_PORT.name(), "0",
+                    MqttFrontEnd.PORT.name(), "0")));
     server = SwitchboardServer.start(config, frontEnds);
     mqttUri = "tcp://127.0.0.1:" + server.addresses().get("mqtt").getPort();
     nativeAddress = "127.0.0.1:" + server.addresses().get("native").getPort();
@@ -210,6 +211,57 @@ class MqttClientsTest {
       assertThat(new String(reply.payload(), StandardCharsets.UTF_8)).isEqualTo("pong");
     } finally {
       listener.disconnect();
+    }
+  }
+
+  @Test
+  void retainedMessagesGoToNewSubscribersSurviveARestartAndAreClearedByAnEmptyPayload()
+      throws Exception {
+    MqttClient pub = v3("retainer");
+    pub.publish("home/status", "on".getBytes(StandardCharsets.UTF_8), 1, true);
+    pub.publish("home/mode", "eco".getBytes(StandardCharsets.UTF_8), 1, true);
+    pub.publish("home/mode", "away".getBytes(StandardCharsets.UTF_8), 1, true); // replaces
+    pub.disconnect();
+    assertThat(retainedSeenBy("home/#"))
+        .containsExactlyInAnyOrder("home/status=on", "home/mode=away");
+
+    // A restart keeps them: they live in a compacted stream.
+    server.close();
+    start();
+    assertThat(retainedSeenBy("home/+"))
+        .containsExactlyInAnyOrder("home/status=on", "home/mode=away");
+
+    MqttClient clearer = v3("clearer");
+    clearer.publish("home/status", new byte[0], 1, true);
+    clearer.disconnect();
+    assertThat(retainedSeenBy("home/#")).containsExactly("home/mode=away");
+  }
+
+  /** What a fresh subscriber to {@code filter} receives with the retain flag, once settled. */
+  List<String> retainedSeenBy(String filter) throws Exception {
+    ConcurrentLinkedQueue<String> got = new ConcurrentLinkedQueue<>();
+    MqttClient sub = v3("reader-" + System.nanoTime());
+    try {
+      sub.subscribe(
+          filter,
+          1,
+          (topic, m) -> {
+            if (m.isRetained()) {
+              got.add(topic + "=" + new String(m.getPayload(), StandardCharsets.UTF_8));
+            }
+          });
+      // Retained messages follow the SUBACK in order; a live marker published afterwards on the
+      // same connection's filter arrives after them.
+      String marker = filter.replace("#", "marker").replace("+", "marker");
+      ConcurrentLinkedQueue<String> markers = new ConcurrentLinkedQueue<>();
+      sub.subscribe(marker, 0, (t, m) -> markers.add(t));
+      MqttClient p = v3("marker-" + System.nanoTime());
+      p.publish(marker, new byte[] {1}, 0, false);
+      p.disconnect();
+      await().atMost(Duration.ofSeconds(10)).until(() -> !markers.isEmpty());
+      return List.copyOf(got);
+    } finally {
+      sub.disconnect();
     }
   }
 

@@ -83,6 +83,22 @@ public final class SwitchboardServer implements AutoCloseable {
   }
 
   /**
+   * {@code flags} with every listener port the front ends on the class path have ({@code *.port}
+   * keys) set to 0 — any free port — unless {@code flags} names it: for tests and embedding, so
+   * several servers run side by side. The ports actually bound are in {@link #addresses()}.
+   */
+  public static Map<String, String> onFreePorts(Map<String, String> flags) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (ConfigKey<?> k : configKeys(discoverFrontEnds())) {
+      if (k.name().endsWith(".port")) {
+        out.put(k.name(), "0");
+      }
+    }
+    out.putAll(flags);
+    return out;
+  }
+
+  /**
    * Opens storage and starts every front end. On failure, whatever started is closed again.
    *
    * @param frontEnds from {@link #discoverFrontEnds()} (or a test's choice)
