@@ -1,0 +1,168 @@
+package io.switchboard.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Server-Sent Events response (WHATWG HTML §9.2): headers once, then events as chunks, a
+ * heartbeat comment while idle, and a bound on what may wait to be written. A reader that lets more
+ * than {@code http.sse-max-pending-bytes} pile up gets a final {@code error} event with
+ * SLOW_CONSUMER and is disconnected: the server's memory is never what absorbs a slow browser.
+ * Confined to the connection's event loop; subclasses hop their sources onto it.
+ */
+abstract class EventStream {
+  /** Opens a stream for a request; runs on the event loop. */
+  @FunctionalInterface
+  interface Opener {
+    /**
+     * Subscribes and starts the response.
+     *
+     * @throws SwitchboardException before anything is written (answered as a problem)
+     */
+    EventStream open(ChannelHandlerContext ctx, Exchange x);
+  }
+
+  /** How long a stream cut off for slowness may take to flush its last event before it closes. */
+  static final long LINGER_MS = 5_000;
+
+  /** The reconnection delay sent to browsers (the {@code retry} field), in milliseconds. */
+  static final long RETRY_MS = 1_000;
+
+  protected final ChannelHandlerContext ctx;
+  protected final HttpService service;
+  private ScheduledFuture<?> heartbeat;
+  private boolean counted;
+  private boolean ended;
+
+  EventStream(ChannelHandlerContext ctx, HttpService service) {
+    this.ctx = ctx;
+    this.service = service;
+  }
+
+  /**
+   * Takes an event-stream slot, or fails with TOO_MANY_CONNECTIONS; call before subscribing.
+   *
+   * @throws SwitchboardException {@link ErrorCode#TOO_MANY_CONNECTIONS}
+   */
+  protected final void reserve() {
+    int max = service.settings().maxSseConnections();
+    if (service.sseConnections().incrementAndGet() > max) {
+      service.sseConnections().decrementAndGet();
+      throw SwitchboardException.of(ErrorCode.TOO_MANY_CONNECTIONS, max);
+    }
+    counted = true;
+  }
+
+  /** Writes the response head and the first comment, and starts the heartbeat. */
+  protected final void begin() {
+    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    head.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
+        .set("X-Accel-Buffering", "no"); // nginx: pass events through unbuffered
+    HttpUtil.setTransferEncodingChunked(head, true);
+    ctx.write(head, ctx.voidPromise());
+    write("retry: " + RETRY_MS + "\n: subscribed\n\n");
+    long every = service.settings().sseHeartbeatMs();
+    heartbeat =
+        ctx.executor()
+            .scheduleAtFixedRate(
+                () -> write(": heartbeat\n\n"), every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Sends one event; {@code data} must be one line (compact JSON is). Past the pending-bytes bound
+   * the stream is cut off instead.
+   */
+  protected final void event(String id, String type, String data) {
+    if (ended) {
+      return;
+    }
+    if (pendingWriteBytes() > service.settings().sseMaxPendingBytes()) {
+      slow();
+      return;
+    }
+    StringBuilder b = new StringBuilder(data.length() + 64);
+    if (id != null) {
+      b.append("id: ").append(id).append('\n');
+    }
+    b.append("event: ").append(type).append('\n').append("data: ").append(data).append("\n\n");
+    write(b.toString());
+  }
+
+  private void write(String text) {
+    if (ended) {
+      return;
+    }
+    // Ownership of the buffer passes to the write; the encoder releases it.
+    ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
+    buf.writeCharSequence(text, StandardCharsets.UTF_8);
+    ctx.writeAndFlush(new DefaultHttpContent(buf), ctx.voidPromise());
+  }
+
+  private long pendingWriteBytes() {
+    var buffer = ctx.channel().unsafe().outboundBuffer();
+    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+  }
+
+  /** Cuts off a reader that fell too far behind: a last {@code error} event, then the end. */
+  private void slow() {
+    SwitchboardException e =
+        SwitchboardException.of(
+            ErrorCode.SLOW_CONSUMER, pendingWriteBytes(), service.settings().sseMaxPendingBytes());
+    end("error", HttpErrors.problem(e, null).toString());
+  }
+
+  /** Sends a last event and ends the response and the connection. */
+  protected final void end(String type, String data) {
+    if (ended) {
+      return;
+    }
+    StringBuilder b = new StringBuilder();
+    b.append("event: ").append(type).append('\n').append("data: ").append(data).append("\n\n");
+    write(b.toString());
+    ended = true;
+    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> ctx.close());
+    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
+    stop();
+  }
+
+  /** Whether the stream has ended (cut off, or its connection closed). */
+  protected final boolean ended() {
+    return ended;
+  }
+
+  /** The connection closed: stop the source and free the slot. Idempotent. */
+  final void close() {
+    ended = true;
+    stop();
+  }
+
+  private void stop() {
+    if (heartbeat != null) {
+      heartbeat.cancel(false);
+      heartbeat = null;
+    }
+    if (counted) {
+      counted = false;
+      service.sseConnections().decrementAndGet();
+      closeSource();
+    }
+  }
+
+  /** Stops what feeds the stream (a subscription); called once, on the event loop. */
+  protected abstract void closeSource();
+}

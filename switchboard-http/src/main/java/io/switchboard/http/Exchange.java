@@ -1,0 +1,92 @@
+package io.switchboard.http;
+
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One request as the routes see it: method, decoded path, path parameters, query, headers and the
+ * body copied out of Netty's buffer (so the request is released at once and nothing here refers to
+ * pooled memory). Confined to one request; the arrays are never changed.
+ *
+ * @param method the request method
+ * @param path the path as sent (still percent-encoded), without the query; the router decodes each
+ *     segment, so an encoded {@code /} stays inside its segment
+ * @param params path parameters by template name
+ * @param query query parameters
+ * @param headers the request headers (Netty's, read-only use)
+ * @param body the body bytes, never null
+ */
+record Exchange(
+    HttpMethod method,
+    String path,
+    Map<String, String> params,
+    Map<String, List<String>> query,
+    HttpHeaders headers,
+    byte[] body) {
+
+  /**
+   * Copies what the routes need out of {@code request}; borrows it (the caller releases it).
+   *
+   * @throws SwitchboardException {@link ErrorCode#HTTP_MALFORMED_REQUEST} for a bad URI
+   */
+  static Exchange of(FullHttpRequest request) {
+    QueryStringDecoder uri = new QueryStringDecoder(request.uri(), StandardCharsets.UTF_8);
+    Map<String, List<String>> query;
+    try {
+      query = uri.parameters();
+    } catch (IllegalArgumentException e) {
+      throw SwitchboardException.of(
+          ErrorCode.HTTP_MALFORMED_REQUEST, "bad query: " + e.getMessage());
+    }
+    byte[] body = new byte[request.content().readableBytes()];
+    request.content().getBytes(request.content().readerIndex(), body);
+    return new Exchange(request.method(), uri.rawPath(), Map.of(), query, request.headers(), body);
+  }
+
+  /** The same request with the path parameters a route matched. */
+  Exchange withParams(Map<String, String> matched) {
+    return new Exchange(method, path, Map.copyOf(matched), query, headers, body);
+  }
+
+  String param(String name) {
+    return params.get(name);
+  }
+
+  /** A query parameter's first value, or {@code fallback}. */
+  String query(String name, String fallback) {
+    List<String> v = query.get(name);
+    return v == null || v.isEmpty() ? fallback : v.getFirst();
+  }
+
+  /**
+   * A whole-number query parameter in {@code [min, max]}, or {@code fallback} when absent.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the parameter
+   */
+  long queryLong(String name, long fallback, long min, long max) {
+    String text = query(name, null);
+    if (text == null) {
+      return fallback;
+    }
+    long v;
+    try {
+      v = Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "query parameter " + name + "=" + text + " is not a number");
+    }
+    if (v < min || v > max) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "query parameter " + name + "=" + v + " is not in [" + min + ", " + max + "]");
+    }
+    return v;
+  }
+}

@@ -1,0 +1,151 @@
+package io.switchboard.http;
+
+import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The HTTP front end's configuration keys (documented in {@code docs/http.md}) and the settings
+ * resolved from them. Immutable, thread-safe.
+ */
+public final class HttpConfig {
+  private HttpConfig() {}
+
+  public static final ConfigKey<Integer> PORT =
+      new ConfigKey<>(
+          "http.port",
+          "7480",
+          "Port of the HTTP front end (REST, Server-Sent Events, health); 0 picks a free port,"
+              + " -1 turns the listener off.",
+          intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> MAX_BODY_BYTES =
+      new ConfigKey<>(
+          "http.max-body-bytes",
+          "8388608",
+          "Largest request body (8 MiB: a batch of default-sized messages, as the native frame"
+              + " limit). A larger declared Content-Length is refused with 413 before any of the"
+              + " body is buffered.",
+          intIn(1024, 64 << 20));
+
+  public static final ConfigKey<Integer> MAX_CONNECTIONS =
+      new ConfigKey<>(
+          "http.max-connections",
+          "10000",
+          "HTTP connections open at once, event streams included; past it a new one is answered"
+              + " 503 TOO_MANY_CONNECTIONS and closed. Bounds file descriptors and memory.",
+          intIn(1, 1_000_000));
+
+  public static final ConfigKey<Long> IDLE_TIMEOUT_MS =
+      new ConfigKey<>(
+          "http.idle-timeout-ms",
+          "60000",
+          "A keep-alive connection with no request in progress and no traffic for this long is"
+              + " closed, so idle clients do not hold connection slots (event streams send"
+              + " heartbeats and long polls count as in progress).",
+          longIn(1000, 3_600_000));
+
+  public static final ConfigKey<Long> HEADER_TIMEOUT_MS =
+      new ConfigKey<>(
+          "http.header-timeout-ms",
+          "10000",
+          "A request must arrive in full (headers and body) within this time of its first byte;"
+              + " otherwise 408 and the connection is closed. Defeats slow-loris clients that"
+              + " trickle bytes to hold a connection.",
+          longIn(100, 600_000));
+
+  public static final ConfigKey<Integer> MAX_SSE_CONNECTIONS =
+      new ConfigKey<>(
+          "http.max-sse-connections",
+          "10000",
+          "Server-Sent Event streams open at once; past it a new one is answered 503"
+              + " TOO_MANY_CONNECTIONS. Each holds a live subscription or a push consumer.",
+          intIn(1, 1_000_000));
+
+  public static final ConfigKey<Long> SSE_HEARTBEAT_MS =
+      new ConfigKey<>(
+          "http.sse-heartbeat-ms",
+          "15000",
+          "Interval of the comment line an idle event stream sends; under the 30 to 60 s after"
+              + " which proxies commonly close silent connections.",
+          longIn(100, 600_000));
+
+  public static final ConfigKey<Integer> SSE_MAX_PENDING_BYTES =
+      new ConfigKey<>(
+          "http.sse-max-pending-bytes",
+          "1048576",
+          "Bytes waiting to be written to one event stream (1 MiB); a reader that falls this far"
+              + " behind gets a final SLOW_CONSUMER event and is disconnected, so a slow browser"
+              + " costs the server at most this much.",
+          intIn(16 * 1024, 1 << 30));
+
+  /** Every key, in documentation order. */
+  public static final List<ConfigKey<?>> ALL =
+      List.of(
+          PORT,
+          MAX_BODY_BYTES,
+          MAX_CONNECTIONS,
+          IDLE_TIMEOUT_MS,
+          HEADER_TIMEOUT_MS,
+          MAX_SSE_CONNECTIONS,
+          SSE_HEARTBEAT_MS,
+          SSE_MAX_PENDING_BYTES);
+
+  /**
+   * The front end's bounds, resolved. Immutable.
+   *
+   * @param port the port; -1 off, 0 any
+   * @param maxBodyBytes largest request body
+   * @param maxConnections connections open at once
+   * @param idleTimeoutMs idle keep-alive connections are closed after this
+   * @param headerTimeoutMs a request must arrive in full within this of its first byte
+   * @param maxSseConnections event streams open at once
+   * @param sseHeartbeatMs heartbeat interval of an event stream
+   * @param sseMaxPendingBytes bytes queued for one event stream before it is cut off
+   */
+  public record Settings(
+      int port,
+      int maxBodyBytes,
+      int maxConnections,
+      long idleTimeoutMs,
+      long headerTimeoutMs,
+      int maxSseConnections,
+      long sseHeartbeatMs,
+      int sseMaxPendingBytes) {
+
+    /** Reads every HTTP key of a resolved configuration. */
+    public static Settings of(ServerConfig c) {
+      return new Settings(
+          c.get(PORT),
+          c.get(MAX_BODY_BYTES),
+          c.get(MAX_CONNECTIONS),
+          c.get(IDLE_TIMEOUT_MS),
+          c.get(HEADER_TIMEOUT_MS),
+          c.get(MAX_SSE_CONNECTIONS),
+          c.get(SSE_HEARTBEAT_MS),
+          c.get(SSE_MAX_PENDING_BYTES));
+    }
+  }
+
+  // The server's parsers are package-private to its config package; these do the same.
+
+  static Function<String, Integer> intIn(int min, int max) {
+    return text -> Math.toIntExact(longIn(min, max).apply(text));
+  }
+
+  static Function<String, Long> longIn(long min, long max) {
+    return text -> {
+      long v;
+      try {
+        v = Long.parseLong(text.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("\"" + text + "\" is not a whole number");
+      }
+      if (v < min || v > max) {
+        throw new IllegalArgumentException(v + " is not in [" + min + ", " + max + "]");
+      }
+      return v;
+    };
+  }
+}

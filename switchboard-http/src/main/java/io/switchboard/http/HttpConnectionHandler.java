@@ -1,0 +1,255 @@
+package io.switchboard.http;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP connection: routes each request, answers it when its future completes, and keeps the
+ * connection alive between requests. Requests are taken one at a time (auto-read is off and a
+ * {@code FlowControlHandler} holds pipelined ones), so responses go out in order and a client
+ * cannot queue unbounded work. A request for an event stream turns the connection into that stream
+ * until it closes. Confined to the connection's event loop; broker callbacks hop back onto it.
+ */
+final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpConnectionHandler.class);
+
+  private final HttpService service;
+  private ChannelHandlerContext ctx;
+  private RequestGuard guard;
+  private EventStream stream;
+  private boolean counted;
+  private boolean busy;
+  private boolean closing;
+
+  HttpConnectionHandler(HttpService service) {
+    super(true); // releases each request after channelRead0: the exchange holds a copy
+    this.service = service;
+  }
+
+  void guard(RequestGuard g) {
+    this.guard = g;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    counted = true;
+    if (service.connections().incrementAndGet() > service.settings().maxConnections()) {
+      abort(
+          SwitchboardException.of(
+              ErrorCode.TOO_MANY_CONNECTIONS, service.settings().maxConnections()));
+      return;
+    }
+    ctx.read();
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (counted) {
+      service.connections().decrementAndGet();
+    }
+    if (stream != null) {
+      stream.close();
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    // Between requests, a read that did not complete one (headers now, body in a later packet)
+    // must be followed by another; while a request is worked on, reading waits.
+    if (!busy && stream == null && !closing) {
+      ctx.read();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    // Idle: nothing read or written for http.idle-timeout-ms. A request in progress (a long
+    // poll) or an event stream (heartbeats) is not idle.
+    if (evt instanceof IdleStateEvent && !busy && stream == null) {
+      ctx.close();
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("HTTP connection {} failed", ctx.channel().remoteAddress(), cause);
+    ctx.close();
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+    if (stream != null || closing) {
+      return; // an event stream reads only to notice the peer closing
+    }
+    guard.received();
+    if (!request.decoderResult().isSuccess()) {
+      abort(malformed(request.decoderResult().cause()));
+      return;
+    }
+    busy = true;
+    boolean keepAlive = HttpUtil.isKeepAlive(request);
+    String path = request.uri();
+    CompletableFuture<HttpReply> reply;
+    try {
+      Exchange x = Exchange.of(request);
+      path = x.path();
+      Router.Match<EventStream.Opener> sse =
+          x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
+      if (sse != null) {
+        openStream(sse, x);
+        return;
+      }
+      Router.Match<Handler> route = service.route(x.method(), x.path());
+      reply = route.target().handle(x.withParams(route.params()));
+    } catch (RuntimeException e) {
+      reply = CompletableFuture.failedFuture(e);
+    }
+    String instance = path;
+    reply.whenComplete(
+        (r, e) -> onLoop(() -> respond(r != null ? r : problem(e, instance), keepAlive)));
+  }
+
+  private void openStream(Router.Match<EventStream.Opener> sse, Exchange x) {
+    try {
+      stream = sse.target().open(ctx, x.withParams(sse.params()));
+    } catch (RuntimeException e) {
+      respond(problem(e, x.path()), true);
+      return;
+    }
+    // Read on, to see the peer close; whatever it sends is dropped.
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  /** The problem reply for a failed request; unexpected failures are logged once. */
+  private HttpReply problem(Throwable t, String instance) {
+    SwitchboardException e = HttpErrors.unwrap(t);
+    service.failedRequests().increment();
+    if (e.code() == ErrorCode.INTERNAL) {
+      LOG.warn("SB-HTTP-5001 {} failed unexpectedly", instance, t);
+    }
+    HttpReply r = HttpReply.problem(e, instance);
+    if (e.code() == ErrorCode.HTTP_METHOD_NOT_ALLOWED) {
+      r = r.withHeader("Allow", String.join(", ", service.allowed(instance)));
+    }
+    return r;
+  }
+
+  private static SwitchboardException malformed(Throwable cause) {
+    String why =
+        cause instanceof TooLongHttpLineException
+            ? "request line too long"
+            : cause instanceof TooLongHttpHeaderException
+                ? "headers too large"
+                : cause instanceof TooLongFrameException ? "too long" : String.valueOf(cause);
+    return SwitchboardException.of(ErrorCode.HTTP_MALFORMED_REQUEST, why);
+  }
+
+  /**
+   * Answers {@code e} and closes: for requests that cannot be read to the end (too large, too slow,
+   * malformed) and for a connection over the limit.
+   */
+  void abort(SwitchboardException e) {
+    if (closing) {
+      return;
+    }
+    if (stream != null) {
+      ctx.close();
+      return;
+    }
+    service.failedRequests().increment();
+    respond(HttpReply.problem(e, null), false);
+  }
+
+  private void respond(HttpReply r, boolean keepAlive) {
+    if (closing) {
+      return;
+    }
+    FullHttpResponse response =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(r.status()),
+            Unpooled.wrappedBuffer(r.body()));
+    if (r.contentType() != null) {
+      response.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+    }
+    response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+    for (Map.Entry<String, String> h : r.headers().entrySet()) {
+      response.headers().set(h.getKey(), h.getValue());
+    }
+    if (!keepAlive) {
+      closing = true;
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(response).addListener(f -> linger(f.isSuccess()));
+      return;
+    }
+    ctx.writeAndFlush(response)
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                ctx.close();
+                return;
+              }
+              busy = false;
+              guard.answered();
+              // Asked for later, not from inside the read that delivered this request: with Netty
+              // 4.2.18 a read requested re-entrantly left the next request held in the
+              // FlowControlHandler, and the keep-alive connection stalled.
+              ctx.executor().execute(ctx::read);
+            });
+  }
+
+  /** How long a closing connection drains what the peer still sends before it is closed. */
+  static final long LINGER_MS = 2_000;
+
+  /**
+   * Ends a connection after its last response: output is shut down so the peer reads the response
+   * and then the end of the stream, and what it still sends (the rest of an oversized body) is read
+   * and dropped until it closes or {@link #LINGER_MS} passes. Closing at once with unread input
+   * would reset the connection and could destroy the response in flight.
+   */
+  private void linger(boolean written) {
+    if (written && ctx.channel() instanceof DuplexChannel duplex) {
+      duplex.shutdownOutput();
+      ctx.channel().config().setAutoRead(true);
+      ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
+    } else {
+      ctx.close();
+    }
+  }
+
+  private void onLoop(Runnable r) {
+    if (ctx.executor().inEventLoop()) {
+      r.run();
+    } else {
+      ctx.executor().execute(r);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package io.switchboard.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.switchboard.core.ErrorCategory;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.server.admin.AdminJson;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The one table from our error codes to HTTP statuses (CRAFT §6), and the RFC 9457 problem
+ * documents that carry a code. Stateless, thread-safe.
+ *
+ * <p>A problem document: {@code {"type": "urn:switchboard:error:2010", "title": "stream not found",
+ * "status": 404, "detail": "no stream named \"X\"", "code": 2010, "error": "STREAM_NOT_FOUND",
+ * "retriable": false, "instance": "/v1/streams/X"}}. The {@code type} names the number because
+ * numbers never change while names may; a PUBLISH_CONFLICT adds {@code currentOffset}.
+ */
+public final class HttpErrors {
+  private HttpErrors() {}
+
+  /** The media type of every error body (RFC 9457 §3). */
+  public static final String PROBLEM_JSON = "application/problem+json";
+
+  /**
+   * The HTTP status for a code. Exhaustive on purpose: a new code does not compile until it has a
+   * row here (and one in {@code HttpErrorsTest}).
+   */
+  public static int status(ErrorCode code) {
+    return switch (code) {
+      case INTERNAL -> 500;
+      case INVALID_ARGUMENT, INVALID_CONFIG, INVALID_SUBJECT, INVALID_PATTERN, INVALID_DELAY -> 400;
+      // "No one listens" is not a timeout: 503 now, with its own code, vs 504 after the wait.
+      case NO_RESPONDERS -> 503;
+      case REQUEST_TIMEOUT -> 504;
+      // Limits the caller can back off from: 429 with Retry-After.
+      case TOO_MANY_PENDING_REQUESTS,
+          PUBLISH_BACKPRESSURE,
+          TOO_MANY_WAITING_FETCHES,
+          TOO_MANY_SUBSCRIPTIONS ->
+          429;
+      // The server (or a part of it) cannot take work now: 503 with Retry-After.
+      case LIVE_BUS_CLOSED,
+          BROKER_CLOSED,
+          STREAM_FULL,
+          PARTITION_CLOSED,
+          CONSUMER_CLOSED,
+          TOO_MANY_CONNECTIONS,
+          SLOW_CONSUMER,
+          SERVER_SHUTTING_DOWN,
+          LOG_CLOSED ->
+          503;
+      case STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, HTTP_NOT_FOUND -> 404;
+      case STREAM_EXISTS,
+          CONSUMER_EXISTS,
+          SUBSCRIPTION_EXISTS,
+          STREAM_SUBJECTS_OVERLAP,
+          STREAM_UPDATE_NOT_ALLOWED,
+          CONSUMER_EXCLUSIVE,
+          PRODUCER_FENCED,
+          OUT_OF_ORDER_SEQUENCE ->
+          409;
+      // Preconditions the client stated (If-Match, Sb-Expected-Stream) do not hold.
+      case PUBLISH_CONFLICT, STREAM_MISMATCH -> 412;
+      case MESSAGE_TOO_LARGE,
+          HTTP_BODY_TOO_LARGE,
+          FRAME_TOO_LARGE,
+          LOG_BATCH_TOO_LARGE,
+          LOG_DECOMPRESSION_LIMIT ->
+          413;
+      case SUBJECT_INDEX_FULL -> 507;
+      case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
+      case HTTP_METHOD_NOT_ALLOWED -> 405;
+      case AUTHENTICATION_FAILED -> 401;
+      // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
+      case HTTP_MALFORMED_REQUEST,
+          MALFORMED_FRAME,
+          UNKNOWN_FRAME_TYPE,
+          RESERVED_BITS_SET,
+          INVALID_FIELD,
+          FIELD_TOO_LARGE,
+          BAD_MAGIC,
+          UNSUPPORTED_VERSION,
+          HANDSHAKE_REQUIRED,
+          UNEXPECTED_FRAME,
+          FEATURE_NOT_NEGOTIATED,
+          LOG_OFFSET_OUT_OF_RANGE,
+          LOG_INVALID_BATCH,
+          LOG_UNSUPPORTED_COMPRESSION ->
+          400;
+      // A client-side code (the Java client could not reach a server) seen through a gateway.
+      case CONNECTION_FAILED, CONNECTION_LOST -> 502;
+      case LOG_IO_ERROR, LOG_FSYNC_FAILED, LOG_CORRUPT_SEGMENT -> 500;
+    };
+  }
+
+  /** Whether a response with this code says when to retry (429 and 503 of retriable codes). */
+  static boolean retryAfter(ErrorCode code) {
+    int s = status(code);
+    return (s == 429 || s == 503) && code.category() == ErrorCategory.RETRIABLE;
+  }
+
+  /** The failure inside a future's wrapping, as our exception ({@code INTERNAL} if foreign). */
+  static SwitchboardException unwrap(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException || c instanceof ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof SwitchboardException se) {
+      return se;
+    }
+    return SwitchboardException.wrap(c, ErrorCode.INTERNAL, String.valueOf(c));
+  }
+
+  private static final Pattern CONFLICT_CURRENT = Pattern.compile("is at offset (-?\\d+), not");
+
+  /**
+   * The subject's current offset named by a PUBLISH_CONFLICT (-1: no event yet), or null. The
+   * broker states it only in the detail, following the code's template.
+   */
+  static Long currentOffset(SwitchboardException e) {
+    if (e.code() != ErrorCode.PUBLISH_CONFLICT) {
+      return null;
+    }
+    Matcher m = CONFLICT_CURRENT.matcher(e.detail());
+    return m.find() ? Long.parseLong(m.group(1)) : null;
+  }
+
+  /** The problem document for {@code e}, raised while serving {@code instance} (may be null). */
+  static ObjectNode problem(SwitchboardException e, String instance) {
+    ErrorCode code = e.code();
+    ObjectNode n = AdminJson.JSON.createObjectNode();
+    n.put("type", "urn:switchboard:error:" + code.number());
+    n.put("title", code.name().toLowerCase(Locale.ROOT).replace('_', ' '));
+    n.put("status", status(code));
+    n.put("detail", e.detail());
+    if (instance != null) {
+      n.put("instance", instance);
+    }
+    n.put("code", code.number());
+    n.put("error", code.name());
+    n.put("retriable", code.category() == ErrorCategory.RETRIABLE);
+    Long current = currentOffset(e);
+    if (current != null) {
+      n.put("currentOffset", current);
+    }
+    return n;
+  }
+}

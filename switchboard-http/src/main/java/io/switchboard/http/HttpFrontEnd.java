@@ -1,0 +1,171 @@
+package io.switchboard.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.core.Clock;
+import io.switchboard.server.FrontEnd;
+import io.switchboard.server.ServerContext;
+import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.config.ConfigKey;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The HTTP front end (docs/http.md): JSON REST for publish, request/reply, the event store,
+ * streams, consumers, fetch and acks; Server-Sent Events for live subscriptions and durable
+ * consumers; {@code /healthz} and {@code /readyz}. Netty's HTTP/1.1 codec, one pipeline per
+ * connection:
+ *
+ * <pre>
+ * guard (slow-loris timer) → codec → idle timer → aggregator (body limit, 413)
+ *   → flow control (one request at a time) → connection handler (routes)
+ * </pre>
+ *
+ * <p>Started and closed by the server's thread. Blocking broker calls (administration, reads from
+ * disk) run on virtual threads, never on an event loop; their number is bounded by the connection
+ * limit, since a connection has at most one request in progress.
+ */
+public final class HttpFrontEnd implements FrontEnd {
+  /** How long close waits for blocking work in progress to finish. */
+  static final long CLOSE_GRACE_MS = 2_000;
+
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger sseConnections = new AtomicInteger();
+  private final LongAdder failedRequests = new LongAdder();
+  private volatile boolean ready;
+  private ChannelGroup channels;
+  private Channel listener;
+  private ExecutorService blocking;
+
+  @Override
+  public String name() {
+    return "http";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return HttpConfig.ALL;
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
+    HttpConfig.Settings settings = HttpConfig.Settings.of(context.config());
+    if (settings.port() < 0) {
+      return Optional.empty();
+    }
+    blocking =
+        Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sb-http-work-", 0).factory());
+    PushRegistry pushes = new PushRegistry();
+    Router<Handler> routes = new Router<>();
+    new AdminRoutes(context.broker(), blocking, pushes, () -> ready).register(routes);
+    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking).register(routes);
+    Router<EventStream.Opener> streams = new Router<>();
+    HttpService[] self = new HttpService[1];
+    streams
+        .add(
+            HttpMethod.GET,
+            "/v1/subjects/{pattern}/events",
+            (ctx, x) -> LiveEventStream.open(ctx, x, self[0]))
+        .add(
+            HttpMethod.GET,
+            "/v1/streams/{stream}/consumers/{consumer}/events",
+            (ctx, x) -> ConsumerEventStream.open(ctx, x, self[0]));
+    HttpService service =
+        new HttpService(
+            context.broker(),
+            settings,
+            routes,
+            streams,
+            pushes,
+            connections,
+            sseConnections,
+            failedRequests);
+    self[0] = service;
+    channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(context.acceptors(), context.workers())
+            .channel(
+                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            // One request at a time: the handler asks for the next read when it has answered.
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    channels.add(ch);
+                    HttpConnectionHandler handler = new HttpConnectionHandler(service);
+                    RequestGuard guard = new RequestGuard(settings.headerTimeoutMs(), handler);
+                    handler.guard(guard);
+                    ch.pipeline()
+                        .addLast("guard", guard)
+                        .addLast("codec", new HttpServerCodec())
+                        .addLast(
+                            "idle",
+                            new IdleStateHandler(
+                                0, 0, settings.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+                        .addLast(
+                            "aggregator", new BodyLimitAggregator(settings.maxBodyBytes(), handler))
+                        .addLast("flow", new FlowControlHandler())
+                        .addLast("handler", handler);
+                  }
+                });
+    listener = b.bind(context.config().get(ConfigCatalogue.BIND), settings.port()).sync().channel();
+    ready = true;
+    return Optional.of((InetSocketAddress) listener.localAddress());
+  }
+
+  /** HTTP connections open now. */
+  public int connectionCount() {
+    return connections.get();
+  }
+
+  /** Event streams open now. */
+  public int eventStreamCount() {
+    return sseConnections.get();
+  }
+
+  /** Requests answered with a problem document since start. */
+  public long failedRequestCount() {
+    return failedRequests.sum();
+  }
+
+  @Override
+  public void close() {
+    ready = false;
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
+    if (channels != null) {
+      channels.close().awaitUninterruptibly();
+    }
+    if (blocking != null) {
+      blocking.shutdown();
+      try {
+        blocking.awaitTermination(CLOSE_GRACE_MS, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

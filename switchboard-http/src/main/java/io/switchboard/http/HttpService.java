@@ -1,0 +1,62 @@
+package io.switchboard.http;
+
+import io.netty.handler.codec.http.HttpMethod;
+import io.switchboard.broker.Broker;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What every connection of the front end shares: settings, the routes, the counters that enforce
+ * connection limits. Thread-safe (immutable routes, atomic counters).
+ *
+ * @param broker the engine
+ * @param settings the front end's bounds
+ * @param routes REST routes
+ * @param streams event-stream routes (GET only)
+ * @param pushes deliveries pushed over consumer event streams, awaiting acks
+ * @param connections HTTP connections open now
+ * @param sseConnections event streams open now
+ * @param failedRequests requests answered with a problem, since start
+ */
+record HttpService(
+    Broker broker,
+    HttpConfig.Settings settings,
+    Router<Handler> routes,
+    Router<EventStream.Opener> streams,
+    PushRegistry pushes,
+    AtomicInteger connections,
+    AtomicInteger sseConnections,
+    LongAdder failedRequests) {
+
+  /**
+   * The REST route for a request.
+   *
+   * @throws SwitchboardException {@link ErrorCode#HTTP_NOT_FOUND}, or {@link
+   *     ErrorCode#HTTP_METHOD_NOT_ALLOWED} when some route (event streams included) takes the path
+   */
+  Router.Match<Handler> route(HttpMethod method, String path) {
+    Router.Match<Handler> m = routes.find(method, path);
+    if (m != null) {
+      return m;
+    }
+    Set<String> allowed = allowed(path);
+    if (allowed.isEmpty()) {
+      throw SwitchboardException.of(ErrorCode.HTTP_NOT_FOUND, path);
+    }
+    throw SwitchboardException.of(
+        ErrorCode.HTTP_METHOD_NOT_ALLOWED, method, path, String.join(", ", allowed));
+  }
+
+  /** The methods any route accepts for {@code path} (for 405's Allow header). */
+  Set<String> allowed(String path) {
+    Set<String> out = new LinkedHashSet<>(routes.allowed(path));
+    if (!streams.allowed(path).isEmpty()) {
+      out.add(HttpMethod.GET.name());
+    }
+    return out;
+  }
+}

@@ -1,0 +1,361 @@
+package io.switchboard.http;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.stream.DelayStore;
+import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.PublishAck;
+import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.server.admin.AdminJson;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Publish, batch publish, request/reply and the event store (docs/http.md). Thread-safe: holds only
+ * the broker, the clock and the executor for blocking reads.
+ */
+final class MessagingRoutes {
+  /** Prefix of request headers that become message headers, and of reply headers going back. */
+  static final String HEADER_PREFIX = "sb-header-";
+
+  /** 1,000 messages per batch: enough to amortise a round trip, bounded for one event loop. */
+  static final int MAX_BATCH = 1000;
+
+  /** 5 s: a request/reply's default wait; 5 min the longest one may ask for. */
+  static final long DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+  static final long MAX_REQUEST_TIMEOUT_MS = 300_000;
+
+  /** 100 events per read by default, 10,000 at most: a page, bounded by the body it makes. */
+  static final int DEFAULT_READ_MAX = 100;
+
+  static final int MAX_READ_MAX = 10_000;
+
+  private final Broker broker;
+  private final Clock clock;
+  private final Executor blocking;
+
+  MessagingRoutes(Broker broker, Clock clock, Executor blocking) {
+    this.broker = broker;
+    this.clock = clock;
+    this.blocking = blocking;
+  }
+
+  void register(Router<Handler> r) {
+    r.add(HttpMethod.POST, "/v1/subjects/{subject}", this::publish)
+        .add(HttpMethod.POST, "/v1/subjects", this::publishBatch)
+        .add(HttpMethod.POST, "/v1/requests/{subject}", this::request)
+        .add(HttpMethod.GET, "/v1/streams/{stream}/subjects/{subject}", this::readSubject)
+        .add(HttpMethod.POST, "/v1/streams/{stream}/subjects/{subject}", this::append)
+        .add(HttpMethod.GET, "/v1/streams/{stream}/subjects/{subject}/last", this::last);
+  }
+
+  // ------------------------------------------------------------------ publish
+
+  /**
+   * {@code POST /v1/subjects/{subject}}: the body is the payload. Codes: INVALID_SUBJECT,
+   * STREAM_MISMATCH, MESSAGE_TOO_LARGE, PUBLISH_BACKPRESSURE, STREAM_FULL, INVALID_DELAY,
+   * BROKER_CLOSED, PARTITION_CLOSED, and storage errors.
+   */
+  private CompletableFuture<HttpReply> publish(Exchange x) {
+    Message m = messageOf(x, x.param("subject"));
+    PublishOptions options =
+        new PublishOptions(
+            x.headers().get("Sb-Expected-Stream"),
+            messageIdOf(x),
+            PartitionAgent.NO_EXPECTATION,
+            null);
+    return broker.publish(m, options).thenApply(ack -> HttpReply.json(200, ackJson(ack)));
+  }
+
+  /** The message a request describes: payload, key, headers, reply subject, Content-Type. */
+  private Message messageOf(Exchange x, String subject) {
+    List<Header> headers = new ArrayList<>();
+    for (Map.Entry<String, String> h : x.headers()) {
+      String name = h.getKey().toLowerCase(Locale.ROOT);
+      if (name.startsWith(HEADER_PREFIX) && name.length() > HEADER_PREFIX.length()) {
+        headers.add(new Header(name.substring(HEADER_PREFIX.length()), utf8(h.getValue())));
+      }
+    }
+    copyHeader(
+        x, HttpHeaderNames.CONTENT_TYPE.toString(), MessageJson.CONTENT_TYPE_HEADER, headers);
+    copyHeader(x, "Sb-Delay-Ms", DelayStore.DELAY_HEADER, headers);
+    copyHeader(x, "Sb-Deliver-At", DelayStore.DELIVER_AT_HEADER, headers);
+    copyHeader(x, "Sb-Ttl-Ms", Message.TTL_HEADER, headers);
+    String key = x.query("key", null);
+    return new Message(
+        subject,
+        key == null ? null : utf8(key),
+        headers,
+        x.body(),
+        clock.nowMs(),
+        x.headers().get("Sb-Reply-To"));
+  }
+
+  private static void copyHeader(Exchange x, String http, String header, List<Header> out) {
+    String v = x.headers().get(http);
+    if (v != null) {
+      out.add(new Header(header, utf8(v)));
+    }
+  }
+
+  private static String messageIdOf(Exchange x) {
+    String id = x.headers().get("Idempotency-Key");
+    return id != null ? id : x.headers().get("Sb-Msg-Id");
+  }
+
+  static ObjectNode ackJson(PublishAck ack) {
+    ObjectNode n = AdminJson.JSON.createObjectNode();
+    n.put("stream", ack.stream());
+    n.put("partition", ack.partition());
+    n.put("offset", ack.offset());
+    n.put("durability", ack.durability().name().toLowerCase(Locale.ROOT));
+    n.put("duplicate", ack.duplicate());
+    n.put("delayed", ack.delayed());
+    n.put("deliverAtMs", ack.deliverAtMs());
+    return n;
+  }
+
+  /**
+   * {@code POST /v1/subjects}: a JSON array of envelopes, each published in order; the reply lists
+   * an acknowledgement or a problem per entry. A malformed batch is refused whole (400) before
+   * anything is published.
+   */
+  private CompletableFuture<HttpReply> publishBatch(Exchange x) {
+    JsonNode array = parseJson(x.body());
+    if (!array.isArray()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "a batch publish body is a JSON array of messages");
+    }
+    if (array.size() > MAX_BATCH) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "a batch holds at most " + MAX_BATCH + " messages, not " + array.size());
+    }
+    List<MessageJson.Envelope> envelopes = new ArrayList<>(array.size());
+    for (int i = 0; i < array.size(); i++) {
+      envelopes.add(MessageJson.envelope(array.get(i), i));
+    }
+    long now = clock.nowMs();
+    List<CompletableFuture<PublishAck>> futures = new ArrayList<>(envelopes.size());
+    for (MessageJson.Envelope e : envelopes) {
+      Message m = new Message(e.subject(), e.key(), e.headers(), e.payload(), now, e.replyTo());
+      futures.add(broker.publish(m, new PublishOptions(null, e.messageId())));
+    }
+    return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+        .handle(
+            (v, ignored) -> {
+              ObjectNode out = AdminJson.JSON.createObjectNode();
+              ArrayNode results = out.putArray("results");
+              for (CompletableFuture<PublishAck> f : futures) {
+                if (f.isCompletedExceptionally()) {
+                  ObjectNode r = results.addObject();
+                  r.set("error", HttpErrors.problem(HttpErrors.unwrap(causeOf(f)), null));
+                } else {
+                  results.add(ackJson(f.join()));
+                }
+              }
+              return HttpReply.json(200, out);
+            });
+  }
+
+  private static Throwable causeOf(CompletableFuture<?> f) {
+    try {
+      f.join();
+      return new IllegalStateException("not failed");
+    } catch (RuntimeException e) {
+      return e;
+    }
+  }
+
+  // ------------------------------------------------------------------ request/reply
+
+  /**
+   * {@code POST /v1/requests/{subject}?timeoutMs=}: answered with the first reply's payload (its
+   * headers as {@code Sb-Header-*}). Codes: NO_RESPONDERS (503), REQUEST_TIMEOUT (504),
+   * TOO_MANY_PENDING_REQUESTS, INVALID_SUBJECT, LIVE_BUS_CLOSED.
+   */
+  private CompletableFuture<HttpReply> request(Exchange x) {
+    long timeoutMs =
+        x.queryLong("timeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
+    Message m = messageOf(x, x.param("subject"));
+    return broker
+        .live()
+        .request(m, Duration.ofMillis(timeoutMs))
+        .thenApply(MessagingRoutes::replyOf);
+  }
+
+  private static HttpReply replyOf(Message reply) {
+    byte[] ct = reply.header(MessageJson.CONTENT_TYPE_HEADER);
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (Header h : reply.headers()) {
+      String v = h.value() == null ? "" : MessageJson.utf8(h.value());
+      if (!h.key().equals(MessageJson.CONTENT_TYPE_HEADER) && v != null && printable(v)) {
+        headers.put("Sb-Header-" + h.key(), v);
+      }
+    }
+    String type = ct == null ? null : MessageJson.utf8(ct);
+    return new HttpReply(
+        200,
+        type != null && printable(type) ? type : "application/octet-stream",
+        reply.payload(),
+        headers);
+  }
+
+  /** Header values must not carry control characters (RFC 9110 §5.5). */
+  static boolean printable(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ event store
+
+  /**
+   * {@code GET /v1/streams/{stream}/subjects/{subject}?from=&max=}: every event of a subject in
+   * order. Codes: STREAM_NOT_FOUND, INVALID_SUBJECT.
+   */
+  private CompletableFuture<HttpReply> readSubject(Exchange x) {
+    String stream = x.param("stream");
+    String subject = x.param("subject");
+    long from = x.queryLong("from", 0, 0, Long.MAX_VALUE);
+    int max = (int) x.queryLong("max", DEFAULT_READ_MAX, 1, MAX_READ_MAX);
+    return CompletableFuture.supplyAsync(
+        () -> {
+          List<StoredMessage> got = broker.readSubject(stream, subject, from, max);
+          ObjectNode out = AdminJson.JSON.createObjectNode();
+          ArrayNode events = out.putArray("events");
+          got.forEach(s -> events.add(MessageJson.stored(s)));
+          out.put("next", got.isEmpty() ? from : got.getLast().offset() + 1);
+          return HttpReply.json(200, out);
+        },
+        blocking);
+  }
+
+  /**
+   * {@code POST /v1/streams/{stream}/subjects/{subject}}: appends an event, only if the subject's
+   * last event is at the offset {@code If-Match} names ({@code If-None-Match: *}: no event yet).
+   * Codes: PUBLISH_CONFLICT (412, with {@code currentOffset}), STREAM_MISMATCH (412: the stream
+   * does not capture the subject), and those of a publish.
+   */
+  private CompletableFuture<HttpReply> append(Exchange x) {
+    String stream = x.param("stream");
+    long expected = expectation(x);
+    Message m = messageOf(x, x.param("subject"));
+    PublishOptions options = new PublishOptions(stream, messageIdOf(x), expected, null);
+    return broker
+        .publish(m, options)
+        .thenApply(ack -> HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset())));
+  }
+
+  private static long expectation(Exchange x) {
+    String ifMatch = x.headers().get("If-Match");
+    String ifNoneMatch = x.headers().get("If-None-Match");
+    if (ifMatch != null && ifNoneMatch != null) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "give If-Match or If-None-Match, not both");
+    }
+    if (ifNoneMatch != null) {
+      if (!ifNoneMatch.trim().equals("*")) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT, "If-None-Match accepts only * (no event yet)");
+      }
+      return PartitionAgent.NO_OFFSET;
+    }
+    if (ifMatch == null) {
+      return PartitionAgent.NO_EXPECTATION;
+    }
+    String v = ifMatch.trim();
+    if (v.startsWith("\"") && v.endsWith("\"") && v.length() >= 2) {
+      v = v.substring(1, v.length() - 1);
+    }
+    try {
+      long offset = Long.parseLong(v);
+      if (offset >= 0) {
+        return offset;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw SwitchboardException.of(
+        ErrorCode.INVALID_ARGUMENT, "If-Match must name an offset (\"12\" or 12), not " + ifMatch);
+  }
+
+  static String etag(long offset) {
+    return "\"" + offset + "\"";
+  }
+
+  /**
+   * {@code GET /v1/streams/{stream}/subjects/{subject}/last}: the subject's last event (key/value
+   * get), with its offset as ETag. Codes: STREAM_NOT_FOUND, HTTP_NOT_FOUND (no event),
+   * SUBJECT_INDEX_FULL.
+   */
+  private CompletableFuture<HttpReply> last(Exchange x) {
+    String stream = x.param("stream");
+    String subject = x.param("subject");
+    return CompletableFuture.supplyAsync(
+        () -> {
+          Optional<StoredMessage> got = broker.lastMessage(stream, subject);
+          if (got.isEmpty()) {
+            throw SwitchboardException.of(ErrorCode.HTTP_NOT_FOUND, x.path());
+          }
+          return HttpReply.json(200, MessageJson.stored(got.get()))
+              .withHeader("ETag", etag(got.get().offset()));
+        },
+        blocking);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** A request body that must be JSON; INVALID_ARGUMENT naming where it fails to parse. */
+  static JsonNode parseJson(byte[] body) {
+    try {
+      JsonNode n = AdminJson.JSON.readTree(body);
+      if (n == null || n.isMissingNode()) {
+        throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "the body is empty, not JSON");
+      }
+      return n;
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "the body is not valid JSON: "
+              + e.getOriginalMessage()
+              + (at == null
+                  ? ""
+                  : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+    } catch (IOException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "the body is not valid JSON: " + e.getMessage());
+    }
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
