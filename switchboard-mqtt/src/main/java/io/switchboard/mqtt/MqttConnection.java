@@ -56,15 +56,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Retained messages live in the compacted stream {@link MqttFrontEnd#RETAINED_STREAM}.
  *
- * <p>Sessions are clean in this version: subscriptions and in-flight QoS 1/2 state live as long as
- * the connection. A client asking for a persistent session is accepted with "session present" false
- * (MQTT-3.2.2-2 allows a server to hold no state) — docs/mqtt.md says so.
+ * <p>A clean session's subscriptions and in-flight QoS 1/2 state live as long as the connection. A
+ * persistent session's QoS 1/2 subscriptions are delivered through {@link MqttSessions}: a
+ * forwarder into the session's inbox stream and a durable consumer pushing it to this connection.
  */
 final class MqttConnection extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
 
   /** Header carrying the QoS an MQTT publisher used, so delivery takes the lower of the two. */
   static final String QOS_HEADER = "sb-mqtt-qos";
+
+  /** Header carrying the QoS a session inbox copy is to be delivered at. */
+  static final String DELIVERY_QOS_HEADER = "sb-mqtt-delivery-qos";
 
   /** Header marking a message published with the retain flag (for retain-as-published). */
   static final String RETAIN_HEADER = "sb-mqtt-retain";
@@ -84,6 +87,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private final Broker broker;
   private final MqttSettings settings;
   private final AtomicInteger connections;
+  private final MqttSessions sessions;
+
+  /** Whether this connection's session outlives it (persistent session). */
+  private boolean persistent;
+
+  /** Push delivery of this session's inbox (persistent sessions only). */
+  private io.switchboard.broker.consumer.PushSubscription inbox;
+
+  /** Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK/PUBCOMP. */
+  private final Map<Integer, io.switchboard.broker.consumer.Delivery> inboxInflight =
+      new HashMap<>();
 
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
@@ -120,10 +134,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** One subscribed filter. */
   private record Subscribed(String filter, MqttQoS qos, List<LiveSubscription> subs) {}
 
-  MqttConnection(Broker broker, MqttSettings settings, AtomicInteger connections) {
+  MqttConnection(
+      Broker broker, MqttSettings settings, AtomicInteger connections, MqttSessions sessions) {
     this.broker = broker;
     this.settings = settings;
     this.connections = connections;
+    this.sessions = sessions;
   }
 
   @Override
@@ -156,6 +172,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       s.subs().forEach(LiveSubscription::close);
     }
     subscriptions.clear();
+    if (connected && sessions != null && sessions.available()) {
+      sessions.disconnected(clientId, persistent);
+    }
+    if (inbox != null) {
+      var push = inbox;
+      inbox = null;
+      Thread.ofVirtual().start(push::close); // joins its thread: not on the event loop
+    }
     if (connected && !normalDisconnect && will != null) {
       // [MQTT-3.1.2-8] the will is published when the network connection ends without DISCONNECT.
       publishToBroker(will, will.header(RETAIN_HEADER) != null);
@@ -299,6 +323,24 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       lastReadNs = System.nanoTime();
       scheduleKeepAliveCheck(keepAliveMs);
     }
+    boolean cleanStart = c.variableHeader().isCleanSession();
+    long expiryMs = Long.MAX_VALUE; // 3.1.1: a persistent session never expires
+    if (v5) {
+      Integer expiry = intProperty(props, MqttProperties.SESSION_EXPIRY_INTERVAL);
+      long seconds = expiry == null ? 0 : Integer.toUnsignedLong(expiry);
+      expiryMs = seconds == 0xFFFFFFFFL ? Long.MAX_VALUE : seconds * 1000;
+      persistent = seconds > 0;
+    } else {
+      persistent = !cleanStart;
+    }
+    boolean sessionPresent = false;
+    MqttSessions.Definition resumed = null;
+    if (sessions != null && sessions.available()) {
+      resumed = sessions.connect(clientId, cleanStart, persistent, expiryMs);
+      sessionPresent = resumed != null && persistent;
+    } else {
+      persistent = false;
+    }
     MqttProperties ackProps = MqttProperties.NO_PROPERTIES;
     if (v5) {
       MqttMessageBuilders.ConnAckPropertiesBuilder b =
@@ -310,7 +352,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
               .wildcardSubscriptionAvailable(true)
               .sharedSubscriptionAvailable(true)
               .subscriptionIdentifiersAvailable(false)
-              .sessionExpiryInterval(0);
+              .sessionExpiryInterval(
+                  persistent ? (expiryMs == Long.MAX_VALUE ? 0xFFFFFFFFL : expiryMs / 1000) : 0);
       if (assigned) {
         b.assignedClientId(clientId);
       }
@@ -319,9 +362,27 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(
         MqttMessageBuilders.connAck()
             .returnCode(MqttConnectReturnCode.CONNECTION_ACCEPTED)
-            .sessionPresent(false)
+            .sessionPresent(sessionPresent)
             .properties(ackProps)
             .build());
+    if (resumed != null) {
+      // QoS 0 subscriptions of the session are live only: take them up again.
+      for (MqttSessions.Sub sub : resumed.subscriptions()) {
+        String filter =
+            sub.group() == null ? sub.filter() : "$share/" + sub.group() + "/" + sub.filter();
+        if (sub.qos() == 0) {
+          subscribeOne(
+              filter,
+              MqttQoS.AT_MOST_ONCE,
+              MqttSubscriptionOption.onlyFromQos(MqttQoS.AT_MOST_ONCE));
+        } else {
+          subscriptions.put(filter, new Subscribed(filter, MqttQoS.valueOf(sub.qos()), List.of()));
+        }
+      }
+    }
+    if (persistent) {
+      startInbox();
+    }
   }
 
   private void scheduleKeepAliveCheck(long delayMs) {
@@ -603,6 +664,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return v5 ? 0x97 : MqttQoS.FAILURE.value(); // quota exceeded
     }
     MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
+    if (persistent) {
+      sessions.subscribe(clientId, new MqttSessions.Sub(mqttFilter, granted.value(), group));
+      if (granted != MqttQoS.AT_MOST_ONCE) {
+        // Delivered through the session's inbox, which outlives this connection.
+        subscriptions.put(filter, new Subscribed(filter, granted, List.of()));
+        return granted.value();
+      }
+    }
     List<LiveSubscription> subs = new ArrayList<>();
     String seenFilter = mqttFilter;
     try {
@@ -631,6 +700,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       Subscribed s = subscriptions.remove(filter);
       if (s != null) {
         s.subs().forEach(LiveSubscription::close);
+      }
+      if (persistent) {
+        String bare =
+            filter.startsWith("$share/") ? filter.substring(filter.indexOf('/', 7) + 1) : filter;
+        sessions.unsubscribe(clientId, bare);
       }
       if (v5) {
         ack.addReasonCode(s != null ? (short) 0x00 : (short) 0x11); // no subscription existed
@@ -733,7 +807,49 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     Integer state = outboundInflight.get(packetId);
     if (state != null && state == stage) {
       outboundInflight.remove(packetId);
+      var d = inboxInflight.remove(packetId);
+      if (d != null && inbox != null) {
+        inbox.ack(d); // done: the session's consumer moves on
+      }
     }
+  }
+
+  /** Starts push delivery of this persistent session's inbox to the connection. */
+  private void startInbox() {
+    int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
+    inbox =
+        broker.push(
+            MqttSessions.INBOX_STREAM,
+            MqttSessions.consumerName(clientId),
+            "connection",
+            credits,
+            d -> ctx.executor().execute(() -> deliverFromInbox(d)));
+  }
+
+  /** Event loop: one message of the session's inbox, at its recorded QoS. */
+  private void deliverFromInbox(io.switchboard.broker.consumer.Delivery d) {
+    if (closing || !ctx.channel().isActive() || inbox == null) {
+      return; // not acknowledged: delivered again on the next connection
+    }
+    Message m = d.message();
+    byte[] subject = m.header(MqttSessions.SUBJECT_HEADER);
+    byte[] q = m.header(DELIVERY_QOS_HEADER);
+    if (subject == null || q == null) {
+      inbox.ack(d);
+      return;
+    }
+    String topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
+    MqttQoS qos = MqttQoS.valueOf(q[0]);
+    int packetId = nextFreePacketId();
+    outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
+    inboxInflight.put(packetId, d);
+    MqttProperties props = v5 ? MqttReasons.outboundProperties(m) : MqttProperties.NO_PROPERTIES;
+    MqttPublishMessage out =
+        new MqttPublishMessage(
+            new MqttFixedHeader(MqttMessageType.PUBLISH, d.deliveryCount() > 1, qos, false, 0),
+            new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(topic, packetId, props),
+            Unpooled.wrappedBuffer(m.payload()));
+    ctx.writeAndFlush(out, ctx.voidPromise());
   }
 
   private void pubrec(MqttMessage m) {

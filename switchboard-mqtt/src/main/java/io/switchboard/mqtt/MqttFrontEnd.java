@@ -87,6 +87,7 @@ public final class MqttFrontEnd implements FrontEnd {
 
   private final AtomicInteger connections = new AtomicInteger();
   private ChannelGroup channels;
+  private MqttSessions sessions;
   private Channel listener;
 
   static int intIn(String text, int min, int max) {
@@ -131,6 +132,7 @@ public final class MqttFrontEnd implements FrontEnd {
             CONNECT_TIMEOUT_MS,
             retainAvailable);
     channels = new DefaultChannelGroup("mqtt", GlobalEventExecutor.INSTANCE);
+    sessions = new MqttSessions(context.broker(), context.workers().next());
     ServerBootstrap b =
         new ServerBootstrap()
             .group(context.acceptors(), context.workers())
@@ -154,7 +156,7 @@ public final class MqttFrontEnd implements FrontEnd {
                         .addLast("encoder", MqttEncoder.INSTANCE)
                         .addLast(
                             "connection",
-                            new MqttConnection(context.broker(), settings, connections));
+                            new MqttConnection(context.broker(), settings, connections, sessions));
                   }
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
@@ -197,6 +199,9 @@ public final class MqttFrontEnd implements FrontEnd {
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();
+    }
+    if (sessions != null) {
+      sessions.close();
     }
   }
 }

@@ -71,7 +71,10 @@ final class MqttReasons {
     boolean anyUser = false;
     for (Header h : m.headers()) {
       switch (h.key()) {
-        case MqttConnection.QOS_HEADER, MqttConnection.RETAIN_HEADER -> {
+        case MqttConnection.QOS_HEADER,
+            MqttConnection.RETAIN_HEADER,
+            MqttConnection.DELIVERY_QOS_HEADER,
+            MqttSessions.SUBJECT_HEADER -> {
           // internal
         }
         case MqttConnection.CONTENT_TYPE_HEADER ->

@@ -57,7 +57,7 @@ class MqttDecoderFuzzTest {
         new EmbeddedChannel(
             new MqttDecoder(4096, 64),
             MqttEncoder.INSTANCE,
-            new MqttConnection(broker, settings, new AtomicInteger()));
+            new MqttConnection(broker, settings, new AtomicInteger(), null));
     ByteBuf connect = Unpooled.wrappedBuffer(v5 ? CONNECT_V5 : CONNECT_V311);
     ByteBuf in = Unpooled.wrappedBuffer(data);
     ch.writeInbound(connect);

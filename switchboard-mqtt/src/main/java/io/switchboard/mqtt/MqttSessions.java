@@ -1,0 +1,384 @@
+package io.switchboard.mqtt;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.netty.util.concurrent.EventExecutor;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.consumer.AckPolicy;
+import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.consumer.DeliveryMode;
+import io.switchboard.broker.live.LiveSink;
+import io.switchboard.broker.live.LiveSubscription;
+import io.switchboard.broker.stream.Retention;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Persistent MQTT sessions, kept in broker streams and consumers (docs/mqtt.md), never in storage
+ * of the front end's own. Thread-safe: methods are synchronized; they are called on connection
+ * event loops and the expiry timer, and never block on I/O beyond a stream append.
+ *
+ * <p>A session's definition (its QoS 1/2 subscriptions and expiry) is a JSON record in the
+ * compacted stream {@code MQTT_SESSIONS} under {@code $MQTT.session.<id>}. While the session exists
+ * — connected or not — a forwarder (a live subscription per filter) copies every matching message
+ * into the stream {@code MQTT_INBOX} under {@code $MQTT.inbox.<id>}, and a durable consumer per
+ * session delivers that inbox to the client in order, acknowledged by its PUBACKs: what arrives
+ * while the client is away, or is unacknowledged when it drops, is delivered when it comes back. On
+ * start the sessions are reloaded and their forwarders restarted.
+ */
+final class MqttSessions {
+  private static final Logger LOG = LoggerFactory.getLogger(MqttSessions.class);
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+  static final String SESSIONS_STREAM = "MQTT_SESSIONS";
+  static final String SESSION_PREFIX = "$MQTT.session.";
+  static final String INBOX_STREAM = "MQTT_INBOX";
+  static final String INBOX_PREFIX = "$MQTT.inbox.";
+
+  /** Header carrying the original subject of a message copied into a session's inbox. */
+  static final String SUBJECT_HEADER = "sb-mqtt-subject";
+
+  /**
+   * 5 s: a message a client leaves unacknowledged this long — typically because its connection
+   * dropped — is delivered again (flagged DUP), so a reconnecting client gets it promptly.
+   */
+  static final long SESSION_ACK_TIMEOUT_MS = 5_000;
+
+  /** 7 days: the inbox keeps a message at most this long for a client that never returns. */
+  static final long INBOX_MAX_AGE_MS = 7L * 24 * 3600 * 1000;
+
+  /** One QoS 1/2 subscription of a session. */
+  record Sub(String filter, int qos, String group) {}
+
+  /** What is stored per session. */
+  record Definition(String clientId, List<Sub> subscriptions, long expiryMs) {}
+
+  /** A session in memory: its definition, forwarders and expiry timer. */
+  static final class Session {
+    Definition definition;
+    final Map<String, List<LiveSubscription>> forwarders = new LinkedHashMap<>();
+    ScheduledFuture<?> expiry;
+    boolean connected;
+
+    Session(Definition d) {
+      this.definition = d;
+    }
+  }
+
+  private final Broker broker;
+  private final EventExecutor timer;
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private final boolean available;
+
+  MqttSessions(Broker broker, EventExecutor timer) {
+    this.broker = broker;
+    this.timer = timer;
+    this.available = ensureStreams();
+    if (available) {
+      for (StoredMessage m :
+          broker.lastMessages(SESSIONS_STREAM, SESSION_PREFIX + ">", 1_000_000)) {
+        if (m.message().payload().length == 0) {
+          continue; // deleted
+        }
+        try {
+          Definition d = JSON.readValue(m.message().payload(), Definition.class);
+          Session s = new Session(d);
+          sessions.put(d.clientId(), s);
+          startForwarders(s);
+          scheduleExpiry(s);
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("SB-MQTT-6002 skipping an unreadable session record: {}", e.toString());
+        }
+      }
+    }
+  }
+
+  private boolean ensureStreams() {
+    try {
+      ensure(
+          StreamConfig.builder(SESSIONS_STREAM, SESSION_PREFIX + ">")
+              .retention(Retention.COMPACTED)
+              .build());
+      ensure(
+          StreamConfig.builder(INBOX_STREAM, INBOX_PREFIX + ">")
+              .maxAgeMs(INBOX_MAX_AGE_MS)
+              .build());
+      return true;
+    } catch (SwitchboardException e) {
+      LOG.warn("SB-MQTT-6003 persistent sessions are off: {}", e.getMessage());
+      return false;
+    }
+  }
+
+  private void ensure(StreamConfig config) {
+    try {
+      broker.streamInfo(config.name());
+    } catch (SwitchboardException e) {
+      if (e.code() != ErrorCode.STREAM_NOT_FOUND) {
+        throw e;
+      }
+      broker.createStream(config);
+    }
+  }
+
+  boolean available() {
+    return available;
+  }
+
+  /** A single subject token for a client id (hex of its UTF-8 bytes). */
+  static String token(String clientId) {
+    return HexFormat.of().formatHex(clientId.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The durable consumer's name for a client id (names are short: a digest). */
+  static String consumerName(String clientId) {
+    try {
+      byte[] d =
+          MessageDigest.getInstance("SHA-256").digest(clientId.getBytes(StandardCharsets.UTF_8));
+      return "mqtt-" + HexFormat.of().formatHex(d, 0, 24);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A client connects. With {@code cleanStart} any old session is discarded first. When {@code
+   * persistent}, a session exists afterwards (created or resumed).
+   *
+   * @return the resumed session's definition, or null when none was resumed
+   */
+  synchronized Definition connect(
+      String clientId, boolean cleanStart, boolean persistent, long expiryMs) {
+    Session old = sessions.get(clientId);
+    if (old != null && cleanStart) {
+      discard(old);
+      old = null;
+    }
+    if (!persistent) {
+      if (old != null) {
+        // [MQTT-3.1.2-?] a non-persistent connection ends the old session when it ends; resume it
+        // for now and let disconnect discard it.
+        old.connected = true;
+        cancelExpiry(old);
+        return old.definition;
+      }
+      return null;
+    }
+    if (old == null) {
+      Session s = new Session(new Definition(clientId, List.of(), expiryMs));
+      s.connected = true;
+      sessions.put(clientId, s);
+      ensureConsumer(clientId);
+      store(s);
+      return null;
+    }
+    old.connected = true;
+    cancelExpiry(old);
+    if (old.definition.expiryMs() != expiryMs) {
+      old.definition = new Definition(clientId, old.definition.subscriptions(), expiryMs);
+      store(old);
+    }
+    return old.definition;
+  }
+
+  /** The client disconnected; a non-persistent session (expiry 0) ends now. */
+  synchronized void disconnected(String clientId, boolean persistent) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return;
+    }
+    s.connected = false;
+    if (!persistent || s.definition.expiryMs() == 0) {
+      discard(s);
+    } else {
+      scheduleExpiry(s);
+    }
+  }
+
+  /** Adds or replaces a QoS 1/2 subscription of a persistent session. */
+  synchronized void subscribe(String clientId, Sub sub) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return;
+    }
+    List<Sub> subs = new ArrayList<>();
+    for (Sub old : s.definition.subscriptions()) {
+      if (!old.filter().equals(sub.filter())) {
+        subs.add(old);
+      }
+    }
+    subs.add(sub);
+    s.definition = new Definition(clientId, List.copyOf(subs), s.definition.expiryMs());
+    stopForwarder(s, sub.filter());
+    startForwarder(s, sub);
+    store(s);
+  }
+
+  synchronized void unsubscribe(String clientId, String filter) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return;
+    }
+    List<Sub> subs =
+        s.definition.subscriptions().stream().filter(x -> !x.filter().equals(filter)).toList();
+    s.definition = new Definition(clientId, subs, s.definition.expiryMs());
+    stopForwarder(s, filter);
+    store(s);
+  }
+
+  boolean has(String clientId) {
+    return sessions.containsKey(clientId);
+  }
+
+  private void ensureConsumer(String clientId) {
+    try {
+      broker.createConsumer(
+          INBOX_STREAM,
+          ConsumerConfig.builder(consumerName(clientId))
+              .filter(INBOX_PREFIX + token(clientId))
+              .mode(DeliveryMode.EXCLUSIVE)
+              .ackPolicy(AckPolicy.EACH)
+              .ackTimeoutMs(SESSION_ACK_TIMEOUT_MS)
+              .build());
+    } catch (SwitchboardException e) {
+      if (e.code() != ErrorCode.CONSUMER_EXISTS) {
+        throw e;
+      }
+    }
+  }
+
+  private void startForwarders(Session s) {
+    for (Sub sub : s.definition.subscriptions()) {
+      startForwarder(s, sub);
+    }
+  }
+
+  private void startForwarder(Session s, Sub sub) {
+    String inbox = INBOX_PREFIX + token(s.definition.clientId());
+    String filter = sub.filter();
+    List<LiveSubscription> live = new ArrayList<>();
+    for (String pattern : MqttTopics.toPatterns(filter)) {
+      LiveSink sink =
+          m -> {
+            if (m.subject().startsWith("$MQTT.")) {
+              return; // the front end's own streams are not MQTT traffic
+            }
+            String topic;
+            try {
+              topic = MqttTopics.toTopic(m.subject());
+            } catch (IllegalArgumentException e) {
+              return;
+            }
+            if (!MqttTopics.wildcardMaySee(filter, topic)) {
+              return;
+            }
+            byte[] q = m.header(MqttConnection.QOS_HEADER);
+            int qos = Math.min(q == null ? 1 : q[0], sub.qos());
+            if (qos == 0) {
+              return; // a QoS 0 delivery is live only
+            }
+            Message copy =
+                m.withSubject(inbox)
+                    .withHeader(SUBJECT_HEADER, m.subject().getBytes(StandardCharsets.UTF_8))
+                    .withHeader(MqttConnection.DELIVERY_QOS_HEADER, new byte[] {(byte) qos});
+            broker.publish(copy, PublishOptions.NONE);
+          };
+      String group = sub.group() == null ? null : "mqtt-share-" + sub.group();
+      live.add(broker.live().subscribe(pattern, group, sink, timer));
+    }
+    s.forwarders.put(filter, live);
+  }
+
+  private void stopForwarder(Session s, String filter) {
+    List<LiveSubscription> live = s.forwarders.remove(filter);
+    if (live != null) {
+      live.forEach(LiveSubscription::close);
+    }
+  }
+
+  private void store(Session s) {
+    try {
+      broker.publish(
+          Message.of(
+              SESSION_PREFIX + token(s.definition.clientId()),
+              JSON.writeValueAsBytes(s.definition),
+              0),
+          PublishOptions.NONE);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void discard(Session s) {
+    sessions.remove(s.definition.clientId());
+    cancelExpiry(s);
+    for (String filter : List.copyOf(s.forwarders.keySet())) {
+      stopForwarder(s, filter);
+    }
+    broker.publish(
+        Message.of(SESSION_PREFIX + token(s.definition.clientId()), new byte[0], 0),
+        PublishOptions.NONE);
+    try {
+      broker.deleteConsumer(INBOX_STREAM, consumerName(s.definition.clientId()));
+    } catch (SwitchboardException e) {
+      if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
+        LOG.warn("SB-MQTT-6004 could not delete the consumer of a session: {}", e.getMessage());
+      }
+    }
+  }
+
+  private void scheduleExpiry(Session s) {
+    cancelExpiry(s);
+    long ms = s.definition.expiryMs();
+    if (ms <= 0 || ms == Long.MAX_VALUE || s.connected) {
+      return;
+    }
+    String id = s.definition.clientId();
+    s.expiry =
+        timer.schedule(
+            () -> {
+              synchronized (this) {
+                Session now = sessions.get(id);
+                if (now == s && !s.connected) {
+                  discard(s);
+                }
+              }
+            },
+            ms,
+            TimeUnit.MILLISECONDS);
+  }
+
+  private void cancelExpiry(Session s) {
+    if (s.expiry != null) {
+      s.expiry.cancel(false);
+      s.expiry = null;
+    }
+  }
+
+  synchronized void close() {
+    for (Session s : sessions.values()) {
+      cancelExpiry(s);
+      for (String filter : List.copyOf(s.forwarders.keySet())) {
+        stopForwarder(s, filter);
+      }
+    }
+  }
+}
