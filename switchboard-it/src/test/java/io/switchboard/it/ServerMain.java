@@ -8,21 +8,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
-/** A server for a child JVM: {@code ServerMain DATA_DIR PORT}; prints READY once it listens. */
+/**
+ * A server for a child JVM: {@code ServerMain DATA_DIR PORT [KEY=VALUE...]}; other listeners take
+ * free ports unless set; prints READY once it listens.
+ */
 public final class ServerMain {
   private ServerMain() {}
 
   public static void main(String[] args) throws Exception {
     List<FrontEnd> frontEnds = SwitchboardServer.discoverFrontEnds();
+    Map<String, String> flags = new java.util.HashMap<>();
+    flags.put(ConfigCatalogue.DATA_DIR.name(), args[0]);
+    flags.put(ConfigCatalogue.NATIVE_PORT.name(), args[1]);
+    for (int i = 2; i < args.length; i++) {
+      flags.put(
+          args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
+    }
     ServerConfig config =
         ServerConfig.resolve(
             SwitchboardServer.configKeys(frontEnds),
             Map.of(),
             Map.of(),
-            SwitchboardServer.onFreePorts(
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(), args[0],
-                    ConfigCatalogue.NATIVE_PORT.name(), args[1])));
+            SwitchboardServer.onFreePorts(flags));
     SwitchboardServer server = SwitchboardServer.start(config, frontEnds);
     System.out.println("READY " + server.addresses().get("native").getPort());
     System.out.flush();
