@@ -66,6 +66,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Header carrying the QoS an MQTT publisher used, so delivery takes the lower of the two. */
   static final String QOS_HEADER = "sb-mqtt-qos";
 
+  /** Header naming the MQTT client that published a message (for no-local). */
+  static final String ORIGIN_HEADER = "sb-mqtt-origin";
+
+  /** Header carrying the v5 subscription identifier a session inbox copy is delivered with. */
+  static final String SUBSCRIPTION_ID_HEADER = "sb-mqtt-sub-id";
+
   /** Header carrying the QoS a session inbox copy is to be delivered at. */
   static final String DELIVERY_QOS_HEADER = "sb-mqtt-delivery-qos";
 
@@ -351,7 +357,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
               .retainAvailable(settings.retainAvailable())
               .wildcardSubscriptionAvailable(true)
               .sharedSubscriptionAvailable(true)
-              .subscriptionIdentifiersAvailable(false)
+              .subscriptionIdentifiersAvailable(true)
               .sessionExpiryInterval(
                   persistent ? (expiryMs == Long.MAX_VALUE ? 0xFFFFFFFFL : expiryMs / 1000) : 0);
       if (assigned) {
@@ -538,6 +544,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     String subject = MqttTopics.toSubject(topic);
     List<Header> headers = new ArrayList<>();
     headers.add(new Header(QOS_HEADER, new byte[] {(byte) qos.value()}));
+    if (clientId != null) {
+      headers.add(new Header(ORIGIN_HEADER, clientId.getBytes(StandardCharsets.UTF_8)));
+    }
     String replyTo = null;
     if (props != null && !props.isEmpty()) {
       for (MqttProperties.MqttProperty<?> p : props.listAll()) {
@@ -581,6 +590,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private void subscribe(MqttSubscribeMessage s) {
     int packetId = s.idAndPropertiesVariableHeader().messageId();
+    Integer subscriptionId =
+        v5
+            ? intProperty(
+                s.idAndPropertiesVariableHeader().properties(),
+                MqttProperties.SUBSCRIPTION_IDENTIFIER)
+            : null;
+    currentSubscriptionId = subscriptionId == null ? 0 : subscriptionId;
     List<Integer> reasons = new ArrayList<>();
     List<Runnable> retainedToSend = new ArrayList<>();
     for (MqttTopicSubscription t : s.payload().topicSubscriptions()) {
@@ -641,6 +657,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** The subscription identifier of the SUBSCRIBE being handled (0: none). */
+  private int currentSubscriptionId;
+
   /** Subscribes one filter; returns the granted QoS or a failure reason code. */
   private int subscribeOne(String filter, MqttQoS requested, MqttSubscriptionOption option) {
     String group = null;
@@ -665,7 +684,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
     if (persistent) {
-      sessions.subscribe(clientId, new MqttSessions.Sub(mqttFilter, granted.value(), group));
+      sessions.subscribe(
+          clientId,
+          new MqttSessions.Sub(
+              mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId));
       if (granted != MqttQoS.AT_MOST_ONCE) {
         // Delivered through the session's inbox, which outlives this connection.
         subscriptions.put(filter, new Subscribed(filter, granted, List.of()));
@@ -682,7 +704,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 .subscribe(
                     pattern,
                     group,
-                    new Deliverer(seenFilter, granted, option.isRetainAsPublished()),
+                    new Deliverer(
+                        seenFilter,
+                        granted,
+                        option.isRetainAsPublished(),
+                        option.isNoLocal(),
+                        currentSubscriptionId),
                     ctx.executor()));
       }
     } catch (SwitchboardException e) {
@@ -718,11 +745,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     private final String filter;
     private final MqttQoS granted;
     private final boolean retainAsPublished;
+    private final boolean noLocal;
+    private final int subscriptionId;
 
-    Deliverer(String filter, MqttQoS granted, boolean retainAsPublished) {
+    Deliverer(
+        String filter,
+        MqttQoS granted,
+        boolean retainAsPublished,
+        boolean noLocal,
+        int subscriptionId) {
       this.filter = filter;
       this.granted = granted;
       this.retainAsPublished = retainAsPublished;
+      this.noLocal = noLocal;
+      this.subscriptionId = subscriptionId;
     }
 
     @Override
@@ -740,9 +776,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       if (!MqttTopics.wildcardMaySee(filter, topic)) {
         return;
       }
+      if (noLocal && fromThisClient(m)) {
+        return; // [MQTT-3.8.3-3] no-local: not back to the publisher
+      }
       byte[] q = m.header(QOS_HEADER);
       MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
       MqttQoS qos = MqttQoS.valueOf(Math.min(published.value(), granted.value()));
+      if (subscriptionId > 0) {
+        m =
+            m.withHeader(
+                SUBSCRIPTION_ID_HEADER,
+                Integer.toString(subscriptionId).getBytes(StandardCharsets.US_ASCII));
+      }
       // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
       deliver(topic, m, qos, retainAsPublished && m.header(RETAIN_HEADER) != null);
     }
@@ -789,6 +834,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     ctx.writeAndFlush(out, ctx.voidPromise());
+  }
+
+  private boolean fromThisClient(Message m) {
+    byte[] origin = m.header(ORIGIN_HEADER);
+    return origin != null
+        && clientId != null
+        && clientId.equals(new String(origin, StandardCharsets.UTF_8));
   }
 
   private int nextFreePacketId() {

@@ -73,6 +73,7 @@ final class MqttReasons {
       switch (h.key()) {
         case MqttConnection.QOS_HEADER,
             MqttConnection.RETAIN_HEADER,
+            MqttConnection.ORIGIN_HEADER,
             MqttConnection.DELIVERY_QOS_HEADER,
             MqttSessions.SUBJECT_HEADER -> {
           // internal
@@ -85,6 +86,11 @@ final class MqttReasons {
             props.add(
                 new MqttProperties.IntegerProperty(
                     MqttProperties.PAYLOAD_FORMAT_INDICATOR, (int) h.value()[0]));
+        case MqttConnection.SUBSCRIPTION_ID_HEADER ->
+            props.add(
+                new MqttProperties.IntegerProperty(
+                    MqttProperties.SUBSCRIPTION_IDENTIFIER,
+                    Integer.parseInt(new String(h.value(), StandardCharsets.US_ASCII))));
         case Message.CORRELATION_ID ->
             props.add(
                 new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, h.value()));

@@ -66,7 +66,7 @@ final class MqttSessions {
   static final long INBOX_MAX_AGE_MS = 7L * 24 * 3600 * 1000;
 
   /** One QoS 1/2 subscription of a session. */
-  record Sub(String filter, int qos, String group) {}
+  record Sub(String filter, int qos, String group, boolean noLocal, int subscriptionId) {}
 
   /** What is stored per session. */
   record Definition(String clientId, List<Sub> subscriptions, long expiryMs) {}
@@ -290,6 +290,13 @@ final class MqttSessions {
             if (!MqttTopics.wildcardMaySee(filter, topic)) {
               return;
             }
+            if (sub.noLocal()) {
+              byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
+              if (origin != null
+                  && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8))) {
+                return;
+              }
+            }
             byte[] q = m.header(MqttConnection.QOS_HEADER);
             int qos = Math.min(q == null ? 1 : q[0], sub.qos());
             if (qos == 0) {
@@ -299,6 +306,12 @@ final class MqttSessions {
                 m.withSubject(inbox)
                     .withHeader(SUBJECT_HEADER, m.subject().getBytes(StandardCharsets.UTF_8))
                     .withHeader(MqttConnection.DELIVERY_QOS_HEADER, new byte[] {(byte) qos});
+            if (sub.subscriptionId() > 0) {
+              copy =
+                  copy.withHeader(
+                      MqttConnection.SUBSCRIPTION_ID_HEADER,
+                      Integer.toString(sub.subscriptionId()).getBytes(StandardCharsets.US_ASCII));
+            }
             broker.publish(copy, PublishOptions.NONE);
           };
       String group = sub.group() == null ? null : "mqtt-share-" + sub.group();

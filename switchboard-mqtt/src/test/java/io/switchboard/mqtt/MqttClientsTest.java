@@ -190,6 +190,75 @@ class MqttClientsTest {
   }
 
   @Test
+  void noLocalKeepsAClientsOwnMessagesAwayAndSubscriptionIdentifiersComeBack() throws Exception {
+    ConcurrentLinkedQueue<Received> inbox = new ConcurrentLinkedQueue<>();
+    var a = v5("chat-a", inbox);
+    var b = v5("chat-b", new ConcurrentLinkedQueue<>());
+    try {
+      org.eclipse.paho.mqttv5.common.MqttSubscription sub =
+          new org.eclipse.paho.mqttv5.common.MqttSubscription("chat/#", 1);
+      sub.setNoLocal(true);
+      a.subscribe(new org.eclipse.paho.mqttv5.common.MqttSubscription[] {sub});
+      var async =
+          new org.eclipse.paho.mqttv5.client.MqttAsyncClient(
+              mqttUri, "chat-c", new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+      ConcurrentLinkedQueue<Received> cInbox = new ConcurrentLinkedQueue<>();
+      async.setCallback(
+          new MqttCallback() {
+            @Override
+            public void disconnected(MqttDisconnectResponse r) {}
+
+            @Override
+            public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) {}
+
+            @Override
+            public void messageArrived(String topic, MqttMessage m) {
+              cInbox.add(new Received(topic, m));
+            }
+
+            @Override
+            public void deliveryComplete(IMqttToken t) {}
+
+            @Override
+            public void connectComplete(boolean reconnect, String uri) {}
+
+            @Override
+            public void authPacketArrived(int reason, MqttProperties p) {}
+          });
+      async.connect().waitForCompletion(10_000);
+      MqttProperties subProps = new MqttProperties();
+      subProps.setSubscriptionIdentifier(42);
+      async
+          .subscribe(
+              new org.eclipse.paho.mqttv5.common.MqttSubscription[] {
+                new org.eclipse.paho.mqttv5.common.MqttSubscription("chat/#", 1)
+              },
+              null,
+              null,
+              subProps)
+          .waitForCompletion(10_000);
+
+      a.publish("chat/room", new MqttMessage("from-a".getBytes(StandardCharsets.UTF_8)));
+      b.publish("chat/room", new MqttMessage("from-b".getBytes(StandardCharsets.UTF_8)));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> inbox.stream().anyMatch(r -> r.text().equals("from-b")));
+      await().atMost(Duration.ofSeconds(10)).until(() -> cInbox.size() == 2);
+      assertThat(inbox).extracting(Received::text).doesNotContain("from-a");
+      assertThat(cInbox)
+          .allSatisfy(
+              r ->
+                  assertThat(r.message().getProperties().getSubscriptionIdentifiers())
+                      .contains(42));
+      async.disconnect().waitForCompletion(10_000);
+      async.close();
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  }
+
+  @Test
   void anMqttResponderAnswersANativeRequest() throws Exception {
     ConcurrentLinkedQueue<Received> requests = new ConcurrentLinkedQueue<>();
     var listener = v5("listener", requests);
