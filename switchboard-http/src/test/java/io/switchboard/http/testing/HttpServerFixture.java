@@ -29,11 +29,13 @@ public final class HttpServerFixture implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public final SwitchboardServer server;
+  public final List<FrontEnd> frontEnds;
   public final HttpClient http;
   private final String base;
 
-  private HttpServerFixture(SwitchboardServer server) {
+  private HttpServerFixture(SwitchboardServer server, List<FrontEnd> frontEnds) {
     this.server = server;
+    this.frontEnds = frontEnds;
     this.http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -53,7 +55,16 @@ public final class HttpServerFixture implements AutoCloseable {
     flags.putAll(settings);
     ServerConfig config =
         ServerConfig.resolve(SwitchboardServer.configKeys(frontEnds), Map.of(), Map.of(), flags);
-    return new HttpServerFixture(SwitchboardServer.start(config, frontEnds));
+    return new HttpServerFixture(SwitchboardServer.start(config, frontEnds), frontEnds);
+  }
+
+  /** The running HTTP front end. */
+  public io.switchboard.http.HttpFrontEnd httpFrontEnd() {
+    return frontEnds.stream()
+        .filter(io.switchboard.http.HttpFrontEnd.class::isInstance)
+        .map(io.switchboard.http.HttpFrontEnd.class::cast)
+        .findFirst()
+        .orElseThrow();
   }
 
   public int httpPort() {

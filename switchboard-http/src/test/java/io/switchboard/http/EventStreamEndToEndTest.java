@@ -1,0 +1,202 @@
+package io.switchboard.http;
+
+import static io.switchboard.http.testing.HttpServerFixture.json;
+import static io.switchboard.http.testing.HttpServerFixture.utf8;
+import static io.switchboard.http.testing.Problems.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.client.SwitchboardClient;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Message;
+import io.switchboard.http.testing.HttpServerFixture;
+import io.switchboard.http.testing.LeakCheck;
+import io.switchboard.http.testing.SseClient;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Server-Sent Events: live subscriptions and durable consumers, their limits and heartbeats. */
+@ExtendWith(LeakCheck.class)
+class EventStreamEndToEndTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Duration WAIT = Duration.ofSeconds(20);
+
+  @TempDir Path dir;
+  HttpServerFixture s;
+
+  void start(Map<String, String> settings) throws Exception {
+    s = HttpServerFixture.start(dir, settings);
+  }
+
+  @AfterEach
+  void stop() {
+    if (s != null) {
+      s.close();
+    }
+  }
+
+  HttpFrontEnd frontEnd() {
+    return s.httpFrontEnd();
+  }
+
+  SseClient sse(String path) throws Exception {
+    return SseClient.open(s.http, s.request(path).timeout(Duration.ofMinutes(5)).GET().build());
+  }
+
+  static JsonNode data(SseClient.Event e) throws Exception {
+    return JSON.readTree(e.data());
+  }
+
+  @Test
+  void shouldStreamLiveMessagesFromHttpAndNativePublishers() throws Exception {
+    start(Map.of());
+    try (SseClient events = sse("/v1/subjects/greet.%3E/events");
+        SwitchboardClient client = s.nativeClient()) {
+      assertThat(events.response.statusCode()).isEqualTo(200);
+      assertThat(events.response.headers().firstValue("content-type"))
+          .hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+      s.post("/v1/subjects/greet.http", "from http", "Sb-Header-Lang", "en");
+      client.publish("greet.native", utf8("from native"));
+      s.post("/v1/subjects/other.subject", "not for this stream");
+      await().atMost(WAIT).until(() -> events.ofType("message").size() == 2);
+      SseClient.Event first = events.ofType("message").get(0);
+      assertThat(first.id()).isEqualTo("1");
+      assertThat(data(first).path("subject").asText()).isEqualTo("greet.http");
+      assertThat(data(first).path("text").asText()).isEqualTo("from http");
+      assertThat(data(first).path("headers").path("lang").asText()).isEqualTo("en");
+      SseClient.Event second = events.ofType("message").get(1);
+      assertThat(second.id()).isEqualTo("2");
+      assertThat(data(second).path("text").asText()).isEqualTo("from native");
+    }
+    await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
+    assertThat(s.server.broker().live().subscriptionCount()).isZero();
+  }
+
+  @Test
+  void shouldShareAQueueGroupBetweenStreams() throws Exception {
+    start(Map.of());
+    try (SseClient a = sse("/v1/subjects/work.*/events?queue=workers");
+        SseClient b = sse("/v1/subjects/work.*/events?queue=workers")) {
+      for (int i = 0; i < 20; i++) {
+        s.post("/v1/subjects/work.item", "job-" + i);
+      }
+      await()
+          .atMost(WAIT)
+          .until(() -> a.ofType("message").size() + b.ofType("message").size() == 20);
+      Set<String> seen = new HashSet<>();
+      for (SseClient c : new SseClient[] {a, b}) {
+        for (SseClient.Event e : c.ofType("message")) {
+          assertThat(seen.add(data(e).path("text").asText())).isTrue();
+        }
+      }
+      assertThat(seen).hasSize(20);
+    }
+  }
+
+  @Test
+  void shouldSendHeartbeatsWhileIdle() throws Exception {
+    start(Map.of("http.sse-heartbeat-ms", "100"));
+    try (SseClient events = sse("/v1/subjects/quiet/events")) {
+      await().atMost(WAIT).until(() -> events.comments.contains("heartbeat"));
+      assertThat(events.comments).contains("subscribed");
+    }
+  }
+
+  @Test
+  void shouldRefuseStreamsPastTheLimitAndFreeTheSlotOnClose() throws Exception {
+    start(Map.of("http.max-sse-connections", "1"));
+    SseClient first = sse("/v1/subjects/a/events");
+    HttpResponse<String> refused = s.get("/v1/subjects/b/events");
+    assertProblem(refused, 503, ErrorCode.TOO_MANY_CONNECTIONS);
+    first.close();
+    await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
+    try (SseClient again = sse("/v1/subjects/b/events")) {
+      assertThat(again.response.statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void shouldCutOffASlowReaderWithAFinalEventAndKeepServing() throws Exception {
+    start(Map.of("http.sse-max-pending-bytes", "16384"));
+    try (Socket reader = new Socket("127.0.0.1", s.httpPort())) {
+      OutputStream out = reader.getOutputStream();
+      out.write(
+          "GET /v1/subjects/firehose/events HTTP/1.1\r\nHost: x\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 1);
+      // The reader reads nothing: its socket buffers fill, then the server's queue passes the
+      // bound.
+      byte[] payload = new byte[64 * 1024];
+      for (int i = 0; i < 2000 && frontEnd().eventStreamCount() > 0; i++) {
+        s.server.broker().publish(Message.of("firehose", payload, 0), PublishOptions.NONE).join();
+      }
+      await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
+      String tail = tail(reader.getInputStream(), 4096);
+      assertThat(tail).contains("event: error").contains("SLOW_CONSUMER");
+    }
+    assertThat(s.get("/healthz").statusCode()).isEqualTo(200);
+  }
+
+  /** Everything until the end of the stream; returns its last {@code n} characters. */
+  static String tail(InputStream in, int n) throws Exception {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    in.transferTo(all);
+    String text = all.toString(StandardCharsets.UTF_8);
+    return text.substring(Math.max(0, text.length() - n));
+  }
+
+  @Test
+  void shouldPushAConsumerWithCreditsReturnedByRestAcks() throws Exception {
+    start(Map.of());
+    s.post("/v1/streams", "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"]}");
+    s.post("/v1/streams/JOBS/consumers", "{\"name\":\"w\",\"mode\":\"shared\"}");
+    for (int i = 0; i < 3; i++) {
+      s.post("/v1/subjects/jobs.run", "job-" + i);
+    }
+    String acks = "/v1/streams/JOBS/consumers/w/acks";
+    try (SseClient events = sse("/v1/streams/JOBS/consumers/w/events?credits=2&member=browser")) {
+      assertThat(events.response.statusCode()).isEqualTo(200);
+      await().atMost(WAIT).until(() -> events.ofType("message").size() == 2);
+      SseClient.Event first = events.ofType("message").get(0);
+      assertThat(first.id()).isEqualTo("0:0:1");
+      assertThat(data(first).path("text").asText()).isEqualTo("job-0");
+      // Two credits, both held: the third waits until one is acknowledged.
+      assertThat(frontEnd().eventStreamCount()).isEqualTo(1);
+      HttpResponse<String> acked = s.post(acks, "[{\"id\":\"0:0:1\"}]");
+      assertThat(json(acked).path("results").get(0).asBoolean()).isTrue();
+      await().atMost(WAIT).until(() -> events.ofType("message").size() == 3);
+      assertThat(events.ofType("message").get(2).id()).isEqualTo("0:2:1");
+    }
+    // Closing gives the unacknowledged back at once: a fetch gets them without the ack timeout.
+    await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
+    JsonNode again = json(s.post("/v1/streams/JOBS/consumers/w/fetch?max=10&waitMs=10000", ""));
+    assertThat(again.path("messages").findValuesAsText("id")).contains("0:1:2");
+  }
+
+  @Test
+  void shouldRefuseStreamsOfUnknownConsumersAndBadPatterns() throws Exception {
+    start(Map.of());
+    assertProblem(s.get("/v1/streams/NONE/consumers/x/events"), 404, ErrorCode.STREAM_NOT_FOUND);
+    s.post("/v1/streams", "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"]}");
+    assertProblem(s.get("/v1/streams/JOBS/consumers/x/events"), 404, ErrorCode.CONSUMER_NOT_FOUND);
+    assertProblem(s.get("/v1/subjects/a..b/events"), 400, ErrorCode.INVALID_PATTERN);
+    assertThat(frontEnd().eventStreamCount()).isZero();
+  }
+}
