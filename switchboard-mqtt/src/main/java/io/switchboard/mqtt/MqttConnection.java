@@ -112,6 +112,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private boolean v5;
   private String clientId;
   private Message will;
+  private long willDelayMs;
   private boolean normalDisconnect;
   private long keepAliveMs;
   private long lastReadNs;
@@ -179,16 +180,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     subscriptions.clear();
     if (connected && sessions != null && sessions.available()) {
-      sessions.disconnected(clientId, persistent);
+      sessions.disconnected(clientId, persistent, this);
     }
     if (inbox != null) {
       var push = inbox;
       inbox = null;
       Thread.ofVirtual().start(push::close); // joins its thread: not on the event loop
     }
+    if (connected && sessions != null) {
+      sessions.unregister(clientId, this);
+    }
     if (connected && !normalDisconnect && will != null) {
-      // [MQTT-3.1.2-8] the will is published when the network connection ends without DISCONNECT.
-      publishToBroker(will, will.header(RETAIN_HEADER) != null);
+      // [MQTT-3.1.2-8] the will is published when the network connection ends without DISCONNECT;
+      // v5: after its delay interval, unless the client is back first [MQTT-3.1.3-9].
+      Message w = will;
+      Runnable publish = () -> publishToBroker(w, w.header(RETAIN_HEADER) != null);
+      if (willDelayMs > 0 && sessions != null) {
+        sessions.delayWill(clientId, willDelayMs, publish);
+      } else {
+        publish.run();
+      }
     }
     ctx.fireChannelInactive();
   }
@@ -287,6 +298,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       assigned = true;
     }
     clientId = id;
+    if (sessions != null) {
+      MqttConnection previous = sessions.register(clientId, this);
+      if (previous != null && previous != this) {
+        previous.takenOver();
+      }
+    }
     MqttProperties props = c.variableHeader().properties();
     if (v5) {
       Integer receiveMax = intProperty(props, MqttProperties.RECEIVE_MAXIMUM);
@@ -312,6 +329,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ? MqttConnectReturnCode.CONNECTION_REFUSED_TOPIC_NAME_INVALID
                 : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
         return;
+      }
+      if (v5) {
+        Integer delay =
+            intProperty(c.payload().willProperties(), MqttProperties.WILL_DELAY_INTERVAL);
+        willDelayMs = delay == null ? 0 : Integer.toUnsignedLong(delay) * 1000;
       }
       if (c.variableHeader().isWillRetain()) {
         if (!settings.retainAvailable() && v5) {
@@ -342,7 +364,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     boolean sessionPresent = false;
     MqttSessions.Definition resumed = null;
     if (sessions != null && sessions.available()) {
-      resumed = sessions.connect(clientId, cleanStart, persistent, expiryMs);
+      resumed = sessions.connect(clientId, cleanStart, persistent, expiryMs, this);
       sessionPresent = resumed != null && persistent;
     } else {
       persistent = false;
@@ -942,6 +964,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // discards it [MQTT-3.1.2-10].
     normalDisconnect = reason != 0x04;
     ctx.close();
+  }
+
+  /** Another connection with this client id arrived: end this one [MQTT-3.1.4-2]. Any thread. */
+  void takenOver() {
+    ctx.executor()
+        .execute(
+            () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
 
   private void protocolError(String why) {

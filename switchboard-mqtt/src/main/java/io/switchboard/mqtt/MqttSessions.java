@@ -76,7 +76,9 @@ final class MqttSessions {
     Definition definition;
     final Map<String, List<LiveSubscription>> forwarders = new LinkedHashMap<>();
     ScheduledFuture<?> expiry;
-    boolean connected;
+
+    /** The connection that has the session now, or null while the client is away. */
+    Object owner;
 
     Session(Definition d) {
       this.definition = d;
@@ -166,7 +168,7 @@ final class MqttSessions {
    * @return the resumed session's definition, or null when none was resumed
    */
   synchronized Definition connect(
-      String clientId, boolean cleanStart, boolean persistent, long expiryMs) {
+      String clientId, boolean cleanStart, boolean persistent, long expiryMs, Object owner) {
     Session old = sessions.get(clientId);
     if (old != null && cleanStart) {
       discard(old);
@@ -176,7 +178,7 @@ final class MqttSessions {
       if (old != null) {
         // [MQTT-3.1.2-?] a non-persistent connection ends the old session when it ends; resume it
         // for now and let disconnect discard it.
-        old.connected = true;
+        old.owner = owner;
         cancelExpiry(old);
         return old.definition;
       }
@@ -184,13 +186,13 @@ final class MqttSessions {
     }
     if (old == null) {
       Session s = new Session(new Definition(clientId, List.of(), expiryMs));
-      s.connected = true;
+      s.owner = owner;
       sessions.put(clientId, s);
       ensureConsumer(clientId);
       store(s);
       return null;
     }
-    old.connected = true;
+    old.owner = owner;
     cancelExpiry(old);
     if (old.definition.expiryMs() != expiryMs) {
       old.definition = new Definition(clientId, old.definition.subscriptions(), expiryMs);
@@ -199,13 +201,16 @@ final class MqttSessions {
     return old.definition;
   }
 
-  /** The client disconnected; a non-persistent session (expiry 0) ends now. */
-  synchronized void disconnected(String clientId, boolean persistent) {
+  /**
+   * {@code owner}'s connection ended; a non-persistent session (expiry 0) ends now. Ignored when
+   * another connection has taken the session over meanwhile.
+   */
+  synchronized void disconnected(String clientId, boolean persistent, Object owner) {
     Session s = sessions.get(clientId);
-    if (s == null) {
+    if (s == null || s.owner != owner) {
       return;
     }
-    s.connected = false;
+    s.owner = null;
     if (!persistent || s.definition.expiryMs() == 0) {
       discard(s);
     } else {
@@ -242,6 +247,43 @@ final class MqttSessions {
     s.definition = new Definition(clientId, subs, s.definition.expiryMs());
     stopForwarder(s, filter);
     store(s);
+  }
+
+  /** Connections by client id (every connected client, persistent session or not). */
+  private final Map<String, MqttConnection> active = new ConcurrentHashMap<>();
+
+  /** Wills waiting for their delay interval, by client id. */
+  private final Map<String, ScheduledFuture<?>> pendingWills = new ConcurrentHashMap<>();
+
+  /**
+   * Registers {@code connection} as {@code clientId}'s; returns the connection it takes over from
+   * [MQTT-3.1.4-2], if any, which the caller disconnects. A will waiting for its delay is
+   * cancelled: the client is back.
+   */
+  MqttConnection register(String clientId, MqttConnection connection) {
+    ScheduledFuture<?> will = pendingWills.remove(clientId);
+    if (will != null) {
+      will.cancel(false);
+    }
+    return active.put(clientId, connection);
+  }
+
+  void unregister(String clientId, MqttConnection connection) {
+    active.remove(clientId, connection);
+  }
+
+  /** Publishes a will after {@code delayMs} unless the client reconnects first (v5 will delay). */
+  void delayWill(String clientId, long delayMs, Runnable publish) {
+    pendingWills.put(
+        clientId,
+        timer.schedule(
+            () -> {
+              if (pendingWills.remove(clientId) != null) {
+                publish.run();
+              }
+            },
+            delayMs,
+            TimeUnit.MILLISECONDS));
   }
 
   boolean has(String clientId) {
@@ -361,7 +403,7 @@ final class MqttSessions {
   private void scheduleExpiry(Session s) {
     cancelExpiry(s);
     long ms = s.definition.expiryMs();
-    if (ms <= 0 || ms == Long.MAX_VALUE || s.connected) {
+    if (ms <= 0 || ms == Long.MAX_VALUE || s.owner != null) {
       return;
     }
     String id = s.definition.clientId();
@@ -370,7 +412,7 @@ final class MqttSessions {
             () -> {
               synchronized (this) {
                 Session now = sessions.get(id);
-                if (now == s && !s.connected) {
+                if (now == s && s.owner == null) {
                   discard(s);
                 }
               }

@@ -335,6 +335,42 @@ class MqttClientsTest {
   }
 
   @Test
+  void aSecondConnectionWithTheSameClientIdTakesOver() throws Exception {
+    MqttClient first = v3("same-id");
+    MqttClient second = v3("same-id");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !first.isConnected());
+    assertThat(second.isConnected()).isTrue();
+    second.publish("takeover/ok", new byte[] {1}, 1, false);
+    second.disconnect();
+    first.close();
+  }
+
+  @Test
+  void theWillIsPublishedWhenAClientVanishesWithoutDisconnect() throws Exception {
+    ConcurrentLinkedQueue<String> got = new ConcurrentLinkedQueue<>();
+    MqttClient watcher = v3("watcher");
+    watcher.subscribe(
+        "status/#",
+        1,
+        (t, m) -> got.add(t + "=" + new String(m.getPayload(), StandardCharsets.UTF_8)));
+    int port = server.addresses().get("mqtt").getPort();
+    // CONNECT 3.1.1: clean session, will flag, will QoS 1, keep-alive 0, id "w", will
+    // topic "status/w", will message "offline".
+    byte[] connect = {
+      0x10, 32, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x0E, 0, 0, 0, 1, 'w', 0, 8, 's', 't', 'a', 't', 'u',
+      's', '/', 'w', 0, 7, 'o', 'f', 'f', 'l', 'i', 'n', 'e'
+    };
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.getOutputStream().write(connect);
+      s.getOutputStream().flush();
+      byte[] connack = s.getInputStream().readNBytes(4);
+      assertThat(connack).containsExactly(0x20, 0x02, 0x00, 0x00);
+    } // closed without DISCONNECT
+    await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("status/w=offline"));
+    watcher.disconnect();
+  }
+
+  @Test
   void aPacketBeforeConnectClosesTheConnectionAndOthersCarryOn() throws Exception {
     int port = server.addresses().get("mqtt").getPort();
     try (Socket s = new Socket("127.0.0.1", port)) {
