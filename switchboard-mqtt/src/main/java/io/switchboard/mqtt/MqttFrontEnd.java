@@ -26,6 +26,7 @@ import io.switchboard.server.config.ConfigKey;
 import io.switchboard.server.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -86,7 +87,12 @@ public final class MqttFrontEnd implements FrontEnd {
   static final long CONNECT_TIMEOUT_MS = 10_000;
 
   private final AtomicInteger connections = new AtomicInteger();
+
+  /** 10 s between $SYS updates, as Mosquitto's default. */
+  static final long SYS_INTERVAL_MS = 10_000;
+
   private ChannelGroup channels;
+  private java.util.concurrent.ScheduledFuture<?> sysTimer;
   private MqttSessions sessions;
   private Channel listener;
 
@@ -160,6 +166,17 @@ public final class MqttFrontEnd implements FrontEnd {
                   }
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    long startedMs = System.currentTimeMillis();
+    Broker broker = context.broker();
+    sysTimer =
+        context
+            .workers()
+            .next()
+            .scheduleAtFixedRate(
+                () -> publishSys(broker, startedMs, retainAvailable),
+                0,
+                SYS_INTERVAL_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
     return Optional.of((InetSocketAddress) listener.localAddress());
   }
 
@@ -192,8 +209,43 @@ public final class MqttFrontEnd implements FrontEnd {
     }
   }
 
+  /**
+   * Broker statistics under {@code $SYS/broker/...}, retained so a new subscriber sees the current
+   * values at once. Only filters naming {@code $SYS} see them (MQTT-4.7.2-1).
+   */
+  private void publishSys(Broker broker, long startedMs, boolean retain) {
+    try {
+      Map<String, String> values = new java.util.LinkedHashMap<>();
+      values.put("$SYS/broker/version", "switchboard 0.1.0-SNAPSHOT");
+      values.put(
+          "$SYS/broker/uptime", (System.currentTimeMillis() - startedMs) / 1000 + " seconds");
+      values.put("$SYS/broker/clients/connected", Integer.toString(connections.get()));
+      values.put("$SYS/broker/messages/published", Long.toString(broker.live().publishedCount()));
+      values.put(
+          "$SYS/broker/subscriptions/count", Integer.toString(broker.live().subscriptionCount()));
+      for (Map.Entry<String, String> e : values.entrySet()) {
+        io.switchboard.core.Message m =
+            io.switchboard.core.Message.of(
+                MqttTopics.toSubject(e.getKey()),
+                e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                0);
+        broker.publish(m, io.switchboard.broker.PublishOptions.NONE);
+        if (retain) {
+          broker.publish(
+              m.withSubject(RETAINED_PREFIX + m.subject()),
+              io.switchboard.broker.PublishOptions.NONE);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("$SYS update skipped: {}", e.toString());
+    }
+  }
+
   @Override
   public void close() {
+    if (sysTimer != null) {
+      sysTimer.cancel(false);
+    }
     if (listener != null) {
       listener.close().syncUninterruptibly();
     }

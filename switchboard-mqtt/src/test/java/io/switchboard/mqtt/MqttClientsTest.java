@@ -335,6 +335,30 @@ class MqttClientsTest {
   }
 
   @Test
+  void sysTopicsReportTheBrokerAndOnlyToFiltersThatNameThem() throws Exception {
+    ConcurrentLinkedQueue<String> sys = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> all = new ConcurrentLinkedQueue<>();
+    // Two connections: Paho routes a message to every matching listener of one client itself.
+    MqttClient everything = v3("hash-reader");
+    everything.subscribe("#", 0, (t, m) -> all.add(t));
+    MqttClient c = v3("sys-reader");
+    c.subscribe(
+        "$SYS/broker/#",
+        0,
+        (t, m) -> sys.add(t + "=" + new String(m.getPayload(), StandardCharsets.UTF_8)));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> sys.stream().anyMatch(x -> x.startsWith("$SYS/broker/clients/connected=")));
+    assertThat(sys).anySatisfy(x -> assertThat(x).startsWith("$SYS/broker/version=switchboard"));
+    // A marker published after the $SYS updates reached the other client: "#" saw no $ topic.
+    c.publish("marker/x", new byte[] {1}, 1, false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> all.contains("marker/x"));
+    assertThat(all).noneMatch(t -> t.startsWith("$"));
+    c.disconnect();
+    everything.disconnect();
+  }
+
+  @Test
   void aSecondConnectionWithTheSameClientIdTakesOver() throws Exception {
     MqttClient first = v3("same-id");
     MqttClient second = v3("same-id");
