@@ -276,28 +276,7 @@ final class AdminRoutes {
     }
     List<CompletableFuture<Boolean>> results = new ArrayList<>(entries.size());
     for (AckEntry e : entries) {
-      MessageJson.DeliveryId id = e.id();
-      results.add(
-          switch (e.op()) {
-            case "ack" -> {
-              pushes.settled(stream, consumer, id.partition(), id.offset());
-              yield broker.ack(stream, consumer, id.partition(), id.offset());
-            }
-            case "nack" -> {
-              pushes.settled(stream, consumer, id.partition(), id.offset());
-              yield broker.nack(
-                  stream,
-                  consumer,
-                  id.partition(),
-                  id.offset(),
-                  id.deliveryCount(),
-                  e.delayMs(),
-                  e.error());
-            }
-            default ->
-                broker.inProgress(
-                    stream, consumer, id.partition(), id.offset(), id.deliveryCount());
-          });
+      results.add(settle(broker, pushes, stream, consumer, e.op(), e.id(), e.delayMs(), e.error()));
     }
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
         .thenApply(
@@ -305,6 +284,38 @@ final class AdminRoutes {
                 HttpReply.json(
                     200,
                     Map.of("results", results.stream().map(CompletableFuture::join).toList())));
+  }
+
+  /**
+   * Applies one acknowledgement ({@code op}: ack, nack or in_progress); an ack or nack returns the
+   * credit of the push feed that sent the delivery, on whichever connection. True when the delivery
+   * was still the live one.
+   */
+  static CompletableFuture<Boolean> settle(
+      Broker broker,
+      PushRegistry pushes,
+      String stream,
+      String consumer,
+      String op,
+      MessageJson.DeliveryId id,
+      long delayMs,
+      String error) {
+    return switch (op) {
+      case "ack" -> {
+        pushes.settled(stream, consumer, id.partition(), id.offset());
+        yield broker.ack(stream, consumer, id.partition(), id.offset());
+      }
+      case "nack" -> {
+        pushes.settled(stream, consumer, id.partition(), id.offset());
+        yield broker.nack(
+            stream, consumer, id.partition(), id.offset(), id.deliveryCount(), delayMs, error);
+      }
+      case "in_progress" ->
+          broker.inProgress(stream, consumer, id.partition(), id.offset(), id.deliveryCount());
+      default ->
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT, "op must be ack, nack or in_progress, not " + op);
+    };
   }
 
   /** One acknowledgement of an acks body. */

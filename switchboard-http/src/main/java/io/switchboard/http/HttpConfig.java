@@ -16,7 +16,8 @@ public final class HttpConfig {
       new ConfigKey<>(
           "http.port",
           "7480",
-          "Port of the HTTP front end (REST, Server-Sent Events, health); 0 picks a free port,"
+          "Port of the HTTP front end (REST, JSON-RPC, Server-Sent Events, WebSocket, health,"
+              + " metrics); 0 picks a free port,"
               + " -1 turns the listener off.",
           intIn(-1, 65535));
 
@@ -80,6 +81,32 @@ public final class HttpConfig {
               + " costs the server at most this much.",
           intIn(16 * 1024, 1 << 30));
 
+  public static final ConfigKey<Integer> MAX_WS_CONNECTIONS =
+      new ConfigKey<>(
+          "http.max-ws-connections",
+          "10000",
+          "WebSocket connections open at once; past it an upgrade is answered 503"
+              + " TOO_MANY_CONNECTIONS. Each holds its subscriptions and a bounded send buffer.",
+          intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> WS_MAX_SUBSCRIPTIONS =
+      new ConfigKey<>(
+          "http.ws-max-subscriptions",
+          "1000",
+          "Live subscriptions and consumer feeds one WebSocket connection may hold; past it"
+              + " subscribe answers TOO_MANY_SUBSCRIPTIONS. Bounds the subscription index and the"
+              + " push threads a single browser can grow.",
+          intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> WS_MAX_PENDING_BYTES =
+      new ConfigKey<>(
+          "http.ws-max-pending-bytes",
+          "1048576",
+          "Bytes waiting to be written to one WebSocket connection (1 MiB); a reader that falls"
+              + " this far behind is sent a close frame (1008, SLOW_CONSUMER) and disconnected, so"
+              + " a slow browser costs the server at most this much.",
+          intIn(16 * 1024, 1 << 30));
+
   /** Every key, in documentation order. */
   public static final List<ConfigKey<?>> ALL =
       List.of(
@@ -90,7 +117,10 @@ public final class HttpConfig {
           HEADER_TIMEOUT_MS,
           MAX_SSE_CONNECTIONS,
           SSE_HEARTBEAT_MS,
-          SSE_MAX_PENDING_BYTES);
+          SSE_MAX_PENDING_BYTES,
+          MAX_WS_CONNECTIONS,
+          WS_MAX_SUBSCRIPTIONS,
+          WS_MAX_PENDING_BYTES);
 
   /**
    * The front end's bounds, resolved. Immutable.
@@ -103,6 +133,9 @@ public final class HttpConfig {
    * @param maxSseConnections event streams open at once
    * @param sseHeartbeatMs heartbeat interval of an event stream
    * @param sseMaxPendingBytes bytes queued for one event stream before it is cut off
+   * @param maxWsConnections WebSocket connections open at once
+   * @param wsMaxSubscriptions subscriptions per WebSocket connection
+   * @param wsMaxPendingBytes bytes queued for one WebSocket connection before it is cut off
    */
   public record Settings(
       int port,
@@ -112,7 +145,10 @@ public final class HttpConfig {
       long headerTimeoutMs,
       int maxSseConnections,
       long sseHeartbeatMs,
-      int sseMaxPendingBytes) {
+      int sseMaxPendingBytes,
+      int maxWsConnections,
+      int wsMaxSubscriptions,
+      int wsMaxPendingBytes) {
 
     /** Reads every HTTP key of a resolved configuration. */
     public static Settings of(ServerConfig c) {
@@ -124,7 +160,10 @@ public final class HttpConfig {
           c.get(HEADER_TIMEOUT_MS),
           c.get(MAX_SSE_CONNECTIONS),
           c.get(SSE_HEARTBEAT_MS),
-          c.get(SSE_MAX_PENDING_BYTES));
+          c.get(SSE_MAX_PENDING_BYTES),
+          c.get(MAX_WS_CONNECTIONS),
+          c.get(WS_MAX_SUBSCRIPTIONS),
+          c.get(WS_MAX_PENDING_BYTES));
     }
   }
 

@@ -39,6 +39,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
   private ChannelHandlerContext ctx;
   private RequestGuard guard;
   private EventStream stream;
+  private boolean upgraded;
   private boolean counted;
   private boolean busy;
   private boolean closing;
@@ -81,7 +82,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
   public void channelReadComplete(ChannelHandlerContext ctx) {
     // Between requests, a read that did not complete one (headers now, body in a later packet)
     // must be followed by another; while a request is worked on, reading waits.
-    if (!busy && stream == null && !closing) {
+    if (!busy && stream == null && !upgraded && !closing) {
       ctx.read();
     }
     ctx.fireChannelReadComplete();
@@ -91,7 +92,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     // Idle: nothing read or written for http.idle-timeout-ms. A request in progress (a long
     // poll) or an event stream (heartbeats) is not idle.
-    if (evt instanceof IdleStateEvent && !busy && stream == null) {
+    if (evt instanceof IdleStateEvent && !busy && stream == null && !upgraded) {
       ctx.close();
       return;
     }
@@ -106,7 +107,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-    if (stream != null || closing) {
+    if (stream != null || upgraded || closing) {
       return; // an event stream reads only to notice the peer closing
     }
     guard.received();
@@ -125,6 +126,14 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
           x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
       if (sse != null) {
         openStream(sse, x);
+        return;
+      }
+      if (x.method().equals(HttpMethod.GET)
+          && service.upgrades().find(x.method(), x.path()) != null) {
+        // The WebSocket handler takes the connection once the handshake response is out; a
+        // refused upgrade (thrown before anything is written) is answered as a problem below.
+        WebSocketHandler.upgrade(ctx, request, x, service);
+        upgraded = true;
         return;
       }
       Router.Match<Handler> route = service.route(x.method(), x.path());

@@ -31,9 +31,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The HTTP front end (docs/http.md): JSON REST for publish, request/reply, the event store,
- * streams, consumers, fetch and acks; Server-Sent Events for live subscriptions and durable
- * consumers; {@code /healthz} and {@code /readyz}. Netty's HTTP/1.1 codec, one pipeline per
- * connection:
+ * streams, consumers, fetch and acks; JSON-RPC 2.0; Server-Sent Events and WebSocket for live
+ * subscriptions and durable consumers; {@code /healthz} and {@code /readyz}. Netty's HTTP/1.1
+ * codec, one pipeline per connection:
  *
  * <pre>
  * guard (slow-loris timer) → codec → idle timer → aggregator (body limit, 413)
@@ -50,6 +50,7 @@ public final class HttpFrontEnd implements FrontEnd {
 
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger sseConnections = new AtomicInteger();
+  private final AtomicInteger wsConnections = new AtomicInteger();
   private final LongAdder failedRequests = new LongAdder();
   private volatile boolean ready;
   private ChannelGroup channels;
@@ -77,7 +78,10 @@ public final class HttpFrontEnd implements FrontEnd {
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
     new AdminRoutes(context.broker(), blocking, pushes, () -> ready).register(routes);
-    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking).register(routes);
+    JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM);
+    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc).register(routes);
+    Router<String> upgrades =
+        new Router<String>().add(HttpMethod.GET, WebSocketHandler.PATH, "websocket");
     Router<EventStream.Opener> streams = new Router<>();
     HttpService[] self = new HttpService[1];
     streams
@@ -92,12 +96,16 @@ public final class HttpFrontEnd implements FrontEnd {
     HttpService service =
         new HttpService(
             context.broker(),
+            Clock.SYSTEM,
             settings,
             routes,
             streams,
+            upgrades,
+            rpc,
             pushes,
             connections,
             sseConnections,
+            wsConnections,
             failedRequests);
     self[0] = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
@@ -143,6 +151,11 @@ public final class HttpFrontEnd implements FrontEnd {
   /** Event streams open now. */
   public int eventStreamCount() {
     return sseConnections.get();
+  }
+
+  /** WebSocket connections open now. */
+  public int webSocketCount() {
+    return wsConnections.get();
   }
 
   /** Requests answered with a problem document since start. */

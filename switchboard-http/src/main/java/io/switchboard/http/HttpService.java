@@ -2,6 +2,7 @@ package io.switchboard.http;
 
 import io.netty.handler.codec.http.HttpMethod;
 import io.switchboard.broker.Broker;
+import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import java.util.LinkedHashSet;
@@ -14,22 +15,30 @@ import java.util.concurrent.atomic.LongAdder;
  * connection limits. Thread-safe (immutable routes, atomic counters).
  *
  * @param broker the engine
+ * @param clock stamps messages published here
  * @param settings the front end's bounds
  * @param routes REST routes
  * @param streams event-stream routes (GET only)
+ * @param upgrades protocol-upgrade routes (GET only): the WebSocket
+ * @param rpc JSON-RPC over the live bus, for the REST route and WebSocket connections
  * @param pushes deliveries pushed over consumer event streams, awaiting acks
  * @param connections HTTP connections open now
  * @param sseConnections event streams open now
+ * @param wsConnections WebSocket connections open now
  * @param failedRequests requests answered with a problem, since start
  */
 record HttpService(
     Broker broker,
+    Clock clock,
     HttpConfig.Settings settings,
     Router<Handler> routes,
     Router<EventStream.Opener> streams,
+    Router<String> upgrades,
+    JsonRpc rpc,
     PushRegistry pushes,
     AtomicInteger connections,
     AtomicInteger sseConnections,
+    AtomicInteger wsConnections,
     LongAdder failedRequests) {
 
   /**
@@ -54,7 +63,7 @@ record HttpService(
   /** The methods any route accepts for {@code path} (for 405's Allow header). */
   Set<String> allowed(String path) {
     Set<String> out = new LinkedHashSet<>(routes.allowed(path));
-    if (!streams.allowed(path).isEmpty()) {
+    if (!streams.allowed(path).isEmpty() || !upgrades.allowed(path).isEmpty()) {
       out.add(HttpMethod.GET.name());
     }
     return out;

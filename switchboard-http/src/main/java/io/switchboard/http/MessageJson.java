@@ -170,7 +170,7 @@ final class MessageJson {
       String replyTo,
       String messageId) {}
 
-  private static final java.util.Set<String> ENVELOPE_FIELDS =
+  static final java.util.Set<String> ENVELOPE_FIELDS =
       java.util.Set.of(
           "subject", "key", "headers", "json", "text", "base64", "replyTo", "messageId");
 
@@ -184,7 +184,17 @@ final class MessageJson {
    * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the entry and field
    */
   static Envelope envelope(JsonNode e, int at) {
-    String where = "entry " + at;
+    return envelope(e, "entry " + at, ENVELOPE_FIELDS);
+  }
+
+  /**
+   * A message described by {@code e} as a batch entry is, where {@code fields} are the fields it
+   * may have (the envelope's, and what the caller reads itself).
+   *
+   * @param where names {@code e} in messages
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the field
+   */
+  static Envelope envelope(JsonNode e, String where, java.util.Set<String> fields) {
     if (e == null || !e.isObject()) {
       throw invalid(where + " is not a JSON object");
     }
@@ -192,7 +202,7 @@ final class MessageJson {
     e.fieldNames()
         .forEachRemaining(
             f -> {
-              if (!ENVELOPE_FIELDS.contains(f)) {
+              if (!fields.contains(f)) {
                 unknown.add(f);
               }
             });

@@ -55,17 +55,20 @@ final class MessagingRoutes {
   private final Broker broker;
   private final Clock clock;
   private final Executor blocking;
+  private final JsonRpc rpc;
 
-  MessagingRoutes(Broker broker, Clock clock, Executor blocking) {
+  MessagingRoutes(Broker broker, Clock clock, Executor blocking, JsonRpc rpc) {
     this.broker = broker;
     this.clock = clock;
     this.blocking = blocking;
+    this.rpc = rpc;
   }
 
   void register(Router<Handler> r) {
     r.add(HttpMethod.POST, "/v1/subjects/{subject}", this::publish)
         .add(HttpMethod.POST, "/v1/subjects", this::publishBatch)
         .add(HttpMethod.POST, "/v1/requests/{subject}", this::request)
+        .add(HttpMethod.POST, "/v1/jsonrpc", this::jsonRpc)
         .add(HttpMethod.GET, "/v1/streams/{stream}/subjects/{subject}", this::readSubject)
         .add(HttpMethod.POST, "/v1/streams/{stream}/subjects/{subject}", this::append)
         .add(HttpMethod.GET, "/v1/streams/{stream}/subjects/{subject}/last", this::last);
@@ -232,6 +235,18 @@ final class MessagingRoutes {
       }
     }
     return true;
+  }
+
+  /**
+   * {@code POST /v1/jsonrpc?timeoutMs=}: one JSON-RPC 2.0 call or a batch ({@link JsonRpc}). 200
+   * with the response (errors included, as the spec's error objects), 204 when everything was a
+   * notification.
+   */
+  private CompletableFuture<HttpReply> jsonRpc(Exchange x) {
+    long timeoutMs =
+        x.queryLong("timeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
+    return rpc.call(x.body(), timeoutMs)
+        .thenApply(r -> r == null ? HttpReply.noContent() : HttpReply.json(200, r));
   }
 
   // ------------------------------------------------------------------ event store

@@ -22,8 +22,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A server started in process with every front end on the class path (HTTP and native on port 0),
- * and a JDK HttpClient pointed at it. Not thread-safe; one per test.
+ * A server started in process with every front end on the class path (each listener on a free
+ * port), and a JDK HttpClient pointed at it. Not thread-safe; one per test.
  */
 public final class HttpServerFixture implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,9 +50,8 @@ public final class HttpServerFixture implements AutoCloseable {
     List<FrontEnd> frontEnds = SwitchboardServer.discoverFrontEnds();
     Map<String, String> flags = new HashMap<>();
     flags.put(ConfigCatalogue.DATA_DIR.name(), dataDir.toString());
-    flags.put(ConfigCatalogue.NATIVE_PORT.name(), "0");
-    flags.put("http.port", "0");
     flags.putAll(settings);
+    flags = SwitchboardServer.onFreePorts(flags);
     ServerConfig config =
         ServerConfig.resolve(SwitchboardServer.configKeys(frontEnds), Map.of(), Map.of(), flags);
     return new HttpServerFixture(SwitchboardServer.start(config, frontEnds), frontEnds);
