@@ -647,6 +647,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(ack.build());
     // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set.
     retainedToSend.forEach(Runnable::run);
+    ctx.flush();
   }
 
   private void sendRetained(String filter, MqttQoS granted) {
@@ -818,6 +819,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     public void onDropped(long totalDropped) {
       dropped = Math.max(dropped, totalDropped);
     }
+
+    @Override
+    public void onBatchEnd() {
+      ctx.flush();
+    }
   }
 
   private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
@@ -855,7 +861,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       dropped++; // [MQTT-3.1.2-25] never send a packet larger than the client's maximum
       return;
     }
-    ctx.writeAndFlush(out, ctx.voidPromise());
+    // Live deliveries come in batches; the sink flushes at the end of each (onBatchEnd).
+    ctx.write(out, ctx.voidPromise());
   }
 
   private boolean fromThisClient(Message m) {

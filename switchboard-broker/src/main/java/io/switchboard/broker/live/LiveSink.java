@@ -16,4 +16,10 @@ public interface LiveSink {
    * Called after the drops, with the running total; a front end tells its client.
    */
   default void onDropped(long totalDropped) {}
+
+  /**
+   * The end of one turn of {@link #onMessage} calls (up to the drain batch): a network sink writes
+   * each message and flushes here, once per batch rather than once per message.
+   */
+  default void onBatchEnd() {}
 }

@@ -82,12 +82,14 @@ final class Mailbox implements LiveSubscription {
   }
 
   private void drain() {
+    int handed = 0;
     try {
       for (int i = 0; i < drainBatch && !closed; i++) {
         Message m = queue.relaxedPoll();
         if (m == null) {
           break;
         }
+        handed++;
         delivered.incrementAndGet();
         try {
           sink.onMessage(m);
@@ -102,6 +104,13 @@ final class Mailbox implements LiveSubscription {
         sink.onDropped(d);
       }
     } finally {
+      if (handed > 0) {
+        try {
+          sink.onBatchEnd();
+        } catch (RuntimeException e) {
+          LOG.warn("SB-BRK-2002 subscription {} ({}): sink failed", id, pattern, e);
+        }
+      }
       scheduled.set(false);
       if (!closed && (!queue.isEmpty() || dropped.get() != droppedReported)) {
         schedule();

@@ -340,7 +340,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
               return;
             }
             drops.tellIfDue();
-            ctx.writeAndFlush(
+            // Written now, flushed once per batch (onBatchEnd).
+            ctx.write(
                 new LiveMessage(
                     sid,
                     m.timestampMs(),
@@ -356,6 +357,11 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 sub.close();
               }
             }
+          }
+
+          @Override
+          public void onBatchEnd() {
+            ctx.flush();
           }
 
           @Override
