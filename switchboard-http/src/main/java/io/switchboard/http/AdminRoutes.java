@@ -43,17 +43,25 @@ final class AdminRoutes {
   private final Executor blocking;
   private final PushRegistry pushes;
   private final BooleanSupplier ready;
+  private final HttpMetrics metrics;
 
-  AdminRoutes(Broker broker, Executor blocking, PushRegistry pushes, BooleanSupplier ready) {
+  AdminRoutes(
+      Broker broker,
+      Executor blocking,
+      PushRegistry pushes,
+      BooleanSupplier ready,
+      HttpMetrics metrics) {
     this.broker = broker;
     this.blocking = blocking;
     this.pushes = pushes;
     this.ready = ready;
+    this.metrics = metrics;
   }
 
   void register(Router<Handler> r) {
     r.add(HttpMethod.GET, "/healthz", x -> done(HttpReply.json(200, Map.of("status", "up"))))
         .add(HttpMethod.GET, "/readyz", this::readyz)
+        .add(HttpMethod.GET, "/metrics", x -> blocking(this::metrics))
         .add(HttpMethod.GET, "/v1/streams", x -> blocking(() -> listStreams()))
         .add(HttpMethod.POST, "/v1/streams", this::createStream)
         .add(HttpMethod.GET, "/v1/streams/{stream}", this::streamInfo)
@@ -84,6 +92,15 @@ final class AdminRoutes {
       throw SwitchboardException.of(ErrorCode.SERVER_SHUTTING_DOWN);
     }
     return done(HttpReply.json(200, Map.of("status", "ready")));
+  }
+
+  /** Prometheus text format 0.0.4; reads the broker's streams and consumers, so off the loop. */
+  private HttpReply metrics() {
+    return new HttpReply(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        Map.of());
   }
 
   // ------------------------------------------------------------------ streams
@@ -247,6 +264,7 @@ final class AdminRoutes {
               ArrayNode messages = out.putArray("messages");
               for (Delivery d : list) {
                 messages.add(MessageJson.delivery(d));
+                metrics.delivered(HttpMetrics.Transport.FETCH, d.message().payload().length);
               }
               return HttpReply.json(200, out);
             });

@@ -60,6 +60,7 @@ final class ConsumerEventStream extends EventStream {
         MessageJson.deliveryId(d.partition(), d.offset(), d.deliveryCount()),
         "message",
         MessageJson.delivery(d).toString());
+    service.metrics().delivered(HttpMetrics.Transport.SSE, d.message().payload().length);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.switchboard.http;
 
+import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -43,6 +44,12 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
   private boolean counted;
   private boolean busy;
   private boolean closing;
+
+  /** The request being answered, for the request metrics: timer, route template, method. */
+  private Timer.Sample sample;
+
+  private String route;
+  private String method;
 
   HttpConnectionHandler(HttpService service) {
     super(true); // releases each request after channelRead0: the exchange holds a copy
@@ -116,6 +123,9 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       return;
     }
     busy = true;
+    sample = service.metrics().start();
+    route = HttpMetrics.NO_ROUTE;
+    method = HttpMetrics.method(request.method());
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     String path = request.uri();
     CompletableFuture<HttpReply> reply;
@@ -125,6 +135,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       Router.Match<EventStream.Opener> sse =
           x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
       if (sse != null) {
+        route = sse.template();
         openStream(sse, x);
         return;
       }
@@ -132,12 +143,15 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
           && service.upgrades().find(x.method(), x.path()) != null) {
         // The WebSocket handler takes the connection once the handshake response is out; a
         // refused upgrade (thrown before anything is written) is answered as a problem below.
+        route = WebSocketHandler.PATH;
         WebSocketHandler.upgrade(ctx, request, x, service);
         upgraded = true;
+        answered(101);
         return;
       }
-      Router.Match<Handler> route = service.route(x.method(), x.path());
-      reply = route.target().handle(x.withParams(route.params()));
+      Router.Match<Handler> found = service.route(x.method(), x.path());
+      route = found.template();
+      reply = found.target().handle(x.withParams(found.params()));
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
@@ -153,6 +167,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       respond(problem(e, x.path()), true);
       return;
     }
+    answered(200);
     // Read on, to see the peer close; whatever it sends is dropped.
     ctx.channel().config().setAutoRead(true);
   }
@@ -197,10 +212,22 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     respond(HttpReply.problem(e, null), false);
   }
 
+  /** Counts and times the request in progress, once. */
+  private void answered(int status) {
+    if (sample == null) { // refused before a request was read (limits, slow-loris, malformed)
+      sample = service.metrics().start();
+      route = HttpMetrics.NO_ROUTE;
+      method = "UNKNOWN";
+    }
+    service.metrics().answered(sample, route, method, status);
+    sample = null;
+  }
+
   private void respond(HttpReply r, boolean keepAlive) {
     if (closing) {
       return;
     }
+    answered(r.status());
     FullHttpResponse response =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,

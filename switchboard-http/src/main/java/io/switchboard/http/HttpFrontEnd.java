@@ -56,6 +56,7 @@ public final class HttpFrontEnd implements FrontEnd {
   private ChannelGroup channels;
   private Channel listener;
   private ExecutorService blocking;
+  private HttpMetrics metrics;
 
   @Override
   public String name() {
@@ -75,11 +76,14 @@ public final class HttpFrontEnd implements FrontEnd {
     }
     blocking =
         Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sb-http-work-", 0).factory());
+    metrics =
+        new HttpMetrics(
+            context.broker(), connections, sseConnections, wsConnections, failedRequests);
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
-    new AdminRoutes(context.broker(), blocking, pushes, () -> ready).register(routes);
-    JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM);
-    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc).register(routes);
+    new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);
+    JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
+    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc, metrics).register(routes);
     Router<String> upgrades =
         new Router<String>().add(HttpMethod.GET, WebSocketHandler.PATH, "websocket");
     Router<EventStream.Opener> streams = new Router<>();
@@ -106,7 +110,8 @@ public final class HttpFrontEnd implements FrontEnd {
             connections,
             sseConnections,
             wsConnections,
-            failedRequests);
+            failedRequests,
+            metrics);
     self[0] = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
     ServerBootstrap b =
@@ -179,6 +184,9 @@ public final class HttpFrontEnd implements FrontEnd {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+    if (metrics != null) {
+      metrics.close();
     }
   }
 }

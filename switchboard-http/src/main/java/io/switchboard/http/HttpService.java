@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.LongAdder;
  * @param sseConnections event streams open now
  * @param wsConnections WebSocket connections open now
  * @param failedRequests requests answered with a problem, since start
+ * @param metrics what {@code /metrics} serves
  */
 record HttpService(
     Broker broker,
@@ -39,7 +40,8 @@ record HttpService(
     AtomicInteger connections,
     AtomicInteger sseConnections,
     AtomicInteger wsConnections,
-    LongAdder failedRequests) {
+    LongAdder failedRequests,
+    HttpMetrics metrics) {
 
   /**
    * The REST route for a request.

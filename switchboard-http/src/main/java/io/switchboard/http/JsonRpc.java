@@ -59,11 +59,13 @@ final class JsonRpc {
 
   private final Broker broker;
   private final Clock clock;
+  private final HttpMetrics metrics;
   private final LongAdder failedNotifications = new LongAdder();
 
-  JsonRpc(Broker broker, Clock clock) {
+  JsonRpc(Broker broker, Clock clock, HttpMetrics metrics) {
     this.broker = broker;
     this.clock = clock;
+    this.metrics = metrics;
   }
 
   /** Whether a parsed WebSocket message is JSON-RPC (a batch, or an object naming the version). */
@@ -211,6 +213,8 @@ final class JsonRpc {
           if (e != null) {
             failedNotifications.increment();
             LOG.debug("JSON-RPC notification on {} not published", m.subject(), e);
+          } else {
+            metrics.published(m.payload().length);
           }
         });
   }

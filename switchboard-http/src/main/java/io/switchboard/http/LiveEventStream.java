@@ -46,6 +46,7 @@ final class LiveEventStream extends EventStream implements LiveSink {
   @Override
   public void onMessage(Message m) {
     event(Long.toString(++sequence), "message", MessageJson.live(m).toString());
+    service.metrics().delivered(HttpMetrics.Transport.SSE, m.payload().length);
   }
 
   @Override

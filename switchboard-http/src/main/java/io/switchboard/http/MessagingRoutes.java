@@ -56,12 +56,14 @@ final class MessagingRoutes {
   private final Clock clock;
   private final Executor blocking;
   private final JsonRpc rpc;
+  private final HttpMetrics metrics;
 
-  MessagingRoutes(Broker broker, Clock clock, Executor blocking, JsonRpc rpc) {
+  MessagingRoutes(Broker broker, Clock clock, Executor blocking, JsonRpc rpc, HttpMetrics metrics) {
     this.broker = broker;
     this.clock = clock;
     this.blocking = blocking;
     this.rpc = rpc;
+    this.metrics = metrics;
   }
 
   void register(Router<Handler> r) {
@@ -89,7 +91,13 @@ final class MessagingRoutes {
             messageIdOf(x),
             PartitionAgent.NO_EXPECTATION,
             null);
-    return broker.publish(m, options).thenApply(ack -> HttpReply.json(200, ackJson(ack)));
+    return broker
+        .publish(m, options)
+        .thenApply(
+            ack -> {
+              metrics.published(m.payload().length);
+              return HttpReply.json(200, ackJson(ack));
+            });
   }
 
   /** The message a request describes: payload, key, headers, reply subject, Content-Type. */
@@ -177,6 +185,11 @@ final class MessagingRoutes {
                   r.set("error", HttpErrors.problem(HttpErrors.unwrap(causeOf(f)), null));
                 } else {
                   results.add(ackJson(f.join()));
+                }
+              }
+              for (int i = 0; i < futures.size(); i++) {
+                if (!futures.get(i).isCompletedExceptionally()) {
+                  metrics.published(envelopes.get(i).payload().length);
                 }
               }
               return HttpReply.json(200, out);
@@ -285,7 +298,11 @@ final class MessagingRoutes {
     PublishOptions options = new PublishOptions(stream, messageIdOf(x), expected, null);
     return broker
         .publish(m, options)
-        .thenApply(ack -> HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset())));
+        .thenApply(
+            ack -> {
+              metrics.published(m.payload().length);
+              return HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset()));
+            });
   }
 
   private static long expectation(Exchange x) {

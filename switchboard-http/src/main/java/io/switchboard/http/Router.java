@@ -20,17 +20,25 @@ import java.util.Set;
  * @param <T> what a route leads to
  */
 final class Router<T> {
-  private record Route<T>(HttpMethod method, String[] segments, T target) {}
+  private record Route<T>(HttpMethod method, String template, String[] segments, T target) {}
 
-  /** A route found for a request: its target and path parameters. */
-  record Match<T>(T target, Map<String, String> params) {}
+  /** A route found for a request: its target, path parameters and template. */
+  record Match<T>(T target, Map<String, String> params, String template) {}
+
+  /** A route as added: method and template. */
+  record Template(HttpMethod method, String template) {}
 
   private final List<Route<T>> routes = new ArrayList<>();
 
   /** Adds a route; {@code template} like {@code /v1/streams/{name}}. */
   Router<T> add(HttpMethod method, String template, T target) {
-    routes.add(new Route<>(method, split(template), target));
+    routes.add(new Route<>(method, template, split(template), target));
     return this;
+  }
+
+  /** Every route's method and template, in the order added. */
+  List<Template> templates() {
+    return routes.stream().map(r -> new Template(r.method(), r.template())).toList();
   }
 
   /** The route for {@code method} and {@code path}, or null. */
@@ -40,7 +48,7 @@ final class Router<T> {
       if (r.method().equals(method)) {
         Map<String, String> params = match(r.segments(), parts);
         if (params != null) {
-          return new Match<>(r.target(), params);
+          return new Match<>(r.target(), params, r.template());
         }
       }
     }

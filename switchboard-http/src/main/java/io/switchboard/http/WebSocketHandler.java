@@ -376,6 +376,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     m.put("sub", sub);
     m.set("message", MessageJson.delivery(d));
     send(m, null);
+    service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
   }
 
   /** {@code {"op": "unsubscribe", "id", "sub"}}. Codes: SUBSCRIPTION_NOT_FOUND. */
@@ -437,7 +438,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     return service
         .broker()
         .publish(message(e), new PublishOptions(null, e.messageId()))
-        .thenApply(ack -> fields().set("ack", MessagingRoutes.ackJson(ack)));
+        .thenApply(
+            ack -> {
+              service.metrics().published(e.payload().length);
+              return fields().set("ack", MessagingRoutes.ackJson(ack));
+            });
   }
 
   /**
@@ -484,6 +489,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       m.put("seq", ++sequence);
       m.set("message", MessageJson.live(message));
       send(m, null);
+      service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, message.payload().length);
     }
 
     @Override
