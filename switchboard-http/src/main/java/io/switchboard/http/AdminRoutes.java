@@ -44,6 +44,7 @@ final class AdminRoutes {
   private final PushRegistry pushes;
   private final BooleanSupplier ready;
   private final HttpMetrics metrics;
+  private final byte[] openApi = openApi();
 
   AdminRoutes(
       Broker broker,
@@ -62,6 +63,10 @@ final class AdminRoutes {
     r.add(HttpMethod.GET, "/healthz", x -> done(HttpReply.json(200, Map.of("status", "up"))))
         .add(HttpMethod.GET, "/readyz", this::readyz)
         .add(HttpMethod.GET, "/metrics", x -> blocking(this::metrics))
+        .add(
+            HttpMethod.GET,
+            "/v1/openapi.json",
+            x -> done(new HttpReply(200, HttpReply.JSON, openApi, Map.of())))
         .add(HttpMethod.GET, "/v1/streams", x -> blocking(() -> listStreams()))
         .add(HttpMethod.POST, "/v1/streams", this::createStream)
         .add(HttpMethod.GET, "/v1/streams/{stream}", this::streamInfo)
@@ -92,6 +97,21 @@ final class AdminRoutes {
       throw SwitchboardException.of(ErrorCode.SERVER_SHUTTING_DOWN);
     }
     return done(HttpReply.json(200, Map.of("status", "ready")));
+  }
+
+  /**
+   * The OpenAPI 3.1 document of every route, a static resource ({@code OpenApiTest} checks it
+   * against the routers); read once, at start.
+   */
+  private static byte[] openApi() {
+    try (java.io.InputStream in = AdminRoutes.class.getResourceAsStream("openapi.json")) {
+      if (in == null) {
+        throw new IllegalStateException("openapi.json is missing from the class path");
+      }
+      return in.readAllBytes();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Prometheus text format 0.0.4; reads the broker's streams and consumers, so off the loop. */

@@ -57,6 +57,7 @@ public final class HttpFrontEnd implements FrontEnd {
   private Channel listener;
   private ExecutorService blocking;
   private HttpMetrics metrics;
+  private HttpService service;
 
   @Override
   public String name() {
@@ -113,6 +114,7 @@ public final class HttpFrontEnd implements FrontEnd {
             failedRequests,
             metrics);
     self[0] = service;
+    this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
     ServerBootstrap b =
         new ServerBootstrap()
@@ -156,6 +158,14 @@ public final class HttpFrontEnd implements FrontEnd {
   /** Event streams open now. */
   public int eventStreamCount() {
     return sseConnections.get();
+  }
+
+  /** Every route served (REST, event streams, the WebSocket upgrade), once started. */
+  List<Router.Template> routes() {
+    List<Router.Template> all = new java.util.ArrayList<>(service.routes().templates());
+    all.addAll(service.streams().templates());
+    all.addAll(service.upgrades().templates());
+    return all;
   }
 
   /** WebSocket connections open now. */
