@@ -13,10 +13,12 @@ import io.switchboard.server.config.ServerConfig;
  * @param acceptors the event loops that accept connections
  * @param workers the event loops connections run on
  * @param serverId this server's id, for handshakes and logs
+ * @param webSockets protocols mounted over WebSocket on the HTTP port
  */
 public record ServerContext(
     Broker broker,
     ServerConfig config,
     EventLoopGroup acceptors,
     EventLoopGroup workers,
-    String serverId) {}
+    String serverId,
+    WebSocketProtocols webSockets) {}

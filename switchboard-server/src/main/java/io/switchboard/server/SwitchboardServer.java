@@ -124,7 +124,8 @@ public final class SwitchboardServer implements AutoCloseable {
         new MultiThreadIoEventLoopGroup(
             0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     String serverId = UUID.randomUUID().toString();
-    ServerContext context = new ServerContext(broker, config, acceptors, workers, serverId);
+    ServerContext context =
+        new ServerContext(broker, config, acceptors, workers, serverId, new WebSocketProtocols());
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     List<FrontEnd> started = new ArrayList<>();
     try {
