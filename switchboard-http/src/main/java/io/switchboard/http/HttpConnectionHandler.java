@@ -139,6 +139,16 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
         openStream(sse, x);
         return;
       }
+      var mount =
+          x.method().equals(HttpMethod.GET) ? service.mounts().find(x.path()).orElse(null) : null;
+      if (mount != null) {
+        // Another front end's protocol over WebSocket (MQTT on /mqtt): it takes the connection.
+        route = mount.path();
+        MountedWebSocket.upgrade(ctx, request, mount, service);
+        upgraded = true;
+        answered(101);
+        return;
+      }
       if (x.method().equals(HttpMethod.GET)
           && service.upgrades().find(x.method(), x.path()) != null) {
         // The WebSocket handler takes the connection once the handshake response is out; a

@@ -112,7 +112,8 @@ public final class HttpFrontEnd implements FrontEnd {
             sseConnections,
             wsConnections,
             failedRequests,
-            metrics);
+            metrics,
+            context.webSockets());
     self[0] = service;
     this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.LongAdder;
  * @param wsConnections WebSocket connections open now
  * @param failedRequests requests answered with a problem, since start
  * @param metrics what {@code /metrics} serves
+ * @param mounts other front ends' protocols over WebSocket (see {@link MountedWebSocket})
  */
 record HttpService(
     Broker broker,
@@ -41,7 +42,8 @@ record HttpService(
     AtomicInteger sseConnections,
     AtomicInteger wsConnections,
     LongAdder failedRequests,
-    HttpMetrics metrics) {
+    HttpMetrics metrics,
+    io.switchboard.server.WebSocketProtocols mounts) {
 
   /**
    * The REST route for a request.
