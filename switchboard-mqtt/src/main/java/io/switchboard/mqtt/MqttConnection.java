@@ -151,6 +151,22 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    start(ctx);
+    ctx.fireChannelActive();
+  }
+
+  /** Mounted on a WebSocket that is already open (MQTT over WebSocket): start at once. */
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive()) {
+      start(ctx);
+    }
+  }
+
+  private void start(ChannelHandlerContext ctx) {
+    if (this.ctx != null) {
+      return;
+    }
     this.ctx = ctx;
     connections.incrementAndGet();
     connectTimer =
@@ -163,7 +179,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 },
                 settings.connectTimeoutMs(),
                 TimeUnit.MILLISECONDS);
-    ctx.fireChannelActive();
   }
 
   @Override

@@ -21,6 +21,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.server.FrontEnd;
 import io.switchboard.server.ServerContext;
+import io.switchboard.server.WebSocketProtocols;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.server.config.ConfigKey;
 import io.switchboard.server.config.ServerConfig;
@@ -71,6 +72,9 @@ public final class MqttFrontEnd implements FrontEnd {
           "QoS 1 and 2 messages in flight each way per connection (the receive maximum); bounds"
               + " the packet-id state a client can make the server hold.",
           text -> intIn(text, 1, 65_535));
+
+  /** Where MQTT over WebSocket is mounted on the HTTP port. */
+  public static final String WEBSOCKET_PATH = "/mqtt";
 
   /** The compacted stream holding retained messages, one per topic. */
   public static final String RETAINED_STREAM = "MQTT_RETAINED";
@@ -166,6 +170,23 @@ public final class MqttFrontEnd implements FrontEnd {
                   }
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    // MQTT over WebSocket for browsers, on the HTTP port (when an HTTP front end serves it).
+    context
+        .webSockets()
+        .register(
+            new WebSocketProtocols.Mount(
+                WEBSOCKET_PATH,
+                "mqtt",
+                pipeline ->
+                    pipeline
+                        .addLast(
+                            "mqtt-decoder",
+                            new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
+                        .addLast("mqtt-encoder", MqttEncoder.INSTANCE)
+                        .addLast(
+                            "mqtt",
+                            new MqttConnection(
+                                context.broker(), settings, connections, sessions))));
     long startedMs = System.currentTimeMillis();
     Broker broker = context.broker();
     sysTimer =
