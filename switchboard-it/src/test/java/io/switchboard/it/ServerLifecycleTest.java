@@ -133,6 +133,51 @@ class ServerLifecycleTest {
   }
 
   @Test
+  void thePackagedCommandLineStartsEveryFrontEnd() throws Exception {
+    // The jar the README's first command runs: its manifest must name every library.
+    Path jar = Path.of("..", "switchboard-cli", "target", "switchboard-cli.jar").toAbsolutePath();
+    assertThat(jar).exists();
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED",
+                "-jar",
+                jar.toString(),
+                "server",
+                "--data",
+                dir.resolve("jar-data").toString()));
+    SwitchboardServer.onFreePorts(Map.of())
+        .forEach(
+            (k, v) -> {
+              command.add("--set");
+              command.add(k + "=" + v);
+            });
+    server = new ProcessBuilder(command).redirectErrorStream(true).start();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    CountDownLatch all = new CountDownLatch(3);
+    BufferedReader reader =
+        new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                for (String l; (l = reader.readLine()) != null; ) {
+                  lines.add(l);
+                  if (l.matches(".*(native|http|mqtt) listening on .*")) {
+                    all.countDown();
+                  }
+                }
+              } catch (IOException e) {
+                // the process ended
+              }
+            });
+    assertThat(all.await(60, TimeUnit.SECONDS)).as(String.join("\n", lines)).isTrue();
+    server.toHandle().destroy(); // SIGTERM to this PID
+    assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
   void aBadConfigurationIsReportedWholeAndNothingStarts() throws Exception {
     Output out = start(freePort(), "--set", "native.max-connections=0", "--set", "no.such.key=1");
     assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
