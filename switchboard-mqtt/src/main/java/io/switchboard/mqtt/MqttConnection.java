@@ -849,7 +849,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     int packetId = 0;
     if (qos != MqttQoS.AT_MOST_ONCE) {
       if (outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
-        dropped++;
+        // The client's window is full: wait for an acknowledgement, within a bound.
+        if (waiting.size() >= MAX_WAITING) {
+          dropped++;
+        } else {
+          waiting.add(new Waiting(topic, m, qos, retainFlag));
+        }
         return;
       }
       packetId = nextFreePacketId();
@@ -887,6 +892,31 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         && clientId.equals(new String(origin, StandardCharsets.UTF_8));
   }
 
+  /** A QoS 1/2 live delivery waiting for room in the client's in-flight window. */
+  private record Waiting(String topic, Message message, MqttQoS qos, boolean retain) {}
+
+  /**
+   * 10,000 messages: what a client whose in-flight window is full may have waiting for it (as
+   * Mosquitto's max_queued_messages); past it live messages for it are dropped and counted.
+   */
+  static final int MAX_WAITING = 10_000;
+
+  private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
+
+  /** An acknowledgement freed a slot: send what waits, oldest first. */
+  private void sendWaiting() {
+    boolean sent = false;
+    while (!waiting.isEmpty()
+        && outboundInflight.size() < Math.min(clientReceiveMaximum, settings.maxInflight())) {
+      Waiting w = waiting.poll();
+      deliver(w.topic(), w.message(), w.qos(), w.retain());
+      sent = true;
+    }
+    if (sent) {
+      ctx.flush();
+    }
+  }
+
   private int nextFreePacketId() {
     while (true) {
       int id = nextPacketId;
@@ -907,6 +937,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       if (d != null && inbox != null) {
         inbox.ack(d); // done: the session's consumer moves on
       }
+      sendWaiting();
     }
   }
 
