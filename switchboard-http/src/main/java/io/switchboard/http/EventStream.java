@@ -88,6 +88,14 @@ abstract class EventStream {
    * the stream is cut off instead.
    */
   protected final void event(String id, String type, String data) {
+    event(id, type, data, true);
+  }
+
+  /**
+   * As {@link #event(String, String, String)}; with {@code flush} false the event waits for the
+   * next {@link #flush()}, so a live batch costs one flush (the live bus's {@code onBatchEnd}).
+   */
+  protected final void event(String id, String type, String data, boolean flush) {
     if (ended) {
       return;
     }
@@ -100,17 +108,32 @@ abstract class EventStream {
       b.append("id: ").append(id).append('\n');
     }
     b.append("event: ").append(type).append('\n').append("data: ").append(data).append("\n\n");
-    write(b.toString());
+    write(b.toString(), flush);
+  }
+
+  /** Flushes events written without a flush. */
+  protected final void flush() {
+    if (!ended) {
+      ctx.flush();
+    }
   }
 
   private void write(String text) {
+    write(text, true);
+  }
+
+  private void write(String text, boolean flush) {
     if (ended) {
       return;
     }
     // Ownership of the buffer passes to the write; the encoder releases it.
     ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
     buf.writeCharSequence(text, StandardCharsets.UTF_8);
-    ctx.writeAndFlush(new DefaultHttpContent(buf), ctx.voidPromise());
+    if (flush) {
+      ctx.writeAndFlush(new DefaultHttpContent(buf), ctx.voidPromise());
+    } else {
+      ctx.write(new DefaultHttpContent(buf), ctx.voidPromise());
+    }
   }
 
   private long pendingWriteBytes() {

@@ -45,8 +45,13 @@ final class LiveEventStream extends EventStream implements LiveSink {
 
   @Override
   public void onMessage(Message m) {
-    event(Long.toString(++sequence), "message", MessageJson.live(m).toString());
+    event(Long.toString(++sequence), "message", MessageJson.live(m).toString(), false);
     service.metrics().delivered(HttpMetrics.Transport.SSE, m.payload().length);
+  }
+
+  @Override
+  public void onBatchEnd() {
+    flush();
   }
 
   @Override

@@ -488,8 +488,15 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       m.put("sub", sub);
       m.put("seq", ++sequence);
       m.set("message", MessageJson.live(message));
-      send(m, null);
+      send(m, null, false);
       service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, message.payload().length);
+    }
+
+    @Override
+    public void onBatchEnd() {
+      if (!closed && !ended) {
+        ctx.flush();
+      }
     }
 
     @Override
@@ -602,6 +609,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    * nothing to send).
    */
   private void send(ObjectNode object, JsonNode value) {
+    send(object, value, true);
+  }
+
+  /** As {@link #send(ObjectNode, JsonNode)}; without {@code flush} it waits for the next flush. */
+  private void send(ObjectNode object, JsonNode value, boolean flush) {
     JsonNode out = object != null ? object : value;
     if (out == null || ended) {
       return;
@@ -623,7 +635,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     // Ownership of the buffer passes to the frame, and of the frame to the write.
     ByteBuf buf = ctx.alloc().buffer(bytes.length);
     buf.writeBytes(bytes);
-    ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    if (flush) {
+      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    } else {
+      ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
+    }
   }
 
   private long pendingWriteBytes() {
