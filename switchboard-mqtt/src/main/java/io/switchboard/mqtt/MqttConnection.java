@@ -29,7 +29,6 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
-import io.switchboard.core.ErrorCategory;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
@@ -338,6 +337,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 c.payload().willMessageInBytes(),
                 MqttQoS.valueOf(c.variableHeader().willQos()),
                 c.payload().willProperties());
+        io.switchboard.core.subject.Subjects.validateSubject(
+            will.subject(), io.switchboard.core.subject.SubjectLimits.DEFAULTS);
       } catch (SwitchboardException | IllegalArgumentException e) {
         refuse(
             v5
@@ -495,13 +496,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       disconnect(MqttReasonCodes.Disconnect.RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
       return;
     }
-    Message message;
-    try {
-      message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
-    } catch (SwitchboardException e) {
-      disconnect(MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID, e.detail());
-      return;
-    }
+    // The broker validates the subject (a topic too deep or too long for one) as it publishes.
+    Message message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
+    String published = topic;
     if (retain) {
       message = message.withHeader(RETAIN_HEADER, new byte[] {1});
     }
@@ -511,6 +508,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 ctx.executor()
                     .execute(
                         () -> {
+                          if (e != null && codeOf(e) == ErrorCode.INVALID_SUBJECT) {
+                            // [MQTT-4.7.3] a topic no subject can hold: a protocol error.
+                            disconnect(
+                                MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID,
+                                "topic \"" + published + "\" is too deep or too long");
+                            return;
+                          }
                           if (qos == MqttQoS.AT_MOST_ONCE) {
                             return;
                           }
@@ -548,9 +552,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * A publish the broker refused: v5 says why in the acknowledgement's reason code; v3 has no way
    * to, so the connection is closed and the client resends (at-least-once holds).
    */
-  private void publishFailed(MqttQoS qos, int packetId, Throwable t) {
+  private static ErrorCode codeOf(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    ErrorCode code = c instanceof SwitchboardException se ? se.code() : ErrorCode.INTERNAL;
+    return c instanceof SwitchboardException se ? se.code() : ErrorCode.INTERNAL;
+  }
+
+  private void publishFailed(MqttQoS qos, int packetId, Throwable t) {
+    ErrorCode code = codeOf(t);
     if (!v5) {
       LOG.debug("mqtt publish from {} failed ({}); closing (v3 cannot say why)", clientId, code);
       ctx.close();
@@ -618,8 +626,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
       }
     }
-    io.switchboard.core.subject.Subjects.validateSubject(
-        subject, io.switchboard.core.subject.SubjectLimits.DEFAULTS);
     return new Message(subject, null, headers, payload, 0, replyTo);
   }
 
@@ -643,7 +649,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       var handling = t.option().retainHandling();
       boolean sendRetained =
           granted <= 2
-              && !t.topicFilter().startsWith("$share/") // [MQTT-3.8.4-?] not to shared ones
+              && !t.topicFilter().startsWith("$share/") // MQTT 5 §4.8.2: never to shared ones
               && handling != MqttSubscriptionOption.RetainedHandlingPolicy.DONT_SEND_AT_SUBSCRIBE
               && !(existed
                   && handling
@@ -1062,9 +1068,5 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Messages dropped for this connection (slow reader, full in-flight window, too large). */
   long dropped() {
     return dropped;
-  }
-
-  static boolean retriable(ErrorCode code) {
-    return code.category() == ErrorCategory.RETRIABLE;
   }
 }

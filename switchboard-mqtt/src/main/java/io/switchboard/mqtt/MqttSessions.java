@@ -176,8 +176,8 @@ final class MqttSessions {
     }
     if (!persistent) {
       if (old != null) {
-        // [MQTT-3.1.2-?] a non-persistent connection ends the old session when it ends; resume it
-        // for now and let disconnect discard it.
+        // A non-persistent connection resumes the old session and ends it when it ends (v5:
+        // session expiry 0 on the new CONNECT applies to the session it continues).
         old.owner = owner;
         cancelExpiry(old);
         return old.definition;
@@ -284,10 +284,6 @@ final class MqttSessions {
             },
             delayMs,
             TimeUnit.MILLISECONDS));
-  }
-
-  boolean has(String clientId) {
-    return sessions.containsKey(clientId);
   }
 
   private void ensureConsumer(String clientId) {
