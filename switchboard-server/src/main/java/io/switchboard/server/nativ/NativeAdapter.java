@@ -89,7 +89,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private final Map<Integer, LiveSubscription> liveSubs = new HashMap<>();
   private final Map<Integer, PushSubscription> pushSubs = new HashMap<>();
 
-  /** Per push subscription: the deliveries handed out, by partition/offset, for acks to return. */
+  /** Push subscriptions by stream and consumer, so an ACKS frame naming them returns credits. */
   private final Map<String, PushSubscription> pushByConsumer = new HashMap<>();
 
   private ChannelHandlerContext ctx;
@@ -317,13 +317,18 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ live
 
-  private void subscribe(Subscribe s) {
-    if (liveSubs.containsKey(s.sid()) || pushSubs.containsKey(s.sid())) {
-      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, s.sid());
+  /** A live subscription or push consumer may take {@code sid}: unused, and within the limit. */
+  private void checkNewSubscription(int sid) {
+    if (liveSubs.containsKey(sid) || pushSubs.containsKey(sid)) {
+      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, sid);
     }
     if (liveSubs.size() + pushSubs.size() >= settings.maxSubscriptions()) {
       throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, settings.maxSubscriptions());
     }
+  }
+
+  private void subscribe(Subscribe s) {
+    checkNewSubscription(s.sid());
     int sid = s.sid();
     AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
     DropNotice drops = new DropNotice(sid);
@@ -530,12 +535,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void consume(Consume c) {
-    if (liveSubs.containsKey(c.sid()) || pushSubs.containsKey(c.sid())) {
-      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, c.sid());
-    }
-    if (liveSubs.size() + pushSubs.size() >= settings.maxSubscriptions()) {
-      throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, settings.maxSubscriptions());
-    }
+    checkNewSubscription(c.sid());
     int sid = c.sid();
     PushSubscription push =
         broker.push(
