@@ -7,8 +7,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.switchboard.core.ErrorCode;
 import io.switchboard.http.testing.HttpServerFixture;
-import io.switchboard.http.testing.LeakCheck;
 import io.switchboard.http.testing.RawHttp;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

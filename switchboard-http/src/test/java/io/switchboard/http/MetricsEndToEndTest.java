@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.switchboard.http.testing.HttpServerFixture;
-import io.switchboard.http.testing.LeakCheck;
 import io.switchboard.http.testing.SseClient;
 import io.switchboard.http.testing.WsClient;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;

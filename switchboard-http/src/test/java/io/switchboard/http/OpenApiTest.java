@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.switchboard.http.testing.HttpServerFixture;
-import io.switchboard.http.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.Locale;

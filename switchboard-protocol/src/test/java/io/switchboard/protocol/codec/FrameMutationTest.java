@@ -21,7 +21,7 @@ import io.switchboard.protocol.frame.Ping;
 import io.switchboard.protocol.frame.PubAck;
 import io.switchboard.protocol.frame.Publish;
 import io.switchboard.protocol.frame.PublishBatch;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

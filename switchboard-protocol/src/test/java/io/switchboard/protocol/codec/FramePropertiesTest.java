@@ -43,7 +43,7 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;

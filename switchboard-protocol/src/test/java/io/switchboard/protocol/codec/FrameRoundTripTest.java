@@ -8,7 +8,7 @@ import io.netty.buffer.Unpooled;
 import io.switchboard.protocol.FrameType;
 import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.frame.Frame;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;

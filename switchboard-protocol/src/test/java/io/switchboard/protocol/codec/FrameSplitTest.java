@@ -8,7 +8,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.Role;
 import io.switchboard.protocol.frame.Frame;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.extension.ExtendWith;

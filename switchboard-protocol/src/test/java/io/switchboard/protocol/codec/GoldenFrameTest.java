@@ -32,7 +32,7 @@ import io.switchboard.protocol.frame.Request;
 import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Welcome;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -10,7 +10,7 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.Role;
 import io.switchboard.protocol.frame.Frame;
-import io.switchboard.protocol.testing.LeakCheck;
+import io.switchboard.testkit.netty.LeakCheck;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**

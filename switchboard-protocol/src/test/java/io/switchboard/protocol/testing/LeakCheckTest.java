@@ -3,6 +3,7 @@ package io.switchboard.protocol.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.PooledByteBufAllocator;
+import io.switchboard.testkit.netty.LeakCheck;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

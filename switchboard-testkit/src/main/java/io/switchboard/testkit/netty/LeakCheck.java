@@ -1,4 +1,4 @@
-package io.switchboard.protocol.testing;
+package io.switchboard.testkit.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

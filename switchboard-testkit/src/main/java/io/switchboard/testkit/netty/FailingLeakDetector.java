@@ -1,4 +1,4 @@
-package io.switchboard.http.testing;
+package io.switchboard.testkit.netty;
 
 import io.netty.util.ResourceLeakDetector;
 import java.util.ArrayList;
