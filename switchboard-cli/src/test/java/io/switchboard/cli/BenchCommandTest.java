@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -41,18 +40,13 @@ class BenchCommandTest {
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
-    ServerConfig config =
-        ServerConfig.resolve(
-            SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
-            Map.of(),
-            Map.of(),
-            SwitchboardServer.onFreePorts(
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(),
-                    dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(),
-                    "0")));
-    server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
+    server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(),
+                "0"));
     background = Executors.newCachedThreadPool();
   }
 

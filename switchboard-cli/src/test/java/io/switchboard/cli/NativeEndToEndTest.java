@@ -16,7 +16,6 @@ import io.switchboard.protocol.frame.PubAck;
 import io.switchboard.protocol.frame.Reply;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.io.DataInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -42,17 +41,12 @@ class NativeEndToEndTest {
 
   @BeforeEach
   void start() throws Exception {
-    ServerConfig config =
-        ServerConfig.resolve(
-            SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
-            Map.of(),
-            Map.of(),
-            SwitchboardServer.onFreePorts(
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(), "0",
-                    ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(), "500")));
-    server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
+    server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(), dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(), "0",
+                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(), "500"));
     client = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port()));
   }
 

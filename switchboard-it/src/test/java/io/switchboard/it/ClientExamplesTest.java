@@ -14,7 +14,6 @@ import io.switchboard.protocol.frame.PubAck;
 import io.switchboard.protocol.frame.Reply;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,18 +38,13 @@ class ClientExamplesTest {
 
   @BeforeEach
   void start() throws Exception {
-    ServerConfig config =
-        ServerConfig.resolve(
-            SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
-            Map.of(),
-            Map.of(),
-            SwitchboardServer.onFreePorts(
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(),
-                    dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(),
-                    "0")));
-    server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
+    server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(),
+                "0"));
     address = "127.0.0.1:" + server.addresses().get("native").getPort();
   }
 

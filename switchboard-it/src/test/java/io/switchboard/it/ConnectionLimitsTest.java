@@ -23,7 +23,6 @@ import io.switchboard.protocol.frame.Read;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -51,26 +50,21 @@ class ConnectionLimitsTest {
 
   @BeforeEach
   void start() throws Exception {
-    ServerConfig config =
-        ServerConfig.resolve(
-            SwitchboardServer.configKeys(SwitchboardServer.discoverFrontEnds()),
-            Map.of(),
-            Map.of(),
-            SwitchboardServer.onFreePorts(
-                Map.of(
-                    ConfigCatalogue.DATA_DIR.name(),
-                    dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(),
-                    "0",
-                    ConfigCatalogue.NATIVE_MAX_CONNECTIONS.name(),
-                    "" + MAX_CONNECTIONS,
-                    ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS.name(),
-                    "" + MAX_SUBSCRIPTIONS,
-                    ConfigCatalogue.NATIVE_MAX_PENDING_BYTES.name(),
-                    "" + MAX_PENDING_BYTES,
-                    ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(),
-                    "300")));
-    server = SwitchboardServer.start(config, SwitchboardServer.discoverFrontEnds());
+    server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(),
+                "0",
+                ConfigCatalogue.NATIVE_MAX_CONNECTIONS.name(),
+                "" + MAX_CONNECTIONS,
+                ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS.name(),
+                "" + MAX_SUBSCRIPTIONS,
+                ConfigCatalogue.NATIVE_MAX_PENDING_BYTES.name(),
+                "" + MAX_PENDING_BYTES,
+                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(),
+                "300"));
     port = server.addresses().get("native").getPort();
     healthy = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port).withReconnect(false));
   }

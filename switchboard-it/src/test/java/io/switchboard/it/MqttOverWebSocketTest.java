@@ -7,7 +7,6 @@ import io.switchboard.client.SwitchboardClient;
 import io.switchboard.protocol.frame.LiveMessage;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,16 +29,8 @@ class MqttOverWebSocketTest {
 
   @BeforeEach
   void start() throws Exception {
-    var frontEnds = SwitchboardServer.discoverFrontEnds();
     server =
-        SwitchboardServer.start(
-            ServerConfig.resolve(
-                SwitchboardServer.configKeys(frontEnds),
-                Map.of(),
-                Map.of(),
-                SwitchboardServer.onFreePorts(
-                    Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()))),
-            frontEnds);
+        SwitchboardServer.startOnFreePorts(Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()));
   }
 
   @AfterEach

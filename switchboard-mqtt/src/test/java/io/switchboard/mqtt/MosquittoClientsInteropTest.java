@@ -7,7 +7,6 @@ import io.switchboard.client.SwitchboardClient;
 import io.switchboard.protocol.frame.LiveMessage;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -40,16 +39,8 @@ class MosquittoClientsInteropTest {
 
   @BeforeEach
   void start() throws Exception {
-    var frontEnds = SwitchboardServer.discoverFrontEnds();
     server =
-        SwitchboardServer.start(
-            ServerConfig.resolve(
-                SwitchboardServer.configKeys(frontEnds),
-                Map.of(),
-                Map.of(),
-                SwitchboardServer.onFreePorts(
-                    Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()))),
-            frontEnds);
+        SwitchboardServer.startOnFreePorts(Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()));
     port = server.addresses().get("mqtt").getPort();
   }
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,20 +29,13 @@ class MqttBadInputTest {
 
   @BeforeEach
   void start() throws Exception {
-    var frontEnds = SwitchboardServer.discoverFrontEnds();
     server =
-        SwitchboardServer.start(
-            ServerConfig.resolve(
-                SwitchboardServer.configKeys(frontEnds),
-                Map.of(),
-                Map.of(),
-                SwitchboardServer.onFreePorts(
-                    Map.of(
-                        ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                        ConfigCatalogue.NATIVE_PORT.name(), "-1",
-                        MqttFrontEnd.PORT.name(), "0",
-                        MqttFrontEnd.MAX_PACKET_BYTES.name(), "4096"))),
-            frontEnds);
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(), dir.toString(),
+                ConfigCatalogue.NATIVE_PORT.name(), "-1",
+                MqttFrontEnd.PORT.name(), "0",
+                MqttFrontEnd.MAX_PACKET_BYTES.name(), "4096"));
     port = server.addresses().get("mqtt").getPort();
   }
 

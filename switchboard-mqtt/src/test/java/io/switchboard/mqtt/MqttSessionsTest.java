@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,16 +28,8 @@ class MqttSessionsTest {
 
   @BeforeEach
   void start() throws Exception {
-    var frontEnds = SwitchboardServer.discoverFrontEnds();
     server =
-        SwitchboardServer.start(
-            ServerConfig.resolve(
-                SwitchboardServer.configKeys(frontEnds),
-                Map.of(),
-                Map.of(),
-                SwitchboardServer.onFreePorts(
-                    Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()))),
-            frontEnds);
+        SwitchboardServer.startOnFreePorts(Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()));
   }
 
   @AfterEach

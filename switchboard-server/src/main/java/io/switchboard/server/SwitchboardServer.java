@@ -99,6 +99,20 @@ public final class SwitchboardServer implements AutoCloseable {
   }
 
   /**
+   * Starts a server with every front end on the class path, each listener on a free port unless
+   * {@code flags} names one, and the rest of the configuration from {@code flags} and defaults: for
+   * tests and embedding.
+   *
+   * @throws io.switchboard.core.SwitchboardException {@code INVALID_CONFIG} naming every bad key
+   */
+  public static SwitchboardServer startOnFreePorts(Map<String, String> flags) throws Exception {
+    List<FrontEnd> frontEnds = discoverFrontEnds();
+    ServerConfig config =
+        ServerConfig.resolve(configKeys(frontEnds), Map.of(), Map.of(), onFreePorts(flags));
+    return start(config, frontEnds);
+  }
+
+  /**
    * Opens storage and starts every front end. On failure, whatever started is closed again.
    *
    * @param frontEnds from {@link #discoverFrontEnds()} (or a test's choice)
