@@ -95,6 +95,7 @@ public final class Broker implements AutoCloseable {
   private final ScheduledExecutorService workQueueTrimmer;
   private final ScheduledExecutorService delayTicker;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
+  private final Bindings bindings = new Bindings();
   private int nextRunner;
   private volatile boolean closed;
 
@@ -492,17 +493,89 @@ public final class Broker implements AutoCloseable {
         return publishDelayed(message, options, captured, due);
       }
       live.publish(message);
+      List<Message> copies = bindings.copies(message);
+      CompletableFuture<PublishAck> own;
       if (captured == null) {
-        return CompletableFuture.completedFuture(
-            new PublishAck(null, -1, -1, Durability.MEMORY, false));
+        own =
+            CompletableFuture.completedFuture(
+                new PublishAck(null, -1, -1, Durability.MEMORY, false));
+      } else {
+        StreamRuntime rt = runtime(captured);
+        PartitionAgent agent = rt.agents()[partitionOf(message, rt.agents().length)];
+        own =
+            agent.publish(
+                message,
+                options.messageId(),
+                options.expectedLastSubjectOffset(),
+                options.producer());
       }
-      StreamRuntime rt = runtime(captured);
-      PartitionAgent agent = rt.agents()[partitionOf(message, rt.agents().length)];
-      return agent.publish(
-          message, options.messageId(), options.expectedLastSubjectOffset(), options.producer());
+      if (copies.isEmpty()) {
+        return own;
+      }
+      CompletableFuture<?>[] all = new CompletableFuture<?>[copies.size() + 1];
+      all[0] = own;
+      for (int i = 0; i < copies.size(); i++) {
+        Message copy = copies.get(i);
+        // A retried idempotent publish makes no second copy either.
+        String copyId =
+            options.messageId() == null ? null : options.messageId() + '@' + copy.subject();
+        all[i + 1] = storeCopy(copy, copyId);
+      }
+      return CompletableFuture.allOf(all).thenCompose(ignored -> own);
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** Stores a binding's copy: in its stream only (no live delivery, no further bindings). */
+  private CompletableFuture<PublishAck> storeCopy(Message copy, String messageId) {
+    try {
+      Subjects.validateSubject(copy.subject(), config.live().subjects());
+      String captured =
+          catalog
+              .streamFor(copy.subject())
+              .orElseThrow(
+                  () ->
+                      SwitchboardException.of(
+                          ErrorCode.STREAM_MISMATCH,
+                          copy.subject(),
+                          "no stream",
+                          "a stream for a binding's copy"));
+      StreamRuntime rt = runtime(captured);
+      PartitionAgent agent = rt.agents()[partitionOf(copy, rt.agents().length)];
+      return agent.publish(copy, messageId, PartitionAgent.NO_EXPECTATION, null);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Binds a pattern durably: from now on every message published on a matching subject (by any
+   * protocol, including releases from a delay store) is copied by {@code copier} into the stream
+   * that captures the copy's subject, and the publish is acknowledged only once the copies are
+   * stored too. {@code copier} runs on the publisher's thread and must be quick; it returns null to
+   * skip a message. Copies are not delivered live and not bound again. Members of a {@code group}
+   * (null: none) take the messages of their pattern in turn. Bindings are kept in memory: the owner
+   * makes them again after a restart.
+   *
+   * <p>A copy whose subject no stream captures fails the publish with {@link
+   * ErrorCode#STREAM_MISMATCH}; a copy the stream refuses fails it with the stream's error. Either
+   * way the publisher is told, and may retry.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_PATTERN}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for a bad group name or past {@value Bindings#MAX_BINDINGS}
+   *     bindings
+   */
+  public Binding bind(
+      String pattern, String group, java.util.function.UnaryOperator<Message> copier) {
+    ensureOpen();
+    Subjects.validatePattern(pattern, config.live().subjects());
+    return bindings.add(pattern, group, copier);
+  }
+
+  /** How many durable bindings exist. */
+  public int bindingCount() {
+    return bindings.size();
   }
 
   /**
