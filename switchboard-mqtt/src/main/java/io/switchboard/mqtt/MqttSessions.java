@@ -3,14 +3,13 @@ package io.switchboard.mqtt;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.netty.util.concurrent.EventExecutor;
+import io.switchboard.broker.Binding;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.AckPolicy;
 import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.DeliveryMode;
-import io.switchboard.broker.live.LiveSink;
-import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.ErrorCode;
@@ -28,6 +27,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,11 +38,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A session's definition (its QoS 1/2 subscriptions and expiry) is a JSON record in the
  * compacted stream {@code MQTT_SESSIONS} under {@code $MQTT.session.<id>}. While the session exists
- * — connected or not — a forwarder (a live subscription per filter) copies every matching message
- * into the stream {@code MQTT_INBOX} under {@code $MQTT.inbox.<id>}, and a durable consumer per
- * session delivers that inbox to the client in order, acknowledged by its PUBACKs: what arrives
- * while the client is away, or is unacknowledged when it drops, is delivered when it comes back. On
- * start the sessions are reloaded and their forwarders restarted.
+ * — connected or not — a forwarder (a durable binding per filter, {@link Broker#bind}) copies every
+ * matching message into the stream {@code MQTT_INBOX} under {@code $MQTT.inbox.<id>} as part of the
+ * publish, so a QoS 1/2 message acknowledged to its publisher is already in every inbox it matched,
+ * even if the broker is killed the next instant. A durable consumer per session delivers that inbox
+ * to the client in order, acknowledged by its PUBACKs: what arrives while the client is away, or is
+ * unacknowledged when it drops, is delivered when it comes back. On start the sessions are reloaded
+ * and their forwarders restarted.
  */
 final class MqttSessions {
   private static final Logger LOG = LoggerFactory.getLogger(MqttSessions.class);
@@ -74,7 +76,7 @@ final class MqttSessions {
   /** A session in memory: its definition, forwarders and expiry timer. */
   static final class Session {
     Definition definition;
-    final Map<String, List<LiveSubscription>> forwarders = new LinkedHashMap<>();
+    final Map<String, List<Binding>> forwarders = new LinkedHashMap<>();
     ScheduledFuture<?> expiry;
 
     /** The connection that has the session now, or null while the client is away. */
@@ -312,33 +314,33 @@ final class MqttSessions {
   private void startForwarder(Session s, Sub sub) {
     String inbox = INBOX_PREFIX + token(s.definition.clientId());
     String filter = sub.filter();
-    List<LiveSubscription> live = new ArrayList<>();
+    List<Binding> bound = new ArrayList<>();
     for (String pattern : MqttTopics.toPatterns(filter)) {
-      LiveSink sink =
+      UnaryOperator<Message> copier =
           m -> {
             if (m.subject().startsWith("$MQTT.")) {
-              return; // the front end's own streams are not MQTT traffic
+              return null; // the front end's own streams are not MQTT traffic
             }
             String topic;
             try {
               topic = MqttTopics.toTopic(m.subject());
             } catch (IllegalArgumentException e) {
-              return;
+              return null;
             }
             if (!MqttTopics.wildcardMaySee(filter, topic)) {
-              return;
+              return null;
             }
             if (sub.noLocal()) {
               byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
               if (origin != null
                   && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8))) {
-                return;
+                return null;
               }
             }
             byte[] q = m.header(MqttConnection.QOS_HEADER);
             int qos = Math.min(q == null ? 1 : q[0], sub.qos());
             if (qos == 0) {
-              return; // a QoS 0 delivery is live only
+              return null; // a QoS 0 delivery is live only
             }
             Message copy =
                 m.withSubject(inbox)
@@ -350,18 +352,18 @@ final class MqttSessions {
                       MqttConnection.SUBSCRIPTION_ID_HEADER,
                       Integer.toString(sub.subscriptionId()).getBytes(StandardCharsets.US_ASCII));
             }
-            broker.publish(copy, PublishOptions.NONE);
+            return copy;
           };
       String group = sub.group() == null ? null : "mqtt-share-" + sub.group();
-      live.add(broker.live().subscribe(pattern, group, sink, timer));
+      bound.add(broker.bind(pattern, group, copier));
     }
-    s.forwarders.put(filter, live);
+    s.forwarders.put(filter, bound);
   }
 
   private void stopForwarder(Session s, String filter) {
-    List<LiveSubscription> live = s.forwarders.remove(filter);
+    List<Binding> live = s.forwarders.remove(filter);
     if (live != null) {
-      live.forEach(LiveSubscription::close);
+      live.forEach(Binding::close);
     }
   }
 
