@@ -134,6 +134,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private int clientReceiveMaximum = 65_535;
   private long clientMaxPacketBytes = Long.MAX_VALUE;
+
+  /** Topic aliases this connection sends (none unless a v5 client allows them). */
+  private MqttTopicAliases outboundAliases = new MqttTopicAliases(0);
+
   private int nextPacketId = 1;
   private long dropped;
 
@@ -178,6 +182,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 },
                 settings.connectTimeoutMs(),
                 TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      sendWaiting(); // the socket drained: QoS 1/2 deliveries held back for it go out
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -327,6 +339,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       Integer maxPacket = intProperty(props, MqttProperties.MAXIMUM_PACKET_SIZE);
       if (maxPacket != null) {
         clientMaxPacketBytes = Integer.toUnsignedLong(maxPacket);
+      }
+      Integer aliasMax = intProperty(props, MqttProperties.TOPIC_ALIAS_MAXIMUM);
+      if (aliasMax != null) {
+        outboundAliases = new MqttTopicAliases(aliasMax);
       }
     }
     if (c.variableHeader().isWillFlag()) {
@@ -848,14 +864,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
-    if (pendingWriteBytes() > settings.maxPendingBytes()) {
+    boolean backlogged = pendingWriteBytes() > settings.maxPendingBytes();
+    if (backlogged && qos == MqttQoS.AT_MOST_ONCE) {
       dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
       return;
     }
     int packetId = 0;
     if (qos != MqttQoS.AT_MOST_ONCE) {
-      if (outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
-        // The client's window is full: wait for an acknowledgement, within a bound.
+      if (backlogged
+          || (!waiting.isEmpty() && !draining)
+          || outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
+        // The client's window is full, or the socket is behind: wait (in order, within a bound)
+        // for an acknowledgement or for the socket to drain.
         if (waiting.size() >= MAX_WAITING) {
           dropped++;
         } else {
@@ -866,29 +886,42 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       packetId = nextFreePacketId();
       outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     }
-    MqttProperties props = MqttProperties.NO_PROPERTIES;
-    if (v5) {
-      props = MqttReasons.outboundProperties(m);
-    }
-    MqttPublishMessage out =
-        MqttMessageBuilders.publish()
-            .topicName(topic)
-            .qos(qos)
-            .retained(retainFlag)
-            .messageId(packetId)
-            .properties(props)
-            .payload(Unpooled.wrappedBuffer(m.payload()))
-            .build();
     if (m.payload().length + topic.length() + 64 > clientMaxPacketBytes) {
-      out.release();
       if (packetId != 0) {
         outboundInflight.remove(packetId);
       }
       dropped++; // [MQTT-3.1.2-25] never send a packet larger than the client's maximum
       return;
     }
+    MqttProperties props = MqttProperties.NO_PROPERTIES;
+    if (v5) {
+      props = MqttReasons.outboundProperties(m);
+    }
+    MqttPublishMessage out =
+        MqttMessageBuilders.publish()
+            .topicName(aliased(topic, props))
+            .qos(qos)
+            .retained(retainFlag)
+            .messageId(packetId)
+            .properties(props)
+            .payload(Unpooled.wrappedBuffer(m.payload()))
+            .build();
     // Live deliveries come in batches; the sink flushes at the end of each (onBatchEnd).
     ctx.write(out, ctx.voidPromise());
+  }
+
+  /**
+   * The topic name to send for {@code topic}: itself, or — when the client accepts topic aliases —
+   * an alias added to {@code props}, with the topic only the first time (an empty name after). Call
+   * only for a PUBLISH that is then written.
+   */
+  private String aliased(String topic, MqttProperties props) {
+    MqttTopicAliases.Alias a = outboundAliases.aliasFor(topic);
+    if (a == null) {
+      return topic;
+    }
+    props.add(new MqttProperties.IntegerProperty(MqttProperties.TOPIC_ALIAS, a.alias()));
+    return a.sendTopic() ? topic : "";
   }
 
   private boolean fromThisClient(Message m) {
@@ -909,13 +942,22 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
 
+  /** True while {@link #sendWaiting} hands a waiting message to {@link #deliver}. */
+  private boolean draining;
+
   /** An acknowledgement freed a slot: send what waits, oldest first. */
   private void sendWaiting() {
     boolean sent = false;
     while (!waiting.isEmpty()
-        && outboundInflight.size() < Math.min(clientReceiveMaximum, settings.maxInflight())) {
+        && outboundInflight.size() < Math.min(clientReceiveMaximum, settings.maxInflight())
+        && pendingWriteBytes() <= settings.maxPendingBytes()) {
       Waiting w = waiting.poll();
-      deliver(w.topic(), w.message(), w.qos(), w.retain());
+      draining = true;
+      try {
+        deliver(w.topic(), w.message(), w.qos(), w.retain());
+      } finally {
+        draining = false;
+      }
       sent = true;
     }
     if (sent) {
@@ -980,7 +1022,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     MqttPublishMessage out =
         new MqttPublishMessage(
             new MqttFixedHeader(MqttMessageType.PUBLISH, d.deliveryCount() > 1, qos, false, 0),
-            new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(topic, packetId, props),
+            new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(
+                aliased(topic, props), packetId, props),
             Unpooled.wrappedBuffer(m.payload()));
     ctx.writeAndFlush(out, ctx.voidPromise());
   }

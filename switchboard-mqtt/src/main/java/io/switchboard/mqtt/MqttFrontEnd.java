@@ -73,6 +73,16 @@ public final class MqttFrontEnd implements FrontEnd {
               + " the packet-id state a client can make the server hold.",
           text -> intIn(text, 1, 65_535));
 
+  public static final ConfigKey<Integer> MAX_PENDING_BYTES =
+      new ConfigKey<>(
+          "mqtt.max-pending-bytes",
+          "1048576",
+          "Bytes waiting to be written to one MQTT connection (1 MiB); past it QoS 0 messages for"
+              + " that connection are dropped (at most once) rather than queued, so a slow"
+              + " subscriber gets recent messages, not ones seconds old, and costs the server at"
+              + " most this much. QoS 1 and 2 deliveries wait in its session instead.",
+          text -> intIn(text, 16 * 1024, 1 << 30));
+
   /** Where MQTT over WebSocket is mounted on the HTTP port. */
   public static final String WEBSOCKET_PATH = "/mqtt";
 
@@ -120,7 +130,13 @@ public final class MqttFrontEnd implements FrontEnd {
 
   @Override
   public List<ConfigKey<?>> configKeys() {
-    return List.of(PORT, MAX_CONNECTIONS, MAX_PACKET_BYTES, MAX_SUBSCRIPTIONS, MAX_INFLIGHT);
+    return List.of(
+        PORT,
+        MAX_CONNECTIONS,
+        MAX_PACKET_BYTES,
+        MAX_SUBSCRIPTIONS,
+        MAX_INFLIGHT,
+        MAX_PENDING_BYTES);
   }
 
   @Override
@@ -130,7 +146,7 @@ public final class MqttFrontEnd implements FrontEnd {
     if (port < 0) {
       return Optional.empty();
     }
-    long pending = config.get(ConfigCatalogue.NATIVE_MAX_PENDING_BYTES);
+    long pending = config.get(MAX_PENDING_BYTES);
     boolean retainAvailable = ensureRetainedStream(context.broker());
     MqttSettings settings =
         new MqttSettings(
