@@ -107,6 +107,10 @@ public enum ErrorCode {
   HTTP_NOT_FOUND(3102, ErrorCategory.CLIENT, "no resource at {}"),
   HTTP_METHOD_NOT_ALLOWED(3103, ErrorCategory.CLIENT, "{} is not allowed on {}; allowed: {}"),
   HTTP_MALFORMED_REQUEST(3104, ErrorCategory.CLIENT, "malformed HTTP request: {}"),
+  HTTP_ORIGIN_NOT_ALLOWED(
+      3105,
+      ErrorCategory.CLIENT,
+      "a WebSocket from origin {} is not allowed; list it in http.cors-origins"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -73,6 +73,8 @@ abstract class EventStream {
         .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
         .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
         .set("X-Accel-Buffering", "no"); // nginx: pass events through unbuffered
+    HttpConnectionHandler.corsHeaders(
+        head.headers(), ctx.channel().attr(HttpConnectionHandler.CORS_ORIGIN).get());
     HttpUtil.setTransferEncodingChunked(head, true);
     ctx.write(head, ctx.voidPromise());
     write("retry: " + RETRY_MS + "\n: subscribed\n\n");

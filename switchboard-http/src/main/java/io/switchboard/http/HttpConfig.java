@@ -107,6 +107,16 @@ public final class HttpConfig {
               + " a slow browser costs the server at most this much.",
           intIn(16 * 1024, 1 << 30));
 
+  public static final ConfigKey<List<String>> CORS_ORIGINS =
+      new ConfigKey<>(
+          "http.cors-origins",
+          "",
+          "Origins whose web pages may call the HTTP front end from the browser (CORS), comma"
+              + " separated, e.g. https://app.example.com; * allows any origin. Empty (the"
+              + " default): no cross-origin access. WebSocket upgrades from other origins are"
+              + " refused the same way.",
+          HttpConfig::origins);
+
   /** Every key, in documentation order. */
   public static final List<ConfigKey<?>> ALL =
       List.of(
@@ -120,7 +130,8 @@ public final class HttpConfig {
           SSE_MAX_PENDING_BYTES,
           MAX_WS_CONNECTIONS,
           WS_MAX_SUBSCRIPTIONS,
-          WS_MAX_PENDING_BYTES);
+          WS_MAX_PENDING_BYTES,
+          CORS_ORIGINS);
 
   /**
    * The front end's bounds, resolved. Immutable.
@@ -136,6 +147,7 @@ public final class HttpConfig {
    * @param maxWsConnections WebSocket connections open at once
    * @param wsMaxSubscriptions subscriptions per WebSocket connection
    * @param wsMaxPendingBytes bytes queued for one WebSocket connection before it is cut off
+   * @param corsOrigins origins allowed cross-origin access ({@code *}: any); empty for none
    */
   public record Settings(
       int port,
@@ -148,7 +160,17 @@ public final class HttpConfig {
       int sseMaxPendingBytes,
       int maxWsConnections,
       int wsMaxSubscriptions,
-      int wsMaxPendingBytes) {
+      int wsMaxPendingBytes,
+      List<String> corsOrigins) {
+
+    public Settings {
+      corsOrigins = List.copyOf(corsOrigins);
+    }
+
+    /** Whether a page from {@code origin} (a request's Origin header; null: none) may call us. */
+    public boolean allowsOrigin(String origin) {
+      return origin != null && (corsOrigins.contains("*") || corsOrigins.contains(origin));
+    }
 
     /** Reads every HTTP key of a resolved configuration. */
     public static Settings of(ServerConfig c) {
@@ -163,8 +185,26 @@ public final class HttpConfig {
           c.get(SSE_MAX_PENDING_BYTES),
           c.get(MAX_WS_CONNECTIONS),
           c.get(WS_MAX_SUBSCRIPTIONS),
-          c.get(WS_MAX_PENDING_BYTES));
+          c.get(WS_MAX_PENDING_BYTES),
+          c.get(CORS_ORIGINS));
     }
+  }
+
+  /** Parses a comma-separated list of origins ({@code scheme://host[:port]}) or {@code *}. */
+  static List<String> origins(String text) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String o : text.split(",")) {
+      String t = o.strip();
+      if (t.isEmpty()) {
+        continue;
+      }
+      if (!t.equals("*") && !t.matches("https?://[^/\\s]+")) {
+        throw new IllegalArgumentException(
+            "\"" + t + "\" is not an origin (scheme://host[:port], no path) or *");
+      }
+      out.add(t);
+    }
+    return List.copyOf(out);
   }
 
   // The server's parsers are package-private to its config package; these do the same.

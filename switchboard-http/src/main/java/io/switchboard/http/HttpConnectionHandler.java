@@ -60,6 +60,13 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     this.guard = g;
   }
 
+  /** The request's Origin when http.cors-origins allows it (read by event streams). */
+  static final io.netty.util.AttributeKey<String> CORS_ORIGIN =
+      io.netty.util.AttributeKey.valueOf("sb-cors-origin");
+
+  /** The current request's allowed Origin, or null. */
+  private String corsOrigin;
+
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     this.ctx = ctx;
@@ -132,6 +139,15 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     try {
       Exchange x = Exchange.of(request);
       path = x.path();
+      String origin = request.headers().get(HttpHeaderNames.ORIGIN);
+      corsOrigin = service.settings().allowsOrigin(origin) ? origin : null;
+      ctx.channel().attr(CORS_ORIGIN).set(corsOrigin);
+      if (corsOrigin != null
+          && x.method().equals(HttpMethod.OPTIONS)
+          && request.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+        respond(preflight(request), keepAlive);
+        return;
+      }
       Router.Match<EventStream.Opener> sse =
           x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
       if (sse != null) {
@@ -142,6 +158,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       var mount =
           x.method().equals(HttpMethod.GET) ? service.mounts().find(x.path()).orElse(null) : null;
       if (mount != null) {
+        checkWebSocketOrigin(request, origin);
         // Another front end's protocol over WebSocket (MQTT on /mqtt): it takes the connection.
         route = mount.path();
         MountedWebSocket.upgrade(ctx, request, mount, service);
@@ -154,6 +171,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
         // The WebSocket handler takes the connection once the handshake response is out; a
         // refused upgrade (thrown before anything is written) is answered as a problem below.
         route = WebSocketHandler.PATH;
+        checkWebSocketOrigin(request, origin);
         WebSocketHandler.upgrade(ctx, request, x, service);
         upgraded = true;
         answered(101);
@@ -180,6 +198,37 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     answered(200);
     // Read on, to see the peer close; whatever it sends is dropped.
     ctx.channel().config().setAutoRead(true);
+  }
+
+  /** A CORS preflight from an allowed origin: what the actual request may use, cached 10 min. */
+  private HttpReply preflight(FullHttpRequest request) {
+    String asked = request.headers().get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
+    HttpReply r =
+        HttpReply.noContent()
+            .withHeader("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+            .withHeader("Access-Control-Max-Age", "600");
+    if (asked != null && asked.length() <= 1024) {
+      r = r.withHeader("Access-Control-Allow-Headers", asked);
+    }
+    return r;
+  }
+
+  /**
+   * Browsers send the page's Origin with a WebSocket handshake and enforce nothing themselves: a
+   * page from another origin is refused unless listed (cross-site WebSocket hijacking). Clients
+   * that send no Origin (not browsers) are not affected.
+   *
+   * @throws SwitchboardException {@link ErrorCode#HTTP_ORIGIN_NOT_ALLOWED}
+   */
+  private void checkWebSocketOrigin(FullHttpRequest request, String origin) {
+    if (origin == null || corsOrigin != null) {
+      return;
+    }
+    String host = request.headers().get(HttpHeaderNames.HOST);
+    if (host != null && (origin.equals("http://" + host) || origin.equals("https://" + host))) {
+      return;
+    }
+    throw SwitchboardException.of(ErrorCode.HTTP_ORIGIN_NOT_ALLOWED, origin);
   }
 
   /** The problem reply for a failed request; unexpected failures are logged once. */
@@ -233,6 +282,16 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     sample = null;
   }
 
+  /** The page's origin may read the response (every response varies by Origin when CORS is on). */
+  static void corsHeaders(io.netty.handler.codec.http.HttpHeaders headers, String origin) {
+    if (origin != null) {
+      headers
+          .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+          .set(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN)
+          .set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Location, Retry-After");
+    }
+  }
+
   private void respond(HttpReply r, boolean keepAlive) {
     if (closing) {
       return;
@@ -250,6 +309,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     for (Map.Entry<String, String> h : r.headers().entrySet()) {
       response.headers().set(h.getKey(), h.getValue());
     }
+    corsHeaders(response.headers(), corsOrigin);
     if (!keepAlive) {
       closing = true;
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

@@ -76,6 +76,7 @@ public final class HttpErrors {
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
       case AUTHENTICATION_FAILED -> 401;
+      case HTTP_ORIGIN_NOT_ALLOWED -> 403;
       // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
       case HTTP_MALFORMED_REQUEST,
           MALFORMED_FRAME,

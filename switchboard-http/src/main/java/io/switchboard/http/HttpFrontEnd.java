@@ -97,7 +97,12 @@ public final class HttpFrontEnd implements FrontEnd {
         .add(
             HttpMethod.GET,
             "/v1/streams/{stream}/consumers/{consumer}/events",
-            (ctx, x) -> ConsumerEventStream.open(ctx, x, self[0]));
+            (ctx, x) -> ConsumerEventStream.open(ctx, x, self[0]))
+        .add(
+            HttpMethod.GET,
+            "/v1/streams/{stream}/events",
+            (ctx, x) -> StreamEventStream.open(ctx, x, self[0]));
+    StreamEventStream.deleteLeftovers(context.broker());
     HttpService service =
         new HttpService(
             context.broker(),

@@ -211,6 +211,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (inbox != null) {
       var push = inbox;
       inbox = null;
+      // What the client did not acknowledge goes back to the session at once, so a reconnect
+      // gets it without waiting for the ack timeout.
+      for (var d : inboxInflight.values()) {
+        push.nack(d, 0, "connection closed");
+      }
+      inboxInflight.clear();
       Thread.ofVirtual().start(push::close); // joins its thread: not on the event loop
     }
     if (connected && sessions != null) {
@@ -992,19 +998,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Starts push delivery of this persistent session's inbox to the connection. */
   private void startInbox() {
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
+    var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
         broker.push(
             MqttSessions.INBOX_STREAM,
             MqttSessions.consumerName(clientId),
             "connection",
             credits,
-            d -> ctx.executor().execute(() -> deliverFromInbox(d)));
+            d -> ctx.executor().execute(() -> deliverFromInbox(push[0], d)));
+    push[0] = inbox;
   }
 
   /** Event loop: one message of the session's inbox, at its recorded QoS. */
-  private void deliverFromInbox(io.switchboard.broker.consumer.Delivery d) {
-    if (closing || !ctx.channel().isActive() || inbox == null) {
-      return; // not acknowledged: delivered again on the next connection
+  private void deliverFromInbox(
+      io.switchboard.broker.consumer.PushSubscription from,
+      io.switchboard.broker.consumer.Delivery d) {
+    if (closing || !ctx.channel().isActive() || inbox == null || inbox != from) {
+      if (from != null) {
+        from.nack(d, 0, "connection closed"); // back to the session for the next connection
+      }
+      return;
     }
     Message m = d.message();
     byte[] subject = m.header(MqttSessions.SUBJECT_HEADER);

@@ -72,6 +72,14 @@ public final class PushSubscription implements AutoCloseable {
         }
         continue;
       }
+      if (closed) {
+        // A fetch that completed as the subscription closed: give its messages back at once
+        // rather than let them wait for the ack timeout.
+        for (Delivery d : got) {
+          consumer.nack(d.partition(), d.offset(), d.deliveryCount(), 0, "subscription closed");
+        }
+        break;
+      }
       held.addAndGet(got.size());
       for (Delivery d : got) {
         try {
