@@ -46,6 +46,23 @@ class BrokerConsumerTest {
   }
 
   @Test
+  void pendingCountsWhatIsPublishedAndNotYetDeliveredInEveryPartition() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("LAG", "lag.>").partitions(3).build());
+      b.createConsumer("LAG", ConsumerConfig.builder("c").build());
+      assertThat(b.consumerInfo("LAG", "c").pending()).isZero();
+      for (int i = 0; i < 30; i++) {
+        b.publish(m("lag.k" + i, "x" + i), PublishOptions.NONE).join();
+      }
+      assertThat(b.consumerInfo("LAG", "c").pending()).isEqualTo(30);
+      List<Delivery> got = b.fetch("LAG", "c", "m", 12, 0).join();
+      assertThat(got).hasSize(12);
+      assertThat(b.consumerInfo("LAG", "c").pending()).isEqualTo(18);
+      assertThat(b.consumerInfo("LAG", "c").unacknowledged()).isEqualTo(12);
+    }
+  }
+
+  @Test
   void aWorkQueueWithTwoMembersDeliversEveryMessageOnce() throws Exception {
     try (Broker b = open()) {
       b.createStream(StreamConfig.builder("JOBS", "jobs.>").partitions(3).build());

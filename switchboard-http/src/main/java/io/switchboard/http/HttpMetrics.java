@@ -2,6 +2,7 @@ package io.switchboard.http;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -62,6 +64,7 @@ final class HttpMetrics implements AutoCloseable {
   private final MultiGauge streamMessages;
   private final MultiGauge streamBytes;
   private final MultiGauge consumerUnacknowledged;
+  private final MultiGauge consumerPending;
   private final MultiGauge consumerDeadLettered;
 
   HttpMetrics(
@@ -122,6 +125,10 @@ final class HttpMetrics implements AutoCloseable {
         MultiGauge.builder("switchboard.consumer.unacknowledged")
             .description("Messages of a consumer in flight or waiting for redelivery")
             .register(registry);
+    consumerPending =
+        MultiGauge.builder("switchboard.consumer.pending")
+            .description("Messages a consumer has not yet delivered for the first time (its lag)")
+            .register(registry);
     consumerDeadLettered =
         MultiGauge.builder("switchboard.consumer.dead.lettered")
             .description("Messages a consumer sent to its dead-letter subject since start")
@@ -134,6 +141,21 @@ final class HttpMetrics implements AutoCloseable {
         .register(registry);
     Gauge.builder("switchboard.live.pending.requests", broker.live(), b -> b.pendingRequests())
         .description("Requests waiting for a reply")
+        .register(registry);
+    FunctionTimer.builder(
+            "switchboard.log.fsync",
+            this,
+            m -> io.switchboard.log.FsyncStats.count(),
+            m -> io.switchboard.log.FsyncStats.totalNanos(),
+            TimeUnit.NANOSECONDS)
+        .description("Fsyncs of log segments (every stream) and their total time")
+        .register(registry);
+    Gauge.builder(
+            "switchboard.log.fsync.max",
+            this,
+            m -> io.switchboard.log.FsyncStats.takeMaxNanos() / 1e9)
+        .baseUnit("seconds")
+        .description("The longest fsync since the previous scrape")
         .register(registry);
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);
@@ -184,6 +206,7 @@ final class HttpMetrics implements AutoCloseable {
     List<MultiGauge.Row<?>> bytes = new ArrayList<>();
     List<MultiGauge.Row<?>> unacked = new ArrayList<>();
     List<MultiGauge.Row<?>> deadLettered = new ArrayList<>();
+    List<MultiGauge.Row<?>> pending = new ArrayList<>();
     for (StreamInfo s : broker.listStreams()) {
       String name = s.config().name();
       Tags stream = Tags.of("stream", name);
@@ -201,12 +224,14 @@ final class HttpMetrics implements AutoCloseable {
         Tags consumer = stream.and("consumer", c.config().name());
         unacked.add(MultiGauge.Row.of(consumer, c.unacknowledged()));
         deadLettered.add(MultiGauge.Row.of(consumer, c.deadLettered()));
+        pending.add(MultiGauge.Row.of(consumer, c.pending()));
       }
     }
     streamMessages.register(messages, true);
     streamBytes.register(bytes, true);
     consumerUnacknowledged.register(unacked, true);
     consumerDeadLettered.register(deadLettered, true);
+    consumerPending.register(pending, true);
     return registry.scrape();
   }
 

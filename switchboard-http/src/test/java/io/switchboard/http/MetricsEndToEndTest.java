@@ -100,6 +100,21 @@ class MetricsEndToEndTest {
   }
 
   @Test
+  void shouldTimeTheFsyncsOfDurablePublishes() throws Exception {
+    s.post("/v1/streams", "{\"name\":\"SAFE\",\"subjects\":[\"safe.>\"],\"fsync\":\"always\"}");
+    double before = value(scrape(), "switchboard_log_fsync_seconds_count");
+    for (int i = 0; i < 3; i++) {
+      assertThat(s.post("/v1/subjects/safe.x", "payload").statusCode()).isEqualTo(200);
+    }
+    String after = scrape();
+    // Each acknowledged publish to an fsync-always stream waited for at least one fsync.
+    assertThat(value(after, "switchboard_log_fsync_seconds_count"))
+        .isGreaterThanOrEqualTo(before + 1);
+    assertThat(value(after, "switchboard_log_fsync_seconds_sum")).isPositive();
+    assertThat(value(after, "switchboard_log_fsync_max_seconds")).isNotNaN();
+  }
+
+  @Test
   void shouldFollowTheTraffic() throws Exception {
     s.post("/v1/streams", "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"]}");
     s.post("/v1/streams/ORDERS/consumers", "{\"name\":\"w\"}");
@@ -141,6 +156,9 @@ class MetricsEndToEndTest {
                 "stream=\"ORDERS\"",
                 "consumer=\"w\""))
         .isEqualTo(2);
+    // 3 published, 2 fetched: 1 not yet delivered.
+    assertThat(value(after, "switchboard_consumer_pending", "stream=\"ORDERS\"", "consumer=\"w\""))
+        .isEqualTo(1);
     assertThat(value(after, "switchboard_delivered_messages_total", "transport=\"fetch\""))
         .isEqualTo(2);
     assertThat(value(after, "switchboard_delivered_bytes_total", "transport=\"fetch\""))

@@ -424,7 +424,9 @@ final class Segment {
   /** Forces the file unless it was closed (a sealed, deleted segment was forced when sealed). */
   synchronized void force() throws IOException {
     if (!closed) {
+      long start = System.nanoTime();
       file.force();
+      FsyncStats.record(System.nanoTime() - start);
     }
   }
 

@@ -104,7 +104,9 @@ public final class ConsumerAgent implements Agent {
   }
 
   private static final class Cursor {
-    long next;
+    /** Written by the runner only; volatile so {@link #pending()} may read it from any thread. */
+    volatile long next;
+
     final TreeMap<Long, Tracked> unacked = new TreeMap<>();
   }
 
@@ -962,6 +964,20 @@ public final class ConsumerAgent implements Agent {
   /** Unacknowledged messages now (in flight or waiting for redelivery). Any thread. */
   public int unacknowledged() {
     return unackedTotal;
+  }
+
+  /**
+   * Messages after the consumer's delivery position in every partition — published and not yet
+   * delivered for the first time: the consumer's lag. Counted by offsets, so messages its filter
+   * will skip count too. Any thread.
+   */
+  public long pending() {
+    long sum = 0;
+    for (int p = 0; p < cursors.length; p++) {
+      PartitionLog log = logs.get(p);
+      sum += Math.max(0, log.logEndOffset() - Math.max(cursors[p].next, log.logStartOffset()));
+    }
+    return sum;
   }
 
   /** Messages sent to the dead-letter subject (or dropped without one). Any thread. */

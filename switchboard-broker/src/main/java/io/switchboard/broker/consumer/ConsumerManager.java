@@ -257,7 +257,7 @@ public final class ConsumerManager implements AutoCloseable {
 
   public ConsumerInfo info(String stream, String name) {
     ConsumerAgent a = get(stream, name);
-    return new ConsumerInfo(stream, a.config(), a.unacknowledged(), a.deadLettered());
+    return new ConsumerInfo(stream, a.config(), a.unacknowledged(), a.deadLettered(), a.pending());
   }
 
   public List<ConsumerInfo> list(String stream) {
