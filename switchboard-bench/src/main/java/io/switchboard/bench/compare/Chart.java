@@ -41,16 +41,43 @@ final class Chart {
       throws IOException {
     System.setProperty("java.awt.headless", "true");
     LogAxis values = new LogAxis(axis);
-    values.setSmallestValue(1);
+    double min = Double.MAX_VALUE;
+    double max = 0;
+    for (int r = 0; r < data.getRowCount(); r++) {
+      for (int c = 0; c < data.getColumnCount(); c++) {
+        Number n = data.getValue(r, c);
+        if (n != null) {
+          min = Math.min(min, n.doubleValue());
+          max = Math.max(max, n.doubleValue());
+        }
+      }
+    }
+    double floor = min == Double.MAX_VALUE ? 1 : Math.pow(10, Math.floor(Math.log10(min)));
+    double ceiling = max <= 0 ? 10 : Math.pow(10, Math.ceil(Math.log10(max)));
+    values.setSmallestValue(floor);
+    values.setRange(floor, Math.max(ceiling, floor * 10));
+    values.setNumberFormatOverride(new java.text.DecimalFormat("#,##0"));
     CategoryPlot plot =
         new CategoryPlot(
             data, new CategoryAxis("workload (see the tables)"), values, new BarRenderer());
     plot.setOrientation(PlotOrientation.VERTICAL);
     plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_45);
-    ((BarRenderer) plot.getRenderer()).setItemMargin(0.02);
+    BarRenderer bars = (BarRenderer) plot.getRenderer();
+    bars.setItemMargin(0.02);
+    bars.setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
+    bars.setShadowVisible(false);
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     Files.createDirectories(png.toAbsolutePath().getParent());
     ChartUtils.saveChartAsPNG(png.toFile(), chart, 1100, 550);
+  }
+
+  /** Draws the charts again from a run's results: {@code Chart RESULTS.json DIR PREFIX}. */
+  public static void main(String[] args) throws IOException {
+    List<Result> results =
+        List.of(
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readValue(Path.of(args[0]).toFile(), Result[].class));
+    System.out.println(writeAll(Path.of(args[1]), args[2], results));
   }
 
   /** Writes {@code <prefix>-throughput.png} and {@code <prefix>-p99.png}; returns their names. */
