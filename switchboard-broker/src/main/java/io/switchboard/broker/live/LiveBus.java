@@ -205,6 +205,9 @@ public final class LiveBus implements AutoCloseable {
         matched++;
       }
     }
+    if (subscriptions.get() == 0) {
+      return matched; // nobody subscribes: no trie walk on a publish-only load
+    }
     int[] count = {matched};
     trie.match(
         subject,

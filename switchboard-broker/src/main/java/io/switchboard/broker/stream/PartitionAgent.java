@@ -51,6 +51,9 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   /** 256 KiB batches: large enough to amortize an append, small enough to keep latency low. */
   static final int TARGET_BATCH_BYTES = 256 * 1024;
 
+  /** The one batch builder appends use; agent thread only. */
+  private final RecordBatchBuilder reusableBuilder = new RecordBatchBuilder(Compression.NONE);
+
   /** 1M remembered message ids per partition bounds de-duplication memory (~100 MB worst case). */
   static final int MAX_DEDUP_IDS = 1_000_000;
 
@@ -253,7 +256,7 @@ public final class PartitionAgent implements Agent, AutoCloseable {
         inBatch = new ArrayList<>();
       }
       if (builder == null) {
-        builder = new RecordBatchBuilder(Compression.NONE);
+        builder = reusableBuilder.reset(); // build() copies: the buffer is free again after it
         if (ps != null) {
           builder.producer(ps.producerId(), ps.epoch(), ps.sequence());
         }

@@ -11,7 +11,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Builds one record batch in the v2 format with base offset 0 (the log assigns the real one on
- * append). Confined to one thread; one builder makes one batch.
+ * append). Confined to one thread; one builder makes one batch at a time, and {@link #reset} makes
+ * it ready for the next while keeping its buffer (a hot append path allocates it once).
  */
 public final class RecordBatchBuilder {
   private final Compression compression;
@@ -135,6 +136,30 @@ public final class RecordBatchBuilder {
 
   public int recordCount() {
     return count;
+  }
+
+  /** Buffers above this are not kept by {@link #reset}: one huge batch does not pin memory. */
+  static final int KEEP_BUFFER_BYTES = 1 << 20;
+
+  /**
+   * Forgets the records and header fields, ready for a new batch (the compression stays); keeps the
+   * buffer when it is at most {@value #KEEP_BUFFER_BYTES} bytes.
+   */
+  public RecordBatchBuilder reset() {
+    producerId = NO_PRODUCER_ID;
+    producerEpoch = NO_PRODUCER_EPOCH;
+    baseSequence = NO_SEQUENCE;
+    transactional = false;
+    control = false;
+    if (records.length > KEEP_BUFFER_BYTES) {
+      records = new byte[256];
+    }
+    recordsSize = 0;
+    count = 0;
+    lastOffsetDelta = -1;
+    baseTimestamp = 0;
+    maxTimestamp = -1;
+    return this;
   }
 
   /** Uncompressed size of the batch built so far. */

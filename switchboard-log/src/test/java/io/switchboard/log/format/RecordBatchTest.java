@@ -60,6 +60,28 @@ class RecordBatchTest {
   }
 
   @Test
+  void aResetBuilderBuildsExactlyWhatAFreshOneBuilds() {
+    RecordBatchBuilder reused = new RecordBatchBuilder(Compression.NONE);
+    reused.producer(7, (short) 1, 40).transactional(true);
+    for (int i = 0; i < 2_000; i++) { // grows the buffer well past its first size
+      reused.appendBytes(1_000 + i, null, new byte[100], List.of());
+    }
+    reused.build();
+    reused.reset();
+    RecordBatchBuilder fresh = new RecordBatchBuilder(Compression.NONE);
+    for (RecordBatchBuilder b : List.of(reused, fresh)) {
+      b.appendBytes(
+          5_000,
+          "k".getBytes(StandardCharsets.UTF_8),
+          "v1".getBytes(StandardCharsets.UTF_8),
+          List.of(new Header("h", new byte[] {1})));
+      b.appendBytes(5_003, null, "v2".getBytes(StandardCharsets.UTF_8), List.of());
+    }
+    assertThat(reused.estimatedSizeInBytes()).isEqualTo(fresh.estimatedSizeInBytes());
+    assertThat(reused.build()).isEqualTo(fresh.build());
+  }
+
+  @Test
   void varintsRoundTripAtTheirEdges() {
     int[] ints = {0, 1, -1, 63, -64, 64, Integer.MAX_VALUE, Integer.MIN_VALUE};
     long[] longs = {0, -1, Long.MAX_VALUE, Long.MIN_VALUE, 1L << 40};
