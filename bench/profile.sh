@@ -19,7 +19,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-SWITCHBOARD_JAVA_OPTS="-XX:StartFlightRecording=filename=$out/server.jfr,settings=profile,dumponexit=true" \
+SWITCHBOARD_JAVA_OPTS="${SWITCHBOARD_JAVA_OPTS:-} -XX:StartFlightRecording=filename=$out/server.jfr,settings=profile,dumponexit=true" \
   ./switchboard server --data "$out/data" --port "$port" --set http.port=-1 --set mqtt.port=-1 \
   > "$out/server.log" 2>&1 &
 server=$!

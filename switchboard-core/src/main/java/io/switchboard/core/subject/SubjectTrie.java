@@ -1,7 +1,9 @@
 package io.switchboard.core.subject;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -18,7 +20,9 @@ import java.util.function.Consumer;
  * <p>Each node has literal children (a concurrent map), a {@code *} child, and the values of
  * patterns ending there or ending in {@code >} there. Matching walks the subject's tokens with an
  * explicit work list, following at each node the literal child, the {@code *} child, and reporting
- * the {@code >} values when tokens remain — never recursing.
+ * the {@code >} values when tokens remain — never recursing. What a subject matched is remembered
+ * (at most {@value #CACHE_SUBJECTS} subjects, as NATS's sublist cache) until the trie next changes,
+ * so a busy subject costs one map lookup.
  *
  * @param <T> the value type
  */
@@ -44,6 +48,22 @@ public final class SubjectTrie<T> {
   private final Node root = new Node();
   private int size;
 
+  /** Subjects whose matches are remembered at most (NATS keeps such a cache in its sublist). */
+  static final int CACHE_SUBJECTS = 4096;
+
+  /** What a subject matched, valid while the trie is at {@code generation}. */
+  private record Cached(long generation, Object[] values) {}
+
+  private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
+
+  /** Bumped by every change; a cached result from an older generation is not used. */
+  private volatile long generation;
+
+  private void changed() {
+    generation++; // under the trie's lock
+    cache.clear();
+  }
+
   /** Adds {@code value} under a valid {@code pattern}; returns false if it was already there. */
   public synchronized boolean add(String pattern, T value) {
     Node node = root;
@@ -61,6 +81,7 @@ public final class SubjectTrie<T> {
         }
         node.rest = updated;
         size++;
+        changed();
         return true;
       }
       Node next;
@@ -81,6 +102,7 @@ public final class SubjectTrie<T> {
         }
         node.exact = updated;
         size++;
+        changed();
         return true;
       }
       start = end + 1;
@@ -131,6 +153,7 @@ public final class SubjectTrie<T> {
       node.exact = updated;
     }
     size--;
+    changed();
     for (int i = depth - 1; i >= 0 && node.isEmpty(); i--) {
       Node parent = path[i];
       if (keys[i].equals(Subjects.ONE)) {
@@ -154,6 +177,23 @@ public final class SubjectTrie<T> {
    */
   @SuppressWarnings("unchecked")
   public void match(String subject, Consumer<? super T> out) {
+    long g = generation; // read before the walk: a change during it makes the result stale
+    Cached c = cache.get(subject);
+    if (c == null || c.generation() != g) {
+      List<Object> found = new ArrayList<>(4);
+      walk(subject, found::add);
+      c = new Cached(g, found.isEmpty() ? NONE : found.toArray());
+      if (cache.size() >= CACHE_SUBJECTS) {
+        cache.clear(); // bounded: a workload of ever-new subjects only pays the walk
+      }
+      cache.put(subject, c);
+    }
+    for (Object v : c.values()) {
+      out.accept((T) v);
+    }
+  }
+
+  private void walk(String subject, Consumer<Object> out) {
     // Work items: a node and the index in subject where its next token starts.
     ArrayDeque<Object> work = new ArrayDeque<>();
     work.push(0);
@@ -164,7 +204,7 @@ public final class SubjectTrie<T> {
       int start = (Integer) work.pop();
       // Tokens remain from start on (start <= n always holds for pushed items).
       for (Object v : node.rest) {
-        out.accept((T) v);
+        out.accept(v);
       }
       int end = subject.indexOf(Subjects.SEPARATOR, start);
       if (end < 0) {
@@ -176,12 +216,12 @@ public final class SubjectTrie<T> {
       if (end == n) {
         if (literal != null) {
           for (Object v : literal.exact) {
-            out.accept((T) v);
+            out.accept(v);
           }
         }
         if (star != null) {
           for (Object v : star.exact) {
-            out.accept((T) v);
+            out.accept(v);
           }
         }
       } else {

@@ -44,6 +44,31 @@ class SubjectsTest {
   }
 
   @Test
+  void cachedMatchesFollowEveryAddAndRemove() {
+    SubjectTrie<String> trie = new SubjectTrie<>();
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    trie.match("a.b", seen::add);
+    org.assertj.core.api.Assertions.assertThat(seen).isEmpty();
+    trie.add("a.*", "star");
+    seen.clear();
+    trie.match("a.b", seen::add); // the empty result cached above must not be served now
+    org.assertj.core.api.Assertions.assertThat(seen).containsExactly("star");
+    trie.add("a.>", "rest");
+    seen.clear();
+    trie.match("a.b", seen::add);
+    org.assertj.core.api.Assertions.assertThat(seen).containsExactlyInAnyOrder("star", "rest");
+    trie.remove("a.*", "star");
+    seen.clear();
+    trie.match("a.b", seen::add);
+    org.assertj.core.api.Assertions.assertThat(seen).containsExactly("rest");
+    for (int i = 0; i < SubjectTrie.CACHE_SUBJECTS * 2; i++) { // more subjects than it keeps
+      seen.clear();
+      trie.match("a.s" + i, seen::add);
+      org.assertj.core.api.Assertions.assertThat(seen).containsExactly("rest");
+    }
+  }
+
+  @Test
   void shouldRejectBadSubjectsNamingTheProblem() {
     rejectsSubject("", "empty");
     rejectsSubject(".a", "empty token at position 0");
