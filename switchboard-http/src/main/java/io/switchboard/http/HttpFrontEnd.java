@@ -79,7 +79,12 @@ public final class HttpFrontEnd implements FrontEnd {
         Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sb-http-work-", 0).factory());
     metrics =
         new HttpMetrics(
-            context.broker(), connections, sseConnections, wsConnections, failedRequests);
+            context.broker(),
+            context.meters(),
+            connections,
+            sseConnections,
+            wsConnections,
+            failedRequests);
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
     new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);

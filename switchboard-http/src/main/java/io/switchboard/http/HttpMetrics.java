@@ -1,6 +1,5 @@
 package io.switchboard.http;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
@@ -11,12 +10,14 @@ import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.server.ProtocolMeters;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -57,23 +58,33 @@ final class HttpMetrics implements AutoCloseable {
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Broker broker;
   private final JvmGcMetrics gc = new JvmGcMetrics();
-  private final Counter publishedMessages;
-  private final Counter publishedBytes;
-  private final Map<Transport, Counter> deliveredMessages = new EnumMap<>(Transport.class);
-  private final Map<Transport, Counter> deliveredBytes = new EnumMap<>(Transport.class);
+  private final CompositeMeterRegistry serverMeters;
+  private final ProtocolMeters meters;
+  private final Map<Transport, ProtocolMeters.Delivery> deliveries = new EnumMap<>(Transport.class);
   private final MultiGauge streamMessages;
   private final MultiGauge streamBytes;
   private final MultiGauge consumerUnacknowledged;
   private final MultiGauge consumerPending;
   private final MultiGauge consumerDeadLettered;
 
+  /**
+   * @param serverMeters the server's registry: every front end's meters ({@link ProtocolMeters})
+   *     are there, and this front end's Prometheus registry joins it so a scrape shows them all
+   */
   HttpMetrics(
       Broker broker,
+      CompositeMeterRegistry serverMeters,
       AtomicInteger connections,
       AtomicInteger sseConnections,
       AtomicInteger wsConnections,
       LongAdder failedRequests) {
     this.broker = broker;
+    this.serverMeters = serverMeters;
+    serverMeters.add(registry);
+    meters = new ProtocolMeters(serverMeters, PROTOCOL, connections);
+    for (Transport t : Transport.values()) {
+      deliveries.put(t, meters.delivery(t.tag));
+    }
     Gauge.builder("switchboard.http.connections", connections, AtomicInteger::get)
         .description("HTTP connections open, event streams and WebSockets included")
         .register(registry);
@@ -86,32 +97,6 @@ final class HttpMetrics implements AutoCloseable {
     FunctionCounter.builder("switchboard.http.failed.requests", failedRequests, LongAdder::sum)
         .description("Requests and WebSocket operations answered with an error")
         .register(registry);
-    publishedMessages =
-        Counter.builder("switchboard.published.messages")
-            .description("Messages published through this front end and acknowledged")
-            .tag("protocol", PROTOCOL)
-            .register(registry);
-    publishedBytes =
-        Counter.builder("switchboard.published.bytes")
-            .description("Payload bytes of the messages published through this front end")
-            .baseUnit("bytes")
-            .tag("protocol", PROTOCOL)
-            .register(registry);
-    for (Transport t : Transport.values()) {
-      deliveredMessages.put(
-          t,
-          Counter.builder("switchboard.delivered.messages")
-              .description("Messages sent to clients of this front end")
-              .tags("protocol", PROTOCOL, "transport", t.tag)
-              .register(registry));
-      deliveredBytes.put(
-          t,
-          Counter.builder("switchboard.delivered.bytes")
-              .description("Payload bytes of the messages sent to clients of this front end")
-              .baseUnit("bytes")
-              .tags("protocol", PROTOCOL, "transport", t.tag)
-              .register(registry));
-    }
     streamMessages =
         MultiGauge.builder("switchboard.stream.messages")
             .description("Messages held by a stream")
@@ -187,14 +172,12 @@ final class HttpMetrics implements AutoCloseable {
 
   /** A message published through this front end was acknowledged. */
   void published(int payloadBytes) {
-    publishedMessages.increment();
-    publishedBytes.increment(payloadBytes);
+    meters.published(payloadBytes);
   }
 
   /** A message went out to a client. */
   void delivered(Transport transport, int payloadBytes) {
-    deliveredMessages.get(transport).increment();
-    deliveredBytes.get(transport).increment(payloadBytes);
+    deliveries.get(transport).delivered(payloadBytes);
   }
 
   /**
@@ -238,6 +221,7 @@ final class HttpMetrics implements AutoCloseable {
   @Override
   public void close() {
     gc.close();
+    serverMeters.remove(registry);
     registry.close();
   }
 }

@@ -33,6 +33,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.server.ProtocolMeters;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,7 +45,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,7 +91,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private final Broker broker;
   private final MqttSettings settings;
-  private final AtomicInteger connections;
+  private final ProtocolMeters meters;
+  private final ProtocolMeters.Delivery delivery;
   private final MqttSessions sessions;
 
   /** Whether this connection's session outlives it (persistent session). */
@@ -144,11 +145,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** One subscribed filter. */
   private record Subscribed(String filter, MqttQoS qos, List<LiveSubscription> subs) {}
 
+  /**
+   * @param meters the MQTT front end's counters (connections, messages, bad input)
+   * @param transport the delivery counters' transport tag: {@code tcp} or {@code websocket}
+   */
   MqttConnection(
-      Broker broker, MqttSettings settings, AtomicInteger connections, MqttSessions sessions) {
+      Broker broker,
+      MqttSettings settings,
+      ProtocolMeters meters,
+      String transport,
+      MqttSessions sessions) {
     this.broker = broker;
     this.settings = settings;
-    this.connections = connections;
+    this.meters = meters;
+    this.delivery = meters.delivery(transport);
     this.sessions = sessions;
   }
 
@@ -171,7 +181,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     this.ctx = ctx;
-    connections.incrementAndGet();
+    meters.opened();
     connectTimer =
         ctx.executor()
             .schedule(
@@ -194,7 +204,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    connections.decrementAndGet();
+    meters.closed();
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
@@ -260,6 +270,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return;
       }
       if (!connected) {
+        meters.badInput("packet_before_connect");
         ctx.close(); // [MQTT-3.1.0-1] the first packet must be CONNECT
         return;
       }
@@ -286,8 +297,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private void decodeFailure(Throwable cause) {
     if (!connected && cause instanceof MqttUnacceptableProtocolVersionException) {
+      meters.badInput("unsupported_protocol_version");
       refuse(MqttConnectReturnCode.CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION);
     } else if (!connected && cause instanceof MqttIdentifierRejectedException) {
+      meters.badInput("client_identifier_not_valid");
       refuse(
           v5
               ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
@@ -312,7 +325,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     connectTimer.cancel(false);
     v5 = c.variableHeader().version() == 5;
-    if (connections.get() > settings.maxConnections()) {
+    if (meters.connections() > settings.maxConnections()) {
       refuse(
           v5
               ? MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_BUSY
@@ -521,6 +534,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     // The broker validates the subject (a topic too deep or too long for one) as it publishes.
     Message message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
     String published = topic;
+    int payloadBytes = message.payload().length;
     if (retain) {
       message = message.withHeader(RETAIN_HEADER, new byte[] {1});
     }
@@ -536,6 +550,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                                 MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID,
                                 "topic \"" + published + "\" is too deep or too long");
                             return;
+                          }
+                          if (e == null) {
+                            meters.published(payloadBytes);
                           }
                           if (qos == MqttQoS.AT_MOST_ONCE) {
                             return;
@@ -597,6 +614,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private void pubrel(MqttMessage m) {
     int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
     boolean known = awaitingRelease.remove(packetId);
+    if (!known) {
+      meters.badInput("packet_identifier_not_found");
+    }
     ctx.writeAndFlush(
         pubReply(
             MqttMessageType.PUBCOMP,
@@ -912,6 +932,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             .properties(props)
             .payload(Unpooled.wrappedBuffer(m.payload()))
             .build();
+    delivery.delivered(m.payload().length);
     // Live deliveries come in batches; the sink flushes at the end of each (onBatchEnd).
     ctx.write(out, ctx.voidPromise());
   }
@@ -992,6 +1013,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         inbox.ack(d); // done: the session's consumer moves on
       }
       sendWaiting();
+    } else {
+      meters.badInput("packet_identifier_not_found"); // [MQTT-4.3] ignored, but counted
     }
   }
 
@@ -1038,6 +1061,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(
                 aliased(topic, props), packetId, props),
             Unpooled.wrappedBuffer(m.payload()));
+    delivery.delivered(m.payload().length);
     ctx.writeAndFlush(out, ctx.voidPromise());
   }
 
@@ -1045,6 +1069,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
     Integer state = outboundInflight.get(packetId);
     if (state == null || state != 2) {
+      meters.badInput("packet_identifier_not_found");
       ctx.writeAndFlush(
           pubReply(
               MqttMessageType.PUBREL,
@@ -1088,6 +1113,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
 
+  /** Reasons to disconnect that are not the client's bad input, so not counted as such. */
+  private static final java.util.Set<MqttReasonCodes.Disconnect> NOT_BAD_INPUT =
+      java.util.EnumSet.of(
+          MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER,
+          MqttReasonCodes.Disconnect.KEEP_ALIVE_TIMEOUT,
+          MqttReasonCodes.Disconnect.SERVER_SHUTTING_DOWN,
+          MqttReasonCodes.Disconnect.SERVER_BUSY);
+
   private void protocolError(String why) {
     disconnect(MqttReasonCodes.Disconnect.PROTOCOL_ERROR, why);
   }
@@ -1101,6 +1134,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     closing = true;
+    if (!NOT_BAD_INPUT.contains(reason)) {
+      meters.badInput(reason.name().toLowerCase(java.util.Locale.ROOT));
+    }
     LOG.debug("mqtt client {}: {} ({})", clientId, reason, why);
     if (v5 && connected) {
       MqttProperties props = new MqttProperties();

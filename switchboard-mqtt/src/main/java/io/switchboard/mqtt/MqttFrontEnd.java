@@ -20,6 +20,7 @@ import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.server.FrontEnd;
+import io.switchboard.server.ProtocolMeters;
 import io.switchboard.server.ServerContext;
 import io.switchboard.server.WebSocketProtocols;
 import io.switchboard.server.config.ConfigCatalogue;
@@ -29,7 +30,6 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The MQTT 3.1.1 and 5.0 listener (docs/mqtt.md): Netty's MQTT codec and one {@link MqttConnection}
@@ -100,7 +100,7 @@ public final class MqttFrontEnd implements FrontEnd {
   /** 10 s for a CONNECT: a silent socket cannot hold a connection slot. */
   static final long CONNECT_TIMEOUT_MS = 10_000;
 
-  private final AtomicInteger connections = new AtomicInteger();
+  private volatile ProtocolMeters meters;
 
   /** 10 s between $SYS updates, as Mosquitto's default. */
   static final long SYS_INTERVAL_MS = 10_000;
@@ -158,6 +158,8 @@ public final class MqttFrontEnd implements FrontEnd {
             CONNECT_TIMEOUT_MS,
             retainAvailable);
     channels = new DefaultChannelGroup("mqtt", GlobalEventExecutor.INSTANCE);
+    ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
+    this.meters = meters;
     sessions = new MqttSessions(context.broker(), context.workers().next());
     ServerBootstrap b =
         new ServerBootstrap()
@@ -182,7 +184,8 @@ public final class MqttFrontEnd implements FrontEnd {
                         .addLast("encoder", MqttEncoder.INSTANCE)
                         .addLast(
                             "connection",
-                            new MqttConnection(context.broker(), settings, connections, sessions));
+                            new MqttConnection(
+                                context.broker(), settings, meters, "tcp", sessions));
                   }
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
@@ -202,7 +205,7 @@ public final class MqttFrontEnd implements FrontEnd {
                         .addLast(
                             "mqtt",
                             new MqttConnection(
-                                context.broker(), settings, connections, sessions))));
+                                context.broker(), settings, meters, "websocket", sessions))));
     long startedMs = System.currentTimeMillis();
     Broker broker = context.broker();
     sysTimer =
@@ -256,7 +259,7 @@ public final class MqttFrontEnd implements FrontEnd {
       values.put("$SYS/broker/version", "switchboard 0.1.0-SNAPSHOT");
       values.put(
           "$SYS/broker/uptime", (System.currentTimeMillis() - startedMs) / 1000 + " seconds");
-      values.put("$SYS/broker/clients/connected", Integer.toString(connections.get()));
+      values.put("$SYS/broker/clients/connected", Integer.toString(meters.connections()));
       values.put("$SYS/broker/messages/published", Long.toString(broker.live().publishedCount()));
       values.put(
           "$SYS/broker/subscriptions/count", Integer.toString(broker.live().subscriptionCount()));

@@ -12,9 +12,9 @@ import io.netty.util.ReferenceCountUtil;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.BrokerConfig;
 import io.switchboard.core.Clock;
+import io.switchboard.server.ProtocolMeters;
 import io.switchboard.testkit.TempTrees;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -57,7 +57,13 @@ class MqttDecoderFuzzTest {
         new EmbeddedChannel(
             new MqttDecoder(4096, 64),
             MqttEncoder.INSTANCE,
-            new MqttConnection(broker, settings, new AtomicInteger(), null));
+            new MqttConnection(
+                broker,
+                settings,
+                new ProtocolMeters(
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "mqtt"),
+                "tcp",
+                null));
     ByteBuf connect = Unpooled.wrappedBuffer(v5 ? CONNECT_V5 : CONNECT_V311);
     ByteBuf in = Unpooled.wrappedBuffer(data);
     ch.writeInbound(connect);

@@ -1,12 +1,14 @@
 package io.switchboard.server;
 
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.switchboard.broker.Broker;
 import io.switchboard.server.config.ServerConfig;
 
 /**
  * What a front end gets from the server: the broker, the resolved configuration, the shared network
- * event loops, and the server's id. Immutable.
+ * event loops, the server's id, and the registry front ends count into. Immutable (the registry is
+ * thread-safe).
  *
  * @param broker the engine every request goes to
  * @param config resolved and checked settings
@@ -14,6 +16,9 @@ import io.switchboard.server.config.ServerConfig;
  * @param workers the event loops connections run on
  * @param serverId this server's id, for handshakes and logs
  * @param webSockets protocols mounted over WebSocket on the HTTP port
+ * @param meters where every front end registers its meters ({@link ProtocolMeters}); a front end
+ *     that exposes metrics (HTTP's {@code /metrics}) adds its own registry to it, and so sees every
+ *     front end's meters, registered before or after
  */
 public record ServerContext(
     Broker broker,
@@ -21,4 +26,5 @@ public record ServerContext(
     EventLoopGroup acceptors,
     EventLoopGroup workers,
     String serverId,
-    WebSocketProtocols webSockets) {}
+    WebSocketProtocols webSockets,
+    CompositeMeterRegistry meters) {}

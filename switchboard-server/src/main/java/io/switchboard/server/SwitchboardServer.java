@@ -1,5 +1,6 @@
 package io.switchboard.server;
 
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -139,7 +140,14 @@ public final class SwitchboardServer implements AutoCloseable {
             0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     String serverId = UUID.randomUUID().toString();
     ServerContext context =
-        new ServerContext(broker, config, acceptors, workers, serverId, new WebSocketProtocols());
+        new ServerContext(
+            broker,
+            config,
+            acceptors,
+            workers,
+            serverId,
+            new WebSocketProtocols(),
+            new CompositeMeterRegistry());
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     List<FrontEnd> started = new ArrayList<>();
     try {

@@ -55,6 +55,7 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
+import io.switchboard.server.ProtocolMeters;
 import io.switchboard.server.admin.AdminJson;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +65,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +85,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private final Broker broker;
   private final NativeSettings settings;
   private final String serverId;
-  private final AtomicInteger connections;
+  private final ProtocolMeters meters;
+  private final ProtocolMeters.Delivery delivery;
   private final Map<Integer, LiveSubscription> liveSubs = new HashMap<>();
   private final Map<Integer, PushSubscription> pushSubs = new HashMap<>();
 
@@ -98,18 +99,19 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private boolean closing;
   private int inFlight;
 
-  NativeAdapter(
-      Broker broker, NativeSettings settings, String serverId, AtomicInteger connections) {
+  NativeAdapter(Broker broker, NativeSettings settings, String serverId, ProtocolMeters meters) {
     this.broker = broker;
     this.settings = settings;
     this.serverId = serverId;
-    this.connections = connections;
+    this.meters = meters;
+    this.delivery = meters.delivery(NativeFrontEnd.TRANSPORT);
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     this.ctx = ctx;
-    if (connections.incrementAndGet() > settings.maxConnections()) {
+    meters.opened();
+    if (meters.connections() > settings.maxConnections()) {
       fatal(
           ErrorCode.TOO_MANY_CONNECTIONS,
           ErrorCode.TOO_MANY_CONNECTIONS.format(settings.maxConnections()));
@@ -120,6 +122,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
             .schedule(
                 () -> {
                   if (!welcomed) {
+                    meters.badInput("handshake_timeout");
                     fatal(
                         ErrorCode.HANDSHAKE_TIMEOUT,
                         ErrorCode.HANDSHAKE_TIMEOUT.format(settings.handshakeTimeoutMs()));
@@ -132,7 +135,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    connections.decrementAndGet();
+    meters.closed();
     if (handshakeTimer != null) {
       handshakeTimer.cancel(false);
     }
@@ -177,6 +180,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
       return;
     }
     if (msg instanceof FrameDecodeFailure failure) {
+      meters.badInput(failure.code().name().toLowerCase(java.util.Locale.ROOT));
       fatal(failure.code(), failure.message());
       return;
     }
@@ -210,8 +214,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
       case ReadSubject r -> readSubject(r);
       case Last l -> last(l);
       case Admin a -> admin(a);
-      default ->
-          throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, frame.type(), "from a client");
+      default -> {
+        meters.badInput("unexpected_frame");
+        throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, frame.type(), "from a client");
+      }
     }
   }
 
@@ -255,7 +261,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                       finished();
                       if (e != null) {
                         fail(p.requestId(), e);
-                      } else if (!p.noAck()) {
+                        return;
+                      }
+                      meters.published(p.payload().length);
+                      if (!p.noAck()) {
                         write(pubAck(p.requestId(), ack));
                       }
                     }));
@@ -279,7 +288,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                         CompletableFuture<PublishAck> f = futures.get(i);
                         if (f.isCompletedExceptionally()) {
                           fail(p.requestId(), causeOf(f));
-                        } else if (!p.noAck()) {
+                          continue;
+                        }
+                        meters.published(p.payload().length);
+                        if (!p.noAck()) {
                           acks.add(pubAck(p.requestId(), f.join()));
                         }
                       }
@@ -345,6 +357,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
               return;
             }
             drops.tellIfDue();
+            delivery.delivered(m.payload().length);
             // Written now, flushed once per batch (onBatchEnd).
             ctx.write(
                 new LiveMessage(
@@ -513,6 +526,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                       if (e != null) {
                         fail(f.requestId(), e);
                       } else {
+                        list.forEach(d -> delivery.delivered(d.message().payload().length));
                         write(
                             new Deliveries(
                                 f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
@@ -543,7 +557,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
             c.consumer(),
             c.member(),
             c.credits(),
-            d -> ctx.writeAndFlush(new DeliveryPush(sid, entry(d)), ctx.voidPromise()));
+            d -> {
+              delivery.delivered(d.message().payload().length);
+              ctx.writeAndFlush(new DeliveryPush(sid, entry(d)), ctx.voidPromise());
+            });
     pushSubs.put(sid, push);
     pushByConsumer.put(c.stream() + "\u0000" + c.consumer(), push);
     write(new Ok(c.requestId()));

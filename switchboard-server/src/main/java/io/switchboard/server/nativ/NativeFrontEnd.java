@@ -17,6 +17,7 @@ import io.switchboard.protocol.Role;
 import io.switchboard.protocol.codec.NativeFrameDecoder;
 import io.switchboard.protocol.codec.NativeFrameEncoder;
 import io.switchboard.server.FrontEnd;
+import io.switchboard.server.ProtocolMeters;
 import io.switchboard.server.ServerContext;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.server.config.ConfigKey;
@@ -24,7 +25,6 @@ import io.switchboard.server.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The native protocol's listener ({@code docs/protocol.md}): one pipeline per connection of the
@@ -35,7 +35,10 @@ public final class NativeFrontEnd implements FrontEnd {
   /** 1,024 requests in flight per connection: enough to pipeline, bounded for memory. */
   static final int MAX_PENDING_REQUESTS = 1024;
 
-  private final AtomicInteger connections = new AtomicInteger();
+  /** Transport tag of this front end's deliveries. */
+  static final String TRANSPORT = "tcp";
+
+  private volatile ProtocolMeters meters;
   private ChannelGroup channels;
   private Channel listener;
 
@@ -67,6 +70,8 @@ public final class NativeFrontEnd implements FrontEnd {
       return Optional.empty();
     }
     NativeSettings settings = settings(config);
+    ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
+    this.meters = meters;
     channels = new DefaultChannelGroup("native", GlobalEventExecutor.INSTANCE);
     long pending = settings.maxPendingBytes();
     ServerBootstrap b =
@@ -91,7 +96,7 @@ public final class NativeFrontEnd implements FrontEnd {
                         .addLast(
                             "adapter",
                             new NativeAdapter(
-                                context.broker(), settings, context.serverId(), connections));
+                                context.broker(), settings, context.serverId(), meters));
                   }
                 });
     listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
@@ -100,7 +105,7 @@ public final class NativeFrontEnd implements FrontEnd {
 
   /** Connections open now. */
   public int connectionCount() {
-    return connections.get();
+    return meters == null ? 0 : meters.connections();
   }
 
   @Override

@@ -1,0 +1,192 @@
+package io.switchboard.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.switchboard.client.SwitchboardClient;
+import io.switchboard.protocol.FrameDescriptor;
+import io.switchboard.protocol.frame.LiveMessage;
+import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigCatalogue;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code /metrics} on the HTTP port counts every front end, not only HTTP: connections, messages
+ * and bytes published and delivered by the native protocol and MQTT (over TCP and WebSocket), and
+ * bad input by protocol and reason.
+ */
+class ProtocolMetricsTest {
+  static final Duration WAIT = Duration.ofSeconds(20);
+
+  @TempDir Path dir;
+  SwitchboardServer server;
+  HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeEach
+  void start() throws Exception {
+    server =
+        SwitchboardServer.startOnFreePorts(Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()));
+  }
+
+  @AfterEach
+  void stop() {
+    http.close();
+    server.close();
+  }
+
+  int port(String frontEnd) {
+    return server.addresses().get(frontEnd).getPort();
+  }
+
+  String scrape() throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port("http") + "/metrics"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body();
+  }
+
+  /** The sample {@code name} whose labels include every {@code k="v"} given; NaN when absent. */
+  static double value(String scrape, String name, String... labels) {
+    for (String line : scrape.lines().toList()) {
+      if (line.startsWith("#")) {
+        continue;
+      }
+      int brace = line.indexOf('{');
+      int space = line.lastIndexOf(' ');
+      String metric = brace >= 0 ? line.substring(0, brace) : line.substring(0, space);
+      if (!metric.equals(name)) {
+        continue;
+      }
+      boolean all = true;
+      for (String l : labels) {
+        all &= brace >= 0 && line.substring(brace, space).contains(l);
+      }
+      if (all) {
+        return Double.parseDouble(line.substring(space + 1));
+      }
+    }
+    return Double.NaN;
+  }
+
+  double current(String name, String... labels) throws Exception {
+    return value(scrape(), name, labels);
+  }
+
+  @Test
+  void nativeAndMqttTrafficIsCountedByProtocol() throws Exception {
+    ConcurrentLinkedQueue<LiveMessage> got = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> overMqtt = new ConcurrentLinkedQueue<>();
+    MqttClient tcp =
+        new MqttClient("tcp://127.0.0.1:" + port("mqtt"), "metrics-tcp", new MemoryPersistence());
+    MqttClient ws =
+        new MqttClient(
+            "ws://127.0.0.1:" + port("http") + "/mqtt", "metrics-ws", new MemoryPersistence());
+    try (SwitchboardClient nat = SwitchboardClient.connect("127.0.0.1:" + port("native"))) {
+      tcp.connect();
+      ws.connect();
+      assertThat(current("switchboard_connections", "protocol=\"native\"")).isEqualTo(1);
+      assertThat(current("switchboard_connections", "protocol=\"mqtt\"")).isEqualTo(2);
+
+      nat.subscribe("m.>", got::add);
+      ws.subscribe("m/#", 1, (t, m) -> overMqtt.add(t));
+      // Two native publishes of 5 bytes, one MQTT publish of 3 bytes: each reaches both
+      // subscribers (native over TCP, MQTT over WebSocket).
+      nat.publish("m.a", "hello".getBytes(StandardCharsets.UTF_8));
+      nat.publish("m.b", "world".getBytes(StandardCharsets.UTF_8));
+      tcp.publish("m/c", "abc".getBytes(StandardCharsets.UTF_8), 1, false);
+      await().atMost(WAIT).until(() -> got.size() == 3 && overMqtt.size() == 3);
+
+      String s = scrape();
+      assertThat(value(s, "switchboard_published_messages_total", "protocol=\"native\""))
+          .isEqualTo(2);
+      assertThat(value(s, "switchboard_published_bytes_total", "protocol=\"native\""))
+          .isEqualTo(10);
+      assertThat(value(s, "switchboard_published_messages_total", "protocol=\"mqtt\""))
+          .isEqualTo(1);
+      assertThat(value(s, "switchboard_published_bytes_total", "protocol=\"mqtt\"")).isEqualTo(3);
+      assertThat(
+              value(
+                  s,
+                  "switchboard_delivered_messages_total",
+                  "protocol=\"native\"",
+                  "transport=\"tcp\""))
+          .isEqualTo(3);
+      assertThat(
+              value(
+                  s,
+                  "switchboard_delivered_bytes_total",
+                  "protocol=\"mqtt\"",
+                  "transport=\"websocket\""))
+          .isEqualTo(13);
+      // HTTP counts under the same names.
+      assertThat(value(s, "switchboard_published_messages_total", "protocol=\"http\""))
+          .isEqualTo(0);
+    } finally {
+      tcp.disconnect();
+      ws.disconnect();
+    }
+    await().atMost(WAIT).until(() -> current("switchboard_connections", "protocol=\"mqtt\"") == 0);
+    await()
+        .atMost(WAIT)
+        .until(() -> current("switchboard_connections", "protocol=\"native\"") == 0);
+  }
+
+  @Test
+  void badInputIsCountedByProtocolAndReason() throws Exception {
+    // MQTT: a PUBLISH (QoS 0, topic "a", no payload) before CONNECT [MQTT-3.1.0-1].
+    try (Socket s = new Socket("127.0.0.1", port("mqtt"))) {
+      s.getOutputStream().write(new byte[] {0x30, 0x03, 0x00, 0x01, 'a'});
+      assertThat(readToEnd(s.getInputStream())).isEmpty(); // closed, nothing sent back
+    }
+    // Native: a frame header that is not HELLO as the first frame.
+    try (RawConnection raw = new RawConnection(port("native"))) {
+      raw.sendRaw(new byte[FrameDescriptor.HEADER_BYTES]);
+      assertThat(raw.read()).isNotNull(); // the fatal ERROR frame
+    }
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                current(
+                        "switchboard_bad_input_total",
+                        "protocol=\"mqtt\"",
+                        "reason=\"packet_before_connect\"")
+                    == 1);
+    assertThat(
+            current(
+                "switchboard_bad_input_total",
+                "protocol=\"native\"",
+                "reason=\"handshake_required\""))
+        .isEqualTo(1);
+    // Other clients are unaffected: a fresh MQTT client still connects and publishes.
+    MqttClient ok =
+        new MqttClient("tcp://127.0.0.1:" + port("mqtt"), "after-bad", new MemoryPersistence());
+    ok.connect();
+    ok.publish("x/y", new byte[] {1}, 1, false);
+    ok.disconnect();
+    assertThat(current("switchboard_published_messages_total", "protocol=\"mqtt\"")).isEqualTo(1);
+  }
+
+  private static byte[] readToEnd(InputStream in) throws Exception {
+    return in.readAllBytes();
+  }
+}
