@@ -107,7 +107,7 @@ public final class HttpFrontEnd implements FrontEnd {
             HttpMethod.GET,
             "/v1/streams/{stream}/events",
             (ctx, x) -> StreamEventStream.open(ctx, x, self[0]));
-    StreamEventStream.deleteLeftovers(context.broker());
+    StreamFollower.deleteLeftovers(context.broker());
     HttpService service =
         new HttpService(
             context.broker(),

@@ -88,6 +88,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private static final Set<String> SUBSCRIBE = Set.of("op", "id", "sub", "pattern", "queue");
   private static final Set<String> CONSUME =
       Set.of("op", "id", "sub", "stream", "consumer", "member", "credits");
+  private static final Set<String> FOLLOW =
+      Set.of("op", "id", "sub", "stream", "subject", "start", "position");
   private static final Set<String> UNSUBSCRIBE = Set.of("op", "id", "sub");
   private static final Set<String> SETTLE =
       Set.of("op", "id", "sub", "stream", "consumer", "delivery", "delayMs", "error");
@@ -310,14 +312,15 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     return switch (op) {
       case "subscribe" -> done(subscribe(n));
       case "consume" -> done(consume(n));
+      case "follow" -> done(follow(n));
       case "unsubscribe" -> done(unsubscribe(n));
       case "ack", "nack", "in_progress" -> settle(op, n);
       case "publish" -> publish(n);
       case "request" -> request(n);
       default ->
           throw invalid(
-              "op must be subscribe, consume, unsubscribe, ack, nack, in_progress, publish or"
-                  + " request, not \""
+              "op must be subscribe, consume, follow, unsubscribe, ack, nack, in_progress,"
+                  + " publish or request, not \""
                   + op
                   + "\"");
     };
@@ -368,6 +371,51 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     feeds.put(sub, feed::close);
     consumerFeeds.put(sub, feed);
     return fields().put("sub", sub);
+  }
+
+  /**
+   * {@code {"op": "follow", "id", "stream", "subject"?, "start"?, "position"?, "sub"?}}: replays
+   * the stream from {@code position} (one handed out before: resumes right after it) or {@code
+   * start} ({@code latest}, the default, {@code earliest}, or an offset), then follows it. Each
+   * message carries the {@code position} after it. Answers {@code sub} and the starting {@code
+   * position}. Codes: STREAM_NOT_FOUND, INVALID_ARGUMENT, INVALID_PATTERN, TOO_MANY_SUBSCRIPTIONS,
+   * SUBSCRIPTION_EXISTS, BROKER_CLOSED.
+   */
+  private ObjectNode follow(ObjectNode n) {
+    fields(n, FOLLOW);
+    String sub = newSub(n);
+    String stream = text(n, "stream", true);
+    long[] next =
+        StreamFollower.startPosition(
+            service.broker(),
+            stream,
+            text(n, "position", false),
+            n.path("start").isNumber() ? n.get("start").asText() : text(n, "start", false),
+            "\"position\"");
+    String from = StreamFollower.position(next);
+    StreamFollower follower =
+        StreamFollower.open(
+            service.broker(),
+            stream,
+            text(n, "subject", false),
+            next,
+            ctx.executor(),
+            (position, d) -> {
+              if (!feeds.containsKey(sub)) {
+                return;
+              }
+              ObjectNode m = AdminJson.JSON.createObjectNode();
+              m.put("op", "message");
+              m.put("sub", sub);
+              m.put("position", position);
+              m.set("message", MessageJson.delivery(d));
+              send(m, null);
+              service
+                  .metrics()
+                  .delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
+            });
+    feeds.put(sub, follower::close);
+    return fields().put("sub", sub).put("position", from);
   }
 
   private void deliver(String sub, Delivery d) {

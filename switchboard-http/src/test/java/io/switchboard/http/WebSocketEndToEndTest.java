@@ -66,6 +66,86 @@ class WebSocketEndToEndTest {
   }
 
   @Test
+  void followReplaysAStreamAndResumesExactlyAfterAGivenPosition() throws Exception {
+    start(Map.of());
+    s.server
+        .broker()
+        .createStream(
+            io.switchboard.broker.stream.StreamConfig.builder("FEED", "feed.>")
+                .partitions(2)
+                .build());
+    try (SwitchboardClient client = s.nativeClient()) {
+      for (int i = 0; i < 6; i++) {
+        client.publish(
+            io.switchboard.client.PublishBuilder.to("feed.x", utf8("m" + i)).key(utf8("k" + i)));
+      }
+      String position;
+      try (WsClient ws = WsClient.connect(s, "/v1/ws")) {
+        JsonNode ok =
+            ws.call(
+                "1",
+                "{\"op\":\"follow\",\"id\":\"1\",\"stream\":\"FEED\",\"start\":\"earliest\","
+                    + "\"sub\":\"f\"}");
+        assertOk(ok);
+        assertThat(ok.path("position").asText()).isEqualTo("0,0");
+        await().atMost(WAIT).until(() -> ws.messages("f").size() == 6);
+        client.publish(
+            io.switchboard.client.PublishBuilder.to("feed.y", utf8("m6")).key(utf8("k6")));
+        await().atMost(WAIT).until(() -> ws.messages("f").size() == 7);
+        Set<String> seen = new HashSet<>();
+        for (JsonNode m : ws.messages("f")) {
+          seen.add(m.path("message").path("text").asText());
+        }
+        assertThat(seen).containsExactlyInAnyOrder("m0", "m1", "m2", "m3", "m4", "m5", "m6");
+        // As if the connection dropped after the fourth message.
+        position = ws.messages("f").get(3).path("position").asText();
+        assertThat(position.split(",")).hasSize(2);
+      }
+      await().atMost(WAIT).until(() -> s.server.broker().listConsumers("FEED").isEmpty());
+      client.publish(io.switchboard.client.PublishBuilder.to("feed.z", utf8("m7")).key(utf8("k7")));
+      try (WsClient again = WsClient.connect(s, "/v1/ws")) {
+        assertOk(
+            again.call(
+                "r",
+                "{\"op\":\"follow\",\"id\":\"r\",\"stream\":\"FEED\",\"position\":\""
+                    + position
+                    + "\",\"sub\":\"f\"}"));
+        // 8 messages in all, 4 seen before the position: exactly the other 4 come.
+        await().atMost(WAIT).until(() -> again.messages("f").size() == 4);
+        long after = 0;
+        for (String n : again.messages("f").get(3).path("position").asText().split(",")) {
+          after += Long.parseLong(n);
+        }
+        assertThat(after).isEqualTo(8);
+        // A subject filter narrows it; an unsubscribe ends it.
+        assertOk(
+            again.call(
+                "g",
+                "{\"op\":\"follow\",\"id\":\"g\",\"stream\":\"FEED\",\"start\":0,"
+                    + "\"subject\":\"feed.z\",\"sub\":\"z\"}"));
+        await().atMost(WAIT).until(() -> again.messages("z").size() == 1);
+        assertThat(again.messages("z").get(0).path("message").path("text").asText())
+            .isEqualTo("m7");
+        assertOk(again.call("u", "{\"op\":\"unsubscribe\",\"id\":\"u\",\"sub\":\"z\"}"));
+        await().atMost(WAIT).until(() -> s.server.broker().listConsumers("FEED").size() == 1);
+        // Bad input: an unknown stream, a position of the wrong shape, a bad start.
+        assertError(
+            again.call("e1", "{\"op\":\"follow\",\"id\":\"e1\",\"stream\":\"NOPE\"}"),
+            ErrorCode.STREAM_NOT_FOUND);
+        assertError(
+            again.call(
+                "e2", "{\"op\":\"follow\",\"id\":\"e2\",\"stream\":\"FEED\",\"position\":\"3\"}"),
+            ErrorCode.INVALID_ARGUMENT);
+        assertError(
+            again.call(
+                "e3", "{\"op\":\"follow\",\"id\":\"e3\",\"stream\":\"FEED\",\"start\":\"soon\"}"),
+            ErrorCode.INVALID_ARGUMENT);
+        assertThat(again.isOpen()).isTrue();
+      }
+    }
+  }
+
+  @Test
   void shouldSubscribeToSeveralPatternsOnOneConnection() throws Exception {
     start(Map.of());
     try (WsClient ws = WsClient.connect(s, "/v1/ws");
