@@ -1,6 +1,8 @@
 package io.switchboard.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.Message;
@@ -43,9 +45,43 @@ final class LiveEventStream extends EventStream implements LiveSink {
     return s;
   }
 
+  /**
+   * The last message this event-loop thread encoded, and its encoding: the live bus hands the same
+   * message to every subscriber of the loop in turn, so a fan-out to a thousand event streams
+   * encodes it once per loop, not a thousand times. One entry per thread: a bounded cache.
+   */
+  private static final class Encoded {
+    Message message;
+    ByteBuf bytes;
+  }
+
+  private static final FastThreadLocal<Encoded> LAST =
+      new FastThreadLocal<>() {
+        @Override
+        protected Encoded initialValue() {
+          return new Encoded();
+        }
+
+        @Override
+        protected void onRemoval(Encoded e) {
+          if (e.bytes != null) {
+            e.bytes.release();
+            e.bytes = null;
+          }
+        }
+      };
+
   @Override
   public void onMessage(Message m) {
-    event(Long.toString(++sequence), "message", MessageJson.live(m).toString(), false);
+    Encoded last = LAST.get();
+    if (last.message != m) {
+      if (last.bytes != null) {
+        last.bytes.release();
+      }
+      last.bytes = encode(ctx.alloc(), "message", MessageJson.live(m).toString());
+      last.message = m;
+    }
+    encodedEvent(Long.toString(++sequence), last.bytes);
     service.metrics().delivered(HttpMetrics.Transport.SSE, m.payload().length);
   }
 
