@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * <pre>
  * Compare --root DIR --kafka-libs DIR --work DIR [--warmup S] [--seconds S]
  *         [--brokers switchboard,kafka,rabbitmq,nats,mosquitto] [--workloads 1,2,3,4,5a,5b,6,7]
- *         [--doc docs/benchmarks.md] [--command TEXT]
+ *         [--doc docs/benchmarks.md] [--command TEXT] [--mqtt-client paho|netty]
  * </pre>
  */
 public final class Compare {
@@ -47,7 +47,8 @@ public final class Compare {
       List<String> brokers,
       Set<String> workloads,
       Path doc,
-      String command) {
+      String command,
+      String mqttClient) {
 
     static Options parse(String... args) {
       Map<String, String> m = new LinkedHashMap<>();
@@ -67,7 +68,8 @@ public final class Compare {
               "brokers",
               "workloads",
               "doc",
-              "command");
+              "command",
+              "mqtt-client");
       for (String k : m.keySet()) {
         if (!known.contains(k)) {
           throw new IllegalArgumentException("unknown option --" + k + "; known: " + known);
@@ -106,7 +108,15 @@ public final class Compare {
           brokers,
           workloads,
           Path.of(m.getOrDefault("doc", root.resolve("docs/benchmarks.md").toString())),
-          m.getOrDefault("command", "bench/compare.sh"));
+          m.getOrDefault("command", "bench/compare.sh"),
+          mqttClient(m.getOrDefault("mqtt-client", "paho")));
+    }
+
+    private static String mqttClient(String c) {
+      if (!Set.of("paho", "netty").contains(c)) {
+        throw new IllegalArgumentException("--mqtt-client is paho or netty, not " + c);
+      }
+      return c;
     }
 
     boolean wants(Workload w) {
@@ -137,7 +147,8 @@ public final class Compare {
 
   public static void main(String[] args) throws Exception {
     Options o = Options.parse(args);
-    Settings s = new Settings(o.root(), o.kafkaLibs(), o.work(), o.warmup(), o.measure());
+    Settings s =
+        new Settings(o.root(), o.kafkaLibs(), o.work(), o.warmup(), o.measure(), o.mqttClient());
     List<Peer> peers = o.brokers().stream().map(b -> peer(b, o)).toList();
     List<Result> results = new ArrayList<>();
     Map<String, String> versions = new LinkedHashMap<>();

@@ -4,14 +4,10 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
@@ -420,20 +416,14 @@ public final class HttpBench {
     List<Channel> channels = new ArrayList<>();
     try {
       Bootstrap b =
-          new Bootstrap()
-              .group(group)
-              .channel(NioSocketChannel.class)
-              .option(ChannelOption.TCP_NODELAY, true)
-              .handler(
-                  new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                      ch.pipeline()
-                          .addLast(new HttpClientCodec())
-                          .addLast(new SseReader(latency, perSecond, counted, subscribed, window));
-                      ch.closeFuture().addListener(f -> closed.incrementAndGet());
-                    }
-                  });
+          LoopbackClients.bootstrap(
+              group,
+              ch -> {
+                ch.pipeline()
+                    .addLast(new HttpClientCodec())
+                    .addLast(new SseReader(latency, perSecond, counted, subscribed, window));
+                ch.closeFuture().addListener(f -> closed.incrementAndGet());
+              });
       for (int i = 0; i < clients; i++) {
         Channel ch = b.connect("127.0.0.1", httpPort).sync().channel();
         DefaultFullHttpRequest req =

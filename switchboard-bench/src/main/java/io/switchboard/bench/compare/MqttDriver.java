@@ -56,6 +56,9 @@ final class MqttDriver {
   /** One publisher at QoS 0, {@code w.subscribers()} subscribers at QoS 0. */
   static Result fanOut(String broker, int port, Workload w, Durability d, Settings s)
       throws Exception {
+    if (s.mqttClient().equals("netty")) {
+      return nettyFanOut(broker, port, w, d, s);
+    }
     Load load = s.load(w);
     String topic = "bench/fanout/" + System.nanoTime();
     List<MqttAsyncClient> subs = new ArrayList<>();
@@ -79,6 +82,9 @@ final class MqttDriver {
   /** One client publishing at QoS 1 as fast as its window of unacknowledged publishes allows. */
   static Result qos1(String broker, int port, Workload w, Durability d, Settings s)
       throws Exception {
+    if (s.mqttClient().equals("netty")) {
+      return nettyQos1(broker, port, w, d, s);
+    }
     Load load = s.load(w);
     MqttAsyncClient pub = connect(port, "pub");
     try {
@@ -86,6 +92,48 @@ final class MqttDriver {
       return load.result(broker, CLIENT, d, 0, "");
     } finally {
       close(List.of(pub));
+    }
+  }
+
+  /** {@link #fanOut} with {@link NettyMqttClient}: subscribers and publisher on one loop. */
+  static Result nettyFanOut(String broker, int port, Workload w, Durability d, Settings s)
+      throws Exception {
+    Load load = s.load(w);
+    String topic = "bench/fanout/" + System.nanoTime();
+    var group = NettyMqttClient.group();
+    List<NettyMqttClient> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < w.subscribers(); i++) {
+        NettyMqttClient c =
+            NettyMqttClient.connect(
+                group, port, "sub" + i + "-" + System.nanoTime(), load::received);
+        c.subscribe(topic, 0);
+        clients.add(c);
+      }
+      NettyMqttClient pub =
+          NettyMqttClient.connect(group, port, "pub-" + System.nanoTime(), b -> {});
+      clients.add(pub);
+      load.publish((payload, done, failed) -> pub.publish(topic, payload, 0, done));
+      load.drain(w.subscribers());
+      return load.result(broker, NettyMqttClient.NAME + ", QoS 0", d, w.subscribers(), "");
+    } finally {
+      clients.forEach(NettyMqttClient::close);
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  /** {@link #qos1} with {@link NettyMqttClient}. */
+  static Result nettyQos1(String broker, int port, Workload w, Durability d, Settings s)
+      throws Exception {
+    Load load = s.load(w);
+    var group = NettyMqttClient.group();
+    String topic = "bench/qos1/" + System.nanoTime();
+    try (NettyMqttClient pub =
+        NettyMqttClient.connect(group, port, "pub-" + System.nanoTime(), b -> {})) {
+      load.publish((payload, done, failed) -> pub.publish(topic, payload, 1, done));
+      return load.result(broker, NettyMqttClient.NAME, d, 0, "");
+    } finally {
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 

@@ -11,7 +11,13 @@ import java.time.Duration;
  * @param kafkaLibs Kafka's jars (server and kafka-tools)
  * @param work where brokers keep their data and logs
  */
-record Settings(Path root, Path kafkaLibs, Path work, Duration warmup, Duration measure) {
+record Settings(
+    Path root, Path kafkaLibs, Path work, Duration warmup, Duration measure, String mqttClient) {
+  /** With the MQTT workloads driven by Paho. */
+  Settings(Path root, Path kafkaLibs, Path work, Duration warmup, Duration measure) {
+    this(root, kafkaLibs, work, warmup, measure, "paho");
+  }
+
   /** Unacknowledged publishes per producer, the same for every driver. */
   static final int WINDOW = 1000;
 
