@@ -115,9 +115,8 @@ abstract class EventStream {
 
   /**
    * Sends one event whose {@code event:} and {@code data:} lines are already encoded (shared by
-   * every stream sending the same message; this write takes a duplicate of it, the caller keeps its
-   * own reference) after an {@code id:} line, without a flush. Past the pending-bytes bound the
-   * stream is cut off instead.
+   * every stream sending the same message; copied, the caller keeps its reference) after an {@code
+   * id:} line, without a flush. Past the pending-bytes bound the stream is cut off instead.
    */
   protected final void encodedEvent(String id, ByteBuf encoded) {
     if (ended) {
@@ -127,13 +126,13 @@ abstract class EventStream {
       slow();
       return;
     }
-    ByteBuf head = ctx.alloc().buffer(id.length() + 5);
-    head.writeCharSequence("id: ", StandardCharsets.US_ASCII);
-    head.writeCharSequence(id, StandardCharsets.US_ASCII);
-    head.writeByte('\n');
-    ByteBuf both =
-        ctx.alloc().compositeBuffer(2).addComponents(true, head, encoded.retainedDuplicate());
-    ctx.write(new DefaultHttpContent(both), ctx.voidPromise());
+    // One small buffer with a copy of the shared bytes: cheaper than a composite of two.
+    ByteBuf event = ctx.alloc().buffer(id.length() + 5 + encoded.readableBytes());
+    event.writeCharSequence("id: ", StandardCharsets.US_ASCII);
+    event.writeCharSequence(id, StandardCharsets.US_ASCII);
+    event.writeByte('\n');
+    event.writeBytes(encoded, encoded.readerIndex(), encoded.readableBytes());
+    ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
   }
 
   /** The {@code event:} and {@code data:} lines of an event, encoded. */

@@ -46,16 +46,20 @@ final class LiveEventStream extends EventStream implements LiveSink {
   }
 
   /**
-   * The last message this event-loop thread encoded, and its encoding: the live bus hands the same
-   * message to every subscriber of the loop in turn, so a fan-out to a thousand event streams
-   * encodes it once per loop, not a thousand times. One entry per thread: a bounded cache.
+   * Messages this event-loop thread encoded lately, and their encodings: the live bus hands the
+   * same message to every subscriber of the loop, so a fan-out to a thousand event streams encodes
+   * it once per loop, not a thousand times. Direct-mapped by identity, {@value #CACHE_SLOTS} slots
+   * per thread (a bounded cache): subscribers drain their own queues, so under load one may be a
+   * few hundred messages behind another and still find its message encoded.
    */
+  static final int CACHE_SLOTS = 1024;
+
   private static final class Encoded {
-    Message message;
-    ByteBuf bytes;
+    final Message[] messages = new Message[CACHE_SLOTS];
+    final ByteBuf[] bytes = new ByteBuf[CACHE_SLOTS];
   }
 
-  private static final FastThreadLocal<Encoded> LAST =
+  private static final FastThreadLocal<Encoded> ENCODED =
       new FastThreadLocal<>() {
         @Override
         protected Encoded initialValue() {
@@ -64,24 +68,28 @@ final class LiveEventStream extends EventStream implements LiveSink {
 
         @Override
         protected void onRemoval(Encoded e) {
-          if (e.bytes != null) {
-            e.bytes.release();
-            e.bytes = null;
+          for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (e.bytes[i] != null) {
+              e.bytes[i].release();
+              e.bytes[i] = null;
+              e.messages[i] = null;
+            }
           }
         }
       };
 
   @Override
   public void onMessage(Message m) {
-    Encoded last = LAST.get();
-    if (last.message != m) {
-      if (last.bytes != null) {
-        last.bytes.release();
+    Encoded cache = ENCODED.get();
+    int slot = System.identityHashCode(m) & (CACHE_SLOTS - 1);
+    if (cache.messages[slot] != m) {
+      if (cache.bytes[slot] != null) {
+        cache.bytes[slot].release();
       }
-      last.bytes = encode(ctx.alloc(), "message", MessageJson.live(m).toString());
-      last.message = m;
+      cache.bytes[slot] = encode(ctx.alloc(), "message", MessageJson.live(m).toString());
+      cache.messages[slot] = m;
     }
-    encodedEvent(Long.toString(++sequence), last.bytes);
+    encodedEvent(Long.toString(++sequence), cache.bytes[slot]);
     service.metrics().delivered(HttpMetrics.Transport.SSE, m.payload().length);
   }
 

@@ -89,6 +89,35 @@ class EventStreamEndToEndTest {
   }
 
   @Test
+  void everyStreamOfAFanOutGetsEveryMessageWithItsOwnIds() throws Exception {
+    start(Map.of());
+    // Messages are encoded once per event loop and shared by its streams: each stream still gets
+    // each message's own data, in order, with ids counting from 1 on that stream.
+    java.util.List<SseClient> streams = new java.util.ArrayList<>();
+    try (SwitchboardClient client = s.nativeClient()) {
+      for (int i = 0; i < 6; i++) {
+        streams.add(sse("/v1/subjects/fan.*/events"));
+      }
+      for (int i = 0; i < 300; i++) {
+        client.publish("fan." + (i % 3), utf8("m" + i));
+      }
+      for (SseClient c : streams) {
+        await().atMost(WAIT).until(() -> c.ofType("message").size() == 300);
+        java.util.List<SseClient.Event> got = c.ofType("message");
+        for (int i = 0; i < 300; i++) {
+          assertThat(got.get(i).id()).isEqualTo(Integer.toString(i + 1));
+          assertThat(data(got.get(i)).path("text").asText()).isEqualTo("m" + i);
+          assertThat(data(got.get(i)).path("subject").asText()).isEqualTo("fan." + (i % 3));
+        }
+      }
+    } finally {
+      for (SseClient c : streams) {
+        c.close();
+      }
+    }
+  }
+
+  @Test
   void shouldShareAQueueGroupBetweenStreams() throws Exception {
     start(Map.of());
     try (SseClient a = sse("/v1/subjects/work.*/events?queue=workers");
