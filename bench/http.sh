@@ -7,7 +7,8 @@
 #   bench/http.sh --seconds 10 --sse 100x1000,1000x100,1000x1000   # clients x msg/s, one run each
 #   bench/http.sh --parts sse                       # only the SSE part (or: --parts publish)
 #
-# Installs wrk from Debian when missing (as root). Starts Switchboard with its launcher on free
+# BENCH_JAVA_OPTS adds JVM flags to the load generator (SWITCHBOARD_JAVA_OPTS: to the server),
+# e.g. a JFR recording. Installs wrk from Debian when missing (as root). Starts Switchboard with its launcher on free
 # loopback ports with data in a fresh directory and stops it by PID.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +27,7 @@ echo "http bench: building Switchboard and the bench module" >&2
 ./build -q -DskipTests -Dspotless.check.skip=true -pl switchboard-cli,switchboard-bench -am package >&2
 JAVA_HOME=$(bin/find-jdk)
 exec "$JAVA_HOME/bin/java" -Xmx2g --enable-native-access=ALL-UNNAMED \
-  --sun-misc-unsafe-memory-access=allow \
+  --sun-misc-unsafe-memory-access=allow ${BENCH_JAVA_OPTS:-} \
   -cp "switchboard-bench/target/switchboard-bench.jar:switchboard-bench/target/lib/*" \
   io.switchboard.bench.compare.HttpBench \
   --root "$root" --work "$work" --command "bench/http.sh $*" "$@"

@@ -1,12 +1,14 @@
 package io.switchboard.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -77,6 +79,15 @@ abstract class EventStream {
         head.headers(), ctx.channel().attr(HttpConnectionHandler.CORS_ORIGIN).get());
     HttpUtil.setTransferEncodingChunked(head, true);
     ctx.write(head, ctx.voidPromise());
+    // The head is encoded; nothing but this stream's chunks follows on the connection (requests
+    // sent after it are dropped unanswered), so the chunks are framed here and the HTTP encoder
+    // leaves the pipeline: one buffer and one write per event instead of three and a promise
+    // combiner (a third of the server's time at a thousand streams).
+    HttpServerCodec codec = ctx.pipeline().get(HttpServerCodec.class);
+    if (codec != null) {
+      codec.removeOutboundHandler();
+      framesChunks = true;
+    }
     write("retry: " + RETRY_MS + "\n: subscribed\n\n");
     long every = service.settings().sseHeartbeatMs();
     heartbeat =
@@ -127,12 +138,15 @@ abstract class EventStream {
       return;
     }
     // One small buffer with a copy of the shared bytes: cheaper than a composite of two.
-    ByteBuf event = ctx.alloc().buffer(id.length() + 5 + encoded.readableBytes());
+    int length = id.length() + 5 + encoded.readableBytes();
+    ByteBuf event = ctx.alloc().buffer(length + CHUNK_FRAMING);
+    chunkHead(event, length);
     event.writeCharSequence("id: ", StandardCharsets.US_ASCII);
     event.writeCharSequence(id, StandardCharsets.US_ASCII);
     event.writeByte('\n');
     event.writeBytes(encoded, encoded.readerIndex(), encoded.readableBytes());
-    ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+    chunkTail(event);
+    ctx.write(content(event), ctx.voidPromise());
   }
 
   /** The {@code event:} and {@code data:} lines of an event, encoded. */
@@ -192,15 +206,43 @@ abstract class EventStream {
     if (ended) {
       return;
     }
-    // Ownership of the buffer passes to the write; the encoder releases it.
-    ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
-    buf.writeCharSequence(text, StandardCharsets.UTF_8);
+    // Ownership of the buffer passes to the write; the transport releases it.
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    ByteBuf buf = ctx.alloc().buffer(bytes.length + CHUNK_FRAMING);
+    chunkHead(buf, bytes.length);
+    buf.writeBytes(bytes);
+    chunkTail(buf);
     if (flush) {
-      ctx.writeAndFlush(new DefaultHttpContent(buf), ctx.voidPromise());
+      ctx.writeAndFlush(content(buf), ctx.voidPromise());
     } else {
-      ctx.write(new DefaultHttpContent(buf), ctx.voidPromise());
+      ctx.write(content(buf), ctx.voidPromise());
     }
   }
+
+  /** Room for a chunk's size line and trailing CRLF (RFC 9112 §7.1). */
+  private static final int CHUNK_FRAMING = 8 + 2 + 2;
+
+  /** Whether this stream frames its chunks itself (the HTTP encoder has left the pipeline). */
+  private boolean framesChunks;
+
+  private void chunkHead(ByteBuf b, int length) {
+    if (framesChunks) {
+      b.writeCharSequence(Integer.toHexString(length), StandardCharsets.US_ASCII);
+      b.writeShort(CRLF);
+    }
+  }
+
+  private void chunkTail(ByteBuf b) {
+    if (framesChunks) {
+      b.writeShort(CRLF);
+    }
+  }
+
+  private Object content(ByteBuf b) {
+    return framesChunks ? b : new DefaultHttpContent(b);
+  }
+
+  private static final int CRLF = ('\r' << 8) | '\n';
 
   private long pendingWriteBytes() {
     var buffer = ctx.channel().unsafe().outboundBuffer();
@@ -224,7 +266,11 @@ abstract class EventStream {
     b.append("event: ").append(type).append('\n').append("data: ").append(data).append("\n\n");
     write(b.toString());
     ended = true;
-    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> ctx.close());
+    Object last =
+        framesChunks
+            ? Unpooled.wrappedBuffer("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
+            : LastHttpContent.EMPTY_LAST_CONTENT;
+    ctx.writeAndFlush(last).addListener(f -> ctx.close());
     ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
     stop();
   }

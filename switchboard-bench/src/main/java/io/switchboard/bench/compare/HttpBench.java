@@ -285,18 +285,18 @@ public final class HttpBench {
   private static final byte[] TEXT_FIELD = "\"text\":\"".getBytes(StandardCharsets.US_ASCII);
 
   /**
-   * The stamp inside one SSE {@code data:} line of a message event, or -1 when the line carries
-   * none ({@code "text":"<digits> x…"}).
+   * The stamp inside one SSE {@code data:} line of a message event ({@code b[from, to)}), or -1
+   * when the line carries none ({@code "text":"<digits> x…"}).
    */
-  static long stampOf(ByteBuf line) {
-    int at = indexOf(line, TEXT_FIELD);
+  static long stampOf(byte[] b, int from, int to) {
+    int at = indexOf(b, from, to, TEXT_FIELD);
     if (at < 0) {
       return -1;
     }
     long v = 0;
     int digits = 0;
-    for (int i = at + TEXT_FIELD.length; i < line.writerIndex(); i++) {
-      byte c = line.getByte(i);
+    for (int i = at + TEXT_FIELD.length; i < to; i++) {
+      byte c = b[i];
       if (c < '0' || c > '9') {
         break;
       }
@@ -306,11 +306,11 @@ public final class HttpBench {
     return digits == 0 ? -1 : v;
   }
 
-  private static int indexOf(ByteBuf b, byte[] needle) {
+  private static int indexOf(byte[] b, int from, int to, byte[] needle) {
     outer:
-    for (int i = b.readerIndex(); i <= b.writerIndex() - needle.length; i++) {
+    for (int i = from; i <= to - needle.length; i++) {
       for (int j = 0; j < needle.length; j++) {
-        if (b.getByte(i + j) != needle[j]) {
+        if (b[i + j] != needle[j]) {
           continue outer;
         }
       }
@@ -318,6 +318,8 @@ public final class HttpBench {
     }
     return -1;
   }
+
+  private static final byte[] SUBSCRIBED = ": subscribed".getBytes(StandardCharsets.US_ASCII);
 
   /** Message events parsed by every client of the run, in the window or not. */
   static final AtomicLong ALL_EVENTS = new AtomicLong();
@@ -329,7 +331,14 @@ public final class HttpBench {
     private final AtomicLong counted;
     private final CountDownLatch subscribed;
     private final long[] window; // [start, end) of intended send times measured
-    private ByteBuf partial;
+
+    /**
+     * Bytes received and not yet parsed (a line split across chunks): a plain array, scanned
+     * without the per-byte checks of a ByteBuf.
+     */
+    private byte[] pending = new byte[8192];
+
+    private int pendingLength;
     private boolean seenSubscribed;
 
     SseReader(Recorder latency, AtomicLong counted, CountDownLatch subscribed, long[] window) {
@@ -350,16 +359,6 @@ public final class HttpBench {
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-      partial = ctx.alloc().buffer(4096);
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-      partial.release();
-    }
-
-    @Override
     protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
       if (msg instanceof HttpResponse r && r.status().code() != 200) {
         throw new IllegalStateException("SSE answered " + r.status());
@@ -367,32 +366,39 @@ public final class HttpBench {
       if (!(msg instanceof HttpContent c)) {
         return;
       }
-      partial.writeBytes(c.content());
+      ByteBuf in = c.content();
+      int n = in.readableBytes();
+      if (pendingLength + n > pending.length) {
+        pending = java.util.Arrays.copyOf(pending, Math.max(2 * pending.length, pendingLength + n));
+      }
+      in.getBytes(in.readerIndex(), pending, pendingLength, n);
+      int end = pendingLength + n;
       long now = System.nanoTime();
-      int lineStart = partial.readerIndex();
-      for (int i = partial.readerIndex(); i < partial.writerIndex(); i++) {
-        if (partial.getByte(i) != '\n') {
+      int lineStart = 0;
+      for (int i = pendingLength; i < end; i++) {
+        if (pending[i] != '\n') {
           continue;
         }
-        ByteBuf line = partial.slice(lineStart, i - lineStart);
-        if (!seenSubscribed && line.toString(StandardCharsets.US_ASCII).equals(": subscribed")) {
+        if (!seenSubscribed
+            && java.util.Arrays.equals(pending, lineStart, i, SUBSCRIBED, 0, SUBSCRIBED.length)) {
           seenSubscribed = true;
           subscribed.countDown();
-        } else if (line.readableBytes() > 5 && line.getByte(0) == 'd') {
-          long sent = stampOf(line);
+        } else if (i - lineStart > 5 && pending[lineStart] == 'd') {
+          long sent = stampOf(pending, lineStart, i);
           if (sent > 0) {
             ALL_EVENTS.incrementAndGet();
           }
           if (sent >= window[0] && sent < window[1]) {
-            latency.recordValue(Math.max(0, now - sent));
-            perSecond.recordValue(Math.max(0, now - sent));
+            long age = Math.max(0, now - sent);
+            latency.recordValue(age);
+            perSecond.recordValue(age);
             counted.incrementAndGet();
           }
         }
         lineStart = i + 1;
       }
-      partial.readerIndex(lineStart);
-      partial.discardReadBytes();
+      pendingLength = end - lineStart;
+      System.arraycopy(pending, lineStart, pending, 0, pendingLength);
     }
 
     @Override

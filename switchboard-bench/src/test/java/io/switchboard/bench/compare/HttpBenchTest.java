@@ -54,11 +54,14 @@ class HttpBenchTest {
   void aPayloadCarriesItsStampAndTheEventLineGivesItBack() {
     byte[] p = HttpBench.payload(123456789012L, 100);
     assertThat(p).hasSize(100);
-    String line = "data: {\"subject\":\"bench.sse\",\"text\":\"" + new String(p) + "\"}";
-    assertThat(HttpBench.stampOf(Unpooled.copiedBuffer(line, StandardCharsets.UTF_8)))
-        .isEqualTo(123456789012L);
-    assertThat(HttpBench.stampOf(Unpooled.copiedBuffer("data: {}", StandardCharsets.UTF_8)))
-        .isEqualTo(-1);
+    byte[] line =
+        ("xx data: {\"subject\":\"bench.sse\",\"text\":\"" + new String(p) + "\"}")
+            .getBytes(StandardCharsets.UTF_8);
+    assertThat(HttpBench.stampOf(line, 3, line.length)).isEqualTo(123456789012L);
+    // Only within the bounds given: the stamp lies outside this range.
+    assertThat(HttpBench.stampOf(line, 3, 30)).isEqualTo(-1);
+    byte[] empty = "data: {}".getBytes(StandardCharsets.UTF_8);
+    assertThat(HttpBench.stampOf(empty, 0, empty.length)).isEqualTo(-1);
   }
 
   @Test
