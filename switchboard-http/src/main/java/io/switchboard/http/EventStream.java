@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
@@ -87,6 +88,11 @@ abstract class EventStream {
     if (codec != null) {
       codec.removeOutboundHandler();
       framesChunks = true;
+    }
+    // The idle timer would watch every write with a listener; a stream is never idle (its
+    // heartbeat writes), so it goes too.
+    if (ctx.pipeline().get(IdleStateHandler.class) != null) {
+      ctx.pipeline().remove(IdleStateHandler.class);
     }
     write("retry: " + RETRY_MS + "\n: subscribed\n\n");
     long every = service.settings().sseHeartbeatMs();
