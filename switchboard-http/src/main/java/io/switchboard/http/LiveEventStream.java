@@ -50,13 +50,19 @@ final class LiveEventStream extends EventStream implements LiveSink {
    * same message to every subscriber of the loop, so a fan-out to a thousand event streams encodes
    * it once per loop, not a thousand times. Direct-mapped by identity, {@value #CACHE_SLOTS} slots
    * per thread (a bounded cache): subscribers drain their own queues, so under load one may be a
-   * few hundred messages behind another and still find its message encoded.
+   * few hundred messages behind another and still find its message encoded. Only encodings of up to
+   * {@value #SMALL_BYTES} bytes take a slot; a larger one has a single slot of its own, so a thread
+   * holds at most 4 MiB plus one large message.
    */
   static final int CACHE_SLOTS = 1024;
+
+  static final int SMALL_BYTES = 4096;
 
   private static final class Encoded {
     final Message[] messages = new Message[CACHE_SLOTS];
     final ByteBuf[] bytes = new ByteBuf[CACHE_SLOTS];
+    Message large;
+    ByteBuf largeBytes;
   }
 
   private static final FastThreadLocal<Encoded> ENCODED =
@@ -75,6 +81,11 @@ final class LiveEventStream extends EventStream implements LiveSink {
               e.messages[i] = null;
             }
           }
+          if (e.largeBytes != null) {
+            e.largeBytes.release();
+            e.largeBytes = null;
+            e.large = null;
+          }
         }
       };
 
@@ -82,14 +93,28 @@ final class LiveEventStream extends EventStream implements LiveSink {
   public void onMessage(Message m) {
     Encoded cache = ENCODED.get();
     int slot = System.identityHashCode(m) & (CACHE_SLOTS - 1);
-    if (cache.messages[slot] != m) {
-      if (cache.bytes[slot] != null) {
-        cache.bytes[slot].release();
+    ByteBuf bytes;
+    if (cache.messages[slot] == m) {
+      bytes = cache.bytes[slot];
+    } else if (cache.large == m) {
+      bytes = cache.largeBytes;
+    } else {
+      bytes = encode(ctx.alloc(), "message", MessageJson.live(m).toString());
+      if (bytes.readableBytes() <= SMALL_BYTES) {
+        if (cache.bytes[slot] != null) {
+          cache.bytes[slot].release();
+        }
+        cache.bytes[slot] = bytes;
+        cache.messages[slot] = m;
+      } else {
+        if (cache.largeBytes != null) {
+          cache.largeBytes.release();
+        }
+        cache.largeBytes = bytes;
+        cache.large = m;
       }
-      cache.bytes[slot] = encode(ctx.alloc(), "message", MessageJson.live(m).toString());
-      cache.messages[slot] = m;
     }
-    encodedEvent(Long.toString(++sequence), cache.bytes[slot]);
+    encodedEvent(Long.toString(++sequence), bytes);
     service.metrics().delivered(HttpMetrics.Transport.SSE, m.payload().length);
   }
 

@@ -88,6 +88,10 @@ class EventStreamEndToEndTest {
     assertThat(s.server.broker().live().subscriptionCount()).isZero();
   }
 
+  static String text(int i) {
+    return i % 50 == 0 ? "large-" + i + "-" + "x".repeat(10_000) : "m" + i;
+  }
+
   @Test
   void everyStreamOfAFanOutGetsEveryMessageWithItsOwnIds() throws Exception {
     start(Map.of());
@@ -98,15 +102,16 @@ class EventStreamEndToEndTest {
       for (int i = 0; i < 6; i++) {
         streams.add(sse("/v1/subjects/fan.*/events"));
       }
+      // Every 50th message is larger than what the per-loop cache keeps in its slots.
       for (int i = 0; i < 300; i++) {
-        client.publish("fan." + (i % 3), utf8("m" + i));
+        client.publish("fan." + (i % 3), utf8(text(i)));
       }
       for (SseClient c : streams) {
         await().atMost(WAIT).until(() -> c.ofType("message").size() == 300);
         java.util.List<SseClient.Event> got = c.ofType("message");
         for (int i = 0; i < 300; i++) {
           assertThat(got.get(i).id()).isEqualTo(Integer.toString(i + 1));
-          assertThat(data(got.get(i)).path("text").asText()).isEqualTo("m" + i);
+          assertThat(data(got.get(i)).path("text").asText()).isEqualTo(text(i));
           assertThat(data(got.get(i)).path("subject").asText()).isEqualTo("fan." + (i % 3));
         }
       }
