@@ -115,6 +115,22 @@ public final class SwitchboardClient implements AutoCloseable {
   /** A subscription to restore after a reconnect: its frame (with a fresh request id) and sink. */
   private record Sub(Frame frame, Consumer<Frame> sink) {}
 
+  /** A frame for a subscription's handler, waiting for the callback thread. */
+  private record Dispatch(Sub sub, Frame frame) {}
+
+  /**
+   * Frames for handlers waiting for the callback thread; past this many the connection stops
+   * reading until half have been handled, so a slow handler pushes back on the server (which drops
+   * live messages for a reader that falls behind) instead of growing this process's memory.
+   */
+  public static final int MAX_QUEUED_CALLBACKS = 65_536;
+
+  private final java.util.Queue<Dispatch> inbox =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final AtomicInteger inboxSize = new AtomicInteger();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private volatile boolean readPaused;
+
   private final ClientOptions options;
   private final EventLoopGroup group;
   private final ExecutorService callbacks;
@@ -237,6 +253,14 @@ public final class SwitchboardClient implements AutoCloseable {
   public boolean isConnected() {
     Channel ch = channel;
     return state == State.CONNECTED && ch != null && ch.isActive();
+  }
+
+  /**
+   * Frames received for subscription handlers and not yet handled (at most about {@link
+   * #MAX_QUEUED_CALLBACKS}: past it the connection stops reading until handlers catch up).
+   */
+  public int queuedCallbacks() {
+    return inboxSize.get();
   }
 
   /** How many times the connection was re-established. */
@@ -835,10 +859,26 @@ public final class SwitchboardClient implements AutoCloseable {
       }
     }
 
+    /**
+     * Hands a frame to its handler on the callback thread. Frames queue in order and one task
+     * drains whatever has queued, so a burst costs one hand-over between threads, not one per
+     * message.
+     */
     private void dispatch(int sid, Frame f) {
       Sub sub = subscriptions.get(sid);
-      if (sub != null) {
-        callbacks.execute(() -> sub.sink().accept(f));
+      if (sub == null) {
+        return;
+      }
+      inbox.add(new Dispatch(sub, f));
+      if (inboxSize.incrementAndGet() >= MAX_QUEUED_CALLBACKS && !readPaused) {
+        readPaused = true;
+        Channel ch = channel;
+        if (ch != null) {
+          ch.config().setAutoRead(false);
+        }
+      }
+      if (draining.compareAndSet(false, true)) {
+        callbacks.execute(SwitchboardClient.this::drainInbox);
       }
     }
 
@@ -855,6 +895,27 @@ public final class SwitchboardClient implements AutoCloseable {
       closeReason = String.valueOf(cause.getMessage());
       ctx.close();
     }
+  }
+
+  /** Callback thread: runs the handlers of every queued frame, in order. */
+  private void drainInbox() {
+    do {
+      for (Dispatch d; (d = inbox.poll()) != null; ) {
+        if (inboxSize.decrementAndGet() <= MAX_QUEUED_CALLBACKS / 2 && readPaused) {
+          readPaused = false;
+          Channel ch = channel;
+          if (ch != null) {
+            ch.config().setAutoRead(true);
+          }
+        }
+        try {
+          d.sub().sink().accept(d.frame());
+        } catch (RuntimeException e) {
+          LOG.warn("a subscription handler failed on {}", d.frame().type(), e);
+        }
+      }
+      draining.set(false);
+    } while (!inbox.isEmpty() && draining.compareAndSet(false, true));
   }
 
   /** Says goodbye and closes the connection and its threads; pending requests fail. */
