@@ -156,6 +156,13 @@ final class BenchCommand extends ClientCommand {
   String ack;
 
   @Option(
+      names = "--no-ack",
+      description =
+          "pubsub: publish without acknowledgements (at most once, as core NATS publishes); a"
+              + " publish is done once written to the connection.")
+  boolean noAck;
+
+  @Option(
       names = "--max-in-flight",
       paramLabel = "N",
       defaultValue = "1000",
@@ -193,6 +200,9 @@ final class BenchCommand extends ClientCommand {
       throw usage("--ack is for --mode queue");
     }
     ackEach = ack == null || choice("--ack", ack, "each", "none").equals("each");
+    if (noAck && benchMode != BenchMode.PUBSUB) {
+      throw usage("--no-ack is for --mode pubsub (pub and queue measure acknowledged publishes)");
+    }
     if (sizeBytes < BenchMeter.HEADER_BYTES || sizeBytes > MAX_SIZE_BYTES) {
       throw usage(
           "--size must be in ["
@@ -417,7 +427,8 @@ final class BenchCommand extends ClientCommand {
                 warmupEndNs,
                 endNs,
                 share,
-                maxInFlight);
+                maxInFlight,
+                noAck);
         threads.add(
             Thread.ofPlatform()
                 .name("bench-publisher-" + i)

@@ -37,7 +37,8 @@ final class BenchPublisher implements Runnable {
       long warmupEndNs,
       long endNs,
       long count,
-      int maxInFlight) {}
+      int maxInFlight,
+      boolean noAck) {}
 
   private final SwitchboardClient client;
   private final Plan plan;
@@ -122,8 +123,12 @@ final class BenchPublisher implements Runnable {
   private void send(long k, long dueNs, boolean measured) {
     String subject = plan.subjects()[(int) (k % plan.subjects().length)];
     byte[] payload = BenchMeter.stamp(plan.sizeBytes(), dueNs, measured);
+    PublishBuilder publish = PublishBuilder.to(subject, payload);
+    if (plan.noAck()) {
+      publish.noAck(); // done once written: the window then bounds what waits to be written
+    }
     client
-        .publishAsync(PublishBuilder.to(subject, payload))
+        .publishAsync(publish)
         .whenComplete(
             (ack, e) -> {
               long nowNs = System.nanoTime();

@@ -67,6 +67,7 @@ final class BenchReport {
     n.put("fsync", cmd.fsync);
     n.put("partitions", cmd.partitions);
     n.put("ack", mode == BenchMode.QUEUE ? (cmd.ackEach() ? "each" : "none") : null);
+    n.put("noAck", cmd.noAck);
     n.put("published", published);
     n.put("acked", acked);
     n.put("publishFailed", publishFailed);
@@ -102,12 +103,13 @@ final class BenchReport {
     out.println(
         String.format(
             Locale.ROOT,
-            "published %,d in %.3f s: %,.0f msg/s, %,.2f MB/s; %,d acknowledged%s",
+            "published %,d in %.3f s: %,.0f msg/s, %,.2f MB/s; %,d %s%s",
             published,
             publishNs / 1e9,
             rate(acked, publishNs),
             rate(acked, publishNs) * cmd.sizeBytes / 1e6,
             acked,
+            cmd.noAck ? "written (--no-ack)" : "acknowledged",
             publishFailed > 0 ? String.format(Locale.ROOT, ", %,d failed", publishFailed) : ""));
     if (mode != BenchMode.PUB) {
       StringBuilder line =
@@ -131,7 +133,8 @@ final class BenchReport {
       out.println(line);
       out.println(percentiles("end-to-end latency ", endToEndLatency));
     }
-    out.println(percentiles("publish-ack latency", publishLatency));
+    out.println(
+        percentiles(cmd.noAck ? "publish-written    " : "publish-ack latency", publishLatency));
     out.flush();
   }
 
@@ -153,6 +156,9 @@ final class BenchReport {
     b.append(String.format(Locale.ROOT, ", %,d B", cmd.sizeBytes))
         .append(cmd.rate == 0 ? ", max rate" : String.format(Locale.ROOT, ", %,d msg/s", cmd.rate))
         .append(String.format(Locale.ROOT, ", %,d in flight", cmd.maxInFlight));
+    if (cmd.noAck) {
+      b.append(", no publish acks");
+    }
     if (cmd.streamName() == null) {
       b.append(", live (no stream)");
     } else {

@@ -190,6 +190,37 @@ class BenchCommandTest {
   }
 
   @Test
+  void shouldAccountForEveryMessagePublishedWithoutAcks() throws Exception {
+    Result r =
+        run(
+            "bench",
+            "--mode",
+            "pubsub",
+            "--no-ack",
+            "--rate",
+            "5000",
+            "--max-in-flight",
+            "64",
+            "--count",
+            Integer.toString(COUNT),
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode report = r.json();
+    assertThat(report.path("noAck").asBoolean()).isTrue();
+    // Each publish completes once written; none fails; every one is received or reported dropped.
+    assertThat(report.path("published").asLong()).isEqualTo(COUNT);
+    assertThat(report.path("acked").asLong()).isEqualTo(COUNT);
+    assertThat(report.path("publishFailed").asLong()).isZero();
+    long received = report.path("received").asLong();
+    assertThat(received + report.path("dropped").asLong()).as(r.out()).isEqualTo(COUNT);
+    assertThat(received).isPositive();
+    assertThat(report.path("missing").asLong()).isZero();
+    Result text = run("bench", "--mode", "pubsub", "--no-ack", "--count", "200");
+    assertThat(text.code()).as(text.err()).isZero();
+    assertThat(text.out()).contains("no publish acks").contains("200 written (--no-ack)");
+  }
+
+  @Test
   void shouldWorkAQueueWithEveryMessageReceivedAndAcknowledgedOnce() throws Exception {
     Result r =
         run(
@@ -262,6 +293,7 @@ class BenchCommandTest {
     assertThat(run("bench", "--subscribers", "2").code()).isEqualTo(2);
     assertThat(run("bench", "--mode", "pubsub", "--consumers", "2").code()).isEqualTo(2);
     assertThat(run("bench", "--ack", "none").code()).isEqualTo(2);
+    assertThat(run("bench", "--no-ack").code()).isEqualTo(2); // pub measures acknowledged publishes
     assertThat(run("bench", "--keep").code()).isEqualTo(2);
     Result r = run("bench", "--max-in-flight", "0");
     assertThat(r.code()).isEqualTo(2);
