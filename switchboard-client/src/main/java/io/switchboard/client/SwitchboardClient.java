@@ -129,7 +129,14 @@ public final class SwitchboardClient implements AutoCloseable {
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final AtomicInteger inboxSize = new AtomicInteger();
   private final AtomicBoolean draining = new AtomicBoolean();
+
+  /**
+   * Whether reading is paused for the handlers: written on the network thread only (which alone
+   * pauses and resumes), read by the callback thread to know when to ask for a resume.
+   */
   private volatile boolean readPaused;
+
+  private final AtomicBoolean resumeScheduled = new AtomicBoolean();
 
   private final ClientOptions options;
   private final EventLoopGroup group;
@@ -806,9 +813,9 @@ public final class SwitchboardClient implements AutoCloseable {
       } else if (f instanceof PubAckBatch b) {
         b.acks().forEach(a -> complete(a.requestId(), a));
       } else if (f instanceof LiveMessage m) {
-        dispatch(m.sid(), m);
+        dispatch(ctx, m.sid(), m);
       } else if (f instanceof DeliveryPush d) {
-        dispatch(d.sid(), d);
+        dispatch(ctx, d.sid(), d);
       } else if (f instanceof Deliveries d) {
         complete(d.requestId(), d);
       } else if (f instanceof Acked a) {
@@ -824,7 +831,7 @@ public final class SwitchboardClient implements AutoCloseable {
       } else if (f instanceof ErrorFrame e) {
         onError(ctx, e);
       } else if (f instanceof Dropped d) {
-        dispatch(d.sid(), d);
+        dispatch(ctx, d.sid(), d);
       } else if (f instanceof Welcome w) {
         onConnected(ctx.channel(), w);
         welcomed.complete(w);
@@ -864,7 +871,7 @@ public final class SwitchboardClient implements AutoCloseable {
      * drains whatever has queued, so a burst costs one hand-over between threads, not one per
      * message.
      */
-    private void dispatch(int sid, Frame f) {
+    private void dispatch(ChannelHandlerContext ctx, int sid, Frame f) {
       Sub sub = subscriptions.get(sid);
       if (sub == null) {
         return;
@@ -872,9 +879,11 @@ public final class SwitchboardClient implements AutoCloseable {
       inbox.add(new Dispatch(sub, f));
       if (inboxSize.incrementAndGet() >= MAX_QUEUED_CALLBACKS && !readPaused) {
         readPaused = true;
-        Channel ch = channel;
-        if (ch != null) {
-          ch.config().setAutoRead(false);
+        ctx.channel().config().setAutoRead(false);
+        if (inboxSize.get() <= MAX_QUEUED_CALLBACKS / 2) {
+          // The handlers caught up before they could see the pause: resume here.
+          readPaused = false;
+          ctx.channel().config().setAutoRead(true);
         }
       }
       if (draining.compareAndSet(false, true)) {
@@ -897,16 +906,32 @@ public final class SwitchboardClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Asks the network thread to read again if it paused for the handlers. Pausing and resuming are
+   * both decided there, so a resume can never overtake the pause it answers.
+   */
+  private void resumeReading() {
+    Channel ch = channel;
+    if (ch == null || !resumeScheduled.compareAndSet(false, true)) {
+      return;
+    }
+    ch.eventLoop()
+        .execute(
+            () -> {
+              resumeScheduled.set(false);
+              if (readPaused && inboxSize.get() <= MAX_QUEUED_CALLBACKS / 2) {
+                readPaused = false;
+                ch.config().setAutoRead(true);
+              }
+            });
+  }
+
   /** Callback thread: runs the handlers of every queued frame, in order. */
   private void drainInbox() {
     do {
       for (Dispatch d; (d = inbox.poll()) != null; ) {
         if (inboxSize.decrementAndGet() <= MAX_QUEUED_CALLBACKS / 2 && readPaused) {
-          readPaused = false;
-          Channel ch = channel;
-          if (ch != null) {
-            ch.config().setAutoRead(true);
-          }
+          resumeReading();
         }
         try {
           d.sub().sink().accept(d.frame());
