@@ -78,7 +78,14 @@ abstract class EventStream {
         .set("X-Accel-Buffering", "no"); // nginx: pass events through unbuffered
     HttpConnectionHandler.corsHeaders(
         head.headers(), ctx.channel().attr(HttpConnectionHandler.CORS_ORIGIN).get());
-    HttpUtil.setTransferEncodingChunked(head, true);
+    // HTTP/1.1 gets chunks; an HTTP/1.0 client cannot read them (RFC 9112 §6.1), so its stream
+    // is the rest of the connection and ends when the server closes it.
+    boolean http10 = Boolean.TRUE.equals(ctx.channel().attr(HttpConnectionHandler.HTTP_1_0).get());
+    if (http10) {
+      head.headers().set(HttpHeaderNames.CONNECTION, "close");
+    } else {
+      HttpUtil.setTransferEncodingChunked(head, true);
+    }
     ctx.write(head, ctx.voidPromise());
     // The head is encoded; nothing but this stream's chunks follows on the connection (requests
     // sent after it are dropped unanswered), so the chunks are framed here and the HTTP encoder
@@ -87,7 +94,8 @@ abstract class EventStream {
     HttpServerCodec codec = ctx.pipeline().get(HttpServerCodec.class);
     if (codec != null) {
       codec.removeOutboundHandler();
-      framesChunks = true;
+      rawWrites = true;
+      framesChunks = !http10;
     }
     // The idle timer would watch every write with a listener; a stream is never idle (its
     // heartbeat writes), so it goes too.
@@ -228,7 +236,10 @@ abstract class EventStream {
   /** Room for a chunk's size line and trailing CRLF (RFC 9112 §7.1). */
   private static final int CHUNK_FRAMING = 8 + 2 + 2;
 
-  /** Whether this stream frames its chunks itself (the HTTP encoder has left the pipeline). */
+  /** Whether this stream writes bytes itself (the HTTP encoder has left the pipeline). */
+  private boolean rawWrites;
+
+  /** Whether those bytes are framed as chunks (HTTP/1.1) or not (HTTP/1.0, close-delimited). */
   private boolean framesChunks;
 
   private void chunkHead(ByteBuf b, int length) {
@@ -245,7 +256,7 @@ abstract class EventStream {
   }
 
   private Object content(ByteBuf b) {
-    return framesChunks ? b : new DefaultHttpContent(b);
+    return rawWrites ? b : new DefaultHttpContent(b);
   }
 
   private static final int CRLF = ('\r' << 8) | '\n';
@@ -273,9 +284,11 @@ abstract class EventStream {
     write(b.toString());
     ended = true;
     Object last =
-        framesChunks
-            ? Unpooled.wrappedBuffer("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
-            : LastHttpContent.EMPTY_LAST_CONTENT;
+        !rawWrites
+            ? LastHttpContent.EMPTY_LAST_CONTENT
+            : framesChunks
+                ? Unpooled.wrappedBuffer("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
+                : Unpooled.EMPTY_BUFFER;
     ctx.writeAndFlush(last).addListener(f -> ctx.close());
     ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
     stop();

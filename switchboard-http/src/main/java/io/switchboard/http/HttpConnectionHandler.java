@@ -64,6 +64,10 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
   static final io.netty.util.AttributeKey<String> CORS_ORIGIN =
       io.netty.util.AttributeKey.valueOf("sb-cors-origin");
 
+  /** Whether the current request is HTTP/1.0 (read by event streams: no chunked encoding). */
+  static final io.netty.util.AttributeKey<Boolean> HTTP_1_0 =
+      io.netty.util.AttributeKey.valueOf("sb-http-1-0");
+
   /** The current request's allowed Origin, or null. */
   private String corsOrigin;
 
@@ -142,6 +146,9 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       String origin = request.headers().get(HttpHeaderNames.ORIGIN);
       corsOrigin = service.settings().allowsOrigin(origin) ? origin : null;
       ctx.channel().attr(CORS_ORIGIN).set(corsOrigin);
+      ctx.channel()
+          .attr(HTTP_1_0)
+          .set(request.protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0));
       if (corsOrigin != null
           && x.method().equals(HttpMethod.OPTIONS)
           && request.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {

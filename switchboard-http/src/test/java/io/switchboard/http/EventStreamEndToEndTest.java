@@ -184,8 +184,40 @@ class EventStreamEndToEndTest {
       await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
       String tail = tail(reader.getInputStream(), 4096);
       assertThat(tail).contains("event: error").contains("SLOW_CONSUMER");
+      assertThat(tail).as("the last chunk ends the body").endsWith("\r\n0\r\n\r\n");
     }
     assertThat(s.get("/healthz").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void anHttp10ClientGetsTheEventsWithoutChunksUntilTheConnectionCloses() throws Exception {
+    start(Map.of());
+    try (Socket reader = new Socket("127.0.0.1", s.httpPort())) {
+      reader.setSoTimeout(20_000);
+      OutputStream out = reader.getOutputStream();
+      out.write(
+          "GET /v1/subjects/old.*/events HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 1);
+      s.post("/v1/subjects/old.one", "first");
+      InputStream in = reader.getInputStream();
+      StringBuilder got = new StringBuilder();
+      byte[] buf = new byte[4096];
+      while (!got.toString().contains("\"text\":\"first\"")) {
+        int n = in.read(buf);
+        assertThat(n).as("stream ended early: %s", got).isPositive();
+        got.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+      }
+      String text = got.toString();
+      String head = text.substring(0, text.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+      assertThat(head).startsWith("http/1.1 200").contains("connection: close");
+      assertThat(head).doesNotContain("transfer-encoding");
+      // The body is the events themselves, no chunk sizes between them.
+      String body = text.substring(text.indexOf("\r\n\r\n") + 4);
+      assertThat(body).startsWith("retry: 1000\n: subscribed\n\n");
+      assertThat(body).contains("id: 1\nevent: message\ndata: {");
+    }
+    await().atMost(WAIT).until(() -> frontEnd().eventStreamCount() == 0);
   }
 
   /** Everything until the end of the stream; returns its last {@code n} characters. */
