@@ -10,7 +10,10 @@ import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,8 +71,16 @@ class SlowHandlerTest {
             }
           });
       byte[] payload = new byte[100];
+      // Written in windows of 1,000, so the publisher respects its own client's bound on
+      // unwritten publishes.
+      List<CompletableFuture<?>> window = new ArrayList<>();
       for (int i = 0; i < published; i++) {
-        pub.publishAsync(PublishBuilder.to("load.x", payload).noAck());
+        window.add(pub.publishAsync(PublishBuilder.to("load.x", payload).noAck()));
+        if (window.size() == 1_000) {
+          CompletableFuture.allOf(window.toArray(CompletableFuture[]::new))
+              .get(30, TimeUnit.SECONDS);
+          window.clear();
+        }
       }
       pub.publish("load.flushed", payload); // acknowledged: everything before it was read
       // The client took what it may queue and stopped reading; the rest waits in the server's
