@@ -1,5 +1,8 @@
 package io.switchboard.http;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -20,6 +23,7 @@ import io.switchboard.server.FrontEnd;
 import io.switchboard.server.ServerContext;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -69,6 +73,20 @@ public final class HttpFrontEnd implements FrontEnd {
     return HttpConfig.ALL;
   }
 
+  /**
+   * What {@code /metrics} scrapes; made before any front end starts (see {@link #meterRegistry}).
+   */
+  private PrometheusMeterRegistry prometheus;
+
+  @Override
+  public Optional<MeterRegistry> meterRegistry(ServerConfig config) {
+    if (HttpConfig.Settings.of(config).port() < 0) {
+      return Optional.empty();
+    }
+    prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    return Optional.of(prometheus);
+  }
+
   @Override
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     HttpConfig.Settings settings = HttpConfig.Settings.of(context.config());
@@ -80,6 +98,7 @@ public final class HttpFrontEnd implements FrontEnd {
     metrics =
         new HttpMetrics(
             context.broker(),
+            prometheus != null ? prometheus : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
             context.meters(),
             connections,
             sseConnections,

@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.consumer.ConsumerInfo;
@@ -54,8 +53,7 @@ final class HttpMetrics implements AutoCloseable {
   /** The route tag of requests that matched no route or could not be read. */
   static final String NO_ROUTE = "none";
 
-  private final PrometheusMeterRegistry registry =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry;
   private final Broker broker;
   private final JvmGcMetrics gc = new JvmGcMetrics();
   private final CompositeMeterRegistry serverMeters;
@@ -68,11 +66,14 @@ final class HttpMetrics implements AutoCloseable {
   private final MultiGauge consumerDeadLettered;
 
   /**
+   * @param registry what {@code /metrics} scrapes: this front end's Prometheus registry
    * @param serverMeters the server's registry: every front end's meters ({@link ProtocolMeters})
-   *     are there, and this front end's Prometheus registry joins it so a scrape shows them all
+   *     are there, and {@code registry} is (or joins) one of its children so a scrape shows them
+   *     all
    */
   HttpMetrics(
       Broker broker,
+      PrometheusMeterRegistry registry,
       CompositeMeterRegistry serverMeters,
       AtomicInteger connections,
       AtomicInteger sseConnections,
@@ -80,7 +81,10 @@ final class HttpMetrics implements AutoCloseable {
       LongAdder failedRequests) {
     this.broker = broker;
     this.serverMeters = serverMeters;
-    serverMeters.add(registry);
+    this.registry = registry;
+    if (!serverMeters.getRegistries().contains(registry)) {
+      serverMeters.add(registry); // not joined at server start (embedded use): join now
+    }
     meters = new ProtocolMeters(serverMeters, PROTOCOL, connections);
     for (Transport t : Transport.values()) {
       deliveries.put(t, meters.delivery(t.tag));

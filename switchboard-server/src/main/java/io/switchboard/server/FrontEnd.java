@@ -1,6 +1,8 @@
 package io.switchboard.server;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.switchboard.server.config.ConfigKey;
+import io.switchboard.server.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -12,7 +14,8 @@ import java.util.Optional;
  * META-INF/services/io.switchboard.server.FrontEnd}.
  *
  * <p>Lifecycle: created by the service loader, asked for its {@link #configKeys()} before the
- * configuration is loaded, started once, closed once. Not called concurrently.
+ * configuration is loaded, asked for its {@link #meterRegistry}, started once, closed once. Not
+ * called concurrently.
  */
 public interface FrontEnd extends AutoCloseable {
 
@@ -21,6 +24,15 @@ public interface FrontEnd extends AutoCloseable {
 
   /** The configuration keys this front end reads, checked with the server's own. */
   List<ConfigKey<?>> configKeys();
+
+  /**
+   * A registry this front end exposes the server's meters through (HTTP's {@code /metrics}), if
+   * any: asked for every front end before any starts, and joined to {@link ServerContext#meters()}
+   * then, so it sees every front end's meters from the first.
+   */
+  default Optional<MeterRegistry> meterRegistry(ServerConfig config) {
+    return Optional.empty();
+  }
 
   /**
    * Starts listening.

@@ -16,9 +16,9 @@ import io.switchboard.server.config.ServerConfig;
  * @param workers the event loops connections run on
  * @param serverId this server's id, for handshakes and logs
  * @param webSockets protocols mounted over WebSocket on the HTTP port
- * @param meters where every front end registers its meters ({@link ProtocolMeters}); a front end
- *     that exposes metrics (HTTP's {@code /metrics}) adds its own registry to it, and so sees every
- *     front end's meters, registered before or after
+ * @param meters where every front end registers its meters ({@link ProtocolMeters}); the registry
+ *     of a front end that exposes metrics (HTTP's {@code /metrics}, {@link FrontEnd#meterRegistry})
+ *     is one of its children from the start, so it sees every meter
  */
 public record ServerContext(
     Broker broker,

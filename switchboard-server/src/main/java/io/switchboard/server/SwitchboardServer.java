@@ -139,15 +139,13 @@ public final class SwitchboardServer implements AutoCloseable {
         new MultiThreadIoEventLoopGroup(
             0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     String serverId = UUID.randomUUID().toString();
+    CompositeMeterRegistry meters = new CompositeMeterRegistry();
+    for (FrontEnd f : frontEnds) {
+      f.meterRegistry(config).ifPresent(meters::add);
+    }
     ServerContext context =
         new ServerContext(
-            broker,
-            config,
-            acceptors,
-            workers,
-            serverId,
-            new WebSocketProtocols(),
-            new CompositeMeterRegistry());
+            broker, config, acceptors, workers, serverId, new WebSocketProtocols(), meters);
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     List<FrontEnd> started = new ArrayList<>();
     try {
