@@ -28,11 +28,6 @@ final class MqttTopicAliases {
     this.byTopic = new LinkedHashMap<>(16, 0.75f, true);
   }
 
-  /** Whether the client accepts aliases at all. */
-  boolean enabled() {
-    return maximum > 0;
-  }
-
   /** The alias for {@code topic}; null when aliases are off. */
   Alias aliasFor(String topic) {
     if (maximum == 0) {

@@ -68,7 +68,6 @@ class MqttTopicAliasTest {
   @Test
   void noAliasesUnlessTheClientAllowsThemAndNeverMoreThanTheCap() {
     assertThat(new MqttTopicAliases(0).aliasFor("x")).isNull();
-    assertThat(new MqttTopicAliases(0).enabled()).isFalse();
     MqttTopicAliases big = new MqttTopicAliases(65_535);
     for (int i = 0; i < MqttTopicAliases.CAP + 10; i++) {
       assertThat(big.aliasFor("t" + i).alias()).isBetween(1, MqttTopicAliases.CAP);

@@ -28,11 +28,6 @@ public final class ProtocolMeters {
       messages.increment();
       bytes.add(payloadBytes);
     }
-
-    /** Messages counted so far. */
-    public long messages() {
-      return messages.sum();
-    }
   }
 
   private final MeterRegistry registry;
@@ -77,10 +72,6 @@ public final class ProtocolMeters {
         .register(registry);
   }
 
-  public String protocol() {
-    return protocol;
-  }
-
   /** A connection opened. */
   public void opened() {
     connections.incrementAndGet();
@@ -100,11 +91,6 @@ public final class ProtocolMeters {
   public void published(int payloadBytes) {
     publishedMessages.increment();
     publishedBytes.add(payloadBytes);
-  }
-
-  /** Messages published so far. */
-  public long publishedMessages() {
-    return publishedMessages.sum();
   }
 
   /**
@@ -146,11 +132,5 @@ public final class ProtocolMeters {
               return a;
             })
         .increment();
-  }
-
-  /** Bad input counted so far for a reason (0 when never seen). */
-  public long badInputCount(String reason) {
-    LongAdder a = badInput.get(reason);
-    return a == null ? 0 : a.sum();
   }
 }
