@@ -98,7 +98,7 @@ public final class HttpFrontEnd implements FrontEnd {
     metrics =
         new HttpMetrics(
             context.broker(),
-            prometheus != null ? prometheus : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+            java.util.Objects.requireNonNull(prometheus, "meterRegistry(config) is asked first"),
             context.meters(),
             connections,
             sseConnections,

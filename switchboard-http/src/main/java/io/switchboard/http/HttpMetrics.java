@@ -66,10 +66,9 @@ final class HttpMetrics implements AutoCloseable {
   private final MultiGauge consumerDeadLettered;
 
   /**
-   * @param registry what {@code /metrics} scrapes: this front end's Prometheus registry
+   * @param registry what {@code /metrics} scrapes: this front end's Prometheus registry, a child of
+   *     {@code serverMeters} since the server started (so a scrape shows every front end's)
    * @param serverMeters the server's registry: every front end's meters ({@link ProtocolMeters})
-   *     are there, and {@code registry} is (or joins) one of its children so a scrape shows them
-   *     all
    */
   HttpMetrics(
       Broker broker,
@@ -82,9 +81,6 @@ final class HttpMetrics implements AutoCloseable {
     this.broker = broker;
     this.serverMeters = serverMeters;
     this.registry = registry;
-    if (!serverMeters.getRegistries().contains(registry)) {
-      serverMeters.add(registry); // not joined at server start (embedded use): join now
-    }
     meters = new ProtocolMeters(serverMeters, PROTOCOL, connections);
     for (Transport t : Transport.values()) {
       deliveries.put(t, meters.delivery(t.tag));
