@@ -401,9 +401,6 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
             next,
             ctx.executor(),
             (position, d) -> {
-              if (!feeds.containsKey(sub)) {
-                return;
-              }
               ObjectNode m = AdminJson.JSON.createObjectNode();
               m.put("op", "message");
               m.put("sub", sub);
