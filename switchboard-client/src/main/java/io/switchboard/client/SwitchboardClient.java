@@ -706,6 +706,10 @@ public final class SwitchboardClient implements AutoCloseable {
     boolean reconnect = channel != null;
     welcome = w;
     channel = ch;
+    if (readPaused) {
+      // Handlers are still behind on what the last connection brought: this one waits too.
+      ch.config().setAutoRead(false);
+    }
     reconnectAttempt = 0;
     state = State.CONNECTED;
     if (!reconnect) {
@@ -919,9 +923,10 @@ public final class SwitchboardClient implements AutoCloseable {
         .execute(
             () -> {
               resumeScheduled.set(false);
-              if (readPaused && inboxSize.get() <= MAX_QUEUED_CALLBACKS / 2) {
+              Channel current = channel; // a reconnect may have replaced ch meanwhile
+              if (readPaused && inboxSize.get() <= MAX_QUEUED_CALLBACKS / 2 && current != null) {
                 readPaused = false;
-                ch.config().setAutoRead(true);
+                current.config().setAutoRead(true);
               }
             });
   }
