@@ -121,14 +121,8 @@ final class KafkaPeer implements Peer {
         Duration.ofMinutes(2));
     Path log = dir.resolve("kafka.log");
     Process p = Procs.start(java("kafka.Kafka", props.toString()), Map.of(), log);
-    Running r = new Running(List.of(p), Map.of("kafka", port), log);
-    try {
-      Running.awaitPort(p, port, Duration.ofSeconds(90), log);
-    } catch (Exception e) {
-      r.close();
-      throw e;
-    }
-    return r;
+    return new Running(List.of(p), Map.of("kafka", port), log)
+        .awaitListening(Duration.ofSeconds(90));
   }
 
   private static Properties common(Running r) {

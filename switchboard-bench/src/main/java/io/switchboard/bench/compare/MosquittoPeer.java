@@ -53,8 +53,8 @@ final class MosquittoPeer implements Peer {
     Files.writeString(conf, config(port));
     Path log = dir.resolve("mosquitto.log");
     Process p = Procs.start(List.of("mosquitto", "-c", conf.toString()), Map.of(), log);
-    Running.awaitPort(p, port, Duration.ofSeconds(20), log);
-    return new Running(List.of(p), Map.of("mqtt", port), log);
+    return new Running(List.of(p), Map.of("mqtt", port), log)
+        .awaitListening(Duration.ofSeconds(20));
   }
 
   @Override

@@ -84,8 +84,8 @@ final class NatsPeer implements Peer {
     Files.writeString(conf, config(port, dir));
     Path log = dir.resolve("nats.log");
     Process p = Procs.start(List.of("nats-server", "-c", conf.toString()), Map.of(), log);
-    Running.awaitPort(p, port, Duration.ofSeconds(20), log);
-    return new Running(List.of(p), Map.of("nats", port), log);
+    return new Running(List.of(p), Map.of("nats", port), log)
+        .awaitListening(Duration.ofSeconds(20));
   }
 
   static Connection connect(Running r) throws Exception {

@@ -96,14 +96,8 @@ final class RabbitPeer implements Peer {
       Running.stop(epmd.toHandle());
       throw e;
     }
-    Running r = new Running(List.of(epmd, p), Map.of("amqp", port), log);
-    try {
-      Running.awaitPort(p, port, Duration.ofSeconds(90), log);
-    } catch (Exception e) {
-      r.close();
-      throw e;
-    }
-    return r;
+    return new Running(List.of(epmd, p), Map.of("amqp", port), log)
+        .awaitListening(Duration.ofSeconds(90));
   }
 
   @Override

@@ -68,6 +68,23 @@ final class Running implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until every port of this broker accepts connections on 127.0.0.1, all within {@code
+   * timeout}; when one does not (or the broker dies), stops every process and rethrows.
+   */
+  Running awaitListening(Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      for (int port : ports.values()) {
+        awaitPort(main(), port, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), log);
+      }
+      return this;
+    } catch (Exception e) {
+      close();
+      throw e;
+    }
+  }
+
   /** Waits until {@code port} on 127.0.0.1 accepts connections, or fails when {@code p} dies. */
   static void awaitPort(Process p, int port, Duration timeout, Path log) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -79,12 +79,8 @@ final class SwitchboardPeer implements Peer {
                 "mqtt.port=" + mqtt),
             Map.of(),
             log);
-    Running r =
-        new Running(List.of(p), Map.of("native", nativePort, "mqtt", mqtt, "http", http), log);
-    Running.awaitPort(p, nativePort, Duration.ofSeconds(60), log);
-    Running.awaitPort(p, mqtt, Duration.ofSeconds(10), log);
-    Running.awaitPort(p, http, Duration.ofSeconds(10), log);
-    return r;
+    return new Running(List.of(p), Map.of("native", nativePort, "mqtt", mqtt, "http", http), log)
+        .awaitListening(Duration.ofSeconds(60));
   }
 
   @Override
