@@ -61,8 +61,6 @@ public final class HttpBench {
       Path work,
       String wrk,
       int seconds,
-      int clients,
-      int rate,
       int size,
       int wrkConnections,
       int warmupSeconds,
@@ -79,13 +77,11 @@ public final class HttpBench {
             Path.of(a.getOrDefault("work", Files.createTempDirectory("sb-http-bench").toString())),
             a.getOrDefault("wrk", "wrk"),
             Integer.parseInt(a.getOrDefault("seconds", "20")),
-            Integer.parseInt(a.getOrDefault("clients", "1000")),
-            Integer.parseInt(a.getOrDefault("rate", "1000")),
             Integer.parseInt(a.getOrDefault("size", "100")),
             Integer.parseInt(a.getOrDefault("wrk-connections", "32")),
             Integer.parseInt(a.getOrDefault("warmup", "10")),
             a.getOrDefault("command", "bench/http.sh"));
-    List<String> sse = List.of(a.getOrDefault("sse", o.clients + "x" + o.rate).split(","));
+    List<String> sse = List.of(a.getOrDefault("sse", "1000x1000").split(","));
     List<String> parts = List.of(a.getOrDefault("parts", "publish,sse").split(","));
     StringBuilder out = new StringBuilder();
     out.append("### HTTP front end — ")
@@ -123,83 +119,76 @@ public final class HttpBench {
 
   private static void publish(Options o, Running r, int httpPort, StringBuilder out)
       throws Exception {
-    {
+    out.append(
+            "**Publish over keep-alive HTTP** (`wrk -t2 -c"
+                + o.wrkConnections
+                + " -d"
+                + o.seconds
+                + "s --latency -s bench/http/publish.lua`, "
+                + o.size
+                + " B `application/octet-stream` bodies, `POST /v1/subjects/{subject}`, each"
+                + " answered `200` with its acknowledgement; after a discarded 10 s run):\n\n")
+        .append(
+            "| subject | requests/s | p50 | p99 | non-2xx | server CPU |\n"
+                + "| --- | --- | --- | --- | --- | --- |\n");
+    // A first, discarded run: the server's JIT warms up on the same requests.
+    wrk(o, httpPort, "bench.warmup", 10);
+    for (String subject : List.of("bench.live", "bench.stored.x")) {
+      long cpu0 = Cpu.ticks(r.main().toHandle());
+      WrkResult w = wrk(o, httpPort, subject, o.seconds);
+      double cores = Cpu.cores(r.main().toHandle(), cpu0, o.seconds);
       out.append(
-              "**Publish over keep-alive HTTP** (`wrk -t2 -c"
-                  + o.wrkConnections
-                  + " -d"
-                  + o.seconds
-                  + "s --latency -s bench/http/publish.lua`, "
-                  + o.size
-                  + " B `application/octet-stream` bodies, `POST /v1/subjects/{subject}`, each"
-                  + " answered `200` with its acknowledgement; after a discarded 10 s run):\n\n")
-          .append(
-              "| subject | requests/s | p50 | p99 | non-2xx | server CPU |\n"
-                  + "| --- | --- | --- | --- | --- | --- |\n");
-      // A first, discarded run: the server's JIT warms up on the same requests.
-      wrk(
-          new Options(o.root, o.work, o.wrk, 10, 0, 0, o.size, o.wrkConnections, 0, ""),
-          httpPort,
-          "bench.warmup");
-      for (String subject : List.of("bench.live", "bench.stored.x")) {
-        long cpu0 = Cpu.ticks(r.main().toHandle());
-        WrkResult w = wrk(o, httpPort, subject);
-        double cores = Cpu.cores(r.main().toHandle(), cpu0, o.seconds);
-        out.append(
-            String.format(
-                Locale.ROOT,
-                "| `%s` (%s) | %,.0f | %s | %s | %d | %.2f cores |%n",
-                subject,
-                subject.startsWith("bench.stored") ? "stored in a stream" : "live only",
-                w.requestsPerSec,
-                w.p50,
-                w.p99,
-                w.non2xx,
-                cores));
-        System.err.printf("http-bench: wrk %s: %s (server %.2f cores)%n", subject, w, cores);
-      }
-      out.append('\n');
+          String.format(
+              Locale.ROOT,
+              "| `%s` (%s) | %,.0f | %s | %s | %d | %.2f cores |%n",
+              subject,
+              subject.startsWith("bench.stored") ? "stored in a stream" : "live only",
+              w.requestsPerSec,
+              w.p50,
+              w.p99,
+              w.non2xx,
+              cores));
+      System.err.printf("http-bench: wrk %s: %s (server %.2f cores)%n", subject, w, cores);
     }
+    out.append('\n');
   }
 
   private static void sse(Options o, Running r, int httpPort, List<String> sse, StringBuilder out)
       throws Exception {
-    {
-      out.append('\n')
-          .append("**SSE fan-out** (live subscription `GET /v1/subjects/bench.sse/events`, ")
-          .append(o.size)
-          .append(" B text payloads published by the native client at a fixed rate; latency from")
-          .append(" each message's intended send time to its event parsed by the client, ")
-          .append(o.seconds)
-          .append(" s measured after ")
-          .append(o.warmupSeconds)
-          .append(" s of warm-up at the same rate; the SSE clients are Netty connections in one")
-          .append(" JVM on the same machine):\n\n")
-          .append(
-              "| SSE clients | msg/s published | events/s delivered | p50 | p99 | p99.9 | max |"
-                  + " lost | server CPU |\n")
-          .append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-      for (String shape : sse) {
-        String[] cr = shape.split("x");
-        int clients = Integer.parseInt(cr[0]);
-        int rate = Integer.parseInt(cr[1]);
-        SseResult s = sseFanOut(r, httpPort, clients, rate, o);
-        out.append(
-            String.format(
-                Locale.ROOT,
-                "| %,d | %,d | %,.0f | %s | %s | %s | %s | %,d | %.2f cores |%n",
-                clients,
-                rate,
-                s.deliveredPerSec,
-                ms(s.histogram.getValueAtPercentile(50)),
-                ms(s.histogram.getValueAtPercentile(99)),
-                ms(s.histogram.getValueAtPercentile(99.9)),
-                ms(s.histogram.getMaxValue()),
-                s.lost,
-                s.serverCores));
-      }
-      out.append('\n');
+    out.append('\n')
+        .append("**SSE fan-out** (live subscription `GET /v1/subjects/bench.sse/events`, ")
+        .append(o.size)
+        .append(" B text payloads published by the native client at a fixed rate; latency from")
+        .append(" each message's intended send time to its event parsed by the client, ")
+        .append(o.seconds)
+        .append(" s measured after ")
+        .append(o.warmupSeconds)
+        .append(" s of warm-up at the same rate; the SSE clients are Netty connections in one")
+        .append(" JVM on the same machine):\n\n")
+        .append(
+            "| SSE clients | msg/s published | events/s delivered | p50 | p99 | p99.9 | max |"
+                + " lost | server CPU |\n")
+        .append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (String shape : sse) {
+      String[] cr = shape.split("x");
+      int clients = Integer.parseInt(cr[0]);
+      int rate = Integer.parseInt(cr[1]);
+      SseResult s = sseFanOut(r, httpPort, clients, rate, o);
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "| %,d | %,d | %,.0f | %s | %s | %s | %s | %,d | %.2f cores |%n",
+              clients,
+              rate,
+              s.deliveredPerSec,
+              ms(s.histogram.getValueAtPercentile(50)),
+              ms(s.histogram.getValueAtPercentile(99)),
+              ms(s.histogram.getValueAtPercentile(99.9)),
+              ms(s.histogram.getMaxValue()),
+              s.lost,
+              s.serverCores));
     }
+    out.append('\n');
   }
 
   static String ms(long nanos) {
@@ -234,7 +223,7 @@ public final class HttpBench {
   private static final Pattern P99 = Pattern.compile("\\n\\s+99%\\s+(\\S+)");
   private static final Pattern NON2XX = Pattern.compile("Non-2xx or 3xx responses:\\s+(\\d+)");
 
-  static WrkResult wrk(Options o, int port, String subject) throws Exception {
+  static WrkResult wrk(Options o, int port, String subject, int seconds) throws Exception {
     Path log = o.work.resolve("wrk-" + subject + ".log");
     String text =
         Procs.run(
@@ -242,14 +231,14 @@ public final class HttpBench {
                 o.wrk,
                 "-t2",
                 "-c" + o.wrkConnections,
-                "-d" + o.seconds + "s",
+                "-d" + seconds + "s",
                 "--latency",
                 "-s",
                 o.root.resolve("bench/http/publish.lua").toString(),
                 "http://127.0.0.1:" + port + "/v1/subjects/" + subject),
             Map.of("BODY_BYTES", Integer.toString(o.size)),
             log,
-            Duration.ofSeconds(o.seconds + 60L));
+            Duration.ofSeconds(seconds + 60L));
     return parseWrk(text);
   }
 

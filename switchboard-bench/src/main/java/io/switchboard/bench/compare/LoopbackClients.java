@@ -3,7 +3,6 @@ package io.switchboard.bench.compare;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -26,10 +25,5 @@ final class LoopbackClients {
                 pipeline.accept(ch);
               }
             });
-  }
-
-  /** For callers that only add handlers. */
-  static Consumer<SocketChannel> handlers(Consumer<ChannelPipeline> add) {
-    return ch -> add.accept(ch.pipeline());
   }
 }

@@ -80,11 +80,11 @@ final class NettyMqttClient implements AutoCloseable {
     Bootstrap b =
         LoopbackClients.bootstrap(
             group,
-            LoopbackClients.handlers(
-                p ->
-                    p.addLast(new MqttDecoder(1 << 20))
-                        .addLast(MqttEncoder.INSTANCE)
-                        .addLast(handler)));
+            ch ->
+                ch.pipeline()
+                    .addLast(new MqttDecoder(1 << 20))
+                    .addLast(MqttEncoder.INSTANCE)
+                    .addLast(handler));
     Channel ch = b.connect("127.0.0.1", port).sync().channel();
     self[0] = new NettyMqttClient(ch);
     ch.writeAndFlush(
