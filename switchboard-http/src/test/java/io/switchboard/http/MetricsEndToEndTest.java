@@ -1,5 +1,6 @@
 package io.switchboard.http;
 
+import static io.switchboard.testkit.PrometheusSamples.value;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -41,33 +42,6 @@ class MetricsEndToEndTest {
     assertThat(r.headers().firstValue("content-type"))
         .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain; version=0.0.4"));
     return r.body();
-  }
-
-  /**
-   * The value of the sample {@code name} whose labels include every {@code k="v"} given, or NaN
-   * when there is none.
-   */
-  static double value(String scrape, String name, String... labels) {
-    for (String line : scrape.lines().toList()) {
-      if (line.startsWith("#")) {
-        continue;
-      }
-      int brace = line.indexOf('{');
-      int space = line.lastIndexOf(' ');
-      String metric = brace >= 0 ? line.substring(0, brace) : line.substring(0, space);
-      if (!metric.equals(name)) {
-        continue;
-      }
-      String labelText = brace >= 0 ? line.substring(brace, line.lastIndexOf('}') + 1) : "";
-      boolean all = true;
-      for (String l : labels) {
-        all &= labelText.contains(l);
-      }
-      if (all) {
-        return Double.parseDouble(line.substring(space + 1));
-      }
-    }
-    return Double.NaN;
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.switchboard.it;
 
+import static io.switchboard.testkit.PrometheusSamples.value;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,7 +9,6 @@ import io.switchboard.protocol.FrameDescriptor;
 import io.switchboard.protocol.frame.LiveMessage;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -62,29 +62,6 @@ class ProtocolMetricsTest {
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
-  }
-
-  /** The sample {@code name} whose labels include every {@code k="v"} given; NaN when absent. */
-  static double value(String scrape, String name, String... labels) {
-    for (String line : scrape.lines().toList()) {
-      if (line.startsWith("#")) {
-        continue;
-      }
-      int brace = line.indexOf('{');
-      int space = line.lastIndexOf(' ');
-      String metric = brace >= 0 ? line.substring(0, brace) : line.substring(0, space);
-      if (!metric.equals(name)) {
-        continue;
-      }
-      boolean all = true;
-      for (String l : labels) {
-        all &= brace >= 0 && line.substring(brace, space).contains(l);
-      }
-      if (all) {
-        return Double.parseDouble(line.substring(space + 1));
-      }
-    }
-    return Double.NaN;
   }
 
   double current(String name, String... labels) throws Exception {
@@ -155,7 +132,7 @@ class ProtocolMetricsTest {
     // MQTT: a PUBLISH (QoS 0, topic "a", no payload) before CONNECT [MQTT-3.1.0-1].
     try (Socket s = new Socket("127.0.0.1", port("mqtt"))) {
       s.getOutputStream().write(new byte[] {0x30, 0x03, 0x00, 0x01, 'a'});
-      assertThat(readToEnd(s.getInputStream())).isEmpty(); // closed, nothing sent back
+      assertThat(s.getInputStream().readAllBytes()).isEmpty(); // closed, nothing sent back
     }
     // Native: a frame header that is not HELLO as the first frame.
     try (RawConnection raw = new RawConnection(port("native"))) {
@@ -184,9 +161,5 @@ class ProtocolMetricsTest {
     ok.publish("x/y", new byte[] {1}, 1, false);
     ok.disconnect();
     assertThat(current("switchboard_published_messages_total", "protocol=\"mqtt\"")).isEqualTo(1);
-  }
-
-  private static byte[] readToEnd(InputStream in) throws Exception {
-    return in.readAllBytes();
   }
 }
