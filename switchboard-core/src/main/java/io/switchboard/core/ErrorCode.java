@@ -39,6 +39,12 @@ public enum ErrorCode {
       2016,
       ErrorCategory.RETRIABLE,
       "stream \"{}\" partition {} is full ({}); its discard policy rejects new messages"),
+  STREAM_RESERVED(
+      2017,
+      ErrorCategory.CLIENT,
+      "stream \"{}\" belongs to the server ({}); it cannot be {} through the admin API"),
+  TOO_MANY_STREAM_SUBJECTS(
+      2018, ErrorCategory.CLIENT, "stream \"{}\" lists {} subjects; the limit is {}"),
   MESSAGE_TOO_LARGE(
       2020, ErrorCategory.CLIENT, "message of {} bytes exceeds stream \"{}\"'s limit of {} bytes"),
   PUBLISH_BACKPRESSURE(
@@ -65,6 +71,11 @@ public enum ErrorCode {
       2034,
       ErrorCategory.RETRIABLE,
       "consumer \"{}\" is exclusive and held by member \"{}\"; \"{}\" may not fetch"),
+  CONSUMER_RESERVED(
+      2035,
+      ErrorCategory.CLIENT,
+      "consumer \"{}\" of stream \"{}\" belongs to the server ({}); it cannot be {} through the"
+          + " admin API"),
   INVALID_DELAY(2040, ErrorCategory.CLIENT, "invalid delayed delivery of \"{}\": {}"),
   PUBLISH_CONFLICT(
       2024,
@@ -111,6 +122,8 @@ public enum ErrorCode {
       3105,
       ErrorCategory.CLIENT,
       "a WebSocket from origin {} is not allowed; list it in http.cors-origins"),
+  HTTP_VERSION_NOT_SUPPORTED(
+      3106, ErrorCategory.CLIENT, "HTTP version {} is not supported; use HTTP/1.1 or HTTP/1.0"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -33,7 +33,13 @@ public final class HttpErrors {
   public static int status(ErrorCode code) {
     return switch (code) {
       case INTERNAL -> 500;
-      case INVALID_ARGUMENT, INVALID_CONFIG, INVALID_SUBJECT, INVALID_PATTERN, INVALID_DELAY -> 400;
+      case INVALID_ARGUMENT,
+          INVALID_CONFIG,
+          INVALID_SUBJECT,
+          INVALID_PATTERN,
+          INVALID_DELAY,
+          TOO_MANY_STREAM_SUBJECTS ->
+          400;
       // "No one listens" is not a timeout: 503 now, with its own code, vs 504 after the wait.
       case NO_RESPONDERS -> 503;
       case REQUEST_TIMEOUT -> 504;
@@ -76,7 +82,8 @@ public final class HttpErrors {
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
       case AUTHENTICATION_FAILED -> 401;
-      case HTTP_ORIGIN_NOT_ALLOWED -> 403;
+      case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED -> 403;
+      case HTTP_VERSION_NOT_SUPPORTED -> 505;
       // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
       case HTTP_MALFORMED_REQUEST,
           MALFORMED_FRAME,
