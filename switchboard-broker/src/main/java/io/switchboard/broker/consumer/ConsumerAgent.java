@@ -134,6 +134,8 @@ public final class ConsumerAgent implements Agent {
 
   private record DeadLettered(int partition, long offset, boolean ok) implements Command {}
 
+  private record Leave(String member, CompletableFuture<Boolean> out) implements Command {}
+
   private final String stream;
   private final ConsumerConfig config;
   private final List<PartitionLog> logs;
@@ -256,6 +258,12 @@ public final class ConsumerAgent implements Agent {
           SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "fetch size must be >= 1"));
       return out;
     }
+    if (member == null || member.isEmpty()) {
+      out.completeExceptionally(
+          SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT, "a fetch must name its member (front ends name one)"));
+      return out;
+    }
     post(new Fetch(member, max, clock.nowMs() + Math.max(0, waitMs), out), out);
     return out;
   }
@@ -293,6 +301,18 @@ public final class ConsumerAgent implements Agent {
     return out;
   }
 
+  /**
+   * Says {@code member} is gone for good (its connection closed, and its name was that
+   * connection's): an exclusive or failover consumer's next member may take over at once, and the
+   * messages in flight to it are given back for redelivery now rather than at their ack timeout.
+   * Completes with whether the member held anything.
+   */
+  public CompletableFuture<Boolean> leave(String member) {
+    CompletableFuture<Boolean> out = new CompletableFuture<>();
+    post(new Leave(member, out), out);
+    return out;
+  }
+
   private void post(Command c, CompletableFuture<?> out) {
     if (closed) {
       out.completeExceptionally(SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
@@ -314,7 +334,13 @@ public final class ConsumerAgent implements Agent {
     Command c;
     while (work < MAX_COMMANDS_PER_CYCLE && (c = commands.relaxedPoll()) != null) {
       work++;
-      handle(c, now);
+      try {
+        handle(c, now);
+      } catch (RuntimeException e) {
+        // A fault in one command fails that command at once; the others go on.
+        LOG.error("SB-BRK-2004 {}/{}: {} failed", stream, config.name(), name(c), e);
+        fail(c, internal(e));
+      }
     }
     if (now >= nextDueMs) {
       work += expire(now);
@@ -364,6 +390,7 @@ public final class ConsumerAgent implements Agent {
         }
         t.out().complete(ok);
       }
+      case Leave l -> l.out().complete(applyLeave(l.member(), now));
       case DeadLettered d -> {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
@@ -378,6 +405,80 @@ public final class ConsumerAgent implements Agent {
         }
       }
     }
+  }
+
+  /**
+   * The runner saw a duty cycle throw outside any one command (timers, serving waiting fetches,
+   * persisting): fails every fetch waiting here and every command still queued with {@link
+   * ErrorCode#INTERNAL}, so no caller waits on a cycle that may throw again. Owner thread only; the
+   * next cycle serves new work as usual.
+   */
+  @Override
+  public void dutyCycleFailed(RuntimeException e) {
+    SwitchboardException error = internal(e);
+    for (Fetch f : waiting) {
+      f.out().completeExceptionally(error);
+    }
+    waiting.clear();
+    Command c;
+    while ((c = commands.relaxedPoll()) != null) {
+      fail(c, error);
+    }
+  }
+
+  private static SwitchboardException internal(RuntimeException e) {
+    return e instanceof SwitchboardException se
+        ? se
+        : SwitchboardException.of(ErrorCode.INTERNAL, e.toString());
+  }
+
+  private static String name(Command c) {
+    return c.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** Fails a command's caller; an internal command has none (its work is retried by timers). */
+  private void fail(Command c, SwitchboardException error) {
+    switch (c) {
+      case Fetch f -> f.out().completeExceptionally(error);
+      case Ack a -> a.out().completeExceptionally(error);
+      case Nack n -> n.out().completeExceptionally(error);
+      case Touch t -> t.out().completeExceptionally(error);
+      case Leave l -> l.out().completeExceptionally(error);
+      case DeadLettered d -> {
+        Tracked tr = tracked(d.partition(), d.offset());
+        if (tr != null && tr.deadLettering) {
+          tr.deadLettering = false; // try the dead letter again after its timer
+          tr.dueMs = clock.nowMs() + RETRY_DEAD_LETTER_MS;
+          nextDueMs = Math.min(nextDueMs, tr.dueMs);
+        }
+      }
+    }
+  }
+
+  private boolean applyLeave(String member, long now) {
+    boolean held = member.equals(activeMember);
+    if (held) {
+      activeMember = null;
+    }
+    held |= memberSeen.remove(member) != null;
+    for (Iterator<Fetch> it = waiting.iterator(); it.hasNext(); ) {
+      Fetch f = it.next();
+      if (f.member().equals(member)) {
+        f.out().complete(List.of());
+        it.remove();
+      }
+    }
+    for (int p = 0; p < cursors.length; p++) {
+      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+        Tracked tr = e.getValue();
+        if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
+          tr.lastError = "member " + member + " left";
+          giveBack(p, e.getKey(), tr, now, 0);
+          held = true;
+        }
+      }
+    }
+    return held;
   }
 
   private boolean singleReader() {
@@ -1003,6 +1104,7 @@ public final class ConsumerAgent implements Agent {
         case Ack a -> a.out().complete(applyAck(a.partition(), a.offset()));
         case Nack n -> n.out().complete(false);
         case Touch t -> t.out().complete(false);
+        case Leave l -> l.out().complete(false);
         case DeadLettered d -> handle(d, clock.nowMs());
       }
     }

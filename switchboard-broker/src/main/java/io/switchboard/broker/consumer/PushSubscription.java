@@ -2,8 +2,11 @@ package io.switchboard.broker.consumer;
 
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -23,6 +26,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class PushSubscription implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PushSubscription.class);
+
+  /** Failures that end the subscription: its consumer is gone for good. */
+  private static final Set<ErrorCode> ENDS_PUSH =
+      EnumSet.of(ErrorCode.CONSUMER_CLOSED, ErrorCode.CONSUMER_NOT_FOUND, ErrorCode.BROKER_CLOSED);
 
   /** How long one poll waits for messages before looking at the credits again. */
   static final long POLL_WAIT_MS = 500;
@@ -46,6 +53,10 @@ public final class PushSubscription implements AutoCloseable {
     if (credits < 1) {
       throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "credits must be >= 1");
     }
+    if (member == null || member.isEmpty()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "a push subscription must name its member");
+    }
     this.consumer = consumer;
     this.member = member;
     this.credits = new AtomicInteger(credits);
@@ -66,10 +77,27 @@ public final class PushSubscription implements AutoCloseable {
       try {
         got = consumer.fetch(member, wanted, POLL_WAIT_MS).join();
       } catch (RuntimeException e) {
-        if (!closed) {
-          LOG.warn("SB-BRK-2015 push to {} of {}: fetch failed", member, consumer.name(), e);
-          LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(POLL_WAIT_MS));
+        if (closed) {
+          break;
         }
+        Throwable cause =
+            e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof SwitchboardException se && ENDS_PUSH.contains(se.code())) {
+          // The consumer was deleted or the broker is stopping: an ordinary end, no trace.
+          LOG.info(
+              "SB-BRK-2015 push to {} of {} ends: {}", member, consumer.name(), se.getMessage());
+          break;
+        }
+        if (cause instanceof SwitchboardException se) {
+          LOG.warn(
+              "SB-BRK-2015 push to {} of {}: fetch failed: {}",
+              member,
+              consumer.name(),
+              se.getMessage());
+        } else {
+          LOG.warn("SB-BRK-2015 push to {} of {}: fetch failed", member, consumer.name(), cause);
+        }
+        LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(POLL_WAIT_MS));
         continue;
       }
       if (closed) {

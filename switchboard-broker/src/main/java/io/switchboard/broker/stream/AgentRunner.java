@@ -65,8 +65,10 @@ public final class AgentRunner implements AutoCloseable {
           try {
             work += a.doWork();
           } catch (RuntimeException e) {
-            // An agent's bug must not stop the partitions that share its thread.
+            // An agent's bug must not stop the partitions that share its thread, nor leave the
+            // callers it was serving waiting: it fails what it was handling.
             LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
+            failed(a, e);
           }
         }
       } finally {
@@ -78,6 +80,14 @@ public final class AgentRunner implements AutoCloseable {
         LockSupport.parkNanos(this, park);
         park = Math.min(park * 2, MAX_PARK_NS);
       }
+    }
+  }
+
+  private static void failed(Agent a, RuntimeException e) {
+    try {
+      a.dutyCycleFailed(e);
+    } catch (RuntimeException again) {
+      LOG.error("SB-BRK-2003 {}: failing its operations failed too", a, again);
     }
   }
 

@@ -98,6 +98,21 @@ public final class PartitionAgent implements Agent, AutoCloseable {
 
   private volatile boolean subjectIndexFull;
   private final ProducerStates producers;
+
+  /**
+   * What one publish batched but not yet appended changed in the subject index: restored, with the
+   * de-duplication and producer entries, when its batch never reaches the log.
+   */
+  private record Undo(String subject, Long previousOffset, boolean indexed) {}
+
+  /** Publishes of the batch being built, and their undo entries, in order. Owner thread only. */
+  private final List<Publish> inBatch = new ArrayList<>();
+
+  private final List<Undo> undo = new ArrayList<>();
+
+  /** The publish the owner is working on, until it is answered or batched. Owner thread only. */
+  private Publish current;
+
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
 
@@ -199,10 +214,10 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     // The producer whose records the current batch holds (-1: plain records) and its next sequence.
     long batchProducer = -1;
     int batchNextSequence = -1;
-    List<Publish> inBatch = new ArrayList<>();
     Publish p;
     while (handled < MAX_COMMANDS_PER_CYCLE && (p = queue.relaxedPoll()) != null) {
       handled++;
+      current = p;
       if (closed) {
         p.ack()
             .completeExceptionally(
@@ -251,9 +266,8 @@ public final class PartitionAgent implements Agent, AutoCloseable {
       long pid = ps == null ? -1 : ps.producerId();
       if (builder != null
           && (pid != batchProducer || (ps != null && ps.sequence() != batchNextSequence))) {
-        appendBatch(builder, inBatch);
+        appendBatch(builder);
         builder = null;
-        inBatch = new ArrayList<>();
       }
       if (builder == null) {
         builder = reusableBuilder.reset(); // build() copies: the buffer is free again after it
@@ -272,16 +286,19 @@ public final class PartitionAgent implements Agent, AutoCloseable {
       if (ps != null) {
         producers.stored(ps, offset, p.ack());
       }
-      indexSubject(p.message().subject(), offset);
+      String subject = p.message().subject();
+      Long previous = lastOffsetBySubject.get(subject);
+      undo.add(new Undo(subject, previous, indexSubject(subject, offset)));
       inBatch.add(p);
+      current = null;
       if (builder.estimatedSizeInBytes() >= TARGET_BATCH_BYTES) {
-        appendBatch(builder, inBatch);
+        appendBatch(builder);
         builder = null;
-        inBatch = new ArrayList<>();
       }
     }
+    current = null;
     if (builder != null) {
-      appendBatch(builder, inBatch);
+      appendBatch(builder);
     }
     if (handled > 0 && config.discard() == Discard.DROP_OLDEST) {
       trimToMaxMessages();
@@ -349,19 +366,19 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     builder.appendBytes(timestamp, m.key(), m.payload(), headers);
   }
 
-  private void appendBatch(RecordBatchBuilder builder, List<Publish> inBatch) {
+  /** Appends the batch {@link #inBatch} holds and answers its publishes when it is durable. */
+  private void appendBatch(RecordBatchBuilder builder) {
     CompletableFuture<?> appended;
     long base = log.logEndOffset();
     try {
       appended = log.append(builder.build());
     } catch (SwitchboardException e) {
-      for (Publish p : inBatch) {
-        forget(p);
-        p.ack().completeExceptionally(e);
-      }
+      failBatch(e);
       return;
     }
     List<Publish> acks = List.copyOf(inBatch);
+    inBatch.clear();
+    undo.clear();
     appended.whenComplete(
         (r, e) -> {
           for (int i = 0; i < acks.size(); i++) {
@@ -409,10 +426,59 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     }
   }
 
-  private void forget(Publish p) {
-    if (p.messageId() != null) {
-      dedup.remove(p.messageId());
+  /**
+   * Fails every publish of the batch being built with {@code error}, undoing what batching it
+   * changed (newest first): its remembered message id, its producer sequence, its subject's last
+   * offset. A retry then starts afresh rather than meeting a duplicate of a publish never stored.
+   */
+  private void failBatch(SwitchboardException error) {
+    for (int i = inBatch.size() - 1; i >= 0; i--) {
+      Publish p = inBatch.get(i);
+      Undo u = undo.get(i);
+      if (p.messageId() != null) {
+        dedup.remove(p.messageId());
+      }
+      if (p.producer() != null) {
+        producers.unstored(p.producer());
+      }
+      if (u.indexed()) {
+        if (u.previousOffset() == null) {
+          lastOffsetBySubject.remove(u.subject());
+        } else {
+          lastOffsetBySubject.put(u.subject(), u.previousOffset());
+        }
+      }
+      p.ack().completeExceptionally(error);
     }
+    inBatch.clear();
+    undo.clear();
+  }
+
+  /**
+   * The runner saw a duty cycle throw: fails the publish in hand and the batch not yet appended
+   * with {@link ErrorCode#INTERNAL}, undoing their provisional state. Publishes still queued are
+   * served by the next cycle. Owner thread only.
+   */
+  @Override
+  public void dutyCycleFailed(RuntimeException e) {
+    SwitchboardException error =
+        e instanceof SwitchboardException se
+            ? se
+            : SwitchboardException.of(ErrorCode.INTERNAL, e.toString());
+    Publish p = current;
+    current = null;
+    if (p != null) {
+      // Not batched yet: undo whatever of its state the failed cycle had already noted.
+      Seen seen = p.messageId() == null ? null : dedup.get(p.messageId());
+      if (seen != null && seen.original() == p.ack()) {
+        dedup.remove(p.messageId());
+      }
+      if (p.producer() != null) {
+        producers.unstored(p.producer());
+      }
+      p.ack().completeExceptionally(error);
+    }
+    failBatch(error);
   }
 
   private void expireDedup(long now) {
@@ -450,13 +516,15 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     return true;
   }
 
-  private void indexSubject(String subject, long offset) {
+  /** Notes {@code subject}'s last offset; false when the full index could not take it. */
+  private boolean indexSubject(String subject, long offset) {
     if (lastOffsetBySubject.size() >= MAX_INDEXED_SUBJECTS
         && !lastOffsetBySubject.containsKey(subject)) {
       subjectIndexFull = true;
-      return;
+      return false;
     }
     lastOffsetBySubject.put(subject, offset);
+    return true;
   }
 
   /**

@@ -134,6 +134,20 @@ final class ProducerStates {
     s.add(p.sequence(), offset, ack);
   }
 
+  /**
+   * Undoes the latest {@link #stored} of {@code p} when its batch never reached the log, so the
+   * producer's retry of that sequence is accepted afresh. Undo newest first.
+   */
+  void unstored(ProducerSequence p) {
+    State s = states.get(p.producerId());
+    if (s == null || s.epoch != p.epoch() || s.lastSequence != p.sequence() || s.count == 0) {
+      return;
+    }
+    int slot = --s.count % REMEMBERED;
+    s.acks.set(slot, null);
+    s.lastSequence = p.sequence() - 1;
+  }
+
   /** Replays one stored batch's producer fields (records {@code base..base+count-1}). */
   void replay(long producerId, short epoch, int baseSequence, long baseOffset, int count) {
     if (producerId < 0 || baseSequence < 0) {
