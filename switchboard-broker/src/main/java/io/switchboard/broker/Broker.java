@@ -390,6 +390,18 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * Says a member of a consumer is gone for good (see {@link ConsumerAgent#leave}); a consumer that
+   * no longer exists has nothing to release, which completes with false.
+   */
+  public CompletableFuture<Boolean> leave(String stream, String consumer, String member) {
+    try {
+      return consumers.get(stream, consumer).leave(member);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.completedFuture(false);
+    }
+  }
+
+  /**
    * Push delivery: messages of a consumer are handed to {@code handler} as member {@code member}
    * may take them, at most {@code credits} unacknowledged at once; acknowledge through the returned
    * subscription to return credits.

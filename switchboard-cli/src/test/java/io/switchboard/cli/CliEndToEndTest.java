@@ -432,6 +432,34 @@ class CliEndToEndTest {
     assertThat(run("consumer", "info", "LOG1", "tail").out()).containsPattern("start: +offset:2");
   }
 
+  /**
+   * Issue 12 §1: without --member, an exclusive or failover consumer's fetch hung for 35 s (the
+   * agent threw on a null member). The connection is the member now, and it leaves when the
+   * command's connection closes, so the next run (a new connection) takes over at once.
+   */
+  @Test
+  void shouldFetchFromSingleReaderConsumersWithoutAMemberName() throws Exception {
+    assertThat(run("stream", "add", "SOLO", "--subjects", "solo.>").code()).isZero();
+    assertThat(run("pub", "solo.a", "first", "--count", "1").code()).isZero();
+    assertThat(run("pub", "solo.a", "second").code()).isZero();
+    for (String mode : List.of("exclusive", "failover")) {
+      String name = "ex-" + mode;
+      assertThat(run("consumer", "add", "SOLO", name, "--mode", mode, "--ack", "none").code())
+          .isZero();
+      long start = System.nanoTime();
+      Result first = run("consumer", "next", "SOLO", name, "--json");
+      assertThat(first.err()).isEmpty();
+      assertThat(first.code()).isZero();
+      assertThat(first.jsonLines().get(0).path("payload").asText()).isEqualTo("first");
+      // A second run is another connection, so another member: it follows the first at once.
+      Result second = run("consumer", "next", "SOLO", name, "--json");
+      assertThat(second.err()).isEmpty();
+      assertThat(second.code()).isZero();
+      assertThat(second.jsonLines().get(0).path("payload").asText()).isEqualTo("second");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    }
+  }
+
   @Test
   void shouldNotSettleMessagesOfAConsumerWithoutAcks() throws Exception {
     assertThat(run("stream", "add", "FIRE", "--subjects", "fire.>").code()).isZero();

@@ -60,8 +60,10 @@ import io.switchboard.server.admin.AdminJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -94,6 +96,11 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private final Map<String, PushSubscription> pushByConsumer = new HashMap<>();
 
   private ChannelHandlerContext ctx;
+
+  /** This connection's own member name, once a frame needed it, and the consumers it used. */
+  private String connectionMember;
+
+  private final Set<List<String>> connectionMemberOf = new HashSet<>();
   private ScheduledFuture<?> handshakeTimer;
   private boolean welcomed;
   private boolean closing;
@@ -145,8 +152,18 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     List<PushSubscription> pushes = List.copyOf(pushSubs.values());
     pushSubs.clear();
     pushByConsumer.clear();
-    if (!pushes.isEmpty()) {
-      Thread.ofVirtual().start(() -> pushes.forEach(PushSubscription::close));
+    List<List<String>> left = List.copyOf(connectionMemberOf);
+    connectionMemberOf.clear();
+    Runnable leave = () -> left.forEach(sc -> broker.leave(sc.get(0), sc.get(1), connectionMember));
+    if (pushes.isEmpty()) {
+      leave.run(); // posts to the consumers' queues; never blocks
+    } else {
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                pushes.forEach(PushSubscription::close);
+                leave.run(); // after the pushes stop: their last fetches are given back too
+              });
     }
     ctx.fireChannelInactive();
   }
@@ -517,7 +534,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void fetch(Fetch f) {
     started();
     broker
-        .fetch(f.stream(), f.consumer(), f.member(), f.maxMessages(), f.maxWaitMs())
+        .fetch(
+            f.stream(),
+            f.consumer(),
+            member(f.stream(), f.consumer(), f.member()),
+            f.maxMessages(),
+            f.maxWaitMs())
         .whenComplete(
             (list, e) ->
                 onLoop(
@@ -532,6 +554,21 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                                 f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
                       }
                     }));
+  }
+
+  /**
+   * [P-8] A frame without a member name reads as this connection's own member, which leaves its
+   * consumers when the connection closes (a named member keeps its assignment across connections).
+   */
+  private String member(String stream, String consumer, String named) {
+    if (named != null && !named.isEmpty()) {
+      return named;
+    }
+    if (connectionMember == null) {
+      connectionMember = "conn-" + ctx.channel().id().asLongText();
+    }
+    connectionMemberOf.add(List.of(stream, consumer));
+    return connectionMember;
   }
 
   private static DeliveryEntry entry(Delivery d) {
@@ -555,7 +592,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         broker.push(
             c.stream(),
             c.consumer(),
-            c.member(),
+            member(c.stream(), c.consumer(), c.member()),
             c.credits(),
             d -> {
               delivery.delivered(d.message().payload().length);
