@@ -102,7 +102,8 @@ public final class Broker implements AutoCloseable {
   private Broker(BrokerConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
-    this.catalog = StreamCatalog.open(config.dataDir(), NioStorageIO.INSTANCE);
+    this.catalog =
+        StreamCatalog.open(config.dataDir(), NioStorageIO.INSTANCE, config.maxStreamSubjects());
     this.live = new LiveBus(config.live(), clock);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {

@@ -1,6 +1,7 @@
 package io.switchboard.broker;
 
 import io.switchboard.broker.live.LiveBusConfig;
+import io.switchboard.broker.stream.StreamCatalog;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ public record BrokerConfig(
     LiveBusConfig live,
     int runnerThreads,
     int partitionQueue,
-    long maintenancePeriodMs) {
+    long maintenancePeriodMs,
+    int maxStreamSubjects) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
@@ -32,12 +34,29 @@ public record BrokerConfig(
         || live == null
         || runnerThreads < 1
         || partitionQueue < 2
-        || maintenancePeriodMs < 1) {
+        || maintenancePeriodMs < 1
+        || maxStreamSubjects < 1) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
           "broker: dataDir and live must be set, runnerThreads >= 1, partitionQueue >= 2,"
-              + " maintenancePeriodMs >= 1");
+              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1");
     }
+  }
+
+  /** With the default bound on subjects per stream. */
+  public BrokerConfig(
+      Path dataDir,
+      LiveBusConfig live,
+      int runnerThreads,
+      int partitionQueue,
+      long maintenancePeriodMs) {
+    this(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        StreamCatalog.DEFAULT_MAX_SUBJECTS);
   }
 
   public static BrokerConfig defaults(Path dataDir) {

@@ -129,7 +129,8 @@ public final class SwitchboardServer implements AutoCloseable {
                 LiveBusConfig.DEFAULTS,
                 runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
                 config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
-                config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS)),
+                config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),
+                config.get(ConfigCatalogue.BROKER_MAX_STREAM_SUBJECTS)),
             Clock.SYSTEM);
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup acceptors =

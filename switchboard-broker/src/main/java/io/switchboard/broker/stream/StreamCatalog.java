@@ -42,19 +42,32 @@ public final class StreamCatalog {
   /** What {@code streams.json} holds. */
   record Snapshot(int version, List<StreamConfig> streams) {}
 
+  /** Subjects one stream may list unless the broker says otherwise. */
+  public static final int DEFAULT_MAX_SUBJECTS = 1000;
+
   private final Path dir;
   private final StorageIO io;
+  private final int maxSubjects;
   private final Map<String, StreamConfig> byName = new ConcurrentHashMap<>();
   private volatile SubjectTrie<String> captures = new SubjectTrie<>();
 
-  private StreamCatalog(Path dir, StorageIO io) {
+  private StreamCatalog(Path dir, StorageIO io, int maxSubjects) {
     this.dir = dir;
     this.io = io;
+    this.maxSubjects = maxSubjects;
   }
 
   /** Loads the catalog from {@code dir} (empty when it has none yet). */
   public static StreamCatalog open(Path dir, StorageIO io) {
-    StreamCatalog catalog = new StreamCatalog(dir, io);
+    return open(dir, io, DEFAULT_MAX_SUBJECTS);
+  }
+
+  /**
+   * Loads the catalog from {@code dir}; a stream created or updated later may list at most {@code
+   * maxSubjects} subjects (streams stored with more, under an older limit, stay as they are).
+   */
+  public static StreamCatalog open(Path dir, StorageIO io, int maxSubjects) {
+    StreamCatalog catalog = new StreamCatalog(dir, io, maxSubjects);
     Path file = dir.resolve(FILE);
     try {
       io.createDirectories(dir);
@@ -91,6 +104,7 @@ public final class StreamCatalog {
    *     ErrorCode#STREAM_SUBJECTS_OVERLAP}
    */
   public synchronized StreamConfig create(StreamConfig config) {
+    checkSubjectCount(config);
     if (byName.containsKey(config.name())) {
       throw SwitchboardException.of(ErrorCode.STREAM_EXISTS, config.name());
     }
@@ -109,6 +123,7 @@ public final class StreamCatalog {
    *     ErrorCode#STREAM_UPDATE_NOT_ALLOWED}, {@link ErrorCode#STREAM_SUBJECTS_OVERLAP}
    */
   public synchronized StreamConfig update(StreamConfig config) {
+    checkSubjectCount(config);
     StreamConfig old = byName.get(config.name());
     if (old == null) {
       throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, config.name());
@@ -169,18 +184,29 @@ public final class StreamCatalog {
     return Optional.ofNullable(found[0]);
   }
 
+  private void checkSubjectCount(StreamConfig config) {
+    if (config.subjects().size() > maxSubjects) {
+      throw SwitchboardException.of(
+          ErrorCode.TOO_MANY_STREAM_SUBJECTS, config.name(), config.subjects().size(), maxSubjects);
+    }
+  }
+
+  /**
+   * Caller holds the catalog's monitor. Each of the stream's patterns is looked up in the capture
+   * trie, which walks only the branches the pattern reaches: the cost grows with this stream's
+   * subjects (bounded), not with every pair of patterns in the catalog.
+   */
   private void checkNoOverlap(StreamConfig config) {
-    for (StreamConfig other : byName.values()) {
-      if (other.name().equals(config.name())) {
-        continue;
-      }
-      for (String mine : config.subjects()) {
-        for (String theirs : other.subjects()) {
-          if (Subjects.overlaps(mine, theirs)) {
-            throw SwitchboardException.of(
-                ErrorCode.STREAM_SUBJECTS_OVERLAP, config.name(), mine, other.name(), theirs);
-          }
-        }
+    for (String mine : config.subjects()) {
+      String other = captures.firstOverlapping(mine, name -> !name.equals(config.name()));
+      if (other != null) {
+        String theirs =
+            byName.get(other).subjects().stream()
+                .filter(t -> Subjects.overlaps(mine, t))
+                .findFirst()
+                .orElse("?");
+        throw SwitchboardException.of(
+            ErrorCode.STREAM_SUBJECTS_OVERLAP, config.name(), mine, other, theirs);
       }
     }
   }

@@ -62,6 +62,48 @@ class StreamCatalogTest {
   }
 
   @Test
+  void aStreamListsAtMostTheConfiguredNumberOfSubjects() {
+    StreamCatalog c = StreamCatalog.open(dir, NioStorageIO.INSTANCE, 3);
+    c.create(StreamConfig.builder("THREE", "a", "b", "c").build());
+    failsWith(
+        ErrorCode.TOO_MANY_STREAM_SUBJECTS,
+        () -> c.create(StreamConfig.builder("FOUR", "d", "e", "f", "g").build()),
+        "\"FOUR\" lists 4 subjects; the limit is 3");
+    failsWith(
+        ErrorCode.TOO_MANY_STREAM_SUBJECTS,
+        () -> c.update(StreamConfig.builder("THREE", "a", "b", "c", "d").build()),
+        "\"THREE\" lists 4");
+    assertThat(c.list()).extracting(StreamConfig::name).containsExactly("THREE");
+  }
+
+  /**
+   * Issue 12 §3: two streams of 20,000 subjects each made the pairwise overlap check take seconds
+   * under the admin lock. The trie lookup finds the one overlapping pattern among them, and
+   * updating a stream does not count its own patterns as an overlap.
+   */
+  @Test
+  void overlapsAreFoundAmongManySubjectsAndAStreamNeverOverlapsItself() {
+    StreamCatalog c = StreamCatalog.open(dir, NioStorageIO.INSTANCE, 20_000);
+    String[] first = new String[20_000];
+    String[] second = new String[20_000];
+    for (int i = 0; i < first.length; i++) {
+      first[i] = "dev." + i + ".temp";
+      second[i] = "dev." + i + ".humidity";
+    }
+    c.create(StreamConfig.builder("TEMP", first).build());
+    c.create(StreamConfig.builder("HUMIDITY", second).build());
+    c.update(StreamConfig.builder("TEMP", first).partitions(2).build());
+    second[19_999] = "dev.*.temp";
+    failsWith(
+        ErrorCode.STREAM_SUBJECTS_OVERLAP,
+        () -> c.update(StreamConfig.builder("HUMIDITY", second).build()),
+        "\"HUMIDITY\"",
+        "dev.*.temp",
+        "\"TEMP\"",
+        "dev.0.temp");
+  }
+
+  @Test
   void updatesMayGrowPartitionsButNotShrinkThemOrChangeRetention() {
     StreamCatalog c = open();
     c.create(

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * An index from subject patterns to values (subscriptions), answering "which values match this
@@ -235,6 +236,95 @@ public final class SubjectTrie<T> {
         }
       }
     }
+  }
+
+  /**
+   * The first value {@code accept} takes among those whose pattern overlaps the valid {@code
+   * pattern} (some subject matches both), or null. Walks only the branches the pattern can reach,
+   * so a literal pattern costs its depth whatever the trie holds; {@code *} and {@code >} widen the
+   * walk to the branches they cover.
+   */
+  @SuppressWarnings("unchecked")
+  public T firstOverlapping(String pattern, Predicate<? super T> accept) {
+    String[] tokens = pattern.split("\\.", -1);
+    // Work items: a node and the index of the pattern's next token at it.
+    ArrayDeque<Object> work = new ArrayDeque<>();
+    work.push(0);
+    work.push(root);
+    while (!work.isEmpty()) {
+      Node node = (Node) work.pop();
+      int i = (Integer) work.pop();
+      String token = tokens[i];
+      if (token.equals(Subjects.REST)) {
+        // The pattern's '>' takes one token or more: every pattern below this node overlaps.
+        T found = firstBelow(node, accept);
+        if (found != null) {
+          return found;
+        }
+        continue;
+      }
+      // A stored '>' here takes this token and whatever follows it.
+      for (Object v : node.rest) {
+        if (accept.test((T) v)) {
+          return (T) v;
+        }
+      }
+      boolean last = i == tokens.length - 1;
+      List<Node> next = new ArrayList<>();
+      if (token.equals(Subjects.ONE)) {
+        next.addAll(node.children.values());
+      } else {
+        Node literal = node.children.get(token);
+        if (literal != null) {
+          next.add(literal);
+        }
+      }
+      if (node.star != null) {
+        next.add(node.star);
+      }
+      for (Node child : next) {
+        if (last) {
+          for (Object v : child.exact) {
+            if (accept.test((T) v)) {
+              return (T) v;
+            }
+          }
+        } else {
+          work.push(i + 1);
+          work.push(child);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The first accepted value of a pattern with at least one token below {@code node}. */
+  @SuppressWarnings("unchecked")
+  private T firstBelow(Node node, Predicate<? super T> accept) {
+    for (Object v : node.rest) {
+      if (accept.test((T) v)) {
+        return (T) v;
+      }
+    }
+    ArrayDeque<Node> work = new ArrayDeque<>(node.children.values());
+    if (node.star != null) {
+      work.push(node.star);
+    }
+    while (!work.isEmpty()) {
+      Node n = work.pop();
+      for (Object[] values : new Object[][] {n.exact, n.rest}) {
+        for (Object v : values) {
+          if (accept.test((T) v)) {
+            return (T) v;
+          }
+        }
+      }
+      work.addAll(n.children.values());
+      if (n.star != null) {
+        work.push(n.star);
+      }
+    }
+    return null;
   }
 
   /** Whether any pattern matches {@code subject} (for "no responders" and capture checks). */

@@ -168,4 +168,34 @@ class SubjectMatchPropertiesTest {
     assertThat(Subjects.overlaps(a, b)).as("%s vs %s", a, b).isEqualTo(witnessed);
     assertThat(Subjects.overlaps(b, a)).isEqualTo(witnessed);
   }
+
+  /** The trie's overlap search finds a stored pattern exactly when some pair overlaps. */
+  @Property(tries = 1000)
+  void trieFindsAnOverlapIffSomeStoredPatternOverlaps(
+      @ForAll @Size(max = 12) List<@From("smallPattern") String> stored,
+      @ForAll("smallPattern") String probe) {
+    SubjectTrie<String> trie = new SubjectTrie<>();
+    for (String p : stored) {
+      trie.add(p, p);
+    }
+    Set<String> overlapping = new HashSet<>();
+    for (String p : stored) {
+      if (Subjects.overlaps(p, probe)) {
+        overlapping.add(p);
+      }
+    }
+    String found = trie.firstOverlapping(probe, v -> true);
+    if (overlapping.isEmpty()) {
+      assertThat(found).as("%s against %s", probe, stored).isNull();
+    } else {
+      assertThat(overlapping).as("%s against %s", probe, stored).contains(found);
+      // The filter is honoured: skipping what was found finds another, or none if it was alone.
+      String other = trie.firstOverlapping(probe, v -> !v.equals(found));
+      if (overlapping.size() == 1) {
+        assertThat(other).isNull();
+      } else {
+        assertThat(overlapping).contains(other);
+      }
+    }
+  }
 }

@@ -104,6 +104,14 @@ public final class ConfigCatalogue {
           "How often retention and compaction run over every partition.",
           ConfigKey.longIn(100, 86_400_000));
 
+  public static final ConfigKey<Integer> BROKER_MAX_STREAM_SUBJECTS =
+      new ConfigKey<>(
+          "broker.max-stream-subjects",
+          "1000",
+          "Subject patterns one stream may list; a create or update with more is refused"
+              + " (TOO_MANY_STREAM_SUBJECTS). Use wildcards for large families of subjects.",
+          ConfigKey.intIn(1, 100_000));
+
   /** Every key, in documentation order. */
   public static final List<ConfigKey<?>> ALL =
       List.of(
@@ -118,5 +126,6 @@ public final class ConfigCatalogue {
           LOG_FORMAT,
           BROKER_RUNNER_THREADS,
           BROKER_PARTITION_QUEUE,
-          BROKER_MAINTENANCE_PERIOD_MS);
+          BROKER_MAINTENANCE_PERIOD_MS,
+          BROKER_MAX_STREAM_SUBJECTS);
 }
