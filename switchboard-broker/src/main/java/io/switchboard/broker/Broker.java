@@ -87,6 +87,11 @@ public final class Broker implements AutoCloseable {
 
   private final BrokerConfig config;
   private final Clock clock;
+
+  /** Streams and consumer-name prefixes the server owns, with their owners' names. */
+  private final Map<String, String> ownedStreams = new ConcurrentHashMap<>();
+
+  private final Map<String, String> ownedConsumerPrefixes = new ConcurrentHashMap<>();
   private final StreamCatalog catalog;
   private final LiveBus live;
   private final AgentRunner[] runners;
@@ -200,6 +205,7 @@ public final class Broker implements AutoCloseable {
    */
   public synchronized StreamInfo updateStream(StreamConfig stream) {
     ensureOpen();
+    refuseOwnedStream(stream.name(), "updated");
     catalog.update(stream);
     consumers.stopStream(stream.name());
     stop(streams.remove(stream.name()));
@@ -215,6 +221,7 @@ public final class Broker implements AutoCloseable {
    */
   public synchronized void deleteStream(String name) {
     ensureOpen();
+    refuseOwnedStream(name, "deleted");
     catalog.delete(name);
     consumers.stopStream(name);
     consumers.flush();
@@ -341,6 +348,66 @@ public final class Broker implements AutoCloseable {
     return logs;
   }
 
+  // ------------------------------------------------------------------ what the server owns
+
+  /**
+   * Declares {@code stream} the server's own, kept by {@code owner} (say "MQTT sessions"): from now
+   * on it cannot be updated or deleted, nor its consumers created or deleted, through the admin
+   * calls every front end serves ({@link ErrorCode#STREAM_RESERVED}, {@link
+   * ErrorCode#CONSUMER_RESERVED}); the owner manages its consumers through {@link
+   * #createOwnedConsumer} and {@link #deleteOwnedConsumer}. Ownership lives as long as the broker
+   * runs: owners declare it again at each start, before they re-create what is missing.
+   */
+  public void ownStream(String stream, String owner) {
+    ownedStreams.put(stream, owner);
+  }
+
+  /**
+   * Declares every consumer whose name starts with {@code namePrefix}, on any stream, the server's
+   * own, kept by {@code owner} (see {@link #ownStream}).
+   */
+  public void ownConsumers(String namePrefix, String owner) {
+    ownedConsumerPrefixes.put(namePrefix, owner);
+  }
+
+  /** Who owns {@code stream}, if the server does. */
+  public Optional<String> streamOwner(String stream) {
+    return Optional.ofNullable(ownedStreams.get(stream));
+  }
+
+  private void refuseOwnedStream(String stream, String action) {
+    String owner = ownedStreams.get(stream);
+    if (owner != null) {
+      throw SwitchboardException.of(ErrorCode.STREAM_RESERVED, stream, owner, action);
+    }
+  }
+
+  private void refuseOwnedConsumer(String stream, String consumer, String action) {
+    String owner = ownedStreams.get(stream);
+    if (owner == null) {
+      for (Map.Entry<String, String> e : ownedConsumerPrefixes.entrySet()) {
+        if (consumer.startsWith(e.getKey())) {
+          owner = e.getValue();
+          break;
+        }
+      }
+    }
+    if (owner != null) {
+      throw SwitchboardException.of(ErrorCode.CONSUMER_RESERVED, consumer, stream, owner, action);
+    }
+  }
+
+  /** {@link #createConsumer} for the owner of the stream or of the consumer's name. */
+  public synchronized ConsumerInfo createOwnedConsumer(String stream, ConsumerConfig consumer) {
+    return create(stream, consumer);
+  }
+
+  /** {@link #deleteConsumer} for the owner of the stream or of the consumer's name. */
+  public synchronized void deleteOwnedConsumer(String stream, String consumer) {
+    runtime(stream);
+    consumers.delete(stream, consumer);
+  }
+
   // ------------------------------------------------------------------ consumers
 
   /**
@@ -350,6 +417,11 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#CONSUMER_EXISTS}, {@link ErrorCode#INVALID_CONFIG}
    */
   public synchronized ConsumerInfo createConsumer(String stream, ConsumerConfig consumer) {
+    refuseOwnedConsumer(stream, consumer.name(), "created");
+    return create(stream, consumer);
+  }
+
+  private ConsumerInfo create(String stream, ConsumerConfig consumer) {
     ensureOpen();
     runtime(stream);
     List<Map<String, Long>> lastPerSubject = new ArrayList<>();
@@ -366,6 +438,7 @@ public final class Broker implements AutoCloseable {
    * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}
    */
   public synchronized void deleteConsumer(String stream, String consumer) {
+    refuseOwnedConsumer(stream, consumer, "deleted");
     runtime(stream);
     consumers.delete(stream, consumer);
   }

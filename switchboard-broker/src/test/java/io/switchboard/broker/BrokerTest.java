@@ -268,4 +268,51 @@ class BrokerTest {
     assertThatThrownBy(() -> b.publish(msg("a", null, "x"), PublishOptions.NONE).join())
         .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.BROKER_CLOSED));
   }
+
+  /** Issue 12 §3: DELETE /v1/streams/MQTT_SESSIONS answered 204, and sessions were lost. */
+  @Test
+  void streamsAndConsumersTheServerOwnsAreRefusedToTheAdminCalls() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("OWNED", "owned.>").build());
+      b.createStream(StreamConfig.builder("USER", "user.>").build());
+      b.ownStream("OWNED", "MQTT sessions");
+      b.ownConsumers("sys-", "stream followers");
+      io.switchboard.broker.consumer.ConsumerConfig inbox =
+          io.switchboard.broker.consumer.ConsumerConfig.builder("inbox-1").build();
+
+      assertThatThrownBy(() -> b.deleteStream("OWNED"))
+          .isInstanceOfSatisfying(
+              SwitchboardException.class,
+              e -> {
+                assertThat(e.code()).isEqualTo(ErrorCode.STREAM_RESERVED);
+                assertThat(e.getMessage())
+                    .contains("\"OWNED\" belongs to the server (MQTT sessions)", "deleted");
+              });
+      assertThatThrownBy(() -> b.updateStream(StreamConfig.builder("OWNED", "owned.>").build()))
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.STREAM_RESERVED));
+      assertThatThrownBy(() -> b.createConsumer("OWNED", inbox))
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.CONSUMER_RESERVED));
+
+      // The owner manages its consumers; the admin calls still may not touch them.
+      b.createOwnedConsumer("OWNED", inbox);
+      assertThatThrownBy(() -> b.deleteConsumer("OWNED", "inbox-1"))
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.CONSUMER_RESERVED));
+      b.deleteOwnedConsumer("OWNED", "inbox-1");
+      assertThat(b.listConsumers("OWNED")).isEmpty();
+
+      // On a user's stream, only consumers under an owned name prefix are the server's.
+      io.switchboard.broker.consumer.ConsumerConfig follower =
+          io.switchboard.broker.consumer.ConsumerConfig.builder("sys-follow-1").build();
+      assertThatThrownBy(() -> b.createConsumer("USER", follower))
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.CONSUMER_RESERVED));
+      b.createOwnedConsumer("USER", follower);
+      assertThatThrownBy(() -> b.deleteConsumer("USER", "sys-follow-1"))
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.CONSUMER_RESERVED));
+      b.createConsumer(
+          "USER", io.switchboard.broker.consumer.ConsumerConfig.builder("mine").build());
+      b.deleteConsumer("USER", "mine");
+      b.deleteStream("USER");
+      assertThat(b.streamInfo("OWNED").config().name()).isEqualTo("OWNED");
+    }
+  }
 }

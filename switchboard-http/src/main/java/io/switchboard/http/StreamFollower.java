@@ -126,7 +126,7 @@ final class StreamFollower {
             .ackPolicy(AckPolicy.NONE)
             .startOffset(Arrays.stream(next).min().orElse(0))
             .build();
-    broker.createConsumer(stream, config);
+    broker.createOwnedConsumer(stream, config);
     try {
       f.push =
           broker.push(stream, f.consumer, "http", CREDITS, d -> loop.execute(() -> f.deliver(d)));
@@ -211,7 +211,7 @@ final class StreamFollower {
                 p.close();
               }
               try {
-                broker.deleteConsumer(stream, consumer);
+                broker.deleteOwnedConsumer(stream, consumer);
               } catch (SwitchboardException e) {
                 if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
                   LOG.warn(
@@ -224,13 +224,17 @@ final class StreamFollower {
             });
   }
 
-  /** Deletes the consumers of followers a crash ended without their cleanup. */
+  /**
+   * Declares the followers' consumers the server's own (admin calls may not touch them) and deletes
+   * those a crash ended without their cleanup.
+   */
   static void deleteLeftovers(Broker broker) {
+    broker.ownConsumers(CONSUMER_PREFIX, "HTTP stream followers");
     for (StreamInfo s : broker.listStreams()) {
       for (ConsumerInfo c : broker.listConsumers(s.config().name())) {
         if (c.config().name().startsWith(CONSUMER_PREFIX)) {
           try {
-            broker.deleteConsumer(s.config().name(), c.config().name());
+            broker.deleteOwnedConsumer(s.config().name(), c.config().name());
           } catch (SwitchboardException e) {
             LOG.warn(
                 "SB-HTTP-4102 could not delete a left-over consumer {}: {}",
