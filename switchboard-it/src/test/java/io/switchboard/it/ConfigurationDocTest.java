@@ -17,11 +17,13 @@ import org.junit.jupiter.api.Test;
 class ConfigurationDocTest {
   private static final Path DOC = Path.of("..", "docs", "configuration.md");
 
+  static final String START = "<!-- generated: the configuration catalogue -->\n";
+  static final String END = "<!-- end of generated -->\n";
+
+  /** The generated part: precedence and the table of every key. */
   static String render() {
     StringBuilder sb = new StringBuilder();
-    sb.append("# Configuration reference\n\n")
-        .append("Generated from the configuration catalogue (`ConfigCatalogue` and each front")
-        .append(" end's keys) by `ConfigurationDocTest`; do not edit by hand.\n\n")
+    sb.append(START)
         .append("A value comes from, in order of precedence: a flag (`--set KEY=VALUE`, or the")
         .append(" shortcuts `--data`, `--bind`, `--port`), the environment variable, the YAML")
         .append(" file given with `--config` (nested maps or dotted keys), the default. The whole")
@@ -40,16 +42,23 @@ class ConfigurationDocTest {
           .append(k.doc().replace("|", "\\|"))
           .append(" |\n");
     }
-    return sb.toString();
+    return sb.append(END).toString();
   }
 
+  /** The text between the markers is generated; what surrounds it is written by hand. */
   @Test
   void docsConfigurationMdMatchesTheCatalogue() throws IOException {
+    String doc = Files.readString(DOC);
+    int start = doc.indexOf(START);
+    int end = doc.indexOf(END);
+    assertThat(start).as("docs/configuration.md lacks the generated-part markers").isNotNegative();
+    assertThat(end).isGreaterThan(start);
     String expected = render();
     if (Boolean.getBoolean("switchboard.regenerateDocs")) {
-      Files.writeString(DOC, expected);
+      doc = doc.substring(0, start) + expected + doc.substring(end + END.length());
+      Files.writeString(DOC, doc);
     }
-    assertThat(Files.readString(DOC))
+    assertThat(doc.substring(start, end + END.length()))
         .as("docs/configuration.md is stale: rebuild with -Dswitchboard.regenerateDocs=true")
         .isEqualTo(expected);
   }

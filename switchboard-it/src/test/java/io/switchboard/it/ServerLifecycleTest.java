@@ -190,4 +190,69 @@ class ServerLifecycleTest {
         .contains("no.such.key (flag): unknown key");
     assertThat(Files.exists(dir.resolve("data"))).as("no storage was opened").isFalse();
   }
+
+  /**
+   * Issue 12 §3: the launcher set no heap limit (the JVM grew to 6.3 GB in a flood). The README's
+   * command, {@code ./switchboard server}, now runs with a bounded heap, and SWITCHBOARD_JAVA_OPTS
+   * overrides it.
+   */
+  @Test
+  void theLauncherBoundsTheServersHeapUnlessToldOtherwise() throws Exception {
+    assertThat(launcherHeapMiB(null)).isEqualTo("2048");
+    assertThat(launcherHeapMiB("-Xmx512m")).isEqualTo("512");
+  }
+
+  /** Starts {@code ./switchboard server}, reads the heap it says it has, stops it by its PID. */
+  private String launcherHeapMiB(String javaOpts) throws Exception {
+    Path launcher = Path.of("..", "switchboard").toAbsolutePath().normalize();
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                "bash",
+                launcher.toString(),
+                "server",
+                "--data",
+                dir.resolve("launcher-data").toString()));
+    SwitchboardServer.onFreePorts(Map.of())
+        .forEach(
+            (k, v) -> {
+              command.add("--set");
+              command.add(k + "=" + v);
+            });
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().remove("SWITCHBOARD_JAVA_OPTS");
+    if (javaOpts != null) {
+      pb.environment().put("SWITCHBOARD_JAVA_OPTS", javaOpts);
+    }
+    server = pb.start(); // the launcher execs java: this PID is the server's
+    List<String> lines = new CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<String> heap =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.regex.Pattern started = java.util.regex.Pattern.compile("heap max (\\d+) MiB");
+    BufferedReader reader =
+        new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                for (String l; (l = reader.readLine()) != null; ) {
+                  lines.add(l);
+                  java.util.regex.Matcher m = started.matcher(l);
+                  if (m.find()) {
+                    heap.complete(m.group(1));
+                  }
+                }
+              } catch (IOException e) {
+                // the process ended
+              }
+              heap.completeExceptionally(new AssertionError(String.join("\n", lines)));
+            });
+    try {
+      return heap.get(120, TimeUnit.SECONDS);
+    } finally {
+      server.toHandle().destroy(); // SIGTERM to this PID
+      assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      server = null;
+    }
+  }
 }

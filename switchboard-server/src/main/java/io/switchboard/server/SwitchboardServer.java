@@ -162,9 +162,10 @@ public final class SwitchboardServer implements AutoCloseable {
     SwitchboardServer server =
         new SwitchboardServer(broker, started, acceptors, workers, addresses, dataDir);
     LOG.info(
-        "Switchboard {} started ({} transport); data in {}",
+        "Switchboard {} started ({} transport, heap max {} MiB); data in {}",
         serverId,
         epoll ? "epoll" : "nio",
+        Runtime.getRuntime().maxMemory() >> 20,
         dataDir);
     addresses.forEach(
         (name, a) -> LOG.info("{} listening on {}:{}", name, a.getHostString(), a.getPort()));
