@@ -107,10 +107,16 @@ public final class SwitchboardServer implements AutoCloseable {
    * @throws io.switchboard.core.SwitchboardException {@code INVALID_CONFIG} naming every bad key
    */
   public static SwitchboardServer startOnFreePorts(Map<String, String> flags) throws Exception {
+    return startOnFreePorts(flags, Clock.SYSTEM);
+  }
+
+  /** {@link #startOnFreePorts(Map)} with the broker on {@code clock} (tests). */
+  public static SwitchboardServer startOnFreePorts(Map<String, String> flags, Clock clock)
+      throws Exception {
     List<FrontEnd> frontEnds = discoverFrontEnds();
     ServerConfig config =
         ServerConfig.resolve(configKeys(frontEnds), Map.of(), Map.of(), onFreePorts(flags));
-    return start(config, frontEnds);
+    return start(config, frontEnds, clock);
   }
 
   /**
@@ -119,6 +125,12 @@ public final class SwitchboardServer implements AutoCloseable {
    * @param frontEnds from {@link #discoverFrontEnds()} (or a test's choice)
    */
   public static SwitchboardServer start(ServerConfig config, List<FrontEnd> frontEnds)
+      throws Exception {
+    return start(config, frontEnds, Clock.SYSTEM);
+  }
+
+  /** {@link #start(ServerConfig, List)} with the broker on {@code clock} (tests, embedding). */
+  public static SwitchboardServer start(ServerConfig config, List<FrontEnd> frontEnds, Clock clock)
       throws Exception {
     Path dataDir = Path.of(config.get(ConfigCatalogue.DATA_DIR)).toAbsolutePath();
     int runners = config.get(ConfigCatalogue.BROKER_RUNNER_THREADS);
@@ -131,7 +143,7 @@ public final class SwitchboardServer implements AutoCloseable {
                 config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
                 config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),
                 config.get(ConfigCatalogue.BROKER_MAX_STREAM_SUBJECTS)),
-            Clock.SYSTEM);
+            clock);
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup acceptors =
         new MultiThreadIoEventLoopGroup(
