@@ -486,7 +486,7 @@ public final class Broker implements AutoCloseable {
   public PushSubscription push(
       String stream, String consumer, String member, int credits, Consumer<Delivery> handler) {
     ensureOpen();
-    return new PushSubscription(consumers.get(stream, consumer), member, credits, handler);
+    return consumers.get(stream, consumer).push(member, credits, handler);
   }
 
   /** Acknowledges a delivery; true when it was still unacknowledged. */

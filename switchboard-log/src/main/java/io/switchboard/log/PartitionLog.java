@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -97,6 +98,10 @@ public final class PartitionLog implements AutoCloseable {
   private volatile long durableOffset;
   private volatile SwitchboardException failure;
   private volatile boolean closed;
+
+  /** Told after each append that readers can see it (tail readers, consumers that push). */
+  private final List<Runnable> appendListeners = new CopyOnWriteArrayList<>();
+
   private long lastIntervalFlushNs;
   private final Thread flusher;
 
@@ -191,20 +196,43 @@ public final class PartitionLog implements AutoCloseable {
       logEndOffset = view.nextOffset();
       AppendResult result = new AppendResult(base, view.lastOffset(), view.maxTimestamp());
       if (config.fsync() != FsyncPolicy.ALWAYS) {
-        return CompletableFuture.completedFuture(result);
+        future = CompletableFuture.completedFuture(result);
+        flushInline = false;
+      } else {
+        future = new CompletableFuture<>();
+        pending.add(new PendingFlush(logEndOffset, result, future));
+        flushInline = pending.size() >= config.maxPendingFlushes();
       }
-      future = new CompletableFuture<>();
-      pending.add(new PendingFlush(logEndOffset, result, future));
-      flushInline = pending.size() >= config.maxPendingFlushes();
     } finally {
       appendLock.unlock();
     }
     if (flushInline) {
       flushPending();
-    } else if (flusher != null) {
+    } else if (flusher != null && !future.isDone()) {
       LockSupport.unpark(flusher);
     }
+    appended();
     return future;
+  }
+
+  /**
+   * Calls {@code listener} after every append from now on, on the appending thread, once the new
+   * records are readable: it must be quick and must not block (a wake-up, typically). Returns what
+   * stops it.
+   */
+  public AutoCloseable onAppend(Runnable listener) {
+    appendListeners.add(listener);
+    return () -> appendListeners.remove(listener);
+  }
+
+  private void appended() {
+    for (Runnable r : appendListeners) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        LOG.warn("append listener of {} failed", dir, e);
+      }
+    }
   }
 
   private boolean shouldRoll(Segment seg, RecordBatch view, long nowMs) {

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -108,6 +109,12 @@ public final class ConsumerAgent implements Agent {
     volatile long next;
 
     final TreeMap<Long, Tracked> unacked = new TreeMap<>();
+
+    /**
+     * The offsets of {@link #unacked} not in flight (given back, or parked for their key): the only
+     * candidates for redelivery, so a fetch looks at these rather than at every entry.
+     */
+    final TreeSet<Long> idle = new TreeSet<>();
   }
 
   private sealed interface Command {}
@@ -136,6 +143,15 @@ public final class ConsumerAgent implements Agent {
 
   private record Leave(String member, CompletableFuture<Boolean> out) implements Command {}
 
+  private record Register(PushSubscription sink, CompletableFuture<Boolean> out)
+      implements Command {}
+
+  /** Push members registered at most; a registration past it is refused. */
+  static final int MAX_SINKS = 1024;
+
+  /** Messages pushed to one member per duty cycle, so one busy member cannot starve others. */
+  static final int MAX_PUSH_PER_CYCLE = 256;
+
   private final String stream;
   private final ConsumerConfig config;
   private final List<PartitionLog> logs;
@@ -146,6 +162,23 @@ public final class ConsumerAgent implements Agent {
   private final Cursor[] cursors;
   private final MpscArrayQueue<Command> commands = new MpscArrayQueue<>(16 * 1024);
   private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
+
+  /**
+   * Push members, in registration order; owner thread only. Closed ones leave at the next cycle.
+   */
+  private final List<PushSubscription> sinks = new ArrayList<>();
+
+  private int nextSink;
+
+  /**
+   * Whether a fetch waits or a member is pushed to: only then does an append wake this agent.
+   * Written by the owner at the end of each cycle.
+   */
+  private volatile boolean demand;
+
+  /** Stops the partitions' append notices; closed by {@link #finish()}. */
+  private final List<AutoCloseable> appendNotices = new ArrayList<>();
+
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
   private volatile int unackedTotal;
@@ -217,6 +250,15 @@ public final class ConsumerAgent implements Agent {
     }
     nextDueMs = now;
     publishFloors();
+    for (PartitionLog log : this.logs) {
+      appendNotices.add(
+          log.onAppend(
+              () -> {
+                if (demand) {
+                  wakeUp.run();
+                }
+              }));
+    }
   }
 
   /** Everything below this offset of {@code partition} is done (acknowledged or filtered out). */
@@ -302,6 +344,37 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
+   * Pushes this consumer's messages to {@code handler} as member {@code member}, at most {@code
+   * credits} unacknowledged at once, as they are appended (see {@link PushSubscription}).
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} for fewer than one credit or no
+   *     member, {@link ErrorCode#CONSUMER_CLOSED}
+   */
+  public PushSubscription push(String member, int credits, Consumer<Delivery> handler) {
+    PushSubscription sink = new PushSubscription(this, member, credits, handler);
+    CompletableFuture<Boolean> out = new CompletableFuture<>();
+    post(new Register(sink, out), out);
+    if (out.isCompletedExceptionally()) {
+      try {
+        out.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        throw e.getCause() instanceof SwitchboardException se ? se : e;
+      }
+    }
+    return sink;
+  }
+
+  /** Something changed for a push member (credits back, closed): look again soon. Any thread. */
+  void wake() {
+    wakeUp.run();
+  }
+
+  /** A push member closed: its sink leaves at the next cycle. Any thread. */
+  void unregister(PushSubscription sink) {
+    wakeUp.run();
+  }
+
+  /**
    * Says {@code member} is gone for good (its connection closed, and its name was that
    * connection's): an exclusive or failover consumer's next member may take over at once, and the
    * messages in flight to it are given back for redelivery now rather than at their ack timeout.
@@ -346,6 +419,8 @@ public final class ConsumerAgent implements Agent {
       work += expire(now);
     }
     work += serveWaiting(now);
+    work += serveSinks(now);
+    demand = !waiting.isEmpty() || !sinks.isEmpty();
     if (dirty) {
       publishFloors();
     }
@@ -391,6 +466,25 @@ public final class ConsumerAgent implements Agent {
         t.out().complete(ok);
       }
       case Leave l -> l.out().complete(applyLeave(l.member(), now));
+      case Register r -> {
+        if (closed) {
+          r.out()
+              .completeExceptionally(
+                  SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
+        } else if (sinks.size() >= MAX_SINKS) {
+          LOG.warn(
+              "SB-BRK-2005 {}/{}: {} push members already (the limit); {} is not pushed to",
+              stream,
+              config.name(),
+              MAX_SINKS,
+              r.sink().member());
+          r.sink().close();
+          r.out().complete(false);
+        } else {
+          sinks.add(r.sink());
+          r.out().complete(true);
+        }
+      }
       case DeadLettered d -> {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
@@ -444,6 +538,7 @@ public final class ConsumerAgent implements Agent {
       case Nack n -> n.out().completeExceptionally(error);
       case Touch t -> t.out().completeExceptionally(error);
       case Leave l -> l.out().completeExceptionally(error);
+      case Register r -> r.out().completeExceptionally(error);
       case DeadLettered d -> {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
@@ -520,6 +615,70 @@ public final class ConsumerAgent implements Agent {
         return true;
       }
     }
+    for (PushSubscription s : sinks) {
+      if (!s.isClosed() && s.member().equals(activeMember)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Pushes to the members that have credits, starting with a different one each cycle. A member
+   * pushed to counts as alive (exclusive and failover: it holds or may take over the consumer;
+   * key-shared and group: its keys stay with it), whether or not it has credits now.
+   */
+  private int serveSinks(long now) {
+    if (sinks.isEmpty()) {
+      return 0;
+    }
+    sinks.removeIf(PushSubscription::isClosed);
+    int n = sinks.size();
+    int pushed = 0;
+    boolean anything = anythingToDeliver(now);
+    for (int i = 0; i < n; i++) {
+      PushSubscription s = sinks.get((nextSink + i) % n);
+      String member = s.member();
+      if (keyed()) {
+        memberSeen.put(member, now);
+      }
+      if (singleReader()) {
+        if (activeMember == null
+            || (!member.equals(activeMember)
+                && now - activeSeenMs > config.ackTimeoutMs()
+                && !activeWaiting())) {
+          activeMember = member; // the active member went silent: this one takes over
+        }
+        if (!member.equals(activeMember)) {
+          continue;
+        }
+        activeSeenMs = now;
+      }
+      int want = Math.min(s.wanted(), MAX_PUSH_PER_CYCLE);
+      if (want <= 0 || !anything) {
+        continue;
+      }
+      List<Delivery> got = collect(member, want, now);
+      if (!got.isEmpty()) {
+        s.deliver(got);
+        pushed += got.size();
+      }
+    }
+    nextSink = n == 0 ? 0 : (nextSink + 1) % n;
+    return pushed;
+  }
+
+  /**
+   * Whether a fetch could find anything: a message not yet read, or one waiting for redelivery.
+   * Cheap (a look per partition), so idle members cost nothing per cycle.
+   */
+  private boolean anythingToDeliver(long now) {
+    for (int p = 0; p < cursors.length; p++) {
+      Cursor c = cursors[p];
+      if (!c.idle.isEmpty() || c.next < logs.get(p).logEndOffset()) {
+        return true;
+      }
+    }
     return false;
   }
 
@@ -567,6 +726,7 @@ public final class ConsumerAgent implements Agent {
   }
 
   private void remove(int partition, long offset) {
+    cursors[partition].idle.remove(offset);
     if (cursors[partition].unacked.remove(offset) != null) {
       unackedTotal--;
       dirty = true;
@@ -576,6 +736,7 @@ public final class ConsumerAgent implements Agent {
   /** A delivery came back (nack or timeout): dead-letter it, or schedule its redelivery. */
   private void giveBack(int partition, long offset, Tracked tr, long now, long delayMs) {
     tr.inFlight = false;
+    cursors[partition].idle.add(offset);
     if (config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver()) {
       deadLetter(partition, offset, tr);
       return;
@@ -726,7 +887,10 @@ public final class ConsumerAgent implements Agent {
       }
     }
     for (int p = 0; p < cursors.length && out.size() < max; p++) {
-      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+      // Key-shared must see what is in flight (to keep keys in order); others only what is idle.
+      List<Map.Entry<Long, Tracked>> candidates =
+          keyShared ? List.copyOf(cursors[p].unacked.entrySet()) : idleEntries(cursors[p]);
+      for (Map.Entry<Long, Tracked> e : candidates) {
         if (out.size() >= max) {
           break;
         }
@@ -754,6 +918,7 @@ public final class ConsumerAgent implements Agent {
             continue;
           }
           tr.inFlight = true;
+          cursors[p].idle.remove(e.getKey());
           tr.member = member;
           tr.deliveries++;
           tr.dueMs = now + config.ackTimeoutMs();
@@ -770,6 +935,17 @@ public final class ConsumerAgent implements Agent {
       int p = nextPartition;
       nextPartition = (nextPartition + 1) % cursors.length;
       readNew(p, member, max, now, out, blocked, live);
+    }
+    return out;
+  }
+
+  private static List<Map.Entry<Long, Tracked>> idleEntries(Cursor c) {
+    if (c.idle.isEmpty()) {
+      return List.of();
+    }
+    List<Map.Entry<Long, Tracked>> out = new ArrayList<>(c.idle.size());
+    for (Long offset : c.idle) {
+      out.add(Map.entry(offset, c.unacked.get(offset)));
     }
     return out;
   }
@@ -838,6 +1014,7 @@ public final class ConsumerAgent implements Agent {
                 waiting.parked = StoredMessage.of(stream, p, r).message();
               }
               cursor.unacked.put(r.offset(), waiting);
+              cursor.idle.add(r.offset());
               unackedTotal++;
               blocked.add(k);
               continue;
@@ -1105,6 +1282,10 @@ public final class ConsumerAgent implements Agent {
         case Nack n -> n.out().complete(false);
         case Touch t -> t.out().complete(false);
         case Leave l -> l.out().complete(false);
+        case Register r ->
+            r.out()
+                .completeExceptionally(
+                    SwitchboardException.of(ErrorCode.CONSUMER_CLOSED, config.name()));
         case DeadLettered d -> handle(d, clock.nowMs());
       }
     }
@@ -1112,6 +1293,17 @@ public final class ConsumerAgent implements Agent {
       f.out().complete(List.of());
     }
     waiting.clear();
+    sinks.forEach(PushSubscription::close);
+    sinks.clear();
+    demand = false;
+    for (AutoCloseable notice : appendNotices) {
+      try {
+        notice.close();
+      } catch (Exception e) {
+        LOG.warn("SB-BRK-2005 {}/{}: stopping append notices failed", stream, config.name(), e);
+      }
+    }
+    appendNotices.clear();
     persister.accept(snapshot());
   }
 }

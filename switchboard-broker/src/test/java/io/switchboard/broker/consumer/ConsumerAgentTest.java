@@ -483,4 +483,63 @@ class ConsumerAgentTest {
     c.doWork();
     return f.join();
   }
+
+  /**
+   * Push without a thread per member: each duty cycle hands a member as many messages as it has
+   * credits; an ack returns a credit; an append wakes the agent; a close takes effect at once.
+   */
+  @Test
+  void theAgentPushesWithinCreditsAndAnAppendWakesIt() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    java.util.concurrent.atomic.AtomicInteger wakes =
+        new java.util.concurrent.atomic.AtomicInteger();
+    c.onWork(wakes::incrementAndGet);
+    List<Delivery> pushed = new ArrayList<>();
+    PushSubscription sub = c.push("m", 2, pushed::add);
+    c.doWork();
+    assertThat(pushed).isEmpty();
+
+    int before = wakes.get();
+    publish("s.a", "1", "2", "3");
+    assertThat(wakes.get()).as("the append woke the agent").isGreaterThan(before);
+    c.doWork();
+    assertThat(bodies(pushed)).containsExactly("1", "2");
+    c.doWork();
+    assertThat(pushed).as("no credit left").hasSize(2);
+
+    sub.ack(pushed.get(0));
+    c.doWork();
+    assertThat(bodies(pushed)).containsExactly("1", "2", "3");
+
+    sub.close();
+    publish("s.a", "4");
+    sub.ack(pushed.get(1));
+    c.doWork();
+    assertThat(pushed).as("closed: nothing more").hasSize(3);
+    // The message pushed to nobody is still there for a fetch.
+    assertThat(bodies(fetch(c, 10))).containsExactly("4");
+  }
+
+  @Test
+  void aStandbyPushMemberTakesOverAFailoverConsumerOnlyWhenTheActiveOneIsGone() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("C").mode(DeliveryMode.FAILOVER).ackTimeoutMs(1_000).build());
+    List<String> got = new ArrayList<>();
+    PushSubscription a = c.push("a", 10, d -> got.add("a:" + bodies(List.of(d)).get(0)));
+    c.doWork();
+    c.push("b", 10, d -> got.add("b:" + bodies(List.of(d)).get(0)));
+    publish("s.a", "1");
+    c.doWork();
+    assertThat(got).containsExactly("a:1");
+
+    a.close();
+    publish("s.a", "2");
+    c.doWork();
+    assertThat(got).as("b waits while a's ack timeout runs").containsExactly("a:1");
+    clock.ms.addAndGet(1_001);
+    c.doWork();
+    c.doWork();
+    assertThat(got).contains("b:2");
+  }
 }
