@@ -133,6 +133,13 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       abort(malformed(request.decoderResult().cause()));
       return;
     }
+    HttpVersion version = request.protocolVersion();
+    if (!version.equals(HttpVersion.HTTP_1_1) && !version.equals(HttpVersion.HTTP_1_0)) {
+      // Netty's decoder takes any HTTP/x.y; RFC 9110 §15.6.6: 505 for a major version we do not
+      // speak. Closed after the answer: how the rest of such a request is framed is unknown.
+      abort(SwitchboardException.of(ErrorCode.HTTP_VERSION_NOT_SUPPORTED, version.text()));
+      return;
+    }
     busy = true;
     sample = service.metrics().start();
     route = HttpMetrics.NO_ROUTE;
