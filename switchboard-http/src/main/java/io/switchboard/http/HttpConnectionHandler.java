@@ -193,7 +193,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       }
       Router.Match<Handler> found = service.route(x.method(), x.path());
       route = found.template();
-      reply = found.target().handle(x.withParams(found.params()));
+      reply = found.target().handle(x.withParams(found));
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
@@ -204,7 +204,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
 
   private void openStream(Router.Match<EventStream.Opener> sse, Exchange x) {
     try {
-      stream = sse.target().open(ctx, x.withParams(sse.params()));
+      stream = sse.target().open(ctx, x.withParams(sse));
     } catch (RuntimeException e) {
       respond(problem(e, x.path()), true);
       return;

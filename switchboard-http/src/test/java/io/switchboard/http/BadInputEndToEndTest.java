@@ -1,10 +1,13 @@
 package io.switchboard.http;
 
+import static io.switchboard.http.testing.Problems.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.switchboard.core.ErrorCode;
 import io.switchboard.http.testing.HttpServerFixture;
 import io.switchboard.http.testing.RawHttp;
 import io.switchboard.testkit.netty.LeakCheck;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -49,5 +52,25 @@ class BadInputEndToEndTest {
           .contains("HTTP version HTTP/9.9 is not supported");
     }
     assertThat(s.get("/healthz").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldRefuseAPercentEncodedSubjectThatIsNotUtf8() {
+    var p = assertProblem(s.post("/v1/subjects/a.%FF", "x"), 400, ErrorCode.INVALID_SUBJECT);
+    assertThat(p.path("detail").asText()).contains("a.%FF").contains("not valid UTF-8");
+    assertProblem(s.post("/v1/requests/a.%C3", "x"), 400, ErrorCode.INVALID_SUBJECT);
+    assertProblem(s.get("/v1/subjects/a.%FF.*/events"), 400, ErrorCode.INVALID_PATTERN);
+    var stream = assertProblem(s.get("/v1/streams/%FE"), 400, ErrorCode.INVALID_ARGUMENT);
+    assertThat(stream.path("detail").asText()).contains("stream").contains("%FE");
+  }
+
+  @Test
+  void shouldKeepAPercentEncodedUtf8SubjectAsSent() {
+    assertThat(s.post("/v1/streams", "{\"name\":\"UTF\",\"subjects\":[\"utf.>\"]}").statusCode())
+        .isEqualTo(201);
+    assertThat(s.post("/v1/subjects/utf.caf%C3%A9+1", "x").statusCode()).isEqualTo(200);
+    HttpResponse<String> last = s.get("/v1/streams/UTF/subjects/utf.caf%C3%A9+1/last");
+    assertThat(last.statusCode()).as(last.body()).isEqualTo(200);
+    assertThat(HttpServerFixture.json(last).path("subject").asText()).isEqualTo("utf.café+1");
   }
 }
