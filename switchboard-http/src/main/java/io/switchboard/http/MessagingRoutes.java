@@ -151,9 +151,16 @@ final class MessagingRoutes {
   /**
    * {@code POST /v1/subjects}: a JSON array of envelopes, each published in order; the reply lists
    * an acknowledgement or a problem per entry. A malformed batch is refused whole (400) before
-   * anything is published.
+   * anything is published. Codes: INVALID_ARGUMENT, INVALID_SUBJECT (a trailing slash: the empty
+   * subject).
    */
   private CompletableFuture<HttpReply> publishBatch(Exchange x) {
+    if (x.path().endsWith("/")) {
+      // The router drops a trailing slash, but POST /v1/subjects/ names a publish to the empty
+      // subject: refused as one, rather than reading the payload as a batch.
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_SUBJECT, "", "empty (publish to /v1/subjects/SUBJECT)");
+    }
     JsonNode array = parseJson(x.body());
     if (!array.isArray()) {
       throw SwitchboardException.of(

@@ -55,6 +55,14 @@ class BadInputEndToEndTest {
   }
 
   @Test
+  void shouldRefuseAPublishToTheEmptySubjectAsAnInvalidSubject() {
+    var p = assertProblem(s.post("/v1/subjects/", "x"), 400, ErrorCode.INVALID_SUBJECT);
+    assertThat(p.path("detail").asText()).contains("empty");
+    // Without the slash it is still a batch publish.
+    assertThat(s.post("/v1/subjects", "[]").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void shouldRefuseAPercentEncodedSubjectThatIsNotUtf8() {
     var p = assertProblem(s.post("/v1/subjects/a.%FF", "x"), 400, ErrorCode.INVALID_SUBJECT);
     assertThat(p.path("detail").asText()).contains("a.%FF").contains("not valid UTF-8");
