@@ -112,4 +112,30 @@ record Exchange(
     }
     return v;
   }
+
+  /**
+   * A whole-number header in {@code [min, max]}, or null when absent.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the header
+   */
+  Long headerLong(String name, long min, long max) {
+    String text = headers.get(name);
+    if (text == null) {
+      return null;
+    }
+    long v;
+    try {
+      v = Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "header " + name + ": \"" + text + "\" is not a whole number");
+    }
+    if (v < min || v > max) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "header " + name + ": " + v + " is not in [" + min + ", " + max + "]");
+    }
+    return v;
+  }
 }

@@ -52,6 +52,12 @@ final class MessagingRoutes {
 
   static final int MAX_READ_MAX = 10_000;
 
+  /**
+   * 100 years: a time to live long enough to mean "keep", short enough that a message's timestamp
+   * plus it cannot overflow.
+   */
+  static final long MAX_TTL_MS = 100L * 365 * 86_400_000;
+
   private final Broker broker;
   private final Clock clock;
   private final Executor blocking;
@@ -79,9 +85,9 @@ final class MessagingRoutes {
   // ------------------------------------------------------------------ publish
 
   /**
-   * {@code POST /v1/subjects/{subject}}: the body is the payload. Codes: INVALID_SUBJECT,
-   * STREAM_MISMATCH, MESSAGE_TOO_LARGE, PUBLISH_BACKPRESSURE, STREAM_FULL, INVALID_DELAY,
-   * BROKER_CLOSED, PARTITION_CLOSED, and storage errors.
+   * {@code POST /v1/subjects/{subject}}: the body is the payload. Codes: INVALID_ARGUMENT (a bad
+   * {@code Sb-Ttl-Ms}), INVALID_SUBJECT, STREAM_MISMATCH, MESSAGE_TOO_LARGE, PUBLISH_BACKPRESSURE,
+   * STREAM_FULL, INVALID_DELAY, BROKER_CLOSED, PARTITION_CLOSED, and storage errors.
    */
   private CompletableFuture<HttpReply> publish(Exchange x) {
     Message m = messageOf(x, x.param("subject"));
@@ -100,7 +106,11 @@ final class MessagingRoutes {
             });
   }
 
-  /** The message a request describes: payload, key, headers, reply subject, Content-Type. */
+  /**
+   * The message a request describes: payload, key, headers, reply subject, Content-Type.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} for a bad {@code Sb-Ttl-Ms}
+   */
   private Message messageOf(Exchange x, String subject) {
     List<Header> headers = new ArrayList<>();
     for (Map.Entry<String, String> h : x.headers()) {
@@ -113,7 +123,11 @@ final class MessagingRoutes {
         x, HttpHeaderNames.CONTENT_TYPE.toString(), MessageJson.CONTENT_TYPE_HEADER, headers);
     copyHeader(x, "Sb-Delay-Ms", DelayStore.DELAY_HEADER, headers);
     copyHeader(x, "Sb-Deliver-At", DelayStore.DELIVER_AT_HEADER, headers);
-    copyHeader(x, "Sb-Ttl-Ms", Message.TTL_HEADER, headers);
+    // Checked here: consumers read a negative or malformed TTL as "expired" or "never", silently.
+    Long ttlMs = x.headerLong("Sb-Ttl-Ms", 0, MAX_TTL_MS);
+    if (ttlMs != null) {
+      headers.add(new Header(Message.TTL_HEADER, utf8(Long.toString(ttlMs))));
+    }
     String key = x.query("key", null);
     return new Message(
         subject,

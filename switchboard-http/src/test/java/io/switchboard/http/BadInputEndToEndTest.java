@@ -81,4 +81,38 @@ class BadInputEndToEndTest {
     assertThat(last.statusCode()).as(last.body()).isEqualTo(200);
     assertThat(HttpServerFixture.json(last).path("subject").asText()).isEqualTo("utf.café+1");
   }
+
+  @Test
+  void shouldRefuseANegativeOrNonNumericTimeToLiveNamingTheHeader() {
+    for (String ttl : new String[] {"-1", "soon", "1.5", "99999999999999999999"}) {
+      var p =
+          assertProblem(
+              s.post("/v1/subjects/ttl.x", "x", "Sb-Ttl-Ms", ttl), 400, ErrorCode.INVALID_ARGUMENT);
+      assertThat(p.path("detail").asText()).as(ttl).contains("Sb-Ttl-Ms");
+    }
+    assertThat(s.post("/v1/subjects/ttl.x", "x", "Sb-Ttl-Ms", "60000").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldRefuseANegativeOrNonNumericDelayNamingTheHeader() {
+    for (String h : new String[] {"Sb-Delay-Ms", "Sb-Deliver-At"}) {
+      for (String v : new String[] {"-1", "later"}) {
+        var p =
+            assertProblem(s.post("/v1/subjects/delay.x", "x", h, v), 400, ErrorCode.INVALID_DELAY);
+        assertThat(p.path("detail").asText()).as(h + ": " + v).containsIgnoringCase(h);
+      }
+    }
+  }
+
+  @Test
+  void shouldRefuseANegativeOrNonNumericQueryParameterNamingIt() {
+    var p =
+        assertProblem(
+            s.post("/v1/requests/nobody.here?timeoutMs=-1", "x"), 400, ErrorCode.INVALID_ARGUMENT);
+    assertThat(p.path("detail").asText()).contains("timeoutMs");
+    p =
+        assertProblem(
+            s.get("/v1/streams/NONE/subjects/a.b?max=many"), 400, ErrorCode.INVALID_ARGUMENT);
+    assertThat(p.path("detail").asText()).contains("max");
+  }
 }
