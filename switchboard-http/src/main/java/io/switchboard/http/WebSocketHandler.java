@@ -441,7 +441,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    * {@code {"op": "ack" | "nack" | "in_progress", "id", "delivery", "sub" | "stream" + "consumer",
    * "delayMs"?, "error"?}}: settles a delivery of a consumer feed of this connection (or of any
    * consumer, named); answers {@code "result"}: false when that delivery was no longer the live
-   * one. Codes: SUBSCRIPTION_NOT_FOUND, STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, INVALID_ARGUMENT.
+   * one. Codes: SUBSCRIPTION_NOT_FOUND, STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, INVALID_ARGUMENT
+   * (also for a partition the stream does not have).
    */
   private CompletableFuture<ObjectNode> settle(String op, ObjectNode n) {
     fields(n, SETTLE);
@@ -460,6 +461,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       consumer = text(n, "consumer", true);
     }
     MessageJson.DeliveryId id = MessageJson.parseDeliveryId(text(n, "delivery", true));
+    AdminRoutes.checkPartition(
+        id, AdminRoutes.partitionCount(service.broker(), stream), stream, "");
     long delayMs = whole(n, "delayMs", -1, -1, Long.MAX_VALUE);
     return AdminRoutes.settle(
             service.broker(),

@@ -3,9 +3,11 @@ package io.switchboard.http;
 import static io.switchboard.http.testing.Problems.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.http.testing.HttpServerFixture;
 import io.switchboard.http.testing.RawHttp;
+import io.switchboard.http.testing.WsClient;
 import io.switchboard.testkit.netty.LeakCheck;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -114,5 +116,46 @@ class BadInputEndToEndTest {
         assertProblem(
             s.get("/v1/streams/NONE/subjects/a.b?max=many"), 400, ErrorCode.INVALID_ARGUMENT);
     assertThat(p.path("detail").asText()).contains("max");
+  }
+
+  @Test
+  void shouldRefuseAnAckForAPartitionTheStreamDoesNotHave() {
+    assertThat(
+            s.post("/v1/streams", "{\"name\":\"ACKS\",\"subjects\":[\"acks.>\"],\"partitions\":2}")
+                .statusCode())
+        .isEqualTo(201);
+    assertThat(s.post("/v1/streams/ACKS/consumers", "{\"name\":\"w\"}").statusCode())
+        .isEqualTo(201);
+    s.post("/v1/subjects/acks.a", "job");
+    var got = HttpServerFixture.json(s.post("/v1/streams/ACKS/consumers/w/fetch?waitMs=10000", ""));
+    String id = got.path("messages").get(0).path("id").asText();
+
+    var p =
+        assertProblem(
+            s.post(
+                "/v1/streams/ACKS/consumers/w/acks",
+                "[{\"id\":\"" + id + "\"},{\"id\":\"7:0:1\"}]"),
+            400,
+            ErrorCode.INVALID_ARGUMENT);
+    assertThat(p.path("detail").asText())
+        .contains("ack 1")
+        .contains("partition 7")
+        .contains("ACKS has 2 partitions");
+    // Nothing was applied: the good entry is still unacknowledged, and acks now.
+    HttpResponse<String> ok =
+        s.post("/v1/streams/ACKS/consumers/w/acks", "[{\"id\":\"" + id + "\"}]");
+    assertThat(ok.body()).isEqualTo("{\"results\":[true]}");
+
+    try (WsClient ws = WsClient.connect(s, "/v1/ws")) {
+      JsonNode answer =
+          ws.call(
+              "a",
+              "{\"op\":\"ack\",\"id\":\"a\",\"stream\":\"ACKS\",\"consumer\":\"w\","
+                  + "\"delivery\":\"-1:0:1\"}");
+      assertThat(answer.path("op").asText()).as("%s", answer).isEqualTo("error");
+      assertThat(answer.path("error").path("error").asText())
+          .isEqualTo(ErrorCode.INVALID_ARGUMENT.name());
+      assertThat(answer.path("error").path("detail").asText()).contains("partition -1");
+    }
   }
 }
