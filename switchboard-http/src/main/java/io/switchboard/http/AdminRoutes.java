@@ -400,7 +400,8 @@ final class AdminRoutes {
     static AckEntry of(JsonNode n, int at) {
       if (n == null || !n.isObject() || !n.path("id").isTextual()) {
         throw SwitchboardException.of(
-            ErrorCode.INVALID_ARGUMENT, "ack " + at + " needs a text \"id\" (p:offset:count)");
+            ErrorCode.INVALID_ARGUMENT,
+            "ack " + at + " needs a string field \"id\" (partition:offset:deliveryCount)");
       }
       n.fieldNames()
           .forEachRemaining(

@@ -1,7 +1,6 @@
 package io.switchboard.http;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,6 +18,7 @@ import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.server.admin.AdminJson;
+import io.switchboard.server.admin.JsonErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -393,18 +393,11 @@ final class MessagingRoutes {
         throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "the body is empty, not JSON");
       }
       return n;
-    } catch (JsonProcessingException e) {
-      JsonLocation at = e.getLocation();
+    } catch (JacksonException e) {
       throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT,
-          "the body is not valid JSON: "
-              + e.getOriginalMessage()
-              + (at == null
-                  ? ""
-                  : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+          ErrorCode.INVALID_ARGUMENT, "the body is not valid JSON: " + JsonErrors.describe(e));
     } catch (IOException e) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT, "the body is not valid JSON: " + e.getMessage());
+      throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "the body cannot be read");
     }
   }
 

@@ -750,12 +750,12 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     JsonNode v = n.get(name);
     if (v == null || v.isNull()) {
       if (required) {
-        throw invalid("op " + n.path("op").asText() + " needs a text field \"" + name + "\"");
+        throw invalid("op " + n.path("op").asText() + " needs a string field \"" + name + "\"");
       }
       return null;
     }
     if (!v.isTextual()) {
-      throw invalid("\"" + name + "\" must be text");
+      throw invalid("field \"" + name + "\" must be a string");
     }
     return v.asText();
   }

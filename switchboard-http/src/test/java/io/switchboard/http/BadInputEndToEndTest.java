@@ -158,4 +158,94 @@ class BadInputEndToEndTest {
       assertThat(answer.path("error").path("detail").asText()).contains("partition -1");
     }
   }
+
+  /** What Jackson and Netty put in their messages, and a client must never read. */
+  static void assertInUserTerms(String detail) {
+    assertThat(detail)
+        .doesNotContain("java.")
+        .doesNotContain("com.fasterxml")
+        .doesNotContain("io.netty")
+        .doesNotContain("Exception")
+        .doesNotContain("Feature")
+        .doesNotContain("`")
+        .doesNotContain("Source:")
+        .doesNotContain("(code ")
+        .doesNotContain("Cannot deserialize")
+        .doesNotContain("|");
+  }
+
+  String detail(HttpResponse<String> r, int status, ErrorCode code) {
+    String detail = assertProblem(r, status, code).path("detail").asText();
+    assertInUserTerms(detail);
+    return detail;
+  }
+
+  @Test
+  void shouldSayWhatIsWrongWithJsonInTheWritersTerms() {
+    assertThat(detail(s.post("/v1/subjects", "[{\"subject\":"), 400, ErrorCode.INVALID_ARGUMENT))
+        .endsWith("the body is not valid JSON: unexpected end at line 1 column 13");
+    assertThat(detail(s.post("/v1/subjects", "[{'a':1}]"), 400, ErrorCode.INVALID_ARGUMENT))
+        .contains("unexpected single quote")
+        .contains("line 1 column 3");
+    assertThat(detail(s.post("/v1/subjects", "{\"a\":NaN}"), 400, ErrorCode.INVALID_ARGUMENT))
+        .contains("NaN");
+    assertThat(
+            detail(
+                s.post("/v1/subjects", "[{\"subject\":\"a.b\",\"text\":[1]}]"),
+                400,
+                ErrorCode.INVALID_ARGUMENT))
+        .endsWith("entry 0: field \"text\" must be a string");
+    assertThat(
+            detail(
+                s.post("/v1/subjects", "[{\"subject\":\"a.b\",\"base64\":\"@@\"}]"),
+                400,
+                ErrorCode.INVALID_ARGUMENT))
+        .contains("\"base64\" is not base64");
+
+    JsonNode rpc = HttpServerFixture.json(s.post("/v1/jsonrpc", "{\"jsonrpc\":"));
+    assertThat(rpc.path("error").path("code").asInt()).isEqualTo(JsonRpc.PARSE_ERROR);
+    String rpcDetail = rpc.path("error").path("data").path("detail").asText();
+    assertInUserTerms(rpcDetail);
+    assertThat(rpcDetail).endsWith("unexpected end at line 1 column 12");
+
+    assertThat(detail(s.post("/v1/streams", "{\"name\":"), 400, ErrorCode.INVALID_ARGUMENT))
+        .endsWith("admin body is not valid JSON: unexpected end at line 1 column 9");
+    assertThat(
+            detail(
+                s.post("/v1/streams", "{\"name\":\"J\",\"subjects\":\"j.>\"}"),
+                400,
+                ErrorCode.INVALID_CONFIG))
+        .endsWith("field \"subjects\" must be an array");
+    assertThat(
+            detail(
+                s.post(
+                    "/v1/streams",
+                    "{\"name\":\"J\",\"subjects\":[\"j.>\"],\"partitions\":\"two\"}"),
+                400,
+                ErrorCode.INVALID_CONFIG))
+        .contains("field \"partitions\" must be a whole number")
+        .endsWith("not \"two\"");
+    assertThat(
+            detail(
+                s.post(
+                    "/v1/streams",
+                    "{\"name\":\"J\",\"subjects\":[\"j.>\"],\"retention\":\"forever\"}"),
+                400,
+                ErrorCode.INVALID_CONFIG))
+        .contains("field \"retention\" must be one of limits, work_queue, compacted");
+    assertThat(
+            detail(
+                s.post("/v1/streams", "{\"name\":\"J\",\"subjects\":[\"j.>\"],\"maxAgeMs\":1e400}"),
+                400,
+                ErrorCode.INVALID_CONFIG))
+        .contains("field \"maxAgeMs\" must be a whole number");
+    assertThat(s.post("/v1/streams", "{\"name\":\"J\",\"subjects\":[\"j.>\"]}").statusCode())
+        .isEqualTo(201);
+    assertThat(
+            detail(
+                s.post("/v1/streams/J/consumers", "{\"name\":\"c\",\"backoffMs\":\"1s\"}"),
+                400,
+                ErrorCode.INVALID_CONFIG))
+        .endsWith("field \"backoffMs\" must be an array");
+  }
 }
