@@ -45,8 +45,10 @@ record Exchange(
     try {
       query = uri.parameters();
     } catch (IllegalArgumentException e) {
+      // Netty's message quotes its own parser state; the rule broken is the same every time.
       throw SwitchboardException.of(
-          ErrorCode.HTTP_MALFORMED_REQUEST, "bad query: " + e.getMessage());
+          ErrorCode.HTTP_MALFORMED_REQUEST,
+          "bad escape in the query: a % must be followed by two hex digits");
     }
     byte[] body = new byte[request.content().readableBytes()];
     request.content().getBytes(request.content().readerIndex(), body);

@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -15,8 +14,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
@@ -259,14 +256,9 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     return r;
   }
 
-  private static SwitchboardException malformed(Throwable cause) {
-    String why =
-        cause instanceof TooLongHttpLineException
-            ? "request line too long"
-            : cause instanceof TooLongHttpHeaderException
-                ? "headers too large"
-                : cause instanceof TooLongFrameException ? "too long" : String.valueOf(cause);
-    return SwitchboardException.of(ErrorCode.HTTP_MALFORMED_REQUEST, why);
+  private SwitchboardException malformed(Throwable cause) {
+    LOG.debug("HTTP request from {} not decoded", ctx.channel().remoteAddress(), cause);
+    return SwitchboardException.of(ErrorCode.HTTP_MALFORMED_REQUEST, NettyErrors.request(cause));
   }
 
   /**

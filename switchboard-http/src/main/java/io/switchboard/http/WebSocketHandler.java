@@ -181,7 +181,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     } catch (WebSocketHandshakeException e) {
       ws.release();
       throw SwitchboardException.of(
-          ErrorCode.HTTP_MALFORMED_REQUEST, "not a WebSocket handshake: " + e.getMessage());
+          ErrorCode.HTTP_MALFORMED_REQUEST,
+          "not a WebSocket handshake: " + NettyErrors.handshake(e));
     }
   }
 

@@ -4,6 +4,7 @@ import static io.switchboard.http.testing.Problems.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.http.testing.HttpServerFixture;
 import io.switchboard.http.testing.RawHttp;
@@ -247,5 +248,40 @@ class BadInputEndToEndTest {
                 400,
                 ErrorCode.INVALID_CONFIG))
         .endsWith("field \"backoffMs\" must be an array");
+  }
+
+  @Test
+  void shouldSayWhatIsWrongWithAnHttpRequestWithoutNettysWords() throws Exception {
+    Map<String, String> said =
+        Map.of(
+            "GARBAGE\r\n\r\n",
+            "the request line is not METHOD TARGET HTTP/1.1",
+            "GET /healthz FOO/1.1\r\nHost: x\r\n\r\n",
+            "the request line is not",
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",
+            "Content-Length must be one whole number",
+            "GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n",
+            "a header line has no colon",
+            "POST /v1/subjects/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "malformed chunked body",
+            // The JDK's client refuses to send a bad escape, so these go raw too.
+            "POST /v1/subjects/a.b?key=%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            "bad escape in the query",
+            "POST /v1/subjects/a.b%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            "a % must be followed by two hex digits",
+            "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n",
+            "Sec-WebSocket-Key is missing");
+    for (Map.Entry<String, String> e : said.entrySet()) {
+      try (RawHttp raw = new RawHttp(s.httpPort())) {
+        // A malformed request closes the connection; the others keep it: read one problem.
+        String answer = raw.send(e.getKey()).readUntil("\"retriable\":false}");
+        assertThat(answer).as(e.getKey()).startsWith("HTTP/1.1 400 ");
+        String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+        String detail = new ObjectMapper().readTree(body).path("detail").asText();
+        assertInUserTerms(detail);
+        assertThat(detail).as(e.getKey()).contains(e.getValue());
+      }
+    }
   }
 }
