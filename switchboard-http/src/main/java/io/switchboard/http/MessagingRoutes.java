@@ -30,12 +30,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publish, batch publish, request/reply and the event store (docs/http.md). Thread-safe: holds only
  * the broker, the clock and the executor for blocking reads.
  */
 final class MessagingRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(MessagingRoutes.class);
+
   /** Prefix of request headers that become message headers, and of reply headers going back. */
   static final String HEADER_PREFIX = "sb-header-";
 
@@ -203,7 +207,11 @@ final class MessagingRoutes {
               for (CompletableFuture<PublishAck> f : futures) {
                 if (f.isCompletedExceptionally()) {
                   ObjectNode r = results.addObject();
-                  r.set("error", HttpErrors.problem(HttpErrors.unwrap(causeOf(f)), null));
+                  SwitchboardException e = HttpErrors.unwrap(causeOf(f));
+                  if (e.code() == ErrorCode.INTERNAL) {
+                    LOG.warn("SB-HTTP-5004 a batch entry failed unexpectedly", causeOf(f));
+                  }
+                  r.set("error", HttpErrors.problem(e, null));
                 } else {
                   results.add(ackJson(f.join()));
                 }
