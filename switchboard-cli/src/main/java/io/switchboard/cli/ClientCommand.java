@@ -59,13 +59,23 @@ abstract class ClientCommand implements Callable<Integer> {
   /** Checks arguments before connecting; throws {@link ParameterException} for usage errors. */
   void validate() {}
 
+  /**
+   * Whether the client re-dials a lost connection. Not for a one-shot command (the default): it
+   * would sit through the client's back-off while its requests time out one by one, where
+   * docs/cli.md promises that a lost connection ends it with exit 3; without reconnecting, what is
+   * pending fails with CONNECTION_LOST at once and so does whatever follows.
+   */
+  boolean reconnects() {
+    return false;
+  }
+
   @Override
   public final Integer call() throws Exception {
     validate();
     String address = serverAddress();
     ClientOptions options;
     try {
-      options = ClientOptions.parse(address);
+      options = ClientOptions.parse(address).withReconnect(reconnects());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--server: " + e.getMessage());
     }

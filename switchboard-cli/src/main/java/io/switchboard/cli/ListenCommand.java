@@ -39,6 +39,12 @@ abstract class ListenCommand extends ClientCommand {
     }
   }
 
+  /** Runs until stopped, so it rides out a lost connection (docs/cli.md, sub). */
+  @Override
+  boolean reconnects() {
+    return true;
+  }
+
   /** The pattern or subject to subscribe to. */
   abstract String pattern();
 

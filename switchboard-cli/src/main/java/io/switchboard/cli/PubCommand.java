@@ -3,10 +3,8 @@ package io.switchboard.cli;
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.client.SwitchboardClientException;
+import io.switchboard.core.ErrorCode;
 import io.switchboard.protocol.frame.PubAck;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,6 +29,12 @@ import picocli.CommandLine.Parameters;
 final class PubCommand extends ClientCommand {
   /** Enough to keep the connection busy, few enough that a failure stops the run early. */
   static final int WINDOW = 256;
+
+  /**
+   * How long reading waits for a line before it prints the acknowledgements that came and looks at
+   * the connection: a lost one ends the command even while standard input is quiet.
+   */
+  static final long IDLE_CHECK_MS = 200;
 
   /** The header that delays delivery ({@code docs/guarantees.md}, delayed delivery). */
   static final String DELAY_HEADER = "sb-delay-ms";
@@ -105,18 +109,23 @@ final class PubCommand extends ClientCommand {
   }
 
   @Override
-  int run(SwitchboardClient client) throws IOException {
+  int run(SwitchboardClient client) throws InterruptedException {
     Output output = output();
     Publisher publisher = new Publisher(client, output);
     if (payload != null) {
       publisher.publish(payload);
     } else {
-      BufferedReader in =
-          new BufferedReader(new InputStreamReader(root().stdin(), StandardCharsets.UTF_8));
-      for (String line = in.readLine();
-          line != null && !publisher.hasFailed();
-          line = in.readLine()) {
-        publisher.publish(line);
+      try (LineFeed lines = LineFeed.start(root().stdin(), WINDOW)) {
+        while (!publisher.hasFailed()) {
+          String line = lines.next(IDLE_CHECK_MS);
+          if (line != null) {
+            publisher.publish(line);
+          } else if (lines.ended()) {
+            break;
+          } else {
+            publisher.settleDone(); // no input now: print what was acknowledged meanwhile
+          }
+        }
       }
     }
     return publisher.finish();
@@ -147,7 +156,8 @@ final class PubCommand extends ClientCommand {
 
   /**
    * Pipelines publishes and prints their outcomes in order; every publish sent gets its outcome
-   * printed, even after one has failed.
+   * printed, even after one has failed. A lost connection ends publishing: the publishes it left
+   * unacknowledged are summed up in one line rather than each printing the same error.
    */
   private final class Publisher {
     private final SwitchboardClient client;
@@ -155,6 +165,8 @@ final class PubCommand extends ClientCommand {
     private final ArrayDeque<CompletableFuture<PubAck>> inFlight = new ArrayDeque<>();
     private SwitchboardClientException firstFailure;
     private int failures;
+    private SwitchboardClientException lost;
+    private int unacknowledged;
 
     Publisher(SwitchboardClient client, Output output) {
       this.client = client;
@@ -162,9 +174,13 @@ final class PubCommand extends ClientCommand {
     }
 
     void publish(String body) {
-      for (int i = 0; i < count && firstFailure == null; i++) {
+      for (int i = 0; i < count && !hasFailed(); i++) {
+        settleDone();
         if (inFlight.size() >= WINDOW) {
           settle(inFlight.removeFirst());
+        }
+        if (hasFailed()) {
+          return;
         }
         inFlight.addLast(
             client
@@ -173,13 +189,44 @@ final class PubCommand extends ClientCommand {
       }
     }
 
+    /** Prints the outcomes that have arrived, in publish order (stops at the first pending). */
+    void settleDone() {
+      while (!inFlight.isEmpty() && inFlight.peekFirst().isDone()) {
+        settle(inFlight.removeFirst());
+      }
+    }
+
+    /** A publish was refused, or the connection is gone (the client does not reconnect). */
     boolean hasFailed() {
-      return firstFailure != null;
+      return firstFailure != null || lost != null || client.isClosed();
     }
 
     int finish() {
       while (!inFlight.isEmpty()) {
         settle(inFlight.removeFirst());
+      }
+      if (lost == null && client.isClosed()) {
+        // Lost while nothing was in flight: no publish carries the client's own message.
+        lost =
+            new SwitchboardClientException(
+                ErrorCode.CONNECTION_LOST.number(),
+                ErrorCode.CONNECTION_LOST.format(serverAddress(), ""));
+      }
+      if (lost != null) {
+        if (firstFailure != null) {
+          err().println(describe(firstFailure));
+        }
+        err()
+            .println(
+                "connection lost: "
+                    + detail(lost)
+                    + (unacknowledged == 0
+                        ? ""
+                        : "; "
+                            + unacknowledged
+                            + (unacknowledged == 1 ? " publish" : " publishes")
+                            + " not acknowledged (each may or may not have been stored)"));
+        return ExitCodes.CANNOT_CONNECT;
       }
       if (firstFailure != null) {
         if (failures > 1) {
@@ -195,6 +242,13 @@ final class PubCommand extends ClientCommand {
         output.ack(f.join());
       } catch (CompletionException e) {
         SwitchboardClientException sce = asClientException(e);
+        if (sce.errorCode() == ErrorCode.CONNECTION_LOST) {
+          unacknowledged++;
+          if (lost == null) {
+            lost = sce;
+          }
+          return;
+        }
         failures++;
         if (firstFailure == null) {
           firstFailure = sce;

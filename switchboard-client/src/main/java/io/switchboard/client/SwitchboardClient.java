@@ -155,6 +155,7 @@ public final class SwitchboardClient implements AutoCloseable {
   private volatile Welcome welcome;
   private volatile State state = State.RECONNECTING;
   private volatile String closeReason;
+  private volatile boolean closedByCaller;
   private int reconnectAttempt;
 
   private SwitchboardClient(ClientOptions options) {
@@ -693,8 +694,9 @@ public final class SwitchboardClient implements AutoCloseable {
   }
 
   private SwitchboardClientException disconnected() {
+    // CLOSED also follows a loss without reconnect: only close() makes it "client closed".
     String why =
-        (state == State.CLOSED ? " (client closed)" : " (reconnecting)")
+        (closedByCaller ? " (client closed)" : state == State.CLOSED ? "" : " (reconnecting)")
             + (closeReason == null ? "" : ": " + closeReason);
     return new SwitchboardClientException(
         ErrorCode.CONNECTION_LOST.number(),
@@ -952,6 +954,7 @@ public final class SwitchboardClient implements AutoCloseable {
   @Override
   public void close() {
     State before = state;
+    closedByCaller = before != State.CLOSED;
     state = State.CLOSED;
     Channel ch = channel;
     if (ch != null && ch.isActive() && before != State.CLOSED) {

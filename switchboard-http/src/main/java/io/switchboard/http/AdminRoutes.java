@@ -294,7 +294,8 @@ final class AdminRoutes {
    * {@code POST .../acks}: a JSON array of {@code {"id": "p:offset:count", "op": "ack" | "nack" |
    * "in_progress", "delayMs"?, "error"?}}; answers {@code {"results": [true, ...]}} (false: that
    * delivery was no longer the live one). Codes: STREAM_NOT_FOUND, CONSUMER_NOT_FOUND,
-   * INVALID_ARGUMENT.
+   * INVALID_ARGUMENT (a malformed entry, or a partition the stream does not have: nothing is
+   * applied).
    */
   private CompletableFuture<HttpReply> acks(Exchange x) {
     String stream = x.param("stream");
@@ -312,6 +313,10 @@ final class AdminRoutes {
     for (int i = 0; i < array.size(); i++) {
       entries.add(AckEntry.of(array.get(i), i));
     }
+    int partitions = partitionCount(broker, stream);
+    for (int i = 0; i < entries.size(); i++) {
+      checkPartition(entries.get(i).id(), partitions, stream, "ack " + i + ": ");
+    }
     List<CompletableFuture<Boolean>> results = new ArrayList<>(entries.size());
     for (AckEntry e : entries) {
       results.add(settle(broker, pushes, stream, consumer, e.op(), e.id(), e.delayMs(), e.error()));
@@ -322,6 +327,40 @@ final class AdminRoutes {
                 HttpReply.json(
                     200,
                     Map.of("results", results.stream().map(CompletableFuture::join).toList())));
+  }
+
+  /**
+   * How many partitions {@code stream} has (a map lookup, no disk: fine on an event loop).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}
+   */
+  static int partitionCount(Broker broker, String stream) {
+    return broker.streamInfo(stream).config().partitions();
+  }
+
+  /**
+   * Refuses a delivery id naming a partition the stream does not have: the broker would answer
+   * {@code false}, as for a delivery that is no longer the live one, and hide the mistake.
+   *
+   * @param where prefix naming the entry in the message (may be empty)
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the partition and count
+   */
+  static void checkPartition(
+      MessageJson.DeliveryId id, int partitions, String stream, String where) {
+    if (id.partition() < 0 || id.partition() >= partitions) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          where
+              + "partition "
+              + id.partition()
+              + " does not exist: stream "
+              + stream
+              + " has "
+              + partitions
+              + (partitions == 1
+                  ? " partition (0)"
+                  : " partitions (0 to " + (partitions - 1) + ")"));
+    }
   }
 
   /**
@@ -361,7 +400,8 @@ final class AdminRoutes {
     static AckEntry of(JsonNode n, int at) {
       if (n == null || !n.isObject() || !n.path("id").isTextual()) {
         throw SwitchboardException.of(
-            ErrorCode.INVALID_ARGUMENT, "ack " + at + " needs a text \"id\" (p:offset:count)");
+            ErrorCode.INVALID_ARGUMENT,
+            "ack " + at + " needs a string field \"id\" (partition:offset:deliveryCount)");
       }
       n.fieldNames()
           .forEachRemaining(

@@ -9,6 +9,7 @@ import io.switchboard.core.SwitchboardException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One request as the routes see it: method, decoded path, path parameters, query, headers and the
@@ -19,6 +20,7 @@ import java.util.Map;
  * @param path the path as sent (still percent-encoded), without the query; the router decodes each
  *     segment, so an encoded {@code /} stays inside its segment
  * @param params path parameters by template name
+ * @param notUtf8 parameters whose segment is not UTF-8 once percent-decoded (kept as sent)
  * @param query query parameters
  * @param headers the request headers (Netty's, read-only use)
  * @param body the body bytes, never null
@@ -27,6 +29,7 @@ record Exchange(
     HttpMethod method,
     String path,
     Map<String, String> params,
+    Set<String> notUtf8,
     Map<String, List<String>> query,
     HttpHeaders headers,
     byte[] body) {
@@ -42,21 +45,43 @@ record Exchange(
     try {
       query = uri.parameters();
     } catch (IllegalArgumentException e) {
+      // Netty's message quotes its own parser state; the rule broken is the same every time.
       throw SwitchboardException.of(
-          ErrorCode.HTTP_MALFORMED_REQUEST, "bad query: " + e.getMessage());
+          ErrorCode.HTTP_MALFORMED_REQUEST,
+          "bad escape in the query: a % must be followed by two hex digits");
     }
     byte[] body = new byte[request.content().readableBytes()];
     request.content().getBytes(request.content().readerIndex(), body);
-    return new Exchange(request.method(), uri.rawPath(), Map.of(), query, request.headers(), body);
+    return new Exchange(
+        request.method(), uri.rawPath(), Map.of(), Set.of(), query, request.headers(), body);
   }
 
   /** The same request with the path parameters a route matched. */
-  Exchange withParams(Map<String, String> matched) {
-    return new Exchange(method, path, Map.copyOf(matched), query, headers, body);
+  Exchange withParams(Router.Match<?> matched) {
+    return new Exchange(
+        method, path, Map.copyOf(matched.params()), matched.notUtf8(), query, headers, body);
   }
 
+  /**
+   * A path parameter, percent-decoded.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_SUBJECT} for a {@code subject}, {@link
+   *     ErrorCode#INVALID_PATTERN} for a {@code pattern}, else {@link ErrorCode#INVALID_ARGUMENT},
+   *     when its bytes are not UTF-8 (as the native protocol refuses such a subject)
+   */
   String param(String name) {
-    return params.get(name);
+    String v = params.get(name);
+    if (notUtf8.contains(name)) {
+      String why = "not valid UTF-8 once percent-decoded";
+      throw switch (name) {
+        case "subject" -> SwitchboardException.of(ErrorCode.INVALID_SUBJECT, v, why);
+        case "pattern" -> SwitchboardException.of(ErrorCode.INVALID_PATTERN, v, why);
+        default ->
+            SwitchboardException.of(
+                ErrorCode.INVALID_ARGUMENT, "path segment " + name + " \"" + v + "\" is " + why);
+      };
+    }
+    return v;
   }
 
   /** A query parameter's first value, or {@code fallback}. */
@@ -86,6 +111,32 @@ record Exchange(
       throw SwitchboardException.of(
           ErrorCode.INVALID_ARGUMENT,
           "query parameter " + name + "=" + v + " is not in [" + min + ", " + max + "]");
+    }
+    return v;
+  }
+
+  /**
+   * A whole-number header in {@code [min, max]}, or null when absent.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} naming the header
+   */
+  Long headerLong(String name, long min, long max) {
+    String text = headers.get(name);
+    if (text == null) {
+      return null;
+    }
+    long v;
+    try {
+      v = Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "header " + name + ": \"" + text + "\" is not a whole number");
+    }
+    if (v < min || v > max) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "header " + name + ": " + v + " is not in [" + min + ", " + max + "]");
     }
     return v;
   }

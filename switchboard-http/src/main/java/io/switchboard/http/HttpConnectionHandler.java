@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -15,8 +14,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
@@ -133,6 +130,13 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       abort(malformed(request.decoderResult().cause()));
       return;
     }
+    HttpVersion version = request.protocolVersion();
+    if (!version.equals(HttpVersion.HTTP_1_1) && !version.equals(HttpVersion.HTTP_1_0)) {
+      // Netty's decoder takes any HTTP/x.y; RFC 9110 §15.6.6: 505 for a major version we do not
+      // speak. Closed after the answer: how the rest of such a request is framed is unknown.
+      abort(SwitchboardException.of(ErrorCode.HTTP_VERSION_NOT_SUPPORTED, version.text()));
+      return;
+    }
     busy = true;
     sample = service.metrics().start();
     route = HttpMetrics.NO_ROUTE;
@@ -186,7 +190,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       }
       Router.Match<Handler> found = service.route(x.method(), x.path());
       route = found.template();
-      reply = found.target().handle(x.withParams(found.params()));
+      reply = found.target().handle(x.withParams(found));
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
@@ -197,7 +201,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
 
   private void openStream(Router.Match<EventStream.Opener> sse, Exchange x) {
     try {
-      stream = sse.target().open(ctx, x.withParams(sse.params()));
+      stream = sse.target().open(ctx, x.withParams(sse));
     } catch (RuntimeException e) {
       respond(problem(e, x.path()), true);
       return;
@@ -252,14 +256,9 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     return r;
   }
 
-  private static SwitchboardException malformed(Throwable cause) {
-    String why =
-        cause instanceof TooLongHttpLineException
-            ? "request line too long"
-            : cause instanceof TooLongHttpHeaderException
-                ? "headers too large"
-                : cause instanceof TooLongFrameException ? "too long" : String.valueOf(cause);
-    return SwitchboardException.of(ErrorCode.HTTP_MALFORMED_REQUEST, why);
+  private SwitchboardException malformed(Throwable cause) {
+    LOG.debug("HTTP request from {} not decoded", ctx.channel().remoteAddress(), cause);
+    return SwitchboardException.of(ErrorCode.HTTP_MALFORMED_REQUEST, NettyErrors.request(cause));
   }
 
   /**

@@ -122,7 +122,9 @@ public final class HttpErrors {
     if (c instanceof SwitchboardException se) {
       return se;
     }
-    return SwitchboardException.wrap(c, ErrorCode.INTERNAL, String.valueOf(c));
+    // Not the exception's text: it names classes and internals. Callers log it (SB-HTTP-500x).
+    return SwitchboardException.wrap(
+        c, ErrorCode.INTERNAL, "unexpected failure; the server log has the details");
   }
 
   private static final Pattern CONFLICT_CURRENT = Pattern.compile("is at offset (-?\\d+), not");

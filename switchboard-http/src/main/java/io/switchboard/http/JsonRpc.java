@@ -247,6 +247,9 @@ final class JsonRpc {
 
   private static ObjectNode failure(JsonNode id, Throwable t) {
     SwitchboardException e = HttpErrors.unwrap(t);
+    if (e.code() == ErrorCode.INTERNAL) {
+      LOG.warn("SB-HTTP-5003 JSON-RPC call {} failed unexpectedly", id, t);
+    }
     int code =
         switch (e.code()) {
           case NO_RESPONDERS, INVALID_SUBJECT -> METHOD_NOT_FOUND;

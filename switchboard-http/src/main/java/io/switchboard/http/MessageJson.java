@@ -215,11 +215,11 @@ final class MessageJson {
     JsonNode h = e.get("headers");
     if (h != null && !h.isNull()) {
       if (!h.isObject()) {
-        throw invalid(where + ": headers must be an object of text values");
+        throw invalid(where + ": field \"headers\" must be an object of strings");
       }
       for (Map.Entry<String, JsonNode> f : h.properties()) {
         if (!f.getValue().isTextual()) {
-          throw invalid(where + ": header " + f.getKey() + " must be text");
+          throw invalid(where + ": field \"headers." + f.getKey() + "\" must be a string");
         }
         headers.add(
             new Header(
@@ -237,7 +237,7 @@ final class MessageJson {
       try {
         payload = AdminJson.JSON.writeValueAsBytes(e.get("json"));
       } catch (IOException x) {
-        throw invalid(where + ": json: " + x.getMessage());
+        throw new IllegalStateException("a parsed tree always writes", x);
       }
       implied = "application/json";
     } else if (e.has("text")) {
@@ -247,7 +247,8 @@ final class MessageJson {
       try {
         payload = Base64.getDecoder().decode(textField(e, "base64", where, true));
       } catch (IllegalArgumentException x) {
-        throw invalid(where + ": base64: " + x.getMessage());
+        // The JDK's message names the offending byte in hex; the rule is what helps.
+        throw invalid(where + ": \"base64\" is not base64 (RFC 4648: A-Z a-z 0-9 + /, = padding)");
       }
     }
     if (implied != null && headers.stream().noneMatch(x -> x.key().equals(CONTENT_TYPE_HEADER))) {
@@ -266,12 +267,12 @@ final class MessageJson {
     JsonNode v = e.get(name);
     if (v == null || v.isNull()) {
       if (required) {
-        throw invalid(where + ": needs a text field \"" + name + "\"");
+        throw invalid(where + ": needs a string field \"" + name + "\"");
       }
       return null;
     }
     if (!v.isTextual()) {
-      throw invalid(where + ": \"" + name + "\" must be text");
+      throw invalid(where + ": field \"" + name + "\" must be a string");
     }
     return v.asText();
   }

@@ -1,7 +1,6 @@
 package io.switchboard.http;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,6 +18,7 @@ import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.server.admin.AdminJson;
+import io.switchboard.server.admin.JsonErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,12 +30,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publish, batch publish, request/reply and the event store (docs/http.md). Thread-safe: holds only
  * the broker, the clock and the executor for blocking reads.
  */
 final class MessagingRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(MessagingRoutes.class);
+
   /** Prefix of request headers that become message headers, and of reply headers going back. */
   static final String HEADER_PREFIX = "sb-header-";
 
@@ -51,6 +55,12 @@ final class MessagingRoutes {
   static final int DEFAULT_READ_MAX = 100;
 
   static final int MAX_READ_MAX = 10_000;
+
+  /**
+   * 100 years: a time to live long enough to mean "keep", short enough that a message's timestamp
+   * plus it cannot overflow.
+   */
+  static final long MAX_TTL_MS = 100L * 365 * 86_400_000;
 
   private final Broker broker;
   private final Clock clock;
@@ -79,9 +89,9 @@ final class MessagingRoutes {
   // ------------------------------------------------------------------ publish
 
   /**
-   * {@code POST /v1/subjects/{subject}}: the body is the payload. Codes: INVALID_SUBJECT,
-   * STREAM_MISMATCH, MESSAGE_TOO_LARGE, PUBLISH_BACKPRESSURE, STREAM_FULL, INVALID_DELAY,
-   * BROKER_CLOSED, PARTITION_CLOSED, and storage errors.
+   * {@code POST /v1/subjects/{subject}}: the body is the payload. Codes: INVALID_ARGUMENT (a bad
+   * {@code Sb-Ttl-Ms}), INVALID_SUBJECT, STREAM_MISMATCH, MESSAGE_TOO_LARGE, PUBLISH_BACKPRESSURE,
+   * STREAM_FULL, INVALID_DELAY, BROKER_CLOSED, PARTITION_CLOSED, and storage errors.
    */
   private CompletableFuture<HttpReply> publish(Exchange x) {
     Message m = messageOf(x, x.param("subject"));
@@ -100,7 +110,11 @@ final class MessagingRoutes {
             });
   }
 
-  /** The message a request describes: payload, key, headers, reply subject, Content-Type. */
+  /**
+   * The message a request describes: payload, key, headers, reply subject, Content-Type.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INVALID_ARGUMENT} for a bad {@code Sb-Ttl-Ms}
+   */
   private Message messageOf(Exchange x, String subject) {
     List<Header> headers = new ArrayList<>();
     for (Map.Entry<String, String> h : x.headers()) {
@@ -113,7 +127,11 @@ final class MessagingRoutes {
         x, HttpHeaderNames.CONTENT_TYPE.toString(), MessageJson.CONTENT_TYPE_HEADER, headers);
     copyHeader(x, "Sb-Delay-Ms", DelayStore.DELAY_HEADER, headers);
     copyHeader(x, "Sb-Deliver-At", DelayStore.DELIVER_AT_HEADER, headers);
-    copyHeader(x, "Sb-Ttl-Ms", Message.TTL_HEADER, headers);
+    // Checked here: consumers read a negative or malformed TTL as "expired" or "never", silently.
+    Long ttlMs = x.headerLong("Sb-Ttl-Ms", 0, MAX_TTL_MS);
+    if (ttlMs != null) {
+      headers.add(new Header(Message.TTL_HEADER, utf8(Long.toString(ttlMs))));
+    }
     String key = x.query("key", null);
     return new Message(
         subject,
@@ -151,9 +169,16 @@ final class MessagingRoutes {
   /**
    * {@code POST /v1/subjects}: a JSON array of envelopes, each published in order; the reply lists
    * an acknowledgement or a problem per entry. A malformed batch is refused whole (400) before
-   * anything is published.
+   * anything is published. Codes: INVALID_ARGUMENT, INVALID_SUBJECT (a trailing slash: the empty
+   * subject).
    */
   private CompletableFuture<HttpReply> publishBatch(Exchange x) {
+    if (x.path().endsWith("/")) {
+      // The router drops a trailing slash, but POST /v1/subjects/ names a publish to the empty
+      // subject: refused as one, rather than reading the payload as a batch.
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_SUBJECT, "", "empty (publish to /v1/subjects/SUBJECT)");
+    }
     JsonNode array = parseJson(x.body());
     if (!array.isArray()) {
       throw SwitchboardException.of(
@@ -182,7 +207,11 @@ final class MessagingRoutes {
               for (CompletableFuture<PublishAck> f : futures) {
                 if (f.isCompletedExceptionally()) {
                   ObjectNode r = results.addObject();
-                  r.set("error", HttpErrors.problem(HttpErrors.unwrap(causeOf(f)), null));
+                  SwitchboardException e = HttpErrors.unwrap(causeOf(f));
+                  if (e.code() == ErrorCode.INTERNAL) {
+                    LOG.warn("SB-HTTP-5004 a batch entry failed unexpectedly", causeOf(f));
+                  }
+                  r.set("error", HttpErrors.problem(e, null));
                 } else {
                   results.add(ackJson(f.join()));
                 }
@@ -372,18 +401,11 @@ final class MessagingRoutes {
         throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "the body is empty, not JSON");
       }
       return n;
-    } catch (JsonProcessingException e) {
-      JsonLocation at = e.getLocation();
+    } catch (JacksonException e) {
       throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT,
-          "the body is not valid JSON: "
-              + e.getOriginalMessage()
-              + (at == null
-                  ? ""
-                  : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+          ErrorCode.INVALID_ARGUMENT, "the body is not valid JSON: " + JsonErrors.describe(e));
     } catch (IOException e) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT, "the body is not valid JSON: " + e.getMessage());
+      throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "the body cannot be read");
     }
   }
 

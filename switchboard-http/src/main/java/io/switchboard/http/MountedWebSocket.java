@@ -89,7 +89,8 @@ final class MountedWebSocket {
     } catch (WebSocketHandshakeException e) {
       service.wsConnections().decrementAndGet();
       throw SwitchboardException.of(
-          ErrorCode.HTTP_MALFORMED_REQUEST, "not a WebSocket handshake: " + e.getMessage());
+          ErrorCode.HTTP_MALFORMED_REQUEST,
+          "not a WebSocket handshake: " + NettyErrors.handshake(e));
     }
   }
 

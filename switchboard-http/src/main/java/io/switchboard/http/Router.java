@@ -1,9 +1,11 @@
 package io.switchboard.http;
 
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,8 +24,12 @@ import java.util.Set;
 final class Router<T> {
   private record Route<T>(HttpMethod method, String template, String[] segments, T target) {}
 
-  /** A route found for a request: its target, path parameters and template. */
-  record Match<T>(T target, Map<String, String> params, String template) {}
+  /**
+   * A route found for a request: its target, path parameters and template. A parameter whose
+   * segment is not UTF-8 once percent-decoded is kept as sent (still encoded) and named in {@code
+   * notUtf8}, so that the route refuses it in its own terms ({@link Exchange#param}).
+   */
+  record Match<T>(T target, Map<String, String> params, String template, Set<String> notUtf8) {}
 
   /** A route as added: method and template. */
   record Template(HttpMethod method, String template) {}
@@ -32,7 +38,8 @@ final class Router<T> {
 
   /** Adds a route; {@code template} like {@code /v1/streams/{name}}. */
   Router<T> add(HttpMethod method, String template, T target) {
-    routes.add(new Route<>(method, template, split(template), target));
+    String t = template.startsWith("/") ? template.substring(1) : template;
+    routes.add(new Route<>(method, template, t.isEmpty() ? new String[0] : t.split("/"), target));
     return this;
   }
 
@@ -43,12 +50,18 @@ final class Router<T> {
 
   /** The route for {@code method} and {@code path}, or null. */
   Match<T> find(HttpMethod method, String path) {
-    String[] parts = split(path);
+    Segment[] parts = split(path);
     for (Route<T> r : routes) {
       if (r.method().equals(method)) {
         Map<String, String> params = match(r.segments(), parts);
         if (params != null) {
-          return new Match<>(r.target(), params, r.template());
+          Set<String> notUtf8 = new LinkedHashSet<>();
+          for (int i = 0; i < parts.length; i++) {
+            if (parts[i].decoded() == null) {
+              notUtf8.add(name(r.segments()[i]));
+            }
+          }
+          return new Match<>(r.target(), params, r.template(), Set.copyOf(notUtf8));
         }
       }
     }
@@ -57,7 +70,7 @@ final class Router<T> {
 
   /** The methods some route accepts for {@code path}, for 405's Allow header. */
   Set<String> allowed(String path) {
-    String[] parts = split(path);
+    Segment[] parts = split(path);
     Set<String> out = new LinkedHashSet<>();
     for (Route<T> r : routes) {
       if (match(r.segments(), parts) != null) {
@@ -67,47 +80,100 @@ final class Router<T> {
     return out;
   }
 
-  private static Map<String, String> match(String[] template, String[] parts) {
+  private static Map<String, String> match(String[] template, Segment[] parts) {
     if (template.length != parts.length) {
       return null;
     }
     Map<String, String> params = new HashMap<>();
     for (int i = 0; i < template.length; i++) {
       String t = template[i];
-      if (t.startsWith("{") && t.endsWith("}")) {
-        if (parts[i].isEmpty()) {
+      Segment part = parts[i];
+      if (isParameter(t)) {
+        if (part.raw().isEmpty()) {
           return null;
         }
-        params.put(t.substring(1, t.length() - 1), parts[i]);
-      } else if (!t.equals(parts[i])) {
+        params.put(name(t), part.decoded() != null ? part.decoded() : part.raw());
+      } else if (!t.equals(part.decoded())) {
         return null;
       }
     }
     return params;
   }
 
+  private static boolean isParameter(String templateSegment) {
+    return templateSegment.startsWith("{") && templateSegment.endsWith("}");
+  }
+
+  private static String name(String parameter) {
+    return parameter.substring(1, parameter.length() - 1);
+  }
+
+  /** A path segment as sent, and percent-decoded (null when the bytes are not UTF-8). */
+  private record Segment(String raw, String decoded) {}
+
   /**
-   * The path's segments, each percent-decoded after splitting.
+   * The path's segments, each percent-decoded after splitting (so an encoded {@code /} stays in its
+   * segment). In a path {@code +} is itself (RFC 3986), not the form encoding's space. Decoded
+   * bytes must be UTF-8: Netty's decoder would put U+FFFD in their place and a subject would
+   * silently become another; such a segment is marked for the route to refuse.
    *
    * @throws SwitchboardException {@link ErrorCode#HTTP_MALFORMED_REQUEST} for a bad escape
    */
-  private static String[] split(String path) {
+  private static Segment[] split(String path) {
     String p = path.startsWith("/") ? path.substring(1) : path;
     if (p.endsWith("/")) {
       p = p.substring(0, p.length() - 1);
     }
     String[] parts = p.isEmpty() ? new String[0] : p.split("/", -1);
+    Segment[] out = new Segment[parts.length];
     for (int i = 0; i < parts.length; i++) {
-      try {
-        // In a path '+' is itself (RFC 3986), not the form encoding's space.
-        parts[i] =
-            QueryStringDecoder.decodeComponent(
-                parts[i].replace("+", "%2B"), StandardCharsets.UTF_8);
-      } catch (IllegalArgumentException e) {
-        throw SwitchboardException.of(
-            ErrorCode.HTTP_MALFORMED_REQUEST, "bad escape in path: " + e.getMessage());
-      }
+      out[i] = new Segment(parts[i], decode(parts[i]));
     }
-    return parts;
+    return out;
+  }
+
+  /** An ASCII hex digit's value, else -1 ({@link Character#digit} takes other scripts' digits). */
+  private static int hex(char c) {
+    return c >= '0' && c <= '9'
+        ? c - '0'
+        : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  }
+
+  /** {@code raw} percent-decoded, or null when the bytes are not UTF-8. */
+  private static String decode(String raw) {
+    if (raw.indexOf('%') < 0) {
+      return raw;
+    }
+    byte[] bytes = new byte[raw.length()];
+    int n = 0;
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c != '%') {
+        if (c > 0x7f) {
+          return null; // not sent by a conforming client; Netty read the line as ISO-8859-1
+        }
+        bytes[n++] = (byte) c;
+        continue;
+      }
+      int hi = i + 2 < raw.length() ? hex(raw.charAt(i + 1)) : -1;
+      int lo = hi >= 0 ? hex(raw.charAt(i + 2)) : -1;
+      if (lo < 0) {
+        throw SwitchboardException.of(
+            ErrorCode.HTTP_MALFORMED_REQUEST,
+            "bad escape in path segment \"" + raw + "\": a % must be followed by two hex digits");
+      }
+      bytes[n++] = (byte) (hi << 4 | lo);
+      i += 2;
+    }
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes, 0, n))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
   }
 }

@@ -181,7 +181,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     } catch (WebSocketHandshakeException e) {
       ws.release();
       throw SwitchboardException.of(
-          ErrorCode.HTTP_MALFORMED_REQUEST, "not a WebSocket handshake: " + e.getMessage());
+          ErrorCode.HTTP_MALFORMED_REQUEST,
+          "not a WebSocket handshake: " + NettyErrors.handshake(e));
     }
   }
 
@@ -441,7 +442,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    * {@code {"op": "ack" | "nack" | "in_progress", "id", "delivery", "sub" | "stream" + "consumer",
    * "delayMs"?, "error"?}}: settles a delivery of a consumer feed of this connection (or of any
    * consumer, named); answers {@code "result"}: false when that delivery was no longer the live
-   * one. Codes: SUBSCRIPTION_NOT_FOUND, STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, INVALID_ARGUMENT.
+   * one. Codes: SUBSCRIPTION_NOT_FOUND, STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, INVALID_ARGUMENT
+   * (also for a partition the stream does not have).
    */
   private CompletableFuture<ObjectNode> settle(String op, ObjectNode n) {
     fields(n, SETTLE);
@@ -460,6 +462,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       consumer = text(n, "consumer", true);
     }
     MessageJson.DeliveryId id = MessageJson.parseDeliveryId(text(n, "delivery", true));
+    AdminRoutes.checkPartition(
+        id, AdminRoutes.partitionCount(service.broker(), stream), stream, "");
     long delayMs = whole(n, "delayMs", -1, -1, Long.MAX_VALUE);
     return AdminRoutes.settle(
             service.broker(),
@@ -747,12 +751,12 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     JsonNode v = n.get(name);
     if (v == null || v.isNull()) {
       if (required) {
-        throw invalid("op " + n.path("op").asText() + " needs a text field \"" + name + "\"");
+        throw invalid("op " + n.path("op").asText() + " needs a string field \"" + name + "\"");
       }
       return null;
     }
     if (!v.isTextual()) {
-      throw invalid("\"" + name + "\" must be text");
+      throw invalid("field \"" + name + "\" must be a string");
     }
     return v.asText();
   }

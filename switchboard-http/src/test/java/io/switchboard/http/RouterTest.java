@@ -30,10 +30,24 @@ class RouterTest {
   void shouldDecodeEachSegmentAfterSplitting() {
     Router.Match<String> m = router.find(HttpMethod.GET, "/v1/streams/a%2Fb+c%20d");
     assertThat(m.params()).containsEntry("stream", "a/b+c d");
-    assertThatThrownBy(() -> router.find(HttpMethod.GET, "/v1/streams/%zz"))
-        .isInstanceOfSatisfying(
-            SwitchboardException.class,
-            e -> assertThat(e.code()).isEqualTo(ErrorCode.HTTP_MALFORMED_REQUEST));
+    assertThat(m.notUtf8()).isEmpty();
+    for (String bad : new String[] {"/v1/streams/%zz", "/v1/streams/a%2", "/v1/streams/%٣٣"}) {
+      assertThatThrownBy(() -> router.find(HttpMethod.GET, bad))
+          .as(bad)
+          .isInstanceOfSatisfying(
+              SwitchboardException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.HTTP_MALFORMED_REQUEST));
+    }
+  }
+
+  @Test
+  void shouldMarkAParameterThatIsNotUtf8AndKeepItAsSent() {
+    Router.Match<String> m = router.find(HttpMethod.GET, "/v1/streams/S/subjects/a.%FF/last");
+    assertThat(m.target()).isEqualTo("last");
+    assertThat(m.notUtf8()).containsExactly("subject");
+    assertThat(m.params()).containsEntry("subject", "a.%FF").containsEntry("stream", "S");
+    // A literal segment that is not UTF-8 matches nothing.
+    assertThat(router.find(HttpMethod.GET, "/v1/%FF")).isNull();
   }
 
   @Test

@@ -47,9 +47,11 @@ public final class AdminJson {
             ErrorCode.INVALID_ARGUMENT, "admin body must be a JSON object");
       }
       return node;
-    } catch (IOException e) {
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT, "admin body is not valid JSON: " + e.getMessage());
+          ErrorCode.INVALID_ARGUMENT, "admin body is not valid JSON: " + JsonErrors.describe(e));
+    } catch (IOException e) {
+      throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "admin body cannot be read");
     }
   }
 
@@ -122,7 +124,7 @@ public final class AdminJson {
       if (cause instanceof SwitchboardException se) {
         throw se;
       }
-      throw SwitchboardException.of(ErrorCode.INVALID_CONFIG, what + ": " + e.getOriginalMessage());
+      throw SwitchboardException.of(ErrorCode.INVALID_CONFIG, what + ": " + JsonErrors.describe(e));
     }
   }
 
