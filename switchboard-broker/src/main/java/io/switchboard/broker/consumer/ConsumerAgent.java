@@ -163,6 +163,10 @@ public final class ConsumerAgent implements Agent {
   private final MpscArrayQueue<Command> commands = new MpscArrayQueue<>(16 * 1024);
   private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
 
+  /** Outcomes of dead-letter publishes, handled by the owner like commands. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<DeadLettered> deadLetterResults =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
   /**
    * Push members, in registration order; owner thread only. Closed ones leave at the next cycle.
    */
@@ -404,6 +408,11 @@ public final class ConsumerAgent implements Agent {
   public int doWork() {
     long now = clock.nowMs();
     int work = 0;
+    DeadLettered d;
+    while ((d = deadLetterResults.poll()) != null) {
+      work++;
+      handle(d, now);
+    }
     Command c;
     while (work < MAX_COMMANDS_PER_CYCLE && (c = commands.relaxedPoll()) != null) {
       work++;
@@ -503,19 +512,22 @@ public final class ConsumerAgent implements Agent {
 
   /**
    * The runner saw a duty cycle throw outside any one command (timers, serving waiting fetches,
-   * persisting): fails every fetch waiting here and every command still queued with {@link
+   * persisting): fails every fetch waiting here and every command queued at that moment with {@link
    * ErrorCode#INTERNAL}, so no caller waits on a cycle that may throw again. Owner thread only; the
    * next cycle serves new work as usual.
    */
   @Override
   public void dutyCycleFailed(RuntimeException e) {
     SwitchboardException error = internal(e);
+    // Only what was queued when the cycle failed: a command posted once a caller has seen this
+    // failure (a retry) is served by the next cycle.
+    int queued = commands.size();
     for (Fetch f : waiting) {
       f.out().completeExceptionally(error);
     }
     waiting.clear();
     Command c;
-    while ((c = commands.relaxedPoll()) != null) {
+    for (int i = 0; i < queued && (c = commands.relaxedPoll()) != null; i++) {
       fail(c, error);
     }
   }
@@ -791,7 +803,9 @@ public final class ConsumerAgent implements Agent {
                 offset,
                 e);
           }
-          commands.offer(new DeadLettered(partition, offset, e == null));
+          // Its own queue, never full: at most one result per message being dead-lettered, and
+          // those are bounded by maxAckPending. A full command queue must not strand one.
+          deadLetterResults.add(new DeadLettered(partition, offset, e == null));
           wakeUp.run();
         });
   }
@@ -1274,6 +1288,10 @@ public final class ConsumerAgent implements Agent {
 
   /** After the runner stopped running this agent: answers what is left and persists once more. */
   public void finish() {
+    DeadLettered result;
+    while ((result = deadLetterResults.poll()) != null) {
+      handle(result, clock.nowMs());
+    }
     Command c;
     while ((c = commands.relaxedPoll()) != null) {
       switch (c) {
