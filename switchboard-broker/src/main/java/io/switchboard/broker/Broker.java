@@ -489,6 +489,30 @@ public final class Broker implements AutoCloseable {
     return consumers.get(stream, consumer).push(member, credits, handler);
   }
 
+  /** {@link #push} handing over each duty cycle's deliveries for the member at once. */
+  public PushSubscription pushBatches(
+      String stream,
+      String consumer,
+      String member,
+      int credits,
+      Consumer<List<Delivery>> handler) {
+    ensureOpen();
+    return consumers.get(stream, consumer).pushBatches(member, credits, handler);
+  }
+
+  /**
+   * Settles many deliveries of one consumer in one hand-over (see {@link ConsumerAgent#settle}):
+   * each entry's result in order.
+   */
+  public CompletableFuture<List<Boolean>> settle(
+      String stream, String consumer, List<io.switchboard.broker.consumer.Settlement> entries) {
+    try {
+      return consumers.get(stream, consumer).settle(entries);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   /** Acknowledges a delivery; true when it was still unacknowledged. */
   public CompletableFuture<Boolean> ack(
       String stream, String consumer, int partition, long offset) {

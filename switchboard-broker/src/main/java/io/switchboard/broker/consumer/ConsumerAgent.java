@@ -146,6 +146,9 @@ public final class ConsumerAgent implements Agent {
   private record Register(PushSubscription sink, CompletableFuture<Boolean> out)
       implements Command {}
 
+  private record Settle(List<Settlement> entries, CompletableFuture<List<Boolean>> out)
+      implements Command {}
+
   /** Push members registered at most; a registration past it is refused. */
   static final int MAX_SINKS = 1024;
 
@@ -192,6 +195,23 @@ public final class ConsumerAgent implements Agent {
 
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
+
+  /** Every entry's due time, in order: expiry looks only at what is due. */
+  private final DeliveryTimers timers =
+      new DeliveryTimers(
+          new DeliveryTimers.Owner() {
+            @Override
+            public boolean isCurrent(int partition, long offset, Object tracked, long dueMs) {
+              return cursors[partition].unacked.get(offset) == tracked
+                  && ((Tracked) tracked).dueMs == dueMs;
+            }
+
+            @Override
+            public int live() {
+              return unackedTotal;
+            }
+          });
+
   private boolean dirty;
   private long lastPersistMs;
   private volatile long deadLettered;
@@ -249,6 +269,7 @@ public final class ConsumerAgent implements Agent {
           }
           cursors[p].unacked.put(u[0], tr);
           unackedTotal++;
+          timers.schedule(p, u[0], tr, now);
         }
       }
     }
@@ -348,6 +369,17 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
+   * Settles many deliveries in one command (one hand-over to the owner, however many): acks, nacks
+   * and in-progress notes as {@link #ack}, {@link #nack} and {@link #inProgress} would, in order.
+   * Completes with each one's result.
+   */
+  public CompletableFuture<List<Boolean>> settle(List<Settlement> entries) {
+    CompletableFuture<List<Boolean>> out = new CompletableFuture<>();
+    post(new Settle(List.copyOf(entries), out), out);
+    return out;
+  }
+
+  /**
    * Pushes this consumer's messages to {@code handler} as member {@code member}, at most {@code
    * credits} unacknowledged at once, as they are appended (see {@link PushSubscription}).
    *
@@ -355,6 +387,15 @@ public final class ConsumerAgent implements Agent {
    *     member, {@link ErrorCode#CONSUMER_CLOSED}
    */
   public PushSubscription push(String member, int credits, Consumer<Delivery> handler) {
+    return pushBatches(member, credits, PushSubscription.each(handler));
+  }
+
+  /**
+   * {@link #push} with each duty cycle's deliveries for the member handed over together, so a front
+   * end can hop to its event loop and flush once per batch rather than per message.
+   */
+  public PushSubscription pushBatches(
+      String member, int credits, Consumer<List<Delivery>> handler) {
     PushSubscription sink = new PushSubscription(this, member, credits, handler);
     CompletableFuture<Boolean> out = new CompletableFuture<>();
     post(new Register(sink, out), out);
@@ -466,15 +507,23 @@ public final class ConsumerAgent implements Agent {
               .complete(
                   applyNack(
                       n.partition(), n.offset(), n.deliveryCount(), n.delayMs(), n.error(), now));
-      case Touch t -> {
-        Tracked tr = tracked(t.partition(), t.offset());
-        boolean ok = tr != null && tr.inFlight && tr.deliveries == t.deliveryCount();
-        if (ok) {
-          tr.dueMs = now + config.ackTimeoutMs();
-        }
-        t.out().complete(ok);
-      }
+      case Touch t ->
+          t.out().complete(applyTouch(t.partition(), t.offset(), t.deliveryCount(), now));
       case Leave l -> l.out().complete(applyLeave(l.member(), now));
+      case Settle st -> {
+        List<Boolean> results = new ArrayList<>(st.entries().size());
+        for (Settlement e : st.entries()) {
+          results.add(
+              switch (e.kind()) {
+                case ACK -> applyAck(e.partition(), e.offset());
+                case NACK ->
+                    applyNack(
+                        e.partition(), e.offset(), e.deliveryCount(), e.delayMs(), e.error(), now);
+                case IN_PROGRESS -> applyTouch(e.partition(), e.offset(), e.deliveryCount(), now);
+              });
+        }
+        st.out().complete(results);
+      }
       case Register r -> {
         if (closed) {
           r.out()
@@ -502,8 +551,7 @@ public final class ConsumerAgent implements Agent {
             deadLettered++;
           } else {
             tr.deadLettering = false;
-            tr.dueMs = now + RETRY_DEAD_LETTER_MS;
-            nextDueMs = Math.min(nextDueMs, tr.dueMs);
+            schedule(d.partition(), d.offset(), tr, now + RETRY_DEAD_LETTER_MS);
           }
         }
       }
@@ -551,12 +599,12 @@ public final class ConsumerAgent implements Agent {
       case Touch t -> t.out().completeExceptionally(error);
       case Leave l -> l.out().completeExceptionally(error);
       case Register r -> r.out().completeExceptionally(error);
+      case Settle st -> st.out().completeExceptionally(error);
       case DeadLettered d -> {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
           tr.deadLettering = false; // try the dead letter again after its timer
-          tr.dueMs = clock.nowMs() + RETRY_DEAD_LETTER_MS;
-          nextDueMs = Math.min(nextDueMs, tr.dueMs);
+          schedule(d.partition(), d.offset(), tr, clock.nowMs() + RETRY_DEAD_LETTER_MS);
         }
       }
     }
@@ -701,6 +749,15 @@ public final class ConsumerAgent implements Agent {
     return cursors[partition].unacked.get(offset);
   }
 
+  private boolean applyTouch(int partition, long offset, int deliveryCount, long now) {
+    Tracked tr = tracked(partition, offset);
+    boolean ok = tr != null && tr.inFlight && tr.deliveries == deliveryCount;
+    if (ok) {
+      schedule(partition, offset, tr, now + config.ackTimeoutMs());
+    }
+    return ok;
+  }
+
   private boolean applyAck(int partition, long offset) {
     if (partition < 0 || partition >= cursors.length) {
       return false;
@@ -754,8 +811,7 @@ public final class ConsumerAgent implements Agent {
       return;
     }
     long delay = delayMs >= 0 ? delayMs : backoff(tr.deliveries);
-    tr.dueMs = now + delay;
-    nextDueMs = Math.min(nextDueMs, tr.dueMs);
+    schedule(partition, offset, tr, now + delay);
   }
 
   private long backoff(int deliveries) {
@@ -814,27 +870,29 @@ public final class ConsumerAgent implements Agent {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Times out overdue deliveries; recomputes when the next deadline falls. */
+  /** Sets an entry's due time and schedules it. */
+  private void schedule(int partition, long offset, Tracked tr, long dueMs) {
+    tr.dueMs = dueMs;
+    timers.schedule(partition, offset, tr, dueMs);
+    nextDueMs = Math.min(nextDueMs, dueMs);
+  }
+
+  /**
+   * Times out the deliveries whose ack deadline passed, taking only due entries from the timers (an
+   * entry given back earlier simply becomes available to fetches when its due time comes).
+   */
   private int expire(long now) {
     int expired = 0;
-    long next = Long.MAX_VALUE;
-    for (int p = 0; p < cursors.length; p++) {
-      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
-        Tracked tr = e.getValue();
-        if (tr.deadLettering) {
-          continue;
-        }
-        if (tr.inFlight && tr.dueMs <= now) {
-          tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
-          giveBack(p, e.getKey(), tr, now, -1);
-          expired++;
-        }
-        if (!tr.deadLettering && cursors[p].unacked.containsKey(e.getKey())) {
-          next = Math.min(next, tr.dueMs);
-        }
+    DeliveryTimers.Timer t;
+    while ((t = timers.pollDue(now)) != null) {
+      Tracked tr = (Tracked) t.tracked();
+      if (tr.inFlight && !tr.deadLettering) {
+        tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
+        giveBack(t.partition(), t.offset(), tr, now, -1);
+        expired++;
       }
     }
-    nextDueMs = next;
+    nextDueMs = timers.nextDueMs();
     return expired;
   }
 
@@ -935,8 +993,7 @@ public final class ConsumerAgent implements Agent {
           cursors[p].idle.remove(e.getKey());
           tr.member = member;
           tr.deliveries++;
-          tr.dueMs = now + config.ackTimeoutMs();
-          nextDueMs = Math.min(nextDueMs, tr.dueMs);
+          schedule(p, e.getKey(), tr, now + config.ackTimeoutMs());
           dirty = true;
           out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m));
           if (config.ackPolicy() == AckPolicy.NONE) {
@@ -1041,7 +1098,8 @@ public final class ConsumerAgent implements Agent {
             tr.keyKnown = keyShared;
             cursor.unacked.put(r.offset(), tr);
             unackedTotal++;
-            nextDueMs = Math.min(nextDueMs, now + config.ackTimeoutMs());
+            timers.schedule(p, r.offset(), tr, tr.dueMs);
+            nextDueMs = Math.min(nextDueMs, tr.dueMs);
           }
           out.add(
               new Delivery(
@@ -1300,6 +1358,13 @@ public final class ConsumerAgent implements Agent {
         case Nack n -> n.out().complete(false);
         case Touch t -> t.out().complete(false);
         case Leave l -> l.out().complete(false);
+        case Settle st -> {
+          List<Boolean> results = new ArrayList<>();
+          for (Settlement e : st.entries()) {
+            results.add(e.kind() == Settlement.Kind.ACK && applyAck(e.partition(), e.offset()));
+          }
+          st.out().complete(results);
+        }
         case Register r ->
             r.out()
                 .completeExceptionally(

@@ -33,11 +33,14 @@ public final class PushSubscription implements AutoCloseable {
   /** Messages handed to the member and not given back yet. */
   private final AtomicInteger held = new AtomicInteger();
 
-  private final Consumer<Delivery> handler;
+  /** Takes each cycle's deliveries for this member at once. */
+  private final Consumer<List<Delivery>> handler;
+
   private volatile boolean closed;
 
   /** Made by {@link ConsumerAgent#push}. */
-  PushSubscription(ConsumerAgent consumer, String member, int credits, Consumer<Delivery> handler) {
+  PushSubscription(
+      ConsumerAgent consumer, String member, int credits, Consumer<List<Delivery>> handler) {
     if (credits < 1) {
       throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "credits must be >= 1");
     }
@@ -64,18 +67,27 @@ public final class PushSubscription implements AutoCloseable {
     return closed ? 0 : credits.get() - held.get();
   }
 
-  /** Agent thread: hands deliveries to the handler; a handler's failure gives its message back. */
+  /** Agent thread: hands deliveries to the handler; a handler's failure gives them back. */
   void deliver(List<Delivery> deliveries) {
     held.addAndGet(deliveries.size());
-    for (Delivery d : deliveries) {
-      try {
-        handler.accept(d);
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "SB-BRK-2016 push handler of {} failed on {}:{}", member, d.partition(), d.offset(), e);
+    try {
+      handler.accept(deliveries);
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "SB-BRK-2016 push handler of {} failed on {} messages", member, deliveries.size(), e);
+      for (Delivery d : deliveries) {
         nack(d, -1, String.valueOf(e.getMessage()));
       }
     }
+  }
+
+  /** A handler of single deliveries as a handler of a cycle's batch. */
+  static Consumer<List<Delivery>> each(Consumer<Delivery> handler) {
+    return batch -> {
+      for (Delivery d : batch) {
+        handler.accept(d);
+      }
+    };
   }
 
   /** Acknowledges a pushed message and returns its credit. */
@@ -108,6 +120,14 @@ public final class PushSubscription implements AutoCloseable {
    */
   public void returnCredit() {
     release();
+  }
+
+  /** {@link #returnCredit()} for {@code n} messages at once (one wake-up of the agent). */
+  public void returnCredits(int n) {
+    if (n > 0) {
+      held.updateAndGet(h -> Math.max(0, h - n));
+      consumer.wake();
+    }
   }
 
   private void release() {

@@ -10,6 +10,7 @@ import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.PushSubscription;
+import io.switchboard.broker.consumer.Settlement;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.broker.stream.ProducerSequence;
@@ -588,16 +589,23 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void consume(Consume c) {
     checkNewSubscription(c.sid());
     int sid = c.sid();
+    // Each duty cycle's deliveries reach the loop as one task and leave in one flush.
     PushSubscription push =
-        broker.push(
+        broker.pushBatches(
             c.stream(),
             c.consumer(),
             member(c.stream(), c.consumer(), c.member()),
             c.credits(),
-            d -> {
-              delivery.delivered(d.message().payload().length);
-              ctx.writeAndFlush(new DeliveryPush(sid, entry(d)), ctx.voidPromise());
-            });
+            batch ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          for (Delivery d : batch) {
+                            delivery.delivered(d.message().payload().length);
+                            ctx.write(new DeliveryPush(sid, entry(d)), ctx.voidPromise());
+                          }
+                          ctx.flush();
+                        }));
     pushSubs.put(sid, push);
     pushByConsumer.put(c.stream() + "\u0000" + c.consumer(), push);
     write(new Ok(c.requestId()));
@@ -615,47 +623,38 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void acks(Acks a) {
     started();
     PushSubscription push = pushByConsumer.get(a.stream() + "\u0000" + a.consumer());
-    List<CompletableFuture<Boolean>> results = new ArrayList<>(a.entries().size());
+    // The whole frame goes to the consumer as one settlement: one hand-over, one wake-up.
+    List<Settlement> entries = new ArrayList<>(a.entries().size());
+    int credits = 0;
     for (AckEntry e : a.entries()) {
-      results.add(
+      entries.add(
           switch (e.kind()) {
             case ACK -> {
-              if (push != null) {
-                push.returnCredit();
-              }
-              yield broker.ack(a.stream(), a.consumer(), e.partition(), e.offset());
+              credits++;
+              yield Settlement.ack(e.partition(), e.offset());
             }
             case NACK -> {
-              if (push != null) {
-                push.returnCredit();
-              }
-              yield broker.nack(
-                  a.stream(),
-                  a.consumer(),
-                  e.partition(),
-                  e.offset(),
-                  e.deliveryCount(),
-                  e.delayMs(),
-                  e.error());
+              credits++;
+              yield Settlement.nack(
+                  e.partition(), e.offset(), e.deliveryCount(), e.delayMs(), e.error());
             }
-            case IN_PROGRESS ->
-                broker.inProgress(
-                    a.stream(), a.consumer(), e.partition(), e.offset(), e.deliveryCount());
+            case IN_PROGRESS -> Settlement.inProgress(e.partition(), e.offset(), e.deliveryCount());
           });
     }
-    CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+    if (push != null) {
+      push.returnCredits(credits);
+    }
+    broker
+        .settle(a.stream(), a.consumer(), entries)
         .whenComplete(
-            (v, e) ->
+            (results, e) ->
                 onLoop(
                     () -> {
                       finished();
                       if (e != null) {
                         fail(a.requestId(), e);
                       } else if (a.confirm()) {
-                        write(
-                            new Acked(
-                                a.requestId(),
-                                results.stream().map(CompletableFuture::join).toList()));
+                        write(new Acked(a.requestId(), results));
                       }
                     }));
   }
