@@ -60,13 +60,8 @@ final class DeliveryTimers {
 
   /** Removes and returns the next current entry due at or before {@code nowMs}, or null. */
   Timer pollDue(long nowMs) {
-    while (nextDueMs() <= nowMs) {
-      Timer t = queue.poll();
-      if (t != null) {
-        return t;
-      }
-    }
-    return null;
+    // nextDueMs() leaves a current entry at the head, or the queue empty.
+    return !queue.isEmpty() && nextDueMs() <= nowMs ? queue.poll() : null;
   }
 
   int size() {
