@@ -682,9 +682,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 MqttProperties.SUBSCRIPTION_IDENTIFIER)
             : null;
     currentSubscriptionId = subscriptionId == null ? 0 : subscriptionId;
+    List<MqttTopicSubscription> requested = s.payload().topicSubscriptions();
+    if (requested.isEmpty()) {
+      // [MQTT-3.8.3-2] (3.1.1: [MQTT-3.8.3-3]) at least one filter: none is a protocol error.
+      protocolError("SUBSCRIBE without a topic filter");
+      return;
+    }
+    if (v5) {
+      for (MqttTopicSubscription t : requested) {
+        if (!MqttReasons.validSubscription(t.topicFilter())) {
+          // [MQTT-4.7.1-1..3] [MQTT-4.7.3-1] [MQTT-4.8.2-1] a malformed filter: v5 is told why.
+          disconnect(
+              MqttReasonCodes.Disconnect.TOPIC_FILTER_INVALID,
+              "topic filter \"" + t.topicFilter() + "\"");
+          return;
+        }
+      }
+    }
     List<Integer> reasons = new ArrayList<>();
     List<Runnable> retainedToSend = new ArrayList<>();
-    for (MqttTopicSubscription t : s.payload().topicSubscriptions()) {
+    for (MqttTopicSubscription t : requested) {
       boolean existed = subscriptions.containsKey(t.topicFilter());
       int granted = subscribeOne(t.topicFilter(), t.qualityOfService(), t.option());
       reasons.add(granted);
@@ -703,11 +720,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         retainedToSend.add(() -> sendRetained(filter, qos));
       }
     }
-    MqttMessageBuilders.SubAckBuilder ack = MqttMessageBuilders.subAck().packetId(packetId);
-    for (int r : reasons) {
-      ack.addGrantedQos(MqttQoS.valueOf(r));
-    }
-    ctx.writeAndFlush(ack.build());
+    // Reason codes as they are: a v5 failure (0x8F, 0x97) is no QoS, so no MqttQoS can carry it.
+    ctx.writeAndFlush(
+        new io.netty.handler.codec.mqtt.MqttSubAckMessage(
+            new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+            new io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader(
+                packetId, MqttProperties.NO_PROPERTIES),
+            new io.netty.handler.codec.mqtt.MqttSubAckPayload(reasons)));
     // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set.
     retainedToSend.forEach(Runnable::run);
     ctx.flush();
@@ -808,6 +827,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   private void unsubscribe(MqttUnsubscribeMessage u) {
     int packetId = u.idAndPropertiesVariableHeader().messageId();
+    if (u.payload().topics().isEmpty()) {
+      protocolError("UNSUBSCRIBE without a topic filter"); // [MQTT-3.10.3-2]
+      return;
+    }
     MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(packetId);
     for (String filter : u.payload().topics()) {
       Subscribed s = subscriptions.remove(filter);

@@ -179,6 +179,9 @@ public final class MqttFrontEnd implements FrontEnd {
                     channels.add(ch);
                     ch.pipeline()
                         .addLast(
+                            "connect-guard",
+                            new MqttConnectGuard(settings.maxPacketBytes(), meters))
+                        .addLast(
                             "decoder",
                             new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
                         .addLast("encoder", MqttEncoder.INSTANCE)
@@ -198,6 +201,9 @@ public final class MqttFrontEnd implements FrontEnd {
                 "mqtt",
                 pipeline ->
                     pipeline
+                        .addLast(
+                            "mqtt-connect-guard",
+                            new MqttConnectGuard(settings.maxPacketBytes(), meters))
                         .addLast(
                             "mqtt-decoder",
                             new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))

@@ -64,6 +64,25 @@ final class MqttReasons {
     return true;
   }
 
+  /**
+   * Whether {@code filter}, as given in a SUBSCRIBE, is well formed: a {@link #validFilter valid
+   * filter}, or {@code $share/GROUP/FILTER} with a non-empty group free of {@code /}, {@code +} and
+   * {@code #} and a valid filter [MQTT-4.8.2-1, 4.8.2-2].
+   */
+  static boolean validSubscription(String filter) {
+    if (!filter.startsWith("$share/")) {
+      return validFilter(filter);
+    }
+    int slash = filter.indexOf('/', 7);
+    if (slash <= 7) {
+      return false;
+    }
+    String group = filter.substring(7, slash);
+    return group.indexOf('+') < 0
+        && group.indexOf('#') < 0
+        && validFilter(filter.substring(slash + 1));
+  }
+
   /** The MQTT 5 properties of a delivered message: user properties, content type, response. */
   static MqttProperties outboundProperties(Message m) {
     MqttProperties props = new MqttProperties();
