@@ -396,6 +396,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     connected = true;
     int keepAlive = c.variableHeader().keepAliveTimeSeconds();
+    int maxKeepAlive = settings.maxKeepAliveSeconds();
+    Integer serverKeepAlive = null;
+    if (v5 && maxKeepAlive > 0 && (keepAlive == 0 || keepAlive > maxKeepAlive)) {
+      // [MQTT-3.2.2-21] the client must use the Server Keep Alive the CONNACK gives it.
+      keepAlive = maxKeepAlive;
+      serverKeepAlive = maxKeepAlive;
+    }
     if (keepAlive > 0) {
       // [MQTT-3.1.2-24] one and a half keep-alive periods without a packet end the connection.
       keepAliveMs = keepAlive * 1500L;
@@ -435,6 +442,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                   persistent ? (expiryMs == Long.MAX_VALUE ? 0xFFFFFFFFL : expiryMs / 1000) : 0);
       if (assigned) {
         b.assignedClientId(clientId);
+      }
+      if (serverKeepAlive != null) {
+        b.serverKeepAlive(serverKeepAlive);
       }
       ackProps = b.build();
     }

@@ -164,7 +164,7 @@ class MqttMalformedPacketTest {
 
   /** The pipeline the front end installs, on an embedded channel, counting into {@code meters}. */
   static EmbeddedChannel pipeline(ProtocolMeters meters) {
-    MqttSettings settings = new MqttSettings(10, 4096, 8, 8, 1 << 20, 10_000, false);
+    MqttSettings settings = new MqttSettings(10, 4096, 8, 8, 1 << 20, 10_000, false, 0);
     return new EmbeddedChannel(
         new MqttConnectGuard(4096, meters),
         new MqttDecoder(4096, 64),
