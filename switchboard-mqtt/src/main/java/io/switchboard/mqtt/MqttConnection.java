@@ -29,6 +29,7 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
+import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
@@ -94,6 +95,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private final ProtocolMeters meters;
   private final ProtocolMeters.Delivery delivery;
   private final MqttSessions sessions;
+
+  /** Reads the time for message expiry; the broker's consumers expire by the same wall clock. */
+  private final Clock clock = Clock.SYSTEM;
 
   /** Whether this connection's session outlives it (persistent session). */
   private boolean persistent;
@@ -928,33 +932,27 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
       return;
     }
-    int packetId = 0;
-    if (qos != MqttQoS.AT_MOST_ONCE) {
-      if (backlogged
-          || (!waiting.isEmpty() && !draining)
-          || outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
-        // The client's window is full, or the socket is behind: wait (in order, within a bound)
-        // for an acknowledgement or for the socket to drain.
-        if (waiting.size() >= MAX_WAITING) {
-          dropped++;
-        } else {
-          waiting.add(new Waiting(topic, m, qos, retainFlag));
-        }
-        return;
+    if (qos != MqttQoS.AT_MOST_ONCE
+        && (backlogged
+            || (!waiting.isEmpty() && !draining)
+            || outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight()))) {
+      // The client's window is full, or the socket is behind: wait (in order, within a bound)
+      // for an acknowledgement or for the socket to drain.
+      if (waiting.size() >= MAX_WAITING) {
+        dropped++;
+      } else {
+        waiting.add(new Waiting(topic, m, qos, retainFlag));
       }
-      packetId = nextFreePacketId();
-      outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
-    }
-    if (m.payload().length + topic.length() + 64 > clientMaxPacketBytes) {
-      if (packetId != 0) {
-        outboundInflight.remove(packetId);
-      }
-      dropped++; // [MQTT-3.1.2-25] never send a packet larger than the client's maximum
       return;
     }
-    MqttProperties props = MqttProperties.NO_PROPERTIES;
-    if (v5) {
-      props = MqttReasons.outboundProperties(m);
+    MqttProperties props = outgoing(topic, m, qos);
+    if (props == null) {
+      return;
+    }
+    int packetId = 0;
+    if (qos != MqttQoS.AT_MOST_ONCE) {
+      packetId = nextFreePacketId();
+      outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     }
     MqttPublishMessage out =
         MqttMessageBuilders.publish()
@@ -968,6 +966,33 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     delivery.delivered(m.payload().length);
     // Live deliveries come in batches; the sink flushes at the end of each (onBatchEnd).
     ctx.write(out, ctx.voidPromise());
+  }
+
+  /**
+   * The v5 properties for delivering {@code m} (empty for 3.1.1), or null when it is not to be sent
+   * to this client: its time to live ran out while it waited [MQTT-3.3.2-5], or the PUBLISH would
+   * be larger than the client's Maximum Packet Size [MQTT-3.1.2-24] — skipped for this client only,
+   * as if delivered, and counted as dropped.
+   */
+  private MqttProperties outgoing(String topic, Message m, MqttQoS qos) {
+    long nowMs = clock.nowMs();
+    if (MqttReasons.remainingTtlMs(m, nowMs) <= 0) {
+      dropped++;
+      return null;
+    }
+    MqttProperties props = v5 ? MqttReasons.outboundProperties(m, nowMs) : null;
+    long bytes =
+        MqttPacketSize.publish(
+            outboundAliases.topicNameBytes(topic),
+            outboundAliases.aliasPropertyBytes(),
+            qos != MqttQoS.AT_MOST_ONCE,
+            props,
+            m.payload().length);
+    if (bytes > clientMaxPacketBytes) {
+      dropped++;
+      return null;
+    }
+    return props == null ? MqttProperties.NO_PROPERTIES : props;
   }
 
   /**
@@ -1084,10 +1109,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     String topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
     MqttQoS qos = MqttQoS.valueOf(q[0]);
+    MqttProperties props = outgoing(topic, m, qos);
+    if (props == null) {
+      inbox.ack(d); // expired or too large for this client: done, as if delivered
+      return;
+    }
     int packetId = nextFreePacketId();
     outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     inboxInflight.put(packetId, d);
-    MqttProperties props = v5 ? MqttReasons.outboundProperties(m) : MqttProperties.NO_PROPERTIES;
     MqttPublishMessage out =
         new MqttPublishMessage(
             new MqttFixedHeader(MqttMessageType.PUBLISH, d.deliveryCount() > 1, qos, false, 0),

@@ -1,16 +1,26 @@
 package io.switchboard.mqtt;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -78,5 +88,136 @@ class MqttV5FeaturesTest {
     assertThat(token.getResponseProperties().getServerKeepAlive()).isNull();
     paho.disconnect();
     paho.close();
+  }
+
+  static final Duration WAIT = Duration.ofSeconds(20);
+
+  /** One message as a client received it. */
+  record Received(String topic, MqttMessage message) {
+    String text() {
+      return new String(message.getPayload(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** A v5 client, not connected yet, whose messages land in {@code inbox}. */
+  MqttClient client(String id, ConcurrentLinkedQueue<Received> inbox) throws MqttException {
+    MqttClient c = new MqttClient(uri(), id, new MemoryPersistence());
+    c.setCallback(
+        new MqttCallback() {
+          @Override
+          public void disconnected(MqttDisconnectResponse r) {}
+
+          @Override
+          public void mqttErrorOccurred(MqttException e) {}
+
+          @Override
+          public void messageArrived(String topic, MqttMessage m) {
+            inbox.add(new Received(topic, m));
+          }
+
+          @Override
+          public void deliveryComplete(IMqttToken t) {}
+
+          @Override
+          public void connectComplete(boolean reconnect, String serverUri) {}
+
+          @Override
+          public void authPacketArrived(int reason, MqttProperties p) {}
+        });
+    return c;
+  }
+
+  static MqttConnectionOptions options(boolean cleanStart, Long sessionExpiry) {
+    MqttConnectionOptions o = new MqttConnectionOptions();
+    o.setCleanStart(cleanStart);
+    o.setSessionExpiryInterval(sessionExpiry);
+    return o;
+  }
+
+  /** Publishes from a client of its own, QoS 1; {@code expirySeconds} null for none. */
+  void publish(String topic, byte[] payload, Long expirySeconds) throws Exception {
+    MqttClient p = new MqttClient(uri(), "pub-" + System.nanoTime(), new MemoryPersistence());
+    p.connect();
+    MqttMessage m = new MqttMessage(payload);
+    m.setQos(1);
+    if (expirySeconds != null) {
+      MqttProperties props = new MqttProperties();
+      props.setMessageExpiryInterval(expirySeconds);
+      m.setProperties(props);
+    }
+    p.publish(topic, m);
+    p.disconnect();
+    p.close();
+  }
+
+  static byte[] text(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aMessageQueuedForAnOfflineSessionExpiresOrCarriesWhatIsLeftOfItsInterval() throws Exception {
+    start(Map.of());
+    ConcurrentLinkedQueue<Received> inbox = new ConcurrentLinkedQueue<>();
+    MqttClient sub = client("expiry", inbox);
+    sub.connect(options(true, 300L));
+    sub.subscribe("news/#", 1);
+    publish("news/live", text("live"), 30L);
+    await().atMost(WAIT).until(() -> inbox.size() == 1);
+    Received live = inbox.poll();
+    assertThat(live.message().getProperties().getMessageExpiryInterval()).isEqualTo(30L);
+    assertThat(live.message().getProperties().getUserProperties())
+        .as("no internal header turned into a user property")
+        .isEmpty();
+    sub.disconnect();
+
+    publish("news/short", text("short"), 1L);
+    publish("news/long", text("long"), 30L);
+    long publishedNs = System.nanoTime();
+    // Let the short one's second run out (and more than a second of the long one's pass).
+    await()
+        .atMost(WAIT)
+        .until(() -> System.nanoTime() - publishedNs > TimeUnit.MILLISECONDS.toNanos(1_500));
+    sub.connect(options(false, 300L));
+    await().atMost(WAIT).until(() -> !inbox.isEmpty());
+    publish("news/marker", text("marker"), null);
+    await().atMost(WAIT).until(() -> inbox.stream().anyMatch(r -> r.text().equals("marker")));
+    assertThat(inbox).extracting(Received::text).containsExactly("long", "marker");
+    Long left = inbox.peek().message().getProperties().getMessageExpiryInterval();
+    assertThat(left).as("what is left of 30 s after more than 1.5 s").isBetween(1L, 29L);
+    sub.disconnect();
+    sub.close();
+  }
+
+  @Test
+  void aMessageLargerThanTheClientsMaximumPacketSizeIsSkippedAndSmallOnesStillArrive()
+      throws Exception {
+    start(Map.of());
+    ConcurrentLinkedQueue<Received> live = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<Received> kept = new ConcurrentLinkedQueue<>();
+    MqttClient small = client("small-live", live);
+    MqttConnectionOptions o = options(true, null);
+    o.setMaximumPacketSize(100L);
+    small.connect(o);
+    small.subscribe("size/#", 1);
+    // The same limit through a persistent session's inbox.
+    MqttClient session = client("small-kept", kept);
+    MqttConnectionOptions so = options(true, 300L);
+    so.setMaximumPacketSize(100L);
+    session.connect(so);
+    session.subscribe("size/#", 1);
+
+    // 40 payload bytes and a message expiry interval: 59 bytes on the wire, well within 100.
+    publish("size/a", new byte[40], 60L);
+    publish("size/b", new byte[200], null); // 211 bytes: more than the client accepts
+    publish("size/c", text("after"), null);
+    await().atMost(WAIT).until(() -> live.size() == 2 && kept.size() == 2);
+    assertThat(live).extracting(Received::topic).containsExactly("size/a", "size/c");
+    assertThat(kept).extracting(Received::topic).containsExactly("size/a", "size/c");
+    assertThat(small.isConnected()).isTrue();
+    assertThat(session.isConnected()).isTrue();
+    small.disconnect();
+    session.disconnect();
+    small.close();
+    session.close();
   }
 }
