@@ -99,8 +99,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Reads the time for message expiry; the broker's consumers expire by the same wall clock. */
   private final Clock clock = Clock.SYSTEM;
 
-  /** Whether this connection's session outlives it (persistent session). */
+  /**
+   * Whether this connection has a stored session in {@link MqttSessions}: one whose expiry interval
+   * is above 0, or one it resumed (with Clean Start 0) whatever its own interval — that session
+   * then lasts until this connection ends [MQTT-3.1.2-23].
+   */
   private boolean persistent;
+
+  /** The Session Expiry Interval in force: the CONNECT's, or the DISCONNECT's if it gave one. */
+  private long sessionExpiryMs;
+
+  /** The CONNECT's Session Expiry Interval: a DISCONNECT may not raise a 0 [MQTT-3.14.2-2]. */
+  private long connectExpiryMs;
 
   /** Push delivery of this session's inbox (persistent sessions only). */
   private io.switchboard.broker.consumer.PushSubscription inbox;
@@ -220,7 +230,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     subscriptions.clear();
     if (connected && sessions != null && sessions.available()) {
-      sessions.disconnected(clientId, persistent, this);
+      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this);
     }
     if (inbox != null) {
       var push = inbox;
@@ -241,8 +251,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       // v5: after its delay interval, unless the client is back first [MQTT-3.1.3-9].
       Message w = will;
       Runnable publish = () -> publishToBroker(w, w.header(RETAIN_HEADER) != null);
-      if (willDelayMs > 0 && sessions != null) {
-        sessions.delayWill(clientId, willDelayMs, publish);
+      // [MQTT-3.1.3-9] when the delay ends or the session does, whichever is first.
+      long delayMs = Math.min(willDelayMs, persistent ? sessionExpiryMs : 0);
+      if (delayMs > 0 && sessions != null) {
+        sessions.delayWill(clientId, delayMs, publish);
       } else {
         publish.run();
       }
@@ -414,20 +426,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       scheduleKeepAliveCheck(keepAliveMs);
     }
     boolean cleanStart = c.variableHeader().isCleanSession();
-    long expiryMs = Long.MAX_VALUE; // 3.1.1: a persistent session never expires
+    // 3.1.1: clean session 0 is a session that never expires, 1 one that ends with the connection.
+    long expiryMs = cleanStart ? 0 : Long.MAX_VALUE;
     if (v5) {
-      Integer expiry = intProperty(props, MqttProperties.SESSION_EXPIRY_INTERVAL);
-      long seconds = expiry == null ? 0 : Integer.toUnsignedLong(expiry);
-      expiryMs = seconds == 0xFFFFFFFFL ? Long.MAX_VALUE : seconds * 1000;
-      persistent = seconds > 0;
-    } else {
-      persistent = !cleanStart;
+      expiryMs = expiryMs(intProperty(props, MqttProperties.SESSION_EXPIRY_INTERVAL));
     }
+    sessionExpiryMs = expiryMs;
+    connectExpiryMs = expiryMs;
     boolean sessionPresent = false;
     MqttSessions.Definition resumed = null;
     if (sessions != null && sessions.available()) {
-      resumed = sessions.connect(clientId, cleanStart, persistent, expiryMs, this);
-      sessionPresent = resumed != null && persistent;
+      // [MQTT-3.1.2-4..6] Clean Start 0 resumes a stored session whatever this CONNECT's expiry.
+      resumed = sessions.connect(clientId, cleanStart, expiryMs, this);
+      sessionPresent = resumed != null;
+      persistent = resumed != null || expiryMs > 0;
     } else {
       persistent = false;
     }
@@ -444,6 +456,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
               .subscriptionIdentifiersAvailable(true)
               .sessionExpiryInterval(
                   persistent ? (expiryMs == Long.MAX_VALUE ? 0xFFFFFFFFL : expiryMs / 1000) : 0);
+      // (A resumed session with this CONNECT's interval 0 is announced as 0: it ends with it.)
       if (assigned) {
         b.assignedClientId(clientId);
       }
@@ -492,6 +505,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 },
                 delayMs,
                 TimeUnit.MILLISECONDS);
+  }
+
+  /** A v5 Session Expiry Interval property as milliseconds: absent is 0, 0xFFFFFFFF never. */
+  private static long expiryMs(Integer seconds) {
+    long s = seconds == null ? 0 : Integer.toUnsignedLong(seconds);
+    return s == 0xFFFFFFFFL ? Long.MAX_VALUE : s * 1000;
   }
 
   private static Integer intProperty(MqttProperties props, int id) {
@@ -1161,6 +1180,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (m.variableHeader()
         instanceof io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader h) {
       reason = h.reasonCode();
+      Integer expiry = intProperty(h.properties(), MqttProperties.SESSION_EXPIRY_INTERVAL);
+      if (expiry != null) {
+        long ms = expiryMs(expiry);
+        if (connectExpiryMs == 0 && ms != 0) {
+          protocolError("a session expiry interval on DISCONNECT after 0 on CONNECT");
+          return; // [MQTT-3.14.2-2]; the will, if any, is published as for any error
+        }
+        sessionExpiryMs = ms; // [MQTT-3.14.2.2.2] the session now ends this long after
+      }
     }
     // v5 reason 0x04 "disconnect with will message" keeps the will; any other clean DISCONNECT
     // discards it [MQTT-3.1.2-10].

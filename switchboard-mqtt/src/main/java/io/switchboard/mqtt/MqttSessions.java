@@ -75,7 +75,7 @@ final class MqttSessions {
 
   /** A session in memory: its definition, forwarders and expiry timer. */
   static final class Session {
-    Definition definition;
+    volatile Definition definition;
     final Map<String, List<Binding>> forwarders = new LinkedHashMap<>();
     ScheduledFuture<?> expiry;
 
@@ -106,6 +106,11 @@ final class MqttSessions {
           Definition d = JSON.readValue(m.message().payload(), Definition.class);
           Session s = new Session(d);
           sessions.put(d.clientId(), s);
+          if (d.expiryMs() == 0) {
+            // A session resumed with interval 0 ends with its connection, which the restart ended.
+            discard(s);
+            continue;
+          }
           startForwarders(s);
           scheduleExpiry(s);
         } catch (IOException | RuntimeException e) {
@@ -164,26 +169,22 @@ final class MqttSessions {
   }
 
   /**
-   * A client connects. With {@code cleanStart} any old session is discarded first. When {@code
-   * persistent}, a session exists afterwards (created or resumed).
+   * A client connects. With {@code cleanStart} any old session is discarded first; without it, a
+   * stored session is resumed whatever {@code expiryMs} is — the new interval applies from now on,
+   * so with 0 it ends when this connection does [MQTT-3.1.2-23]. Otherwise a session is created
+   * when {@code expiryMs} is above 0.
    *
+   * @param expiryMs the CONNECT's session expiry interval ({@link Long#MAX_VALUE}: never)
    * @return the resumed session's definition, or null when none was resumed
    */
   synchronized Definition connect(
-      String clientId, boolean cleanStart, boolean persistent, long expiryMs, Object owner) {
+      String clientId, boolean cleanStart, long expiryMs, Object owner) {
     Session old = sessions.get(clientId);
     if (old != null && cleanStart) {
       discard(old);
       old = null;
     }
-    if (!persistent) {
-      if (old != null) {
-        // A non-persistent connection resumes the old session and ends it when it ends (v5:
-        // session expiry 0 on the new CONNECT applies to the session it continues).
-        old.owner = owner;
-        cancelExpiry(old);
-        return old.definition;
-      }
+    if (old == null && expiryMs == 0) {
       return null;
     }
     if (old == null) {
@@ -204,20 +205,25 @@ final class MqttSessions {
   }
 
   /**
-   * {@code owner}'s connection ended; a non-persistent session (expiry 0) ends now. Ignored when
-   * another connection has taken the session over meanwhile.
+   * {@code owner}'s connection ended with session expiry interval {@code expiryMs} (the CONNECT's,
+   * or the one its DISCONNECT gave): 0 ends the session now, otherwise it ends that long after.
+   * Ignored when another connection has taken the session over meanwhile.
    */
-  synchronized void disconnected(String clientId, boolean persistent, Object owner) {
+  synchronized void disconnected(String clientId, long expiryMs, Object owner) {
     Session s = sessions.get(clientId);
     if (s == null || s.owner != owner) {
       return;
     }
     s.owner = null;
-    if (!persistent || s.definition.expiryMs() == 0) {
+    if (expiryMs == 0) {
       discard(s);
-    } else {
-      scheduleExpiry(s);
+      return;
     }
+    if (s.definition.expiryMs() != expiryMs) {
+      s.definition = new Definition(clientId, s.definition.subscriptions(), expiryMs);
+      store(s);
+    }
+    scheduleExpiry(s);
   }
 
   /** Adds or replaces a QoS 1/2 subscription of a persistent session. */
