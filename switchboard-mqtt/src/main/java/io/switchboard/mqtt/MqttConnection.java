@@ -115,9 +115,35 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Push delivery of this session's inbox (persistent sessions only). */
   private io.switchboard.broker.consumer.PushSubscription inbox;
 
-  /** Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK/PUBCOMP. */
+  /**
+   * Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK (QoS 1) or
+   * PUBREC (QoS 2: the client has the message; only its PUBREL–PUBCOMP exchange is left).
+   */
   private final Map<Integer, io.switchboard.broker.consumer.Delivery> inboxInflight =
       new HashMap<>();
+
+  /**
+   * The packet id each in-flight inbox message went out with, by where it is stored: the consumer's
+   * ack timeout hands a message back while it is still in flight here, and it must not go out a
+   * second time on the same connection [MQTT-4.4.0-1].
+   */
+  private final Map<MqttSessions.InboxPosition, Integer> inboxPacketIds = new HashMap<>();
+
+  /**
+   * Inbox messages a previous connection of the session had sent and not had acknowledged: these,
+   * and only these, go out again with DUP set [MQTT-3.3.1-1] (a message can come back from the
+   * consumer without ever having been sent: fetched by a leaving connection, or handed back by the
+   * ack timeout). Null when not known (sessions reloaded after a restart): then every delivery the
+   * consumer counts as a redelivery gets DUP.
+   */
+  private java.util.Set<MqttSessions.InboxPosition> sentBefore;
+
+  /**
+   * Completes once this connection has let go of its session's inbox (its push subscription is
+   * closed and what it held is handed back), so the next connection of the session starts after it,
+   * and redeliveries come first and in order. Null without a stored session.
+   */
+  private java.util.concurrent.CompletableFuture<Void> inboxReleased;
 
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
@@ -230,19 +256,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     subscriptions.clear();
     if (connected && sessions != null && sessions.available()) {
-      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this);
+      // QoS 2 deliveries the client has (PUBREC came) and whose PUBCOMP did not: the next
+      // connection of the session sends PUBREL for them again [MQTT-4.4.0-1].
+      List<Integer> releasing = new ArrayList<>();
+      outboundInflight.forEach(
+          (id, state) -> {
+            if (state == 3) {
+              releasing.add(id);
+            }
+          });
+      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this, releasing);
     }
-    if (inbox != null) {
-      var push = inbox;
-      inbox = null;
-      // What the client did not acknowledge goes back to the session at once, so a reconnect
-      // gets it without waiting for the ack timeout.
-      for (var d : inboxInflight.values()) {
-        push.nack(d, 0, "connection closed");
-      }
-      inboxInflight.clear();
-      Thread.ofVirtual().start(push::close); // joins its thread: not on the event loop
-    }
+    releaseInbox();
     if (connected && sessions != null) {
       sessions.unregister(clientId, this);
     }
@@ -487,7 +512,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
     }
     if (persistent) {
-      startInbox();
+      if (resumed != null) {
+        // [MQTT-4.4.0-1] PUBREL again for QoS 2 messages the client had received.
+        for (int releasing : resumed.releasing()) {
+          outboundInflight.put(releasing, 3);
+          ctx.write(pubReply(MqttMessageType.PUBREL, releasing, (byte) 0));
+        }
+        ctx.flush();
+      }
+      var released = new java.util.concurrent.CompletableFuture<Void>();
+      inboxReleased = released;
+      sessions
+          .claimInbox(clientId, released)
+          .whenComplete((ignored, e) -> ctx.executor().execute(this::startInbox));
     }
   }
 
@@ -1085,18 +1122,23 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     Integer state = outboundInflight.get(packetId);
     if (state != null && state == stage) {
       outboundInflight.remove(packetId);
-      var d = inboxInflight.remove(packetId);
-      if (d != null && inbox != null) {
-        inbox.ack(d); // done: the session's consumer moves on
-      }
+      ackInbox(packetId);
       sendWaiting();
     } else {
       meters.badInput("packet_identifier_not_found"); // [MQTT-4.3] ignored, but counted
     }
   }
 
-  /** Starts push delivery of this persistent session's inbox to the connection. */
+  /**
+   * Starts push delivery of this persistent session's inbox to the connection, once the session's
+   * previous connection has let go of it ({@link MqttSessions#claimInbox}).
+   */
   private void startInbox() {
+    if (closing || !ctx.channel().isActive()) {
+      inboxReleased.complete(null); // gone before it started: nothing to let go of
+      return;
+    }
+    sentBefore = sessions.takeSentBefore(clientId);
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
     var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
@@ -1109,6 +1151,45 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     push[0] = inbox;
   }
 
+  /**
+   * Lets go of the session's inbox: what the client did not acknowledge goes back to the session at
+   * once, so a reconnect gets it without waiting for the ack timeout; then the push subscription
+   * closes (joining its thread, so not on the event loop), and {@link #inboxReleased} completes
+   * back on the event loop — after any delivery the subscription had handed over, which that hands
+   * back too.
+   */
+  private void releaseInbox() {
+    var released = inboxReleased;
+    if (inbox == null) {
+      if (released != null) {
+        released.complete(null); // never started, or already let go
+      }
+      return;
+    }
+    var push = inbox;
+    inbox = null;
+    sessions.sentBefore(clientId, java.util.Set.copyOf(inboxPacketIds.keySet()));
+    for (var d : inboxInflight.values()) {
+      push.nack(d, 0, "connection closed");
+    }
+    inboxInflight.clear();
+    inboxPacketIds.clear();
+    var loop = ctx.executor();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                push.close();
+              } finally {
+                try {
+                  loop.execute(() -> released.complete(null));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                  released.complete(null); // the server is stopping
+                }
+              }
+            });
+  }
+
   /** Event loop: one message of the session's inbox, at its recorded QoS. */
   private void deliverFromInbox(
       io.switchboard.broker.consumer.PushSubscription from,
@@ -1117,6 +1198,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       if (from != null) {
         from.nack(d, 0, "connection closed"); // back to the session for the next connection
       }
+      return;
+    }
+    Integer sentAs = inboxPacketIds.get(MqttSessions.InboxPosition.of(d));
+    if (sentAs != null) {
+      // Handed back by the ack timeout while still in flight here: it is not sent again on this
+      // connection; later acks and nacks name this delivery, and its extra credit goes back.
+      inboxInflight.put(sentAs, d);
+      from.returnCredit();
       return;
     }
     Message m = d.message();
@@ -1133,12 +1222,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       inbox.ack(d); // expired or too large for this client: done, as if delivered
       return;
     }
+    var position = MqttSessions.InboxPosition.of(d);
+    boolean dup = sentBefore == null ? d.deliveryCount() > 1 : sentBefore.remove(position);
     int packetId = nextFreePacketId();
     outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     inboxInflight.put(packetId, d);
+    inboxPacketIds.put(MqttSessions.InboxPosition.of(d), packetId);
     MqttPublishMessage out =
         new MqttPublishMessage(
-            new MqttFixedHeader(MqttMessageType.PUBLISH, d.deliveryCount() > 1, qos, false, 0),
+            new MqttFixedHeader(MqttMessageType.PUBLISH, dup, qos, false, 0),
             new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(
                 aliased(topic, props), packetId, props),
             Unpooled.wrappedBuffer(m.payload()));
@@ -1159,7 +1251,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     outboundInflight.put(packetId, 3);
+    // The client has a QoS 2 message once it sends PUBREC: the session's copy is done with, and
+    // a resumed session sends PUBREL for it, never the message again [MQTT-4.3.3].
+    ackInbox(packetId);
     ctx.writeAndFlush(pubReply(MqttMessageType.PUBREL, packetId, (byte) 0));
+  }
+
+  /** The inbox message sent as {@code packetId}, if any, is done: the consumer moves on. */
+  private void ackInbox(int packetId) {
+    var d = inboxInflight.remove(packetId);
+    if (d != null) {
+      inboxPacketIds.remove(MqttSessions.InboxPosition.of(d));
+      if (inbox != null) {
+        inbox.ack(d);
+      }
+    }
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -1203,6 +1309,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
 
+  /** 1 s for a DISCONNECT to be written before the connection is closed regardless. */
+  static final long DISCONNECT_LINGER_MS = 1_000;
+
   /** Reasons to disconnect that are not the client's bad input, so not counted as such. */
   private static final java.util.Set<MqttReasonCodes.Disconnect> NOT_BAD_INPUT =
       java.util.EnumSet.of(
@@ -1237,6 +1346,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                   .properties(props)
                   .build())
           .addListener(ChannelFutureListener.CLOSE);
+      // A client that does not read could hold that write, and the close behind it, forever; a
+      // session's next connection waits for this one to close (MqttSessions.claimInbox).
+      ctx.executor().schedule(() -> ctx.close(), DISCONNECT_LINGER_MS, TimeUnit.MILLISECONDS);
     } else {
       ctx.close();
     }

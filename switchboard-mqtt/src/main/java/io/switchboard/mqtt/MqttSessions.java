@@ -24,6 +24,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -67,11 +68,32 @@ final class MqttSessions {
   /** 7 days: the inbox keeps a message at most this long for a client that never returns. */
   static final long INBOX_MAX_AGE_MS = 7L * 24 * 3600 * 1000;
 
+  /** Where a message of a session's inbox is stored. */
+  record InboxPosition(int partition, long offset) {
+    static InboxPosition of(io.switchboard.broker.consumer.Delivery d) {
+      return new InboxPosition(d.partition(), d.offset());
+    }
+  }
+
   /** One QoS 1/2 subscription of a session. */
   record Sub(String filter, int qos, String group, boolean noLocal, int subscriptionId) {}
 
-  /** What is stored per session. */
-  record Definition(String clientId, List<Sub> subscriptions, long expiryMs) {}
+  /**
+   * What is stored per session.
+   *
+   * @param releasing packet ids of QoS 2 deliveries the client had received (PUBREC) and not
+   *     completed (PUBCOMP) when it left: the next connection sends PUBREL for them
+   */
+  record Definition(
+      String clientId, List<Sub> subscriptions, long expiryMs, List<Integer> releasing) {
+    Definition {
+      releasing = releasing == null ? List.of() : List.copyOf(releasing); // older records: none
+    }
+
+    Definition(String clientId, List<Sub> subscriptions, long expiryMs) {
+      this(clientId, subscriptions, expiryMs, List.of());
+    }
+  }
 
   /** A session in memory: its definition, forwarders and expiry timer. */
   static final class Session {
@@ -81,6 +103,12 @@ final class MqttSessions {
 
     /** The connection that has the session now, or null while the client is away. */
     Object owner;
+
+    /**
+     * Inbox messages the last connection had sent and not had acknowledged (bounded by its
+     * in-flight window); null when not known — a session reloaded after a restart.
+     */
+    java.util.Set<InboxPosition> sentBefore = new java.util.HashSet<>();
 
     Session(Definition d) {
       this.definition = d;
@@ -105,6 +133,7 @@ final class MqttSessions {
         try {
           Definition d = JSON.readValue(m.message().payload(), Definition.class);
           Session s = new Session(d);
+          s.sentBefore = null; // not known across a restart
           sessions.put(d.clientId(), s);
           if (d.expiryMs() == 0) {
             // A session resumed with interval 0 ends with its connection, which the restart ended.
@@ -197,19 +226,23 @@ final class MqttSessions {
     }
     old.owner = owner;
     cancelExpiry(old);
-    if (old.definition.expiryMs() != expiryMs) {
-      old.definition = new Definition(clientId, old.definition.subscriptions(), expiryMs);
+    Definition resumed = old.definition;
+    if (resumed.expiryMs() != expiryMs || !resumed.releasing().isEmpty()) {
+      // The releasing ids go to this connection, which sends PUBREL for them.
+      old.definition = new Definition(clientId, resumed.subscriptions(), expiryMs);
       store(old);
     }
-    return old.definition;
+    return resumed;
   }
 
   /**
    * {@code owner}'s connection ended with session expiry interval {@code expiryMs} (the CONNECT's,
-   * or the one its DISCONNECT gave): 0 ends the session now, otherwise it ends that long after.
-   * Ignored when another connection has taken the session over meanwhile.
+   * or the one its DISCONNECT gave): 0 ends the session now, otherwise it ends that long after,
+   * keeping the packet ids of QoS 2 deliveries still {@code releasing}. Ignored when another
+   * connection has taken the session over meanwhile.
    */
-  synchronized void disconnected(String clientId, long expiryMs, Object owner) {
+  synchronized void disconnected(
+      String clientId, long expiryMs, Object owner, List<Integer> releasing) {
     Session s = sessions.get(clientId);
     if (s == null || s.owner != owner) {
       return;
@@ -219,8 +252,8 @@ final class MqttSessions {
       discard(s);
       return;
     }
-    if (s.definition.expiryMs() != expiryMs) {
-      s.definition = new Definition(clientId, s.definition.subscriptions(), expiryMs);
+    if (s.definition.expiryMs() != expiryMs || !releasing.isEmpty()) {
+      s.definition = new Definition(clientId, s.definition.subscriptions(), expiryMs, releasing);
       store(s);
     }
     scheduleExpiry(s);
@@ -255,6 +288,48 @@ final class MqttSessions {
     s.definition = new Definition(clientId, subs, s.definition.expiryMs());
     stopForwarder(s, filter);
     store(s);
+  }
+
+  /**
+   * The connection letting go of {@code clientId}'s inbox had sent {@code sent} and not had them
+   * acknowledged. The next connection reads it only after that one let go ({@link #claimInbox}).
+   * Ignored when the session is gone.
+   */
+  synchronized void sentBefore(String clientId, java.util.Set<InboxPosition> sent) {
+    Session s = sessions.get(clientId);
+    if (s != null) {
+      s.sentBefore = new java.util.HashSet<>(sent);
+    }
+  }
+
+  /**
+   * What the previous connection of {@code clientId}'s session had sent and not had acknowledged
+   * (null: not known), for the connection now starting to push the inbox; after this, known and
+   * empty.
+   */
+  synchronized java.util.Set<InboxPosition> takeSentBefore(String clientId) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return new java.util.HashSet<>();
+    }
+    var sent = s.sentBefore;
+    s.sentBefore = new java.util.HashSet<>();
+    return sent;
+  }
+
+  /** Per client id, the future the inbox's current holder completes when it lets go. */
+  private final Map<String, CompletableFuture<Void>> inboxHolders = new ConcurrentHashMap<>();
+
+  /**
+   * A connection of {@code clientId}'s session is to push its inbox, and will complete {@code
+   * released} when it lets go. Returns when it may start: once the previous holder has let go, so
+   * two connections of one session never fetch from its consumer at once (that would hand new
+   * messages to the leaving one, to come back later, out of order and flagged as duplicates).
+   */
+  CompletableFuture<Void> claimInbox(String clientId, CompletableFuture<Void> released) {
+    CompletableFuture<Void> previous = inboxHolders.put(clientId, released);
+    released.whenComplete((ignored, e) -> inboxHolders.remove(clientId, released));
+    return previous == null ? CompletableFuture.completedFuture(null) : previous;
   }
 
   /** Connections by client id (every connected client, persistent session or not). */

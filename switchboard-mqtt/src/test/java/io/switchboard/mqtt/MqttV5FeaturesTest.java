@@ -102,29 +102,33 @@ class MqttV5FeaturesTest {
   /** A v5 client, not connected yet, whose messages land in {@code inbox}. */
   MqttClient client(String id, ConcurrentLinkedQueue<Received> inbox) throws MqttException {
     MqttClient c = new MqttClient(uri(), id, new MemoryPersistence());
-    c.setCallback(
-        new MqttCallback() {
-          @Override
-          public void disconnected(MqttDisconnectResponse r) {}
-
-          @Override
-          public void mqttErrorOccurred(MqttException e) {}
-
-          @Override
-          public void messageArrived(String topic, MqttMessage m) {
-            inbox.add(new Received(topic, m));
-          }
-
-          @Override
-          public void deliveryComplete(IMqttToken t) {}
-
-          @Override
-          public void connectComplete(boolean reconnect, String serverUri) {}
-
-          @Override
-          public void authPacketArrived(int reason, MqttProperties p) {}
-        });
+    c.setCallback(callback(inbox));
     return c;
+  }
+
+  /** A callback that puts each received message in {@code inbox}. */
+  MqttCallback callback(ConcurrentLinkedQueue<Received> inbox) {
+    return new MqttCallback() {
+      @Override
+      public void disconnected(MqttDisconnectResponse r) {}
+
+      @Override
+      public void mqttErrorOccurred(MqttException e) {}
+
+      @Override
+      public void messageArrived(String topic, MqttMessage m) {
+        inbox.add(new Received(topic, m));
+      }
+
+      @Override
+      public void deliveryComplete(IMqttToken t) {}
+
+      @Override
+      public void connectComplete(boolean reconnect, String serverUri) {}
+
+      @Override
+      public void authPacketArrived(int reason, MqttProperties p) {}
+    };
   }
 
   static MqttConnectionOptions options(boolean cleanStart, Long sessionExpiry) {

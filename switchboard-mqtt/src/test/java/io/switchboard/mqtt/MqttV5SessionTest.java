@@ -170,4 +170,68 @@ class MqttV5SessionTest {
     watcher.disconnect();
     watcher.close();
   }
+
+  /** A manually acknowledging client {@code id} of a persistent session on {@code jobs/#}. */
+  MqttAsyncClient manualAcks(String id, ConcurrentLinkedQueue<Received> inbox, boolean clean)
+      throws Exception {
+    MqttAsyncClient c = new MqttAsyncClient(on.uri(), id, new MemoryPersistence());
+    c.setManualAcks(true);
+    c.setCallback(on.callback(inbox));
+    c.connect(options(clean, 300L)).waitForCompletion(10_000);
+    return c;
+  }
+
+  static List<String> seen(ConcurrentLinkedQueue<Received> inbox) {
+    return inbox.stream().map(Received::text).toList();
+  }
+
+  @Test
+  void unacknowledgedDeliveriesComeBackOnceEachInOrderAndAcknowledgedOnesNever() throws Exception {
+    ConcurrentLinkedQueue<Received> first = new ConcurrentLinkedQueue<>();
+    MqttAsyncClient c = manualAcks("redeliver-1", first, true);
+    c.subscribe("jobs/#", 1).waitForCompletion(10_000);
+    for (int i = 0; i < 5; i++) {
+      publishQos1("jobs/" + i, "j" + i);
+    }
+    await().atMost(WAIT).until(() -> first.size() == 5);
+    for (Received r : first) {
+      if (r.text().equals("j0") || r.text().equals("j1")) {
+        c.messageArrivedComplete(r.message().getId(), 1);
+      }
+    }
+    // A QoS 1 publish of its own, acknowledged, follows the two PUBACKs on the same socket: by
+    // then the server has read them. Then the connection drops without DISCONNECT.
+    c.publish("barrier/redeliver-1", text("b"), 1, false).waitForCompletion(10_000);
+    c.disconnectForcibly(0, 1_000, false);
+    c.close();
+
+    ConcurrentLinkedQueue<Received> again = new ConcurrentLinkedQueue<>();
+    MqttAsyncClient back = manualAcks("redeliver-1", again, false);
+    await().atMost(WAIT).until(() -> again.size() >= 3);
+    publishQos1("jobs/5", "j5");
+    publishQos1("jobs/marker", "marker");
+    await().atMost(WAIT).until(() -> again.stream().anyMatch(r -> r.text().equals("marker")));
+    // (Paho's v5 client does not show the DUP flag: RawMqttSessionTest reads it off the wire.)
+    assertThat(seen(again)).containsExactly("j2", "j3", "j4", "j5", "marker");
+    back.disconnect().waitForCompletion(10_000);
+    back.close();
+  }
+
+  @Test
+  void aDeliveryHeldUnacknowledgedPastTheAckTimeoutIsNotSentAgainOnTheSameConnection()
+      throws Exception {
+    ConcurrentLinkedQueue<Received> inbox = new ConcurrentLinkedQueue<>();
+    MqttAsyncClient c = manualAcks("slow-acker", inbox, true);
+    c.subscribe("jobs/#", 1).waitForCompletion(10_000);
+    publishQos1("jobs/held", "held");
+    await().atMost(WAIT).until(() -> inbox.size() == 1);
+    long heldNs = System.nanoTime();
+    long timeoutNs = TimeUnit.MILLISECONDS.toNanos(MqttSessions.SESSION_ACK_TIMEOUT_MS + 1_000);
+    await().atMost(WAIT).until(() -> System.nanoTime() - heldNs > timeoutNs);
+    publishQos1("jobs/next", "next");
+    await().atMost(WAIT).until(() -> inbox.stream().anyMatch(r -> r.text().equals("next")));
+    assertThat(seen(inbox)).containsExactly("held", "next");
+    c.disconnect().waitForCompletion(10_000);
+    c.close();
+  }
 }
