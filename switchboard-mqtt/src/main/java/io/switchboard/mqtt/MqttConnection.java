@@ -182,8 +182,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private int nextPacketId = 1;
   private long dropped;
 
-  /** One subscribed filter. */
-  private record Subscribed(String filter, MqttQoS qos, List<LiveSubscription> subs) {}
+  /**
+   * One subscribed filter: its options, and its live subscriptions (none for a QoS 1/2 filter of a
+   * stored session, which its inbox serves; filled in as they are made).
+   */
+  private record Subscribed(
+      MqttSessions.Sub sub, boolean retainAsPublished, List<LiveSubscription> subs) {}
 
   /**
    * @param meters the MQTT front end's counters (connections, messages, bad input)
@@ -502,14 +506,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         String filter =
             sub.group() == null ? sub.filter() : "$share/" + sub.group() + "/" + sub.filter();
         if (sub.qos() == 0) {
+          currentSubscriptionId = sub.subscriptionId();
           subscribeOne(
               filter,
               MqttQoS.AT_MOST_ONCE,
-              MqttSubscriptionOption.onlyFromQos(MqttQoS.AT_MOST_ONCE));
+              new MqttSubscriptionOption(
+                  MqttQoS.AT_MOST_ONCE,
+                  sub.noLocal(),
+                  false,
+                  MqttSubscriptionOption.RetainedHandlingPolicy.DONT_SEND_AT_SUBSCRIBE));
         } else {
-          subscriptions.put(filter, new Subscribed(filter, MqttQoS.valueOf(sub.qos()), List.of()));
+          subscriptions.put(filter, new Subscribed(sub, false, List.of()));
         }
       }
+      currentSubscriptionId = 0;
     }
     if (persistent) {
       if (resumed != null) {
@@ -858,40 +868,30 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return v5 ? 0x97 : MqttQoS.FAILURE.value(); // quota exceeded
     }
     MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
+    var sub =
+        new MqttSessions.Sub(
+            mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId);
     if (persistent) {
-      sessions.subscribe(
-          clientId,
-          new MqttSessions.Sub(
-              mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId));
+      sessions.subscribe(clientId, sub);
       if (granted != MqttQoS.AT_MOST_ONCE) {
         // Delivered through the session's inbox, which outlives this connection.
-        subscriptions.put(filter, new Subscribed(filter, granted, List.of()));
+        subscriptions.put(filter, new Subscribed(sub, option.isRetainAsPublished(), List.of()));
         return granted.value();
       }
     }
-    List<LiveSubscription> subs = new ArrayList<>();
-    String seenFilter = mqttFilter;
+    Subscribed subscribed = new Subscribed(sub, option.isRetainAsPublished(), new ArrayList<>());
     try {
       for (String pattern : MqttTopics.toPatterns(mqttFilter)) {
-        subs.add(
-            broker
-                .live()
-                .subscribe(
-                    pattern,
-                    group,
-                    new Deliverer(
-                        seenFilter,
-                        granted,
-                        option.isRetainAsPublished(),
-                        option.isNoLocal(),
-                        currentSubscriptionId),
-                    ctx.executor()));
+        subscribed
+            .subs()
+            .add(
+                broker.live().subscribe(pattern, group, new Deliverer(subscribed), ctx.executor()));
       }
     } catch (SwitchboardException e) {
-      subs.forEach(LiveSubscription::close);
+      subscribed.subs().forEach(LiveSubscription::close);
       return v5 ? 0x8F : MqttQoS.FAILURE.value();
     }
-    subscriptions.put(filter, new Subscribed(filter, granted, subs));
+    subscriptions.put(filter, subscribed);
     return granted.value();
   }
 
@@ -919,25 +919,22 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(ack.build());
   }
 
-  /** Delivers live messages of one filter to this connection. Event loop only. */
+  /**
+   * Delivers live messages of one filter to this connection. Event loop only.
+   *
+   * <p>A message matching several of the connection's (non-shared) subscriptions goes out once, at
+   * the highest QoS they grant it, carrying every one of their subscription identifiers — as
+   * Mosquitto, HiveMQ and EMQX do (MQTT 5 §3.3.4 allows either this or one copy per subscription).
+   * Each of those subscriptions' sinks is handed the message; only the first of them in
+   * subscription order sends it. With a stored session, a copy at QoS 1 or 2 is the inbox's to send
+   * ({@link MqttSessions} decides the same way), and live sinks send only what all of them grant at
+   * QoS 0. A shared subscription is a copy of its own [MQTT-4.8.2].
+   */
   private final class Deliverer implements LiveSink {
-    private final String filter;
-    private final MqttQoS granted;
-    private final boolean retainAsPublished;
-    private final boolean noLocal;
-    private final int subscriptionId;
+    private final Subscribed own;
 
-    Deliverer(
-        String filter,
-        MqttQoS granted,
-        boolean retainAsPublished,
-        boolean noLocal,
-        int subscriptionId) {
-      this.filter = filter;
-      this.granted = granted;
-      this.retainAsPublished = retainAsPublished;
-      this.noLocal = noLocal;
-      this.subscriptionId = subscriptionId;
+    Deliverer(Subscribed own) {
+      this.own = own;
     }
 
     @Override
@@ -952,23 +949,55 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         dropped++; // a subject no MQTT topic maps to (not written by the escaping rules)
         return;
       }
-      if (!MqttTopics.wildcardMaySee(filter, topic)) {
+      MqttSessions.Sub sub = own.sub();
+      if (!MqttTopics.wildcardMaySee(sub.filter(), topic)) {
         return;
       }
-      if (noLocal && fromThisClient(m)) {
-        return; // [MQTT-3.8.3-3] no-local: not back to the publisher
-      }
+      boolean fromSelf = fromThisClient(m);
       byte[] q = m.header(QOS_HEADER);
-      MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
-      MqttQoS qos = MqttQoS.valueOf(Math.min(published.value(), granted.value()));
-      if (subscriptionId > 0) {
-        m =
-            m.withHeader(
-                SUBSCRIPTION_ID_HEADER,
-                Integer.toString(subscriptionId).getBytes(StandardCharsets.US_ASCII));
+      int published = q == null ? MqttQoS.AT_LEAST_ONCE.value() : q[0];
+      boolean retained = m.header(RETAIN_HEADER) != null;
+      if (sub.group() != null) {
+        if (sub.noLocal() && fromSelf) {
+          return; // [MQTT-3.8.3-3] no-local: not back to the publisher
+        }
+        // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
+        deliver(
+            topic,
+            withSubscriptionIds(m, sub.subscriptionId() > 0 ? sub.subscriptionId() + "" : null),
+            MqttQoS.valueOf(Math.min(published, sub.qos())),
+            own.retainAsPublished() && retained);
+        return;
       }
-      // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
-      deliver(topic, m, qos, retainAsPublished && m.header(RETAIN_HEADER) != null);
+      Subscribed carrier = null;
+      int qos = -1;
+      StringBuilder ids = null;
+      boolean retain = false;
+      for (Subscribed s : subscriptions.values()) {
+        MqttSessions.Sub other = s.sub();
+        if (other.group() != null
+            || !MqttTopics.matches(other.filter(), topic)
+            || (other.noLocal() && fromSelf)) {
+          continue;
+        }
+        qos = Math.max(qos, Math.min(published, other.qos()));
+        if (other.subscriptionId() > 0) {
+          ids = ids == null ? new StringBuilder() : ids.append(',');
+          ids.append(other.subscriptionId());
+        }
+        retain |= s.retainAsPublished() && retained;
+        if (carrier == null && !s.subs().isEmpty()) {
+          carrier = s;
+        }
+      }
+      if (carrier != own || (persistent && qos > 0)) {
+        return; // another sink sends it, or the session's inbox does
+      }
+      deliver(
+          topic,
+          withSubscriptionIds(m, ids == null ? null : ids.toString()),
+          MqttQoS.valueOf(qos),
+          retain);
     }
 
     @Override
@@ -1063,6 +1092,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     props.add(new MqttProperties.IntegerProperty(MqttProperties.TOPIC_ALIAS, a.alias()));
     return a.sendTopic() ? topic : "";
+  }
+
+  /** {@code m} with the subscription identifiers (comma-separated) it is delivered for, if any. */
+  private static Message withSubscriptionIds(Message m, String ids) {
+    return ids == null
+        ? m
+        : m.withHeader(SUBSCRIPTION_ID_HEADER, ids.getBytes(StandardCharsets.US_ASCII));
   }
 
   private boolean fromThisClient(Message m) {

@@ -411,15 +411,44 @@ final class MqttSessions {
             if (!MqttTopics.wildcardMaySee(filter, topic)) {
               return null;
             }
-            if (sub.noLocal()) {
-              byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
-              if (origin != null
-                  && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8))) {
+            byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
+            boolean fromSelf =
+                origin != null
+                    && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8));
+            byte[] q = m.header(MqttConnection.QOS_HEADER);
+            int published = q == null ? 1 : q[0];
+            int qos;
+            String ids;
+            if (sub.group() != null) {
+              if (sub.noLocal() && fromSelf) {
                 return null;
               }
+              qos = Math.min(published, sub.qos());
+              ids = sub.subscriptionId() > 0 ? Integer.toString(sub.subscriptionId()) : null;
+            } else {
+              // One copy for all of the session's matching subscriptions, at the highest QoS,
+              // with every identifier: made by the first of them (MqttConnection.Deliverer).
+              Sub carrier = null;
+              qos = 0;
+              StringBuilder all = null;
+              for (Sub other : s.definition.subscriptions()) {
+                if (other.group() != null
+                    || !MqttTopics.matches(other.filter(), topic)
+                    || (other.noLocal() && fromSelf)) {
+                  continue;
+                }
+                carrier = carrier == null ? other : carrier;
+                qos = Math.max(qos, Math.min(published, other.qos()));
+                if (other.subscriptionId() > 0) {
+                  all = all == null ? new StringBuilder() : all.append(',');
+                  all.append(other.subscriptionId());
+                }
+              }
+              if (carrier == null || !carrier.filter().equals(filter)) {
+                return null;
+              }
+              ids = all == null ? null : all.toString();
             }
-            byte[] q = m.header(MqttConnection.QOS_HEADER);
-            int qos = Math.min(q == null ? 1 : q[0], sub.qos());
             if (qos == 0) {
               return null; // a QoS 0 delivery is live only
             }
@@ -427,11 +456,11 @@ final class MqttSessions {
                 m.withSubject(inbox)
                     .withHeader(SUBJECT_HEADER, m.subject().getBytes(StandardCharsets.UTF_8))
                     .withHeader(MqttConnection.DELIVERY_QOS_HEADER, new byte[] {(byte) qos});
-            if (sub.subscriptionId() > 0) {
+            if (ids != null) {
               copy =
                   copy.withHeader(
                       MqttConnection.SUBSCRIPTION_ID_HEADER,
-                      Integer.toString(sub.subscriptionId()).getBytes(StandardCharsets.US_ASCII));
+                      ids.getBytes(StandardCharsets.US_ASCII));
             }
             return copy;
           };

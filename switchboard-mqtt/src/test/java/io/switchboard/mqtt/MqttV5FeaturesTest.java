@@ -9,10 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -223,5 +225,64 @@ class MqttV5FeaturesTest {
     session.disconnect();
     small.close();
     session.close();
+  }
+
+  /** Subscribes {@code filter} at {@code qos} with subscription identifier {@code id}. */
+  static void subscribe(MqttAsyncClient c, String filter, int qos, int id) throws Exception {
+    MqttProperties props = new MqttProperties();
+    props.setSubscriptionIdentifier(id);
+    c.subscribe(
+            new org.eclipse.paho.mqttv5.common.MqttSubscription[] {
+              new org.eclipse.paho.mqttv5.common.MqttSubscription(filter, qos)
+            },
+            null,
+            null,
+            props)
+        .waitForCompletion(10_000);
+  }
+
+  /** {@code filters} (with identifiers 1, 2, ...) overlap on {@code o/x}: what arrives? */
+  List<String> overlapping(String id, Long sessionExpiry, int... qos) throws Exception {
+    ConcurrentLinkedQueue<Received> inbox = new ConcurrentLinkedQueue<>();
+    MqttAsyncClient c = new MqttAsyncClient(uri(), id, new MemoryPersistence());
+    c.setCallback(callback(inbox));
+    c.connect(options(true, sessionExpiry)).waitForCompletion(10_000);
+    subscribe(c, "o/+", qos[0], 1);
+    subscribe(c, "o/#", qos[1], 2);
+    subscribe(c, "other/#", 1, 3);
+    publish("o/x", text("both"), null); // QoS 1
+    publish("o/marker", text("marker"), null);
+    await()
+        .atMost(WAIT)
+        .until(() -> inbox.stream().filter(r -> r.text().equals("marker")).count() >= 1);
+    List<String> got =
+        inbox.stream()
+            .filter(r -> r.topic().equals("o/x"))
+            .map(
+                r ->
+                    r.text()
+                        + "@"
+                        + r.message().getQos()
+                        + r.message().getProperties().getSubscriptionIdentifiers())
+            .toList();
+    c.disconnect().waitForCompletion(10_000);
+    c.close();
+    return got;
+  }
+
+  @Test
+  void overlappingSubscriptionsGetOneCopyAtTheHighestQosWithEveryIdentifier() throws Exception {
+    start(Map.of());
+    assertThat(overlapping("overlap-live", null, 0, 1)).containsExactly("both@1[1, 2]");
+    assertThat(overlapping("overlap-live-2", null, 1, 0)).containsExactly("both@1[1, 2]");
+  }
+
+  @Test
+  void overlappingSubscriptionsOfAStoredSessionGetOneCopyToo() throws Exception {
+    start(Map.of());
+    // Both through the session's inbox, and one live (QoS 0) with one through the inbox.
+    assertThat(overlapping("overlap-kept", 300L, 1, 2)).containsExactly("both@1[1, 2]");
+    assertThat(overlapping("overlap-mixed", 300L, 0, 1)).containsExactly("both@1[1, 2]");
+    assertThat(overlapping("overlap-zero", 300L, 0, 0)).containsExactly("both@0[1, 2]");
   }
 }
