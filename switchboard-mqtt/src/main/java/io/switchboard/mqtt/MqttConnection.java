@@ -1181,7 +1181,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         broker.push(
             MqttSessions.INBOX_STREAM,
             MqttSessions.consumerName(clientId),
-            "connection",
+            INBOX_MEMBER,
             credits,
             d -> ctx.executor().execute(() -> deliverFromInbox(push[0], d)));
     push[0] = inbox;
@@ -1189,10 +1189,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   /**
    * Lets go of the session's inbox: what the client did not acknowledge goes back to the session at
-   * once, so a reconnect gets it without waiting for the ack timeout; then the push subscription
-   * closes (joining its thread, so not on the event loop), and {@link #inboxReleased} completes
-   * back on the event loop — after any delivery the subscription had handed over, which that hands
-   * back too.
+   * once, so a reconnect gets it without waiting for the ack timeout; the push subscription closes,
+   * and the member leaves the consumer. The consumer's agent answers the leave after any delivery
+   * it was still making to this connection, and {@link #inboxReleased} completes back on the event
+   * loop after those deliveries' tasks, which hand them back too: only then does the session's next
+   * connection start (redeliveries first, in order).
    */
   private void releaseInbox() {
     var released = inboxReleased;
@@ -1210,18 +1211,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     inboxInflight.clear();
     inboxPacketIds.clear();
+    push.close();
     var loop = ctx.executor();
-    Thread.ofVirtual()
-        .start(
-            () -> {
+    broker
+        .leave(MqttSessions.INBOX_STREAM, MqttSessions.consumerName(clientId), INBOX_MEMBER)
+        .whenComplete(
+            (held, e) -> {
               try {
-                push.close();
-              } finally {
-                try {
-                  loop.execute(() -> released.complete(null));
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                  released.complete(null); // the server is stopping
-                }
+                loop.execute(() -> released.complete(null));
+              } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                released.complete(null); // the server is stopping
               }
             });
   }
@@ -1344,6 +1343,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         .execute(
             () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
+
+  /**
+   * The member name a session's connection pushes its inbox as: the same for every connection of
+   * the session, which take turns ({@link MqttSessions#claimInbox}).
+   */
+  static final String INBOX_MEMBER = "connection";
 
   /** 1 s for a DISCONNECT to be written before the connection is closed regardless. */
   static final long DISCONNECT_LINGER_MS = 1_000;
