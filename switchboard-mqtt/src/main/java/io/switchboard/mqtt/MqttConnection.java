@@ -260,16 +260,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     subscriptions.clear();
     if (connected && sessions != null && sessions.available()) {
-      // QoS 2 deliveries the client has (PUBREC came) and whose PUBCOMP did not: the next
-      // connection of the session sends PUBREL for them again [MQTT-4.4.0-1].
-      List<Integer> releasing = new ArrayList<>();
-      outboundInflight.forEach(
-          (id, state) -> {
-            if (state == 3) {
-              releasing.add(id);
-            }
-          });
-      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this, releasing);
+      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this, releasing());
     }
     releaseInbox();
     if (connected && sessions != null) {
@@ -522,14 +513,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       currentSubscriptionId = 0;
     }
     if (persistent) {
-      if (resumed != null) {
-        // [MQTT-4.4.0-1] PUBREL again for QoS 2 messages the client had received.
-        for (int releasing : resumed.releasing()) {
-          outboundInflight.put(releasing, 3);
-          ctx.write(pubReply(MqttMessageType.PUBREL, releasing, (byte) 0));
-        }
-        ctx.flush();
-      }
       var released = new java.util.concurrent.CompletableFuture<Void>();
       inboxReleased = released;
       sessions
@@ -1174,7 +1157,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       inboxReleased.complete(null); // gone before it started: nothing to let go of
       return;
     }
-    sentBefore = sessions.takeSentBefore(clientId);
+    MqttSessions.HandOver left = sessions.takeHandOver(clientId);
+    sentBefore = left.sentBefore();
+    // [MQTT-4.4.0-1] PUBREL again for QoS 2 messages the client had received, before anything new.
+    for (int id : left.releasing()) {
+      if (!outboundInflight.containsKey(id)) {
+        outboundInflight.put(id, 3);
+        ctx.write(pubReply(MqttMessageType.PUBREL, id, (byte) 0));
+      }
+    }
+    ctx.flush();
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
     var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
@@ -1197,15 +1189,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    */
   private void releaseInbox() {
     var released = inboxReleased;
+    if (released == null) {
+      return; // no stored session
+    }
+    // QoS 2 deliveries the client has (PUBREC came) and whose PUBCOMP did not: the session's next
+    // connection sends PUBREL for them again [MQTT-4.4.0-1].
+    sessions.handOver(clientId, java.util.Set.copyOf(inboxPacketIds.keySet()), releasing());
     if (inbox == null) {
-      if (released != null) {
-        released.complete(null); // never started, or already let go
-      }
+      released.complete(null); // never started, or already let go
       return;
     }
     var push = inbox;
     inbox = null;
-    sessions.sentBefore(clientId, java.util.Set.copyOf(inboxPacketIds.keySet()));
     for (var d : inboxInflight.values()) {
       push.nack(d, 0, "connection closed");
     }
@@ -1223,6 +1218,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 released.complete(null); // the server is stopping
               }
             });
+  }
+
+  /** Packet ids of outbound QoS 2 messages waiting for PUBCOMP. */
+  private List<Integer> releasing() {
+    List<Integer> ids = new ArrayList<>();
+    outboundInflight.forEach(
+        (id, state) -> {
+          if (state == 3) {
+            ids.add(id);
+          }
+        });
+    return ids;
   }
 
   /** Event loop: one message of the session's inbox, at its recorded QoS. */

@@ -110,6 +110,9 @@ final class MqttSessions {
      */
     java.util.Set<InboxPosition> sentBefore = new java.util.HashSet<>();
 
+    /** QoS 2 packet ids awaiting PUBCOMP, for the next connection to send PUBREL for. */
+    final List<Integer> releasing = new ArrayList<>();
+
     Session(Definition d) {
       this.definition = d;
     }
@@ -134,6 +137,7 @@ final class MqttSessions {
           Definition d = JSON.readValue(m.message().payload(), Definition.class);
           Session s = new Session(d);
           s.sentBefore = null; // not known across a restart
+          s.releasing.addAll(d.releasing());
           sessions.put(d.clientId(), s);
           if (d.expiryMs() == 0) {
             // A session resumed with interval 0 ends with its connection, which the restart ended.
@@ -228,7 +232,7 @@ final class MqttSessions {
     cancelExpiry(old);
     Definition resumed = old.definition;
     if (resumed.expiryMs() != expiryMs || !resumed.releasing().isEmpty()) {
-      // The releasing ids go to this connection, which sends PUBREL for them.
+      // The releasing ids are in memory (Session.releasing) for the connection to take.
       old.definition = new Definition(clientId, resumed.subscriptions(), expiryMs);
       store(old);
     }
@@ -291,30 +295,44 @@ final class MqttSessions {
   }
 
   /**
-   * The connection letting go of {@code clientId}'s inbox had sent {@code sent} and not had them
-   * acknowledged. The next connection reads it only after that one let go ({@link #claimInbox}).
-   * Ignored when the session is gone.
+   * What one connection of a session leaves the next: the inbox messages it had sent and not had
+   * acknowledged (null: not known, after a restart), and the packet ids of QoS 2 deliveries the
+   * client had received (PUBREC) and not completed (PUBCOMP).
    */
-  synchronized void sentBefore(String clientId, java.util.Set<InboxPosition> sent) {
+  record HandOver(java.util.Set<InboxPosition> sentBefore, List<Integer> releasing) {}
+
+  /**
+   * The connection letting go of {@code clientId}'s inbox leaves {@code sent} and {@code releasing}
+   * to the next one, which takes them only after it let go ({@link #claimInbox}) — whichever order
+   * the two connections' ends and starts ran in. Added to what is there (a connection that never
+   * started pushing took nothing). Ignored when the session is gone.
+   */
+  synchronized void handOver(
+      String clientId, java.util.Set<InboxPosition> sent, List<Integer> releasing) {
     Session s = sessions.get(clientId);
-    if (s != null) {
-      s.sentBefore = new java.util.HashSet<>(sent);
+    if (s == null) {
+      return;
+    }
+    if (s.sentBefore != null) {
+      s.sentBefore.addAll(sent);
+    }
+    for (int id : releasing) {
+      if (!s.releasing.contains(id)) {
+        s.releasing.add(id);
+      }
     }
   }
 
-  /**
-   * What the previous connection of {@code clientId}'s session had sent and not had acknowledged
-   * (null: not known), for the connection now starting to push the inbox; after this, known and
-   * empty.
-   */
-  synchronized java.util.Set<InboxPosition> takeSentBefore(String clientId) {
+  /** What the previous connection left, for the connection now starting to push the inbox. */
+  synchronized HandOver takeHandOver(String clientId) {
     Session s = sessions.get(clientId);
     if (s == null) {
-      return new java.util.HashSet<>();
+      return new HandOver(new java.util.HashSet<>(), List.of());
     }
-    var sent = s.sentBefore;
+    var out = new HandOver(s.sentBefore, List.copyOf(s.releasing));
     s.sentBefore = new java.util.HashSet<>();
-    return sent;
+    s.releasing.clear();
+    return out;
   }
 
   /** Per client id, the future the inbox's current holder completes when it lets go. */
