@@ -29,6 +29,7 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
+import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
@@ -95,15 +96,54 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private final ProtocolMeters.Delivery delivery;
   private final MqttSessions sessions;
 
-  /** Whether this connection's session outlives it (persistent session). */
+  /** Reads the time for message expiry; the broker's consumers expire by the same wall clock. */
+  private final Clock clock = Clock.SYSTEM;
+
+  /**
+   * Whether this connection has a stored session in {@link MqttSessions}: one whose expiry interval
+   * is above 0, or one it resumed (with Clean Start 0) whatever its own interval — that session
+   * then lasts until this connection ends [MQTT-3.1.2-23].
+   */
   private boolean persistent;
+
+  /** The Session Expiry Interval in force: the CONNECT's, or the DISCONNECT's if it gave one. */
+  private long sessionExpiryMs;
+
+  /** The CONNECT's Session Expiry Interval: a DISCONNECT may not raise a 0 [MQTT-3.14.2-2]. */
+  private long connectExpiryMs;
 
   /** Push delivery of this session's inbox (persistent sessions only). */
   private io.switchboard.broker.consumer.PushSubscription inbox;
 
-  /** Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK/PUBCOMP. */
+  /**
+   * Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK (QoS 1) or
+   * PUBREC (QoS 2: the client has the message; only its PUBREL–PUBCOMP exchange is left).
+   */
   private final Map<Integer, io.switchboard.broker.consumer.Delivery> inboxInflight =
       new HashMap<>();
+
+  /**
+   * The packet id each in-flight inbox message went out with, by where it is stored: the consumer's
+   * ack timeout hands a message back while it is still in flight here, and it must not go out a
+   * second time on the same connection [MQTT-4.4.0-1].
+   */
+  private final Map<MqttSessions.InboxPosition, Integer> inboxPacketIds = new HashMap<>();
+
+  /**
+   * Inbox messages a previous connection of the session had sent and not had acknowledged: these,
+   * and only these, go out again with DUP set [MQTT-3.3.1-1] (a message can come back from the
+   * consumer without ever having been sent: fetched by a leaving connection, or handed back by the
+   * ack timeout). Null when not known (sessions reloaded after a restart): then every delivery the
+   * consumer counts as a redelivery gets DUP.
+   */
+  private java.util.Set<MqttSessions.InboxPosition> sentBefore;
+
+  /**
+   * Completes once this connection has let go of its session's inbox (its push subscription is
+   * closed and what it held is handed back), so the next connection of the session starts after it,
+   * and redeliveries come first and in order. Null without a stored session.
+   */
+  private java.util.concurrent.CompletableFuture<Void> inboxReleased;
 
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
@@ -142,8 +182,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private int nextPacketId = 1;
   private long dropped;
 
-  /** One subscribed filter. */
-  private record Subscribed(String filter, MqttQoS qos, List<LiveSubscription> subs) {}
+  /**
+   * One subscribed filter: its options, and its live subscriptions (none for a QoS 1/2 filter of a
+   * stored session, which its inbox serves; filled in as they are made).
+   */
+  private record Subscribed(
+      MqttSessions.Sub sub, boolean retainAsPublished, List<LiveSubscription> subs) {}
 
   /**
    * @param meters the MQTT front end's counters (connections, messages, bad input)
@@ -216,19 +260,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     subscriptions.clear();
     if (connected && sessions != null && sessions.available()) {
-      sessions.disconnected(clientId, persistent, this);
+      sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this, releasing());
     }
-    if (inbox != null) {
-      var push = inbox;
-      inbox = null;
-      // What the client did not acknowledge goes back to the session at once, so a reconnect
-      // gets it without waiting for the ack timeout.
-      for (var d : inboxInflight.values()) {
-        push.nack(d, 0, "connection closed");
-      }
-      inboxInflight.clear();
-      Thread.ofVirtual().start(push::close); // joins its thread: not on the event loop
-    }
+    releaseInbox();
     if (connected && sessions != null) {
       sessions.unregister(clientId, this);
     }
@@ -237,8 +271,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       // v5: after its delay interval, unless the client is back first [MQTT-3.1.3-9].
       Message w = will;
       Runnable publish = () -> publishToBroker(w, w.header(RETAIN_HEADER) != null);
-      if (willDelayMs > 0 && sessions != null) {
-        sessions.delayWill(clientId, willDelayMs, publish);
+      // [MQTT-3.1.3-9] when the delay ends or the session does, whichever is first.
+      long delayMs = Math.min(willDelayMs, persistent ? sessionExpiryMs : 0);
+      if (delayMs > 0 && sessions != null) {
+        sessions.delayWill(clientId, delayMs, publish);
       } else {
         publish.run();
       }
@@ -396,6 +432,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     connected = true;
     int keepAlive = c.variableHeader().keepAliveTimeSeconds();
+    int maxKeepAlive = settings.maxKeepAliveSeconds();
+    Integer serverKeepAlive = null;
+    if (v5 && maxKeepAlive > 0 && (keepAlive == 0 || keepAlive > maxKeepAlive)) {
+      // [MQTT-3.2.2-21] the client must use the Server Keep Alive the CONNACK gives it.
+      keepAlive = maxKeepAlive;
+      serverKeepAlive = maxKeepAlive;
+    }
     if (keepAlive > 0) {
       // [MQTT-3.1.2-24] one and a half keep-alive periods without a packet end the connection.
       keepAliveMs = keepAlive * 1500L;
@@ -403,20 +446,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       scheduleKeepAliveCheck(keepAliveMs);
     }
     boolean cleanStart = c.variableHeader().isCleanSession();
-    long expiryMs = Long.MAX_VALUE; // 3.1.1: a persistent session never expires
+    // 3.1.1: clean session 0 is a session that never expires, 1 one that ends with the connection.
+    long expiryMs = cleanStart ? 0 : Long.MAX_VALUE;
     if (v5) {
-      Integer expiry = intProperty(props, MqttProperties.SESSION_EXPIRY_INTERVAL);
-      long seconds = expiry == null ? 0 : Integer.toUnsignedLong(expiry);
-      expiryMs = seconds == 0xFFFFFFFFL ? Long.MAX_VALUE : seconds * 1000;
-      persistent = seconds > 0;
-    } else {
-      persistent = !cleanStart;
+      expiryMs = expiryMs(intProperty(props, MqttProperties.SESSION_EXPIRY_INTERVAL));
     }
+    sessionExpiryMs = expiryMs;
+    connectExpiryMs = expiryMs;
     boolean sessionPresent = false;
     MqttSessions.Definition resumed = null;
     if (sessions != null && sessions.available()) {
-      resumed = sessions.connect(clientId, cleanStart, persistent, expiryMs, this);
-      sessionPresent = resumed != null && persistent;
+      // [MQTT-3.1.2-4..6] Clean Start 0 resumes a stored session whatever this CONNECT's expiry.
+      resumed = sessions.connect(clientId, cleanStart, expiryMs, this);
+      sessionPresent = resumed != null;
+      persistent = resumed != null || expiryMs > 0;
     } else {
       persistent = false;
     }
@@ -433,8 +476,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
               .subscriptionIdentifiersAvailable(true)
               .sessionExpiryInterval(
                   persistent ? (expiryMs == Long.MAX_VALUE ? 0xFFFFFFFFL : expiryMs / 1000) : 0);
+      // (A resumed session with this CONNECT's interval 0 is announced as 0: it ends with it.)
       if (assigned) {
         b.assignedClientId(clientId);
+      }
+      if (serverKeepAlive != null) {
+        b.serverKeepAlive(serverKeepAlive);
       }
       ackProps = b.build();
     }
@@ -450,17 +497,27 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         String filter =
             sub.group() == null ? sub.filter() : "$share/" + sub.group() + "/" + sub.filter();
         if (sub.qos() == 0) {
+          currentSubscriptionId = sub.subscriptionId();
           subscribeOne(
               filter,
               MqttQoS.AT_MOST_ONCE,
-              MqttSubscriptionOption.onlyFromQos(MqttQoS.AT_MOST_ONCE));
+              new MqttSubscriptionOption(
+                  MqttQoS.AT_MOST_ONCE,
+                  sub.noLocal(),
+                  false,
+                  MqttSubscriptionOption.RetainedHandlingPolicy.DONT_SEND_AT_SUBSCRIBE));
         } else {
-          subscriptions.put(filter, new Subscribed(filter, MqttQoS.valueOf(sub.qos()), List.of()));
+          subscriptions.put(filter, new Subscribed(sub, false, List.of()));
         }
       }
+      currentSubscriptionId = 0;
     }
     if (persistent) {
-      startInbox();
+      var released = new java.util.concurrent.CompletableFuture<Void>();
+      inboxReleased = released;
+      sessions
+          .claimInbox(clientId, released)
+          .whenComplete((ignored, e) -> ctx.executor().execute(this::startInbox));
     }
   }
 
@@ -478,6 +535,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 },
                 delayMs,
                 TimeUnit.MILLISECONDS);
+  }
+
+  /** A v5 Session Expiry Interval property as milliseconds: absent is 0, 0xFFFFFFFF never. */
+  private static long expiryMs(Integer seconds) {
+    long s = seconds == null ? 0 : Integer.toUnsignedLong(seconds);
+    return s == 0xFFFFFFFFL ? Long.MAX_VALUE : s * 1000;
   }
 
   private static Integer intProperty(MqttProperties props, int id) {
@@ -682,9 +745,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                 MqttProperties.SUBSCRIPTION_IDENTIFIER)
             : null;
     currentSubscriptionId = subscriptionId == null ? 0 : subscriptionId;
+    List<MqttTopicSubscription> requested = s.payload().topicSubscriptions();
+    if (requested.isEmpty()) {
+      // [MQTT-3.8.3-2] (3.1.1: [MQTT-3.8.3-3]) at least one filter: none is a protocol error.
+      protocolError("SUBSCRIBE without a topic filter");
+      return;
+    }
+    if (v5) {
+      for (MqttTopicSubscription t : requested) {
+        if (!MqttReasons.validSubscription(t.topicFilter())) {
+          // [MQTT-4.7.1-1..3] [MQTT-4.7.3-1] [MQTT-4.8.2-1] a malformed filter: v5 is told why.
+          disconnect(
+              MqttReasonCodes.Disconnect.TOPIC_FILTER_INVALID,
+              "topic filter \"" + t.topicFilter() + "\"");
+          return;
+        }
+      }
+    }
     List<Integer> reasons = new ArrayList<>();
     List<Runnable> retainedToSend = new ArrayList<>();
-    for (MqttTopicSubscription t : s.payload().topicSubscriptions()) {
+    for (MqttTopicSubscription t : requested) {
       boolean existed = subscriptions.containsKey(t.topicFilter());
       int granted = subscribeOne(t.topicFilter(), t.qualityOfService(), t.option());
       reasons.add(granted);
@@ -703,11 +783,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         retainedToSend.add(() -> sendRetained(filter, qos));
       }
     }
-    MqttMessageBuilders.SubAckBuilder ack = MqttMessageBuilders.subAck().packetId(packetId);
-    for (int r : reasons) {
-      ack.addGrantedQos(MqttQoS.valueOf(r));
-    }
-    ctx.writeAndFlush(ack.build());
+    // Reason codes as they are: a v5 failure (0x8F, 0x97) is no QoS, so no MqttQoS can carry it.
+    ctx.writeAndFlush(
+        new io.netty.handler.codec.mqtt.MqttSubAckMessage(
+            new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+            new io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader(
+                packetId, MqttProperties.NO_PROPERTIES),
+            new io.netty.handler.codec.mqtt.MqttSubAckPayload(reasons)));
     // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set.
     retainedToSend.forEach(Runnable::run);
     ctx.flush();
@@ -769,45 +851,39 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return v5 ? 0x97 : MqttQoS.FAILURE.value(); // quota exceeded
     }
     MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
+    var sub =
+        new MqttSessions.Sub(
+            mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId);
     if (persistent) {
-      sessions.subscribe(
-          clientId,
-          new MqttSessions.Sub(
-              mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId));
+      sessions.subscribe(clientId, sub);
       if (granted != MqttQoS.AT_MOST_ONCE) {
         // Delivered through the session's inbox, which outlives this connection.
-        subscriptions.put(filter, new Subscribed(filter, granted, List.of()));
+        subscriptions.put(filter, new Subscribed(sub, option.isRetainAsPublished(), List.of()));
         return granted.value();
       }
     }
-    List<LiveSubscription> subs = new ArrayList<>();
-    String seenFilter = mqttFilter;
+    Subscribed subscribed = new Subscribed(sub, option.isRetainAsPublished(), new ArrayList<>());
     try {
       for (String pattern : MqttTopics.toPatterns(mqttFilter)) {
-        subs.add(
-            broker
-                .live()
-                .subscribe(
-                    pattern,
-                    group,
-                    new Deliverer(
-                        seenFilter,
-                        granted,
-                        option.isRetainAsPublished(),
-                        option.isNoLocal(),
-                        currentSubscriptionId),
-                    ctx.executor()));
+        subscribed
+            .subs()
+            .add(
+                broker.live().subscribe(pattern, group, new Deliverer(subscribed), ctx.executor()));
       }
     } catch (SwitchboardException e) {
-      subs.forEach(LiveSubscription::close);
+      subscribed.subs().forEach(LiveSubscription::close);
       return v5 ? 0x8F : MqttQoS.FAILURE.value();
     }
-    subscriptions.put(filter, new Subscribed(filter, granted, subs));
+    subscriptions.put(filter, subscribed);
     return granted.value();
   }
 
   private void unsubscribe(MqttUnsubscribeMessage u) {
     int packetId = u.idAndPropertiesVariableHeader().messageId();
+    if (u.payload().topics().isEmpty()) {
+      protocolError("UNSUBSCRIBE without a topic filter"); // [MQTT-3.10.3-2]
+      return;
+    }
     MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(packetId);
     for (String filter : u.payload().topics()) {
       Subscribed s = subscriptions.remove(filter);
@@ -826,25 +902,22 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(ack.build());
   }
 
-  /** Delivers live messages of one filter to this connection. Event loop only. */
+  /**
+   * Delivers live messages of one filter to this connection. Event loop only.
+   *
+   * <p>A message matching several of the connection's (non-shared) subscriptions goes out once, at
+   * the highest QoS they grant it, carrying every one of their subscription identifiers — as
+   * Mosquitto, HiveMQ and EMQX do (MQTT 5 §3.3.4 allows either this or one copy per subscription).
+   * Each of those subscriptions' sinks is handed the message; only the first of them in
+   * subscription order sends it. With a stored session, a copy at QoS 1 or 2 is the inbox's to send
+   * ({@link MqttSessions} decides the same way), and live sinks send only what all of them grant at
+   * QoS 0. A shared subscription is a copy of its own [MQTT-4.8.2].
+   */
   private final class Deliverer implements LiveSink {
-    private final String filter;
-    private final MqttQoS granted;
-    private final boolean retainAsPublished;
-    private final boolean noLocal;
-    private final int subscriptionId;
+    private final Subscribed own;
 
-    Deliverer(
-        String filter,
-        MqttQoS granted,
-        boolean retainAsPublished,
-        boolean noLocal,
-        int subscriptionId) {
-      this.filter = filter;
-      this.granted = granted;
-      this.retainAsPublished = retainAsPublished;
-      this.noLocal = noLocal;
-      this.subscriptionId = subscriptionId;
+    Deliverer(Subscribed own) {
+      this.own = own;
     }
 
     @Override
@@ -859,23 +932,55 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         dropped++; // a subject no MQTT topic maps to (not written by the escaping rules)
         return;
       }
-      if (!MqttTopics.wildcardMaySee(filter, topic)) {
+      MqttSessions.Sub sub = own.sub();
+      if (!MqttTopics.wildcardMaySee(sub.filter(), topic)) {
         return;
       }
-      if (noLocal && fromThisClient(m)) {
-        return; // [MQTT-3.8.3-3] no-local: not back to the publisher
-      }
+      boolean fromSelf = fromThisClient(m);
       byte[] q = m.header(QOS_HEADER);
-      MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
-      MqttQoS qos = MqttQoS.valueOf(Math.min(published.value(), granted.value()));
-      if (subscriptionId > 0) {
-        m =
-            m.withHeader(
-                SUBSCRIPTION_ID_HEADER,
-                Integer.toString(subscriptionId).getBytes(StandardCharsets.US_ASCII));
+      int published = q == null ? MqttQoS.AT_LEAST_ONCE.value() : q[0];
+      boolean retained = m.header(RETAIN_HEADER) != null;
+      if (sub.group() != null) {
+        if (sub.noLocal() && fromSelf) {
+          return; // [MQTT-3.8.3-3] no-local: not back to the publisher
+        }
+        // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
+        deliver(
+            topic,
+            withSubscriptionIds(m, sub.subscriptionId() > 0 ? sub.subscriptionId() + "" : null),
+            MqttQoS.valueOf(Math.min(published, sub.qos())),
+            own.retainAsPublished() && retained);
+        return;
       }
-      // [MQTT-3.3.1-12] a live delivery clears the retain flag unless retain-as-published.
-      deliver(topic, m, qos, retainAsPublished && m.header(RETAIN_HEADER) != null);
+      Subscribed carrier = null;
+      int qos = -1;
+      StringBuilder ids = null;
+      boolean retain = false;
+      for (Subscribed s : subscriptions.values()) {
+        MqttSessions.Sub other = s.sub();
+        if (other.group() != null
+            || !MqttTopics.matches(other.filter(), topic)
+            || (other.noLocal() && fromSelf)) {
+          continue;
+        }
+        qos = Math.max(qos, Math.min(published, other.qos()));
+        if (other.subscriptionId() > 0) {
+          ids = ids == null ? new StringBuilder() : ids.append(',');
+          ids.append(other.subscriptionId());
+        }
+        retain |= s.retainAsPublished() && retained;
+        if (carrier == null && !s.subs().isEmpty()) {
+          carrier = s;
+        }
+      }
+      if (carrier != own || (persistent && qos > 0)) {
+        return; // another sink sends it, or the session's inbox does
+      }
+      deliver(
+          topic,
+          withSubscriptionIds(m, ids == null ? null : ids.toString()),
+          MqttQoS.valueOf(qos),
+          retain);
     }
 
     @Override
@@ -895,33 +1000,27 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
       return;
     }
-    int packetId = 0;
-    if (qos != MqttQoS.AT_MOST_ONCE) {
-      if (backlogged
-          || (!waiting.isEmpty() && !draining)
-          || outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight())) {
-        // The client's window is full, or the socket is behind: wait (in order, within a bound)
-        // for an acknowledgement or for the socket to drain.
-        if (waiting.size() >= MAX_WAITING) {
-          dropped++;
-        } else {
-          waiting.add(new Waiting(topic, m, qos, retainFlag));
-        }
-        return;
+    if (qos != MqttQoS.AT_MOST_ONCE
+        && (backlogged
+            || (!waiting.isEmpty() && !draining)
+            || outboundInflight.size() >= Math.min(clientReceiveMaximum, settings.maxInflight()))) {
+      // The client's window is full, or the socket is behind: wait (in order, within a bound)
+      // for an acknowledgement or for the socket to drain.
+      if (waiting.size() >= MAX_WAITING) {
+        dropped++;
+      } else {
+        waiting.add(new Waiting(topic, m, qos, retainFlag));
       }
-      packetId = nextFreePacketId();
-      outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
-    }
-    if (m.payload().length + topic.length() + 64 > clientMaxPacketBytes) {
-      if (packetId != 0) {
-        outboundInflight.remove(packetId);
-      }
-      dropped++; // [MQTT-3.1.2-25] never send a packet larger than the client's maximum
       return;
     }
-    MqttProperties props = MqttProperties.NO_PROPERTIES;
-    if (v5) {
-      props = MqttReasons.outboundProperties(m);
+    MqttProperties props = outgoing(topic, m, qos);
+    if (props == null) {
+      return;
+    }
+    int packetId = 0;
+    if (qos != MqttQoS.AT_MOST_ONCE) {
+      packetId = nextFreePacketId();
+      outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     }
     MqttPublishMessage out =
         MqttMessageBuilders.publish()
@@ -938,6 +1037,33 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   /**
+   * The v5 properties for delivering {@code m} (empty for 3.1.1), or null when it is not to be sent
+   * to this client: its time to live ran out while it waited [MQTT-3.3.2-5], or the PUBLISH would
+   * be larger than the client's Maximum Packet Size [MQTT-3.1.2-24] — skipped for this client only,
+   * as if delivered, and counted as dropped.
+   */
+  private MqttProperties outgoing(String topic, Message m, MqttQoS qos) {
+    long nowMs = clock.nowMs();
+    if (MqttReasons.remainingTtlMs(m, nowMs) <= 0) {
+      dropped++;
+      return null;
+    }
+    MqttProperties props = v5 ? MqttReasons.outboundProperties(m, nowMs) : null;
+    long bytes =
+        MqttPacketSize.publish(
+            outboundAliases.topicNameBytes(topic),
+            outboundAliases.aliasPropertyBytes(),
+            qos != MqttQoS.AT_MOST_ONCE,
+            props,
+            m.payload().length);
+    if (bytes > clientMaxPacketBytes) {
+      dropped++;
+      return null;
+    }
+    return props == null ? MqttProperties.NO_PROPERTIES : props;
+  }
+
+  /**
    * The topic name to send for {@code topic}: itself, or — when the client accepts topic aliases —
    * an alias added to {@code props}, with the topic only the first time (an empty name after). Call
    * only for a PUBLISH that is then written.
@@ -949,6 +1075,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     props.add(new MqttProperties.IntegerProperty(MqttProperties.TOPIC_ALIAS, a.alias()));
     return a.sendTopic() ? topic : "";
+  }
+
+  /** {@code m} with the subscription identifiers (comma-separated) it is delivered for, if any. */
+  private static Message withSubscriptionIds(Message m, String ids) {
+    return ids == null
+        ? m
+        : m.withHeader(SUBSCRIPTION_ID_HEADER, ids.getBytes(StandardCharsets.US_ASCII));
   }
 
   private boolean fromThisClient(Message m) {
@@ -1008,28 +1141,95 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     Integer state = outboundInflight.get(packetId);
     if (state != null && state == stage) {
       outboundInflight.remove(packetId);
-      var d = inboxInflight.remove(packetId);
-      if (d != null && inbox != null) {
-        inbox.ack(d); // done: the session's consumer moves on
-      }
+      ackInbox(packetId);
       sendWaiting();
     } else {
       meters.badInput("packet_identifier_not_found"); // [MQTT-4.3] ignored, but counted
     }
   }
 
-  /** Starts push delivery of this persistent session's inbox to the connection. */
+  /**
+   * Starts push delivery of this persistent session's inbox to the connection, once the session's
+   * previous connection has let go of it ({@link MqttSessions#claimInbox}).
+   */
   private void startInbox() {
+    if (closing || !ctx.channel().isActive()) {
+      inboxReleased.complete(null); // gone before it started: nothing to let go of
+      return;
+    }
+    MqttSessions.HandOver left = sessions.takeHandOver(clientId);
+    sentBefore = left.sentBefore();
+    // [MQTT-4.4.0-1] PUBREL again for QoS 2 messages the client had received, before anything new.
+    for (int id : left.releasing()) {
+      if (!outboundInflight.containsKey(id)) {
+        outboundInflight.put(id, 3);
+        ctx.write(pubReply(MqttMessageType.PUBREL, id, (byte) 0));
+      }
+    }
+    ctx.flush();
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
     var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
         broker.push(
             MqttSessions.INBOX_STREAM,
             MqttSessions.consumerName(clientId),
-            "connection",
+            INBOX_MEMBER,
             credits,
             d -> ctx.executor().execute(() -> deliverFromInbox(push[0], d)));
     push[0] = inbox;
+  }
+
+  /**
+   * Lets go of the session's inbox: what the client did not acknowledge goes back to the session at
+   * once, so a reconnect gets it without waiting for the ack timeout; the push subscription closes,
+   * and the member leaves the consumer. The consumer's agent answers the leave after any delivery
+   * it was still making to this connection, and {@link #inboxReleased} completes back on the event
+   * loop after those deliveries' tasks, which hand them back too: only then does the session's next
+   * connection start (redeliveries first, in order).
+   */
+  private void releaseInbox() {
+    var released = inboxReleased;
+    if (released == null) {
+      return; // no stored session
+    }
+    // QoS 2 deliveries the client has (PUBREC came) and whose PUBCOMP did not: the session's next
+    // connection sends PUBREL for them again [MQTT-4.4.0-1].
+    sessions.handOver(clientId, java.util.Set.copyOf(inboxPacketIds.keySet()), releasing());
+    if (inbox == null) {
+      released.complete(null); // never started, or already let go
+      return;
+    }
+    var push = inbox;
+    inbox = null;
+    for (var d : inboxInflight.values()) {
+      push.nack(d, 0, "connection closed");
+    }
+    inboxInflight.clear();
+    inboxPacketIds.clear();
+    push.close();
+    var loop = ctx.executor();
+    broker
+        .leave(MqttSessions.INBOX_STREAM, MqttSessions.consumerName(clientId), INBOX_MEMBER)
+        .whenComplete(
+            (held, e) -> {
+              try {
+                loop.execute(() -> released.complete(null));
+              } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                released.complete(null); // the server is stopping
+              }
+            });
+  }
+
+  /** Packet ids of outbound QoS 2 messages waiting for PUBCOMP. */
+  private List<Integer> releasing() {
+    List<Integer> ids = new ArrayList<>();
+    outboundInflight.forEach(
+        (id, state) -> {
+          if (state == 3) {
+            ids.add(id);
+          }
+        });
+    return ids;
   }
 
   /** Event loop: one message of the session's inbox, at its recorded QoS. */
@@ -1042,6 +1242,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    Integer sentAs = inboxPacketIds.get(MqttSessions.InboxPosition.of(d));
+    if (sentAs != null) {
+      // Handed back by the ack timeout while still in flight here: it is not sent again on this
+      // connection; later acks and nacks name this delivery, and its extra credit goes back.
+      inboxInflight.put(sentAs, d);
+      from.returnCredit();
+      return;
+    }
     Message m = d.message();
     byte[] subject = m.header(MqttSessions.SUBJECT_HEADER);
     byte[] q = m.header(DELIVERY_QOS_HEADER);
@@ -1051,13 +1259,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     String topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
     MqttQoS qos = MqttQoS.valueOf(q[0]);
+    MqttProperties props = outgoing(topic, m, qos);
+    if (props == null) {
+      inbox.ack(d); // expired or too large for this client: done, as if delivered
+      return;
+    }
+    var position = MqttSessions.InboxPosition.of(d);
+    boolean dup = sentBefore == null ? d.deliveryCount() > 1 : sentBefore.remove(position);
     int packetId = nextFreePacketId();
     outboundInflight.put(packetId, qos == MqttQoS.AT_LEAST_ONCE ? 1 : 2);
     inboxInflight.put(packetId, d);
-    MqttProperties props = v5 ? MqttReasons.outboundProperties(m) : MqttProperties.NO_PROPERTIES;
+    inboxPacketIds.put(MqttSessions.InboxPosition.of(d), packetId);
     MqttPublishMessage out =
         new MqttPublishMessage(
-            new MqttFixedHeader(MqttMessageType.PUBLISH, d.deliveryCount() > 1, qos, false, 0),
+            new MqttFixedHeader(MqttMessageType.PUBLISH, dup, qos, false, 0),
             new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(
                 aliased(topic, props), packetId, props),
             Unpooled.wrappedBuffer(m.payload()));
@@ -1078,7 +1293,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     outboundInflight.put(packetId, 3);
+    // The client has a QoS 2 message once it sends PUBREC: the session's copy is done with, and
+    // a resumed session sends PUBREL for it, never the message again [MQTT-4.3.3].
+    ackInbox(packetId);
     ctx.writeAndFlush(pubReply(MqttMessageType.PUBREL, packetId, (byte) 0));
+  }
+
+  /** The inbox message sent as {@code packetId}, if any, is done: the consumer moves on. */
+  private void ackInbox(int packetId) {
+    var d = inboxInflight.remove(packetId);
+    if (d != null) {
+      inboxPacketIds.remove(MqttSessions.InboxPosition.of(d));
+      if (inbox != null) {
+        inbox.ack(d);
+      }
+    }
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -1099,6 +1328,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (m.variableHeader()
         instanceof io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader h) {
       reason = h.reasonCode();
+      Integer expiry = intProperty(h.properties(), MqttProperties.SESSION_EXPIRY_INTERVAL);
+      if (expiry != null) {
+        long ms = expiryMs(expiry);
+        if (connectExpiryMs == 0 && ms != 0) {
+          protocolError("a session expiry interval on DISCONNECT after 0 on CONNECT");
+          return; // [MQTT-3.14.2-2]; the will, if any, is published as for any error
+        }
+        sessionExpiryMs = ms; // [MQTT-3.14.2.2.2] the session now ends this long after
+      }
     }
     // v5 reason 0x04 "disconnect with will message" keeps the will; any other clean DISCONNECT
     // discards it [MQTT-3.1.2-10].
@@ -1112,6 +1350,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         .execute(
             () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
+
+  /**
+   * The member name a session's connection pushes its inbox as: the same for every connection of
+   * the session, which take turns ({@link MqttSessions#claimInbox}).
+   */
+  static final String INBOX_MEMBER = "connection";
+
+  /** 1 s for a DISCONNECT to be written before the connection is closed regardless. */
+  static final long DISCONNECT_LINGER_MS = 1_000;
 
   /** Reasons to disconnect that are not the client's bad input, so not counted as such. */
   private static final java.util.Set<MqttReasonCodes.Disconnect> NOT_BAD_INPUT =
@@ -1147,6 +1394,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                   .properties(props)
                   .build())
           .addListener(ChannelFutureListener.CLOSE);
+      // A client that does not read could hold that write, and the close behind it, forever; a
+      // session's next connection waits for this one to close (MqttSessions.claimInbox).
+      ctx.executor().schedule(() -> ctx.close(), DISCONNECT_LINGER_MS, TimeUnit.MILLISECONDS);
     } else {
       ctx.close();
     }

@@ -83,6 +83,17 @@ public final class MqttFrontEnd implements FrontEnd {
               + " most this much. QoS 1 and 2 deliveries wait in its session instead.",
           text -> intIn(text, 16 * 1024, 1 << 30));
 
+  public static final ConfigKey<Integer> MAX_KEEP_ALIVE =
+      new ConfigKey<>(
+          "mqtt.max-keep-alive",
+          "65535",
+          "Longest keep-alive (seconds) an MQTT 5 client may ask for; one asking for more, or for 0"
+              + " (none), is told this value as Server Keep Alive in its CONNACK and held to it, so"
+              + " a silent dead connection is found within 1.5 times this. 65535, the largest an"
+              + " MQTT client can ask for, as Mosquitto; 0 lets clients have no keep-alive. 3.1.1"
+              + " clients cannot be told and keep their own.",
+          text -> intIn(text, 0, 65_535));
+
   /** Where MQTT over WebSocket is mounted on the HTTP port. */
   public static final String WEBSOCKET_PATH = "/mqtt";
 
@@ -136,7 +147,8 @@ public final class MqttFrontEnd implements FrontEnd {
         MAX_PACKET_BYTES,
         MAX_SUBSCRIPTIONS,
         MAX_INFLIGHT,
-        MAX_PENDING_BYTES);
+        MAX_PENDING_BYTES,
+        MAX_KEEP_ALIVE);
   }
 
   @Override
@@ -156,7 +168,8 @@ public final class MqttFrontEnd implements FrontEnd {
             config.get(MAX_INFLIGHT),
             pending,
             CONNECT_TIMEOUT_MS,
-            retainAvailable);
+            retainAvailable,
+            config.get(MAX_KEEP_ALIVE));
     channels = new DefaultChannelGroup("mqtt", GlobalEventExecutor.INSTANCE);
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
     this.meters = meters;
@@ -179,6 +192,9 @@ public final class MqttFrontEnd implements FrontEnd {
                     channels.add(ch);
                     ch.pipeline()
                         .addLast(
+                            "connect-guard",
+                            new MqttConnectGuard(settings.maxPacketBytes(), meters))
+                        .addLast(
                             "decoder",
                             new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
                         .addLast("encoder", MqttEncoder.INSTANCE)
@@ -198,6 +214,9 @@ public final class MqttFrontEnd implements FrontEnd {
                 "mqtt",
                 pipeline ->
                     pipeline
+                        .addLast(
+                            "mqtt-connect-guard",
+                            new MqttConnectGuard(settings.maxPacketBytes(), meters))
                         .addLast(
                             "mqtt-decoder",
                             new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))

@@ -64,20 +64,75 @@ final class MqttReasons {
     return true;
   }
 
-  /** The MQTT 5 properties of a delivered message: user properties, content type, response. */
-  static MqttProperties outboundProperties(Message m) {
+  /**
+   * Whether {@code filter}, as given in a SUBSCRIBE, is well formed: a {@link #validFilter valid
+   * filter}, or {@code $share/GROUP/FILTER} with a non-empty group free of {@code /}, {@code +} and
+   * {@code #} and a valid filter [MQTT-4.8.2-1, 4.8.2-2].
+   */
+  static boolean validSubscription(String filter) {
+    if (!filter.startsWith("$share/")) {
+      return validFilter(filter);
+    }
+    int slash = filter.indexOf('/', 7);
+    if (slash <= 7) {
+      return false;
+    }
+    String group = filter.substring(7, slash);
+    return group.indexOf('+') < 0
+        && group.indexOf('#') < 0
+        && validFilter(filter.substring(slash + 1));
+  }
+
+  /** No time to live: the message never expires. */
+  static final long NO_TTL = Long.MAX_VALUE;
+
+  /**
+   * What is left of {@code m}'s time to live at {@code nowMs} ({@link Message#TTL_HEADER}, counted
+   * from its timestamp; a message not stored yet has timestamp 0 and all of it left): zero or less
+   * once it ran out, {@link #NO_TTL} without one or with one that does not parse (as the broker's
+   * consumers treat it).
+   */
+  static long remainingTtlMs(Message m, long nowMs) {
+    byte[] ttl = m.header(Message.TTL_HEADER);
+    if (ttl == null) {
+      return NO_TTL;
+    }
+    long ms;
+    try {
+      ms = Long.parseLong(new String(ttl, StandardCharsets.US_ASCII).trim());
+    } catch (NumberFormatException e) {
+      return NO_TTL;
+    }
+    return m.timestampMs() > 0 ? m.timestampMs() + ms - nowMs : ms;
+  }
+
+  /**
+   * Headers that are Switchboard's own bookkeeping, never user properties: the MQTT front end's
+   * {@code sb-mqtt-*} and the broker's idempotency, reply and delay headers. The time to live and
+   * correlation id become their own MQTT properties.
+   */
+  static boolean internalHeader(String key) {
+    return key.startsWith("sb-mqtt-")
+        || key.equals(MqttSessions.SUBJECT_HEADER)
+        || key.equals(io.switchboard.broker.stream.PartitionAgent.MESSAGE_ID_HEADER)
+        || key.equals(io.switchboard.broker.stream.PartitionAgent.REPLY_TO_HEADER)
+        || key.equals(io.switchboard.broker.stream.DelayStore.DELIVER_AT_HEADER)
+        || key.equals(io.switchboard.broker.stream.DelayStore.DELAY_HEADER);
+  }
+
+  /**
+   * The MQTT 5 properties of a delivered message: user properties, content type, payload format,
+   * subscription identifiers, correlation data, response topic, and the Message Expiry Interval
+   * with what is left of it [MQTT-3.3.2-6] (whole seconds, rounded up so a message is never said to
+   * expire before it does). Headers that are {@link #internalHeader internal} are left out: the
+   * client did not ask for them, and they would only make its packets larger.
+   */
+  static MqttProperties outboundProperties(Message m, long nowMs) {
     MqttProperties props = new MqttProperties();
     MqttProperties.UserProperties user = new MqttProperties.UserProperties();
     boolean anyUser = false;
     for (Header h : m.headers()) {
       switch (h.key()) {
-        case MqttConnection.QOS_HEADER,
-            MqttConnection.RETAIN_HEADER,
-            MqttConnection.ORIGIN_HEADER,
-            MqttConnection.DELIVERY_QOS_HEADER,
-            MqttSessions.SUBJECT_HEADER -> {
-          // internal
-        }
         case MqttConnection.CONTENT_TYPE_HEADER ->
             props.add(
                 new MqttProperties.StringProperty(
@@ -86,17 +141,31 @@ final class MqttReasons {
             props.add(
                 new MqttProperties.IntegerProperty(
                     MqttProperties.PAYLOAD_FORMAT_INDICATOR, (int) h.value()[0]));
-        case MqttConnection.SUBSCRIPTION_ID_HEADER ->
+        case MqttConnection.SUBSCRIPTION_ID_HEADER -> {
+          for (String id : new String(h.value(), StandardCharsets.US_ASCII).split(",")) {
             props.add(
                 new MqttProperties.IntegerProperty(
-                    MqttProperties.SUBSCRIPTION_IDENTIFIER,
-                    Integer.parseInt(new String(h.value(), StandardCharsets.US_ASCII))));
+                    MqttProperties.SUBSCRIPTION_IDENTIFIER, Integer.parseInt(id)));
+          }
+        }
         case Message.CORRELATION_ID ->
             props.add(
                 new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, h.value()));
+        case Message.TTL_HEADER -> {
+          long left = remainingTtlMs(m, nowMs);
+          if (left != NO_TTL) {
+            long seconds = Math.max(1, (left + 999) / 1000);
+            props.add(
+                new MqttProperties.IntegerProperty(
+                    MqttProperties.PUBLICATION_EXPIRY_INTERVAL,
+                    (int) Math.min(seconds, 0xFFFFFFFFL)));
+          }
+        }
         default -> {
-          user.add(h.key(), new String(h.value(), StandardCharsets.UTF_8));
-          anyUser = true;
+          if (!internalHeader(h.key())) {
+            user.add(h.key(), new String(h.value(), StandardCharsets.UTF_8));
+            anyUser = true;
+          }
         }
       }
     }

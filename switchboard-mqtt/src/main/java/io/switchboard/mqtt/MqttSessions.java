@@ -24,6 +24,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -67,20 +68,50 @@ final class MqttSessions {
   /** 7 days: the inbox keeps a message at most this long for a client that never returns. */
   static final long INBOX_MAX_AGE_MS = 7L * 24 * 3600 * 1000;
 
+  /** Where a message of a session's inbox is stored. */
+  record InboxPosition(int partition, long offset) {
+    static InboxPosition of(io.switchboard.broker.consumer.Delivery d) {
+      return new InboxPosition(d.partition(), d.offset());
+    }
+  }
+
   /** One QoS 1/2 subscription of a session. */
   record Sub(String filter, int qos, String group, boolean noLocal, int subscriptionId) {}
 
-  /** What is stored per session. */
-  record Definition(String clientId, List<Sub> subscriptions, long expiryMs) {}
+  /**
+   * What is stored per session.
+   *
+   * @param releasing packet ids of QoS 2 deliveries the client had received (PUBREC) and not
+   *     completed (PUBCOMP) when it left: the next connection sends PUBREL for them
+   */
+  record Definition(
+      String clientId, List<Sub> subscriptions, long expiryMs, List<Integer> releasing) {
+    Definition {
+      releasing = releasing == null ? List.of() : List.copyOf(releasing); // older records: none
+    }
+
+    Definition(String clientId, List<Sub> subscriptions, long expiryMs) {
+      this(clientId, subscriptions, expiryMs, List.of());
+    }
+  }
 
   /** A session in memory: its definition, forwarders and expiry timer. */
   static final class Session {
-    Definition definition;
+    volatile Definition definition;
     final Map<String, List<Binding>> forwarders = new LinkedHashMap<>();
     ScheduledFuture<?> expiry;
 
     /** The connection that has the session now, or null while the client is away. */
     Object owner;
+
+    /**
+     * Inbox messages the last connection had sent and not had acknowledged (bounded by its
+     * in-flight window); null when not known — a session reloaded after a restart.
+     */
+    java.util.Set<InboxPosition> sentBefore = new java.util.HashSet<>();
+
+    /** QoS 2 packet ids awaiting PUBCOMP, for the next connection to send PUBREL for. */
+    final List<Integer> releasing = new ArrayList<>();
 
     Session(Definition d) {
       this.definition = d;
@@ -105,7 +136,14 @@ final class MqttSessions {
         try {
           Definition d = JSON.readValue(m.message().payload(), Definition.class);
           Session s = new Session(d);
+          s.sentBefore = null; // not known across a restart
+          s.releasing.addAll(d.releasing());
           sessions.put(d.clientId(), s);
+          if (d.expiryMs() == 0) {
+            // A session resumed with interval 0 ends with its connection, which the restart ended.
+            discard(s);
+            continue;
+          }
           startForwarders(s);
           scheduleExpiry(s);
         } catch (IOException | RuntimeException e) {
@@ -164,26 +202,22 @@ final class MqttSessions {
   }
 
   /**
-   * A client connects. With {@code cleanStart} any old session is discarded first. When {@code
-   * persistent}, a session exists afterwards (created or resumed).
+   * A client connects. With {@code cleanStart} any old session is discarded first; without it, a
+   * stored session is resumed whatever {@code expiryMs} is — the new interval applies from now on,
+   * so with 0 it ends when this connection does [MQTT-3.1.2-23]. Otherwise a session is created
+   * when {@code expiryMs} is above 0.
    *
+   * @param expiryMs the CONNECT's session expiry interval ({@link Long#MAX_VALUE}: never)
    * @return the resumed session's definition, or null when none was resumed
    */
   synchronized Definition connect(
-      String clientId, boolean cleanStart, boolean persistent, long expiryMs, Object owner) {
+      String clientId, boolean cleanStart, long expiryMs, Object owner) {
     Session old = sessions.get(clientId);
     if (old != null && cleanStart) {
       discard(old);
       old = null;
     }
-    if (!persistent) {
-      if (old != null) {
-        // A non-persistent connection resumes the old session and ends it when it ends (v5:
-        // session expiry 0 on the new CONNECT applies to the session it continues).
-        old.owner = owner;
-        cancelExpiry(old);
-        return old.definition;
-      }
+    if (old == null && expiryMs == 0) {
       return null;
     }
     if (old == null) {
@@ -196,28 +230,37 @@ final class MqttSessions {
     }
     old.owner = owner;
     cancelExpiry(old);
-    if (old.definition.expiryMs() != expiryMs) {
-      old.definition = new Definition(clientId, old.definition.subscriptions(), expiryMs);
+    Definition resumed = old.definition;
+    if (resumed.expiryMs() != expiryMs || !resumed.releasing().isEmpty()) {
+      // The releasing ids are in memory (Session.releasing) for the connection to take.
+      old.definition = new Definition(clientId, resumed.subscriptions(), expiryMs);
       store(old);
     }
-    return old.definition;
+    return resumed;
   }
 
   /**
-   * {@code owner}'s connection ended; a non-persistent session (expiry 0) ends now. Ignored when
-   * another connection has taken the session over meanwhile.
+   * {@code owner}'s connection ended with session expiry interval {@code expiryMs} (the CONNECT's,
+   * or the one its DISCONNECT gave): 0 ends the session now, otherwise it ends that long after,
+   * keeping the packet ids of QoS 2 deliveries still {@code releasing}. Ignored when another
+   * connection has taken the session over meanwhile.
    */
-  synchronized void disconnected(String clientId, boolean persistent, Object owner) {
+  synchronized void disconnected(
+      String clientId, long expiryMs, Object owner, List<Integer> releasing) {
     Session s = sessions.get(clientId);
     if (s == null || s.owner != owner) {
       return;
     }
     s.owner = null;
-    if (!persistent || s.definition.expiryMs() == 0) {
+    if (expiryMs == 0) {
       discard(s);
-    } else {
-      scheduleExpiry(s);
+      return;
     }
+    if (s.definition.expiryMs() != expiryMs || !releasing.isEmpty()) {
+      s.definition = new Definition(clientId, s.definition.subscriptions(), expiryMs, releasing);
+      store(s);
+    }
+    scheduleExpiry(s);
   }
 
   /** Adds or replaces a QoS 1/2 subscription of a persistent session. */
@@ -249,6 +292,62 @@ final class MqttSessions {
     s.definition = new Definition(clientId, subs, s.definition.expiryMs());
     stopForwarder(s, filter);
     store(s);
+  }
+
+  /**
+   * What one connection of a session leaves the next: the inbox messages it had sent and not had
+   * acknowledged (null: not known, after a restart), and the packet ids of QoS 2 deliveries the
+   * client had received (PUBREC) and not completed (PUBCOMP).
+   */
+  record HandOver(java.util.Set<InboxPosition> sentBefore, List<Integer> releasing) {}
+
+  /**
+   * The connection letting go of {@code clientId}'s inbox leaves {@code sent} and {@code releasing}
+   * to the next one, which takes them only after it let go ({@link #claimInbox}) — whichever order
+   * the two connections' ends and starts ran in. Added to what is there (a connection that never
+   * started pushing took nothing). Ignored when the session is gone.
+   */
+  synchronized void handOver(
+      String clientId, java.util.Set<InboxPosition> sent, List<Integer> releasing) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return;
+    }
+    if (s.sentBefore != null) {
+      s.sentBefore.addAll(sent);
+    }
+    for (int id : releasing) {
+      if (!s.releasing.contains(id)) {
+        s.releasing.add(id);
+      }
+    }
+  }
+
+  /** What the previous connection left, for the connection now starting to push the inbox. */
+  synchronized HandOver takeHandOver(String clientId) {
+    Session s = sessions.get(clientId);
+    if (s == null) {
+      return new HandOver(new java.util.HashSet<>(), List.of());
+    }
+    var out = new HandOver(s.sentBefore, List.copyOf(s.releasing));
+    s.sentBefore = new java.util.HashSet<>();
+    s.releasing.clear();
+    return out;
+  }
+
+  /** Per client id, the future the inbox's current holder completes when it lets go. */
+  private final Map<String, CompletableFuture<Void>> inboxHolders = new ConcurrentHashMap<>();
+
+  /**
+   * A connection of {@code clientId}'s session is to push its inbox, and will complete {@code
+   * released} when it lets go. Returns when it may start: once the previous holder has let go, so
+   * two connections of one session never fetch from its consumer at once (that would hand new
+   * messages to the leaving one, to come back later, out of order and flagged as duplicates).
+   */
+  CompletableFuture<Void> claimInbox(String clientId, CompletableFuture<Void> released) {
+    CompletableFuture<Void> previous = inboxHolders.put(clientId, released);
+    released.whenComplete((ignored, e) -> inboxHolders.remove(clientId, released));
+    return previous == null ? CompletableFuture.completedFuture(null) : previous;
   }
 
   /** Connections by client id (every connected client, persistent session or not). */
@@ -330,15 +429,44 @@ final class MqttSessions {
             if (!MqttTopics.wildcardMaySee(filter, topic)) {
               return null;
             }
-            if (sub.noLocal()) {
-              byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
-              if (origin != null
-                  && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8))) {
+            byte[] origin = m.header(MqttConnection.ORIGIN_HEADER);
+            boolean fromSelf =
+                origin != null
+                    && s.definition.clientId().equals(new String(origin, StandardCharsets.UTF_8));
+            byte[] q = m.header(MqttConnection.QOS_HEADER);
+            int published = q == null ? 1 : q[0];
+            int qos;
+            String ids;
+            if (sub.group() != null) {
+              if (sub.noLocal() && fromSelf) {
                 return null;
               }
+              qos = Math.min(published, sub.qos());
+              ids = sub.subscriptionId() > 0 ? Integer.toString(sub.subscriptionId()) : null;
+            } else {
+              // One copy for all of the session's matching subscriptions, at the highest QoS,
+              // with every identifier: made by the first of them (MqttConnection.Deliverer).
+              Sub carrier = null;
+              qos = 0;
+              StringBuilder all = null;
+              for (Sub other : s.definition.subscriptions()) {
+                if (other.group() != null
+                    || !MqttTopics.matches(other.filter(), topic)
+                    || (other.noLocal() && fromSelf)) {
+                  continue;
+                }
+                carrier = carrier == null ? other : carrier;
+                qos = Math.max(qos, Math.min(published, other.qos()));
+                if (other.subscriptionId() > 0) {
+                  all = all == null ? new StringBuilder() : all.append(',');
+                  all.append(other.subscriptionId());
+                }
+              }
+              if (carrier == null || !carrier.filter().equals(filter)) {
+                return null;
+              }
+              ids = all == null ? null : all.toString();
             }
-            byte[] q = m.header(MqttConnection.QOS_HEADER);
-            int qos = Math.min(q == null ? 1 : q[0], sub.qos());
             if (qos == 0) {
               return null; // a QoS 0 delivery is live only
             }
@@ -346,11 +474,11 @@ final class MqttSessions {
                 m.withSubject(inbox)
                     .withHeader(SUBJECT_HEADER, m.subject().getBytes(StandardCharsets.UTF_8))
                     .withHeader(MqttConnection.DELIVERY_QOS_HEADER, new byte[] {(byte) qos});
-            if (sub.subscriptionId() > 0) {
+            if (ids != null) {
               copy =
                   copy.withHeader(
                       MqttConnection.SUBSCRIPTION_ID_HEADER,
-                      Integer.toString(sub.subscriptionId()).getBytes(StandardCharsets.US_ASCII));
+                      ids.getBytes(StandardCharsets.US_ASCII));
             }
             return copy;
           };

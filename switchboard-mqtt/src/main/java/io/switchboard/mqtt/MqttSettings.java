@@ -11,6 +11,7 @@ package io.switchboard.mqtt;
  * @param maxPendingBytes bytes queued for writing to a connection before its messages are dropped
  * @param connectTimeoutMs time a new connection has to send CONNECT
  * @param retainAvailable whether the retained-message stream could be set up
+ * @param maxKeepAliveSeconds longest keep-alive a v5 client may have (0: any, including none)
  */
 record MqttSettings(
     int maxConnections,
@@ -19,4 +20,5 @@ record MqttSettings(
     int maxInflight,
     long maxPendingBytes,
     long connectTimeoutMs,
-    boolean retainAvailable) {}
+    boolean retainAvailable,
+    int maxKeepAliveSeconds) {}

@@ -49,6 +49,19 @@ final class MqttTopicAliases {
     return new Alias(alias, true);
   }
 
+  /**
+   * UTF-8 bytes of the topic name the next PUBLISH on {@code topic} carries, changing nothing: none
+   * when it goes as a known alias alone. For sizing a packet before deciding to send it.
+   */
+  int topicNameBytes(String topic) {
+    return maximum > 0 && byTopic.containsKey(topic) ? 0 : MqttPacketSize.utf8(topic);
+  }
+
+  /** Bytes of the Topic Alias property each PUBLISH carries: 3 with aliases on, else none. */
+  int aliasPropertyBytes() {
+    return maximum == 0 ? 0 : 3;
+  }
+
   int size() {
     return byTopic.size();
   }

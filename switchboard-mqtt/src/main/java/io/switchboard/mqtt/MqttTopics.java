@@ -86,6 +86,39 @@ public final class MqttTopics {
   }
 
   /**
+   * Whether topic filter {@code filter} (no {@code $share/} prefix) matches topic name {@code
+   * topic} by MQTT's rules [MQTT-4.7.1, 4.7.2-1]: {@code +} one whole level, {@code #} the rest
+   * (and the parent level), no wildcard first for a {@code $} topic.
+   */
+  public static boolean matches(String filter, String topic) {
+    if (!wildcardMaySee(filter, topic)) {
+      return false;
+    }
+    int f = 0;
+    int t = 0;
+    while (true) {
+      int fEnd = filter.indexOf('/', f);
+      String level = filter.substring(f, fEnd < 0 ? filter.length() : fEnd);
+      if (level.equals("#")) {
+        return true; // the rest, including none: "a/#" matches "a" [MQTT-4.7.1-2]
+      }
+      if (t > topic.length()) {
+        return false; // the topic has fewer levels
+      }
+      int tEnd = topic.indexOf('/', t);
+      int tStop = tEnd < 0 ? topic.length() : tEnd;
+      if (!level.equals("+") && !level.equals(topic.substring(t, tStop))) {
+        return false;
+      }
+      if (fEnd < 0) {
+        return tEnd < 0;
+      }
+      f = fEnd + 1;
+      t = tEnd < 0 ? topic.length() + 1 : tEnd + 1;
+    }
+  }
+
+  /**
    * Whether a filter starting with a wildcard may see this topic ([MQTT-4.7.2-1]: not $-topics).
    */
   public static boolean wildcardMaySee(String filter, String topic) {

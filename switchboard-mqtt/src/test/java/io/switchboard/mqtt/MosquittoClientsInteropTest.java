@@ -50,8 +50,8 @@ class MosquittoClientsInteropTest {
     server.close();
   }
 
-  /** A running command whose output lines are collected as they come. */
-  record Run(Process process, List<String> lines) {}
+  /** A running command whose output lines are collected as they come, by {@code reader}. */
+  record Run(Process process, List<String> lines, Thread reader) {}
 
   Run run(String... command) throws IOException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -59,22 +59,25 @@ class MosquittoClientsInteropTest {
     List<String> lines = new CopyOnWriteArrayList<>();
     BufferedReader r =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              try {
-                for (String l; (l = r.readLine()) != null; ) {
-                  lines.add(l);
-                }
-              } catch (IOException e) {
-                // process gone
-              }
-            });
-    return new Run(p, lines);
+    Thread reader =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    for (String l; (l = r.readLine()) != null; ) {
+                      lines.add(l);
+                    }
+                  } catch (IOException e) {
+                    // process gone
+                  }
+                });
+    return new Run(p, lines, reader);
   }
 
   void finishes(Run r) throws InterruptedException {
     assertThat(r.process().waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", r.lines())).isTrue();
+    // The process has exited, but its last lines may still be on their way through the pipe.
+    assertThat(r.reader().join(Duration.ofSeconds(30))).as("output read to its end").isTrue();
     assertThat(r.process().exitValue()).as(String.join("\n", r.lines())).isZero();
   }
 

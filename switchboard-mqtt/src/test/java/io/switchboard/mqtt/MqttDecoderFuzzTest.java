@@ -52,7 +52,7 @@ class MqttDecoderFuzzTest {
   @FuzzTest(maxDuration = "30s")
   void packetsAfterConnectNeverBreakThePipeline(byte[] data) {
     boolean v5 = data.length > 0 && (data[0] & 1) == 1;
-    MqttSettings settings = new MqttSettings(10, 4096, 8, 8, 1 << 20, 10_000, false);
+    MqttSettings settings = new MqttSettings(10, 4096, 8, 8, 1 << 20, 10_000, false, 0);
     EmbeddedChannel ch =
         new EmbeddedChannel(
             new MqttDecoder(4096, 64),

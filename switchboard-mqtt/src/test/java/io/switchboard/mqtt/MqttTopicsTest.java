@@ -65,6 +65,48 @@ class MqttTopicsTest {
     }
   }
 
+  @Test
+  void filtersMatchTopicsByMqttRules() {
+    assertThat(MqttTopics.matches("a/+/c", "a/b/c")).isTrue();
+    assertThat(MqttTopics.matches("a/+/c", "a/b/d")).isFalse();
+    assertThat(MqttTopics.matches("a/#", "a")).isTrue();
+    assertThat(MqttTopics.matches("a/#", "a/b/c")).isTrue();
+    assertThat(MqttTopics.matches("a/+", "a")).isFalse();
+    assertThat(MqttTopics.matches("+/+", "/x")).isTrue();
+    assertThat(MqttTopics.matches("#", "$SYS/x")).isFalse();
+    assertThat(MqttTopics.matches("$SYS/#", "$SYS/x")).isTrue();
+    assertThat(MqttTopics.matches("a/b", "a/b/")).isFalse();
+  }
+
+  /**
+   * The MQTT matcher the front end uses to find a message's overlapping subscriptions agrees with
+   * the broker's subject matcher on the filter's patterns (which route the message to them).
+   */
+  @Property(tries = 2000)
+  void theTopicMatcherAgreesWithTheSubjectMatcher(
+      @ForAll("topics") String topic, @ForAll("topics") String other, @ForAll long seed) {
+    java.util.Random r = new java.util.Random(seed);
+    String[] levels = (r.nextBoolean() ? topic : other).split("/", -1);
+    StringBuilder filter = new StringBuilder();
+    int cut = r.nextInt(4) == 0 ? r.nextInt(levels.length + 1) : -1;
+    for (int i = 0; i < levels.length; i++) {
+      if (i == cut) {
+        filter.append(i == 0 ? "#" : "/#");
+        break;
+      }
+      filter.append(i == 0 ? "" : "/").append(r.nextInt(3) == 0 ? "+" : levels[i]);
+    }
+    String f = filter.toString();
+    if (f.isEmpty() || !MqttReasons.validFilter(f)) {
+      return;
+    }
+    String subject = MqttTopics.toSubject(topic);
+    boolean bySubject =
+        MqttTopics.wildcardMaySee(f, topic)
+            && MqttTopics.toPatterns(f).stream().anyMatch(p -> Subjects.matches(p, subject));
+    assertThat(MqttTopics.matches(f, topic)).as("%s against %s", f, topic).isEqualTo(bySubject);
+  }
+
   @Provide
   Arbitrary<String> topics() {
     // Any UTF-8 but NUL and the wildcards, with plenty of separators, reserved and odd characters.

@@ -1,0 +1,134 @@
+package io.switchboard.mqtt;
+
+import static io.switchboard.mqtt.RawMqtt.bytes;
+import static io.switchboard.mqtt.RawMqtt.packet;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What a resumed MQTT 5 session sends, read off the wire (client libraries hide the DUP flag and
+ * answer PUBREL themselves): unacknowledged QoS 1 messages again with DUP, in order; PUBREL, not
+ * the message, for a QoS 2 delivery the client had acknowledged with PUBREC.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MqttSessionWireTest {
+  final MqttV5FeaturesTest on = new MqttV5FeaturesTest();
+
+  @BeforeEach
+  void start(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    on.dir = dir;
+    on.start(Map.of());
+  }
+
+  @AfterEach
+  void stop() {
+    on.stop();
+  }
+
+  /** CONNECT v5, Session Expiry Interval 300 s, Clean Start as given. */
+  static byte[] connect(String id, boolean cleanStart) {
+    return packet(0x10, bytes("MQTT", 5, cleanStart ? 0x02 : 0x00, 0, 0, 5, 0x11, 0, 0, 1, 44, id));
+  }
+
+  /** One PUBLISH read off the wire: its flags, packet id and payload. */
+  record Publish(boolean dup, int qos, int packetId, String payload) {
+    static Publish of(RawMqtt.Packet p) {
+      assertThat(p.type()).as("PUBLISH").isEqualTo(3);
+      byte[] b = p.body();
+      int topicLength = ((b[0] & 0xFF) << 8) | (b[1] & 0xFF);
+      int at = 2 + topicLength;
+      int id = ((b[at] & 0xFF) << 8) | (b[at + 1] & 0xFF);
+      at += 2;
+      int propsLength = b[at] & 0x7F; // short properties here: one byte of length
+      at += 1 + propsLength;
+      return new Publish(
+          (p.header() & 0x08) != 0,
+          (p.header() >> 1) & 3,
+          id,
+          new String(b, at, b.length - at, StandardCharsets.UTF_8));
+    }
+  }
+
+  void publish(String topic, String payload, int qos) throws Exception {
+    MqttClient p = new MqttClient(on.uri(), "pub-" + System.nanoTime(), new MemoryPersistence());
+    p.connect();
+    p.publish(topic, payload.getBytes(StandardCharsets.UTF_8), qos, false);
+    p.disconnect();
+    p.close();
+  }
+
+  @Test
+  void unacknowledgedQos1MessagesComeBackWithDupInOrderAndNewOnesWithout() throws Exception {
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-1", true));
+      c.read();
+      c.send(packet(0x82, bytes(0, 1, 0, "w/#", 1)));
+      assertThat(c.read().type()).as("SUBACK").isEqualTo(9);
+      for (int i = 0; i < 3; i++) {
+        publish("w/" + i, "m" + i, 1);
+      }
+      Publish m0 = Publish.of(c.read());
+      assertThat(
+              List.of(m0.payload(), Publish.of(c.read()).payload(), Publish.of(c.read()).payload()))
+          .containsExactly("m0", "m1", "m2");
+      assertThat(m0.dup()).isFalse();
+      c.send(packet(0x40, bytes(m0.packetId() >> 8, m0.packetId() & 0xFF))); // PUBACK m0 only
+      c.send(packet(0xC0, new byte[0])); // PINGREQ: its PINGRESP says the PUBACK was read
+      assertThat(c.read().type()).as("PINGRESP").isEqualTo(13);
+    } // dropped without DISCONNECT
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-1", false));
+      RawMqtt.Packet ack = c.read();
+      assertThat(ack.body()[0]).as("session present").isEqualTo((byte) 1);
+      List<Publish> got = new ArrayList<>();
+      got.add(Publish.of(c.read()));
+      got.add(Publish.of(c.read()));
+      publish("w/3", "m3", 1);
+      got.add(Publish.of(c.read()));
+      assertThat(got)
+          .extracting(p -> p.payload() + (p.dup() ? "+dup" : ""))
+          .containsExactly("m1+dup", "m2+dup", "m3");
+    }
+  }
+
+  @Test
+  void aQos2MessageTheClientHadIsReleasedNotSentAgain() throws Exception {
+    int packetId;
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-2", true));
+      c.read();
+      c.send(packet(0x82, bytes(0, 1, 0, "w/#", 2)));
+      assertThat(c.read().type()).as("SUBACK").isEqualTo(9);
+      publish("w/once", "once", 2);
+      Publish p = Publish.of(c.read());
+      assertThat(p.qos()).isEqualTo(2);
+      packetId = p.packetId();
+      c.send(packet(0x50, bytes(packetId >> 8, packetId & 0xFF))); // PUBREC
+      RawMqtt.Packet rel = c.read();
+      assertThat(rel.type()).as("PUBREL").isEqualTo(6);
+    } // dropped before PUBCOMP
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-2", false));
+      c.read();
+      RawMqtt.Packet first = c.read();
+      assertThat(first.type()).as("PUBREL again, not the PUBLISH").isEqualTo(6);
+      assertThat(((first.body()[0] & 0xFF) << 8) | (first.body()[1] & 0xFF)).isEqualTo(packetId);
+      c.send(packet(0x70, bytes(packetId >> 8, packetId & 0xFF))); // PUBCOMP
+      publish("w/next", "next", 2);
+      Publish next = Publish.of(c.read());
+      assertThat(next.payload()).as("only the new message follows").isEqualTo("next");
+      assertThat(next.dup()).isFalse();
+    }
+  }
+}
