@@ -245,6 +245,7 @@ public final class MqttFrontEnd implements FrontEnd {
    * messages are switched off and the logs say why.
    */
   static boolean ensureRetainedStream(Broker broker) {
+    broker.ownStream(RETAINED_STREAM, "MQTT retained messages");
     try {
       broker.streamInfo(RETAINED_STREAM);
       return true;

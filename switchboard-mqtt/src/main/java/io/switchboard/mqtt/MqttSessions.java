@@ -171,6 +171,9 @@ final class MqttSessions {
   }
 
   private void ensure(StreamConfig config) {
+    // The server's own: refused to the admin calls of every front end (a deleted sessions stream
+    // lost every persistent session at the next restart); made again here when missing.
+    broker.ownStream(config.name(), "MQTT persistent sessions");
     try {
       broker.streamInfo(config.name());
     } catch (SwitchboardException e) {
@@ -389,7 +392,7 @@ final class MqttSessions {
 
   private void ensureConsumer(String clientId) {
     try {
-      broker.createConsumer(
+      broker.createOwnedConsumer(
           INBOX_STREAM,
           ConsumerConfig.builder(consumerName(clientId))
               .filter(INBOX_PREFIX + token(clientId))
@@ -518,7 +521,7 @@ final class MqttSessions {
         Message.of(SESSION_PREFIX + token(s.definition.clientId()), new byte[0], 0),
         PublishOptions.NONE);
     try {
-      broker.deleteConsumer(INBOX_STREAM, consumerName(s.definition.clientId()));
+      broker.deleteOwnedConsumer(INBOX_STREAM, consumerName(s.definition.clientId()));
     } catch (SwitchboardException e) {
       if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
         LOG.warn("SB-MQTT-6004 could not delete the consumer of a session: {}", e.getMessage());
