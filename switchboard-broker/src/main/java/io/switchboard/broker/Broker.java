@@ -99,6 +99,12 @@ public final class Broker implements AutoCloseable {
   private final ConsumerManager consumers;
   private final ScheduledExecutorService workQueueTrimmer;
   private final ScheduledExecutorService delayTicker;
+
+  /** Tail reads: logs read on virtual threads, deadlines on one timer thread. */
+  private final java.util.concurrent.ExecutorService readers;
+
+  private final ScheduledExecutorService tailTimer;
+  private final TailReader tails;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private int nextRunner;
@@ -123,6 +129,12 @@ public final class Broker implements AutoCloseable {
             r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
     workQueueTrimmer.scheduleWithFixedDelay(
         this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    this.readers =
+        Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sb-read-", 0).factory());
+    this.tailTimer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("sb-tail-timer").unstarted(r));
+    this.tails = new TailReader(readers, tailTimer);
     this.delayTicker =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("sb-delayed").unstarted(r));
@@ -305,6 +317,7 @@ public final class Broker implements AutoCloseable {
         r.remove(a);
       }
       maintenance.unregister(a.log());
+      tails.closed(a.log());
       a.close();
     }
   }
@@ -749,6 +762,45 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * An ephemeral read of a partition's tail: its messages from {@code fromOffset} on (clamped to
+   * the partition's start), up to about {@code maxBytes}; when there is none yet, waits up to
+   * {@code waitMs} for the next append and then completes empty with {@code nextOffset ==
+   * fromOffset}. Keeps no state: the caller holds its position (a Kafka fetch, an SSE stream's last
+   * event id). Reads the log off the caller's thread and completes on {@code completeOn}.
+   *
+   * <p>Fails with {@link ErrorCode#STREAM_NOT_FOUND}, {@link ErrorCode#INVALID_ARGUMENT} for a
+   * partition out of range, {@link ErrorCode#TOO_MANY_WAITING_FETCHES} past 10,000 waiting reads on
+   * one partition, or the log's error.
+   */
+  public CompletableFuture<TailRead> tail(
+      String stream,
+      int partition,
+      long fromOffset,
+      int maxBytes,
+      long waitMs,
+      java.util.concurrent.Executor completeOn) {
+    PartitionLog log;
+    try {
+      ensureOpen();
+      StreamRuntime rt = runtime(stream);
+      if (partition < 0 || partition >= rt.agents().length) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT,
+            "stream "
+                + stream
+                + " has partitions 0.."
+                + (rt.agents().length - 1)
+                + ", not "
+                + partition);
+      }
+      log = rt.agents()[partition].log();
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return tails.read(stream, partition, log, fromOffset, maxBytes, waitMs, completeOn);
+  }
+
+  /**
    * The last message of every subject in a stream that matches {@code pattern}, at most {@code
    * max}, in no particular order: a key/value scan, and the retained messages of MQTT. Its cost
    * grows with the number of subjects the stream holds.
@@ -881,6 +933,9 @@ public final class Broker implements AutoCloseable {
       return;
     }
     closed = true;
+    tails.close();
+    tailTimer.shutdownNow();
+    readers.shutdown();
     workQueueTrimmer.shutdownNow();
     delayTicker.shutdownNow();
     try {

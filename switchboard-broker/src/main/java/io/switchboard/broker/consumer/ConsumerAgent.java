@@ -1389,4 +1389,9 @@ public final class ConsumerAgent implements Agent {
     appendNotices.clear();
     persister.accept(snapshot());
   }
+
+  @Override
+  public String toString() {
+    return "ConsumerAgent[" + stream + "/" + config.name() + "]";
+  }
 }
