@@ -27,13 +27,10 @@ import io.switchboard.log.LogReadResult;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
-import io.switchboard.log.io.NioStorageIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,7 +40,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,7 +104,7 @@ public final class Broker implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.catalog =
-        StreamCatalog.open(config.dataDir(), NioStorageIO.INSTANCE, config.maxStreamSubjects());
+        StreamCatalog.open(config.dataDir(), config.storage(), config.maxStreamSubjects());
     this.live = new LiveBus(config.live(), clock);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
@@ -117,7 +113,10 @@ public final class Broker implements AutoCloseable {
     this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
     this.consumers =
         new ConsumerManager(
-            clock, CONSUMER_STATE_INTERVAL_MS, m -> publish(m, PublishOptions.NONE));
+            clock,
+            config.storage(),
+            CONSUMER_STATE_INTERVAL_MS,
+            m -> publish(m, PublishOptions.NONE));
     this.workQueueTrimmer =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
@@ -259,7 +258,7 @@ public final class Broker implements AutoCloseable {
             PartitionLog.open(
                 streamDir(stream.name()).resolve(Integer.toString(p)),
                 logConfig(stream),
-                new PartitionLog.Options(NioStorageIO.INSTANCE, clock, false));
+                new PartitionLog.Options(config.storage(), clock, false));
         agents[p] =
             new PartitionAgent(stream.name(), p, log, stream, clock, config.partitionQueue());
       }
@@ -280,6 +279,7 @@ public final class Broker implements AutoCloseable {
               stream.fsync(),
               stream.maxMessageBytes(),
               logConfig(stream).maxBatchBytes(),
+              config.storage(),
               clock,
               (m, id) -> publish(m, new PublishOptions(stream.name(), id), false));
     } catch (RuntimeException e) {
@@ -834,14 +834,9 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+  private void deleteTree(Path dir) {
+    try {
+      config.storage().deleteTree(dir);
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
     }

@@ -4,6 +4,8 @@ import io.switchboard.broker.live.LiveBusConfig;
 import io.switchboard.broker.stream.StreamCatalog;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageIO;
 import java.nio.file.Path;
 
 /**
@@ -14,6 +16,9 @@ import java.nio.file.Path;
  * @param runnerThreads threads that run partition agents (partitions are spread over them)
  * @param partitionQueue publishes queued per partition before back-pressure
  * @param maintenancePeriodMs how often retention and compaction run
+ * @param maxStreamSubjects subject patterns one stream may capture
+ * @param storage the file layer every file of the broker goes through: stream definitions,
+ *     partition logs, consumer state, delay buckets (tests put a simulated disk here)
  */
 public record BrokerConfig(
     Path dataDir,
@@ -21,7 +26,8 @@ public record BrokerConfig(
     int runnerThreads,
     int partitionQueue,
     long maintenancePeriodMs,
-    int maxStreamSubjects) {
+    int maxStreamSubjects,
+    StorageIO storage) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
@@ -35,12 +41,31 @@ public record BrokerConfig(
         || runnerThreads < 1
         || partitionQueue < 2
         || maintenancePeriodMs < 1
-        || maxStreamSubjects < 1) {
+        || maxStreamSubjects < 1
+        || storage == null) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
-          "broker: dataDir and live must be set, runnerThreads >= 1, partitionQueue >= 2,"
+          "broker: dataDir, live and storage must be set, runnerThreads >= 1, partitionQueue >= 2,"
               + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1");
     }
+  }
+
+  /** On the real file system. */
+  public BrokerConfig(
+      Path dataDir,
+      LiveBusConfig live,
+      int runnerThreads,
+      int partitionQueue,
+      long maintenancePeriodMs,
+      int maxStreamSubjects) {
+    this(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        NioStorageIO.INSTANCE);
   }
 
   /** With the default bound on subjects per stream. */
@@ -57,6 +82,18 @@ public record BrokerConfig(
         partitionQueue,
         maintenancePeriodMs,
         StreamCatalog.DEFAULT_MAX_SUBJECTS);
+  }
+
+  /** This config with every file going through {@code storage}. */
+  public BrokerConfig withStorage(StorageIO storage) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage);
   }
 
   public static BrokerConfig defaults(Path dataDir) {

@@ -109,9 +109,20 @@ public final class DyingIO implements StorageIO {
   }
 
   @Override
+  public List<Path> listDirectories(Path dir) throws IOException {
+    return delegate.listDirectories(dir);
+  }
+
+  @Override
   public void delete(Path path) throws IOException {
     step();
     delegate.delete(path);
+  }
+
+  @Override
+  public void deleteTree(Path dir) throws IOException {
+    step();
+    delegate.deleteTree(dir);
   }
 
   @Override
