@@ -6,6 +6,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.AppendResult;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
@@ -264,13 +265,14 @@ public final class DelayStore implements AutoCloseable {
       while (level + 1 < LEVEL_MS.length && dueMs - now >= LEVEL_MS[level + 1]) {
         level++;
       }
-      PartitionLog log = append(level, dueMs, record(message, id, dueMs));
-      // Manual flush mode: under ALWAYS the append completes when this forces it.
+      PartitionLog log = bucket(level, dueMs);
+      CompletableFuture<AppendResult> stored = log.append(record(message, id, dueMs).build());
+      // Manual flush mode: under ALWAYS the append completes when this forces it, and fails
+      // when the force fails, which the acknowledgement must then do too.
       log.doFlushWork();
       Durability durability =
           logConfig.fsync() == FsyncPolicy.ALWAYS ? Durability.FSYNCED : Durability.WRITTEN;
-      return CompletableFuture.completedFuture(
-          new PublishAck(stream, partition, -1, durability, false, dueMs));
+      return stored.thenApply(r -> new PublishAck(stream, partition, -1, durability, false, dueMs));
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -299,6 +301,12 @@ public final class DelayStore implements AutoCloseable {
   }
 
   private PartitionLog append(int level, long dueMs, RecordBatchBuilder record) {
+    PartitionLog log = bucket(level, dueMs);
+    log.append(record.build());
+    return log;
+  }
+
+  private PartitionLog bucket(int level, long dueMs) {
     long width = LEVEL_MS[level];
     Bucket b = new Bucket(level, Math.floorDiv(dueMs, width) * width);
     PartitionLog log = buckets.get(b);
@@ -306,7 +314,6 @@ public final class DelayStore implements AutoCloseable {
       log = openLog(b);
       buckets.put(b, log);
     }
-    log.append(record.build());
     return log;
   }
 
