@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * atomically at creation) and {@code state.json} (a {@link ConsumerState}, replaced atomically by a
  * background writer at most every {@code persistIntervalMs} while it changes). After a crash a
  * consumer resumes from its last {@code state.json}: acknowledgements made after that write are
- * lost, so those messages are delivered again (at-least-once); nothing acknowledged before it is.
+ * lost, so those messages are delivered again (at-least-once); nothing acknowledged before it is. A
+ * directory missing either file (a create or delete cut short) is removed when loading.
  */
 public final class ConsumerManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConsumerManager.class);
@@ -115,6 +116,13 @@ public final class ConsumerManager implements AutoCloseable {
     Path root = streamDir.resolve("consumers");
     try {
       for (Path dir : io.listDirectories(root).stream().sorted().toList()) {
+        if (!io.exists(dir.resolve(CONFIG_FILE)) || !io.exists(dir.resolve(STATE_FILE))) {
+          // create writes config.json last, so without it the create never returned; without
+          // state.json a delete (already answered) was under way. Either way: not a consumer.
+          LOG.warn("SB-BRK-2019 {}: incomplete consumer directory left by a crash; removed", dir);
+          io.deleteTree(dir);
+          continue;
+        }
         ConsumerConfig config =
             JSON.readValue(bytes(dir.resolve(CONFIG_FILE)), ConsumerConfig.class);
         ConsumerState state = JSON.readValue(bytes(dir.resolve(STATE_FILE)), ConsumerState.class);
