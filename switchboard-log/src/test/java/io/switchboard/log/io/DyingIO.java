@@ -26,6 +26,11 @@ public final class DyingIO implements StorageIO {
     budget = calls;
   }
 
+  /** Whether the budget is spent: every further mutating call throws. */
+  public synchronized boolean dead() {
+    return budget <= 0;
+  }
+
   /** Mutating calls made so far. */
   public synchronized long steps() {
     return steps;
