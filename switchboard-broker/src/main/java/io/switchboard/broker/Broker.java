@@ -98,6 +98,7 @@ public final class Broker implements AutoCloseable {
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private int nextRunner;
+  private long nextTrimMs;
   private volatile boolean closed;
 
   private Broker(BrokerConfig config, Clock clock) {
@@ -108,7 +109,7 @@ public final class Broker implements AutoCloseable {
     this.live = new LiveBus(config.live(), clock);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
-      runners[i] = new AgentRunner("sb-partition-" + i);
+      runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
     }
     this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
     this.consumers =
@@ -120,13 +121,50 @@ public final class Broker implements AutoCloseable {
     this.workQueueTrimmer =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
-    workQueueTrimmer.scheduleWithFixedDelay(
-        this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    if (!invoker()) {
+      workQueueTrimmer.scheduleWithFixedDelay(
+          this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    }
+    this.nextTrimMs = clock.nowMs() + WORK_QUEUE_TRIM_MS;
     this.delayTicker =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("sb-delayed").unstarted(r));
     delayTicker.scheduleWithFixedDelay(
         this::releaseDelayed, DELAY_TICK_MS, DELAY_TICK_MS, TimeUnit.MILLISECONDS);
+  }
+
+  private boolean invoker() {
+    return config.threading() == ThreadingMode.INVOKER;
+  }
+
+  /**
+   * One duty cycle of everything {@link ThreadingMode#INVOKER} leaves to the caller: a pass of each
+   * runner over its agents, a flush pass over the partition logs, and work-queue trimming once its
+   * period has passed on the broker's clock. Call from one thread at a time.
+   *
+   * @return the work done; 0 when idle
+   * @throws IllegalStateException when the broker runs {@link ThreadingMode#DEDICATED}
+   */
+  public int doWork() {
+    if (!invoker()) {
+      throw new IllegalStateException("the broker runs its own threads (ThreadingMode.DEDICATED)");
+    }
+    int work = 0;
+    for (AgentRunner r : runners) {
+      work += r.doWork();
+    }
+    for (StreamRuntime rt : streams.values()) {
+      for (PartitionAgent a : rt.agents()) {
+        work += a.log().doFlushWork();
+      }
+    }
+    long now = clock.nowMs();
+    if (now >= nextTrimMs) {
+      nextTrimMs = now + WORK_QUEUE_TRIM_MS;
+      trimWorkQueues();
+      work++;
+    }
+    return work;
   }
 
   /** One delayed-delivery pass over every stream (the delay thread; tests call it directly). */
@@ -258,7 +296,7 @@ public final class Broker implements AutoCloseable {
             PartitionLog.open(
                 streamDir(stream.name()).resolve(Integer.toString(p)),
                 logConfig(stream),
-                new PartitionLog.Options(config.storage(), clock, false));
+                new PartitionLog.Options(config.storage(), clock, invoker()));
         agents[p] =
             new PartitionAgent(stream.name(), p, log, stream, clock, config.partitionQueue());
       }

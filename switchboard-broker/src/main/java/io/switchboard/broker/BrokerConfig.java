@@ -19,6 +19,8 @@ import java.nio.file.Path;
  * @param maxStreamSubjects subject patterns one stream may capture
  * @param storage the file layer every file of the broker goes through: stream definitions,
  *     partition logs, consumer state, delay buckets (tests put a simulated disk here)
+ * @param threading whether runners have threads, or the caller drives them ({@link
+ *     Broker#doWork()})
  */
 public record BrokerConfig(
     Path dataDir,
@@ -27,7 +29,8 @@ public record BrokerConfig(
     int partitionQueue,
     long maintenancePeriodMs,
     int maxStreamSubjects,
-    StorageIO storage) {
+    StorageIO storage,
+    ThreadingMode threading) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
@@ -42,15 +45,16 @@ public record BrokerConfig(
         || partitionQueue < 2
         || maintenancePeriodMs < 1
         || maxStreamSubjects < 1
-        || storage == null) {
+        || storage == null
+        || threading == null) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
-          "broker: dataDir, live and storage must be set, runnerThreads >= 1, partitionQueue >= 2,"
+          "broker: dataDir, live, storage and threading must be set, runnerThreads >= 1, partitionQueue >= 2,"
               + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1");
     }
   }
 
-  /** On the real file system. */
+  /** On the real file system, with dedicated threads. */
   public BrokerConfig(
       Path dataDir,
       LiveBusConfig live,
@@ -65,7 +69,8 @@ public record BrokerConfig(
         partitionQueue,
         maintenancePeriodMs,
         maxStreamSubjects,
-        NioStorageIO.INSTANCE);
+        NioStorageIO.INSTANCE,
+        ThreadingMode.DEDICATED);
   }
 
   /** With the default bound on subjects per stream. */
@@ -93,7 +98,21 @@ public record BrokerConfig(
         partitionQueue,
         maintenancePeriodMs,
         maxStreamSubjects,
-        storage);
+        storage,
+        threading);
+  }
+
+  /** This config with its agents run as {@code threading} says. */
+  public BrokerConfig withThreading(ThreadingMode threading) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading);
   }
 
   public static BrokerConfig defaults(Path dataDir) {
