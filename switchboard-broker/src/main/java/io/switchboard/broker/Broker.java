@@ -22,6 +22,7 @@ import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.LogConfig;
+import io.switchboard.log.LogFlusher;
 import io.switchboard.log.LogMaintenance;
 import io.switchboard.log.LogReadResult;
 import io.switchboard.log.PartitionLog;
@@ -91,6 +92,7 @@ public final class Broker implements AutoCloseable {
   private final StreamCatalog catalog;
   private final LiveBus live;
   private final AgentRunner[] runners;
+  private final LogFlusher flusher;
   private final LogMaintenance maintenance;
   private final ConsumerManager consumers;
   private final ScheduledExecutorService workQueueTrimmer;
@@ -111,6 +113,8 @@ public final class Broker implements AutoCloseable {
     for (int i = 0; i < runners.length; i++) {
       runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
     }
+    this.flusher =
+        invoker() ? LogFlusher.manual() : LogFlusher.start("sb-flush", config.flusherThreads());
     this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
     this.consumers =
         new ConsumerManager(
@@ -153,11 +157,7 @@ public final class Broker implements AutoCloseable {
     for (AgentRunner r : runners) {
       work += r.doWork();
     }
-    for (StreamRuntime rt : streams.values()) {
-      for (PartitionAgent a : rt.agents()) {
-        work += a.log().doFlushWork();
-      }
-    }
+    work += flusher.doWork();
     long now = clock.nowMs();
     if (now >= nextTrimMs) {
       nextTrimMs = now + WORK_QUEUE_TRIM_MS;
@@ -296,7 +296,7 @@ public final class Broker implements AutoCloseable {
             PartitionLog.open(
                 streamDir(stream.name()).resolve(Integer.toString(p)),
                 logConfig(stream),
-                new PartitionLog.Options(config.storage(), clock, invoker()));
+                new PartitionLog.Options(config.storage(), clock, false, flusher));
         agents[p] =
             new PartitionAgent(stream.name(), p, log, stream, clock, config.partitionQueue());
       }
@@ -914,6 +914,7 @@ public final class Broker implements AutoCloseable {
       }
     }
     streams.clear();
+    flusher.close();
     live.close();
   }
 }

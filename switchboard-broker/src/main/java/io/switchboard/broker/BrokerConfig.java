@@ -21,6 +21,8 @@ import java.nio.file.Path;
  *     partition logs, consumer state, delay buckets (tests put a simulated disk here)
  * @param threading whether runners have threads, or the caller drives them ({@link
  *     Broker#doWork()})
+ * @param flusherThreads threads that force every partition log (group commit, segment seals),
+ *     whatever the number of partitions; none in {@link ThreadingMode#INVOKER}
  */
 public record BrokerConfig(
     Path dataDir,
@@ -30,10 +32,17 @@ public record BrokerConfig(
     long maintenancePeriodMs,
     int maxStreamSubjects,
     StorageIO storage,
-    ThreadingMode threading) {
+    ThreadingMode threading,
+    int flusherThreads) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
+
+  /**
+   * Four flusher threads: an fsync waits in the kernel rather than on a core, and a few at once
+   * keep an SSD's queue busy for any number of partitions; more would only add threads.
+   */
+  public static final int DEFAULT_FLUSHER_THREADS = 4;
 
   /** 8,192 publishes per partition: a few cycles' worth; past it producers are pushed back. */
   public static final int DEFAULT_PARTITION_QUEUE = 8192;
@@ -46,11 +55,12 @@ public record BrokerConfig(
         || maintenancePeriodMs < 1
         || maxStreamSubjects < 1
         || storage == null
-        || threading == null) {
+        || threading == null
+        || flusherThreads < 1) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
           "broker: dataDir, live, storage and threading must be set, runnerThreads >= 1, partitionQueue >= 2,"
-              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1");
+              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1, flusherThreads >= 1");
     }
   }
 
@@ -70,7 +80,8 @@ public record BrokerConfig(
         maintenancePeriodMs,
         maxStreamSubjects,
         NioStorageIO.INSTANCE,
-        ThreadingMode.DEDICATED);
+        ThreadingMode.DEDICATED,
+        DEFAULT_FLUSHER_THREADS);
   }
 
   /** With the default bound on subjects per stream. */
@@ -99,7 +110,8 @@ public record BrokerConfig(
         maintenancePeriodMs,
         maxStreamSubjects,
         storage,
-        threading);
+        threading,
+        flusherThreads);
   }
 
   /** This config with its agents run as {@code threading} says. */
@@ -112,7 +124,22 @@ public record BrokerConfig(
         maintenancePeriodMs,
         maxStreamSubjects,
         storage,
-        threading);
+        threading,
+        flusherThreads);
+  }
+
+  /** This config with {@code threads} flusher threads. */
+  public BrokerConfig withFlusherThreads(int threads) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading,
+        threads);
   }
 
   public static BrokerConfig defaults(Path dataDir) {

@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * the partition's single owner thread, so the lock is uncontended there); reads take no lock and
  * see every append that completed before they started. Retention and compaction run on their own
  * thread and take the append lock only to swap segments. With {@link FsyncPolicy#ALWAYS} a flusher
- * (a dedicated thread, or the caller through {@link #doFlushWork()} in manual mode) forces the
- * active segment and completes every append the force covered: group commit.
+ * (a thread of a {@link LogFlusher} shared by many logs, or the caller through {@link
+ * #doFlushWork()} in manual mode) forces the active segment and completes every append the force
+ * covered: group commit.
  *
  * <p>Directory contents and what happens to each after a crash:
  *
@@ -62,17 +63,21 @@ public final class PartitionLog implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
 
-  /** Longest a dedicated flusher sleeps without a wake-up, so a missed unpark costs little. */
-  private static final long FLUSHER_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
-
   /**
    * How the log runs its flusher.
    *
    * @param io the file layer
    * @param clock the time source
-   * @param manualFlush no flusher thread: the caller drives {@link #doFlushWork()} (tests)
+   * @param manualFlush no flusher: the caller drives {@link #doFlushWork()} (tests)
+   * @param flusher the shared flusher to register with; null (and not manual) for a private one
+   *     with one thread, closed with the log
    */
-  public record Options(StorageIO io, Clock clock, boolean manualFlush) {
+  public record Options(StorageIO io, Clock clock, boolean manualFlush, LogFlusher flusher) {
+    /** With a private flusher unless {@code manualFlush}. */
+    public Options(StorageIO io, Clock clock, boolean manualFlush) {
+      this(io, clock, manualFlush, null);
+    }
+
     public static Options defaults() {
       return new Options(NioStorageIO.INSTANCE, Clock.SYSTEM, false);
     }
@@ -102,8 +107,18 @@ public final class PartitionLog implements AutoCloseable {
   /** Told after each append that readers can see it (tail readers, consumers that push). */
   private final List<Runnable> appendListeners = new CopyOnWriteArrayList<>();
 
-  private long lastIntervalFlushNs;
-  private final Thread flusher;
+  private volatile long lastIntervalFlushNs;
+
+  /** Set while this log waits in its flusher's queue, so it is queued once. */
+  final AtomicBoolean flushQueued = new AtomicBoolean();
+
+  /** The flusher this log is registered with, or null in manual mode. */
+  private final LogFlusher flusher;
+
+  private final LogFlusher.Shard flusherShard;
+
+  /** Whether {@link #flusher} is this log's own, to close with it. */
+  private final boolean ownsFlusher;
 
   private PartitionLog(Path dir, LogConfig config, Options options) throws IOException {
     this.dir = dir;
@@ -112,16 +127,17 @@ public final class PartitionLog implements AutoCloseable {
     this.clock = options.clock();
     recover();
     this.lastIntervalFlushNs = clock.nanoTime();
-    if (!options.manualFlush() && config.fsync() != FsyncPolicy.NEVER) {
-      flusher =
-          Thread.ofPlatform()
-              .daemon()
-              .name("sb-flush-" + dir.getFileName())
-              .unstarted(this::runFlusher);
-      flusher.start();
-    } else {
+    if (options.manualFlush()) {
       flusher = null;
+      ownsFlusher = false;
+    } else if (options.flusher() != null) {
+      flusher = options.flusher();
+      ownsFlusher = false;
+    } else {
+      flusher = LogFlusher.start("sb-flush-" + dir.getFileName(), 1);
+      ownsFlusher = true;
     }
+    flusherShard = flusher == null ? null : flusher.register(this);
   }
 
   /** Opens (recovering if needed) or creates the log in {@code dir} on the real file system. */
@@ -208,8 +224,8 @@ public final class PartitionLog implements AutoCloseable {
     }
     if (flushInline) {
       flushPending();
-    } else if (flusher != null && !future.isDone()) {
-      LockSupport.unpark(flusher);
+    } else if (flusherShard != null && !future.isDone()) {
+      flusherShard.wake(this);
     }
     appended();
     return future;
@@ -283,6 +299,9 @@ public final class PartitionLog implements AutoCloseable {
    * @return how much work was done (appends completed or forces made); 0 when idle
    */
   public int doFlushWork() {
+    if (closed) {
+      return 0; // close() flushes what is left itself
+    }
     return switch (config.fsync()) {
       case ALWAYS -> flushPending();
       case INTERVAL -> flushOnInterval();
@@ -374,17 +393,13 @@ public final class PartitionLog implements AutoCloseable {
     return 1;
   }
 
-  private void runFlusher() {
-    long intervalNs = TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs());
-    while (!closed && failure == null) {
-      if (doFlushWork() == 0) {
-        long park =
-            config.fsync() == FsyncPolicy.INTERVAL
-                ? Math.max(1, lastIntervalFlushNs + intervalNs - clock.nanoTime())
-                : FLUSHER_MAX_PARK_NS;
-        LockSupport.parkNanos(this, park);
-      }
+  /** How long until an interval flush may be due; {@link Long#MAX_VALUE} for other policies. */
+  long nanosUntilIntervalFlush() {
+    if (config.fsync() != FsyncPolicy.INTERVAL || closed || failure != null) {
+      return Long.MAX_VALUE;
     }
+    long intervalNs = TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs());
+    return lastIntervalFlushNs + intervalNs - clock.nanoTime();
   }
 
   /**
@@ -778,11 +793,9 @@ public final class PartitionLog implements AutoCloseable {
       appendLock.unlock();
     }
     if (flusher != null) {
-      LockSupport.unpark(flusher);
-      try {
-        flusher.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      flusher.unregister(this, flusherShard);
+      if (ownsFlusher) {
+        flusher.close();
       }
     }
     maintenanceLock.lock();
