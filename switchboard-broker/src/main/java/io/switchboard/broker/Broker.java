@@ -22,18 +22,16 @@ import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.LogConfig;
+import io.switchboard.log.LogFlusher;
 import io.switchboard.log.LogMaintenance;
 import io.switchboard.log.LogReadResult;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
-import io.switchboard.log.io.NioStorageIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,7 +41,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +92,7 @@ public final class Broker implements AutoCloseable {
   private final StreamCatalog catalog;
   private final LiveBus live;
   private final AgentRunner[] runners;
+  private final LogFlusher flusher;
   private final LogMaintenance maintenance;
   private final ConsumerManager consumers;
   private final ScheduledExecutorService workQueueTrimmer;
@@ -108,27 +106,36 @@ public final class Broker implements AutoCloseable {
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private int nextRunner;
+  private long nextTrimMs;
   private volatile boolean closed;
 
   private Broker(BrokerConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
     this.catalog =
-        StreamCatalog.open(config.dataDir(), NioStorageIO.INSTANCE, config.maxStreamSubjects());
+        StreamCatalog.open(config.dataDir(), config.storage(), config.maxStreamSubjects());
     this.live = new LiveBus(config.live(), clock);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
-      runners[i] = new AgentRunner("sb-partition-" + i);
+      runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
     }
+    this.flusher =
+        invoker() ? LogFlusher.manual() : LogFlusher.start("sb-flush", config.flusherThreads());
     this.maintenance = new LogMaintenance(config.maintenancePeriodMs());
     this.consumers =
         new ConsumerManager(
-            clock, CONSUMER_STATE_INTERVAL_MS, m -> publish(m, PublishOptions.NONE));
+            clock,
+            config.storage(),
+            CONSUMER_STATE_INTERVAL_MS,
+            m -> publish(m, PublishOptions.NONE));
     this.workQueueTrimmer =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("sb-work-queue").unstarted(r));
-    workQueueTrimmer.scheduleWithFixedDelay(
-        this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    if (!invoker()) {
+      workQueueTrimmer.scheduleWithFixedDelay(
+          this::trimWorkQueues, WORK_QUEUE_TRIM_MS, WORK_QUEUE_TRIM_MS, TimeUnit.MILLISECONDS);
+    }
+    this.nextTrimMs = clock.nowMs() + WORK_QUEUE_TRIM_MS;
     this.readers =
         Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sb-read-", 0).factory());
     this.tailTimer =
@@ -140,6 +147,36 @@ public final class Broker implements AutoCloseable {
             r -> Thread.ofPlatform().daemon().name("sb-delayed").unstarted(r));
     delayTicker.scheduleWithFixedDelay(
         this::releaseDelayed, DELAY_TICK_MS, DELAY_TICK_MS, TimeUnit.MILLISECONDS);
+  }
+
+  private boolean invoker() {
+    return config.threading() == ThreadingMode.INVOKER;
+  }
+
+  /**
+   * One duty cycle of everything {@link ThreadingMode#INVOKER} leaves to the caller: a pass of each
+   * runner over its agents, a flush pass over the partition logs, and work-queue trimming once its
+   * period has passed on the broker's clock. Call from one thread at a time.
+   *
+   * @return the work done; 0 when idle
+   * @throws IllegalStateException when the broker runs {@link ThreadingMode#DEDICATED}
+   */
+  public int doWork() {
+    if (!invoker()) {
+      throw new IllegalStateException("the broker runs its own threads (ThreadingMode.DEDICATED)");
+    }
+    int work = 0;
+    for (AgentRunner r : runners) {
+      work += r.doWork();
+    }
+    work += flusher.doWork();
+    long now = clock.nowMs();
+    if (now >= nextTrimMs) {
+      nextTrimMs = now + WORK_QUEUE_TRIM_MS;
+      trimWorkQueues();
+      work++;
+    }
+    return work;
   }
 
   /** One delayed-delivery pass over every stream (the delay thread; tests call it directly). */
@@ -271,7 +308,7 @@ public final class Broker implements AutoCloseable {
             PartitionLog.open(
                 streamDir(stream.name()).resolve(Integer.toString(p)),
                 logConfig(stream),
-                new PartitionLog.Options(NioStorageIO.INSTANCE, clock, false));
+                new PartitionLog.Options(config.storage(), clock, false, flusher));
         agents[p] =
             new PartitionAgent(stream.name(), p, log, stream, clock, config.partitionQueue());
       }
@@ -292,6 +329,7 @@ public final class Broker implements AutoCloseable {
               stream.fsync(),
               stream.maxMessageBytes(),
               logConfig(stream).maxBatchBytes(),
+              config.storage(),
               clock,
               (m, id) -> publish(m, new PublishOptions(stream.name(), id), false));
     } catch (RuntimeException e) {
@@ -910,14 +948,9 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+  private void deleteTree(Path dir) {
+    try {
+      config.storage().deleteTree(dir);
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
     }
@@ -960,6 +993,7 @@ public final class Broker implements AutoCloseable {
       }
     }
     streams.clear();
+    flusher.close();
     live.close();
   }
 }

@@ -4,6 +4,8 @@ import io.switchboard.broker.live.LiveBusConfig;
 import io.switchboard.broker.stream.StreamCatalog;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageIO;
 import java.nio.file.Path;
 
 /**
@@ -14,6 +16,13 @@ import java.nio.file.Path;
  * @param runnerThreads threads that run partition agents (partitions are spread over them)
  * @param partitionQueue publishes queued per partition before back-pressure
  * @param maintenancePeriodMs how often retention and compaction run
+ * @param maxStreamSubjects subject patterns one stream may capture
+ * @param storage the file layer every file of the broker goes through: stream definitions,
+ *     partition logs, consumer state, delay buckets (tests put a simulated disk here)
+ * @param threading whether runners have threads, or the caller drives them ({@link
+ *     Broker#doWork()})
+ * @param flusherThreads threads that force every partition log (group commit, segment seals),
+ *     whatever the number of partitions; none in {@link ThreadingMode#INVOKER}
  */
 public record BrokerConfig(
     Path dataDir,
@@ -21,10 +30,19 @@ public record BrokerConfig(
     int runnerThreads,
     int partitionQueue,
     long maintenancePeriodMs,
-    int maxStreamSubjects) {
+    int maxStreamSubjects,
+    StorageIO storage,
+    ThreadingMode threading,
+    int flusherThreads) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
+
+  /**
+   * Four flusher threads: an fsync waits in the kernel rather than on a core, and a few at once
+   * keep an SSD's queue busy for any number of partitions; more would only add threads.
+   */
+  public static final int DEFAULT_FLUSHER_THREADS = 4;
 
   /** 8,192 publishes per partition: a few cycles' worth; past it producers are pushed back. */
   public static final int DEFAULT_PARTITION_QUEUE = 8192;
@@ -35,12 +53,35 @@ public record BrokerConfig(
         || runnerThreads < 1
         || partitionQueue < 2
         || maintenancePeriodMs < 1
-        || maxStreamSubjects < 1) {
+        || maxStreamSubjects < 1
+        || storage == null
+        || threading == null
+        || flusherThreads < 1) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
-          "broker: dataDir and live must be set, runnerThreads >= 1, partitionQueue >= 2,"
-              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1");
+          "broker: dataDir, live, storage and threading must be set, runnerThreads >= 1, partitionQueue >= 2,"
+              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1, flusherThreads >= 1");
     }
+  }
+
+  /** On the real file system, with dedicated threads. */
+  public BrokerConfig(
+      Path dataDir,
+      LiveBusConfig live,
+      int runnerThreads,
+      int partitionQueue,
+      long maintenancePeriodMs,
+      int maxStreamSubjects) {
+    this(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        NioStorageIO.INSTANCE,
+        ThreadingMode.DEDICATED,
+        DEFAULT_FLUSHER_THREADS);
   }
 
   /** With the default bound on subjects per stream. */
@@ -57,6 +98,48 @@ public record BrokerConfig(
         partitionQueue,
         maintenancePeriodMs,
         StreamCatalog.DEFAULT_MAX_SUBJECTS);
+  }
+
+  /** This config with every file going through {@code storage}. */
+  public BrokerConfig withStorage(StorageIO storage) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading,
+        flusherThreads);
+  }
+
+  /** This config with its agents run as {@code threading} says. */
+  public BrokerConfig withThreading(ThreadingMode threading) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading,
+        flusherThreads);
+  }
+
+  /** This config with {@code threads} flusher threads. */
+  public BrokerConfig withFlusherThreads(int threads) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading,
+        threads);
   }
 
   public static BrokerConfig defaults(Path dataDir) {

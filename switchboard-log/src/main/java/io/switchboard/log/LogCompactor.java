@@ -242,6 +242,7 @@ public final class LogCompactor {
             log.clock.nowMs(),
             log.config.indexIntervalBytes());
     fresh.writeIndex(log.io);
+    fresh.markSealed();
     log.segments.put(old.baseOffset, fresh);
     old.close();
   }

@@ -58,6 +58,16 @@ class MaintenanceTest {
     }
 
     @Override
+    public List<Path> listDirectories(Path d) throws IOException {
+      return NioStorageIO.INSTANCE.listDirectories(d);
+    }
+
+    @Override
+    public void deleteTree(Path d) throws IOException {
+      NioStorageIO.INSTANCE.deleteTree(d);
+    }
+
+    @Override
     public void delete(Path path) throws IOException {
       NioStorageIO.INSTANCE.delete(path);
     }

@@ -11,9 +11,9 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageIO;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,7 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * atomically at creation) and {@code state.json} (a {@link ConsumerState}, replaced atomically by a
  * background writer at most every {@code persistIntervalMs} while it changes). After a crash a
  * consumer resumes from its last {@code state.json}: acknowledgements made after that write are
- * lost, so those messages are delivered again (at-least-once); nothing acknowledged before it is.
+ * lost, so those messages are delivered again (at-least-once); nothing acknowledged before it is. A
+ * directory missing either file (a create or delete cut short) is removed when loading.
  */
 public final class ConsumerManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConsumerManager.class);
@@ -51,6 +51,7 @@ public final class ConsumerManager implements AutoCloseable {
   private record Running(ConsumerAgent agent, AgentRunner runner, Path dir) {}
 
   private final Clock clock;
+  private final StorageIO io;
   private final long persistIntervalMs;
   private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
   private final Map<String, Map<String, Running>> byStream = new ConcurrentHashMap<>();
@@ -63,7 +64,17 @@ public final class ConsumerManager implements AutoCloseable {
       Clock clock,
       long persistIntervalMs,
       Function<Message, CompletableFuture<?>> deadLetterPublisher) {
+    this(clock, NioStorageIO.INSTANCE, persistIntervalMs, deadLetterPublisher);
+  }
+
+  /** With every consumer file going through {@code io}. */
+  public ConsumerManager(
+      Clock clock,
+      StorageIO io,
+      long persistIntervalMs,
+      Function<Message, CompletableFuture<?>> deadLetterPublisher) {
     this.clock = clock;
+    this.io = io;
     this.persistIntervalMs = persistIntervalMs;
     this.deadLetterPublisher = deadLetterPublisher;
   }
@@ -89,7 +100,7 @@ public final class ConsumerManager implements AutoCloseable {
     Path dir = streamDir.resolve("consumers").resolve(config.name());
     ConsumerState initial = initialState(config, logs, lastPerSubject);
     try {
-      NioStorageIO.INSTANCE.createDirectories(dir);
+      io.createDirectories(dir);
       write(dir.resolve(STATE_FILE), JSON.writeValueAsBytes(initial));
       write(dir.resolve(CONFIG_FILE), JSON.writeValueAsBytes(config));
     } catch (IOException e) {
@@ -103,14 +114,18 @@ public final class ConsumerManager implements AutoCloseable {
   public synchronized void load(
       String stream, Path streamDir, List<PartitionLog> logs, AgentRunner runner) {
     Path root = streamDir.resolve("consumers");
-    if (!Files.isDirectory(root)) {
-      return;
-    }
-    try (Stream<Path> dirs = Files.list(root)) {
-      for (Path dir : dirs.sorted().toList()) {
+    try {
+      for (Path dir : io.listDirectories(root).stream().sorted().toList()) {
+        if (!io.exists(dir.resolve(CONFIG_FILE)) || !io.exists(dir.resolve(STATE_FILE))) {
+          // create writes config.json last, so without it the create never returned; without
+          // state.json a delete (already answered) was under way. Either way: not a consumer.
+          LOG.warn("SB-BRK-2019 {}: incomplete consumer directory left by a crash; removed", dir);
+          io.deleteTree(dir);
+          continue;
+        }
         ConsumerConfig config =
-            JSON.readValue(dir.resolve(CONFIG_FILE).toFile(), ConsumerConfig.class);
-        ConsumerState state = JSON.readValue(dir.resolve(STATE_FILE).toFile(), ConsumerState.class);
+            JSON.readValue(bytes(dir.resolve(CONFIG_FILE)), ConsumerConfig.class);
+        ConsumerState state = JSON.readValue(bytes(dir.resolve(STATE_FILE)), ConsumerState.class);
         start(stream, dir, config, state, logs, runner);
       }
     } catch (IOException e) {
@@ -119,6 +134,13 @@ public final class ConsumerManager implements AutoCloseable {
           ErrorCode.INVALID_CONFIG,
           "consumers of " + stream + " in " + root + ": " + e.getMessage());
     }
+  }
+
+  private byte[] bytes(Path file) throws IOException {
+    ByteBuffer b = io.readAll(file);
+    byte[] out = new byte[b.remaining()];
+    b.get(out);
+    return out;
   }
 
   private void start(
@@ -221,8 +243,8 @@ public final class ConsumerManager implements AutoCloseable {
     }
   }
 
-  private static void write(Path file, byte[] json) throws IOException {
-    NioStorageIO.INSTANCE.writeAtomically(file, ByteBuffer.wrap(json));
+  private void write(Path file, byte[] json) throws IOException {
+    io.writeAtomically(file, ByteBuffer.wrap(json));
   }
 
   /**
@@ -291,11 +313,9 @@ public final class ConsumerManager implements AutoCloseable {
     r.agent().finish();
   }
 
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+  private void deleteTree(Path dir) {
+    try {
+      io.deleteTree(dir);
     } catch (IOException e) {
       LOG.warn("SB-BRK-2013 {}: could not delete consumer files", dir, e);
     }

@@ -11,10 +11,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs agents' duty cycles (partitions, consumers) on one dedicated thread. When a full pass does
  * no work it parks, backing off from 1 µs to 1 ms; a publish posted to any of its agents unparks
- * it.
+ * it. An {@linkplain #invoker invoker} has no thread: its owner calls {@link #doWork()} (Aeron's
+ * {@code AgentInvoker}), so a test decides when each duty cycle runs.
  *
  * <p>Thread safety: {@link #add}, {@link #remove} and {@link #close} from any thread; the agents
- * run only on the runner's thread.
+ * run only on the runner's thread, or for an invoker on the thread calling {@link #doWork()}, one
+ * at a time.
  */
 public final class AgentRunner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AgentRunner.class);
@@ -26,7 +28,9 @@ public final class AgentRunner implements AutoCloseable {
   /** Held by the runner thread for each pass over its agents; see {@link #remove}. */
   private final ReentrantLock pass = new ReentrantLock();
 
+  /** The dedicated thread; null for an invoker. */
   private final Thread thread;
+
   private volatile boolean running = true;
 
   public AgentRunner(String name) {
@@ -34,9 +38,20 @@ public final class AgentRunner implements AutoCloseable {
     thread.start();
   }
 
+  private AgentRunner() {
+    thread = null;
+  }
+
+  /** A runner without a thread: the caller runs each pass with {@link #doWork()}. */
+  public static AgentRunner invoker() {
+    return new AgentRunner();
+  }
+
   /** Runs {@code agent} on this runner from now on. */
   public void add(Agent agent) {
-    agent.onWork(() -> LockSupport.unpark(thread));
+    if (thread != null) {
+      agent.onWork(() -> LockSupport.unpark(thread));
+    }
     agents.add(agent);
     LockSupport.unpark(thread);
   }
@@ -55,25 +70,39 @@ public final class AgentRunner implements AutoCloseable {
     }
   }
 
+  /**
+   * One pass over every agent, for an invoker (a dedicated runner calls it on its thread).
+   *
+   * @return the work done; 0 when every agent was idle
+   * @throws IllegalStateException on a runner with a thread of its own
+   */
+  public int doWork() {
+    if (thread != null && Thread.currentThread() != thread) {
+      throw new IllegalStateException("a dedicated runner runs its own passes");
+    }
+    int work = 0;
+    pass.lock();
+    try {
+      for (Agent a : agents) {
+        try {
+          work += a.doWork();
+        } catch (RuntimeException e) {
+          // An agent's bug must not stop the partitions that share its thread, nor leave the
+          // callers it was serving waiting: it fails what it was handling.
+          LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
+          failed(a, e);
+        }
+      }
+    } finally {
+      pass.unlock();
+    }
+    return work;
+  }
+
   private void run() {
     long park = MIN_PARK_NS;
     while (running) {
-      int work = 0;
-      pass.lock();
-      try {
-        for (Agent a : agents) {
-          try {
-            work += a.doWork();
-          } catch (RuntimeException e) {
-            // An agent's bug must not stop the partitions that share its thread, nor leave the
-            // callers it was serving waiting: it fails what it was handling.
-            LOG.error("SB-BRK-2003 {}: duty cycle failed", a, e);
-            failed(a, e);
-          }
-        }
-      } finally {
-        pass.unlock();
-      }
+      int work = doWork();
       if (work > 0) {
         park = MIN_PARK_NS;
       } else {
@@ -95,6 +124,9 @@ public final class AgentRunner implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    if (thread == null) {
+      return;
+    }
     LockSupport.unpark(thread);
     try {
       thread.join(TimeUnit.SECONDS.toMillis(30));

@@ -6,6 +6,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.AppendResult;
 import io.switchboard.log.FsyncPolicy;
 import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
@@ -15,12 +16,11 @@ import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +31,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,6 +118,7 @@ public final class DelayStore implements AutoCloseable {
   private final Path dir;
   private final LogConfig logConfig;
   private final int maxMessageBytes;
+  private final StorageIO io;
   private final Clock clock;
   private final Releaser releaser;
   private final TreeMap<Bucket, PartitionLog> buckets = new TreeMap<>();
@@ -135,12 +135,14 @@ public final class DelayStore implements AutoCloseable {
       Path dir,
       LogConfig logConfig,
       int maxMessageBytes,
+      StorageIO io,
       Clock clock,
       Releaser releaser) {
     this.stream = stream;
     this.dir = dir;
     this.logConfig = logConfig;
     this.maxMessageBytes = maxMessageBytes;
+    this.io = io;
     this.clock = clock;
     this.releaser = releaser;
   }
@@ -159,23 +161,40 @@ public final class DelayStore implements AutoCloseable {
       int maxBatchBytes,
       Clock clock,
       Releaser releaser) {
+    return open(
+        stream, dir, fsync, maxMessageBytes, maxBatchBytes, NioStorageIO.INSTANCE, clock, releaser);
+  }
+
+  /**
+   * Opens (recovering) the buckets under {@code dir}, every file through {@code io}.
+   *
+   * @param fsync the stream's policy, applied to every bucket
+   * @param maxBatchBytes the stream's largest batch
+   */
+  public static DelayStore open(
+      String stream,
+      Path dir,
+      FsyncPolicy fsync,
+      int maxMessageBytes,
+      int maxBatchBytes,
+      StorageIO io,
+      Clock clock,
+      Releaser releaser) {
     LogConfig config = LogConfig.defaults(fsync).withMaxBatchBytes(maxBatchBytes);
-    DelayStore store = new DelayStore(stream, dir, config, maxMessageBytes, clock, releaser);
-    if (Files.isDirectory(dir)) {
-      try (Stream<Path> children = Files.list(dir)) {
-        for (Path child : children.toList()) {
-          Bucket b = Bucket.parse(child.getFileName().toString());
-          if (b != null && Files.isDirectory(child)) {
-            store.buckets.put(b, store.openLog(b));
-          }
+    DelayStore store = new DelayStore(stream, dir, config, maxMessageBytes, io, clock, releaser);
+    try {
+      for (Path child : io.listDirectories(dir)) {
+        Bucket b = Bucket.parse(child.getFileName().toString());
+        if (b != null) {
+          store.buckets.put(b, store.openLog(b));
         }
-      } catch (IOException e) {
-        store.close();
-        throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
-      } catch (RuntimeException e) {
-        store.close();
-        throw e;
       }
+    } catch (IOException e) {
+      store.close();
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
     }
     return store;
   }
@@ -246,13 +265,14 @@ public final class DelayStore implements AutoCloseable {
       while (level + 1 < LEVEL_MS.length && dueMs - now >= LEVEL_MS[level + 1]) {
         level++;
       }
-      PartitionLog log = append(level, dueMs, record(message, id, dueMs));
-      // Manual flush mode: under ALWAYS the append completes when this forces it.
+      PartitionLog log = bucket(level, dueMs);
+      CompletableFuture<AppendResult> stored = log.append(record(message, id, dueMs).build());
+      // Manual flush mode: under ALWAYS the append completes when this forces it, and fails
+      // when the force fails, which the acknowledgement must then do too.
       log.doFlushWork();
       Durability durability =
           logConfig.fsync() == FsyncPolicy.ALWAYS ? Durability.FSYNCED : Durability.WRITTEN;
-      return CompletableFuture.completedFuture(
-          new PublishAck(stream, partition, -1, durability, false, dueMs));
+      return stored.thenApply(r -> new PublishAck(stream, partition, -1, durability, false, dueMs));
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -281,6 +301,12 @@ public final class DelayStore implements AutoCloseable {
   }
 
   private PartitionLog append(int level, long dueMs, RecordBatchBuilder record) {
+    PartitionLog log = bucket(level, dueMs);
+    log.append(record.build());
+    return log;
+  }
+
+  private PartitionLog bucket(int level, long dueMs) {
     long width = LEVEL_MS[level];
     Bucket b = new Bucket(level, Math.floorDiv(dueMs, width) * width);
     PartitionLog log = buckets.get(b);
@@ -288,15 +314,12 @@ public final class DelayStore implements AutoCloseable {
       log = openLog(b);
       buckets.put(b, log);
     }
-    log.append(record.build());
     return log;
   }
 
   private PartitionLog openLog(Bucket b) {
     return PartitionLog.open(
-        dir.resolve(b.dirName()),
-        logConfig,
-        new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+        dir.resolve(b.dirName()), logConfig, new PartitionLog.Options(io, clock, true));
   }
 
   /**
@@ -498,10 +521,8 @@ public final class DelayStore implements AutoCloseable {
     cursors.remove(b);
     log.close();
     Path bucketDir = dir.resolve(b.dirName());
-    try (Stream<Path> files = Files.walk(bucketDir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+    try {
+      io.deleteTree(bucketDir);
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, bucketDir, e.getMessage());
     }

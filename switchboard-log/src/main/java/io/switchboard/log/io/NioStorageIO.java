@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -53,8 +54,31 @@ public final class NioStorageIO implements StorageIO {
   }
 
   @Override
+  public List<Path> listDirectories(Path dir) throws IOException {
+    List<Path> dirs = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(dir)) {
+      entries.filter(Files::isDirectory).forEach(dirs::add);
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    return dirs;
+  }
+
+  @Override
   public void delete(Path path) throws IOException {
     Files.deleteIfExists(path);
+  }
+
+  @Override
+  public void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   @Override

@@ -25,8 +25,17 @@ public interface StorageIO {
   /** The regular files directly inside {@code dir}, in no particular order. */
   List<Path> list(Path dir) throws IOException;
 
+  /** The directories directly inside {@code dir}, in no particular order; none if it is missing. */
+  List<Path> listDirectories(Path dir) throws IOException;
+
   /** Deletes {@code path} if it exists. */
   void delete(Path path) throws IOException;
+
+  /**
+   * Deletes {@code dir} with everything under it, if it exists. Like {@link #delete}, the removal
+   * is durable once the parent directory is {@linkplain #forceDirectory forced}.
+   */
+  void deleteTree(Path dir) throws IOException;
 
   /** Renames {@code from} to {@code to} atomically, replacing {@code to} if it exists. */
   void move(Path from, Path to) throws IOException;

@@ -26,6 +26,11 @@ public final class DyingIO implements StorageIO {
     budget = calls;
   }
 
+  /** Whether the budget is spent: every further mutating call throws. */
+  public synchronized boolean dead() {
+    return budget <= 0;
+  }
+
   /** Mutating calls made so far. */
   public synchronized long steps() {
     return steps;
@@ -109,9 +114,20 @@ public final class DyingIO implements StorageIO {
   }
 
   @Override
+  public List<Path> listDirectories(Path dir) throws IOException {
+    return delegate.listDirectories(dir);
+  }
+
+  @Override
   public void delete(Path path) throws IOException {
     step();
     delegate.delete(path);
+  }
+
+  @Override
+  public void deleteTree(Path dir) throws IOException {
+    step();
+    delegate.deleteTree(dir);
   }
 
   @Override

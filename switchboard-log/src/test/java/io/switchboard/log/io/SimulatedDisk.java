@@ -28,9 +28,10 @@ import java.util.function.Predicate;
  * the other. A crash keeps the durable content plus a random prefix of the pending operations, the
  * last one possibly torn, and kills every open handle.
  *
- * <p>Simplifications: directories themselves are durable as soon as they are created; a torn write
- * never extends a file with garbage or zeros beyond the bytes it kept; a file's length is durable
- * exactly when the bytes that set it are.
+ * <p>Simplifications: directories themselves are durable as soon as they are created, and a deleted
+ * tree is gone for good at once (its files do not come back in a crash); a torn write never extends
+ * a file with garbage or zeros beyond the bytes it kept; a file's length is durable exactly when
+ * the bytes that set it are.
  */
 public final class SimulatedDisk implements StorageIO {
   // Sorted maps so that a crash consumes the Random in the same order for the same seed.
@@ -142,8 +143,22 @@ public final class SimulatedDisk implements StorageIO {
   }
 
   @Override
+  public synchronized List<Path> listDirectories(Path dir) {
+    Path key = normalize(dir);
+    return directories.stream().filter(p -> key.equals(p.getParent())).sorted().toList();
+  }
+
+  @Override
   public synchronized void delete(Path path) {
     current.remove(normalize(path));
+  }
+
+  @Override
+  public synchronized void deleteTree(Path dir) {
+    Path key = normalize(dir);
+    current.keySet().removeIf(p -> p.startsWith(key));
+    durable.keySet().removeIf(p -> p.startsWith(key));
+    directories.removeIf(p -> p.startsWith(key));
   }
 
   @Override
