@@ -84,7 +84,7 @@ final class TailReader implements AutoCloseable {
       if (count.get() == 0) {
         return;
       }
-      long end = log.logEndOffset();
+      long end = log.readableEndOffset();
       for (Waiter w : waiters) {
         if (w.from < end && take(w)) {
           read(w);
@@ -134,7 +134,7 @@ final class TailReader implements AutoCloseable {
     CompletableFuture<TailRead> out = new CompletableFuture<>();
     long start = Math.max(from, log.logStartOffset());
     Waiter w = new Waiter(stream, partition, log, start, maxBytes, out, completeOn);
-    if (start < log.logEndOffset() || waitMs <= 0) {
+    if (start < log.readableEndOffset() || waitMs <= 0) {
       w.taken.set(true);
       read(w);
       return out;
@@ -162,7 +162,7 @@ final class TailReader implements AutoCloseable {
             waitMs,
             TimeUnit.MILLISECONDS);
     // An append between the look above and the registration would have found no waiter.
-    if (start < log.logEndOffset() && q.take(w)) {
+    if (start < log.readableEndOffset() && q.take(w)) {
       read(w);
     }
     return out;
@@ -186,13 +186,18 @@ final class TailReader implements AutoCloseable {
   private static TailRead readNow(Waiter w) {
     List<StoredMessage> out = new ArrayList<>();
     long next = w.from;
+    long end = w.log.readableEndOffset();
     for (RecordBatch b : w.log.read(w.from, w.maxBytes).batches()) {
       for (Record r : b.records(w.log.config().maxBatchBytes())) {
+        if (r.offset() >= end) {
+          return new TailRead(out, next);
+        }
         if (r.offset() >= w.from) {
           out.add(StoredMessage.of(w.stream, w.partition, r));
+          next = r.offset() + 1;
         }
       }
-      next = Math.max(next, b.nextOffset());
+      next = Math.max(next, Math.min(end, b.nextOffset()));
     }
     return new TailRead(out, next);
   }

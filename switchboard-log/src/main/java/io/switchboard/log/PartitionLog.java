@@ -268,7 +268,9 @@ public final class PartitionLog implements AutoCloseable {
     } else if (flusherShard != null && (rolled || !future.isDone())) {
       flusherShard.wake(this);
     }
-    appended();
+    if (config.fsync() != FsyncPolicy.ALWAYS) {
+      appended(); // under ALWAYS readers see records once forced: the flush tells them
+    }
     return future;
   }
 
@@ -463,6 +465,7 @@ public final class PartitionLog implements AutoCloseable {
     for (PendingFlush p : done) {
       p.future().complete(p.result());
     }
+    appended();
     return sealed + done.size();
   }
 
@@ -903,6 +906,16 @@ public final class PartitionLog implements AutoCloseable {
   /** Every offset below this is on stable storage. */
   public long durableOffset() {
     return durableOffset;
+  }
+
+  /**
+   * The end of what readers may see: under {@link FsyncPolicy#ALWAYS} only what is on stable
+   * storage (acknowledged or about to be), so a reader never gets a record a power cut could take
+   * back and give another message's offset to; under the other policies everything appended, as
+   * their publishers are acknowledged before the force. Append listeners are told when it moves.
+   */
+  public long readableEndOffset() {
+    return config.fsync() == FsyncPolicy.ALWAYS ? durableOffset : logEndOffset;
   }
 
   public long sizeInBytes() {

@@ -735,7 +735,7 @@ public final class ConsumerAgent implements Agent {
   private boolean anythingToDeliver(long now) {
     for (int p = 0; p < cursors.length; p++) {
       Cursor c = cursors[p];
-      if (!c.idle.isEmpty() || c.next < logs.get(p).logEndOffset()) {
+      if (!c.idle.isEmpty() || c.next < logs.get(p).readableEndOffset()) {
         return true;
       }
     }
@@ -1035,7 +1035,8 @@ public final class ConsumerAgent implements Agent {
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
     while (out.size() < max && (!tracking || unackedTotal < config.maxAckPending())) {
       cursor.next = Math.max(cursor.next, log.logStartOffset());
-      if (cursor.next >= log.logEndOffset()) {
+      long end = log.readableEndOffset();
+      if (cursor.next >= end) {
         return;
       }
       List<RecordBatch> batches;
@@ -1058,6 +1059,9 @@ public final class ConsumerAgent implements Agent {
         for (Record r : b.records(log.config().maxBatchBytes())) {
           if (r.offset() < cursor.next) {
             continue;
+          }
+          if (r.offset() >= end) {
+            return; // appended but not yet readable (not yet forced under fsync=always)
           }
           if (out.size() >= max || (tracking && unackedTotal >= config.maxAckPending())) {
             return;

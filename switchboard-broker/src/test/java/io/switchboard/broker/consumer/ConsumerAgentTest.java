@@ -542,4 +542,49 @@ class ConsumerAgentTest {
     c.doWork();
     assertThat(got).contains("b:2");
   }
+
+  /**
+   * Under fsync=always a consumer sees a record only once it is forced: before that a power cut
+   * could take it back and give its offset to another message (found by the broker power-loss
+   * test).
+   */
+  @Test
+  void underFsyncAlwaysOnlyForcedRecordsAreDelivered() {
+    PartitionLog log =
+        PartitionLog.open(
+            dir.resolve("always"),
+            LogConfig.defaults(FsyncPolicy.ALWAYS),
+            new PartitionLog.Options(NioStorageIO.INSTANCE, clock, true));
+    try (PartitionAgent always =
+        new PartitionAgent("A", 0, log, StreamConfig.builder("A", "a.>").build(), clock, 64)) {
+      ConsumerAgent c =
+          new ConsumerAgent(
+              "A",
+              ConsumerConfig.builder("C").build(),
+              List.of(log),
+              new ConsumerState(List.of()),
+              clock,
+              m -> CompletableFuture.completedFuture(null),
+              s -> {},
+              0);
+      int[] wakes = {0};
+      c.onWork(() -> wakes[0]++);
+      CompletableFuture<List<Delivery>> waiting = c.fetch("m", 10, 60_000);
+      c.doWork();
+      CompletableFuture<io.switchboard.broker.stream.PublishAck> ack =
+          always.publish(Message.of("a.x", "durable?".getBytes(StandardCharsets.UTF_8), 0), null);
+      always.doWork();
+      assertThat(log.logEndOffset()).isEqualTo(1);
+      c.doWork();
+      assertThat(waiting).as("appended but not forced: not delivered").isNotDone();
+      assertThat(ack).isNotDone();
+
+      int before = wakes[0];
+      log.doFlushWork();
+      assertThat(ack).isCompleted();
+      assertThat(wakes[0]).as("the force woke the consumer").isGreaterThan(before);
+      c.doWork();
+      assertThat(bodies(waiting.join())).containsExactly("durable?");
+    }
+  }
 }
