@@ -242,7 +242,6 @@ public final class LogCompactor {
             log.clock.nowMs(),
             log.config.indexIntervalBytes());
     fresh.writeIndex(log.io);
-    fresh.markSealed();
     log.segments.put(old.baseOffset, fresh);
     old.close();
   }

@@ -63,52 +63,21 @@ final class LogRecovery {
       }
     }
     long now = clock.nowMs();
-    Path recoveryPointFile = dir.resolve(PartitionLog.RECOVERY_POINT);
-    long recoveryPoint = readOffsetFile(io, recoveryPointFile);
-    // Segments from the recovery point on were rolled but perhaps never sealed: scanned like the
-    // last one. Without the file (a log written before seals moved to the flusher, or one whose
-    // first open did not finish) every segment but the last was sealed when it rolled.
-    long tailStart = bases.isEmpty() ? 0 : bases.lastKey();
-    if (recoveryPoint >= 0) {
-      tailStart = Math.min(tailStart, recoveryPoint);
-    }
-    boolean advanced = recoveryPoint < 0;
     try {
       for (Map.Entry<Long, Path> e : bases.entrySet()) {
         Long nextBase = bases.higherKey(e.getKey());
         boolean last = nextBase == null;
-        boolean unsealed = !clean && e.getKey() >= tailStart;
         Segment s =
             Segment.open(
                 io,
                 dir,
                 e.getKey(),
-                unsealed,
+                last && !clean,
                 last ? Long.MAX_VALUE : nextBase,
                 now,
                 config.indexIntervalBytes());
         segments.put(s.baseOffset, s);
-        if (unsealed && !last) {
-          advanced = true;
-          if (s.nextOffset() != nextBase) {
-            // Its unforced tail was lost. Nothing after the hole was acknowledged: an append is
-            // acknowledged only once every segment before its own is sealed.
-            LOG.warn(
-                "SB-LOG-1008 {}: unsealed segment ends at offset {}, short of {}; the segments"
-                    + " after it are dropped",
-                s.logPath,
-                s.nextOffset(),
-                nextBase);
-            for (long later : bases.tailMap(nextBase, true).keySet()) {
-              io.delete(dir.resolve(Segment.name(later, Segment.LOG_SUFFIX)));
-              io.delete(dir.resolve(Segment.name(later, Segment.INDEX_SUFFIX)));
-            }
-            dirChanged = true;
-            break;
-          }
-          s.force(); // sealed now: forced, then indexed
-          s.writeIndex(io);
-        } else if (!last && s.damagedAt() < 0 && s.indexRebuilt()) {
+        if (!last && s.damagedAt() < 0 && s.indexRebuilt()) {
           s.writeIndex(io); // so the next open need not scan it again
         }
         if (s.damagedAt() >= 0) {
@@ -134,9 +103,6 @@ final class LogRecovery {
     }
     if (dirChanged) {
       io.forceDirectory(dir);
-    }
-    if (advanced || recoveryPoint > segments.lastKey()) {
-      writeOffsetFile(io, recoveryPointFile, segments.lastKey());
     }
     return checkpoint;
   }

@@ -42,11 +42,6 @@ import org.slf4j.LoggerFactory;
  *       and its torn or corrupt tail truncated unless the log was closed cleanly.
  *   <li>{@code .clean-shutdown}: written last by {@link #close()}, deleted (durably) by open. Its
  *       presence lets open trust every index file instead of scanning the last segment.
- *   <li>{@code recovery-point}: the base offset of the first segment not sealed yet (offset int64,
- *       CRC-32C int32), written atomically by the flusher after it seals rolled segments. After an
- *       unclean stop every segment from it on is scanned like the last one; a segment that ends
- *       short of the next one's base (its unforced tail lost) is truncated there and the segments
- *       after it deleted: none of them can hold an acknowledged append (see below).
  *   <li>{@code log-start-offset}: checkpoint (offset int64, CRC-32C int32) written atomically
  *       before segments are deleted; a damaged one is ignored and the first segment's base is used.
  *   <li>{@code *.cleaned}: an unfinished compaction output, deleted. {@code *.swap}: a finished one
@@ -54,16 +49,6 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code truncate-intent}: a truncation under way (offset int64, CRC-32C int32); open
  *       finishes it before loading segments.
  * </ul>
- *
- * <p>Rolling a segment on the append path only creates the next file. Sealing the old one (force,
- * index file, directory force, then the recovery point) is flusher work, like Kafka's asynchronous
- * flush of a rolled segment, so a roll never stalls the appender on fsyncs. Under {@link
- * FsyncPolicy#ALWAYS} an append is acknowledged only after every segment rolled before it is
- * sealed, so an acknowledged offset always sits behind sealed, complete segments. At most {@link
- * #MAX_UNSEALED_SEGMENTS} wait; a roll past that seals inline. Maintenance seals what waits before
- * it looks at sealed segments.
- *
- * <p>Lock order: {@code maintenanceLock}, then {@code sealLock}, then {@code appendLock}.
  *
  * <p>Errors: an I/O error on a write or a failed fsync is fatal for the log ({@link
  * ErrorCode#LOG_FSYNC_FAILED}, {@link ErrorCode#LOG_IO_ERROR}): appends waiting for it fail, no
@@ -73,14 +58,6 @@ public final class PartitionLog implements AutoCloseable {
   static final String CLEAN_SHUTDOWN = ".clean-shutdown";
   static final String LOG_START_CHECKPOINT = "log-start-offset";
   static final String TRUNCATE_INTENT = "truncate-intent";
-  static final String RECOVERY_POINT = "recovery-point";
-
-  /**
-   * Rolled segments that may wait for the flusher to seal them: four, so a burst of rolls never
-   * waits, while recovery has at most a few segments more to scan than the last one.
-   */
-  static final int MAX_UNSEALED_SEGMENTS = 4;
-
   static final String CLEANED_SUFFIX = ".cleaned";
   static final String SWAP_SUFFIX = ".swap";
 
@@ -116,12 +93,6 @@ public final class PartitionLog implements AutoCloseable {
   final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   final ReentrantLock appendLock = new ReentrantLock();
   final ReentrantLock maintenanceLock = new ReentrantLock();
-
-  /** Held while sealing rolled segments, so one thread seals them, in order. */
-  private final ReentrantLock sealLock = new ReentrantLock();
-
-  /** Rolled segments not sealed yet, oldest first. Guarded by appendLock. */
-  private final ArrayDeque<Segment> unsealed = new ArrayDeque<>();
 
   /** Appends waiting for an fsync, in offset order. Guarded by appendLock. */
   private final ArrayDeque<PendingFlush> pending = new ArrayDeque<>();
@@ -192,11 +163,6 @@ public final class PartitionLog implements AutoCloseable {
   private void recover() throws IOException {
     long checkpoint = LogRecovery.recover(dir, config, io, clock, segments);
     active = segments.lastEntry().getValue();
-    for (Segment s : segments.values()) {
-      if (s != active) {
-        s.markSealed(); // recovery sealed whatever it kept that was not sealed yet
-      }
-    }
     // What survived a process crash may still be only in the page cache: make it durable now, so
     // that everything below logEndOffset is durable from the start.
     active.force();
@@ -228,8 +194,6 @@ public final class PartitionLog implements AutoCloseable {
     view.validateForAppend(config.maxBatchBytes());
     CompletableFuture<AppendResult> future;
     boolean flushInline;
-    boolean rolled = false;
-    boolean sealInline = false;
     appendLock.lock();
     try {
       ensureWritable();
@@ -237,8 +201,6 @@ public final class PartitionLog implements AutoCloseable {
       Segment seg = active;
       if (shouldRoll(seg, view, now)) {
         seg = rollLocked(now);
-        rolled = true;
-        sealInline = unsealed.size() > MAX_UNSEALED_SEGMENTS;
       }
       long base = logEndOffset;
       RecordBatch.setBaseOffset(batch, base);
@@ -260,12 +222,9 @@ public final class PartitionLog implements AutoCloseable {
     } finally {
       appendLock.unlock();
     }
-    if (sealInline) {
-      sealPending(); // the flusher is behind: push back on the appender
-    }
     if (flushInline) {
       flushPending();
-    } else if (flusherShard != null && (rolled || !future.isDone())) {
+    } else if (flusherShard != null && !future.isDone()) {
       flusherShard.wake(this);
     }
     if (config.fsync() != FsyncPolicy.ALWAYS) {
@@ -303,25 +262,25 @@ public final class PartitionLog implements AutoCloseable {
         || logEndOffset + view.lastOffsetDelta() - seg.baseOffset >= Integer.MAX_VALUE;
   }
 
-  /**
-   * Starts a new active segment; the old one waits in {@link #unsealed} for the flusher, which
-   * makes it durable (and the new file's directory entry with it) before any append that follows it
-   * is acknowledged under {@link FsyncPolicy#ALWAYS}. Caller holds appendLock.
-   */
+  /** Seals the active segment and starts a new one. Caller holds appendLock. */
   private Segment rollLocked(long nowMs) {
     Segment old = active;
     try {
+      // Sealed segments are trusted after a crash, so they are made durable before the next
+      // segment exists, whatever the fsync policy.
+      old.force();
+      old.writeIndex(io);
       Segment next = Segment.create(io, dir, logEndOffset, nowMs);
+      io.forceDirectory(dir);
       segments.put(next.baseOffset, next);
       active = next;
-      unsealed.addLast(old);
       return next;
     } catch (IOException e) {
       throw failLocked(e, ErrorCode.LOG_IO_ERROR);
     }
   }
 
-  /** Seals the active segment now, if it holds anything: the roll and its seal, on the caller. */
+  /** Seals the active segment now, if it holds anything. */
   public void roll() {
     appendLock.lock();
     try {
@@ -329,78 +288,6 @@ public final class PartitionLog implements AutoCloseable {
       if (active.size() > 0) {
         rollLocked(clock.nowMs());
       }
-    } finally {
-      appendLock.unlock();
-    }
-    sealPending();
-    SwitchboardException f = failure;
-    if (f != null) {
-      throw f;
-    }
-  }
-
-  /**
-   * Seals every rolled segment waiting, oldest first: forces it, writes its index (atomically,
-   * which forces the directory and with it the next segment's entry), then records the new recovery
-   * point. Flusher work; maintenance and an appender past {@link #MAX_UNSEALED_SEGMENTS} call it
-   * too. A failure is fatal for the log, like a failed fsync of appends.
-   *
-   * @return segments sealed
-   */
-  private int sealPending() {
-    sealLock.lock();
-    try {
-      int sealed = 0;
-      long recoveryPoint = -1;
-      while (true) {
-        Segment seg;
-        appendLock.lock();
-        try {
-          if (failure != null) {
-            return sealed;
-          }
-          seg = unsealed.peekFirst();
-          if (seg == null) {
-            break;
-          }
-        } finally {
-          appendLock.unlock();
-        }
-        try {
-          seg.force();
-          seg.writeIndex(io);
-        } catch (IOException e) {
-          fail(e, ErrorCode.LOG_IO_ERROR);
-          return sealed;
-        }
-        appendLock.lock();
-        try {
-          unsealed.pollFirst();
-          seg.markSealed();
-          recoveryPoint = unsealed.isEmpty() ? active.baseOffset : unsealed.peekFirst().baseOffset;
-        } finally {
-          appendLock.unlock();
-        }
-        sealed++;
-      }
-      if (recoveryPoint >= 0) {
-        try {
-          LogRecovery.writeOffsetFile(io, dir.resolve(RECOVERY_POINT), recoveryPoint);
-        } catch (IOException e) {
-          fail(e, ErrorCode.LOG_IO_ERROR);
-        }
-      }
-      return sealed;
-    } finally {
-      sealLock.unlock();
-    }
-  }
-
-  /** Rolled segments waiting to be sealed (tests). */
-  int unsealedSegmentCount() {
-    appendLock.lock();
-    try {
-      return unsealed.size();
     } finally {
       appendLock.unlock();
     }
@@ -419,8 +306,8 @@ public final class PartitionLog implements AutoCloseable {
     }
     return switch (config.fsync()) {
       case ALWAYS -> flushPending();
-      case INTERVAL -> sealPending() + flushOnInterval();
-      case NEVER -> sealPending();
+      case INTERVAL -> flushOnInterval();
+      case NEVER -> 0;
     };
   }
 
@@ -429,19 +316,13 @@ public final class PartitionLog implements AutoCloseable {
     Segment seg;
     appendLock.lock();
     try {
-      if ((pending.isEmpty() && unsealed.isEmpty()) || failure != null) {
+      if (pending.isEmpty() || failure != null) {
         return 0;
       }
       target = logEndOffset;
       seg = active;
     } finally {
       appendLock.unlock();
-    }
-    // Every segment rolled before the target was taken is sealed before anything is acknowledged:
-    // together with forcing the active one, that makes everything below the target durable.
-    int sealed = sealPending();
-    if (failure != null) {
-      return sealed + 1;
     }
     try {
       seg.force();
@@ -466,7 +347,7 @@ public final class PartitionLog implements AutoCloseable {
       p.future().complete(p.result());
     }
     appended();
-    return sealed + done.size();
+    return done.size();
   }
 
   /**
@@ -486,8 +367,6 @@ public final class PartitionLog implements AutoCloseable {
     } finally {
       appendLock.unlock();
     }
-    sealPending();
-    ensureWritable();
     try {
       seg.force();
     } catch (IOException e) {
@@ -506,10 +385,6 @@ public final class PartitionLog implements AutoCloseable {
     Segment seg = active;
     if (target == durableOffset || failure != null) {
       return 0;
-    }
-    sealPending(); // whatever rolled since the seal pass before this one
-    if (failure != null) {
-      return 1;
     }
     try {
       seg.force();
@@ -581,7 +456,6 @@ public final class PartitionLog implements AutoCloseable {
    */
   public void truncateTo(long offset) {
     maintenanceLock.lock();
-    sealLock.lock();
     appendLock.lock();
     try {
       ensureWritable();
@@ -608,15 +482,12 @@ public final class PartitionLog implements AutoCloseable {
         segments.remove(s.baseOffset);
         s.close();
       }
-      unsealed.removeIf(s -> s.baseOffset >= keep.baseOffset);
       long now = clock.nowMs();
       int interval = config.indexIntervalBytes();
       LogRecovery.applyTruncation(io, dir, offset, now, interval);
       if (keep.baseOffset < offset) {
         Segment sealed = Segment.open(io, dir, keep.baseOffset, false, offset, now, interval);
-        sealed.force(); // it may have been rolled and not sealed yet
         sealed.writeIndex(io);
-        sealed.markSealed();
         segments.put(sealed.baseOffset, sealed);
       }
       Segment fresh = Segment.open(io, dir, offset, true, Long.MAX_VALUE, now, interval);
@@ -638,7 +509,6 @@ public final class PartitionLog implements AutoCloseable {
       throw failLocked(e, ErrorCode.LOG_IO_ERROR);
     } finally {
       appendLock.unlock();
-      sealLock.unlock();
       maintenanceLock.unlock();
     }
   }
@@ -737,23 +607,15 @@ public final class PartitionLog implements AutoCloseable {
   // ---------------------------------------------------------------- retention
 
   /**
-   * Deletes whole sealed segments past the age and size limits or below the log-start offset,
-   * sealing the rolled segments waiting first. The active segment is never deleted.
+   * Deletes whole sealed segments past the age and size limits or below the log-start offset. The
+   * active segment is never deleted.
    *
    * @return the number of segments deleted
    */
   public int enforceRetention() {
-    return enforceRetention(true);
-  }
-
-  /** With {@code seal} false, rolled segments still waiting for their seal are kept this time. */
-  private int enforceRetention(boolean seal) {
     maintenanceLock.lock();
     try {
       ensureOpen();
-      if (seal) {
-        sealPending();
-      }
       long now = clock.nowMs();
       int deleted = 0;
       while (true) {
@@ -787,10 +649,6 @@ public final class PartitionLog implements AutoCloseable {
    * at once; the new start is durable before this returns.
    */
   public void deleteRecordsBefore(long offset) {
-    deleteRecordsBefore(offset, true);
-  }
-
-  private void deleteRecordsBefore(long offset, boolean seal) {
     if (offset > logEndOffset) {
       throw SwitchboardException.of(
           ErrorCode.LOG_OFFSET_OUT_OF_RANGE, offset, logStartOffset, logEndOffset);
@@ -808,20 +666,19 @@ public final class PartitionLog implements AutoCloseable {
     } finally {
       maintenanceLock.unlock();
     }
-    enforceRetention(seal);
+    enforceRetention();
   }
 
   /**
    * As {@link #deleteRecordsBefore}, but gives up at once (returning false) when retention or
-   * compaction holds the log, and leaves rolled segments waiting for their seal to the flusher: for
-   * a partition's owner thread, which must never wait for them.
+   * compaction holds the log: for a partition's owner thread, which must never wait for them.
    */
   public boolean tryDeleteRecordsBefore(long offset) {
     if (!maintenanceLock.tryLock()) {
       return false;
     }
     try {
-      deleteRecordsBefore(offset, false);
+      deleteRecordsBefore(offset);
       return true;
     } finally {
       maintenanceLock.unlock();
@@ -830,7 +687,7 @@ public final class PartitionLog implements AutoCloseable {
 
   private Segment oldestSealed() {
     Segment first = segments.firstEntry().getValue();
-    return first == active || !first.isSealed() ? null : first;
+    return first == active ? null : first;
   }
 
   /** Caller holds maintenanceLock. The new start offset is durable before files go. */
@@ -860,7 +717,6 @@ public final class PartitionLog implements AutoCloseable {
     maintenanceLock.lock();
     try {
       ensureOpen();
-      sealPending();
       return new LogCompactor(this).run();
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
@@ -873,7 +729,7 @@ public final class PartitionLog implements AutoCloseable {
   List<Segment> sealedSegments() {
     List<Segment> out = new ArrayList<>();
     for (Segment s : segments.values()) {
-      if (s != active && s.isSealed()) {
+      if (s != active) {
         out.add(s);
       }
     }
@@ -956,7 +812,6 @@ public final class PartitionLog implements AutoCloseable {
       }
     }
     maintenanceLock.lock();
-    sealLock.lock();
     try {
       if (failure == null) {
         flushPending();
@@ -981,7 +836,6 @@ public final class PartitionLog implements AutoCloseable {
       for (Segment s : segments.values()) {
         s.closeQuietly();
       }
-      sealLock.unlock();
       maintenanceLock.unlock();
     }
   }

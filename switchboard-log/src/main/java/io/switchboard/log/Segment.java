@@ -24,11 +24,10 @@ import org.slf4j.LoggerFactory;
  * run concurrently. {@link #force} and {@link #close} synchronize on the segment so a flusher never
  * forces a closed file.
  *
- * <p>After a crash: the {@code .log} files of the segments not sealed yet (the last one, and those
- * rolled since the log's {@code recovery-point}) are scanned and truncated after their last valid
- * batch; sealed segments were forced when they were sealed and are trusted, but their batches are
- * CRC-checked the first time they are read ({@link #verify}), and a damaged one stops reads at the
- * damage. A missing or invalid {@code .index} file is rebuilt by a scan.
+ * <p>After a crash: the {@code .log} file of the last segment is scanned and truncated after its
+ * last valid batch; sealed segments were forced when they were sealed and are trusted, but their
+ * batches are CRC-checked the first time they are read ({@link #verify}), and a damaged one stops
+ * reads at the damage. A missing or invalid {@code .index} file is rebuilt by a scan.
  */
 final class Segment {
   private static final Logger LOG = LoggerFactory.getLogger(Segment.class);
@@ -56,9 +55,6 @@ final class Segment {
   private long maxTimestampAtLastTimeEntry = -1;
   private long createdMs;
   private boolean closed;
-
-  /** Forced and indexed since it stopped being active: complete on disk, trusted after a crash. */
-  private volatile boolean sealed;
 
   private Segment(long baseOffset, Path dir, StorageFile file, SegmentIndex index, long createdMs) {
     this.baseOffset = baseOffset;
@@ -405,15 +401,6 @@ final class Segment {
 
   void resetCreatedMs(long nowMs) {
     this.createdMs = nowMs;
-  }
-
-  /** Whether this segment is sealed: forced and indexed, see {@link PartitionLog}. */
-  boolean isSealed() {
-    return sealed;
-  }
-
-  void markSealed() {
-    sealed = true;
   }
 
   /** Whether opening had to rebuild the index by scanning (so the file on disk is stale). */

@@ -1,7 +1,6 @@
 package io.switchboard.log;
 
 import io.switchboard.log.format.Record;
-import io.switchboard.log.io.DyingIO;
 import io.switchboard.log.io.SimulatedDisk;
 import io.switchboard.testkit.ManualClock;
 import java.nio.file.Path;
@@ -22,10 +21,6 @@ import java.util.concurrent.CompletableFuture;
  * <p>Checked after each recovery: every acknowledged record is present and byte-identical; what the
  * log serves is a gap-free run of offsets, each holding exactly what was appended at that offset
  * (nothing from after a torn write is served).
- *
- * <p>Segments roll on the append path while the seal of the old one waits for the next flush pass,
- * so a cut often falls between a roll and its seal; fewer flushes ({@code flushOneIn}) leave more
- * rolled segments unsealed at the cut, and under {@code NEVER} nothing but a seal forces anything.
  */
 final class PowerLossScenario {
   private PowerLossScenario() {}
@@ -38,45 +33,25 @@ final class PowerLossScenario {
    * @param problems every violation, each naming the seed
    * @param crashes power cuts simulated
    * @param crashesThatLostWrites cuts after which the log ended before the last append made
-   * @param crashesWithUnsealedSegments cuts while rolled segments waited for their seal
    */
-  record Outcome(
-      List<String> problems,
-      int crashes,
-      int crashesThatLostWrites,
-      int crashesWithUnsealedSegments) {}
+  record Outcome(List<String> problems, int crashes, int crashesThatLostWrites) {}
 
   static Outcome run(long seed, SimulatedDisk disk) {
-    return run(seed, disk, 4, FsyncPolicy.ALWAYS, false);
-  }
-
-  /**
-   * @param flushOneIn one step in this many (on average) runs a flush pass
-   * @param fsync under {@code ALWAYS} acknowledged appends must survive; otherwise only the
-   *     consistency of what survives is checked
-   * @param cutMidFlush the power goes during a last flush pass, after a random number of its file
-   *     operations: between the seals of rolled segments, or between a seal's steps
-   */
-  static Outcome run(
-      long seed, SimulatedDisk disk, int flushOneIn, FsyncPolicy fsync, boolean cutMidFlush) {
     Random random = new Random(seed);
     List<String> problems = new ArrayList<>();
     LogConfig config =
-        LogConfig.defaults(fsync)
+        LogConfig.defaults(FsyncPolicy.ALWAYS)
             .withSegmentBytes(2048 + random.nextInt(6 * 1024))
             .withIndexIntervalBytes(64 + random.nextInt(1024));
     ManualClock clock = new ManualClock();
     PartitionLog.Options options = new PartitionLog.Options(disk, clock, true);
-    DyingIO dying = new DyingIO(disk);
-    PartitionLog.Options dyingOptions = new PartitionLog.Options(dying, clock, true);
     Map<Long, byte[]> written = new HashMap<>();
     long ackedEnd = 0;
     int crashes = 0;
     int lossy = 0;
-    int unsealedAtCut = 0;
     int cycles = 1 + random.nextInt(3);
     for (int cycle = 0; cycle < cycles && problems.isEmpty(); cycle++) {
-      PartitionLog log = PartitionLog.open(DIR, config, cutMidFlush ? dyingOptions : options);
+      PartitionLog log = PartitionLog.open(DIR, config, options);
       List<CompletableFuture<AppendResult>> waiting = new ArrayList<>();
       int steps = 20 + random.nextInt(180);
       int flushAt = random.nextInt(steps);
@@ -88,14 +63,14 @@ final class PowerLossScenario {
           written.put(base + i, TestBatches.valueOf(base + i + 1_000_000L * cycle, size));
         }
         waiting.add(log.append(batchWithValues(base, count, size, cycle)));
-        if (step == flushAt || random.nextInt(flushOneIn) == 0) {
+        if (step == flushAt || random.nextInt(4) == 0) {
           log.doFlushWork();
         }
         if (random.nextInt(30) == 0) {
           log.roll();
         }
         for (CompletableFuture<AppendResult> f : waiting) {
-          if (fsync == FsyncPolicy.ALWAYS && f.isDone() && !f.isCompletedExceptionally()) {
+          if (f.isDone() && !f.isCompletedExceptionally()) {
             ackedEnd = Math.max(ackedEnd, f.join().lastOffset() + 1);
           }
         }
@@ -103,24 +78,6 @@ final class PowerLossScenario {
       }
       // Power cut: the log object is abandoned, its handles die with the disk.
       long writtenEnd = log.logEndOffset();
-      if (log.unsealedSegmentCount() > 0) {
-        unsealedAtCut++;
-      }
-      if (cutMidFlush) {
-        dying.dieAfter(random.nextInt(12));
-        try {
-          log.doFlushWork();
-        } catch (RuntimeException e) {
-          // the process died in the middle of it
-        }
-        writtenEnd = log.logEndOffset();
-        for (CompletableFuture<AppendResult> f : waiting) {
-          if (fsync == FsyncPolicy.ALWAYS && f.isDone() && !f.isCompletedExceptionally()) {
-            ackedEnd = Math.max(ackedEnd, f.join().lastOffset() + 1);
-          }
-        }
-        dying.dieAfter(Long.MAX_VALUE);
-      }
       disk.crash(random);
       crashes++;
       PartitionLog recovered;
@@ -139,7 +96,7 @@ final class PowerLossScenario {
       ackedEnd = Math.min(ackedEnd, end);
       recovered.close();
     }
-    return new Outcome(problems, crashes, lossy, unsealedAtCut);
+    return new Outcome(problems, crashes, lossy);
   }
 
   private static java.nio.ByteBuffer batchWithValues(long base, int count, int size, int cycle) {

@@ -37,45 +37,6 @@ class PowerLossTest {
   }
 
   @Test
-  void cutsBetweenARollAndItsSealLoseNothingAcknowledgedIn200Seeds() {
-    List<String> problems = new ArrayList<>();
-    int crashes = 0;
-    int unsealed = 0;
-    for (long seed = FIRST_SEED; seed < FIRST_SEED + ITERATIONS; seed++) {
-      PowerLossScenario.Outcome o =
-          PowerLossScenario.run(seed, new SimulatedDisk(), 16, FsyncPolicy.ALWAYS, true);
-      problems.addAll(o.problems());
-      crashes += o.crashes();
-      unsealed += o.crashesWithUnsealedSegments();
-    }
-    assertThat(problems).as("replay one with -Dpowerloss.seed=N").isEmpty();
-    assertThat(unsealed)
-        .as("cuts (of %d) with rolled segments not sealed yet", crashes)
-        .isGreaterThan(crashes / 4);
-  }
-
-  @Test
-  void withoutFsyncWhatSurvivesACutBeforeASealIsAGapFreePrefixIn200Seeds() {
-    List<String> problems = new ArrayList<>();
-    int crashes = 0;
-    int unsealed = 0;
-    int lossy = 0;
-    for (long seed = FIRST_SEED; seed < FIRST_SEED + ITERATIONS; seed++) {
-      PowerLossScenario.Outcome o =
-          PowerLossScenario.run(seed, new SimulatedDisk(), 16, FsyncPolicy.NEVER, true);
-      problems.addAll(o.problems());
-      crashes += o.crashes();
-      unsealed += o.crashesWithUnsealedSegments();
-      lossy += o.crashesThatLostWrites();
-    }
-    assertThat(problems).as("replay one with -Dpowerloss.seed=N").isEmpty();
-    assertThat(unsealed)
-        .as("cuts (of %d) with unsealed segments", crashes)
-        .isGreaterThan(crashes / 4);
-    assertThat(lossy).as("cuts (of %d) that lost writes", crashes).isGreaterThan(crashes / 4);
-  }
-
-  @Test
   void theHarnessCatchesAnAcknowledgementBeforeFsync() {
     assertThat(seedsOf20ThatCatch(disk -> disk.setLyingFsync(true)))
         .as("seeds (of 20) where the lost acknowledged data was seen")
