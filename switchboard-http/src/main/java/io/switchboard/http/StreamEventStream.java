@@ -35,7 +35,13 @@ final class StreamEventStream extends EventStream {
     try {
       s.follower =
           StreamFollower.open(
-              service.broker(), stream, x.query("subject", null), next, ctx.executor(), s::deliver);
+              service.broker(),
+              stream,
+              x.query("subject", null),
+              next,
+              ctx.executor(),
+              ctx.channel()::isWritable,
+              s::deliver);
     } catch (RuntimeException e) {
       s.close();
       throw e;

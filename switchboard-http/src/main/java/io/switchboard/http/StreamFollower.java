@@ -2,19 +2,19 @@ package io.switchboard.http;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.switchboard.broker.Broker;
-import io.switchboard.broker.consumer.AckPolicy;
-import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.TailRead;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.Delivery;
-import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.SubjectLimits;
 import io.switchboard.core.subject.Subjects;
 import java.util.Arrays;
-import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,37 +26,52 @@ import org.slf4j.LoggerFactory;
  * keeps what was published meanwhile. Behind the SSE stream events ({@link StreamEventStream},
  * positions as event ids) and the WebSocket {@code follow} operation.
  *
- * <p>It reads through a consumer of its own ({@value #CONSUMER_PREFIX}…, ack policy none), deleted
- * when it is closed; ones a crash left behind are deleted when the HTTP front end starts ({@link
- * #deleteLeftovers}). Messages reach the callback on the given event loop; confined to it after
- * {@link #open}.
+ * <p>It keeps nothing in the broker: each partition is read with {@link Broker#tail} from the
+ * follower's own next offset, one read at a time, the next one asked for once the last was handed
+ * on and the connection can take more (replay never outruns the reader). Closing it is a flag.
+ * Messages reach the callback on the given event loop; confined to it after {@link #open}.
  */
 final class StreamFollower {
   private static final Logger LOG = LoggerFactory.getLogger(StreamFollower.class);
 
-  /** Names of the consumers followers read through. */
+  /** Names of the consumers followers read through before tail reads (deleted at start). */
   static final String CONSUMER_PREFIX = "http-sse-";
 
-  /** Messages pushed ahead of the writes: a window, returned as messages are handed on. */
-  static final int CREDITS = 256;
+  /** Bytes one read of a partition returns at most. */
+  static final int READ_BYTES = 256 * 1024;
+
+  /** How long one read waits at the tail before it is asked again. */
+  static final long WAIT_MS = 30_000;
+
+  /** How soon a connection that cannot take more is looked at again. */
+  static final long WRITABLE_POLL_MS = 5;
 
   private final Broker broker;
   private final String stream;
-  private final String consumer;
+  private final String subject;
 
   /** The next offset per partition: what a resume continues from. */
   private final long[] next;
 
+  private final EventExecutor loop;
+  private final BooleanSupplier writable;
   private final BiConsumer<String, Delivery> sink;
-  private PushSubscription push;
-  private boolean closed;
+  private volatile boolean closed;
 
   private StreamFollower(
-      Broker broker, String stream, long[] next, BiConsumer<String, Delivery> sink) {
+      Broker broker,
+      String stream,
+      String subject,
+      long[] next,
+      EventExecutor loop,
+      BooleanSupplier writable,
+      BiConsumer<String, Delivery> sink) {
     this.broker = broker;
     this.stream = stream;
-    this.consumer = CONSUMER_PREFIX + UUID.randomUUID().toString().replace("-", "");
+    this.subject = subject;
     this.next = next;
+    this.loop = loop;
+    this.writable = writable;
     this.sink = sink;
   }
 
@@ -113,28 +128,56 @@ final class StreamFollower {
       String subject,
       long[] next,
       EventExecutor loop,
+      BooleanSupplier writable,
       BiConsumer<String, Delivery> sink) {
     if (subject != null) {
       Subjects.validatePattern(subject, SubjectLimits.DEFAULTS);
     }
-    StreamFollower f = new StreamFollower(broker, stream, next, sink);
-    // Starts at the lowest position of any partition; deliver() skips what lies before the
-    // position of its own partition.
-    ConsumerConfig config =
-        ConsumerConfig.builder(f.consumer)
-            .filter(subject)
-            .ackPolicy(AckPolicy.NONE)
-            .startOffset(Arrays.stream(next).min().orElse(0))
-            .build();
-    broker.createOwnedConsumer(stream, config);
-    try {
-      f.push =
-          broker.push(stream, f.consumer, "http", CREDITS, d -> loop.execute(() -> f.deliver(d)));
-    } catch (RuntimeException e) {
-      f.close();
-      throw e;
+    broker.streamInfo(stream); // STREAM_NOT_FOUND now rather than from the first read
+    StreamFollower f = new StreamFollower(broker, stream, subject, next, loop, writable, sink);
+    for (int p = 0; p < next.length; p++) {
+      f.read(p);
     }
     return f;
+  }
+
+  /** Event loop: asks for partition {@code p}'s next messages. */
+  private void read(int p) {
+    if (closed) {
+      return;
+    }
+    if (!writable.getAsBoolean()) {
+      loop.schedule(() -> read(p), WRITABLE_POLL_MS, TimeUnit.MILLISECONDS);
+      return;
+    }
+    broker
+        .tail(stream, p, next[p], READ_BYTES, WAIT_MS, loop)
+        .whenComplete((r, e) -> read(p, r, e));
+  }
+
+  private void read(int p, TailRead r, Throwable e) {
+    if (closed) {
+      return;
+    }
+    if (e != null) {
+      // The stream was deleted, or the server is stopping: this partition has nothing more.
+      LOG.debug("SB-HTTP-4101 follow of {} partition {} ends: {}", stream, p, e.toString());
+      return;
+    }
+    for (StoredMessage m : r.messages()) {
+      if (closed) {
+        return;
+      }
+      if (m.offset() < next[p]) {
+        continue; // before the resume point of its partition: the reader has it already
+      }
+      next[p] = m.offset() + 1;
+      if (subject == null || Subjects.matches(subject, m.message().subject())) {
+        sink.accept(position(next), new Delivery(stream, null, p, m.offset(), 1, m.message()));
+      }
+    }
+    next[p] = Math.max(next[p], r.nextOffset());
+    read(p);
   }
 
   /**
@@ -182,51 +225,14 @@ final class StreamFollower {
     return b.toString();
   }
 
-  private void deliver(Delivery d) {
-    if (closed) {
-      return;
-    }
-    push.returnCredit();
-    int p = d.partition();
-    if (d.offset() < next[p]) {
-      return; // before the resume point of its partition: the reader has it already
-    }
-    next[p] = d.offset() + 1;
-    sink.accept(position(next), d);
-  }
-
-  /** Stops following and deletes the consumer (off the calling thread). Idempotent. */
+  /** Stops following (event loop). Idempotent; nothing to release in the broker. */
   void close() {
-    if (closed) {
-      return;
-    }
     closed = true;
-    PushSubscription p = push;
-    // Closing a push subscription joins its thread: never on the event loop.
-    Thread.ofVirtual()
-        .name("sb-http-follow-close")
-        .start(
-            () -> {
-              if (p != null) {
-                p.close();
-              }
-              try {
-                broker.deleteOwnedConsumer(stream, consumer);
-              } catch (SwitchboardException e) {
-                if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
-                  LOG.warn(
-                      "SB-HTTP-4101 could not delete consumer {} of {}: {}",
-                      consumer,
-                      stream,
-                      e.getMessage());
-                }
-              }
-            });
   }
 
   /**
-   * Declares the followers' consumers the server's own (admin calls may not touch them) and deletes
-   * those a crash ended without their cleanup.
+   * Declares the consumers followers read through before tail reads the server's own, and deletes
+   * those an earlier version left behind.
    */
   static void deleteLeftovers(Broker broker) {
     broker.ownConsumers(CONSUMER_PREFIX, "HTTP stream followers");

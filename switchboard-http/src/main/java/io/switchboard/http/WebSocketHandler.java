@@ -401,6 +401,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
             text(n, "subject", false),
             next,
             ctx.executor(),
+            ctx.channel()::isWritable,
             (position, d) -> {
               ObjectNode m = AdminJson.JSON.createObjectNode();
               m.put("op", "message");
