@@ -1,10 +1,10 @@
 package io.switchboard.cli;
 
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.FrontEnd;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

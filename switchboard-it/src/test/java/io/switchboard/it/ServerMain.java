@@ -1,9 +1,9 @@
 package io.switchboard.it;
 
-import io.switchboard.server.FrontEnd;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.config.ServerConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;

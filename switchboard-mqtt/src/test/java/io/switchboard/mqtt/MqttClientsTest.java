@@ -9,7 +9,7 @@ import io.switchboard.protocol.frame.LiveMessage;
 import io.switchboard.protocol.frame.Reply;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.config.ServerConfig;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

@@ -1,5 +1,7 @@
 package io.switchboard.server.config;
 
+import io.switchboard.spi.config.CommonKeys;
+import io.switchboard.spi.config.ConfigKey;
 import java.util.List;
 
 /**
@@ -17,13 +19,8 @@ public final class ConfigCatalogue {
               + " the working directory.",
           ConfigKey.nonBlank());
 
-  public static final ConfigKey<String> BIND =
-      new ConfigKey<>(
-          "bind",
-          "127.0.0.1",
-          "Address every listener binds to. Loopback by default, so a first start exposes nothing"
-              + " to the network; use 0.0.0.0 to listen on every interface.",
-          ConfigKey.nonBlank());
+  /** Declared in spi, where front ends read it. */
+  public static final ConfigKey<String> BIND = CommonKeys.BIND;
 
   public static final ConfigKey<Integer> NATIVE_PORT =
       new ConfigKey<>(

@@ -56,8 +56,9 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
-import io.switchboard.server.ProtocolMeters;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.Outbound;
+import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.admin.AdminJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -182,8 +183,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private long pendingWriteBytes() {
-    var buffer = ctx.channel().unsafe().outboundBuffer();
-    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    return Outbound.pendingBytes(ctx.channel());
   }
 
   @Override

@@ -1,27 +1,20 @@
 package io.switchboard.server.nativ;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.Role;
 import io.switchboard.protocol.codec.NativeFrameDecoder;
 import io.switchboard.protocol.codec.NativeFrameEncoder;
-import io.switchboard.server.FrontEnd;
-import io.switchboard.server.ProtocolMeters;
-import io.switchboard.server.ServerContext;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ConfigKey;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.Listeners;
+import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -73,33 +66,20 @@ public final class NativeFrontEnd implements FrontEnd {
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
     this.meters = meters;
     channels = new DefaultChannelGroup("native", GlobalEventExecutor.INSTANCE);
-    long pending = settings.maxPendingBytes();
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(context.acceptors(), context.workers())
-            .channel(
-                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(
-                ChannelOption.WRITE_BUFFER_WATER_MARK,
-                new WriteBufferWaterMark(
-                    (int) Math.min(Integer.MAX_VALUE, pending),
-                    (int) Math.min(Integer.MAX_VALUE, 2 * pending)))
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    channels.add(ch);
-                    ch.pipeline()
-                        .addLast("decoder", new NativeFrameDecoder(Role.SERVER, settings.limits()))
-                        .addLast("encoder", NativeFrameEncoder.INSTANCE)
-                        .addLast(
-                            "adapter",
-                            new NativeAdapter(
-                                context.broker(), settings, context.serverId(), meters));
-                  }
-                });
-    listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    listener =
+        Listeners.tcp(
+            context,
+            port,
+            Listeners.outboundLimit(settings.maxPendingBytes()),
+            ch -> {
+              channels.add(ch);
+              ch.pipeline()
+                  .addLast("decoder", new NativeFrameDecoder(Role.SERVER, settings.limits()))
+                  .addLast("encoder", NativeFrameEncoder.INSTANCE)
+                  .addLast(
+                      "adapter",
+                      new NativeAdapter(context.broker(), settings, context.serverId(), meters));
+            });
     return Optional.of((InetSocketAddress) listener.localAddress());
   }
 

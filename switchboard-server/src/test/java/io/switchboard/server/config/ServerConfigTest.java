@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -89,7 +91,7 @@ class ServerConfigTest {
 
   @Test
   void everyKeyHasADocumentedValidDefaultAndAnEnvironmentName() {
-    ServerConfig defaults = ServerConfig.defaults();
+    ServerConfig defaults = ServerConfig.defaults(ConfigCatalogue.ALL);
     for (ConfigKey<?> k : ConfigCatalogue.ALL) {
       assertThat(defaults.get(k)).as(k.name()).isNotNull();
       assertThat(k.doc()).as(k.name()).endsWith(".");
