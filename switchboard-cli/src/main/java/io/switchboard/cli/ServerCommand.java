@@ -1,6 +1,7 @@
 package io.switchboard.cli;
 
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.spi.FrontEnd;
@@ -54,7 +55,7 @@ final class ServerCommand implements Callable<Integer> {
       flags.put(ConfigCatalogue.BIND.name(), bind);
     }
     if (port != null) {
-      flags.put(ConfigCatalogue.NATIVE_PORT.name(), port);
+      flags.put(NativeKeys.PORT.name(), port);
     }
     ServerConfig resolved;
     try {

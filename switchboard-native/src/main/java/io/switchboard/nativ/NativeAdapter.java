@@ -1,4 +1,4 @@
-package io.switchboard.server.nativ;
+package io.switchboard.nativ;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.ChannelFutureListener;

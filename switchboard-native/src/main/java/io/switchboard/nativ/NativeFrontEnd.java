@@ -1,4 +1,4 @@
-package io.switchboard.server.nativ;
+package io.switchboard.nativ;
 
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
@@ -8,7 +8,6 @@ import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.Role;
 import io.switchboard.protocol.codec.NativeFrameDecoder;
 import io.switchboard.protocol.codec.NativeFrameEncoder;
-import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.Listeners;
 import io.switchboard.spi.ProtocolMeters;
@@ -42,23 +41,23 @@ public final class NativeFrontEnd implements FrontEnd {
 
   @Override
   public List<ConfigKey<?>> configKeys() {
-    return List.of(); // its keys are in the server's catalogue: native.*
+    return NativeKeys.ALL;
   }
 
   static NativeSettings settings(ServerConfig c) {
     return new NativeSettings(
-        ProtocolLimits.DEFAULTS.withMaxFrameBytes(c.get(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)),
-        c.get(ConfigCatalogue.NATIVE_MAX_CONNECTIONS),
-        c.get(ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS),
+        ProtocolLimits.DEFAULTS.withMaxFrameBytes(c.get(NativeKeys.MAX_FRAME_BYTES)),
+        c.get(NativeKeys.MAX_CONNECTIONS),
+        c.get(NativeKeys.MAX_SUBSCRIPTIONS),
         MAX_PENDING_REQUESTS,
-        c.get(ConfigCatalogue.NATIVE_MAX_PENDING_BYTES),
-        c.get(ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS));
+        c.get(NativeKeys.MAX_PENDING_BYTES),
+        c.get(NativeKeys.HANDSHAKE_TIMEOUT_MS));
   }
 
   @Override
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     ServerConfig config = context.config();
-    int port = config.get(ConfigCatalogue.NATIVE_PORT);
+    int port = config.get(NativeKeys.PORT);
     if (port < 0) {
       return Optional.empty();
     }
