@@ -839,6 +839,33 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * Reads one partition of a stream as decoded messages, from {@code offset} on, at most {@code
+   * maxMessages} of them (0 or less: no limit) from at most about {@code maxBytes} of the log (see
+   * {@link #read}). For front ends: no log types cross.
+   *
+   * @throws SwitchboardException as {@link #read}
+   */
+  public PartitionRead readMessages(
+      String stream, int partition, long offset, int maxBytes, int maxMessages) {
+    int limit = maxMessages <= 0 ? Integer.MAX_VALUE : maxMessages;
+    List<StoredMessage> out = new ArrayList<>();
+    long next = offset;
+    for (RecordBatch b : read(stream, partition, offset, maxBytes).batches()) {
+      for (Record r : b.records(Integer.MAX_VALUE)) {
+        if (r.offset() >= offset && out.size() < limit) {
+          out.add(StoredMessage.of(stream, partition, r));
+          next = r.offset() + 1;
+        }
+      }
+      if (out.size() >= limit) {
+        break;
+      }
+      next = Math.max(next, b.nextOffset());
+    }
+    return new PartitionRead(out, next);
+  }
+
+  /**
    * The last message of every subject in a stream that matches {@code pattern}, at most {@code
    * max}, in no particular order: a key/value scan, and the retained messages of MQTT. Its cost
    * grows with the number of subjects the stream holds.

@@ -1,6 +1,5 @@
 package io.switchboard.broker;
 
-import io.switchboard.broker.stream.PartitionAgent;
 import io.switchboard.broker.stream.ProducerSequence;
 
 /**
@@ -9,8 +8,8 @@ import io.switchboard.broker.stream.ProducerSequence;
  * @param expectedStream the stream that must capture the subject, or {@code null}
  * @param messageId id for de-duplication within the stream's window, or {@code null}
  * @param expectedLastSubjectOffset the offset the subject's last message must have for the publish
- *     to be stored (optimistic concurrency for event sourcing): {@link PartitionAgent#NO_OFFSET}
- *     for "no message on this subject yet", {@link PartitionAgent#NO_EXPECTATION} to check nothing
+ *     to be stored (optimistic concurrency for event sourcing): {@link #NO_OFFSET} for "no message
+ *     on this subject yet", {@link #NO_EXPECTATION} to check nothing
  * @param producer an idempotent producer's id, epoch and sequence for this message, or {@code null}
  */
 public record PublishOptions(
@@ -18,10 +17,16 @@ public record PublishOptions(
     String messageId,
     long expectedLastSubjectOffset,
     ProducerSequence producer) {
+  /** An expected-last-offset that checks nothing. */
+  public static final long NO_EXPECTATION = Long.MIN_VALUE;
+
+  /** The last offset of a subject that has no message yet: expect it to say "new subject". */
+  public static final long NO_OFFSET = -1;
+
   public static final PublishOptions NONE = new PublishOptions(null, null);
 
   public PublishOptions(String expectedStream, String messageId) {
-    this(expectedStream, messageId, PartitionAgent.NO_EXPECTATION, null);
+    this(expectedStream, messageId, NO_EXPECTATION, null);
   }
 
   public static PublishOptions messageId(String id) {
@@ -36,9 +41,6 @@ public record PublishOptions(
   /** An idempotent publish: producer id, epoch, and this message's sequence. */
   public static PublishOptions idempotent(long producerId, short epoch, int sequence) {
     return new PublishOptions(
-        null,
-        null,
-        PartitionAgent.NO_EXPECTATION,
-        new ProducerSequence(producerId, epoch, sequence));
+        null, null, NO_EXPECTATION, new ProducerSequence(producerId, epoch, sequence));
   }
 }

@@ -1,10 +1,11 @@
 package io.switchboard.cli;
 
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.FrontEnd;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +55,7 @@ final class ServerCommand implements Callable<Integer> {
       flags.put(ConfigCatalogue.BIND.name(), bind);
     }
     if (port != null) {
-      flags.put(ConfigCatalogue.NATIVE_PORT.name(), port);
+      flags.put(NativeKeys.PORT.name(), port);
     }
     ServerConfig resolved;
     try {

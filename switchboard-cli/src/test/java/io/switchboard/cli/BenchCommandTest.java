@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.io.InputStream;
@@ -42,11 +43,7 @@ class BenchCommandTest {
   void start(@TempDir Path dir) throws Exception {
     server =
         SwitchboardServer.startOnFreePorts(
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString(), NativeKeys.PORT.name(), "0"));
     background = Executors.newCachedThreadPool();
   }
 

@@ -9,6 +9,7 @@ import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.client.SwitchboardClientException;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.DeliveryEntry;
 import io.switchboard.protocol.frame.LiveMessage;
@@ -45,8 +46,8 @@ class NativeEndToEndTest {
         SwitchboardServer.startOnFreePorts(
             Map.of(
                 ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "0",
-                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(), "500"));
+                NativeKeys.PORT.name(), "0",
+                NativeKeys.HANDSHAKE_TIMEOUT_MS.name(), "500"));
     client = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port()));
   }
 

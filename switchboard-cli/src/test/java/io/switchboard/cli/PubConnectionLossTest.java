@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.io.IOException;
@@ -51,11 +52,7 @@ class PubConnectionLossTest {
   void start() throws Exception {
     server =
         SwitchboardServer.startOnFreePorts(
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString(), NativeKeys.PORT.name(), "0"));
     server.broker().createStream(StreamConfig.builder("LINES", "lines.>").build());
     background = Executors.newCachedThreadPool();
     stdin = new PipedOutputStream();

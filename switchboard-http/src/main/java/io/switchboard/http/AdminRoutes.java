@@ -11,7 +11,7 @@ import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.admin.AdminJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -16,6 +16,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.spi.Outbound;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -262,8 +263,7 @@ abstract class EventStream {
   private static final int CRLF = ('\r' << 8) | '\n';
 
   private long pendingWriteBytes() {
-    var buffer = ctx.channel().unsafe().outboundBuffer();
-    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    return Outbound.pendingBytes(ctx.channel());
   }
 
   /** Cuts off a reader that fell too far behind: a last {@code error} event, then the end. */

@@ -1,9 +1,8 @@
 package io.switchboard.http;
 
-import io.switchboard.server.config.ConfigKey;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * The HTTP front end's configuration keys (documented in {@code docs/http.md}) and the settings
@@ -19,7 +18,7 @@ public final class HttpConfig {
           "Port of the HTTP front end (REST, JSON-RPC, Server-Sent Events, WebSocket, health,"
               + " metrics); 0 picks a free port,"
               + " -1 turns the listener off.",
-          intIn(-1, 65535));
+          ConfigKey.intIn(-1, 65535));
 
   public static final ConfigKey<Integer> MAX_BODY_BYTES =
       new ConfigKey<>(
@@ -28,7 +27,7 @@ public final class HttpConfig {
           "Largest request body (8 MiB: a batch of default-sized messages, as the native frame"
               + " limit). A larger declared Content-Length is refused with 413 before any of the"
               + " body is buffered.",
-          intIn(1024, 64 << 20));
+          ConfigKey.intIn(1024, 64 << 20));
 
   public static final ConfigKey<Integer> MAX_CONNECTIONS =
       new ConfigKey<>(
@@ -36,7 +35,7 @@ public final class HttpConfig {
           "10000",
           "HTTP connections open at once, event streams included; past it a new one is answered"
               + " 503 TOO_MANY_CONNECTIONS and closed. Bounds file descriptors and memory.",
-          intIn(1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Long> IDLE_TIMEOUT_MS =
       new ConfigKey<>(
@@ -45,7 +44,7 @@ public final class HttpConfig {
           "A keep-alive connection with no request in progress and no traffic for this long is"
               + " closed, so idle clients do not hold connection slots (event streams send"
               + " heartbeats and long polls count as in progress).",
-          longIn(1000, 3_600_000));
+          ConfigKey.longIn(1000, 3_600_000));
 
   public static final ConfigKey<Long> HEADER_TIMEOUT_MS =
       new ConfigKey<>(
@@ -54,7 +53,7 @@ public final class HttpConfig {
           "A request must arrive in full (headers and body) within this time of its first byte;"
               + " otherwise 408 and the connection is closed. Defeats slow-loris clients that"
               + " trickle bytes to hold a connection.",
-          longIn(100, 600_000));
+          ConfigKey.longIn(100, 600_000));
 
   public static final ConfigKey<Integer> MAX_SSE_CONNECTIONS =
       new ConfigKey<>(
@@ -62,7 +61,7 @@ public final class HttpConfig {
           "10000",
           "Server-Sent Event streams open at once; past it a new one is answered 503"
               + " TOO_MANY_CONNECTIONS. Each holds a live subscription or a push consumer.",
-          intIn(1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Long> SSE_HEARTBEAT_MS =
       new ConfigKey<>(
@@ -70,7 +69,7 @@ public final class HttpConfig {
           "15000",
           "Interval of the comment line an idle event stream sends; under the 30 to 60 s after"
               + " which proxies commonly close silent connections.",
-          longIn(100, 600_000));
+          ConfigKey.longIn(100, 600_000));
 
   public static final ConfigKey<Integer> SSE_MAX_PENDING_BYTES =
       new ConfigKey<>(
@@ -79,7 +78,7 @@ public final class HttpConfig {
           "Bytes waiting to be written to one event stream (1 MiB); a reader that falls this far"
               + " behind gets a final SLOW_CONSUMER event and is disconnected, so a slow browser"
               + " costs the server at most this much.",
-          intIn(16 * 1024, 1 << 30));
+          ConfigKey.intIn(16 * 1024, 1 << 30));
 
   public static final ConfigKey<Integer> MAX_WS_CONNECTIONS =
       new ConfigKey<>(
@@ -87,7 +86,7 @@ public final class HttpConfig {
           "10000",
           "WebSocket connections open at once; past it an upgrade is answered 503"
               + " TOO_MANY_CONNECTIONS. Each holds its subscriptions and a bounded send buffer.",
-          intIn(1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Integer> WS_MAX_SUBSCRIPTIONS =
       new ConfigKey<>(
@@ -96,7 +95,7 @@ public final class HttpConfig {
           "Live subscriptions and consumer feeds one WebSocket connection may hold; past it"
               + " subscribe answers TOO_MANY_SUBSCRIPTIONS. Bounds the subscription index and the"
               + " push threads a single browser can grow.",
-          intIn(1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Integer> WS_MAX_PENDING_BYTES =
       new ConfigKey<>(
@@ -105,7 +104,7 @@ public final class HttpConfig {
           "Bytes waiting to be written to one WebSocket connection (1 MiB); a reader that falls"
               + " this far behind is sent a close frame (1008, SLOW_CONSUMER) and disconnected, so"
               + " a slow browser costs the server at most this much.",
-          intIn(16 * 1024, 1 << 30));
+          ConfigKey.intIn(16 * 1024, 1 << 30));
 
   public static final ConfigKey<List<String>> CORS_ORIGINS =
       new ConfigKey<>(
@@ -205,26 +204,5 @@ public final class HttpConfig {
       out.add(t);
     }
     return List.copyOf(out);
-  }
-
-  // The server's parsers are package-private to its config package; these do the same.
-
-  static Function<String, Integer> intIn(int min, int max) {
-    return text -> Math.toIntExact(longIn(min, max).apply(text));
-  }
-
-  static Function<String, Long> longIn(long min, long max) {
-    return text -> {
-      long v;
-      try {
-        v = Long.parseLong(text.trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("\"" + text + "\" is not a whole number");
-      }
-      if (v < min || v > max) {
-        throw new IllegalArgumentException(v + " is not in [" + min + ", " + max + "]");
-      }
-      return v;
-    };
   }
 }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.switchboard.core.ErrorCategory;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.admin.AdminJson;
 import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;

@@ -3,27 +3,21 @@ package io.switchboard.http;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.switchboard.core.Clock;
-import io.switchboard.server.FrontEnd;
-import io.switchboard.server.ServerContext;
-import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ConfigKey;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.Listeners;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -146,36 +140,27 @@ public final class HttpFrontEnd implements FrontEnd {
     self[0] = service;
     this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(context.acceptors(), context.workers())
-            .channel(
-                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-            .childOption(ChannelOption.TCP_NODELAY, true)
+    listener =
+        Listeners.tcp(
+            context,
+            settings.port(),
             // One request at a time: the handler asks for the next read when it has answered.
-            .childOption(ChannelOption.AUTO_READ, false)
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    channels.add(ch);
-                    HttpConnectionHandler handler = new HttpConnectionHandler(service);
-                    RequestGuard guard = new RequestGuard(settings.headerTimeoutMs(), handler);
-                    handler.guard(guard);
-                    ch.pipeline()
-                        .addLast("guard", guard)
-                        .addLast("codec", new HttpServerCodec())
-                        .addLast(
-                            "idle",
-                            new IdleStateHandler(
-                                0, 0, settings.idleTimeoutMs(), TimeUnit.MILLISECONDS))
-                        .addLast(
-                            "aggregator", new BodyLimitAggregator(settings.maxBodyBytes(), handler))
-                        .addLast("flow", new FlowControlHandler())
-                        .addLast("handler", handler);
-                  }
-                });
-    listener = b.bind(context.config().get(ConfigCatalogue.BIND), settings.port()).sync().channel();
+            options -> options.childOption(ChannelOption.AUTO_READ, false),
+            ch -> {
+              channels.add(ch);
+              HttpConnectionHandler handler = new HttpConnectionHandler(service);
+              RequestGuard guard = new RequestGuard(settings.headerTimeoutMs(), handler);
+              handler.guard(guard);
+              ch.pipeline()
+                  .addLast("guard", guard)
+                  .addLast("codec", new HttpServerCodec())
+                  .addLast(
+                      "idle",
+                      new IdleStateHandler(0, 0, settings.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+                  .addLast("aggregator", new BodyLimitAggregator(settings.maxBodyBytes(), handler))
+                  .addLast("flow", new FlowControlHandler())
+                  .addLast("handler", handler);
+            });
     ready = true;
     return Optional.of((InetSocketAddress) listener.localAddress());
   }

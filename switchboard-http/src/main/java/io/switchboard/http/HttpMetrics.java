@@ -16,7 +16,7 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.ProtocolMeters;
+import io.switchboard.spi.ProtocolMeters;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.switchboard.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.admin.AdminJson;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

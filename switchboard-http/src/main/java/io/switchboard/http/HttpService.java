@@ -43,7 +43,7 @@ record HttpService(
     AtomicInteger wsConnections,
     LongAdder failedRequests,
     HttpMetrics metrics,
-    io.switchboard.server.WebSocketProtocols mounts) {
+    io.switchboard.spi.WebSocketProtocols mounts) {
 
   /**
    * The REST route for a request.

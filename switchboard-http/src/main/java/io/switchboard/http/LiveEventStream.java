@@ -6,7 +6,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.Message;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.admin.AdminJson;
 import java.util.Map;
 
 /**

@@ -8,7 +8,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.admin.AdminJson;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

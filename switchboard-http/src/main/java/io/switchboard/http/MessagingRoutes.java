@@ -8,17 +8,16 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredHeaders;
 import io.switchboard.broker.StoredMessage;
-import io.switchboard.broker.stream.DelayStore;
-import io.switchboard.broker.stream.PartitionAgent;
 import io.switchboard.broker.stream.PublishAck;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
-import io.switchboard.server.admin.JsonErrors;
+import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.admin.JsonErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -99,7 +98,7 @@ final class MessagingRoutes {
         new PublishOptions(
             x.headers().get("Sb-Expected-Stream"),
             messageIdOf(x),
-            PartitionAgent.NO_EXPECTATION,
+            PublishOptions.NO_EXPECTATION,
             null);
     return broker
         .publish(m, options)
@@ -125,8 +124,8 @@ final class MessagingRoutes {
     }
     copyHeader(
         x, HttpHeaderNames.CONTENT_TYPE.toString(), MessageJson.CONTENT_TYPE_HEADER, headers);
-    copyHeader(x, "Sb-Delay-Ms", DelayStore.DELAY_HEADER, headers);
-    copyHeader(x, "Sb-Deliver-At", DelayStore.DELIVER_AT_HEADER, headers);
+    copyHeader(x, "Sb-Delay-Ms", StoredHeaders.DELAY, headers);
+    copyHeader(x, "Sb-Deliver-At", StoredHeaders.DELIVER_AT, headers);
     // Checked here: consumers read a negative or malformed TTL as "expired" or "never", silently.
     Long ttlMs = x.headerLong("Sb-Ttl-Ms", 0, MAX_TTL_MS);
     if (ttlMs != null) {
@@ -346,10 +345,10 @@ final class MessagingRoutes {
         throw SwitchboardException.of(
             ErrorCode.INVALID_ARGUMENT, "If-None-Match accepts only * (no event yet)");
       }
-      return PartitionAgent.NO_OFFSET;
+      return PublishOptions.NO_OFFSET;
     }
     if (ifMatch == null) {
-      return PartitionAgent.NO_EXPECTATION;
+      return PublishOptions.NO_EXPECTATION;
     }
     String v = ifMatch.trim();
     if (v.startsWith("\"") && v.endsWith("\"") && v.length() >= 2) {

@@ -19,7 +19,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.WebSocketProtocols;
+import io.switchboard.spi.WebSocketProtocols;
 import java.util.List;
 
 /**

@@ -29,7 +29,8 @@ import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.Outbound;
+import io.switchboard.spi.admin.AdminJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -693,8 +694,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   }
 
   private long pendingWriteBytes() {
-    var buffer = ctx.channel().unsafe().outboundBuffer();
-    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    return Outbound.pendingBytes(ctx.channel());
   }
 
   /**

@@ -3,7 +3,7 @@ package io.switchboard.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.core.ErrorCode;
-import io.switchboard.server.config.ConfigKey;
+import io.switchboard.spi.config.ConfigKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

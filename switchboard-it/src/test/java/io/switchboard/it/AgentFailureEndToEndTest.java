@@ -7,6 +7,7 @@ import io.switchboard.client.SwitchboardClient;
 import io.switchboard.client.SwitchboardClientException;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.DeliveryEntry;
 import io.switchboard.server.SwitchboardServer;
@@ -74,11 +75,7 @@ class AgentFailureEndToEndTest {
   void start() throws Exception {
     server =
         SwitchboardServer.startOnFreePorts(
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"),
+            Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString(), NativeKeys.PORT.name(), "0"),
             clock);
     client = SwitchboardClient.connect("127.0.0.1:" + server.addresses().get("native").getPort());
     client.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"S\",\"subjects\":[\"s.>\"]}");

@@ -8,6 +8,7 @@ import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.client.SwitchboardClientException;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.DeliveryEntry;
 import io.switchboard.protocol.frame.PubAck;
@@ -40,11 +41,7 @@ class ClientExamplesTest {
   void start() throws Exception {
     server =
         SwitchboardServer.startOnFreePorts(
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString(), NativeKeys.PORT.name(), "0"));
     address = "127.0.0.1:" + server.addresses().get("native").getPort();
   }
 

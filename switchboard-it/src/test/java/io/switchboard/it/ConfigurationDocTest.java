@@ -3,7 +3,7 @@ package io.switchboard.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.server.SwitchboardServer;
-import io.switchboard.server.config.ConfigKey;
+import io.switchboard.spi.config.ConfigKey;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

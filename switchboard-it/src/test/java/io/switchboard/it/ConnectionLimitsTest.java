@@ -9,6 +9,7 @@ import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
 import io.switchboard.client.SwitchboardClientException;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.Dropped;
 import io.switchboard.protocol.frame.ErrorFrame;
@@ -55,15 +56,15 @@ class ConnectionLimitsTest {
             Map.of(
                 ConfigCatalogue.DATA_DIR.name(),
                 dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
+                NativeKeys.PORT.name(),
                 "0",
-                ConfigCatalogue.NATIVE_MAX_CONNECTIONS.name(),
+                NativeKeys.MAX_CONNECTIONS.name(),
                 "" + MAX_CONNECTIONS,
-                ConfigCatalogue.NATIVE_MAX_SUBSCRIPTIONS.name(),
+                NativeKeys.MAX_SUBSCRIPTIONS.name(),
                 "" + MAX_SUBSCRIPTIONS,
-                ConfigCatalogue.NATIVE_MAX_PENDING_BYTES.name(),
+                NativeKeys.MAX_PENDING_BYTES.name(),
                 "" + MAX_PENDING_BYTES,
-                ConfigCatalogue.NATIVE_HANDSHAKE_TIMEOUT_MS.name(),
+                NativeKeys.HANDSHAKE_TIMEOUT_MS.name(),
                 "300"));
     port = server.addresses().get("native").getPort();
     healthy = SwitchboardClient.connect(ClientOptions.of("127.0.0.1", port).withReconnect(false));

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.switchboard.client.LiveMessages;
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.DeliveryEntry;
 import io.switchboard.protocol.frame.PubAck;
@@ -32,11 +33,7 @@ class NativeFeaturesTest {
   void start() throws Exception {
     server =
         SwitchboardServer.startOnFreePorts(
-            Map.of(
-                ConfigCatalogue.DATA_DIR.name(),
-                dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(),
-                "0"));
+            Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString(), NativeKeys.PORT.name(), "0"));
     client = SwitchboardClient.connect("127.0.0.1:" + server.addresses().get("native").getPort());
   }
 

@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.switchboard.cli.SwitchboardCli;
 import io.switchboard.client.ClientOptions;
 import io.switchboard.client.SwitchboardClient;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.server.SwitchboardServer;
-import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.testkit.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -57,10 +57,10 @@ class ServerLifecycleTest {
         new java.util.ArrayList<>(
             List.of("server", "--data", dir.resolve("data").toString(), "--port", "" + port));
     // Every other listener on a free port, so this server never collides with another.
-    SwitchboardServer.onFreePorts(Map.of(ConfigCatalogue.NATIVE_PORT.name(), "" + port))
+    SwitchboardServer.onFreePorts(Map.of(NativeKeys.PORT.name(), "" + port))
         .forEach(
             (k, v) -> {
-              if (!k.equals(ConfigCatalogue.NATIVE_PORT.name())) {
+              if (!k.equals(NativeKeys.PORT.name())) {
                 args.add("--set");
                 args.add(k + "=" + v);
               }

@@ -1,9 +1,10 @@
 package io.switchboard.it;
 
-import io.switchboard.server.FrontEnd;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.config.ServerConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -19,7 +20,7 @@ public final class ServerMain {
     List<FrontEnd> frontEnds = SwitchboardServer.discoverFrontEnds();
     Map<String, String> flags = new java.util.HashMap<>();
     flags.put(ConfigCatalogue.DATA_DIR.name(), args[0]);
-    flags.put(ConfigCatalogue.NATIVE_PORT.name(), args[1]);
+    flags.put(NativeKeys.PORT.name(), args[1]);
     for (int i = 2; i < args.length; i++) {
       flags.put(
           args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));

@@ -5,7 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.switchboard.server.ProtocolMeters;
+import io.switchboard.spi.ProtocolMeters;
 import java.util.List;
 
 /**

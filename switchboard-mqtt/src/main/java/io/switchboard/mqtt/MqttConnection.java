@@ -34,7 +34,8 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.ProtocolMeters;
+import io.switchboard.spi.Outbound;
+import io.switchboard.spi.ProtocolMeters;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -1403,8 +1404,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   private long pendingWriteBytes() {
-    var buffer = ctx.channel().unsafe().outboundBuffer();
-    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    return Outbound.pendingBytes(ctx.channel());
   }
 
   /** Messages dropped for this connection (slow reader, full in-flight window, too large). */

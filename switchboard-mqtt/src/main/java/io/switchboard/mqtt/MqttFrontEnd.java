@@ -1,16 +1,8 @@
 package io.switchboard.mqtt;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -19,13 +11,13 @@ import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.server.FrontEnd;
-import io.switchboard.server.ProtocolMeters;
-import io.switchboard.server.ServerContext;
-import io.switchboard.server.WebSocketProtocols;
-import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ConfigKey;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.Listeners;
+import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.WebSocketProtocols;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -41,14 +33,14 @@ public final class MqttFrontEnd implements FrontEnd {
           "mqtt.port",
           "1883",
           "Port of the MQTT listener (the IANA port); 0 picks a free port, -1 turns it off.",
-          text -> intIn(text, -1, 65535));
+          ConfigKey.intIn(-1, 65535));
 
   public static final ConfigKey<Integer> MAX_CONNECTIONS =
       new ConfigKey<>(
           "mqtt.max-connections",
           "10000",
           "MQTT connections open at once; past it a CONNECT is refused with server unavailable.",
-          text -> intIn(text, 1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Integer> MAX_PACKET_BYTES =
       new ConfigKey<>(
@@ -56,14 +48,14 @@ public final class MqttFrontEnd implements FrontEnd {
           "1048576",
           "Largest MQTT packet accepted (1 MiB, a stream's default message limit); larger ones are"
               + " refused before they are buffered.",
-          text -> intIn(text, 1024, 256 << 20));
+          ConfigKey.intIn(1024, 256 << 20));
 
   public static final ConfigKey<Integer> MAX_SUBSCRIPTIONS =
       new ConfigKey<>(
           "mqtt.max-subscriptions",
           "1000",
           "Topic filters one MQTT connection may subscribe to.",
-          text -> intIn(text, 1, 1_000_000));
+          ConfigKey.intIn(1, 1_000_000));
 
   public static final ConfigKey<Integer> MAX_INFLIGHT =
       new ConfigKey<>(
@@ -71,7 +63,7 @@ public final class MqttFrontEnd implements FrontEnd {
           "1000",
           "QoS 1 and 2 messages in flight each way per connection (the receive maximum); bounds"
               + " the packet-id state a client can make the server hold.",
-          text -> intIn(text, 1, 65_535));
+          ConfigKey.intIn(1, 65_535));
 
   public static final ConfigKey<Integer> MAX_PENDING_BYTES =
       new ConfigKey<>(
@@ -81,7 +73,7 @@ public final class MqttFrontEnd implements FrontEnd {
               + " that connection are dropped (at most once) rather than queued, so a slow"
               + " subscriber gets recent messages, not ones seconds old, and costs the server at"
               + " most this much. QoS 1 and 2 deliveries wait in its session instead.",
-          text -> intIn(text, 16 * 1024, 1 << 30));
+          ConfigKey.intIn(16 * 1024, 1 << 30));
 
   public static final ConfigKey<Integer> MAX_KEEP_ALIVE =
       new ConfigKey<>(
@@ -92,7 +84,7 @@ public final class MqttFrontEnd implements FrontEnd {
               + " a silent dead connection is found within 1.5 times this. 65535, the largest an"
               + " MQTT client can ask for, as Mosquitto; 0 lets clients have no keep-alive. 3.1.1"
               + " clients cannot be told and keep their own.",
-          text -> intIn(text, 0, 65_535));
+          ConfigKey.intIn(0, 65_535));
 
   /** Where MQTT over WebSocket is mounted on the HTTP port. */
   public static final String WEBSOCKET_PATH = "/mqtt";
@@ -120,19 +112,6 @@ public final class MqttFrontEnd implements FrontEnd {
   private java.util.concurrent.ScheduledFuture<?> sysTimer;
   private MqttSessions sessions;
   private Channel listener;
-
-  static int intIn(String text, int min, int max) {
-    int v;
-    try {
-      v = Integer.parseInt(text.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("\"" + text + "\" is not a whole number");
-    }
-    if (v < min || v > max) {
-      throw new IllegalArgumentException(v + " is not in [" + min + ", " + max + "]");
-    }
-    return v;
-  }
 
   @Override
   public String name() {
@@ -174,37 +153,22 @@ public final class MqttFrontEnd implements FrontEnd {
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
     this.meters = meters;
     sessions = new MqttSessions(context.broker(), context.workers().next());
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(context.acceptors(), context.workers())
-            .channel(
-                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(
-                ChannelOption.WRITE_BUFFER_WATER_MARK,
-                new WriteBufferWaterMark(
-                    (int) Math.min(Integer.MAX_VALUE, pending),
-                    (int) Math.min(Integer.MAX_VALUE, 2 * pending)))
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    channels.add(ch);
-                    ch.pipeline()
-                        .addLast(
-                            "connect-guard",
-                            new MqttConnectGuard(settings.maxPacketBytes(), meters))
-                        .addLast(
-                            "decoder",
-                            new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
-                        .addLast("encoder", MqttEncoder.INSTANCE)
-                        .addLast(
-                            "connection",
-                            new MqttConnection(
-                                context.broker(), settings, meters, "tcp", sessions));
-                  }
-                });
-    listener = b.bind(config.get(ConfigCatalogue.BIND), port).sync().channel();
+    listener =
+        Listeners.tcp(
+            context,
+            port,
+            Listeners.outboundLimit(pending),
+            ch -> {
+              channels.add(ch);
+              ch.pipeline()
+                  .addLast("connect-guard", new MqttConnectGuard(settings.maxPacketBytes(), meters))
+                  .addLast(
+                      "decoder", new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
+                  .addLast("encoder", MqttEncoder.INSTANCE)
+                  .addLast(
+                      "connection",
+                      new MqttConnection(context.broker(), settings, meters, "tcp", sessions));
+            });
     // MQTT over WebSocket for browsers, on the HTTP port (when an HTTP front end serves it).
     context
         .webSockets()

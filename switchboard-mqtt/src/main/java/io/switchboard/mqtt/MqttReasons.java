@@ -114,10 +114,10 @@ final class MqttReasons {
   static boolean internalHeader(String key) {
     return key.startsWith("sb-mqtt-")
         || key.equals(MqttSessions.SUBJECT_HEADER)
-        || key.equals(io.switchboard.broker.stream.PartitionAgent.MESSAGE_ID_HEADER)
-        || key.equals(io.switchboard.broker.stream.PartitionAgent.REPLY_TO_HEADER)
-        || key.equals(io.switchboard.broker.stream.DelayStore.DELIVER_AT_HEADER)
-        || key.equals(io.switchboard.broker.stream.DelayStore.DELAY_HEADER);
+        || key.equals(io.switchboard.broker.StoredHeaders.MESSAGE_ID)
+        || key.equals(io.switchboard.broker.StoredHeaders.REPLY_TO)
+        || key.equals(io.switchboard.broker.StoredHeaders.DELIVER_AT)
+        || key.equals(io.switchboard.broker.StoredHeaders.DELAY);
   }
 
   /**

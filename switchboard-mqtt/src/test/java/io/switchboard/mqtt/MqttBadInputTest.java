@@ -3,6 +3,7 @@ package io.switchboard.mqtt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.switchboard.core.ErrorCode;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.io.DataInputStream;
@@ -33,7 +34,7 @@ class MqttBadInputTest {
         SwitchboardServer.startOnFreePorts(
             Map.of(
                 ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "-1",
+                NativeKeys.PORT.name(), "-1",
                 MqttFrontEnd.PORT.name(), "0",
                 MqttFrontEnd.MAX_PACKET_BYTES.name(), "4096"));
     port = server.addresses().get("mqtt").getPort();

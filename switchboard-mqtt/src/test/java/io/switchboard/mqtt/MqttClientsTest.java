@@ -5,11 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.protocol.frame.LiveMessage;
 import io.switchboard.protocol.frame.Reply;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.config.ServerConfig;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -53,7 +54,7 @@ class MqttClientsTest {
             SwitchboardServer.onFreePorts(
                 Map.of(
                     ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                    ConfigCatalogue.NATIVE_PORT.name(), "0",
+                    NativeKeys.PORT.name(), "0",
                     MqttFrontEnd.PORT.name(), "0")));
     server = SwitchboardServer.start(config, frontEnds);
     mqttUri = "tcp://127.0.0.1:" + server.addresses().get("mqtt").getPort();

@@ -12,7 +12,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.BrokerConfig;
 import io.switchboard.core.Clock;
-import io.switchboard.server.ProtocolMeters;
+import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.testkit.TempTrees;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;

@@ -10,9 +10,10 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.util.ReferenceCountUtil;
-import io.switchboard.server.ProtocolMeters;
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.spi.ProtocolMeters;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -44,7 +45,7 @@ class MqttMalformedPacketTest {
         SwitchboardServer.startOnFreePorts(
             Map.of(
                 ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "-1",
+                NativeKeys.PORT.name(), "-1",
                 MqttFrontEnd.PORT.name(), "0"));
     port = server.addresses().get("mqtt").getPort();
   }

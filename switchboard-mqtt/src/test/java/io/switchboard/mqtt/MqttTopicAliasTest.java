@@ -2,6 +2,7 @@ package io.switchboard.mqtt;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.io.ByteArrayOutputStream;
@@ -35,7 +36,7 @@ class MqttTopicAliasTest {
         SwitchboardServer.startOnFreePorts(
             Map.of(
                 ConfigCatalogue.DATA_DIR.name(), dir.toString(),
-                ConfigCatalogue.NATIVE_PORT.name(), "-1",
+                NativeKeys.PORT.name(), "-1",
                 MqttFrontEnd.PORT.name(), "0"));
     port = server.addresses().get("mqtt").getPort();
   }

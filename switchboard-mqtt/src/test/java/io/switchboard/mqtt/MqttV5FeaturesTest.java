@@ -3,6 +3,7 @@ package io.switchboard.mqtt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.switchboard.nativ.NativeKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +42,7 @@ class MqttV5FeaturesTest {
   void start(Map<String, String> settings) throws Exception {
     Map<String, String> flags = new HashMap<>(settings);
     flags.put(ConfigCatalogue.DATA_DIR.name(), dir.toString());
-    flags.put(ConfigCatalogue.NATIVE_PORT.name(), "-1");
+    flags.put(NativeKeys.PORT.name(), "-1");
     flags.put(MqttFrontEnd.PORT.name(), "0");
     server = SwitchboardServer.startOnFreePorts(flags);
     port = server.addresses().get("mqtt").getPort();

@@ -1,5 +1,6 @@
 package io.switchboard.broker.stream;
 
+import io.switchboard.broker.StoredHeaders;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCategory;
 import io.switchboard.core.ErrorCode;
@@ -60,10 +61,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class DelayStore implements AutoCloseable {
   /** Header with the time a message is due, in epoch milliseconds (decimal ASCII). */
-  public static final String DELIVER_AT_HEADER = "sb-deliver-at";
+  public static final String DELIVER_AT_HEADER = StoredHeaders.DELIVER_AT;
 
   /** Header with a delay in milliseconds from the publish (decimal ASCII). */
-  public static final String DELAY_HEADER = "sb-delay-ms";
+  public static final String DELAY_HEADER = StoredHeaders.DELAY;
 
   /** Bucket widths by level: 1 s, 1 min, 1 h, 1 day. */
   static final long[] LEVEL_MS = {1_000, 60_000, 3_600_000, 86_400_000};

@@ -1,5 +1,7 @@
 package io.switchboard.broker.stream;
 
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredHeaders;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
@@ -40,10 +42,10 @@ import org.jctools.queues.MpscArrayQueue;
  */
 public final class PartitionAgent implements Agent, AutoCloseable {
   /** Record header holding a publish's message id. */
-  public static final String MESSAGE_ID_HEADER = "sb-msg-id";
+  public static final String MESSAGE_ID_HEADER = StoredHeaders.MESSAGE_ID;
 
   /** Record header holding a request's reply subject. */
-  public static final String REPLY_TO_HEADER = "sb-reply-to";
+  public static final String REPLY_TO_HEADER = StoredHeaders.REPLY_TO;
 
   /** Publishes handled per duty cycle, so one busy partition cannot starve others on a runner. */
   static final int MAX_COMMANDS_PER_CYCLE = 1024;
@@ -58,10 +60,10 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   static final int MAX_DEDUP_IDS = 1_000_000;
 
   /** An expected-last-offset that checks nothing. */
-  public static final long NO_EXPECTATION = Long.MIN_VALUE;
+  public static final long NO_EXPECTATION = PublishOptions.NO_EXPECTATION;
 
   /** Offset reported for a subject that has no message yet (expect it to say "new subject"). */
-  public static final long NO_OFFSET = -1;
+  public static final long NO_OFFSET = PublishOptions.NO_OFFSET;
 
   /** 1M subjects per partition bounds the subject index (~100 B each). */
   static final int MAX_INDEXED_SUBJECTS = 1_000_000;

@@ -1,9 +1,12 @@
 package io.switchboard.server.config;
 
+import io.switchboard.spi.config.CommonKeys;
+import io.switchboard.spi.config.ConfigKey;
 import java.util.List;
 
 /**
- * Every configuration key of the server, declared once. Immutable, thread-safe. Order here is the
+ * Every configuration key of the server process, declared once; each front end declares its own
+ * ({@link io.switchboard.spi.FrontEnd#configKeys()}). Immutable, thread-safe. Order here is the
  * order of {@code docs/configuration.md}, which is generated from this list.
  */
 public final class ConfigCatalogue {
@@ -17,62 +20,8 @@ public final class ConfigCatalogue {
               + " the working directory.",
           ConfigKey.nonBlank());
 
-  public static final ConfigKey<String> BIND =
-      new ConfigKey<>(
-          "bind",
-          "127.0.0.1",
-          "Address every listener binds to. Loopback by default, so a first start exposes nothing"
-              + " to the network; use 0.0.0.0 to listen on every interface.",
-          ConfigKey.nonBlank());
-
-  public static final ConfigKey<Integer> NATIVE_PORT =
-      new ConfigKey<>(
-          "native.port",
-          "7400",
-          "Port of the native protocol; 0 picks a free port (logged at start), -1 turns the"
-              + " listener off.",
-          ConfigKey.intIn(-1, 65535));
-
-  public static final ConfigKey<Integer> NATIVE_MAX_CONNECTIONS =
-      new ConfigKey<>(
-          "native.max-connections",
-          "10000",
-          "Native connections open at once; past it a new one gets TOO_MANY_CONNECTIONS and is"
-              + " closed. Bounds file descriptors and per-connection memory.",
-          ConfigKey.intIn(1, 1_000_000));
-
-  public static final ConfigKey<Integer> NATIVE_MAX_FRAME_BYTES =
-      new ConfigKey<>(
-          "native.max-frame-bytes",
-          "8388608",
-          "Largest frame a client may send (8 MiB: a batch of default-sized messages). A larger"
-              + " declared length is refused before anything is allocated.",
-          ConfigKey.intIn(1024, 64 << 20));
-
-  public static final ConfigKey<Integer> NATIVE_MAX_SUBSCRIPTIONS =
-      new ConfigKey<>(
-          "native.max-subscriptions",
-          "10000",
-          "Live subscriptions and push consumers per connection; bounds the subscription index a"
-              + " single client can grow.",
-          ConfigKey.intIn(1, 1_000_000));
-
-  public static final ConfigKey<Long> NATIVE_MAX_PENDING_BYTES =
-      new ConfigKey<>(
-          "native.max-pending-bytes",
-          "67108864",
-          "Bytes waiting to be written to one connection (64 MiB): past it live messages for that"
-              + " connection are dropped and counted (DROPPED); past twice it, answers and"
-              + " deliveries included, the connection is cut off with SLOW_CONSUMER.",
-          ConfigKey.longIn(64 * 1024, 1L << 34));
-
-  public static final ConfigKey<Long> NATIVE_HANDSHAKE_TIMEOUT_MS =
-      new ConfigKey<>(
-          "native.handshake-timeout-ms",
-          "10000",
-          "A connection that has not sent its HELLO within this time is closed, so silent sockets"
-              + " cannot hold connection slots.",
-          ConfigKey.longIn(100, 3_600_000));
+  /** Declared in spi, where front ends read it. */
+  public static final ConfigKey<String> BIND = CommonKeys.BIND;
 
   public static final ConfigKey<String> LOG_FORMAT =
       new ConfigKey<>(
@@ -117,12 +66,6 @@ public final class ConfigCatalogue {
       List.of(
           DATA_DIR,
           BIND,
-          NATIVE_PORT,
-          NATIVE_MAX_CONNECTIONS,
-          NATIVE_MAX_FRAME_BYTES,
-          NATIVE_MAX_SUBSCRIPTIONS,
-          NATIVE_MAX_PENDING_BYTES,
-          NATIVE_HANDSHAKE_TIMEOUT_MS,
           LOG_FORMAT,
           BROKER_RUNNER_THREADS,
           BROKER_PARTITION_QUEUE,

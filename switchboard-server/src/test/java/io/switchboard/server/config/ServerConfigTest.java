@@ -5,13 +5,36 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ServerConfigTest {
+  // A front end's keys as it declares them (the server knows no front end): the native ones.
+  static final ConfigKey<Integer> PORT =
+      new ConfigKey<>("native.port", "7400", "Port.", ConfigKey.intIn(-1, 65535));
+  static final ConfigKey<Integer> MAX_CONNECTIONS =
+      new ConfigKey<>(
+          "native.max-connections", "10000", "Connections.", ConfigKey.intIn(1, 1_000_000));
+  static final ConfigKey<Integer> MAX_FRAME_BYTES =
+      new ConfigKey<>(
+          "native.max-frame-bytes", "8388608", "Frame size.", ConfigKey.intIn(1024, 64 << 20));
+
+  /** The server's keys followed by a front end's, as the server resolves them. */
+  static final List<ConfigKey<?>> KEYS = keys();
+
+  private static List<ConfigKey<?>> keys() {
+    List<ConfigKey<?>> all = new ArrayList<>(ConfigCatalogue.ALL);
+    all.addAll(List.of(PORT, MAX_CONNECTIONS, MAX_FRAME_BYTES));
+    return List.copyOf(all);
+  }
+
   @TempDir Path dir;
 
   @Test
@@ -29,19 +52,19 @@ class ServerConfigTest {
         """);
     ServerConfig c =
         ServerConfig.load(
-            ConfigCatalogue.ALL,
+            KEYS,
             file,
             Map.of("SWITCHBOARD_NATIVE_PORT", "7600", "SWITCHBOARD_BIND", "0.0.0.0", "HOME", "/x"),
             Map.of("native.port", "7700"));
-    assertThat(c.get(ConfigCatalogue.NATIVE_PORT)).isEqualTo(7700);
-    assertThat(c.origin(ConfigCatalogue.NATIVE_PORT)).isEqualTo("flag");
+    assertThat(c.get(PORT)).isEqualTo(7700);
+    assertThat(c.origin(PORT)).isEqualTo("flag");
     assertThat(c.get(ConfigCatalogue.BIND)).isEqualTo("0.0.0.0");
     assertThat(c.origin(ConfigCatalogue.BIND)).isEqualTo("env SWITCHBOARD_BIND");
     assertThat(c.get(ConfigCatalogue.DATA_DIR)).isEqualTo("/var/lib/sb");
-    assertThat(c.get(ConfigCatalogue.NATIVE_MAX_CONNECTIONS)).isEqualTo(20);
+    assertThat(c.get(MAX_CONNECTIONS)).isEqualTo(20);
     assertThat(c.get(ConfigCatalogue.LOG_FORMAT)).isEqualTo("json");
-    assertThat(c.get(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)).isEqualTo(8 << 20);
-    assertThat(c.origin(ConfigCatalogue.NATIVE_MAX_FRAME_BYTES)).isEqualTo("default");
+    assertThat(c.get(MAX_FRAME_BYTES)).isEqualTo(8 << 20);
+    assertThat(c.origin(MAX_FRAME_BYTES)).isEqualTo("default");
   }
 
   @Test
@@ -59,7 +82,7 @@ class ServerConfigTest {
     assertThatThrownBy(
             () ->
                 ServerConfig.load(
-                    ConfigCatalogue.ALL,
+                    KEYS,
                     file,
                     Map.of("SWITCHBOARD_BROKER_PARTITION_QUEUE", "lots"),
                     Map.of("no.such", "1")))
@@ -89,7 +112,7 @@ class ServerConfigTest {
 
   @Test
   void everyKeyHasADocumentedValidDefaultAndAnEnvironmentName() {
-    ServerConfig defaults = ServerConfig.defaults();
+    ServerConfig defaults = ServerConfig.defaults(ConfigCatalogue.ALL);
     for (ConfigKey<?> k : ConfigCatalogue.ALL) {
       assertThat(defaults.get(k)).as(k.name()).isNotNull();
       assertThat(k.doc()).as(k.name()).endsWith(".");

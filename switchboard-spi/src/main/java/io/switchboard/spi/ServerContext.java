@@ -1,9 +1,9 @@
-package io.switchboard.server;
+package io.switchboard.spi;
 
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.switchboard.broker.Broker;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.config.ServerConfig;
 
 /**
  * What a front end gets from the server: the broker, the resolved configuration, the shared network

@@ -1,4 +1,4 @@
-package io.switchboard.server.nativ;
+package io.switchboard.nativ;
 
 import io.switchboard.protocol.ProtocolLimits;
 

@@ -1,11 +1,13 @@
-package io.switchboard.server.config;
+package io.switchboard.spi.config;
 
 import java.util.function.Function;
 
 /**
  * One configuration key: its dotted name, default, documentation and how a text value becomes a
- * typed one. Immutable. Declared once, in {@link ConfigCatalogue}; the reference in {@code
- * docs/configuration.md} is generated from the catalogue.
+ * typed one. Immutable. Declared once: the server's keys in its catalogue, a front end's in its own
+ * module ({@link io.switchboard.spi.FrontEnd#configKeys()}); the reference in {@code
+ * docs/configuration.md} is generated from them all. The parsers here ({@link #intIn}, {@link
+ * #longIn}, {@link #oneOf}, {@link #nonBlank}) are shared by every module that declares keys.
  *
  * @param name dotted, lower-case, e.g. {@code native.port}
  * @param defaultValue the default as text
@@ -24,7 +26,7 @@ public record ConfigKey<T>(
   }
 
   /** An int in {@code [min, max]}. */
-  static Function<String, Integer> intIn(int min, int max) {
+  public static Function<String, Integer> intIn(int min, int max) {
     return text -> {
       int v;
       try {
@@ -40,7 +42,7 @@ public record ConfigKey<T>(
   }
 
   /** A long in {@code [min, max]}. */
-  static Function<String, Long> longIn(long min, long max) {
+  public static Function<String, Long> longIn(long min, long max) {
     return text -> {
       long v;
       try {
@@ -56,7 +58,7 @@ public record ConfigKey<T>(
   }
 
   /** One of the given words. */
-  static Function<String, String> oneOf(String... words) {
+  public static Function<String, String> oneOf(String... words) {
     return text -> {
       for (String w : words) {
         if (w.equals(text.trim())) {
@@ -69,7 +71,7 @@ public record ConfigKey<T>(
   }
 
   /** Any non-blank text. */
-  static Function<String, String> nonBlank() {
+  public static Function<String, String> nonBlank() {
     return text -> {
       if (text.isBlank()) {
         throw new IllegalArgumentException("must not be empty");

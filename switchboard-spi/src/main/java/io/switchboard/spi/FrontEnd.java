@@ -1,8 +1,8 @@
-package io.switchboard.server;
+package io.switchboard.spi;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.switchboard.server.config.ConfigKey;
-import io.switchboard.server.config.ServerConfig;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -10,8 +10,7 @@ import java.util.Optional;
 /**
  * A protocol front end: a plug-in that listens on its own port and translates its protocol into
  * calls on the broker ({@code ../shared/DESIGN.md}). Found through {@link java.util.ServiceLoader};
- * a module adds one by listing its class in {@code
- * META-INF/services/io.switchboard.server.FrontEnd}.
+ * a module adds one by listing its class in {@code META-INF/services/io.switchboard.spi.FrontEnd}.
  *
  * <p>Lifecycle: created by the service loader, asked for its {@link #configKeys()} before the
  * configuration is loaded, asked for its {@link #meterRegistry}, started once, closed once. Not

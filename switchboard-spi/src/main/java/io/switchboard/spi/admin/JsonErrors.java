@@ -1,4 +1,4 @@
-package io.switchboard.server.admin;
+package io.switchboard.spi.admin;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;

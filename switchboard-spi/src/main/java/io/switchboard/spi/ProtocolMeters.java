@@ -1,4 +1,4 @@
-package io.switchboard.server;
+package io.switchboard.spi;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,4 +1,4 @@
-package io.switchboard.server.nativ;
+package io.switchboard.nativ;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.ChannelFutureListener;
@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.broker.Broker;
+import io.switchboard.broker.PartitionRead;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.Delivery;
@@ -18,8 +19,6 @@ import io.switchboard.broker.stream.PublishAck;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.log.format.Record;
-import io.switchboard.log.format.RecordBatch;
 import io.switchboard.protocol.FrameDescriptor;
 import io.switchboard.protocol.codec.FrameDecodeFailure;
 import io.switchboard.protocol.frame.AckEntry;
@@ -56,8 +55,9 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
-import io.switchboard.server.ProtocolMeters;
-import io.switchboard.server.admin.AdminJson;
+import io.switchboard.spi.Outbound;
+import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.admin.AdminJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -182,8 +182,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private long pendingWriteBytes() {
-    var buffer = ctx.channel().unsafe().outboundBuffer();
-    return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    return Outbound.pendingBytes(ctx.channel());
   }
 
   @Override
@@ -662,23 +661,14 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // ------------------------------------------------------------------ reads
 
   private void read(Read r) {
-    List<StoredEntry> out = new ArrayList<>();
-    long next = r.fromOffset();
-    int maxMessages = r.maxMessages() <= 0 ? Integer.MAX_VALUE : r.maxMessages();
-    for (RecordBatch b :
-        broker.read(r.stream(), r.partition(), r.fromOffset(), r.maxBytes()).batches()) {
-      for (Record rec : b.records(Integer.MAX_VALUE)) {
-        if (rec.offset() >= r.fromOffset() && out.size() < maxMessages) {
-          out.add(stored(StoredMessage.of(r.stream(), r.partition(), rec)));
-          next = rec.offset() + 1;
-        }
-      }
-      if (out.size() >= maxMessages) {
-        break;
-      }
-      next = Math.max(next, b.nextOffset());
-    }
-    write(new Messages(r.requestId(), next, out));
+    PartitionRead got =
+        broker.readMessages(
+            r.stream(), r.partition(), r.fromOffset(), r.maxBytes(), r.maxMessages());
+    write(
+        new Messages(
+            r.requestId(),
+            got.nextOffset(),
+            got.messages().stream().map(NativeAdapter::stored).toList()));
   }
 
   private void readSubject(ReadSubject r) {

@@ -1,4 +1,4 @@
-package io.switchboard.server;
+package io.switchboard.spi;
 
 import io.netty.channel.ChannelPipeline;
 import java.util.Map;
