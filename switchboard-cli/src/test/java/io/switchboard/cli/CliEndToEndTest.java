@@ -12,7 +12,6 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -120,10 +119,8 @@ class CliEndToEndTest {
     return Map.of(ClientCommand.SERVER_ENV, address());
   }
 
-  static int deadPort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+  static int deadPort() {
+    return io.switchboard.testkit.Ports.free();
   }
 
   // ------------------------------------------------------------------ pub and sub

@@ -11,7 +11,6 @@ import io.switchboard.broker.live.LiveBus;
 import io.switchboard.broker.live.LiveBusConfig;
 import io.switchboard.core.Clock;
 import io.switchboard.core.Message;
-import io.switchboard.log.FsyncStats;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,10 +56,7 @@ class AdapterLayeringTest {
         .should()
         .dependOnClassesThat(
             JavaClass.Predicates.resideInAnyPackage(
-                    "io.switchboard.log..", "io.switchboard.server..")
-                // Known exception, to go: HTTP's /metrics reads Broker.fsyncStats(), a log type
-                // (the broker-threads work owns the flusher and its statistics).
-                .and(DescribedPredicate.not(JavaClass.Predicates.belongToAnyOf(FsyncStats.class))))
+                "io.switchboard.log..", "io.switchboard.server.."))
         .because("log batches and the process are not the adapter API")
         .check(adapters);
   }
