@@ -801,6 +801,21 @@ public final class Broker implements AutoCloseable {
     return Murmur2.partition(basis, partitions);
   }
 
+  /** Fsyncs of log segments so far, every stream's (for metrics). */
+  public long fsyncCount() {
+    return io.switchboard.log.FsyncStats.count();
+  }
+
+  /** Their total time in nanoseconds. */
+  public long fsyncTotalNanos() {
+    return io.switchboard.log.FsyncStats.totalNanos();
+  }
+
+  /** The longest fsync since the previous call, in nanoseconds (and resets it). */
+  public long takeFsyncMaxNanos() {
+    return io.switchboard.log.FsyncStats.takeMaxNanos();
+  }
+
   /**
    * Reads one partition of a stream (see {@link PartitionLog#read}).
    *

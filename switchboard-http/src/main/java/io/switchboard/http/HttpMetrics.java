@@ -129,16 +129,13 @@ final class HttpMetrics implements AutoCloseable {
         .register(registry);
     FunctionTimer.builder(
             "switchboard.log.fsync",
-            this,
-            m -> io.switchboard.log.FsyncStats.count(),
-            m -> io.switchboard.log.FsyncStats.totalNanos(),
+            broker,
+            Broker::fsyncCount,
+            Broker::fsyncTotalNanos,
             TimeUnit.NANOSECONDS)
         .description("Fsyncs of log segments (every stream) and their total time")
         .register(registry);
-    Gauge.builder(
-            "switchboard.log.fsync.max",
-            this,
-            m -> io.switchboard.log.FsyncStats.takeMaxNanos() / 1e9)
+    Gauge.builder("switchboard.log.fsync.max", broker, b -> b.takeFsyncMaxNanos() / 1e9)
         .baseUnit("seconds")
         .description("The longest fsync since the previous scrape")
         .register(registry);
