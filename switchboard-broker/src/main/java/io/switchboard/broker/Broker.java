@@ -16,6 +16,7 @@ import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamCatalog;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
+import io.switchboard.core.Blocking;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
@@ -246,6 +247,7 @@ public final class Broker implements AutoCloseable {
    *     supported yet
    */
   public synchronized StreamInfo createStream(StreamConfig stream) {
+    Blocking.check("Broker.createStream");
     ensureOpen();
     catalog.create(stream);
     start(stream);
@@ -260,6 +262,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#STREAM_UPDATE_NOT_ALLOWED}, {@link ErrorCode#STREAM_SUBJECTS_OVERLAP}
    */
   public synchronized StreamInfo updateStream(StreamConfig stream) {
+    Blocking.check("Broker.updateStream");
     ensureOpen();
     refuseOwnedStream(stream.name(), "updated");
     catalog.update(stream);
@@ -280,6 +283,7 @@ public final class Broker implements AutoCloseable {
    * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}
    */
   public synchronized void deleteStream(String name) {
+    Blocking.check("Broker.deleteStream");
     ensureOpen();
     refuseOwnedStream(name, "deleted");
     catalog.delete(name);
@@ -473,11 +477,13 @@ public final class Broker implements AutoCloseable {
 
   /** {@link #createConsumer} for the owner of the stream or of the consumer's name. */
   public synchronized ConsumerInfo createOwnedConsumer(String stream, ConsumerConfig consumer) {
+    Blocking.check("Broker.createOwnedConsumer");
     return create(stream, consumer);
   }
 
   /** {@link #deleteConsumer} for the owner of the stream or of the consumer's name. */
   public synchronized void deleteOwnedConsumer(String stream, String consumer) {
+    Blocking.check("Broker.deleteOwnedConsumer");
     runtime(stream);
     consumers.delete(stream, consumer);
   }
@@ -491,6 +497,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#CONSUMER_EXISTS}, {@link ErrorCode#INVALID_CONFIG}
    */
   public synchronized ConsumerInfo createConsumer(String stream, ConsumerConfig consumer) {
+    Blocking.check("Broker.createConsumer");
     refuseOwnedConsumer(stream, consumer.name(), "created");
     return create(stream, consumer);
   }
@@ -512,6 +519,7 @@ public final class Broker implements AutoCloseable {
    * @throws SwitchboardException {@link ErrorCode#CONSUMER_NOT_FOUND}
    */
   public synchronized void deleteConsumer(String stream, String consumer) {
+    Blocking.check("Broker.deleteConsumer");
     refuseOwnedConsumer(stream, consumer, "deleted");
     runtime(stream);
     consumers.delete(stream, consumer);
@@ -801,6 +809,41 @@ public final class Broker implements AutoCloseable {
     return Murmur2.partition(basis, partitions);
   }
 
+  /**
+   * Runs a call that may block (disk reads, admin, consumer creation: see {@link Blocking}) on the
+   * broker's executor and completes on {@code completeOn}, the caller's event loop: how a front end
+   * makes such a call without blocking its loop.
+   */
+  public <T> CompletableFuture<T> offload(
+      java.util.function.Supplier<T> call, java.util.concurrent.Executor completeOn) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    try {
+      readers.execute(
+          () -> {
+            T result = null;
+            Throwable error = null;
+            try {
+              result = call.get();
+            } catch (RuntimeException e) {
+              error = e;
+            }
+            T r = result;
+            Throwable e = error;
+            completeOn.execute(
+                () -> {
+                  if (e != null) {
+                    out.completeExceptionally(e);
+                  } else {
+                    out.complete(r);
+                  }
+                });
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      out.completeExceptionally(SwitchboardException.of(ErrorCode.BROKER_CLOSED));
+    }
+    return out;
+  }
+
   /** Fsyncs of log segments so far, every stream's (for metrics). */
   public long fsyncCount() {
     return io.switchboard.log.FsyncStats.count();
@@ -823,6 +866,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#INVALID_ARGUMENT} for a partition out of range, and the log's errors
    */
   public LogReadResult read(String stream, int partition, long offset, int maxBytes) {
+    Blocking.check("Broker.read");
     return partitionLog(stream, partition).read(offset, maxBytes);
   }
 
@@ -906,6 +950,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#INVALID_PATTERN}
    */
   public List<StoredMessage> lastMessages(String stream, String pattern, int max) {
+    Blocking.check("Broker.lastMessages");
     Subjects.validatePattern(pattern, config.live().subjects());
     StreamRuntime rt = runtime(stream);
     List<StoredMessage> out = new ArrayList<>();
@@ -937,6 +982,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#SUBJECT_INDEX_FULL}
    */
   public Optional<StoredMessage> lastMessage(String stream, String subject) {
+    Blocking.check("Broker.lastMessage");
     StreamRuntime rt = runtime(stream);
     StoredMessage newest = null;
     for (PartitionAgent a : rt.agents()) {
@@ -966,6 +1012,7 @@ public final class Broker implements AutoCloseable {
    *     ErrorCode#INVALID_SUBJECT}
    */
   public List<StoredMessage> readSubject(String stream, String subject, long fromOffset, int max) {
+    Blocking.check("Broker.readSubject");
     Subjects.validateSubject(subject, config.live().subjects());
     StreamRuntime rt = runtime(stream);
     int partition = partitionOf(Message.of(subject, new byte[0], 0), rt.agents().length);

@@ -249,6 +249,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    io.switchboard.core.Blocking.tolerated(
+        "MQTT sessions on the loop (issue 13)",
+        () -> {
+          inactive(ctx);
+          return null;
+        });
+  }
+
+  private void inactive(ChannelHandlerContext ctx) {
     meters.closed();
     if (connectTimer != null) {
       connectTimer.cancel(false);
@@ -291,6 +300,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    // The one written exception to the threading contract: persistent sessions (CONNECT,
+    // SUBSCRIBE, DISCONNECT) and retained look-ups still call the broker's blocking methods on
+    // the loop. Moving them to Broker.offload is open work in issue 13.
+    io.switchboard.core.Blocking.tolerated(
+        "MQTT sessions and retained messages on the loop (issue 13)",
+        () -> {
+          read(ctx, msg);
+          return null;
+        });
+  }
+
+  private void read(ChannelHandlerContext ctx, Object msg) {
     MqttMessage m = (MqttMessage) msg;
     try {
       lastReadNs = System.nanoTime();

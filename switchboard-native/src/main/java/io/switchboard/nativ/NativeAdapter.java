@@ -58,6 +58,7 @@ import io.switchboard.protocol.frame.Welcome;
 import io.switchboard.spi.Outbound;
 import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.admin.AdminJson;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -660,28 +661,61 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ reads
 
+  // Reads and admin may touch disk or take a broker monitor: they run on the broker's executor
+  // and answer back on this loop (the threading contract, docs/architecture.md).
+
   private void read(Read r) {
-    PartitionRead got =
-        broker.readMessages(
-            r.stream(), r.partition(), r.fromOffset(), r.maxBytes(), r.maxMessages());
-    write(
-        new Messages(
-            r.requestId(),
-            got.nextOffset(),
-            got.messages().stream().map(NativeAdapter::stored).toList()));
+    offload(
+        r.requestId(),
+        () -> {
+          PartitionRead got =
+              broker.readMessages(
+                  r.stream(), r.partition(), r.fromOffset(), r.maxBytes(), r.maxMessages());
+          return new Messages(
+              r.requestId(),
+              got.nextOffset(),
+              got.messages().stream().map(NativeAdapter::stored).toList());
+        });
   }
 
   private void readSubject(ReadSubject r) {
-    List<StoredMessage> got =
-        broker.readSubject(r.stream(), r.subject(), r.fromOffset(), Math.max(1, r.maxMessages()));
-    long next = got.isEmpty() ? r.fromOffset() : got.getLast().offset() + 1;
-    write(new Messages(r.requestId(), next, got.stream().map(NativeAdapter::stored).toList()));
+    offload(
+        r.requestId(),
+        () -> {
+          List<StoredMessage> got =
+              broker.readSubject(
+                  r.stream(), r.subject(), r.fromOffset(), Math.max(1, r.maxMessages()));
+          long next = got.isEmpty() ? r.fromOffset() : got.getLast().offset() + 1;
+          return new Messages(
+              r.requestId(), next, got.stream().map(NativeAdapter::stored).toList());
+        });
   }
 
   private void last(Last l) {
-    List<StoredEntry> out =
-        broker.lastMessage(l.stream(), l.subject()).map(NativeAdapter::stored).stream().toList();
-    write(new Messages(l.requestId(), -1, out));
+    offload(
+        l.requestId(),
+        () ->
+            new Messages(
+                l.requestId(),
+                -1,
+                broker.lastMessage(l.stream(), l.subject()).map(NativeAdapter::stored).stream()
+                    .toList()));
+  }
+
+  /** Runs {@code answer} on the broker's executor and writes its frame (or error) on this loop. */
+  private void offload(int requestId, java.util.function.Supplier<Frame> answer) {
+    started();
+    broker
+        .offload(answer, ctx.executor())
+        .whenComplete(
+            (frame, e) -> {
+              finished();
+              if (e != null) {
+                fail(requestId, e);
+              } else {
+                write(frame);
+              }
+            });
   }
 
   private static StoredEntry stored(StoredMessage s) {
@@ -700,30 +734,39 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // ------------------------------------------------------------------ admin
 
   private void admin(Admin a) {
-    JsonNode body = AdminJson.parse(a.body().length == 0 ? "{}".getBytes() : a.body());
-    Object result =
-        switch (a.op()) {
-          case STREAM_CREATE -> broker.createStream(AdminJson.streamConfig(body));
-          case STREAM_UPDATE -> broker.updateStream(AdminJson.streamConfig(body));
-          case STREAM_DELETE -> {
-            broker.deleteStream(AdminJson.text(body, "name"));
-            yield null;
-          }
-          case STREAM_INFO -> broker.streamInfo(AdminJson.text(body, "name"));
-          case STREAM_LIST -> Map.of("streams", broker.listStreams());
-          case CONSUMER_CREATE ->
-              broker.createConsumer(AdminJson.text(body, "stream"), AdminJson.consumerConfig(body));
-          case CONSUMER_DELETE -> {
-            broker.deleteConsumer(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
-            yield null;
-          }
-          case CONSUMER_INFO ->
-              broker.consumerInfo(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
-          case CONSUMER_LIST ->
-              Map.of("consumers", broker.listConsumers(AdminJson.text(body, "stream")));
-        };
-    // [P-11] a delete answers with an empty body.
-    write(new AdminReply(a.requestId(), result == null ? new byte[0] : AdminJson.write(result)));
+    JsonNode body =
+        AdminJson.parse(a.body().length == 0 ? "{}".getBytes(StandardCharsets.UTF_8) : a.body());
+    offload(
+        a.requestId(),
+        () -> {
+          Object result =
+              switch (a.op()) {
+                case STREAM_CREATE -> broker.createStream(AdminJson.streamConfig(body));
+                case STREAM_UPDATE -> broker.updateStream(AdminJson.streamConfig(body));
+                case STREAM_DELETE -> {
+                  broker.deleteStream(AdminJson.text(body, "name"));
+                  yield null;
+                }
+                case STREAM_INFO -> broker.streamInfo(AdminJson.text(body, "name"));
+                case STREAM_LIST -> Map.of("streams", broker.listStreams());
+                case CONSUMER_CREATE ->
+                    broker.createConsumer(
+                        AdminJson.text(body, "stream"), AdminJson.consumerConfig(body));
+                case CONSUMER_DELETE -> {
+                  broker.deleteConsumer(
+                      AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+                  yield null;
+                }
+                case CONSUMER_INFO ->
+                    broker.consumerInfo(
+                        AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+                case CONSUMER_LIST ->
+                    Map.of("consumers", broker.listConsumers(AdminJson.text(body, "stream")));
+              };
+          // [P-11] a delete answers with an empty body.
+          return new AdminReply(
+              a.requestId(), result == null ? new byte[0] : AdminJson.write(result));
+        });
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -9,6 +9,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.BrokerConfig;
 import io.switchboard.broker.live.LiveBusConfig;
+import io.switchboard.core.Blocking;
 import io.switchboard.core.Clock;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.spi.FrontEnd;
@@ -150,10 +151,14 @@ public final class SwitchboardServer implements AutoCloseable {
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup acceptors =
         new MultiThreadIoEventLoopGroup(
-            1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+            1,
+            nonBlocking("sb-accept"),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     EventLoopGroup workers =
         new MultiThreadIoEventLoopGroup(
-            0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+            0,
+            nonBlocking("sb-loop"),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     String serverId = UUID.randomUUID().toString();
     CompositeMeterRegistry meters = new CompositeMeterRegistry();
     for (FrontEnd f : frontEnds) {
@@ -185,6 +190,18 @@ public final class SwitchboardServer implements AutoCloseable {
     addresses.forEach(
         (name, a) -> LOG.info("{} listening on {}:{}", name, a.getHostString(), a.getPort()));
     return server;
+  }
+
+  /** Event-loop threads, marked as threads that must never block (see {@link Blocking}). */
+  private static java.util.concurrent.ThreadFactory nonBlocking(String name) {
+    io.netty.util.concurrent.DefaultThreadFactory threads =
+        new io.netty.util.concurrent.DefaultThreadFactory(name, true);
+    return r ->
+        threads.newThread(
+            () -> {
+              Blocking.markNonBlocking();
+              r.run();
+            });
   }
 
   /** The broker engine (tests, embedding). */

@@ -100,6 +100,7 @@ public final class AgentRunner implements AutoCloseable {
   }
 
   private void run() {
+    io.switchboard.core.Blocking.markNonBlocking(); // agents never block (CRAFT §2)
     long park = MIN_PARK_NS;
     while (running) {
       int work = doWork();
