@@ -132,13 +132,14 @@ final class BenchPublisher implements Runnable {
         .whenComplete(
             (ack, e) -> {
               long nowNs = System.nanoTime();
-              window.release();
               if (e == null) {
                 meter.publishAcked(measured, dueNs, nowNs);
               } else {
                 meter.publishFailed.increment();
                 fail(e);
               }
+              // Last: once every permit is back the report is read, and must count this one.
+              window.release();
             });
   }
 
