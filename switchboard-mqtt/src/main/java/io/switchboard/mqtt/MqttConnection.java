@@ -27,6 +27,7 @@ import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.Clock;
@@ -301,10 +302,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     // The one written exception to the threading contract: persistent sessions (CONNECT,
-    // SUBSCRIBE, DISCONNECT) and retained look-ups still call the broker's blocking methods on
-    // the loop. Moving them to Broker.offload is open work in issue 13.
+    // SUBSCRIBE, DISCONNECT) still call the broker's blocking methods on the loop. Moving them to
+    // Broker.offload is open work in issue 13 (retained look-ups moved already).
     io.switchboard.core.Blocking.tolerated(
-        "MQTT sessions and retained messages on the loop (issue 13)",
+        "MQTT sessions on the loop (issue 13)",
         () -> {
           read(ctx, msg);
           return null;
@@ -785,7 +786,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
     }
     List<Integer> reasons = new ArrayList<>();
-    List<Runnable> retainedToSend = new ArrayList<>();
+    List<Map.Entry<String, MqttQoS>> retainedToSend = new ArrayList<>();
     for (MqttTopicSubscription t : requested) {
       boolean existed = subscriptions.containsKey(t.topicFilter());
       int granted = subscribeOne(t.topicFilter(), t.qualityOfService(), t.option());
@@ -802,7 +803,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       if (sendRetained && settings.retainAvailable()) {
         String filter = t.topicFilter();
         MqttQoS qos = MqttQoS.valueOf(granted);
-        retainedToSend.add(() -> sendRetained(filter, qos));
+        retainedToSend.add(Map.entry(filter, qos));
       }
     }
     // Reason codes as they are: a v5 failure (0x8F, 0x97) is no QoS, so no MqttQoS can carry it.
@@ -812,38 +813,70 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             new io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader(
                 packetId, MqttProperties.NO_PROPERTIES),
             new io.netty.handler.codec.mqtt.MqttSubAckPayload(reasons)));
-    // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set.
-    retainedToSend.forEach(Runnable::run);
-    ctx.flush();
+    // [MQTT-3.3.1-9] retained messages follow the SUBACK, with the retain flag set. Looking them
+    // up reads the retained stream: on the broker's executor, then sent from this loop.
+    if (!retainedToSend.isEmpty()) {
+      broker
+          .offload(
+              () -> {
+                List<List<StoredMessage>> found = new ArrayList<>();
+                for (Map.Entry<String, MqttQoS> r : retainedToSend) {
+                  found.add(retainedFor(r.getKey()));
+                }
+                return found;
+              },
+              ctx.executor())
+          .whenComplete(
+              (found, e) -> {
+                if (e != null) {
+                  LOG.debug("mqtt client {}: retained look-up failed: {}", clientId, e.toString());
+                  return;
+                }
+                if (closing || !ctx.channel().isActive()) {
+                  return;
+                }
+                for (int i = 0; i < found.size(); i++) {
+                  Map.Entry<String, MqttQoS> r = retainedToSend.get(i);
+                  sendRetained(r.getKey(), r.getValue(), found.get(i));
+                }
+                ctx.flush();
+              });
+    }
   }
 
-  private void sendRetained(String filter, MqttQoS granted) {
+  /** The retained messages a filter may see (the broker's executor: this reads a stream). */
+  private List<StoredMessage> retainedFor(String filter) {
+    List<StoredMessage> out = new ArrayList<>();
     for (String pattern : MqttTopics.toPatterns(filter)) {
-      for (var stored :
+      out.addAll(
           broker.lastMessages(
               MqttFrontEnd.RETAINED_STREAM,
               MqttFrontEnd.RETAINED_PREFIX + pattern,
-              MAX_RETAINED_PER_SUBSCRIBE)) {
-        Message m = stored.message();
-        if (m.payload().length == 0) {
-          continue; // cleared
-        }
-        Message original =
-            m.withSubject(m.subject().substring(MqttFrontEnd.RETAINED_PREFIX.length()));
-        String topic;
-        try {
-          topic = MqttTopics.toTopic(original.subject());
-        } catch (IllegalArgumentException e) {
-          continue;
-        }
-        if (!MqttTopics.wildcardMaySee(filter, topic)) {
-          continue;
-        }
-        byte[] q = m.header(QOS_HEADER);
-        MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
-        deliver(
-            topic, original, MqttQoS.valueOf(Math.min(published.value(), granted.value())), true);
+              MAX_RETAINED_PER_SUBSCRIBE));
+    }
+    return out;
+  }
+
+  private void sendRetained(String filter, MqttQoS granted, List<StoredMessage> retained) {
+    for (var stored : retained) {
+      Message m = stored.message();
+      if (m.payload().length == 0) {
+        continue; // cleared
       }
+      Message original =
+          m.withSubject(m.subject().substring(MqttFrontEnd.RETAINED_PREFIX.length()));
+      String topic;
+      try {
+        topic = MqttTopics.toTopic(original.subject());
+      } catch (IllegalArgumentException e) {
+        continue;
+      }
+      if (!MqttTopics.wildcardMaySee(filter, topic)) {
+        continue;
+      }
+      byte[] q = m.header(QOS_HEADER);
+      MqttQoS published = q == null ? MqttQoS.AT_LEAST_ONCE : MqttQoS.valueOf(q[0]);
+      deliver(topic, original, MqttQoS.valueOf(Math.min(published.value(), granted.value())), true);
     }
   }
 
