@@ -288,9 +288,7 @@ public final class PartitionAgent implements Agent, AutoCloseable {
       if (ps != null) {
         producers.stored(ps, offset, p.ack());
       }
-      String subject = p.message().subject();
-      Long previous = lastOffsetBySubject.get(subject);
-      undo.add(new Undo(subject, previous, indexSubject(subject, offset)));
+      undo.add(indexBatched(p.message().subject(), offset));
       inBatch.add(p);
       current = null;
       if (builder.estimatedSizeInBytes() >= TARGET_BATCH_BYTES) {
@@ -520,13 +518,28 @@ public final class PartitionAgent implements Agent, AutoCloseable {
 
   /** Notes {@code subject}'s last offset; false when the full index could not take it. */
   private boolean indexSubject(String subject, long offset) {
-    if (lastOffsetBySubject.size() >= MAX_INDEXED_SUBJECTS
-        && !lastOffsetBySubject.containsKey(subject)) {
-      subjectIndexFull = true;
+    if (indexIsFullFor(subject)) {
       return false;
     }
     lastOffsetBySubject.put(subject, offset);
     return true;
+  }
+
+  /** {@link #indexSubject} for a publish being batched: what to restore if the batch fails. */
+  private Undo indexBatched(String subject, long offset) {
+    if (indexIsFullFor(subject)) {
+      return new Undo(subject, null, false);
+    }
+    return new Undo(subject, lastOffsetBySubject.put(subject, offset), true); // one look-up
+  }
+
+  private boolean indexIsFullFor(String subject) {
+    if (lastOffsetBySubject.size() >= MAX_INDEXED_SUBJECTS
+        && !lastOffsetBySubject.containsKey(subject)) {
+      subjectIndexFull = true;
+      return true;
+    }
+    return false;
   }
 
   /**
