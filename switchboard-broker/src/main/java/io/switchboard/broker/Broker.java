@@ -824,7 +824,7 @@ public final class Broker implements AutoCloseable {
             Throwable error = null;
             try {
               result = call.get();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // whatever it is, the caller hears of it and does not wait
               error = e;
             }
             T r = result;
