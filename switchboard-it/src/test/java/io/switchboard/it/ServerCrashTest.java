@@ -39,6 +39,9 @@ class ServerCrashTest {
   static final int MESSAGES = 3000;
   static final int KILLS = 2;
 
+  /** How far past a kill's threshold the producer may run before that kill has happened. */
+  static final int GATE_SLACK = 400;
+
   @TempDir Path dir;
   Process server;
 
@@ -98,6 +101,7 @@ class ServerCrashTest {
       Set<String> consumed = ConcurrentHashMap.newKeySet();
       AtomicInteger published = new AtomicInteger();
       AtomicBoolean stop = new AtomicBoolean();
+      AtomicInteger kills = new AtomicInteger();
       List<Throwable> failures = new ArrayList<>();
 
       Thread producer =
@@ -105,6 +109,13 @@ class ServerCrashTest {
               () -> {
                 List<CompletableFuture<PubAck>> window = new ArrayList<>();
                 for (int i = 0; i < MESSAGES; i++) {
+                  // Never run far past the next kill's threshold before that kill: every kill
+                  // then lands while publishes are still to come (a fast machine would otherwise
+                  // finish them all before the first kill).
+                  int next = kills.get() + 1;
+                  if (next <= KILLS && i >= next * MESSAGES / (KILLS + 1) + GATE_SLACK) {
+                    await().atMost(Duration.ofSeconds(120)).until(() -> kills.get() >= next);
+                  }
                   String body = "m" + i;
                   window.add(
                       client
@@ -156,8 +167,15 @@ class ServerCrashTest {
 
       for (int k = 1; k <= KILLS; k++) {
         int threshold = k * MESSAGES / (KILLS + 1);
-        await().atMost(Duration.ofSeconds(60)).until(() -> acked.size() >= threshold);
+        long reconnected = k - 1;
+        // Each kill hits a live connection: the client is back from the previous kill (else two
+        // kills could fall into one reconnect) and has had publishes acknowledged past the mark.
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(5))
+            .until(() -> client.reconnects() >= reconnected && acked.size() >= threshold);
         kill(server);
+        kills.incrementAndGet();
         server = startServer(port);
       }
       producer.join(TimeUnit.SECONDS.toMillis(120));
@@ -170,7 +188,7 @@ class ServerCrashTest {
       consumer.join(TimeUnit.SECONDS.toMillis(30));
 
       // The client reconnects in the background after each kill; when everything was acknowledged
-      // and consumed before the last kill, that reconnect may still be under way here.
+      // and consumed soon after the last kill, that reconnect may still be under way here.
       await().atMost(Duration.ofSeconds(60)).until(() -> client.reconnects() >= KILLS);
       // Exactly once in the stream: retried publishes were not stored again.
       String info = client.admin(Admin.Op.STREAM_INFO, "{\"name\":\"ORD\"}");
