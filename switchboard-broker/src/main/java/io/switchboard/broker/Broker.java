@@ -915,6 +915,61 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * As {@link #tail}, but the result is the stored batches as they are on disk (Kafka's RecordBatch
+   * v2): what a Kafka fetch returns. Starts with the batch holding {@code fromOffset}, so it may
+   * begin before it; a read past the end waits up to {@code waitMs}, a read below the partition's
+   * start fails with {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} (a Kafka consumer then resets its
+   * position), as does one past the end.
+   */
+  public CompletableFuture<RawRead> tailRaw(
+      String stream,
+      int partition,
+      long fromOffset,
+      int maxBytes,
+      long waitMs,
+      java.util.concurrent.Executor completeOn) {
+    PartitionLog log;
+    try {
+      ensureOpen();
+      log = partitionLog(stream, partition);
+      if (fromOffset < log.logStartOffset() || fromOffset > log.logEndOffset()) {
+        throw SwitchboardException.of(
+            ErrorCode.LOG_OFFSET_OUT_OF_RANGE,
+            fromOffset,
+            log.logStartOffset(),
+            log.logEndOffset());
+      }
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return tails.read(
+        stream, partition, log, fromOffset, maxBytes, waitMs, completeOn, TailReader.RAW);
+  }
+
+  /**
+   * A partition's bounds, read without blocking: its first readable offset and the end of what
+   * readers may see (under {@code fsync=always}, what is on stable storage).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for a partition out of range
+   */
+  public PartitionBounds partitionBounds(String stream, int partition) {
+    PartitionLog log = partitionLog(stream, partition);
+    return new PartitionBounds(log.logStartOffset(), log.readableEndOffset());
+  }
+
+  /**
+   * The offset of a partition's first message stamped at or after {@code timestampMs}, or -1 when
+   * every message is older. Reads the log: call through {@link #offload}.
+   */
+  public long offsetForTimestamp(String stream, int partition, long timestampMs) {
+    Blocking.check("Broker.offsetForTimestamp");
+    PartitionLog log = partitionLog(stream, partition);
+    long offset = log.offsetForTimestamp(timestampMs);
+    return offset >= log.readableEndOffset() ? -1 : offset;
+  }
+
+  /**
    * Reads one partition of a stream as decoded messages, from {@code offset} on, at most {@code
    * maxMessages} of them (0 or less: no limit) from at most about {@code maxBytes} of the log (see
    * {@link #read}). For front ends: no log types cross.
