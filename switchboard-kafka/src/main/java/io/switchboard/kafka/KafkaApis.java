@@ -1,0 +1,683 @@
+package io.switchboard.kafka;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PartitionBounds;
+import io.switchboard.broker.PartitionRead;
+import io.switchboard.broker.RawRead;
+import io.switchboard.broker.stream.Retention;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.broker.stream.StreamInfo;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+
+/**
+ * The Kafka APIs Switchboard serves, each translated into broker calls (docs/kafka.md). Called on a
+ * connection's event loop; calls that may block (admin, timestamp look-ups) go through {@link
+ * Broker#offload}, reads through the broker's tail reader, and every answer completes on the
+ * connection's loop. Errors are answered with Kafka's error codes, never thrown. Thread-safe.
+ */
+final class KafkaApis {
+  /** The one node: leader of every partition and coordinator of every group. */
+  static final int NODE_ID = 0;
+
+  /** Leader epoch of every partition: one node, never re-elected. */
+  static final int LEADER_EPOCH = 0;
+
+  /** Versions served, per API: the floors of kafka-clients 4.x (KIP-896) up to what 4.4 sends. */
+  static final Map<ApiKeys, short[]> VERSIONS = new EnumMap<>(ApiKeys.class);
+
+  static {
+    VERSIONS.put(ApiKeys.API_VERSIONS, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.METADATA, new short[] {0, 13});
+    VERSIONS.put(ApiKeys.FETCH, new short[] {4, 18});
+    VERSIONS.put(ApiKeys.LIST_OFFSETS, new short[] {1, 11});
+    VERSIONS.put(ApiKeys.CREATE_TOPICS, new short[] {2, 7});
+    VERSIONS.put(ApiKeys.DELETE_TOPICS, new short[] {1, 6});
+  }
+
+  private static final String CLUSTER_ID =
+      new Uuid(
+              UUID.nameUUIDFromBytes("switchboard".getBytes(StandardCharsets.UTF_8))
+                  .getMostSignificantBits(),
+              UUID.nameUUIDFromBytes("switchboard".getBytes(StandardCharsets.UTF_8))
+                  .getLeastSignificantBits())
+          .toString();
+
+  /** Kafka's "latest" and friends in ListOffsets. */
+  static final long LATEST = -1;
+
+  static final long EARLIEST = -2;
+  static final long MAX_TIMESTAMP = -3;
+  static final long EARLIEST_LOCAL = -4;
+  static final long LATEST_TIERED = -5;
+  static final long EARLIEST_PENDING_UPLOAD = -6;
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KafkaApis.class);
+
+  private final Broker broker;
+  private final KafkaSettings settings;
+  private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
+
+  KafkaApis(Broker broker, KafkaSettings settings, String serverId) {
+    this.broker = broker;
+    this.settings = settings;
+  }
+
+  static boolean supports(ApiKeys key, short version) {
+    short[] range = VERSIONS.get(key);
+    return range != null && version >= range[0] && version <= range[1];
+  }
+
+  /** Answers one decoded request; the future completes on the connection's loop. */
+  CompletableFuture<ApiMessage> handle(
+      ChannelHandlerContext ctx, RequestHeaderData header, ApiMessage request, short version) {
+    Executor loop = ctx.executor();
+    return switch (ApiKeys.forId(request.apiKey())) {
+      case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions());
+      case METADATA -> metadata(ctx, (MetadataRequestData) request, version);
+      case CREATE_TOPICS -> createTopics((CreateTopicsRequestData) request, version, loop);
+      case DELETE_TOPICS -> deleteTopics((DeleteTopicsRequestData) request, version, loop);
+      case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, loop);
+      case FETCH -> fetch((FetchRequestData) request, version, loop);
+      default ->
+          throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
+    };
+  }
+
+  // ------------------------------------------------------------------ ApiVersions
+
+  ApiVersionsResponseData apiVersions() {
+    ApiVersionsResponseData.ApiVersionCollection keys =
+        new ApiVersionsResponseData.ApiVersionCollection();
+    VERSIONS.forEach(
+        (k, r) ->
+            keys.add(
+                new ApiVersionsResponseData.ApiVersion()
+                    .setApiKey(k.id)
+                    .setMinVersion(r[0])
+                    .setMaxVersion(r[1])));
+    return new ApiVersionsResponseData()
+        .setErrorCode(Errors.NONE.code())
+        .setApiKeys(keys)
+        .setFinalizedFeaturesEpoch(-1);
+  }
+
+  /** KIP-511: the answer to an ApiVersions version we do not serve, in the v0 body. */
+  ApiVersionsResponseData unsupportedApiVersions() {
+    ApiVersionsResponseData.ApiVersionCollection keys =
+        new ApiVersionsResponseData.ApiVersionCollection();
+    short[] r = VERSIONS.get(ApiKeys.API_VERSIONS);
+    keys.add(
+        new ApiVersionsResponseData.ApiVersion()
+            .setApiKey(ApiKeys.API_VERSIONS.id)
+            .setMinVersion(r[0])
+            .setMaxVersion(r[1]));
+    return new ApiVersionsResponseData()
+        .setErrorCode(Errors.UNSUPPORTED_VERSION.code())
+        .setApiKeys(keys);
+  }
+
+  // ------------------------------------------------------------------ Metadata
+
+  private CompletableFuture<ApiMessage> metadata(
+      ChannelHandlerContext ctx, MetadataRequestData req, short version) {
+    InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+    String host =
+        settings.advertisedHost().isEmpty() ? local.getHostString() : settings.advertisedHost();
+    MetadataResponseData.MetadataResponseBrokerCollection brokers =
+        new MetadataResponseData.MetadataResponseBrokerCollection();
+    brokers.add(
+        new MetadataResponseData.MetadataResponseBroker()
+            .setNodeId(NODE_ID)
+            .setHost(host)
+            .setPort(local.getPort()));
+    MetadataResponseData out =
+        new MetadataResponseData()
+            .setBrokers(brokers)
+            .setClusterId(CLUSTER_ID)
+            .setControllerId(NODE_ID);
+    // v0 asks for every topic with an empty list; later versions with null.
+    boolean all = req.topics() == null || (version == 0 && req.topics().isEmpty());
+    if (all) {
+      for (StreamInfo s : broker.listStreams()) {
+        out.topics().add(describe(s));
+      }
+      return CompletableFuture.completedFuture(out);
+    }
+    List<String> toCreate = new ArrayList<>();
+    for (MetadataRequestData.MetadataRequestTopic t : req.topics()) {
+      String name = t.name();
+      if (name == null && t.topicId() != null) {
+        name = streamOf(t.topicId()).orElse(null);
+        if (name == null) {
+          out.topics()
+              .add(
+                  new MetadataResponseData.MetadataResponseTopic()
+                      .setTopicId(t.topicId())
+                      .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
+          continue;
+        }
+      }
+      if (!KafkaTopics.isStreamName(name)) {
+        out.topics()
+            .add(
+                new MetadataResponseData.MetadataResponseTopic()
+                    .setName(name)
+                    .setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code()));
+        continue;
+      }
+      Optional<StreamInfo> s = streamInfo(name);
+      if (s.isPresent()) {
+        out.topics().add(describe(s.get()));
+      } else if (req.allowAutoTopicCreation() && settings.autoCreateTopics() && version >= 4
+          || version < 4 && settings.autoCreateTopics()) {
+        toCreate.add(name);
+      } else {
+        out.topics()
+            .add(
+                new MetadataResponseData.MetadataResponseTopic()
+                    .setName(name)
+                    .setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code()));
+      }
+    }
+    if (toCreate.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return broker
+        .offload(
+            () -> {
+              List<MetadataResponseData.MetadataResponseTopic> made = new ArrayList<>();
+              for (String name : toCreate) {
+                made.add(autoCreate(name));
+              }
+              return made;
+            },
+            ctx.executor())
+        .thenApply(
+            made -> {
+              made.forEach(out.topics()::add);
+              return (ApiMessage) out;
+            });
+  }
+
+  /** Creates a topic a Metadata request asked for; off the loop. */
+  private MetadataResponseData.MetadataResponseTopic autoCreate(String name) {
+    try {
+      broker.createStream(
+          StreamConfig.builder(name, KafkaTopics.subjectsOf(name).toArray(String[]::new))
+              .partitions(settings.defaultPartitions())
+              .build());
+      LOG.info("kafka: created topic {} ({} partitions)", name, settings.defaultPartitions());
+    } catch (SwitchboardException e) {
+      if (e.code() != ErrorCode.STREAM_EXISTS) {
+        return new MetadataResponseData.MetadataResponseTopic()
+            .setName(name)
+            .setErrorCode(KafkaErrors.of(e).code());
+      }
+    }
+    return streamInfo(name)
+        .map(this::describe)
+        .orElse(
+            new MetadataResponseData.MetadataResponseTopic()
+                .setName(name)
+                .setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code()));
+  }
+
+  private MetadataResponseData.MetadataResponseTopic describe(StreamInfo s) {
+    String name = s.config().name();
+    Uuid id = KafkaTopics.topicId(name);
+    topicsById.put(id, name);
+    List<MetadataResponseData.MetadataResponsePartition> parts = new ArrayList<>();
+    for (int p = 0; p < s.partitions().size(); p++) {
+      parts.add(
+          new MetadataResponseData.MetadataResponsePartition()
+              .setPartitionIndex(p)
+              .setLeaderId(NODE_ID)
+              .setLeaderEpoch(LEADER_EPOCH)
+              .setReplicaNodes(List.of(NODE_ID))
+              .setIsrNodes(List.of(NODE_ID))
+              .setOfflineReplicas(List.of()));
+    }
+    return new MetadataResponseData.MetadataResponseTopic()
+        .setName(name)
+        .setTopicId(id)
+        .setIsInternal(broker.streamOwner(name).isPresent())
+        .setPartitions(parts);
+  }
+
+  private Optional<StreamInfo> streamInfo(String name) {
+    try {
+      return Optional.of(broker.streamInfo(name));
+    } catch (SwitchboardException e) {
+      if (e.code() == ErrorCode.STREAM_NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /** The stream a topic id names, if any. */
+  private Optional<String> streamOf(Uuid id) {
+    String known = topicsById.get(id);
+    if (known != null) {
+      if (streamInfo(known).isPresent()) {
+        return Optional.of(known);
+      }
+      topicsById.remove(id, known);
+    }
+    for (StreamInfo s : broker.listStreams()) {
+      String name = s.config().name();
+      if (KafkaTopics.topicId(name).equals(id)) {
+        topicsById.put(id, name);
+        return Optional.of(name);
+      }
+    }
+    return Optional.empty();
+  }
+
+  // ------------------------------------------------------------------ CreateTopics, DeleteTopics
+
+  private CompletableFuture<ApiMessage> createTopics(
+      CreateTopicsRequestData req, short version, Executor loop) {
+    List<CreateTopicsRequestData.CreatableTopic> topics = new ArrayList<>(req.topics());
+    boolean validateOnly = req.validateOnly();
+    return broker.offload(
+        () -> {
+          CreateTopicsResponseData out = new CreateTopicsResponseData();
+          for (CreateTopicsRequestData.CreatableTopic t : topics) {
+            out.topics().add(createTopic(t, validateOnly));
+          }
+          return out;
+        },
+        loop);
+  }
+
+  /** One topic of a CreateTopics request; off the loop. */
+  private CreateTopicsResponseData.CreatableTopicResult createTopic(
+      CreateTopicsRequestData.CreatableTopic t, boolean validateOnly) {
+    CreateTopicsResponseData.CreatableTopicResult r =
+        new CreateTopicsResponseData.CreatableTopicResult().setName(t.name());
+    if (!KafkaTopics.isStreamName(t.name())) {
+      return r.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code())
+          .setErrorMessage(KafkaTopics.whyNot(t.name()));
+    }
+    if (!t.assignments().isEmpty()) {
+      return r.setErrorCode(Errors.INVALID_REQUEST.code())
+          .setErrorMessage("replica assignments are not supported: one node holds every partition");
+    }
+    if (t.replicationFactor() > 1) {
+      return r.setErrorCode(Errors.INVALID_REPLICATION_FACTOR.code())
+          .setErrorMessage(
+              "replication factor "
+                  + t.replicationFactor()
+                  + " is larger than the number of brokers: 1");
+    }
+    int partitions = t.numPartitions() < 0 ? settings.defaultPartitions() : t.numPartitions();
+    StreamConfig.Builder b =
+        StreamConfig.builder(t.name(), KafkaTopics.subjectsOf(t.name()).toArray(String[]::new))
+            .partitions(partitions);
+    List<CreateTopicsResponseData.CreatableTopicConfigs> configs = new ArrayList<>();
+    try {
+      for (CreateTopicsRequestData.CreatableTopicConfig c : t.configs()) {
+        TopicConfigs.apply(b, c.name(), c.value());
+      }
+      StreamConfig config = b.build();
+      if (!validateOnly) {
+        broker.createStream(config);
+        LOG.info("kafka: created topic {} ({} partitions)", t.name(), partitions);
+      } else if (streamInfo(t.name()).isPresent()) {
+        throw SwitchboardException.of(ErrorCode.STREAM_EXISTS, t.name());
+      }
+      TopicConfigs.describe(config)
+          .forEach(
+              (k, v) ->
+                  configs.add(
+                      new CreateTopicsResponseData.CreatableTopicConfigs()
+                          .setName(k)
+                          .setValue(v)
+                          .setConfigSource((byte) 5)));
+    } catch (SwitchboardException e) {
+      Errors error = KafkaErrors.of(e);
+      return r.setErrorCode(error.code()).setErrorMessage(e.getMessage());
+    } catch (IllegalArgumentException e) {
+      return r.setErrorCode(Errors.INVALID_CONFIG.code()).setErrorMessage(e.getMessage());
+    }
+    return r.setTopicId(KafkaTopics.topicId(t.name()))
+        .setNumPartitions(partitions)
+        .setReplicationFactor((short) 1)
+        .setConfigs(configs);
+  }
+
+  private CompletableFuture<ApiMessage> deleteTopics(
+      DeleteTopicsRequestData req, short version, Executor loop) {
+    List<DeleteTopicsRequestData.DeleteTopicState> asked = new ArrayList<>();
+    if (version >= 6) {
+      asked.addAll(req.topics());
+    } else {
+      for (String n : req.topicNames()) {
+        asked.add(new DeleteTopicsRequestData.DeleteTopicState().setName(n));
+      }
+    }
+    return broker.offload(
+        () -> {
+          DeleteTopicsResponseData out = new DeleteTopicsResponseData();
+          for (DeleteTopicsRequestData.DeleteTopicState t : asked) {
+            out.responses().add(deleteTopic(t));
+          }
+          return out;
+        },
+        loop);
+  }
+
+  private DeleteTopicsResponseData.DeletableTopicResult deleteTopic(
+      DeleteTopicsRequestData.DeleteTopicState t) {
+    DeleteTopicsResponseData.DeletableTopicResult r =
+        new DeleteTopicsResponseData.DeletableTopicResult().setName(t.name());
+    String name = t.name();
+    if (name == null) {
+      r.setTopicId(t.topicId());
+      name = streamOf(t.topicId()).orElse(null);
+      if (name == null) {
+        return r.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
+      }
+      r.setName(name);
+    } else {
+      r.setTopicId(KafkaTopics.topicId(name));
+    }
+    if (!KafkaTopics.isStreamName(name)) {
+      return r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+    }
+    try {
+      broker.deleteStream(name);
+      LOG.info("kafka: deleted topic {}", name);
+      return r.setErrorCode(Errors.NONE.code());
+    } catch (SwitchboardException e) {
+      return r.setErrorCode(KafkaErrors.of(e).code()).setErrorMessage(e.getMessage());
+    }
+  }
+
+  // ------------------------------------------------------------------ ListOffsets
+
+  private CompletableFuture<ApiMessage> listOffsets(ListOffsetsRequestData req, Executor loop) {
+    ListOffsetsResponseData out = new ListOffsetsResponseData();
+    List<CompletableFuture<?>> lookups = new ArrayList<>();
+    for (ListOffsetsRequestData.ListOffsetsTopic t : req.topics()) {
+      ListOffsetsResponseData.ListOffsetsTopicResponse tr =
+          new ListOffsetsResponseData.ListOffsetsTopicResponse().setName(t.name());
+      out.topics().add(tr);
+      for (ListOffsetsRequestData.ListOffsetsPartition p : t.partitions()) {
+        ListOffsetsResponseData.ListOffsetsPartitionResponse pr =
+            new ListOffsetsResponseData.ListOffsetsPartitionResponse()
+                .setPartitionIndex(p.partitionIndex())
+                .setLeaderEpoch(LEADER_EPOCH)
+                .setTimestamp(-1)
+                .setOffset(-1);
+        tr.partitions().add(pr);
+        PartitionBounds bounds;
+        try {
+          bounds = bounds(t.name(), p.partitionIndex());
+        } catch (SwitchboardException e) {
+          pr.setErrorCode(KafkaErrors.of(e).code());
+          continue;
+        }
+        long ts = p.timestamp();
+        if (ts == LATEST) {
+          pr.setOffset(bounds.highWatermark());
+        } else if (ts == EARLIEST || ts == EARLIEST_LOCAL) {
+          pr.setOffset(bounds.logStartOffset());
+        } else if (ts == LATEST_TIERED || ts == EARLIEST_PENDING_UPLOAD) {
+          pr.setOffset(-1); // no tiered storage: Kafka answers -1 too
+        } else if (ts == MAX_TIMESTAMP) {
+          pr.setErrorCode(Errors.UNSUPPORTED_VERSION.code());
+        } else if (ts < 0) {
+          pr.setErrorCode(Errors.INVALID_REQUEST.code());
+        } else {
+          String stream = t.name();
+          int partition = p.partitionIndex();
+          lookups.add(
+              broker
+                  .offload(() -> byTimestamp(stream, partition, ts), loop)
+                  .handle(
+                      (found, e) -> {
+                        if (e != null) {
+                          pr.setErrorCode(KafkaErrors.of(e).code());
+                        } else if (found != null) {
+                          pr.setOffset(found[0]).setTimestamp(found[1]);
+                        }
+                        return null;
+                      }));
+        }
+      }
+    }
+    return CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (ApiMessage) out);
+  }
+
+  /** {offset, timestamp} of the first message at or after {@code ts}, or null; off the loop. */
+  private long[] byTimestamp(String stream, int partition, long ts) {
+    long offset = broker.offsetForTimestamp(stream, partition, ts);
+    if (offset < 0) {
+      return null;
+    }
+    PartitionRead read = broker.readMessages(stream, partition, offset, 1 << 20, 1);
+    long stamp = read.messages().isEmpty() ? ts : read.messages().get(0).message().timestampMs();
+    return new long[] {offset, stamp};
+  }
+
+  private PartitionBounds bounds(String topic, int partition) {
+    if (!KafkaTopics.isStreamName(topic)) {
+      throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, topic);
+    }
+    return broker.partitionBounds(topic, partition);
+  }
+
+  // ------------------------------------------------------------------ Fetch
+
+  /** One partition of a fetch: where it reads, and what it got. */
+  private static final class FetchPart {
+    final String stream;
+    final FetchRequestData.FetchPartition asked;
+    final FetchResponseData.PartitionData answer;
+    volatile RawRead read;
+
+    FetchPart(String stream, FetchRequestData.FetchPartition asked) {
+      this.stream = stream;
+      this.asked = asked;
+      this.answer = new FetchResponseData.PartitionData().setPartitionIndex(asked.partition());
+    }
+  }
+
+  private CompletableFuture<ApiMessage> fetch(FetchRequestData req, short version, Executor loop) {
+    FetchResponseData out = new FetchResponseData().setSessionId(0);
+    if (req.sessionId() != 0) {
+      // We keep no fetch sessions (KIP-227 allows it): a client that names one starts over.
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()));
+    }
+    List<FetchPart> parts = new ArrayList<>();
+    for (FetchRequestData.FetchTopic t : req.topics()) {
+      FetchResponseData.FetchableTopicResponse tr =
+          new FetchResponseData.FetchableTopicResponse()
+              .setTopic(t.topic())
+              .setTopicId(t.topicId());
+      out.responses().add(tr);
+      String stream = version >= 13 ? streamOf(t.topicId()).orElse(null) : t.topic();
+      for (FetchRequestData.FetchPartition p : t.partitions()) {
+        FetchPart part = new FetchPart(stream, p);
+        tr.partitions().add(part.answer);
+        if (stream == null) {
+          part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
+        } else if (!KafkaTopics.isStreamName(stream)) {
+          part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        } else {
+          parts.add(part);
+        }
+      }
+    }
+    int maxBytes = req.maxBytes() <= 0 ? Integer.MAX_VALUE : req.maxBytes();
+    // First pass: whatever is there now.
+    return readAll(parts, maxBytes, 0, 0, loop)
+        .thenCompose(
+            got -> {
+              if (got >= Math.max(1, req.minBytes()) || req.maxWaitMs() <= 0) {
+                return CompletableFuture.completedFuture(got);
+              }
+              List<FetchPart> waiting =
+                  parts.stream().filter(p -> p.answer.errorCode() == Errors.NONE.code()).toList();
+              return readAll(waiting, maxBytes, req.maxWaitMs(), Math.max(1, req.minBytes()), loop);
+            })
+        .thenApply(
+            got -> {
+              for (FetchPart p : parts) {
+                finish(p);
+              }
+              return (ApiMessage) out;
+            });
+  }
+
+  /**
+   * Reads every part, each waiting up to {@code waitMs}; completes once all are read or, when
+   * waiting, once {@code enough} bytes came in. Returns the bytes read.
+   */
+  private CompletableFuture<Long> readAll(
+      List<FetchPart> parts, int maxBytes, long waitMs, int enough, Executor loop) {
+    if (parts.isEmpty()) {
+      return CompletableFuture.completedFuture(0L);
+    }
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    AtomicInteger left = new AtomicInteger(parts.size());
+    AtomicLong bytes = new AtomicLong();
+    List<CompletableFuture<RawRead>> reads = new ArrayList<>();
+    for (FetchPart p : parts) {
+      int limit = Math.max(1, Math.min(maxBytes, p.asked.partitionMaxBytes()));
+      CompletableFuture<RawRead> r =
+          broker.tailRaw(p.stream, p.asked.partition(), p.asked.fetchOffset(), limit, waitMs, loop);
+      reads.add(r);
+      r.whenComplete(
+          (read, e) -> {
+            if (done.isDone()) {
+              return;
+            }
+            if (e != null) {
+              Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+              p.answer.setErrorCode(KafkaErrors.of(cause).code());
+            } else if (read.batches().hasRemaining() || p.read == null) {
+              p.read = read;
+            }
+            long total = read == null ? bytes.get() : bytes.addAndGet(read.batches().remaining());
+            if (left.decrementAndGet() == 0 || (enough > 0 && total >= enough)) {
+              done.complete(total);
+            }
+          });
+    }
+    // Reads still waiting when the answer goes out are not needed any more.
+    done.whenComplete((v, e) -> reads.forEach(r -> r.cancel(false)));
+    return done;
+  }
+
+  /** Fills a part's answer from what it read (or its bounds, when it read nothing). */
+  private void finish(FetchPart p) {
+    FetchResponseData.PartitionData a = p.answer;
+    if (a.errorCode() != Errors.NONE.code()) {
+      try {
+        PartitionBounds b = broker.partitionBounds(p.stream, p.asked.partition());
+        a.setHighWatermark(b.highWatermark()).setLogStartOffset(b.logStartOffset());
+      } catch (SwitchboardException e) {
+        a.setHighWatermark(-1).setLogStartOffset(-1);
+      }
+      a.setLastStableOffset(a.highWatermark()).setRecords(MemoryRecords.EMPTY);
+      return;
+    }
+    RawRead r = p.read;
+    if (r == null) {
+      PartitionBounds b = broker.partitionBounds(p.stream, p.asked.partition());
+      r = new RawRead(java.nio.ByteBuffer.allocate(0), b.logStartOffset(), b.highWatermark());
+    }
+    a.setHighWatermark(r.highWatermark())
+        .setLastStableOffset(r.highWatermark())
+        .setLogStartOffset(r.logStartOffset())
+        .setPreferredReadReplica(-1)
+        .setRecords(MemoryRecords.readableRecords(r.batches()));
+  }
+
+  /** Topic configurations we understand, both ways. */
+  static final class TopicConfigs {
+    private TopicConfigs() {}
+
+    static void apply(StreamConfig.Builder b, String name, String value) {
+      long n;
+      switch (name) {
+        case "cleanup.policy" -> {
+          switch (value) {
+            case "delete" -> b.retention(Retention.LIMITS);
+            case "compact" -> b.retention(Retention.COMPACTED);
+            default ->
+                throw new IllegalArgumentException(
+                    "cleanup.policy=" + value + ": only delete or compact");
+          }
+        }
+        case "retention.ms" -> {
+          n = parse(name, value);
+          b.maxAgeMs(n < 0 ? -1 : n);
+        }
+        case "retention.bytes" -> {
+          n = parse(name, value);
+          b.maxBytes(n < 0 ? -1 : n);
+        }
+        case "max.message.bytes" -> b.maxMessageBytes((int) parse(name, value));
+        // Meaningless on one node, accepted as Kafka tools set them.
+        case "min.insync.replicas", "segment.bytes", "segment.ms", "compression.type" -> {}
+        default -> throw new IllegalArgumentException("topic config " + name + " is not supported");
+      }
+    }
+
+    private static long parse(String name, String value) {
+      try {
+        return Long.parseLong(value.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(name + "=" + value + " is not a whole number");
+      }
+    }
+
+    static Map<String, String> describe(StreamConfig c) {
+      Map<String, String> out = new java.util.LinkedHashMap<>();
+      out.put("cleanup.policy", c.retention() == Retention.COMPACTED ? "compact" : "delete");
+      out.put("retention.ms", Long.toString(c.maxAgeMs()));
+      out.put("retention.bytes", Long.toString(c.maxBytes()));
+      out.put("max.message.bytes", Integer.toString(c.maxMessageBytes()));
+      return out;
+    }
+  }
+}
