@@ -109,7 +109,7 @@ final class KafkaApis {
       case METADATA -> metadata(ctx, (MetadataRequestData) request, version);
       case CREATE_TOPICS -> createTopics((CreateTopicsRequestData) request, version, loop);
       case DELETE_TOPICS -> deleteTopics((DeleteTopicsRequestData) request, version, loop);
-      case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, loop);
+      case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, version, loop);
       case FETCH -> fetch((FetchRequestData) request, version, loop);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
@@ -430,7 +430,8 @@ final class KafkaApis {
 
   // ------------------------------------------------------------------ ListOffsets
 
-  private CompletableFuture<ApiMessage> listOffsets(ListOffsetsRequestData req, Executor loop) {
+  private CompletableFuture<ApiMessage> listOffsets(
+      ListOffsetsRequestData req, short version, Executor loop) {
     ListOffsetsResponseData out = new ListOffsetsResponseData();
     List<CompletableFuture<?>> lookups = new ArrayList<>();
     for (ListOffsetsRequestData.ListOffsetsTopic t : req.topics()) {
@@ -441,7 +442,7 @@ final class KafkaApis {
         ListOffsetsResponseData.ListOffsetsPartitionResponse pr =
             new ListOffsetsResponseData.ListOffsetsPartitionResponse()
                 .setPartitionIndex(p.partitionIndex())
-                .setLeaderEpoch(LEADER_EPOCH)
+                .setLeaderEpoch(version >= 4 ? LEADER_EPOCH : -1) // v4 has the field
                 .setTimestamp(-1)
                 .setOffset(-1);
         tr.partitions().add(pr);

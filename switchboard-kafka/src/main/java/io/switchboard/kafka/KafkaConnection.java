@@ -159,7 +159,17 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         ctx.close();
         return;
       }
-      ctx.write(encode(p, body), ctx.voidPromise());
+      ByteBuf frame;
+      try {
+        frame = encode(p, body);
+      } catch (RuntimeException e) {
+        // A field this version cannot carry: a defect of ours; the client sees a closed connection.
+        LOG.warn("kafka: an answer does not encode at v{}", p.version(), e);
+        ctx.flush();
+        ctx.close();
+        return;
+      }
+      ctx.write(frame, ctx.voidPromise());
       wrote = true;
     }
     if (wrote) {
