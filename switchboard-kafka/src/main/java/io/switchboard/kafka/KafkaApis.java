@@ -30,6 +30,10 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
+import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
@@ -65,6 +69,8 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.LIST_OFFSETS, new short[] {1, 11});
     VERSIONS.put(ApiKeys.CREATE_TOPICS, new short[] {2, 7});
     VERSIONS.put(ApiKeys.DELETE_TOPICS, new short[] {1, 6});
+    VERSIONS.put(ApiKeys.DESCRIBE_CONFIGS, new short[] {1, 4});
+    VERSIONS.put(ApiKeys.DESCRIBE_CLUSTER, new short[] {0, 2});
   }
 
   private static final String CLUSTER_ID =
@@ -111,6 +117,11 @@ final class KafkaApis {
       case DELETE_TOPICS -> deleteTopics((DeleteTopicsRequestData) request, version, loop);
       case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, version, loop);
       case FETCH -> fetch((FetchRequestData) request, version, loop);
+      case DESCRIBE_CONFIGS ->
+          CompletableFuture.completedFuture(describeConfigs((DescribeConfigsRequestData) request));
+      case DESCRIBE_CLUSTER ->
+          CompletableFuture.completedFuture(
+              describeCluster(ctx, (DescribeClusterRequestData) request));
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };
@@ -149,13 +160,140 @@ final class KafkaApis {
         .setApiKeys(keys);
   }
 
+  // ------------------------------------------------------------------ DescribeCluster
+
+  private ApiMessage describeCluster(ChannelHandlerContext ctx, DescribeClusterRequestData req) {
+    InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+    DescribeClusterResponseData out =
+        new DescribeClusterResponseData()
+            .setClusterId(CLUSTER_ID)
+            .setControllerId(NODE_ID)
+            .setEndpointType(req.endpointType());
+    if (req.endpointType() != 1) {
+      return out.setErrorCode(Errors.UNSUPPORTED_ENDPOINT_TYPE.code())
+          .setErrorMessage("only brokers (endpoint type 1): there is no separate controller");
+    }
+    out.brokers()
+        .add(
+            new DescribeClusterResponseData.DescribeClusterBroker()
+                .setBrokerId(NODE_ID)
+                .setHost(advertisedHost(local))
+                .setPort(local.getPort()));
+    return out;
+  }
+
+  private String advertisedHost(InetSocketAddress local) {
+    return settings.advertisedHost().isEmpty() ? local.getHostString() : settings.advertisedHost();
+  }
+
+  // ------------------------------------------------------------------ DescribeConfigs
+
+  /** Kafka's config resource types and sources, and the config types we report. */
+  static final byte TOPIC = 2;
+
+  static final byte BROKER = 4;
+  static final byte SOURCE_TOPIC = 1;
+  static final byte SOURCE_STATIC_BROKER = 4;
+  static final byte SOURCE_DEFAULT = 5;
+
+  private ApiMessage describeConfigs(DescribeConfigsRequestData req) {
+    DescribeConfigsResponseData out = new DescribeConfigsResponseData();
+    for (DescribeConfigsRequestData.DescribeConfigsResource r : req.resources()) {
+      DescribeConfigsResponseData.DescribeConfigsResult result =
+          new DescribeConfigsResponseData.DescribeConfigsResult()
+              .setResourceType(r.resourceType())
+              .setResourceName(r.resourceName());
+      out.results().add(result);
+      List<TopicConfigs.Entry> entries;
+      if (r.resourceType() == TOPIC) {
+        Optional<StreamInfo> s =
+            KafkaTopics.isStreamName(r.resourceName())
+                ? streamInfo(r.resourceName())
+                : Optional.empty();
+        if (s.isEmpty()) {
+          result
+              .setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code())
+              .setErrorMessage("no topic " + r.resourceName());
+          continue;
+        }
+        entries = TopicConfigs.entries(s.get().config());
+      } else if (r.resourceType() == BROKER
+          && (r.resourceName().isEmpty() || r.resourceName().equals(Integer.toString(NODE_ID)))) {
+        entries = brokerConfigs();
+      } else {
+        result
+            .setErrorCode(Errors.INVALID_REQUEST.code())
+            .setErrorMessage(
+                "resource type " + r.resourceType() + " " + r.resourceName() + " is not described");
+        continue;
+      }
+      for (TopicConfigs.Entry e : entries) {
+        if (r.configurationKeys() != null && !r.configurationKeys().contains(e.name())) {
+          continue;
+        }
+        result
+            .configs()
+            .add(
+                new DescribeConfigsResponseData.DescribeConfigsResourceResult()
+                    .setName(e.name())
+                    .setValue(e.value())
+                    .setReadOnly(e.readOnly())
+                    .setConfigSource(e.source())
+                    .setIsSensitive(false)
+                    .setConfigType(e.type())
+                    .setDocumentation(req.includeDocumentation() ? e.doc() : null));
+      }
+    }
+    return out;
+  }
+
+  private List<TopicConfigs.Entry> brokerConfigs() {
+    return List.of(
+        new TopicConfigs.Entry(
+            "broker.id", "0", true, SOURCE_STATIC_BROKER, TopicConfigs.INT, "This node's id."),
+        new TopicConfigs.Entry(
+            "num.partitions",
+            Integer.toString(settings.defaultPartitions()),
+            true,
+            SOURCE_STATIC_BROKER,
+            TopicConfigs.INT,
+            "Partitions of an auto-created topic (kafka.default-partitions)."),
+        new TopicConfigs.Entry(
+            "auto.create.topics.enable",
+            Boolean.toString(settings.autoCreateTopics()),
+            true,
+            SOURCE_STATIC_BROKER,
+            TopicConfigs.BOOLEAN,
+            "Whether Metadata creates unknown topics (kafka.auto-create-topics)."),
+        new TopicConfigs.Entry(
+            "socket.request.max.bytes",
+            Integer.toString(settings.maxRequestBytes()),
+            true,
+            SOURCE_STATIC_BROKER,
+            TopicConfigs.INT,
+            "Largest request accepted (kafka.max-request-bytes)."),
+        new TopicConfigs.Entry(
+            "message.max.bytes",
+            Integer.toString(StreamConfig.DEFAULT_MAX_MESSAGE_BYTES),
+            true,
+            SOURCE_DEFAULT,
+            TopicConfigs.INT,
+            "Largest message a topic accepts unless it says otherwise."),
+        new TopicConfigs.Entry(
+            "default.replication.factor",
+            "1",
+            true,
+            SOURCE_DEFAULT,
+            TopicConfigs.SHORT,
+            "One node holds every partition."));
+  }
+
   // ------------------------------------------------------------------ Metadata
 
   private CompletableFuture<ApiMessage> metadata(
       ChannelHandlerContext ctx, MetadataRequestData req, short version) {
     InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
-    String host =
-        settings.advertisedHost().isEmpty() ? local.getHostString() : settings.advertisedHost();
+    String host = advertisedHost(local);
     MetadataResponseData.MetadataResponseBrokerCollection brokers =
         new MetadataResponseData.MetadataResponseBrokerCollection();
     brokers.add(
@@ -670,6 +808,59 @@ final class KafkaApis {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException(name + "=" + value + " is not a whole number");
       }
+    }
+
+    /** Kafka's config data types (DescribeConfigs v3+). */
+    static final byte BOOLEAN = 1;
+
+    static final byte STRING = 2;
+    static final byte INT = 3;
+    static final byte SHORT = 4;
+    static final byte LONG = 5;
+    static final byte LIST = 7;
+
+    /** One described configuration. */
+    record Entry(String name, String value, boolean readOnly, byte source, byte type, String doc) {}
+
+    /** A topic's configuration as DescribeConfigs gives it. */
+    static List<Entry> entries(StreamConfig c) {
+      StreamConfig d = StreamConfig.builder(c.name(), c.subjects().toArray(String[]::new)).build();
+      List<Entry> out = new ArrayList<>();
+      out.add(
+          entry(
+              "cleanup.policy",
+              c.retention() == Retention.COMPACTED ? "compact" : "delete",
+              c.retention() != d.retention(),
+              LIST,
+              "delete: limits retention; compact: the last message per subject is kept."));
+      out.add(
+          entry(
+              "retention.ms",
+              Long.toString(c.maxAgeMs()),
+              c.maxAgeMs() != d.maxAgeMs(),
+              LONG,
+              "Messages older than this are removed (-1: no limit)."));
+      out.add(
+          entry(
+              "retention.bytes",
+              Long.toString(c.maxBytes()),
+              c.maxBytes() != d.maxBytes(),
+              LONG,
+              "The stream keeps at most this many bytes (-1: no limit)."));
+      out.add(
+          entry(
+              "max.message.bytes",
+              Integer.toString(c.maxMessageBytes()),
+              c.maxMessageBytes() != d.maxMessageBytes(),
+              INT,
+              "Largest message accepted."));
+      out.add(
+          new Entry("min.insync.replicas", "1", true, SOURCE_DEFAULT, INT, "One node: always 1."));
+      return out;
+    }
+
+    private static Entry entry(String name, String value, boolean set, byte type, String doc) {
+      return new Entry(name, value, false, set ? SOURCE_TOPIC : SOURCE_DEFAULT, type, doc);
     }
 
     static Map<String, String> describe(StreamConfig c) {

@@ -21,6 +21,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -28,6 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -217,6 +220,58 @@ class KafkaClientsTest {
                 return got.size() >= 3;
               });
       assertThat(got).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L);
+    }
+  }
+
+  @Test
+  void adminDescribesTheClusterAndRealConfigs() throws Exception {
+    try (Admin admin = admin()) {
+      var cluster = admin.describeCluster();
+      assertThat(cluster.nodes().get()).hasSize(1);
+      assertThat(cluster.nodes().get().iterator().next().port())
+          .isEqualTo(server.addresses().get("kafka").getPort());
+      assertThat(cluster.controller().get().id()).isZero();
+      assertThat(cluster.clusterId().get()).isNotBlank();
+
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic("conf", 1, (short) 1)
+                      .configs(Map.of("retention.ms", "3600000", "cleanup.policy", "delete"))))
+          .all()
+          .get();
+      ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "conf");
+      Config c = admin.describeConfigs(List.of(topic)).all().get().get(topic);
+      assertThat(c.get("retention.ms").value()).isEqualTo("3600000");
+      assertThat(c.get("retention.ms").source())
+          .isEqualTo(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG);
+      assertThat(c.get("max.message.bytes").value()).isEqualTo("1048576");
+      assertThat(c.get("max.message.bytes").source())
+          .isEqualTo(ConfigEntry.ConfigSource.DEFAULT_CONFIG);
+
+      ConfigResource node = new ConfigResource(ConfigResource.Type.BROKER, "0");
+      assertThat(
+              admin
+                  .describeConfigs(List.of(node))
+                  .all()
+                  .get()
+                  .get(node)
+                  .get("num.partitions")
+                  .value())
+          .isEqualTo("1");
+
+      assertThatThrownBy(
+              () ->
+                  admin
+                      .createTopics(
+                          List.of(new NewTopic("bad", 1, (short) 1).configs(Map.of("x.y", "1"))))
+                      .all()
+                      .get())
+          .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidConfigurationException.class)
+          .hasMessageContaining("x.y");
+      ConfigResource missing = new ConfigResource(ConfigResource.Type.TOPIC, "missing");
+      assertThatThrownBy(() -> admin.describeConfigs(List.of(missing)).all().get())
+          .hasCauseInstanceOf(UnknownTopicOrPartitionException.class);
     }
   }
 }

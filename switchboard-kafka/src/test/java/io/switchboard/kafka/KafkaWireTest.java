@@ -23,6 +23,10 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
+import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
@@ -224,6 +228,28 @@ class KafkaWireTest {
         assertThat(r.responses().get(0).partitions().get(0).errorCode())
             .isEqualTo(Errors.NONE.code());
         assertThat(r.responses().get(0).partitions().get(0).highWatermark()).isZero();
+      }
+      for (short v = 1; v <= 4; v++) {
+        DescribeConfigsRequestData req = new DescribeConfigsRequestData();
+        req.resources()
+            .add(
+                new DescribeConfigsRequestData.DescribeConfigsResource()
+                    .setResourceType(KafkaApis.TOPIC)
+                    .setResourceName("t2")
+                    .setConfigurationKeys(null));
+        w.send(w.frame(req, v, id));
+        DescribeConfigsResponseData r = w.read(new DescribeConfigsResponseData(), v, id++);
+        assertThat(r.results().get(0).errorCode()).isZero();
+        assertThat(r.results().get(0).configs())
+            .extracting(DescribeConfigsResponseData.DescribeConfigsResourceResult::name)
+            .contains("retention.ms", "cleanup.policy");
+      }
+      for (short v = 0; v <= 2; v++) {
+        DescribeClusterRequestData req = new DescribeClusterRequestData().setEndpointType((byte) 1);
+        w.send(w.frame(req, v, id));
+        DescribeClusterResponseData r = w.read(new DescribeClusterResponseData(), v, id++);
+        assertThat(r.errorCode()).isZero();
+        assertThat(r.brokers().find(KafkaApis.NODE_ID).port()).isEqualTo(port);
       }
       for (short v = 1; v <= 6; v++) {
         DeleteTopicsRequestData req = new DeleteTopicsRequestData().setTimeoutMs(10_000);
