@@ -114,6 +114,9 @@ public final class Broker implements AutoCloseable {
   private long nextTrimMs;
   private volatile boolean closed;
 
+  /** Consumer groups' generations and offsets; set by {@link #open}. */
+  private volatile io.switchboard.broker.group.GroupCoordinator groupCoordinator;
+
   private Broker(BrokerConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
@@ -222,6 +225,7 @@ public final class Broker implements AutoCloseable {
   public static Broker open(BrokerConfig config, Clock clock) {
     Broker broker = new Broker(config, clock);
     try {
+      broker.openGroups();
       for (StreamConfig s : broker.catalog.list()) {
         broker.start(s);
         broker.consumers.load(
@@ -1157,6 +1161,48 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ consumer groups
+
+  /** Where consumer groups' generations and committed offsets are kept. */
+  static final String GROUPS_DIR = "groups";
+
+  /**
+   * Consumer groups' generations and committed offsets (Kafka's group coordinator; see {@link
+   * io.switchboard.broker.group.Groups}).
+   */
+  public io.switchboard.broker.group.Groups groups() {
+    return groupCoordinator.groups();
+  }
+
+  /** The coordinator behind {@link #groups()} (tests). */
+  io.switchboard.broker.group.GroupCoordinator groupCoordinator() {
+    return groupCoordinator;
+  }
+
+  private void openGroups() {
+    io.switchboard.broker.group.GroupCoordinator c =
+        io.switchboard.broker.group.GroupCoordinator.open(
+            config.dataDir().resolve(GROUPS_DIR),
+            config.storage(),
+            clock,
+            flusher,
+            config.maxGroups(),
+            config.maxOffsetsPerGroup(),
+            p -> partitionLog(p.stream(), p.partition()));
+    groupCoordinator = c;
+    nextRunner().add(c);
+    maintenance.register(c.log());
+  }
+
+  /** After the runners stopped: finishes what the coordinator had taken, fails the rest. */
+  private void closeGroups() {
+    io.switchboard.broker.group.GroupCoordinator c = groupCoordinator;
+    if (c != null) {
+      c.doWork();
+      c.close();
+    }
+  }
+
   /** Runs retention and compaction on every partition now (tests; normally periodic). */
   void runMaintenance() {
     maintenance.runOnce();
@@ -1210,6 +1256,7 @@ public final class Broker implements AutoCloseable {
     for (AgentRunner r : runners) {
       r.close();
     }
+    closeGroups();
     for (StreamRuntime rt : streams.values()) {
       for (PartitionAgent a : rt.agents()) {
         // Work the runner had taken but not appended yet is finished here, on the closing thread.
