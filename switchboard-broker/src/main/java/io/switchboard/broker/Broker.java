@@ -638,6 +638,20 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /**
+   * Acknowledges every delivery of a consumer to {@code member} made no later than delivery number
+   * {@code sequence} ({@link Delivery#sequence()}), in one command: AMQP's {@code basic.ack
+   * multiple=true} (see {@link ConsumerAgent#ackUpTo}). Completes with how many were acknowledged.
+   */
+  public CompletableFuture<Integer> ackUpTo(
+      String stream, String consumer, String member, long sequence) {
+    try {
+      return consumers.get(stream, consumer).ackUpTo(member, sequence);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   private Path streamDir(String name) {
     return config.dataDir().resolve("streams").resolve(name);
   }
