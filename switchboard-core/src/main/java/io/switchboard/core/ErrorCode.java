@@ -104,6 +104,10 @@ public enum ErrorCode {
       2067,
       ErrorCategory.RETRIABLE,
       "the consumer group coordinator has {} requests queued (the limit); retry later"),
+  CONSUMER_BACKPRESSURE(
+      2068,
+      ErrorCategory.RETRIABLE,
+      "consumer \"{}\" has {} commands queued (the limit); retry later"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,

@@ -49,7 +49,8 @@ public final class HttpErrors {
           PUBLISH_BACKPRESSURE,
           TOO_MANY_WAITING_FETCHES,
           TOO_MANY_SUBSCRIPTIONS,
-          GROUP_BACKPRESSURE ->
+          GROUP_BACKPRESSURE,
+          CONSUMER_BACKPRESSURE ->
           429;
       // The server (or a part of it) cannot take work now: 503 with Retry-After.
       case LIVE_BUS_CLOSED,

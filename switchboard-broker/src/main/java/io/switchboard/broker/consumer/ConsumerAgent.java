@@ -342,7 +342,8 @@ public final class ConsumerAgent implements Agent {
   /**
    * Fetches up to {@code max} messages for {@code member}, waiting up to {@code waitMs} for at
    * least one. Completes with an empty list when none came in time; fails with {@link
-   * ErrorCode#TOO_MANY_WAITING_FETCHES} or {@link ErrorCode#CONSUMER_CLOSED}.
+   * ErrorCode#TOO_MANY_WAITING_FETCHES}, {@link ErrorCode#CONSUMER_BACKPRESSURE} (every command
+   * posted to a full queue fails so) or {@link ErrorCode#CONSUMER_CLOSED}.
    */
   public CompletableFuture<List<Delivery>> fetch(String member, int max, long waitMs) {
     CompletableFuture<List<Delivery>> out = new CompletableFuture<>();
@@ -482,7 +483,7 @@ public final class ConsumerAgent implements Agent {
     } else if (!commands.offer(c)) {
       out.completeExceptionally(
           SwitchboardException.of(
-              ErrorCode.TOO_MANY_WAITING_FETCHES, config.name(), commands.capacity()));
+              ErrorCode.CONSUMER_BACKPRESSURE, config.name(), commands.capacity()));
     } else {
       wakeUp.run();
     }
@@ -932,6 +933,16 @@ public final class ConsumerAgent implements Agent {
     schedule(partition, offset, tr, now + delay);
   }
 
+  /**
+   * Whether an entry is being dead-lettered, or has had its deliveries and waits to be (its dead
+   * letter was refused, say for back-pressure, and is tried again on its timer): either way it is
+   * never delivered again.
+   */
+  private boolean awaitsDeadLetter(Tracked tr) {
+    return tr.deadLettering
+        || (!tr.inFlight && config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver());
+  }
+
   private long backoff(int deliveries) {
     List<Long> b = config.backoffMs();
     return b.isEmpty() || deliveries < 1 ? 0 : b.get(Math.min(deliveries, b.size()) - 1);
@@ -977,8 +988,9 @@ public final class ConsumerAgent implements Agent {
                 offset,
                 e);
           }
-          // Its own queue, never full: at most one result per message being dead-lettered, and
-          // those are bounded by maxAckPending. A full command queue must not strand one.
+          // Its own queue, never full, and bounded all the same: at most one result per message
+          // being dead-lettered, and those are bounded by maxAckPending. A full command queue
+          // must not strand one (DeadLetterBackpressureTest).
           deadLetterResults.add(new DeadLettered(partition, offset, e == null));
           wakeUp.run();
         });
@@ -1007,6 +1019,9 @@ public final class ConsumerAgent implements Agent {
       if (tr.inFlight && !tr.deadLettering) {
         tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
         giveBack(t.partition(), t.offset(), tr, now, -1);
+        expired++;
+      } else if (!tr.deadLettering && awaitsDeadLetter(tr)) {
+        deadLetter(t.partition(), t.offset(), tr); // its dead letter failed: try again
         expired++;
       }
     }
@@ -1070,7 +1085,7 @@ public final class ConsumerAgent implements Agent {
         for (Map.Entry<Long, Tracked> e : cursors[p].unacked.entrySet()) {
           Tracked tr = e.getValue();
           ensureKey(p, e.getKey(), tr);
-          if (tr.deadLettering || (tr.inFlight && !member.equals(tr.member))) {
+          if (awaitsDeadLetter(tr) || (tr.inFlight && !member.equals(tr.member))) {
             blocked.add(tr.keyHash);
           }
         }
@@ -1089,7 +1104,7 @@ public final class ConsumerAgent implements Agent {
           boolean mineInFlight = tr.inFlight && member.equals(tr.member);
           if (!mineInFlight
               && (tr.inFlight
-                  || tr.deadLettering
+                  || awaitsDeadLetter(tr)
                   || tr.dueMs > now
                   || blocked.contains(tr.keyHash)
                   || !member.equals(ownerOf(tr.keyHash, live)))) {
@@ -1097,7 +1112,7 @@ public final class ConsumerAgent implements Agent {
             continue;
           }
         }
-        if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
+        if (!tr.inFlight && !awaitsDeadLetter(tr) && tr.dueMs <= now) {
           Message m = tr.parked != null ? tr.parked : read(p, e.getKey());
           tr.parked = null;
           if (m == null || isExpired(m, now)) {
