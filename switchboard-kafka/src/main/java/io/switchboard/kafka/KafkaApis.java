@@ -5,6 +5,11 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.PartitionBounds;
 import io.switchboard.broker.PartitionRead;
 import io.switchboard.broker.RawRead;
+import io.switchboard.broker.group.CommittedOffset;
+import io.switchboard.broker.group.GroupInfo;
+import io.switchboard.broker.group.Groups;
+import io.switchboard.broker.group.OffsetCommit;
+import io.switchboard.broker.group.StreamPartition;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
@@ -28,19 +33,39 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DeleteGroupsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.FindCoordinatorRequestData;
+import org.apache.kafka.common.message.FindCoordinatorResponseData;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.LeaveGroupRequestData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetCommitResponseData;
+import org.apache.kafka.common.message.OffsetFetchRequestData;
+import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
@@ -71,6 +96,20 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.DELETE_TOPICS, new short[] {1, 6});
     VERSIONS.put(ApiKeys.DESCRIBE_CONFIGS, new short[] {1, 4});
     VERSIONS.put(ApiKeys.DESCRIBE_CLUSTER, new short[] {0, 2});
+    // Advertised from 0 though 0-2 are refused: librdkafka 2.x turns compression off otherwise
+    // (KAFKA-18659); the generated codec reads 3 and up, and a lower version closes the connection.
+    VERSIONS.put(ApiKeys.PRODUCE, new short[] {0, 13});
+    VERSIONS.put(ApiKeys.INIT_PRODUCER_ID, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.FIND_COORDINATOR, new short[] {0, 6});
+    VERSIONS.put(ApiKeys.JOIN_GROUP, new short[] {0, 9});
+    VERSIONS.put(ApiKeys.SYNC_GROUP, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.HEARTBEAT, new short[] {0, 4});
+    VERSIONS.put(ApiKeys.LEAVE_GROUP, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.OFFSET_COMMIT, new short[] {2, 9});
+    VERSIONS.put(ApiKeys.OFFSET_FETCH, new short[] {1, 9});
+    VERSIONS.put(ApiKeys.DESCRIBE_GROUPS, new short[] {0, 6});
+    VERSIONS.put(ApiKeys.LIST_GROUPS, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.DELETE_GROUPS, new short[] {0, 3});
   }
 
   private static final String CLUSTER_ID =
@@ -95,14 +134,30 @@ final class KafkaApis {
   private final Broker broker;
   private final KafkaSettings settings;
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
+  private final KafkaGroups groups;
 
-  KafkaApis(Broker broker, KafkaSettings settings, String serverId) {
+  KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups) {
     this.broker = broker;
     this.settings = settings;
+    this.groups = groups;
+  }
+
+  /** The coordinator's generations are the broker's: numbered and recorded there. */
+  static KafkaGroups.Generations generationsOf(Broker broker) {
+    return (group, members) -> broker.groups().newGeneration(group, members);
+  }
+
+  private static KafkaGroups.Client client(ChannelHandlerContext ctx, RequestHeaderData header) {
+    return new KafkaGroups.Client(
+        header.clientId() == null ? "" : header.clientId(),
+        String.valueOf(ctx.channel().remoteAddress()));
   }
 
   static boolean supports(ApiKeys key, short version) {
     short[] range = VERSIONS.get(key);
+    if (key == ApiKeys.PRODUCE && version < 3) {
+      return false; // advertised, not served (see VERSIONS)
+    }
     return range != null && version >= range[0] && version <= range[1];
   }
 
@@ -122,6 +177,35 @@ final class KafkaApis {
       case DESCRIBE_CLUSTER ->
           CompletableFuture.completedFuture(
               describeCluster(ctx, (DescribeClusterRequestData) request));
+      case PRODUCE -> produce((ProduceRequestData) request, version);
+      case INIT_PRODUCER_ID ->
+          CompletableFuture.completedFuture(initProducerId((InitProducerIdRequestData) request));
+      case FIND_COORDINATOR ->
+          CompletableFuture.completedFuture(
+              findCoordinator(ctx, (FindCoordinatorRequestData) request, version));
+      case JOIN_GROUP -> {
+        KafkaGroups.Client client = client(ctx, header);
+        JoinGroupRequestData r = (JoinGroupRequestData) request;
+        yield groups.on(() -> groups.join(r, version, client)).thenApply(a -> a);
+      }
+      case SYNC_GROUP -> {
+        SyncGroupRequestData r = (SyncGroupRequestData) request;
+        yield groups.on(() -> groups.sync(r)).thenApply(a -> a);
+      }
+      case HEARTBEAT -> {
+        HeartbeatRequestData r = (HeartbeatRequestData) request;
+        yield groups.on(() -> groups.heartbeat(r)).thenApply(a -> a);
+      }
+      case LEAVE_GROUP -> {
+        LeaveGroupRequestData r = (LeaveGroupRequestData) request;
+        yield groups.on(() -> groups.leave(r, version)).thenApply(a -> a);
+      }
+      case OFFSET_COMMIT -> offsetCommit((OffsetCommitRequestData) request);
+      case OFFSET_FETCH ->
+          CompletableFuture.completedFuture(offsetFetch((OffsetFetchRequestData) request, version));
+      case DESCRIBE_GROUPS -> describeGroups((DescribeGroupsRequestData) request, version);
+      case LIST_GROUPS -> listGroups((ListGroupsRequestData) request);
+      case DELETE_GROUPS -> deleteGroups((DeleteGroupsRequestData) request);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };
@@ -286,6 +370,427 @@ final class KafkaApis {
             SOURCE_DEFAULT,
             TopicConfigs.SHORT,
             "One node holds every partition."));
+  }
+
+  // ------------------------------------------------------------------ Produce
+
+  /** One partition of a produce: its answer, filled by its own completion. */
+  private record ProducePart(
+      ProduceResponseData.PartitionProduceResponse answer, CompletableFuture<?> done) {}
+
+  private CompletableFuture<ApiMessage> produce(ProduceRequestData req, short version) {
+    ProduceResponseData out = new ProduceResponseData();
+    List<CompletableFuture<?>> pending = new ArrayList<>();
+    for (ProduceRequestData.TopicProduceData t : req.topicData()) {
+      ProduceResponseData.TopicProduceResponse tr =
+          new ProduceResponseData.TopicProduceResponse().setName(t.name()).setTopicId(t.topicId());
+      out.responses().add(tr);
+      String stream = version >= 13 ? streamOf(t.topicId()).orElse(null) : t.name();
+      for (ProduceRequestData.PartitionProduceData p : t.partitionData()) {
+        ProduceResponseData.PartitionProduceResponse pr =
+            new ProduceResponseData.PartitionProduceResponse()
+                .setIndex(p.index())
+                .setBaseOffset(-1)
+                .setLogAppendTimeMs(-1)
+                .setLogStartOffset(-1);
+        tr.partitionResponses().add(pr);
+        if (stream == null) {
+          pr.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
+          continue;
+        }
+        if (!KafkaTopics.isStreamName(stream)) {
+          pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+          continue;
+        }
+        if (req.transactionalId() != null) {
+          pr.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("transactions are not served yet");
+          continue;
+        }
+        pending.add(producePartition(stream, p, pr));
+      }
+    }
+    CompletableFuture<ApiMessage> all =
+        CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+            .thenApply(v -> (ApiMessage) out);
+    // acks=0: the producer wants no answer (the connection keeps no place for one).
+    return req.acks() == 0 ? null : all;
+  }
+
+  /** Stores one partition's batches in order; completes when its answer is filled. */
+  private CompletableFuture<Void> producePartition(
+      String stream,
+      ProduceRequestData.PartitionProduceData p,
+      ProduceResponseData.PartitionProduceResponse pr) {
+    List<KafkaRecords.Batch> batches;
+    StreamConfig config;
+    try {
+      config = broker.streamInfo(stream).config();
+      if (p.index() < 0 || p.index() >= config.partitions()) {
+        throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, stream + "/" + p.index());
+      }
+      batches = KafkaRecords.decode((MemoryRecords) p.records(), config);
+    } catch (SwitchboardException e) {
+      pr.setErrorCode(KafkaErrors.of(e).code()).setErrorMessage(e.getMessage());
+      return CompletableFuture.completedFuture(null);
+    } catch (KafkaRecords.Invalid e) {
+      pr.setErrorCode(e.error.code()).setErrorMessage(e.getMessage());
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Long> chain = CompletableFuture.completedFuture(-1L);
+    for (KafkaRecords.Batch b : batches) {
+      chain =
+          chain.thenCompose(
+              first ->
+                  broker
+                      .publishBatch(
+                          stream,
+                          p.index(),
+                          b.messages(),
+                          b.producerId(),
+                          b.producerEpoch(),
+                          b.baseSequence())
+                      .thenApply(ack -> first >= 0 ? first : ack.offset()));
+    }
+    return chain.handle(
+        (first, e) -> {
+          if (e != null) {
+            SwitchboardException se = unwrap(e);
+            pr.setErrorCode(KafkaErrors.of(e).code())
+                .setErrorMessage(se == null ? String.valueOf(e) : se.getMessage());
+          } else {
+            pr.setBaseOffset(first);
+          }
+          try {
+            pr.setLogStartOffset(broker.partitionBounds(stream, p.index()).logStartOffset());
+          } catch (SwitchboardException ignored) {
+            // deleted meanwhile: the answer says what happened to the records
+          }
+          return null;
+        });
+  }
+
+  private static SwitchboardException unwrap(Throwable e) {
+    while (e instanceof CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e instanceof SwitchboardException se ? se : null;
+  }
+
+  /** Producer ids for idempotent producers: random, so no two producers share one. */
+  private final java.security.SecureRandom ids = new java.security.SecureRandom();
+
+  private ApiMessage initProducerId(InitProducerIdRequestData req) {
+    InitProducerIdResponseData out = new InitProducerIdResponseData();
+    if (req.transactionalId() != null) {
+      return out.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code())
+          .setProducerId(-1)
+          .setProducerEpoch((short) -1);
+    }
+    if (req.producerId() >= 0
+        && req.producerEpoch() >= 0
+        && req.producerEpoch() < Short.MAX_VALUE - 1) {
+      // KIP-360: a producer that lost its sequence state goes on under the next epoch.
+      return out.setProducerId(req.producerId())
+          .setProducerEpoch((short) (req.producerEpoch() + 1));
+    }
+    long id = ids.nextLong() & ((1L << 62) - 1);
+    return out.setProducerId(id).setProducerEpoch((short) 0);
+  }
+
+  // ------------------------------------------------------------------ coordinator, groups
+
+  /** Kafka's coordinator key types. */
+  static final byte GROUP_KEY = 0;
+
+  private ApiMessage findCoordinator(
+      ChannelHandlerContext ctx, FindCoordinatorRequestData req, short version) {
+    InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+    String host = advertisedHost(local);
+    FindCoordinatorResponseData out = new FindCoordinatorResponseData();
+    List<String> keys = version >= 4 ? req.coordinatorKeys() : List.of(req.key());
+    for (String key : keys) {
+      FindCoordinatorResponseData.Coordinator c =
+          new FindCoordinatorResponseData.Coordinator().setKey(key);
+      if (req.keyType() == GROUP_KEY) {
+        c.setNodeId(NODE_ID).setHost(host).setPort(local.getPort());
+      } else {
+        c.setNodeId(-1)
+            .setHost("")
+            .setPort(-1)
+            .setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
+            .setErrorMessage("only consumer groups have a coordinator here (key type 0)");
+      }
+      out.coordinators().add(c);
+    }
+    if (version < 4) {
+      FindCoordinatorResponseData.Coordinator c = out.coordinators().get(0);
+      out.coordinators().clear();
+      out.setErrorCode(c.errorCode())
+          .setErrorMessage(c.errorMessage())
+          .setNodeId(c.nodeId())
+          .setHost(c.host())
+          .setPort(c.port());
+    }
+    return out;
+  }
+
+  private CompletableFuture<ApiMessage> offsetCommit(OffsetCommitRequestData req) {
+    OffsetCommitResponseData out = new OffsetCommitResponseData();
+    Map<StreamPartition, OffsetCommit> offsets = new java.util.LinkedHashMap<>();
+    List<OffsetCommitResponseData.OffsetCommitResponsePartition> toCommit = new ArrayList<>();
+    for (OffsetCommitRequestData.OffsetCommitRequestTopic t : req.topics()) {
+      OffsetCommitResponseData.OffsetCommitResponseTopic tr =
+          new OffsetCommitResponseData.OffsetCommitResponseTopic().setName(t.name());
+      out.topics().add(tr);
+      for (OffsetCommitRequestData.OffsetCommitRequestPartition p : t.partitions()) {
+        OffsetCommitResponseData.OffsetCommitResponsePartition pr =
+            new OffsetCommitResponseData.OffsetCommitResponsePartition()
+                .setPartitionIndex(p.partitionIndex());
+        tr.partitions().add(pr);
+        if (!KafkaTopics.isStreamName(t.name()) || streamInfo(t.name()).isEmpty()) {
+          pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        } else if (p.committedOffset() < 0) {
+          pr.setErrorCode(Errors.INVALID_COMMIT_OFFSET_SIZE.code());
+        } else if (p.committedMetadata() != null
+            && p.committedMetadata().getBytes(StandardCharsets.UTF_8).length
+                > io.switchboard.broker.group.GroupCoordinator.MAX_METADATA_BYTES) {
+          pr.setErrorCode(Errors.OFFSET_METADATA_TOO_LARGE.code());
+        } else {
+          offsets.put(
+              new StreamPartition(t.name(), p.partitionIndex()),
+              new OffsetCommit(p.committedOffset(), p.committedMetadata()));
+          toCommit.add(pr);
+        }
+      }
+    }
+    if (offsets.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    String group = req.groupId();
+    int generation = req.generationIdOrMemberEpoch();
+    String member = req.memberId();
+    return groups
+        .on(
+            () ->
+                CompletableFuture.completedFuture(
+                    groups.checkCommit(group, generation, member, req.groupInstanceId())))
+        .thenCompose(
+            check -> {
+              if (check != Errors.NONE) {
+                toCommit.forEach(pr -> pr.setErrorCode(check.code()));
+                return CompletableFuture.completedFuture((ApiMessage) out);
+              }
+              int gen = generation < 0 ? Groups.NO_GENERATION : generation;
+              String who = generation < 0 ? null : member;
+              return broker
+                  .groups()
+                  .commit(group, gen, who, offsets)
+                  .handle(
+                      (v, e) -> {
+                        if (e != null) {
+                          Errors err = groupError(e);
+                          toCommit.forEach(pr -> pr.setErrorCode(err.code()));
+                        }
+                        return (ApiMessage) out;
+                      });
+            });
+  }
+
+  /** The broker's group errors as Kafka's. */
+  private static Errors groupError(Throwable e) {
+    SwitchboardException se = unwrap(e);
+    if (se == null) {
+      return Errors.UNKNOWN_SERVER_ERROR;
+    }
+    return switch (se.code().name()) {
+      case "STALE_GENERATION" -> Errors.ILLEGAL_GENERATION;
+      case "UNKNOWN_GROUP_MEMBER" -> Errors.UNKNOWN_MEMBER_ID;
+      case "GROUP_NOT_EMPTY" -> Errors.NON_EMPTY_GROUP;
+      case "GROUP_NOT_FOUND" -> Errors.GROUP_ID_NOT_FOUND;
+      default -> KafkaErrors.of(se);
+    };
+  }
+
+  private ApiMessage offsetFetch(OffsetFetchRequestData req, short version) {
+    OffsetFetchResponseData out = new OffsetFetchResponseData();
+    if (version >= 8) {
+      for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
+        OffsetFetchResponseData.OffsetFetchResponseGroup gr =
+            new OffsetFetchResponseData.OffsetFetchResponseGroup().setGroupId(g.groupId());
+        out.groups().add(gr);
+        Map<String, List<Integer>> asked = null;
+        if (g.topics() != null) {
+          asked = new java.util.LinkedHashMap<>();
+          for (OffsetFetchRequestData.OffsetFetchRequestTopics t : g.topics()) {
+            asked.put(t.name(), t.partitionIndexes());
+          }
+        }
+        committed(g.groupId(), asked)
+            .forEach(
+                (topic, parts) -> {
+                  OffsetFetchResponseData.OffsetFetchResponseTopics tr =
+                      new OffsetFetchResponseData.OffsetFetchResponseTopics().setName(topic);
+                  gr.topics().add(tr);
+                  parts.forEach(
+                      p ->
+                          tr.partitions()
+                              .add(
+                                  new OffsetFetchResponseData.OffsetFetchResponsePartitions()
+                                      .setPartitionIndex(p.partition)
+                                      .setCommittedOffset(p.offset)
+                                      .setCommittedLeaderEpoch(-1)
+                                      .setMetadata(p.metadata)
+                                      .setErrorCode(p.error.code())));
+                });
+      }
+      return out;
+    }
+    Map<String, List<Integer>> asked = null;
+    if (req.topics() != null) {
+      asked = new java.util.LinkedHashMap<>();
+      for (OffsetFetchRequestData.OffsetFetchRequestTopic t : req.topics()) {
+        asked.put(t.name(), t.partitionIndexes());
+      }
+    }
+    committed(req.groupId(), asked)
+        .forEach(
+            (topic, parts) -> {
+              OffsetFetchResponseData.OffsetFetchResponseTopic tr =
+                  new OffsetFetchResponseData.OffsetFetchResponseTopic().setName(topic);
+              out.topics().add(tr);
+              parts.forEach(
+                  p ->
+                      tr.partitions()
+                          .add(
+                              new OffsetFetchResponseData.OffsetFetchResponsePartition()
+                                  .setPartitionIndex(p.partition)
+                                  .setCommittedOffset(p.offset)
+                                  .setCommittedLeaderEpoch(-1)
+                                  .setMetadata(p.metadata)
+                                  .setErrorCode(p.error.code())));
+            });
+    return out;
+  }
+
+  /** One partition's committed offset as OffsetFetch answers it. */
+  private record Committed(int partition, long offset, String metadata, Errors error) {}
+
+  /**
+   * A group's committed offsets by topic: for {@code asked} (topic → partitions) or, when null,
+   * every partition it committed. Partitions without a commit answer offset -1, as Kafka's do.
+   */
+  private Map<String, List<Committed>> committed(String group, Map<String, List<Integer>> asked) {
+    Map<String, List<Committed>> out = new java.util.LinkedHashMap<>();
+    if (asked == null) {
+      broker
+          .groups()
+          .fetch(group, null)
+          .forEach(
+              (sp, c) ->
+                  out.computeIfAbsent(sp.stream(), k -> new ArrayList<>())
+                      .add(new Committed(sp.partition(), c.offset(), c.metadata(), Errors.NONE)));
+      out.values().forEach(l -> l.sort(java.util.Comparator.comparingInt(Committed::partition)));
+      return out;
+    }
+    List<StreamPartition> wanted = new ArrayList<>();
+    asked.forEach((t, parts) -> parts.forEach(p -> wanted.add(new StreamPartition(t, p))));
+    Map<StreamPartition, CommittedOffset> found = broker.groups().fetch(group, wanted);
+    asked.forEach(
+        (t, parts) -> {
+          List<Committed> l = out.computeIfAbsent(t, k -> new ArrayList<>());
+          for (int p : parts) {
+            CommittedOffset c = found.get(new StreamPartition(t, p));
+            l.add(
+                c == null
+                    ? new Committed(p, -1, "", Errors.NONE)
+                    : new Committed(p, c.offset(), c.metadata(), Errors.NONE));
+          }
+        });
+    return out;
+  }
+
+  private CompletableFuture<ApiMessage> describeGroups(
+      DescribeGroupsRequestData req, short version) {
+    List<String> ids = new ArrayList<>(req.groups());
+    return groups.on(
+        () -> {
+          DescribeGroupsResponseData out = new DescribeGroupsResponseData();
+          for (String id : ids) {
+            DescribeGroupsResponseData.DescribedGroup d = groups.describe(id);
+            if (d.groupState().equals(KafkaGroups.State.DEAD.kafkaName)) {
+              if (broker.groups().describe(id).isPresent()) {
+                d.setGroupState(KafkaGroups.State.EMPTY.kafkaName).setProtocolType("consumer");
+              } else if (version >= 6) {
+                d.setErrorCode(Errors.GROUP_ID_NOT_FOUND.code())
+                    .setErrorMessage("group " + id + " not found");
+              }
+            }
+            out.groups().add(d);
+          }
+          return CompletableFuture.completedFuture(out);
+        });
+  }
+
+  private CompletableFuture<ApiMessage> listGroups(ListGroupsRequestData req) {
+    List<String> states = req.statesFilter();
+    return groups.on(
+        () -> {
+          ListGroupsResponseData out = new ListGroupsResponseData();
+          java.util.Set<String> live = new java.util.HashSet<>();
+          for (ListGroupsResponseData.ListedGroup g : groups.list()) {
+            live.add(g.groupId());
+            out.groups().add(g);
+          }
+          // Groups known only by their committed offsets are empty groups, as in Kafka.
+          for (GroupInfo g : broker.groups().list()) {
+            if (!live.contains(g.group())) {
+              out.groups()
+                  .add(
+                      new ListGroupsResponseData.ListedGroup()
+                          .setGroupId(g.group())
+                          .setProtocolType("consumer")
+                          .setGroupState(KafkaGroups.State.EMPTY.kafkaName)
+                          .setGroupType("classic"));
+            }
+          }
+          if (states != null && !states.isEmpty()) {
+            out.groups().removeIf(g -> !states.contains(g.groupState()));
+          }
+          return CompletableFuture.completedFuture(out);
+        });
+  }
+
+  private CompletableFuture<ApiMessage> deleteGroups(DeleteGroupsRequestData req) {
+    DeleteGroupsResponseData out = new DeleteGroupsResponseData();
+    List<CompletableFuture<?>> pending = new ArrayList<>();
+    for (String id : req.groupsNames()) {
+      DeleteGroupsResponseData.DeletableGroupResult r =
+          new DeleteGroupsResponseData.DeletableGroupResult().setGroupId(id);
+      out.results().add(r);
+      pending.add(
+          groups
+              .on(() -> CompletableFuture.completedFuture(groups.hasMembers(id)))
+              .thenCompose(
+                  busy -> {
+                    if (busy) {
+                      r.setErrorCode(Errors.NON_EMPTY_GROUP.code());
+                      return CompletableFuture.completedFuture(null);
+                    }
+                    return broker
+                        .groups()
+                        .delete(id, null)
+                        .handle(
+                            (n, e) -> {
+                              if (e != null) {
+                                r.setErrorCode(groupError(e).code());
+                              }
+                              return null;
+                            });
+                  }));
+    }
+    return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (ApiMessage) out);
   }
 
   // ------------------------------------------------------------------ Metadata

@@ -78,6 +78,7 @@ public final class KafkaFrontEnd implements FrontEnd {
       org.slf4j.LoggerFactory.getLogger(KafkaFrontEnd.class);
 
   private ChannelGroup channels;
+  private KafkaGroups groups;
   private Channel listener;
 
   @Override
@@ -113,7 +114,13 @@ public final class KafkaFrontEnd implements FrontEnd {
             config.get(DEFAULT_PARTITIONS),
             config.get(ADVERTISED_HOST));
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
-    KafkaApis apis = new KafkaApis(context.broker(), settings, context.serverId());
+    groups =
+        new KafkaGroups(
+                context.workers().next(),
+                System::currentTimeMillis,
+                KafkaApis.generationsOf(context.broker()))
+            .start();
+    KafkaApis apis = new KafkaApis(context.broker(), settings, groups);
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
     listener =
@@ -152,6 +159,9 @@ public final class KafkaFrontEnd implements FrontEnd {
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();
+    }
+    if (groups != null) {
+      groups.close();
     }
   }
 }

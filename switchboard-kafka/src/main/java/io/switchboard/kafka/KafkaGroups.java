@@ -40,6 +40,8 @@ import org.apache.kafka.common.protocol.Errors;
  * there, and futures complete there.
  */
 final class KafkaGroups implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KafkaGroups.class);
+
   /** Shortest and longest session timeouts accepted (Kafka's defaults are 6 s and 30 min). */
   static final int MIN_SESSION_TIMEOUT_MS = 1_000;
 
@@ -103,15 +105,18 @@ final class KafkaGroups implements AutoCloseable {
     final Map<String, Long> pendingMembers = new HashMap<>();
     long rebalanceDeadlineMs;
 
+    /** Counts join phases, so a late generation number for an abandoned one is ignored. */
+    long joinPhases;
+
     Group(String id) {
       this.id = id;
     }
   }
 
-  /** Where a new generation is recorded (the broker's group store); may complete later. */
+  /** Where generations are numbered and recorded (the broker's group store). */
   interface Generations {
-    /** Records generation {@code generation} of {@code group} with its members. */
-    CompletableFuture<Void> started(String group, int generation, List<String> members);
+    /** Starts {@code group}'s next generation with these members; completes with its number. */
+    CompletableFuture<Integer> started(String group, List<String> members);
   }
 
   private final ScheduledExecutorService executor;
@@ -192,7 +197,7 @@ final class KafkaGroups implements AutoCloseable {
     String memberId = req.memberId() == null ? "" : req.memberId();
     Member m;
     if (memberId.isEmpty()) {
-      String newId = client.clientId() + "-" + UUID.randomUUID();
+      String newId = memberIdFor(client);
       if (req.groupInstanceId() != null) {
         // A static member (re)joining: it takes its place under a new id; the old one is fenced.
         String old = g.staticMembers.get(req.groupInstanceId());
@@ -313,20 +318,42 @@ final class KafkaGroups implements AutoCloseable {
       }
     }
     if (g.members.isEmpty()) {
-      g.state = State.EMPTY;
-      g.leader = null;
-      g.protocolName = null;
-      g.generation++;
-      generations.started(g.id, g.generation, List.of());
+      becomeEmpty(g);
       return;
     }
     if (g.leader == null || !g.members.containsKey(g.leader)) {
       g.leader = g.members.keySet().iterator().next();
     }
     g.protocolName = selectProtocol(g);
-    g.generation++;
     g.state = State.COMPLETING_REBALANCE;
-    generations.started(g.id, g.generation, List.copyOf(g.members.keySet()));
+    long phase = ++g.joinPhases;
+    CompletableFuture<Integer> numbered =
+        generations.started(g.id, List.copyOf(g.members.keySet()));
+    if (numbered.isDone()) {
+      joined(g, phase, numbered);
+    } else {
+      numbered.whenComplete((n, e) -> executor.execute(() -> joined(g, phase, numbered)));
+    }
+  }
+
+  /** The broker numbered the generation: every waiting member gets its JoinGroup answer. */
+  private void joined(Group g, long phase, CompletableFuture<Integer> numbered) {
+    if (g.joinPhases != phase || g.state != State.COMPLETING_REBALANCE) {
+      return; // members changed meanwhile: a newer join phase answers them
+    }
+    int generation;
+    try {
+      generation = numbered.join();
+    } catch (RuntimeException e) {
+      LOG.warn("kafka: group {}: its new generation was not recorded: {}", g.id, e.toString());
+      for (Member m : g.members.values()) {
+        failWaiting(m, Errors.COORDINATOR_NOT_AVAILABLE);
+      }
+      g.state = State.PREPARING_REBALANCE;
+      g.rebalanceDeadlineMs = clock.getAsLong() + MIN_SESSION_TIMEOUT_MS;
+      return;
+    }
+    g.generation = generation;
     long now = clock.getAsLong();
     for (Member m : g.members.values()) {
       JoinGroupResponseData r =
@@ -350,8 +377,35 @@ final class KafkaGroups implements AutoCloseable {
       m.lastHeartbeatMs = now;
       CompletableFuture<JoinGroupResponseData> waiting = m.awaitingJoin;
       m.awaitingJoin = null;
-      waiting.complete(r);
+      if (waiting != null) {
+        waiting.complete(r);
+      }
     }
+  }
+
+  /** The last member is gone: the group has no active generation in the broker either. */
+  private void becomeEmpty(Group g) {
+    boolean wasActive = g.state != State.EMPTY;
+    g.state = State.EMPTY;
+    g.leader = null;
+    g.protocolName = null;
+    g.joinPhases++;
+    if (wasActive) {
+      generations
+          .started(g.id, List.of())
+          .whenComplete(
+              (n, e) -> {
+                if (e != null) {
+                  LOG.warn("kafka: group {}: its end was not recorded: {}", g.id, e.toString());
+                }
+              });
+    }
+  }
+
+  /** A member id: the client's id (cut to 200 characters) and a random part. */
+  static String memberIdFor(Client client) {
+    String c = client.clientId() == null ? "" : client.clientId();
+    return (c.length() > 200 ? c.substring(0, 200) : c) + "-" + UUID.randomUUID();
   }
 
   /** The protocol most members prefer among those every member supports (Kafka's vote). */
@@ -515,12 +569,7 @@ final class KafkaGroups implements AutoCloseable {
       g.leader = null;
     }
     if (g.members.isEmpty()) {
-      if (g.state != State.EMPTY) {
-        g.state = State.EMPTY;
-        g.protocolName = null;
-        g.generation++;
-        generations.started(g.id, g.generation, List.of());
-      }
+      becomeEmpty(g);
       return;
     }
     prepareRebalance(g, clock.getAsLong());

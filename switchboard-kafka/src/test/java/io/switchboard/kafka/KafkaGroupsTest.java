@@ -30,14 +30,17 @@ import org.junit.jupiter.api.Timeout;
 class KafkaGroupsTest {
   final AtomicLong now = new AtomicLong(1_000_000);
   final List<String> generations = new ArrayList<>();
+  final java.util.concurrent.atomic.AtomicInteger generation =
+      new java.util.concurrent.atomic.AtomicInteger();
   final ScheduledExecutorService unused = Executors.newSingleThreadScheduledExecutor();
   final KafkaGroups groups =
       new KafkaGroups(
           unused,
           now::get,
-          (g, gen, members) -> {
-            generations.add(g + "@" + gen + members.size());
-            return CompletableFuture.completedFuture(null);
+          (g, members) -> {
+            int gen = generation.incrementAndGet();
+            generations.add(g + "@" + gen + "/" + members.size());
+            return CompletableFuture.completedFuture(gen);
           });
   final KafkaGroups.Client client = new KafkaGroups.Client("c", "/127.0.0.1");
 
@@ -122,7 +125,7 @@ class KafkaGroupsTest {
     assertThat(heartbeat(a, 0)).isEqualTo(Errors.ILLEGAL_GENERATION.code());
     assertThat(heartbeat("nobody", 1)).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
     assertThat(groups.describe("g").groupState()).isEqualTo("Stable");
-    assertThat(generations).containsExactly("g@11");
+    assertThat(generations).containsExactly("g@1/1");
   }
 
   @Test

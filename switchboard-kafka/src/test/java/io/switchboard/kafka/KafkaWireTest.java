@@ -16,29 +16,56 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DeleteGroupsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.FindCoordinatorRequestData;
+import org.apache.kafka.common.message.FindCoordinatorResponseData;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.HeartbeatResponseData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.LeaveGroupRequestData;
+import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetCommitResponseData;
+import org.apache.kafka.common.message.OffsetFetchRequestData;
+import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.SimpleRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -262,6 +289,230 @@ class KafkaWireTest {
         w.send(w.frame(req, v, id));
         DeleteTopicsResponseData r = w.read(new DeleteTopicsResponseData(), v, id++);
         assertThat(r.responses().find(name).errorCode()).as(name).isEqualTo(Errors.NONE.code());
+      }
+    }
+  }
+
+  /** Joins {@code group} at v9 (the member-id handshake first): {member id, generation}. */
+  String[] join(Wire w, String group, int[] id) throws IOException {
+    JoinGroupRequestData req =
+        new JoinGroupRequestData()
+            .setGroupId(group)
+            .setMemberId("")
+            .setSessionTimeoutMs(30_000)
+            .setRebalanceTimeoutMs(30_000)
+            .setProtocolType("consumer");
+    req.protocols()
+        .add(
+            new JoinGroupRequestData.JoinGroupRequestProtocol()
+                .setName("range")
+                .setMetadata(new byte[0]));
+    w.send(w.frame(req, (short) 9, id[0]));
+    JoinGroupResponseData first = w.read(new JoinGroupResponseData(), (short) 9, id[0]++);
+    assertThat(first.errorCode()).isEqualTo(Errors.MEMBER_ID_REQUIRED.code());
+    w.send(w.frame(req.setMemberId(first.memberId()), (short) 9, id[0]));
+    JoinGroupResponseData joined = w.read(new JoinGroupResponseData(), (short) 9, id[0]++);
+    assertThat(joined.errorCode()).isZero();
+    return new String[] {joined.memberId(), Integer.toString(joined.generationId())};
+  }
+
+  @Test
+  void produceAndGroupApisRoundTripAtEveryVersion() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("p")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      for (short v = 3; v <= 13; v++) {
+        ProduceRequestData req = new ProduceRequestData().setAcks((short) -1).setTimeoutMs(10_000);
+        ProduceRequestData.TopicProduceData t =
+            new ProduceRequestData.TopicProduceData()
+                .setPartitionData(
+                    List.of(
+                        new ProduceRequestData.PartitionProduceData()
+                            .setIndex(0)
+                            .setRecords(
+                                MemoryRecords.withRecords(
+                                    Compression.NONE, new SimpleRecord(("v" + v).getBytes())))));
+        if (v >= 13) {
+          t.setTopicId(KafkaTopics.topicId("p"));
+        } else {
+          t.setName("p");
+        }
+        req.topicData().add(t);
+        w.send(w.frame(req, v, id[0]));
+        ProduceResponseData r = w.read(new ProduceResponseData(), v, id[0]++);
+        ProduceResponseData.PartitionProduceResponse pr =
+            r.responses().iterator().next().partitionResponses().get(0);
+        assertThat(pr.errorCode()).as("produce v%d", v).isZero();
+        assertThat(pr.baseOffset()).isEqualTo(v - 3);
+      }
+      for (short v = 0; v <= 5; v++) {
+        w.send(
+            w.frame(
+                new InitProducerIdRequestData()
+                    .setTransactionalId(null)
+                    .setProducerId(-1)
+                    .setProducerEpoch((short) -1),
+                v,
+                id[0]));
+        InitProducerIdResponseData r = w.read(new InitProducerIdResponseData(), v, id[0]++);
+        assertThat(r.errorCode()).isZero();
+        assertThat(r.producerId()).isNotNegative();
+      }
+      for (short v = 0; v <= 6; v++) {
+        FindCoordinatorRequestData req = new FindCoordinatorRequestData().setKeyType((byte) 0);
+        if (v >= 4) {
+          req.setCoordinatorKeys(List.of("g"));
+        } else {
+          req.setKey("g");
+        }
+        w.send(w.frame(req, v, id[0]));
+        FindCoordinatorResponseData r = w.read(new FindCoordinatorResponseData(), v, id[0]++);
+        assertThat(v >= 4 ? r.coordinators().get(0).port() : r.port()).isEqualTo(port);
+      }
+      for (short v = 0; v <= 9; v++) {
+        JoinGroupRequestData req =
+            new JoinGroupRequestData()
+                .setGroupId("join" + v)
+                .setMemberId("")
+                .setSessionTimeoutMs(30_000)
+                .setRebalanceTimeoutMs(v >= 1 ? 30_000 : -1)
+                .setProtocolType("consumer");
+        req.protocols()
+            .add(
+                new JoinGroupRequestData.JoinGroupRequestProtocol()
+                    .setName("range")
+                    .setMetadata(new byte[] {1}));
+        w.send(w.frame(req, v, id[0]));
+        JoinGroupResponseData r = w.read(new JoinGroupResponseData(), v, id[0]++);
+        if (v >= 4) {
+          assertThat(r.errorCode()).isEqualTo(Errors.MEMBER_ID_REQUIRED.code());
+          w.send(w.frame(req.setMemberId(r.memberId()), v, id[0]));
+          r = w.read(new JoinGroupResponseData(), v, id[0]++);
+        }
+        assertThat(r.errorCode()).as("join v%d", v).isZero();
+        assertThat(r.members()).hasSize(1);
+      }
+      for (short v = 0; v <= 5; v++) {
+        String[] m = join(w, "sync" + v, id);
+        SyncGroupRequestData req =
+            new SyncGroupRequestData()
+                .setGroupId("sync" + v)
+                .setMemberId(m[0])
+                .setGenerationId(Integer.parseInt(m[1]))
+                .setProtocolType("consumer")
+                .setProtocolName("range")
+                .setAssignments(
+                    List.of(
+                        new SyncGroupRequestData.SyncGroupRequestAssignment()
+                            .setMemberId(m[0])
+                            .setAssignment(new byte[] {7})));
+        w.send(w.frame(req, v, id[0]));
+        SyncGroupResponseData r = w.read(new SyncGroupResponseData(), v, id[0]++);
+        assertThat(r.errorCode()).as("sync v%d", v).isZero();
+        assertThat(r.assignment()).containsExactly(7);
+      }
+      String[] member = join(w, "live", id);
+      int generation = Integer.parseInt(member[1]);
+      for (short v = 0; v <= 4; v++) {
+        w.send(
+            w.frame(
+                new HeartbeatRequestData()
+                    .setGroupId("live")
+                    .setMemberId(member[0])
+                    .setGenerationId(generation),
+                v,
+                id[0]));
+        // Joined, not yet synced: the generation is current, so the heartbeat is fine.
+        assertThat(w.read(new HeartbeatResponseData(), v, id[0]++).errorCode()).isZero();
+      }
+      for (short v = 2; v <= 9; v++) {
+        OffsetCommitRequestData req =
+            new OffsetCommitRequestData()
+                .setGroupId("live")
+                .setMemberId(member[0])
+                .setGenerationIdOrMemberEpoch(generation);
+        req.topics()
+            .add(
+                new OffsetCommitRequestData.OffsetCommitRequestTopic()
+                    .setName("p")
+                    .setPartitions(
+                        List.of(
+                            new OffsetCommitRequestData.OffsetCommitRequestPartition()
+                                .setPartitionIndex(0)
+                                .setCommittedOffset(v)
+                                .setCommittedMetadata("m" + v))));
+        w.send(w.frame(req, v, id[0]));
+        OffsetCommitResponseData r = w.read(new OffsetCommitResponseData(), v, id[0]++);
+        assertThat(r.topics().get(0).partitions().get(0).errorCode()).as("commit v%d", v).isZero();
+      }
+      for (short v = 1; v <= 9; v++) {
+        OffsetFetchRequestData req = new OffsetFetchRequestData();
+        if (v >= 8) {
+          req.groups()
+              .add(
+                  new OffsetFetchRequestData.OffsetFetchRequestGroup()
+                      .setGroupId("live")
+                      .setTopics(
+                          List.of(
+                              new OffsetFetchRequestData.OffsetFetchRequestTopics()
+                                  .setName("p")
+                                  .setPartitionIndexes(List.of(0)))));
+        } else {
+          req.setGroupId("live")
+              .setTopics(
+                  List.of(
+                      new OffsetFetchRequestData.OffsetFetchRequestTopic()
+                          .setName("p")
+                          .setPartitionIndexes(List.of(0))));
+        }
+        w.send(w.frame(req, v, id[0]));
+        OffsetFetchResponseData r = w.read(new OffsetFetchResponseData(), v, id[0]++);
+        long committed =
+            v >= 8
+                ? r.groups().get(0).topics().get(0).partitions().get(0).committedOffset()
+                : r.topics().get(0).partitions().get(0).committedOffset();
+        assertThat(committed).as("fetch v%d", v).isEqualTo(9);
+      }
+      for (short v = 0; v <= 6; v++) {
+        w.send(w.frame(new DescribeGroupsRequestData().setGroups(List.of("live")), v, id[0]));
+        DescribeGroupsResponseData r = w.read(new DescribeGroupsResponseData(), v, id[0]++);
+        assertThat(r.groups().get(0).members()).hasSize(1);
+      }
+      for (short v = 0; v <= 5; v++) {
+        w.send(w.frame(new ListGroupsRequestData(), v, id[0]));
+        ListGroupsResponseData r = w.read(new ListGroupsResponseData(), v, id[0]++);
+        assertThat(r.groups())
+            .extracting(ListGroupsResponseData.ListedGroup::groupId)
+            .contains("live");
+      }
+      for (short v = 0; v <= 5; v++) {
+        String[] m = join(w, "leave" + v, id);
+        LeaveGroupRequestData req = new LeaveGroupRequestData().setGroupId("leave" + v);
+        if (v >= 3) {
+          req.members().add(new LeaveGroupRequestData.MemberIdentity().setMemberId(m[0]));
+        } else {
+          req.setMemberId(m[0]);
+        }
+        w.send(w.frame(req, v, id[0]));
+        LeaveGroupResponseData r = w.read(new LeaveGroupResponseData(), v, id[0]++);
+        assertThat(v >= 3 ? r.members().get(0).errorCode() : r.errorCode())
+            .as("leave v%d", v)
+            .isZero();
+      }
+      for (short v = 0; v <= 3; v++) {
+        w.send(
+            w.frame(new DeleteGroupsRequestData().setGroupsNames(List.of("leave" + v)), v, id[0]));
+        DeleteGroupsResponseData r = w.read(new DeleteGroupsResponseData(), v, id[0]++);
+        assertThat(r.results().find("leave" + v).errorCode()).as("delete v%d", v).isZero();
       }
     }
   }

@@ -77,7 +77,7 @@ class KcatInteropTest {
   }
 
   @Test
-  void kcatListsTopicsAndQueriesOffsets() throws Exception {
+  void kcatListsTopicsConsumesAndQueriesOffsets() throws Exception {
     client.admin(
         io.switchboard.protocol.frame.Admin.Op.STREAM_CREATE,
         "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"],\"partitions\":2}");
@@ -95,11 +95,39 @@ class KcatInteropTest {
         .contains("topic \"ORDERS\" with 2 partitions")
         .contains("topic \"ONE\" with 1 partitions");
 
-    // Consuming (-C) waits for Produce: librdkafka enables its v2 message format only when a
-    // broker advertises Produce v3 as well as Fetch v4, and Produce is not served yet.
+    String consumed =
+        kcat("-C", "-t", "ONE", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%o %s\\n");
+    List<String> lines = consumed.lines().toList();
+    assertThat(lines).hasSize(21);
+    for (int i = 0; i < 21; i++) {
+      assertThat(lines.get(i)).isEqualTo(i + " m" + i);
+    }
 
     // Offset queries (ListOffsets): the end of the partition.
     String end = kcat("-Q", "-t", "ONE:0:-1");
     assertThat(end).contains("ONE [0] offset 21");
+  }
+
+  @Test
+  void kcatProducesCompressedAndIdempotentAndConsumesInAGroup() throws Exception {
+    Path in = Files.createTempFile("kcat", ".in");
+    Files.writeString(in, "a\nb\nc\n");
+    // A topic made by Metadata auto-creation; snappy, then zstd from an idempotent producer.
+    kcat("-P", "-t", "KT", "-z", "snappy", "-l", in.toString());
+    kcat("-P", "-t", "KT", "-z", "zstd", "-X", "enable.idempotence=true", "-l", in.toString());
+    String all = kcat("-C", "-t", "KT", "-o", "beginning", "-e", "-q", "-f", "%o %s\\n");
+    assertThat(all.lines().toList()).containsExactly("0 a", "1 b", "2 c", "3 a", "4 b", "5 c");
+
+    // A balanced consumer commits where it stopped; the next run of the group starts there.
+    String first =
+        kcat(
+            "-G", "kgroup", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%o %s\\n", "KT");
+    assertThat(first.lines().toList()).hasSize(6);
+    kcat("-P", "-t", "KT", "-l", in.toString());
+    String second =
+        kcat(
+            "-G", "kgroup", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%o %s\\n", "KT");
+    assertThat(second.lines().toList()).containsExactly("6 a", "7 b", "8 c");
+    Files.delete(in);
   }
 }
