@@ -192,6 +192,13 @@ class GroupOffsetsTest {
           .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
       assertThatThrownBy(() -> g.commit("a", -1, "m", offsets(T1, 1)).join())
           .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThatThrownBy(() -> g.commit("a", -1, null, null).join())
+          .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThatThrownBy(() -> g.newGeneration("a", null).join())
+          .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThatThrownBy(() -> g.newGeneration("a", List.of("x".repeat(300))).join())
+          .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThat(g.fetch(null, null)).isEmpty();
       g.newGeneration("b", List.of("m")).join();
       assertThatThrownBy(() -> g.newGeneration("c", List.of("m")).join())
           .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.TOO_MANY_GROUPS));

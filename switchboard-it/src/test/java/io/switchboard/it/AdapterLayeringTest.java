@@ -39,7 +39,8 @@ class AdapterLayeringTest {
           "io.switchboard.broker.stream.DelayStore",
           "io.switchboard.broker.stream.ProducerStates",
           "io.switchboard.broker.consumer.ConsumerAgent",
-          "io.switchboard.broker.consumer.ConsumerManager");
+          "io.switchboard.broker.consumer.ConsumerManager",
+          "io.switchboard.broker.group.GroupCoordinator");
 
   static JavaClasses adapters;
 

@@ -103,14 +103,20 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
       String group, Set<StreamPartition> partitions, CompletableFuture<Integer> out)
       implements Command {}
 
+  /**
+   * A group's generation as one value, so a reader never sees one generation's number with
+   * another's members.
+   *
+   * @param recorded whether the log holds a generation record for the group
+   */
+  private record Generation(int id, Set<String> members, boolean recorded) {
+    static final Generation NONE = new Generation(Groups.NO_GENERATION, Set.of(), false);
+  }
+
   /** One group in memory. Written by the owner; read by any thread. */
   private static final class Group {
     final String id;
-    volatile int generation = Groups.NO_GENERATION;
-    volatile Set<String> members = Set.of();
-
-    /** Whether the log holds a generation record for it. */
-    volatile boolean hasGenerationRecord;
+    volatile Generation generation = Generation.NONE;
 
     final Map<StreamPartition, CommittedOffset> offsets = new ConcurrentHashMap<>();
 
@@ -119,7 +125,8 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     }
 
     GroupInfo info() {
-      return new GroupInfo(id, generation, members, offsets.size());
+      Generation g = generation;
+      return new GroupInfo(id, g.id(), g.members(), offsets.size());
     }
   }
 
@@ -209,6 +216,9 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     CompletableFuture<Integer> out = new CompletableFuture<>();
     try {
       checkId("group id", group);
+      if (members == null) {
+        throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "a generation lists its members");
+      }
       if (members.size() > MAX_MEMBERS) {
         throw SwitchboardException.of(
             ErrorCode.INVALID_ARGUMENT,
@@ -238,7 +248,14 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
         throw SwitchboardException.of(
             ErrorCode.INVALID_ARGUMENT, "a commit without a generation names no member");
       }
+      if (offsets == null) {
+        throw SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "a commit lists its offsets");
+      }
       for (Map.Entry<StreamPartition, OffsetCommit> e : offsets.entrySet()) {
+        if (e.getKey() == null) {
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT, "an offset names its partition");
+        }
         OffsetCommit c = e.getValue();
         if (c == null || c.offset() < 0) {
           throw SwitchboardException.of(
@@ -262,12 +279,17 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
 
   CompletableFuture<Integer> delete(String group, Collection<StreamPartition> partitions) {
     CompletableFuture<Integer> out = new CompletableFuture<>();
+    if (group == null || (partitions != null && partitions.stream().anyMatch(p -> p == null))) {
+      out.completeExceptionally(
+          SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "a group and its partitions"));
+      return out;
+    }
     return post(new Delete(group, partitions == null ? null : Set.copyOf(partitions), out));
   }
 
   Map<StreamPartition, CommittedOffset> fetch(
       String group, Collection<StreamPartition> partitions) {
-    Group g = groups.get(group);
+    Group g = group == null ? null : groups.get(group);
     if (g == null) {
       return Map.of();
     }
@@ -276,7 +298,7 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     }
     Map<StreamPartition, CommittedOffset> out = new HashMap<>();
     for (StreamPartition p : partitions) {
-      CommittedOffset c = g.offsets.get(p);
+      CommittedOffset c = p == null ? null : g.offsets.get(p);
       if (c != null) {
         out.put(p, c);
       }
@@ -285,7 +307,7 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
   }
 
   Optional<GroupInfo> describe(String group) {
-    Group g = groups.get(group);
+    Group g = group == null ? null : groups.get(group);
     return g == null ? Optional.empty() : Optional.of(g.info());
   }
 
@@ -369,7 +391,7 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     if (g == null && groups.size() >= maxGroups) {
       throw SwitchboardException.of(ErrorCode.TOO_MANY_GROUPS, groups.size(), n.group());
     }
-    int next = (g == null ? 0 : Math.max(0, g.generation)) + 1;
+    int next = (g == null ? 0 : Math.max(0, g.generation.id())) + 1;
     long now = clock.nowMs();
     builder.reset();
     builder.appendBytes(
@@ -377,33 +399,32 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     append(
         n,
         () -> {
-          Group target = groups.computeIfAbsent(n.group(), Group::new);
-          target.generation = next;
-          target.members = n.members();
-          target.hasGenerationRecord = true;
+          groups.computeIfAbsent(n.group(), Group::new).generation =
+              new Generation(next, n.members(), true);
         },
         next);
   }
 
   private void handle(Commit c) {
     Group g = groups.get(c.group());
+    Generation gen = g == null ? Generation.NONE : g.generation;
     if (c.generation() == Groups.NO_GENERATION) {
-      if (g != null && !g.members.isEmpty()) {
+      if (!gen.members().isEmpty()) {
         throw SwitchboardException.of(
             ErrorCode.GROUP_NOT_EMPTY,
             c.group(),
-            g.generation,
+            gen.id(),
             "a commit must name its generation and member");
       }
     } else {
-      if (g == null || g.generation != c.generation()) {
+      if (gen.id() != c.generation()) {
         throw SwitchboardException.of(
             ErrorCode.STALE_GENERATION,
             c.group(),
-            g == null || g.generation == Groups.NO_GENERATION ? "none" : g.generation,
+            gen.id() == Groups.NO_GENERATION ? "none" : gen.id(),
             c.generation());
       }
-      if (c.member() == null || !g.members.contains(c.member())) {
+      if (c.member() == null || !gen.members().contains(c.member())) {
         throw SwitchboardException.of(
             ErrorCode.UNKNOWN_GROUP_MEMBER, c.group(), c.generation(), c.member());
       }
@@ -444,11 +465,12 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     if (g == null) {
       throw SwitchboardException.of(ErrorCode.GROUP_NOT_FOUND, d.group());
     }
-    if (!g.members.isEmpty()) {
+    Generation gen = g.generation;
+    if (!gen.members().isEmpty()) {
       throw SwitchboardException.of(
           ErrorCode.GROUP_NOT_EMPTY,
           d.group(),
-          g.generation,
+          gen.id(),
           "its offsets are deleted only once it has none");
     }
     boolean all = d.partitions() == null;
@@ -463,8 +485,8 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     for (StreamPartition p : gone) {
       builder.appendBytes(now, offsetKey(d.group(), p), null, List.of());
     }
-    boolean dropGroup = all || (!g.hasGenerationRecord && gone.size() == g.offsets.size());
-    if (dropGroup && g.hasGenerationRecord) {
+    boolean dropGroup = all || (!gen.recorded() && gone.size() == g.offsets.size());
+    if (dropGroup && gen.recorded()) {
       builder.appendBytes(now, generationKey(d.group()), null, List.of());
     }
     if (builder.recordCount() == 0) {
@@ -584,7 +606,7 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
         offset = Math.max(offset, b.nextOffset());
       }
     }
-    groups.values().removeIf(g -> !g.hasGenerationRecord && g.offsets.isEmpty());
+    groups.values().removeIf(g -> !g.generation.recorded() && g.offsets.isEmpty());
   }
 
   private void replay(Record r) {
@@ -599,22 +621,19 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
       if (type == GENERATION_KEY) {
         Group g = groups.computeIfAbsent(group, Group::new);
         if (value == null) {
-          g.generation = Groups.NO_GENERATION;
-          g.members = Set.of();
-          g.hasGenerationRecord = false;
+          g.generation = Generation.NONE;
           return;
         }
         try (DataInputStream v = new DataInputStream(new ByteArrayInputStream(value))) {
           checkFormat(r, v.readByte());
-          g.generation = v.readInt();
+          int id = v.readInt();
           v.readLong(); // when it started
           int n = v.readInt();
           Set<String> members = new LinkedHashSet<>();
           for (int i = 0; i < n; i++) {
             members.add(v.readUTF());
           }
-          g.members = Set.copyOf(members);
-          g.hasGenerationRecord = true;
+          g.generation = new Generation(id, Set.copyOf(members), true);
         }
       } else if (type == OFFSET_KEY) {
         StreamPartition p = new StreamPartition(k.readUTF(), k.readInt());
