@@ -500,6 +500,9 @@ final class KafkaApis {
 
   // ------------------------------------------------------------------ coordinator, groups
 
+  /** Kafka's {@code offset.metadata.max.bytes}, which the broker's group store holds to too. */
+  static final int MAX_OFFSET_METADATA_BYTES = 4096;
+
   /** Kafka's coordinator key types. */
   static final byte GROUP_KEY = 0;
 
@@ -554,7 +557,7 @@ final class KafkaApis {
           pr.setErrorCode(Errors.INVALID_COMMIT_OFFSET_SIZE.code());
         } else if (p.committedMetadata() != null
             && p.committedMetadata().getBytes(StandardCharsets.UTF_8).length
-                > io.switchboard.broker.group.GroupCoordinator.MAX_METADATA_BYTES) {
+                > MAX_OFFSET_METADATA_BYTES) {
           pr.setErrorCode(Errors.OFFSET_METADATA_TOO_LARGE.code());
         } else {
           offsets.put(
@@ -608,6 +611,7 @@ final class KafkaApis {
       case "UNKNOWN_GROUP_MEMBER" -> Errors.UNKNOWN_MEMBER_ID;
       case "GROUP_NOT_EMPTY" -> Errors.NON_EMPTY_GROUP;
       case "GROUP_NOT_FOUND" -> Errors.GROUP_ID_NOT_FOUND;
+      case "OFFSET_METADATA_TOO_LARGE" -> Errors.OFFSET_METADATA_TOO_LARGE;
       default -> KafkaErrors.of(se);
     };
   }
