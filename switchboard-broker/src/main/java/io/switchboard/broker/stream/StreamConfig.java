@@ -115,6 +115,23 @@ public record StreamConfig(
     }
   }
 
+  /** This definition with {@code count} partitions (a stream's partitions may only grow). */
+  public StreamConfig withPartitions(int count) {
+    return new StreamConfig(
+        name,
+        subjects,
+        count,
+        retention,
+        maxAgeMs,
+        maxBytes,
+        maxMessages,
+        maxMessagesPerSubject,
+        maxMessageBytes,
+        discard,
+        fsync,
+        duplicateWindowMs);
+  }
+
   /** A stream with every default: one partition, limits retention, no limits, fsync interval. */
   public static Builder builder(String name, String... subjects) {
     return new Builder(name, List.of(subjects));
