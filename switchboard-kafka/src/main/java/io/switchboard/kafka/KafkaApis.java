@@ -1370,6 +1370,8 @@ final class KafkaApis {
           b.maxBytes(n < 0 ? -1 : n);
         }
         case "max.message.bytes" -> b.maxMessageBytes((int) parse(name, value));
+        // Kafka forces every message with 1; Switchboard's nearest policies: always, or interval.
+        case "flush.messages" -> b.fsyncPolicy(parse(name, value) == 1 ? "always" : "interval");
         // Meaningless on one node, accepted as Kafka tools set them.
         case "min.insync.replicas", "segment.bytes", "segment.ms", "compression.type" -> {}
         default -> throw new IllegalArgumentException("topic config " + name + " is not supported");
