@@ -17,8 +17,9 @@ import java.util.function.UnaryOperator;
  * inside the publish itself, so the publisher's acknowledgement covers the copies (see {@link
  * Broker#bind}). What RabbitMQ does when an exchange routes to durable queues, and what an MQTT
  * persistent session needs: a message acknowledged to its publisher is in every session inbox it
- * matched, even if the process is killed the next instant. Bindings live in memory; their owner
- * registers them again on start.
+ * matched, even if the process is killed the next instant. Declared bindings ({@link BindingSpec})
+ * are kept by name and stored by the broker ({@link BindingStore}); this class holds what is in
+ * force now.
  *
  * <p>Thread-safe. Members of a group share their pattern; each message is copied by one of them, in
  * turn.
@@ -31,17 +32,35 @@ final class Bindings {
   private final Map<String, Group> groups = new HashMap<>();
   private final AtomicInteger count = new AtomicInteger();
 
+  /** Declared bindings by owner and name. */
+  private final Map<String, Entry> declared = new HashMap<>();
+
+  /**
+   * A copy to store: in {@code stream}, or (null) in the stream that captures its subject; {@code
+   * grouped} when a group's member made it.
+   */
+  record Copy(Message message, String stream, boolean grouped) {}
+
   /** One binding: its pattern, group and the copy it makes of a message. */
   final class Entry implements Binding {
     final String pattern;
     final String group;
     final UnaryOperator<Message> copier;
+
+    /** The declaration it carries out; null for one made by {@link Broker#bind}. */
+    final BindingSpec spec;
+
     private boolean closed;
 
     Entry(String pattern, String group, UnaryOperator<Message> copier) {
+      this(pattern, group, copier, null);
+    }
+
+    Entry(String pattern, String group, UnaryOperator<Message> copier, BindingSpec spec) {
       this.pattern = pattern;
       this.group = group;
       this.copier = copier;
+      this.spec = spec;
     }
 
     @Override
@@ -62,11 +81,54 @@ final class Bindings {
     }
     if (count.incrementAndGet() > MAX_BINDINGS) {
       count.decrementAndGet();
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT,
-          "the broker already has " + MAX_BINDINGS + " bindings (the limit)");
+      throw SwitchboardException.of(ErrorCode.TOO_MANY_BINDINGS, MAX_BINDINGS);
     }
-    Entry b = new Entry(pattern, group, copier);
+    return insert(new Entry(pattern, group, copier));
+  }
+
+  /**
+   * Puts a declared binding in force, replacing the one of the same owner and name. The caller has
+   * checked the bound ({@link #wouldExceed}).
+   */
+  synchronized void put(BindingSpec spec) {
+    Entry old = declared.remove(key(spec.owner(), spec.name()));
+    if (old != null) {
+      remove(old);
+    }
+    count.incrementAndGet();
+    Entry e = insert(new Entry(spec.pattern(), spec.group(), spec::copyOf, spec));
+    declared.put(key(spec.owner(), spec.name()), e);
+  }
+
+  /** Removes a declared binding; false when there was none. */
+  synchronized boolean drop(String owner, String name) {
+    Entry old = declared.remove(key(owner, name));
+    if (old == null) {
+      return false;
+    }
+    remove(old);
+    return true;
+  }
+
+  /** Whether declaring {@code spec} would take the broker past {@link #MAX_BINDINGS}. */
+  synchronized boolean wouldExceed(BindingSpec spec) {
+    return !declared.containsKey(key(spec.owner(), spec.name())) && count.get() >= MAX_BINDINGS;
+  }
+
+  /** The declared bindings of {@code owner} (null: every owner's). */
+  synchronized List<BindingSpec> declared(String owner) {
+    List<BindingSpec> out = new ArrayList<>();
+    for (Entry e : declared.values()) {
+      if (owner == null || e.spec.owner().equals(owner)) {
+        out.add(e.spec);
+      }
+    }
+    return out;
+  }
+
+  private Entry insert(Entry b) {
+    String pattern = b.pattern;
+    String group = b.group;
     synchronized (this) {
       if (group == null) {
         trie.add(pattern, b);
@@ -116,13 +178,15 @@ final class Bindings {
 
   /**
    * The copies to store for {@code message}: one per matching binding outside a group, one per
-   * matching group; a copier that returns null makes none.
+   * matching group; a copier that returns null makes none. Declared bindings outside a group that
+   * copy to the same stream under the same subject make one copy (as an AMQP queue bound twice gets
+   * a message once).
    */
-  List<Message> copies(Message message) {
+  List<Copy> copies(Message message) {
     if (count.get() == 0) {
       return List.of();
     }
-    List<Message> out = new ArrayList<>(2);
+    List<Copy> out = new ArrayList<>(2);
     trie.match(
         message.subject(),
         entry -> {
@@ -138,9 +202,20 @@ final class Bindings {
             b = ms[Math.floorMod(g.cursor.getAndIncrement(), ms.length)];
           }
           Message copy = b.copier.apply(message);
-          if (copy != null) {
-            out.add(copy);
+          if (copy == null) {
+            return;
           }
+          String stream = b.spec == null ? null : b.spec.stream();
+          if (stream != null && b.group == null) {
+            for (Copy c : out) {
+              if (!c.grouped()
+                  && stream.equals(c.stream())
+                  && copy.subject().equals(c.message().subject())) {
+                return; // already copied there by another binding
+              }
+            }
+          }
+          out.add(new Copy(copy, stream, b.group != null));
         });
     return out;
   }

@@ -38,6 +38,7 @@ public final class HttpErrors {
           INVALID_SUBJECT,
           INVALID_PATTERN,
           INVALID_DELAY,
+          INVALID_BINDING,
           TOO_MANY_STREAM_SUBJECTS ->
           400;
       // "No one listens" is not a timeout: 503 now, with its own code, vs 504 after the wait.
@@ -47,7 +48,8 @@ public final class HttpErrors {
       case TOO_MANY_PENDING_REQUESTS,
           PUBLISH_BACKPRESSURE,
           TOO_MANY_WAITING_FETCHES,
-          TOO_MANY_SUBSCRIPTIONS ->
+          TOO_MANY_SUBSCRIPTIONS,
+          BINDING_BACKPRESSURE ->
           429;
       // The server (or a part of it) cannot take work now: 503 with Retry-After.
       case LIVE_BUS_CLOSED,
@@ -68,7 +70,8 @@ public final class HttpErrors {
           STREAM_UPDATE_NOT_ALLOWED,
           CONSUMER_EXCLUSIVE,
           PRODUCER_FENCED,
-          OUT_OF_ORDER_SEQUENCE ->
+          OUT_OF_ORDER_SEQUENCE,
+          TOO_MANY_BINDINGS ->
           409;
       // Preconditions the client stated (If-Match, Sb-Expected-Stream) do not hold.
       case PUBLISH_CONFLICT, STREAM_MISMATCH -> 412;
