@@ -1,8 +1,6 @@
 package io.switchboard.broker;
 
-import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
-import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.SubjectTrie;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,16 +8,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.UnaryOperator;
 
 /**
  * Durable bindings: rules that copy every message published on a matching subject into a stream,
  * inside the publish itself, so the publisher's acknowledgement covers the copies (see {@link
- * Broker#bind}). What RabbitMQ does when an exchange routes to durable queues, and what an MQTT
- * persistent session needs: a message acknowledged to its publisher is in every session inbox it
- * matched, even if the process is killed the next instant. Declared bindings ({@link BindingSpec})
- * are kept by name and stored by the broker ({@link BindingStore}); this class holds what is in
- * force now.
+ * Broker#bindDurable}). What RabbitMQ does when an exchange routes to durable queues, and what an
+ * MQTT persistent session needs: a message acknowledged to its publisher is in every session inbox
+ * it matched, even if the process is killed the next instant. Bindings are declared ({@link
+ * BindingSpec}), kept by owner and name, and stored by {@link BindingStore}; this class holds what
+ * is in force now.
  *
  * <p>Thread-safe. Members of a group share their pattern; each message is copied by one of them, in
  * turn.
@@ -35,37 +32,20 @@ final class Bindings {
   /** Declared bindings by owner and name. */
   private final Map<String, Entry> declared = new HashMap<>();
 
-  /**
-   * A copy to store: in {@code stream}, or (null) in the stream that captures its subject; {@code
-   * grouped} when a group's member made it.
-   */
+  /** A copy to store in {@code stream}; {@code grouped} when a group's member made it. */
   record Copy(Message message, String stream, boolean grouped) {}
 
-  /** One binding: its pattern, group and the copy it makes of a message. */
-  final class Entry implements Binding {
+  /** One binding in force: its declaration, and whether it has been removed. */
+  private static final class Entry {
     final String pattern;
     final String group;
-    final UnaryOperator<Message> copier;
-
-    /** The declaration it carries out; null for one made by {@link Broker#bind}. */
     final BindingSpec spec;
+    boolean closed;
 
-    private boolean closed;
-
-    Entry(String pattern, String group, UnaryOperator<Message> copier) {
-      this(pattern, group, copier, null);
-    }
-
-    Entry(String pattern, String group, UnaryOperator<Message> copier, BindingSpec spec) {
-      this.pattern = pattern;
-      this.group = group;
-      this.copier = copier;
+    Entry(BindingSpec spec) {
+      this.pattern = spec.pattern();
+      this.group = spec.group();
       this.spec = spec;
-    }
-
-    @Override
-    public void close() {
-      remove(this);
     }
   }
 
@@ -74,21 +54,9 @@ final class Bindings {
     final AtomicInteger cursor = new AtomicInteger();
   }
 
-  Entry add(String pattern, String group, UnaryOperator<Message> copier) {
-    if (group != null && (group.isEmpty() || group.length() > 256)) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT, "binding group name must have 1 to 256 characters");
-    }
-    if (count.incrementAndGet() > MAX_BINDINGS) {
-      count.decrementAndGet();
-      throw SwitchboardException.of(ErrorCode.TOO_MANY_BINDINGS, MAX_BINDINGS);
-    }
-    return insert(new Entry(pattern, group, copier));
-  }
-
   /**
    * Puts a declared binding in force, replacing the one of the same owner and name. The caller has
-   * checked the bound ({@link #wouldExceed}).
+   * checked the bound ({@link BindingStore} holds {@link #MAX_BINDINGS} at most).
    */
   synchronized void put(BindingSpec spec) {
     Entry old = declared.remove(key(spec.owner(), spec.name()));
@@ -96,7 +64,7 @@ final class Bindings {
       remove(old);
     }
     count.incrementAndGet();
-    Entry e = insert(new Entry(spec.pattern(), spec.group(), spec::copyOf, spec));
+    Entry e = insert(new Entry(spec));
     declared.put(key(spec.owner(), spec.name()), e);
   }
 
@@ -108,11 +76,6 @@ final class Bindings {
     }
     remove(old);
     return true;
-  }
-
-  /** Whether declaring {@code spec} would take the broker past {@link #MAX_BINDINGS}. */
-  synchronized boolean wouldExceed(BindingSpec spec) {
-    return !declared.containsKey(key(spec.owner(), spec.name())) && count.get() >= MAX_BINDINGS;
   }
 
   /** The declared bindings of {@code owner} (null: every owner's). */
@@ -201,12 +164,12 @@ final class Bindings {
             }
             b = ms[Math.floorMod(g.cursor.getAndIncrement(), ms.length)];
           }
-          Message copy = b.copier.apply(message);
+          Message copy = b.spec.copyOf(message);
           if (copy == null) {
             return;
           }
-          String stream = b.spec == null ? null : b.spec.stream();
-          if (stream != null && b.group == null) {
+          String stream = b.spec.stream();
+          if (b.group == null) {
             for (Copy c : out) {
               if (!c.grouped()
                   && stream.equals(c.stream())

@@ -726,61 +726,22 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Stores a binding's copy: in its stream only (no live delivery, no further bindings). A declared
-   * binding's copy goes to its stream by name, and to nowhere when that stream is gone.
+   * Stores a binding's copy: in its stream only (no live delivery, no further bindings), by name,
+   * and nowhere when that stream is gone.
    */
   private CompletableFuture<PublishAck> storeCopy(Bindings.Copy c, String messageId) {
     Message copy = c.message();
     try {
       Subjects.validateSubject(copy.subject(), config.live().subjects());
-      StreamRuntime rt;
-      if (c.stream() != null) {
-        rt = streams.get(c.stream());
-        if (rt == null) {
-          return CompletableFuture.completedFuture(null); // deleted meanwhile (see unbindStream)
-        }
-      } else {
-        String captured =
-            catalog
-                .streamFor(copy.subject())
-                .orElseThrow(
-                    () ->
-                        SwitchboardException.of(
-                            ErrorCode.STREAM_MISMATCH,
-                            copy.subject(),
-                            "no stream",
-                            "a stream for a binding's copy"));
-        rt = runtime(captured);
+      StreamRuntime rt = streams.get(c.stream());
+      if (rt == null) {
+        return CompletableFuture.completedFuture(null); // deleted meanwhile (see unbindStream)
       }
       PartitionAgent agent = rt.agents()[partitionOf(copy, rt.agents().length)];
       return agent.publish(copy, messageId, PartitionAgent.NO_EXPECTATION, null);
     } catch (SwitchboardException e) {
       return CompletableFuture.failedFuture(e);
     }
-  }
-
-  /**
-   * Binds a pattern durably: from now on every message published on a matching subject (by any
-   * protocol, including releases from a delay store) is copied by {@code copier} into the stream
-   * that captures the copy's subject, and the publish is acknowledged only once the copies are
-   * stored too. {@code copier} runs on the publisher's thread and must be quick; it returns null to
-   * skip a message. Copies are not delivered live and not bound again. Members of a {@code group}
-   * (null: none) take the messages of their pattern in turn. Bindings are kept in memory: the owner
-   * makes them again after a restart.
-   *
-   * <p>A copy whose subject no stream captures fails the publish with {@link
-   * ErrorCode#STREAM_MISMATCH}; a copy the stream refuses fails it with the stream's error. Either
-   * way the publisher is told, and may retry.
-   *
-   * @throws SwitchboardException {@link ErrorCode#INVALID_PATTERN}, {@link
-   *     ErrorCode#INVALID_ARGUMENT} for a bad group name or past {@value Bindings#MAX_BINDINGS}
-   *     bindings
-   */
-  public Binding bind(
-      String pattern, String group, java.util.function.UnaryOperator<Message> copier) {
-    ensureOpen();
-    Subjects.validatePattern(pattern, config.live().subjects());
-    return bindings.add(pattern, group, copier);
   }
 
   /** How many durable bindings exist. */

@@ -74,9 +74,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Header carrying the v5 subscription identifier a session inbox copy is delivered with. */
   static final String SUBSCRIPTION_ID_HEADER = "sb-mqtt-sub-id";
 
-  /** Header carrying the QoS a session inbox copy is to be delivered at. */
-  static final String DELIVERY_QOS_HEADER = "sb-mqtt-delivery-qos";
-
   /** Header marking a message published with the retain flag (for retain-as-published). */
   static final String RETAIN_HEADER = "sb-mqtt-retain";
 
@@ -946,9 +943,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         s.subs().forEach(LiveSubscription::close);
       }
       if (persistent) {
-        String bare =
-            filter.startsWith("$share/") ? filter.substring(filter.indexOf('/', 7) + 1) : filter;
-        sessions.unsubscribe(clientId, bare);
+        sessions.unsubscribe(clientId, filter);
       }
       if (v5) {
         ack.addReasonCode(s != null ? (short) 0x00 : (short) 0x11); // no subscription existed
@@ -1007,35 +1002,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             own.retainAsPublished() && retained);
         return;
       }
-      Subscribed carrier = null;
-      int qos = -1;
-      StringBuilder ids = null;
-      boolean retain = false;
-      for (Subscribed s : subscriptions.values()) {
-        MqttSessions.Sub other = s.sub();
-        if (other.group() != null
-            || !MqttTopics.matches(other.filter(), topic)
-            || (other.noLocal() && fromSelf)) {
-          continue;
-        }
-        qos = Math.max(qos, Math.min(published, other.qos()));
-        if (other.subscriptionId() > 0) {
-          ids = ids == null ? new StringBuilder() : ids.append(',');
-          ids.append(other.subscriptionId());
-        }
-        retain |= s.retainAsPublished() && retained;
-        if (carrier == null && !s.subs().isEmpty()) {
-          carrier = s;
-        }
-      }
+      Matched all = matching(topic, fromSelf, published, retained);
+      Subscribed carrier = all.carrier();
+      int qos = all.qos();
+      String ids = all.ids();
+      boolean retain = all.retain();
       if (carrier != own || (persistent && qos > 0)) {
         return; // another sink sends it, or the session's inbox does
       }
-      deliver(
-          topic,
-          withSubscriptionIds(m, ids == null ? null : ids.toString()),
-          MqttQoS.valueOf(qos),
-          retain);
+      deliver(topic, withSubscriptionIds(m, ids), MqttQoS.valueOf(qos), retain);
     }
 
     @Override
@@ -1047,6 +1022,78 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     public void onBatchEnd() {
       ctx.flush();
     }
+  }
+
+  /**
+   * What this connection's non-shared subscriptions make of a message on {@code topic}: the highest
+   * QoS they grant it (-1: none matches), their subscription identifiers (comma-separated; null:
+   * none), whether one of them keeps the retain flag, and the first of them with live subscriptions
+   * (the one whose sink sends it).
+   */
+  private record Matched(int qos, String ids, boolean retain, Subscribed carrier) {}
+
+  private Matched matching(String topic, boolean fromSelf, int published, boolean retained) {
+    Subscribed carrier = null;
+    int qos = -1;
+    StringBuilder ids = null;
+    boolean retain = false;
+    for (Subscribed s : subscriptions.values()) {
+      MqttSessions.Sub other = s.sub();
+      if (other.group() != null
+          || !MqttTopics.matches(other.filter(), topic)
+          || (other.noLocal() && fromSelf)) {
+        continue;
+      }
+      qos = Math.max(qos, Math.min(published, other.qos()));
+      if (other.subscriptionId() > 0) {
+        ids = ids == null ? new StringBuilder() : ids.append(',');
+        ids.append(other.subscriptionId());
+      }
+      retain |= s.retainAsPublished() && retained;
+      if (carrier == null && !s.subs().isEmpty()) {
+        carrier = s;
+      }
+    }
+    return new Matched(qos, ids == null ? null : ids.toString(), retain, carrier);
+  }
+
+  /**
+   * What a copy from the session's inbox goes out as now — by the session's subscriptions, as a
+   * live delivery would ({@link #matching}); a copy made for a shared subscription by that one — or
+   * null when none of them takes it at QoS 1 or 2 any more (unsubscribed meanwhile: [MQTT-3.10.4]
+   * lets queued messages go).
+   */
+  private Waiting fromInbox(Message copy) {
+    byte[] subject = copy.header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (subject == null) {
+      return null;
+    }
+    String topic;
+    try {
+      topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    byte[] q = copy.header(QOS_HEADER);
+    int published = q == null ? MqttQoS.AT_LEAST_ONCE.value() : q[0];
+    byte[] share = copy.header(MqttSessions.SHARE_HEADER);
+    int qos;
+    String ids;
+    if (share != null) {
+      Subscribed s = subscriptions.get(new String(share, StandardCharsets.UTF_8));
+      if (s == null) {
+        return null;
+      }
+      qos = Math.min(published, s.sub().qos());
+      ids = s.sub().subscriptionId() > 0 ? Integer.toString(s.sub().subscriptionId()) : null;
+    } else {
+      Matched all = matching(topic, fromThisClient(copy), published, false);
+      qos = all.qos();
+      ids = all.ids();
+    }
+    return qos <= 0
+        ? null
+        : new Waiting(topic, withSubscriptionIds(copy, ids), MqttQoS.valueOf(qos), false);
   }
 
   private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
@@ -1305,15 +1352,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       from.returnCredit();
       return;
     }
-    Message m = d.message();
-    byte[] subject = m.header(MqttSessions.SUBJECT_HEADER);
-    byte[] q = m.header(DELIVERY_QOS_HEADER);
-    if (subject == null || q == null) {
-      inbox.ack(d);
+    Waiting copy = fromInbox(d.message());
+    if (copy == null) {
+      inbox.ack(d); // no subscription of the session wants it any more
       return;
     }
-    String topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
-    MqttQoS qos = MqttQoS.valueOf(q[0]);
+    Message m = copy.message();
+    String topic = copy.topic();
+    MqttQoS qos = copy.qos();
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
       inbox.ack(d); // expired or too large for this client: done, as if delivered
