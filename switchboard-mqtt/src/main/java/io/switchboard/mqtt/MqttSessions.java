@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,8 +34,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Persistent MQTT sessions, kept in broker streams, consumers and bindings (docs/mqtt.md), never in
- * storage of the front end's own. Thread-safe: methods are synchronized; they are called on
- * connection event loops and the expiry timer.
+ * storage of the front end's own. Thread-safe. The steps that touch the broker's disk or monitors —
+ * {@link #connect}, {@link #disconnected}, {@link #subscribe}, {@link #unsubscribe} and expiry —
+ * run on the broker's executor ({@link Broker#offload}), one at a time per client id and in the
+ * order they were asked for, and complete on the caller's event loop; nothing here blocks a loop.
+ * The rest (hand-overs, registrations, wills) is memory only and answers at once.
  *
  * <p>Each QoS 1/2 subscription of a session is a durable binding of the broker (owner {@value
  * #OWNER}, one per subject pattern of its filter, {@link Broker#bindDurable}), which the broker
@@ -249,6 +253,55 @@ final class MqttSessions {
     return available;
   }
 
+  /** Per client id, the end of its queue of session steps (only while one is queued or running). */
+  private final Map<String, CompletableFuture<Void>> steps = new java.util.HashMap<>();
+
+  /**
+   * Runs {@code step} on the broker's executor after every step asked for before it for the same
+   * client id, and completes on {@code completeOn} with its result. A connection asks for at most
+   * one step at a time (it waits for the answer before reading on), so the queue per client id is
+   * short: its connection's, a leaving connection's end, an expiry.
+   */
+  private <T> CompletableFuture<T> serially(
+      String clientId, java.util.function.Supplier<T> step, Executor completeOn) {
+    CompletableFuture<T> run;
+    CompletableFuture<Void> end;
+    synchronized (steps) {
+      CompletableFuture<Void> before =
+          steps.getOrDefault(clientId, CompletableFuture.completedFuture(null));
+      run = before.thenCompose(ignored -> broker.offload(step, Runnable::run));
+      end = run.handle((r, e) -> null);
+      steps.put(clientId, end);
+    }
+    end.thenRun(
+        () -> {
+          synchronized (steps) {
+            steps.remove(clientId, end);
+          }
+        });
+    CompletableFuture<T> out = new CompletableFuture<>();
+    run.whenComplete(
+        (r, e) -> {
+          Runnable complete =
+              () -> {
+                if (e != null) {
+                  out.completeExceptionally(
+                      e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                          ? e.getCause()
+                          : e);
+                } else {
+                  out.complete(r);
+                }
+              };
+          try {
+            completeOn.execute(complete);
+          } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            complete.run(); // the loop is gone: whoever waits hears it here
+          }
+        });
+    return out;
+  }
+
   /** A single subject token for a client id (hex of its UTF-8 bytes). */
   static String token(String clientId) {
     return HexFormat.of().formatHex(clientId.getBytes(StandardCharsets.UTF_8));
@@ -272,10 +325,16 @@ final class MqttSessions {
    * when {@code expiryMs} is above 0.
    *
    * @param expiryMs the CONNECT's session expiry interval ({@link Long#MAX_VALUE}: never)
-   * @return the resumed session's definition, or null when none was resumed
+   * @param loop where the future completes: the connection's event loop
+   * @return the resumed session's definition, or null when none was resumed; once the session's
+   *     consumer and record are stored
    */
-  synchronized Definition connect(
-      String clientId, boolean cleanStart, long expiryMs, Object owner) {
+  CompletableFuture<Definition> connect(
+      String clientId, boolean cleanStart, long expiryMs, Object owner, Executor loop) {
+    return serially(clientId, () -> connectNow(clientId, cleanStart, expiryMs, owner), loop);
+  }
+
+  private Definition connectNow(String clientId, boolean cleanStart, long expiryMs, Object owner) {
     Session old = sessions.get(clientId);
     if (old != null && cleanStart) {
       discard(old);
@@ -307,9 +366,29 @@ final class MqttSessions {
    * {@code owner}'s connection ended with session expiry interval {@code expiryMs} (the CONNECT's,
    * or the one its DISCONNECT gave): 0 ends the session now, otherwise it ends that long after,
    * keeping the packet ids of QoS 2 deliveries still {@code releasing}. Ignored when another
-   * connection has taken the session over meanwhile.
+   * connection has taken the session over meanwhile. Runs after every step asked for before it; a
+   * failure is logged (the connection is gone: nobody to tell).
    */
-  synchronized void disconnected(
+  void disconnected(String clientId, long expiryMs, Object owner, List<Integer> releasing) {
+    serially(
+            clientId,
+            () -> {
+              disconnectedNow(clientId, expiryMs, owner, List.copyOf(releasing));
+              return null;
+            },
+            Runnable::run)
+        .whenComplete(
+            (ignored, e) -> {
+              if (e != null) {
+                LOG.warn(
+                    "SB-MQTT-6005 ending the connection of session {} failed: {}",
+                    token(clientId),
+                    e.toString());
+              }
+            });
+  }
+
+  private void disconnectedNow(
       String clientId, long expiryMs, Object owner, List<Integer> releasing) {
     Session s = sessions.get(clientId);
     if (s == null || s.owner != owner) {
@@ -331,9 +410,19 @@ final class MqttSessions {
    * Adds or replaces a subscription of a persistent session: a QoS 1/2 one is stored as bindings
    * (acknowledged once stored), a QoS 0 one in the session's record. Either way, what it replaces
    * goes after the new one is in place, so a crash between the two leaves one of them, and a
-   * binding outranks a record on reload.
+   * binding outranks a record on reload. Completes on {@code loop} once stored.
    */
-  synchronized void subscribe(String clientId, Sub sub) {
+  CompletableFuture<Void> subscribe(String clientId, Sub sub, Executor loop) {
+    return serially(
+        clientId,
+        () -> {
+          subscribeNow(clientId, sub);
+          return null;
+        },
+        loop);
+  }
+
+  private void subscribeNow(String clientId, Sub sub) {
     Session s = sessions.get(clientId);
     if (s == null) {
       return;
@@ -362,8 +451,21 @@ final class MqttSessions {
     }
   }
 
-  /** Removes a subscription ({@link Sub#key()}) of a persistent session. */
-  synchronized void unsubscribe(String clientId, String key) {
+  /**
+   * Removes a subscription ({@link Sub#key()}) of a persistent session; completes on {@code loop}
+   * once stored.
+   */
+  CompletableFuture<Void> unsubscribe(String clientId, String key, Executor loop) {
+    return serially(
+        clientId,
+        () -> {
+          unsubscribeNow(clientId, key);
+          return null;
+        },
+        loop);
+  }
+
+  private void unsubscribeNow(String clientId, String key) {
     Session s = sessions.get(clientId);
     if (s == null) {
       return;
@@ -401,32 +503,35 @@ final class MqttSessions {
    * the two connections' ends and starts ran in. Added to what is there (a connection that never
    * started pushing took nothing). Ignored when the session is gone.
    */
-  synchronized void handOver(
-      String clientId, java.util.Set<InboxPosition> sent, List<Integer> releasing) {
+  void handOver(String clientId, java.util.Set<InboxPosition> sent, List<Integer> releasing) {
     Session s = sessions.get(clientId);
     if (s == null) {
       return;
     }
-    if (s.sentBefore != null) {
-      s.sentBefore.addAll(sent);
-    }
-    for (int id : releasing) {
-      if (!s.releasing.contains(id)) {
-        s.releasing.add(id);
+    synchronized (s) {
+      if (s.sentBefore != null) {
+        s.sentBefore.addAll(sent);
+      }
+      for (int id : releasing) {
+        if (!s.releasing.contains(id)) {
+          s.releasing.add(id);
+        }
       }
     }
   }
 
   /** What the previous connection left, for the connection now starting to push the inbox. */
-  synchronized HandOver takeHandOver(String clientId) {
+  HandOver takeHandOver(String clientId) {
     Session s = sessions.get(clientId);
     if (s == null) {
       return new HandOver(new java.util.HashSet<>(), List.of());
     }
-    var out = new HandOver(s.sentBefore, List.copyOf(s.releasing));
-    s.sentBefore = new java.util.HashSet<>();
-    s.releasing.clear();
-    return out;
+    synchronized (s) {
+      var out = new HandOver(s.sentBefore, List.copyOf(s.releasing));
+      s.sentBefore = new java.util.HashSet<>();
+      s.releasing.clear();
+      return out;
+    }
   }
 
   /** Per client id, the future the inbox's current holder completes when it lets go. */
@@ -585,19 +690,22 @@ final class MqttSessions {
     }
   }
 
+  /** Writes the session's record and waits for it (the broker's executor). */
   private void store(Session s) {
     try {
-      broker.publish(
-          Message.of(
-              SESSION_PREFIX + token(s.definition.clientId()),
-              JSON.writeValueAsBytes(
-                  new Stored(
-                      s.definition.clientId(),
-                      s.definition.subscriptions().stream().filter(x -> x.qos() == 0).toList(),
-                      s.definition.expiryMs(),
-                      s.definition.releasing())),
-              0),
-          PublishOptions.NONE);
+      broker
+          .publish(
+              Message.of(
+                  SESSION_PREFIX + token(s.definition.clientId()),
+                  JSON.writeValueAsBytes(
+                      new Stored(
+                          s.definition.clientId(),
+                          s.definition.subscriptions().stream().filter(x -> x.qos() == 0).toList(),
+                          s.definition.expiryMs(),
+                          s.definition.releasing())),
+                  0),
+              PublishOptions.NONE)
+          .join();
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -611,9 +719,11 @@ final class MqttSessions {
         unbind(s, sub);
       }
     }
-    broker.publish(
-        Message.of(SESSION_PREFIX + token(s.definition.clientId()), new byte[0], 0),
-        PublishOptions.NONE);
+    broker
+        .publish(
+            Message.of(SESSION_PREFIX + token(s.definition.clientId()), new byte[0], 0),
+            PublishOptions.NONE)
+        .join();
     try {
       broker.deleteOwnedConsumer(INBOX_STREAM, consumerName(s.definition.clientId()));
     } catch (SwitchboardException e) {
@@ -632,14 +742,25 @@ final class MqttSessions {
     String id = s.definition.clientId();
     s.expiry =
         timer.schedule(
-            () -> {
-              synchronized (this) {
-                Session now = sessions.get(id);
-                if (now == s && s.owner == null) {
-                  discard(s);
-                }
-              }
-            },
+            () ->
+                serially(
+                        id,
+                        () -> {
+                          if (sessions.get(id) == s && s.owner == null) {
+                            discard(s);
+                          }
+                          return null;
+                        },
+                        Runnable::run)
+                    .whenComplete(
+                        (ignored, e) -> {
+                          if (e != null) {
+                            LOG.warn(
+                                "SB-MQTT-6006 expiring session {} failed: {}",
+                                token(id),
+                                e.toString());
+                          }
+                        }),
             ms,
             TimeUnit.MILLISECONDS);
   }
@@ -651,7 +772,7 @@ final class MqttSessions {
     }
   }
 
-  synchronized void close() {
+  void close() {
     for (Session s : sessions.values()) {
       cancelExpiry(s);
     }
