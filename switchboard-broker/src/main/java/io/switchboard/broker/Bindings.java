@@ -32,8 +32,8 @@ final class Bindings {
   /** Declared bindings by owner and name. */
   private final Map<String, Entry> declared = new HashMap<>();
 
-  /** A copy to store in {@code stream}; {@code grouped} when a group's member made it. */
-  record Copy(Message message, String stream, boolean grouped) {}
+  /** A copy to store in {@code stream}. */
+  record Copy(Message message, String stream) {}
 
   /** One binding in force: its declaration, and whether it has been removed. */
   private static final class Entry {
@@ -150,6 +150,8 @@ final class Bindings {
       return List.of();
     }
     List<Copy> out = new ArrayList<>(2);
+    // Where copies outside a group went (stream, subject): a set, as a wide pattern may match many.
+    java.util.Set<String> targets = new java.util.HashSet<>();
     trie.match(
         message.subject(),
         entry -> {
@@ -169,16 +171,10 @@ final class Bindings {
             return;
           }
           String stream = b.spec.stream();
-          if (b.group == null) {
-            for (Copy c : out) {
-              if (!c.grouped()
-                  && stream.equals(c.stream())
-                  && copy.subject().equals(c.message().subject())) {
-                return; // already copied there by another binding
-              }
-            }
+          if (b.group == null && !targets.add(stream + '\u0000' + copy.subject())) {
+            return; // already copied there by another binding
           }
-          out.add(new Copy(copy, stream, b.group != null));
+          out.add(new Copy(copy, stream));
         });
     return out;
   }
