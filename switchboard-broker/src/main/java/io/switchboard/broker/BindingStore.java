@@ -50,7 +50,7 @@ final class BindingStore implements AutoCloseable {
   private static final int MAX_RECORD_BYTES = 1 << 20;
 
   /** Rewrite the log when it holds this many records more than twice the bindings. */
-  private static final int COMPACT_SLACK = 1_024;
+  static final int COMPACT_SLACK = 1_024;
 
   private static final ObjectMapper JSON =
       JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
@@ -92,10 +92,13 @@ final class BindingStore implements AutoCloseable {
   private volatile SwitchboardException broken;
 
   private final int maxBindings;
+  private final int compactSlack;
 
-  private BindingStore(StorageIO io, Path dir, int maxBindings, Consumer<Change> apply) {
+  private BindingStore(
+      StorageIO io, Path dir, int maxBindings, int compactSlack, Consumer<Change> apply) {
     this.io = io;
     this.maxBindings = maxBindings;
+    this.compactSlack = compactSlack;
     this.dir = dir;
     this.file = dir.resolve(FILE);
     this.apply = apply;
@@ -107,7 +110,13 @@ final class BindingStore implements AutoCloseable {
    * every change written, after it is durable. It holds {@code maxBindings} at most.
    */
   static BindingStore open(StorageIO io, Path dir, int maxBindings, Consumer<Change> apply) {
-    BindingStore s = new BindingStore(io, dir, maxBindings, apply);
+    return open(io, dir, maxBindings, COMPACT_SLACK, apply);
+  }
+
+  /** {@link #open} compacting past {@code compactSlack} superseded records (tests: a few). */
+  static BindingStore open(
+      StorageIO io, Path dir, int maxBindings, int compactSlack, Consumer<Change> apply) {
+    BindingStore s = new BindingStore(io, dir, maxBindings, compactSlack, apply);
     try {
       io.createDirectories(dir);
       boolean existed = io.exists(s.file);
@@ -116,9 +125,7 @@ final class BindingStore implements AutoCloseable {
         io.forceDirectory(dir);
       }
       s.replay();
-      if (s.records > 2L * s.stored.size() + COMPACT_SLACK) {
-        s.compact();
-      }
+      s.compactIfWorthIt();
     } catch (IOException e) {
       s.closeFile();
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, s.file, e.getMessage());
@@ -289,12 +296,21 @@ final class BindingStore implements AutoCloseable {
         p.done().completeExceptionally(e);
       }
     }
-    if (records > 2L * stored.size() + COMPACT_SLACK) {
-      try {
-        compact();
-      } catch (IOException e) {
-        LOG.warn("SB-BIND-2 could not compact {}: {}", file, e.toString());
-      }
+    compactIfWorthIt();
+  }
+
+  /**
+   * Compacts when most records are superseded. A failure leaves the log as it was or compacted (the
+   * rename is atomic), both holding the same bindings; appends go on at its end.
+   */
+  private void compactIfWorthIt() {
+    if (records <= 2L * stored.size() + compactSlack) {
+      return;
+    }
+    try {
+      compact();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("SB-BIND-2 could not compact {}: {}", file, e.toString());
     }
   }
 
@@ -309,10 +325,14 @@ final class BindingStore implements AutoCloseable {
       bytes.write(json);
     }
     closeFile();
-    io.writeAtomically(file, ByteBuffer.wrap(bytes.toByteArray()));
-    out = io.open(file, true);
-    size = bytes.size();
-    records = stored.size();
+    try {
+      io.writeAtomically(file, ByteBuffer.wrap(bytes.toByteArray()));
+    } finally {
+      // The old log or the new one, whichever the failure left: both hold what is stored.
+      out = io.open(file, true);
+      size = out.size();
+      records = size == bytes.size() ? stored.size() : records;
+    }
   }
 
   private void failQueued() {
