@@ -115,6 +115,9 @@ public final class Broker implements AutoCloseable {
   private long nextTrimMs;
   private volatile boolean closed;
 
+  /** Consumer groups' generations and offsets; set by {@link #open}. */
+  private volatile io.switchboard.broker.group.GroupCoordinator groupCoordinator;
+
   private Broker(BrokerConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
@@ -225,6 +228,7 @@ public final class Broker implements AutoCloseable {
   public static Broker open(BrokerConfig config, Clock clock) {
     Broker broker = new Broker(config, clock);
     try {
+      broker.openGroups();
       for (StreamConfig s : broker.catalog.list()) {
         broker.start(s);
         broker.consumers.load(
@@ -638,6 +642,20 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /**
+   * Acknowledges every delivery of a consumer to {@code member} made no later than delivery number
+   * {@code sequence} ({@link Delivery#sequence()}), in one command: AMQP's {@code basic.ack
+   * multiple=true} (see {@link ConsumerAgent#ackUpTo}). Completes with how many were acknowledged.
+   */
+  public CompletableFuture<Integer> ackUpTo(
+      String stream, String consumer, String member, long sequence) {
+    try {
+      return consumers.get(stream, consumer).ackUpTo(member, sequence);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   private Path streamDir(String name) {
     return config.dataDir().resolve("streams").resolve(name);
   }
@@ -1000,6 +1018,61 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * As {@link #tail}, but the result is the stored batches as they are on disk (Kafka's RecordBatch
+   * v2): what a Kafka fetch returns. Starts with the batch holding {@code fromOffset}, so it may
+   * begin before it; a read past the end waits up to {@code waitMs}, a read below the partition's
+   * start fails with {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} (a Kafka consumer then resets its
+   * position), as does one past the end.
+   */
+  public CompletableFuture<RawRead> tailRaw(
+      String stream,
+      int partition,
+      long fromOffset,
+      int maxBytes,
+      long waitMs,
+      java.util.concurrent.Executor completeOn) {
+    PartitionLog log;
+    try {
+      ensureOpen();
+      log = partitionLog(stream, partition);
+      if (fromOffset < log.logStartOffset() || fromOffset > log.logEndOffset()) {
+        throw SwitchboardException.of(
+            ErrorCode.LOG_OFFSET_OUT_OF_RANGE,
+            fromOffset,
+            log.logStartOffset(),
+            log.logEndOffset());
+      }
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return tails.read(
+        stream, partition, log, fromOffset, maxBytes, waitMs, completeOn, TailReader.RAW);
+  }
+
+  /**
+   * A partition's bounds, read without blocking: its first readable offset and the end of what
+   * readers may see (under {@code fsync=always}, what is on stable storage).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for a partition out of range
+   */
+  public PartitionBounds partitionBounds(String stream, int partition) {
+    PartitionLog log = partitionLog(stream, partition);
+    return new PartitionBounds(log.logStartOffset(), log.readableEndOffset());
+  }
+
+  /**
+   * The offset of a partition's first message stamped at or after {@code timestampMs}, or -1 when
+   * every message is older. Reads the log: call through {@link #offload}.
+   */
+  public long offsetForTimestamp(String stream, int partition, long timestampMs) {
+    Blocking.check("Broker.offsetForTimestamp");
+    PartitionLog log = partitionLog(stream, partition);
+    long offset = log.offsetForTimestamp(timestampMs);
+    return offset >= log.readableEndOffset() ? -1 : offset;
+  }
+
+  /**
    * Reads one partition of a stream as decoded messages, from {@code offset} on, at most {@code
    * maxMessages} of them (0 or less: no limit) from at most about {@code maxBytes} of the log (see
    * {@link #read}). For front ends: no log types cross.
@@ -1123,6 +1196,167 @@ public final class Broker implements AutoCloseable {
     return out;
   }
 
+  // ------------------------------------------------------------------ producer batches
+
+  /** Messages in one producer batch at most (Kafka's batches are bounded by bytes; so is ours). */
+  public static final int MAX_BATCH_MESSAGES = 100_000;
+
+  /** The producer id of a batch that is not idempotent (Kafka's {@code NO_PRODUCER_ID}). */
+  public static final long NO_PRODUCER = -1;
+
+  /**
+   * Appends a producer's batch to one named partition of a stream (no partitioning by key or
+   * subject): a Kafka produce. The messages are stored as one record batch at consecutive offsets,
+   * or not at all, and the acknowledgement's offset is the first one. Live subscribers and bindings
+   * see every message of it as they would a {@link #publish} of each (live delivery first, and
+   * before the stream's checks, as for a publish; the acknowledgement waits for the bindings'
+   * copies). One command reaches the partition's agent, however many messages.
+   *
+   * <p>With {@code producerId >= 0} the batch is idempotent as a whole, its first message carrying
+   * {@code baseSequence} and each next one the next sequence: a retry of a stored batch is
+   * acknowledged with the original base offset and {@link PublishAck#duplicate()} and not stored
+   * again (nor copied again into bound streams, within their duplicate window); a gap or a partial
+   * overlap fails with {@link ErrorCode#OUT_OF_ORDER_SEQUENCE}, an older epoch with {@link
+   * ErrorCode#PRODUCER_FENCED}. {@link #NO_PRODUCER} stores the batch without these checks.
+   *
+   * <p>Every message's subject must be captured by {@code stream} ({@link
+   * ErrorCode#STREAM_MISMATCH} otherwise: a subject belongs to one stream); a batch is never
+   * delayed ({@link ErrorCode#INVALID_DELAY} for a message with a delay header). Also fails with
+   * {@link ErrorCode#STREAM_NOT_FOUND}, {@link ErrorCode#INVALID_ARGUMENT} (a partition out of
+   * range, no message, more than {@value #MAX_BATCH_MESSAGES}, a negative epoch or sequence),
+   * {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#MESSAGE_TOO_LARGE}, {@link
+   * ErrorCode#STREAM_FULL}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
+   * ErrorCode#LOG_BATCH_TOO_LARGE}, {@link ErrorCode#BROKER_CLOSED}, or the storage's error. Never
+   * blocks; completes on the partition's runner or the log's flusher (as {@link #publish}).
+   */
+  public CompletableFuture<PublishAck> publishBatch(
+      String stream,
+      int partition,
+      List<Message> messages,
+      long producerId,
+      short epoch,
+      int baseSequence) {
+    try {
+      ensureOpen();
+      StreamRuntime rt = runtime(stream);
+      if (partition < 0 || partition >= rt.agents().length) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT,
+            "stream "
+                + stream
+                + " has partitions 0.."
+                + (rt.agents().length - 1)
+                + ", not "
+                + partition);
+      }
+      if (messages.isEmpty() || messages.size() > MAX_BATCH_MESSAGES) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT,
+            "a batch holds 1.." + MAX_BATCH_MESSAGES + " messages, not " + messages.size());
+      }
+      io.switchboard.broker.stream.ProducerSequence producer = null;
+      if (producerId >= 0) {
+        if (epoch < 0 || baseSequence < 0) {
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_ARGUMENT,
+              "an idempotent batch needs epoch and base sequence >= 0, not "
+                  + epoch
+                  + " and "
+                  + baseSequence);
+        }
+        producer =
+            new io.switchboard.broker.stream.ProducerSequence(producerId, epoch, baseSequence);
+      }
+      long now = clock.nowMs();
+      for (Message m : messages) {
+        Subjects.validateSubject(m.subject(), config.live().subjects());
+        String captured = catalog.streamFor(m.subject()).orElse(null);
+        if (!stream.equals(captured)) {
+          throw SwitchboardException.of(
+              ErrorCode.STREAM_MISMATCH,
+              m.subject(),
+              captured == null ? "no stream" : "stream \"" + captured + "\"",
+              stream);
+        }
+        if (DelayStore.dueTime(m, now) > 0) {
+          throw SwitchboardException.of(
+              ErrorCode.INVALID_DELAY, m.subject(), "a producer batch is stored as it comes");
+        }
+      }
+      List<CompletableFuture<PublishAck>> copies = new ArrayList<>();
+      for (int i = 0; i < messages.size(); i++) {
+        Message m = messages.get(i);
+        live.publish(m);
+        for (Bindings.Copy copy : bindings.copies(m)) {
+          // A retried idempotent batch makes no second copy: each copy's id names its sequence.
+          String copyId =
+              producer == null
+                  ? null
+                  : "p"
+                      + producerId
+                      + "."
+                      + epoch
+                      + "."
+                      + (baseSequence + i)
+                      + '@'
+                      + copy.message().subject();
+          copies.add(storeCopy(copy, copyId));
+        }
+      }
+      CompletableFuture<PublishAck> own = rt.agents()[partition].publishBatch(messages, producer);
+      if (copies.isEmpty()) {
+        return own;
+      }
+      copies.add(own);
+      return CompletableFuture.allOf(copies.toArray(CompletableFuture<?>[]::new))
+          .thenCompose(ignored -> own);
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ consumer groups
+
+  /** Where consumer groups' generations and committed offsets are kept. */
+  static final String GROUPS_DIR = "groups";
+
+  /**
+   * Consumer groups' generations and committed offsets (Kafka's group coordinator; see {@link
+   * io.switchboard.broker.group.Groups}).
+   */
+  public io.switchboard.broker.group.Groups groups() {
+    return groupCoordinator.groups();
+  }
+
+  /** The coordinator behind {@link #groups()} (tests). */
+  io.switchboard.broker.group.GroupCoordinator groupCoordinator() {
+    return groupCoordinator;
+  }
+
+  private void openGroups() {
+    io.switchboard.broker.group.GroupCoordinator c =
+        io.switchboard.broker.group.GroupCoordinator.open(
+            config.dataDir().resolve(GROUPS_DIR),
+            config.storage(),
+            clock,
+            flusher,
+            config.maxGroups(),
+            config.maxOffsetsPerGroup(),
+            p -> partitionLog(p.stream(), p.partition()));
+    groupCoordinator = c;
+    nextRunner().add(c);
+    maintenance.register(c.log());
+  }
+
+  /** After the runners stopped: finishes what the coordinator had taken, fails the rest. */
+  private void closeGroups() {
+    io.switchboard.broker.group.GroupCoordinator c = groupCoordinator;
+    if (c != null) {
+      c.doWork();
+      c.close();
+    }
+  }
+
   /** Runs retention and compaction on every partition now (tests; normally periodic). */
   void runMaintenance() {
     maintenance.runOnce();
@@ -1177,6 +1411,7 @@ public final class Broker implements AutoCloseable {
     for (AgentRunner r : runners) {
       r.close();
     }
+    closeGroups();
     for (StreamRuntime rt : streams.values()) {
       for (PartitionAgent a : rt.agents()) {
         // Work the runner had taken but not appended yet is finished here, on the closing thread.

@@ -23,6 +23,8 @@ import java.nio.file.Path;
  *     Broker#doWork()})
  * @param flusherThreads threads that force every partition log (group commit, segment seals),
  *     whatever the number of partitions; none in {@link ThreadingMode#INVOKER}
+ * @param maxGroups consumer groups whose offsets the broker keeps at most ({@link Broker#groups()})
+ * @param maxOffsetsPerGroup committed offsets (stream partitions) one group keeps at most
  */
 public record BrokerConfig(
     Path dataDir,
@@ -33,7 +35,9 @@ public record BrokerConfig(
     int maxStreamSubjects,
     StorageIO storage,
     ThreadingMode threading,
-    int flusherThreads) {
+    int flusherThreads,
+    int maxGroups,
+    int maxOffsetsPerGroup) {
 
   /** One runner per core: agents never block, so more threads would only contend. */
   public static final int DEFAULT_RUNNER_THREADS = Runtime.getRuntime().availableProcessors();
@@ -47,6 +51,15 @@ public record BrokerConfig(
   /** 8,192 publishes per partition: a few cycles' worth; past it producers are pushed back. */
   public static final int DEFAULT_PARTITION_QUEUE = 8192;
 
+  /**
+   * 10,000 consumer groups: with {@link #DEFAULT_MAX_OFFSETS_PER_GROUP}, at most 10 million
+   * committed offsets (about 100 bytes each in memory) — a bound, not an expected size.
+   */
+  public static final int DEFAULT_MAX_GROUPS = 10_000;
+
+  /** 1,000 committed offsets per group: a group reading 1,000 partitions. */
+  public static final int DEFAULT_MAX_OFFSETS_PER_GROUP = 1_000;
+
   public BrokerConfig {
     if (dataDir == null
         || live == null
@@ -56,11 +69,14 @@ public record BrokerConfig(
         || maxStreamSubjects < 1
         || storage == null
         || threading == null
-        || flusherThreads < 1) {
+        || flusherThreads < 1
+        || maxGroups < 1
+        || maxOffsetsPerGroup < 1) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
           "broker: dataDir, live, storage and threading must be set, runnerThreads >= 1, partitionQueue >= 2,"
-              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1, flusherThreads >= 1");
+              + " maintenancePeriodMs >= 1, maxStreamSubjects >= 1, flusherThreads >= 1,"
+              + " maxGroups >= 1, maxOffsetsPerGroup >= 1");
     }
   }
 
@@ -81,7 +97,9 @@ public record BrokerConfig(
         maxStreamSubjects,
         NioStorageIO.INSTANCE,
         ThreadingMode.DEDICATED,
-        DEFAULT_FLUSHER_THREADS);
+        DEFAULT_FLUSHER_THREADS,
+        DEFAULT_MAX_GROUPS,
+        DEFAULT_MAX_OFFSETS_PER_GROUP);
   }
 
   /** With the default bound on subjects per stream. */
@@ -111,7 +129,9 @@ public record BrokerConfig(
         maxStreamSubjects,
         storage,
         threading,
-        flusherThreads);
+        flusherThreads,
+        maxGroups,
+        maxOffsetsPerGroup);
   }
 
   /** This config with its agents run as {@code threading} says. */
@@ -125,7 +145,9 @@ public record BrokerConfig(
         maxStreamSubjects,
         storage,
         threading,
-        flusherThreads);
+        flusherThreads,
+        maxGroups,
+        maxOffsetsPerGroup);
   }
 
   /** This config with {@code threads} flusher threads. */
@@ -139,7 +161,25 @@ public record BrokerConfig(
         maxStreamSubjects,
         storage,
         threading,
-        threads);
+        threads,
+        maxGroups,
+        maxOffsetsPerGroup);
+  }
+
+  /** This config with these bounds on consumer groups' committed offsets. */
+  public BrokerConfig withGroupLimits(int groups, int offsetsPerGroup) {
+    return new BrokerConfig(
+        dataDir,
+        live,
+        runnerThreads,
+        partitionQueue,
+        maintenancePeriodMs,
+        maxStreamSubjects,
+        storage,
+        threading,
+        flusherThreads,
+        groups,
+        offsetsPerGroup);
   }
 
   public static BrokerConfig defaults(Path dataDir) {

@@ -2,9 +2,12 @@ package io.switchboard.broker;
 
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.log.LogReadResult;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
+import io.switchboard.log.format.RecordBatchDescriptor;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,13 +41,23 @@ final class TailReader implements AutoCloseable {
   /** Reads waiting on one partition at most; a read past it fails at once. */
   static final int MAX_WAITING_PER_PARTITION = 10_000;
 
-  private final class Waiter {
+  /** What a read makes of the log from its offset on: decoded messages or whole raw batches. */
+  interface Reading<T> {
+    /** Reads now (on the read executor). */
+    T read(String stream, int partition, PartitionLog log, long from, int maxBytes);
+
+    /** What a read that found nothing before its deadline returns. */
+    T empty(PartitionLog log, long from);
+  }
+
+  private final class Waiter<T> {
     final String stream;
     final int partition;
     final PartitionLog log;
     final long from;
     final int maxBytes;
-    final CompletableFuture<TailRead> out;
+    final Reading<T> reading;
+    final CompletableFuture<T> out;
     final Executor completeOn;
     final AtomicBoolean taken = new AtomicBoolean();
     volatile ScheduledFuture<?> timeout;
@@ -55,13 +68,15 @@ final class TailReader implements AutoCloseable {
         PartitionLog log,
         long from,
         int maxBytes,
-        CompletableFuture<TailRead> out,
+        Reading<T> reading,
+        CompletableFuture<T> out,
         Executor completeOn) {
       this.stream = stream;
       this.partition = partition;
       this.log = log;
       this.from = from;
       this.maxBytes = maxBytes;
+      this.reading = reading;
       this.out = out;
       this.completeOn = completeOn;
     }
@@ -69,7 +84,7 @@ final class TailReader implements AutoCloseable {
 
   /** The waiting reads of one partition log, and its append listener. */
   private final class Waiting {
-    final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    final Queue<Waiter<?>> waiters = new ConcurrentLinkedQueue<>();
     final AtomicInteger count = new AtomicInteger();
     final AutoCloseable listener;
     final PartitionLog log;
@@ -85,14 +100,14 @@ final class TailReader implements AutoCloseable {
         return;
       }
       long end = log.readableEndOffset();
-      for (Waiter w : waiters) {
+      for (Waiter<?> w : waiters) {
         if (w.from < end && take(w)) {
           read(w);
         }
       }
     }
 
-    boolean take(Waiter w) {
+    boolean take(Waiter<?> w) {
       if (!w.taken.compareAndSet(false, true)) {
         return false;
       }
@@ -131,9 +146,22 @@ final class TailReader implements AutoCloseable {
       int maxBytes,
       long waitMs,
       Executor completeOn) {
-    CompletableFuture<TailRead> out = new CompletableFuture<>();
+    return read(stream, partition, log, from, maxBytes, waitMs, completeOn, MESSAGES);
+  }
+
+  /** As {@link #read}, the result made by {@code reading}. */
+  <T> CompletableFuture<T> read(
+      String stream,
+      int partition,
+      PartitionLog log,
+      long from,
+      int maxBytes,
+      long waitMs,
+      Executor completeOn,
+      Reading<T> reading) {
+    CompletableFuture<T> out = new CompletableFuture<>();
     long start = Math.max(from, log.logStartOffset());
-    Waiter w = new Waiter(stream, partition, log, start, maxBytes, out, completeOn);
+    Waiter<T> w = new Waiter<>(stream, partition, log, start, maxBytes, reading, out, completeOn);
     if (start < log.readableEndOffset() || waitMs <= 0) {
       w.taken.set(true);
       read(w);
@@ -152,11 +180,18 @@ final class TailReader implements AutoCloseable {
       return out;
     }
     q.waiters.add(w);
+    // A caller that stops waiting (cancels) frees its place at once.
+    out.whenComplete(
+        (r, e) -> {
+          if (out.isCancelled()) {
+            q.take(w);
+          }
+        });
     w.timeout =
         timers.schedule(
             () -> {
               if (q.take(w)) {
-                complete(w, new TailRead(List.of(), start), null);
+                complete(w, reading.empty(log, start), null);
               }
             },
             waitMs,
@@ -168,12 +203,15 @@ final class TailReader implements AutoCloseable {
     return out;
   }
 
-  private void read(Waiter w) {
+  private <T> void read(Waiter<T> w) {
+    if (w.out.isDone()) {
+      return; // cancelled by its caller: nobody wants the bytes
+    }
     try {
       reads.execute(
           () -> {
             try {
-              complete(w, readNow(w), null);
+              complete(w, w.reading.read(w.stream, w.partition, w.log, w.from, w.maxBytes), null);
             } catch (RuntimeException e) {
               complete(w, null, e);
             }
@@ -183,26 +221,70 @@ final class TailReader implements AutoCloseable {
     }
   }
 
-  private static TailRead readNow(Waiter w) {
-    List<StoredMessage> out = new ArrayList<>();
-    long next = w.from;
-    long end = w.log.readableEndOffset();
-    for (RecordBatch b : w.log.read(w.from, w.maxBytes).batches()) {
-      for (Record r : b.records(w.log.config().maxBatchBytes())) {
-        if (r.offset() >= end) {
+  /** Decoded messages, up to the readable end. */
+  static final Reading<TailRead> MESSAGES =
+      new Reading<>() {
+        @Override
+        public TailRead read(
+            String stream, int partition, PartitionLog log, long from, int maxBytes) {
+          List<StoredMessage> out = new ArrayList<>();
+          long next = from;
+          long end = log.readableEndOffset();
+          for (RecordBatch b : log.read(from, maxBytes).batches()) {
+            for (Record r : b.records(log.config().maxBatchBytes())) {
+              if (r.offset() >= end) {
+                return new TailRead(out, next);
+              }
+              if (r.offset() >= from) {
+                out.add(StoredMessage.of(stream, partition, r));
+                next = r.offset() + 1;
+              }
+            }
+            next = Math.max(next, Math.min(end, b.nextOffset()));
+          }
           return new TailRead(out, next);
         }
-        if (r.offset() >= w.from) {
-          out.add(StoredMessage.of(w.stream, w.partition, r));
-          next = r.offset() + 1;
-        }
-      }
-      next = Math.max(next, Math.min(end, b.nextOffset()));
-    }
-    return new TailRead(out, next);
-  }
 
-  private static void complete(Waiter w, TailRead r, Throwable e) {
+        @Override
+        public TailRead empty(PartitionLog log, long from) {
+          return new TailRead(List.of(), from);
+        }
+      };
+
+  /** Whole stored batches as they are on disk, up to the readable end. */
+  static final Reading<RawRead> RAW =
+      new Reading<>() {
+        @Override
+        public RawRead read(
+            String stream, int partition, PartitionLog log, long from, int maxBytes) {
+          long start = log.logStartOffset();
+          long end = log.readableEndOffset();
+          if (from >= end) {
+            return new RawRead(ByteBuffer.allocate(0), start, end);
+          }
+          LogReadResult r = log.read(from, maxBytes);
+          ByteBuffer bytes = ByteBuffer.allocate(r.sizeInBytes());
+          r.copyTo(bytes);
+          bytes.flip();
+          // Only whole batches below the readable end: never a record a reader may not see yet.
+          int keep = 0;
+          while (bytes.remaining() - keep >= RecordBatchDescriptor.HEADER_SIZE) {
+            int size = RecordBatch.declaredSize(bytes, keep);
+            if (size > bytes.remaining() - keep || bytes.getLong(keep) >= end) {
+              break;
+            }
+            keep += size;
+          }
+          return new RawRead(bytes.limit(keep).slice(), r.logStartOffset(), end);
+        }
+
+        @Override
+        public RawRead empty(PartitionLog log, long from) {
+          return new RawRead(ByteBuffer.allocate(0), log.logStartOffset(), log.readableEndOffset());
+        }
+      };
+
+  private static <T> void complete(Waiter<T> w, T r, Throwable e) {
     try {
       w.completeOn.execute(
           () -> {
@@ -229,11 +311,15 @@ final class TailReader implements AutoCloseable {
     } catch (Exception e) {
       // the log is closing anyway
     }
-    for (Waiter w : List.copyOf(q.waiters)) {
+    for (Waiter<?> w : List.copyOf(q.waiters)) {
       if (q.take(w)) {
-        complete(w, new TailRead(List.of(), w.from), null);
+        completeEmpty(w);
       }
     }
+  }
+
+  private static <T> void completeEmpty(Waiter<T> w) {
+    complete(w, w.reading.empty(w.log, w.from), null);
   }
 
   @Override

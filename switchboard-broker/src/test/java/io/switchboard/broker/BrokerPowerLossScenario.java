@@ -44,8 +44,9 @@ import org.awaitility.core.ConditionTimeoutException;
  * <p>Checked after each reboot: the broker opens; every stream whose creation returned exists;
  * every acknowledged publish is at its offset with its payload; every acknowledged delayed message
  * is still waiting (and, at the end, is released into its stream once due); every declared binding
- * is in force; every consumer whose creation returned exists; and no message whose acknowledgement
- * the consumer's saved state had shown durable is delivered again.
+ * is in force; every consumer whose creation returned exists; no message whose acknowledgement the
+ * consumer's saved state had shown durable is delivered again; and every acknowledged commit of a
+ * consumer group's offset is there (or a later one: commits only grow here).
  *
  * <p>Messages are told apart by partition, offset and payload, not offset alone: a consumer may
  * read (and acknowledge) a record before the fsync that would acknowledge its publish, and when the
@@ -84,6 +85,8 @@ final class BrokerPowerLossScenario {
     final List<ConsumerKey> consumers = new ArrayList<>();
     final List<String> bindings = new ArrayList<>();
     final Map<ConsumerKey, Set<String>> durablyAcked = new HashMap<>();
+    final Map<io.switchboard.broker.group.StreamPartition, Long> committed = new HashMap<>();
+    long nextCommit;
     int nextStream;
     int nextPayload;
   }
@@ -166,6 +169,7 @@ final class BrokerPowerLossScenario {
         case 1 -> createConsumer(random, broker, model);
         case 2, 3 -> publishDelayed(random, broker, model);
         case 4, 5 -> consume(random, broker, disk, dying, clock, model);
+        case 9 -> commitOffset(random, broker, model);
         default -> publish(random, broker, model);
       }
       return true;
@@ -231,6 +235,24 @@ final class BrokerPowerLossScenario {
         .delayed
         .computeIfAbsent(stream, s -> new ArrayList<>())
         .add(new String(m.payload(), StandardCharsets.UTF_8));
+  }
+
+  /** Commits a consumer group's offset, ever larger, for a partition of a stream. */
+  private static void commitOffset(Random random, Broker broker, Model model) throws Exception {
+    String stream = pickStream(random, model);
+    var p =
+        new io.switchboard.broker.group.StreamPartition(
+            stream, random.nextInt(model.streams.get(stream)));
+    long offset = model.nextCommit++;
+    broker
+        .groups()
+        .commit(
+            "G",
+            io.switchboard.broker.group.Groups.NO_GENERATION,
+            null,
+            Map.of(p, io.switchboard.broker.group.OffsetCommit.of(offset)))
+        .get(OP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    model.committed.put(p, offset);
   }
 
   private static void createConsumer(Random random, Broker broker, Model model) {
@@ -375,6 +397,22 @@ final class BrokerPowerLossScenario {
         broker.consumerInfo(c.stream(), c.name());
       } catch (RuntimeException e) {
         problems.add("seed " + seed + ": acknowledged consumer " + c + " lost: " + e);
+        return;
+      }
+    }
+    var offsets = broker.groups().fetch("G", null);
+    for (var e : model.committed.entrySet()) {
+      var found = offsets.get(e.getKey());
+      if (found == null || found.offset() < e.getValue()) {
+        problems.add(
+            "seed "
+                + seed
+                + ": acknowledged commit of "
+                + e.getValue()
+                + " for "
+                + e.getKey()
+                + " lost, found "
+                + found);
         return;
       }
     }

@@ -71,6 +71,30 @@ class PushDeliveryTest {
   }
 
   @Test
+  void aCumulativeAckSettlesAWindowAtOnceAndReturnsItsCredits() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("P", "p.>").build());
+      b.createConsumer("P", ConsumerConfig.builder("c").build());
+      publish(b, 30);
+      List<Delivery> got = new CopyOnWriteArrayList<>();
+      try (PushSubscription s = b.push("P", "c", "m", 10, got::add)) {
+        for (int window = 1; window <= 3; window++) {
+          int expected = window * 10;
+          await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == expected);
+          // Every pushed message up to the last, in one call (AMQP basic.ack multiple=true).
+          assertThat(s.ackUpTo(got.getLast()).join()).isEqualTo(10);
+        }
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> b.consumerInfo("P", "c").unacknowledged() == 0);
+        assertThat(got).extracting(PushDeliveryTest::body).doesNotHaveDuplicates().hasSize(30);
+        assertThat(s.availableCredits()).isEqualTo(10);
+        assertThat(b.ackUpTo("P", "c", "m", Long.MAX_VALUE).join()).isZero();
+      }
+    }
+  }
+
+  @Test
   void aMemberNeverHoldsMoreThanItsCreditsAndTheOthersGetTheRest() {
     try (Broker b = open()) {
       b.createStream(StreamConfig.builder("P", "p.>").build());

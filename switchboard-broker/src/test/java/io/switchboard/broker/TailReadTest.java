@@ -126,4 +126,52 @@ class TailReadTest {
             SwitchboardException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT));
   }
+
+  @Test
+  void aRawReadReturnsWholeStoredBatchesFromTheOneHoldingTheOffset() {
+    int p = partitionOfK(); // offset 0
+    publish("s.a", "1"); // 1
+    publish("s.a", "2"); // 2
+    RawRead r = broker.tailRaw("S", p, 1, 1 << 20, 0, caller).join();
+    assertThat(r.highWatermark()).isEqualTo(3);
+    assertThat(r.logStartOffset()).isZero();
+    java.nio.ByteBuffer b = r.batches();
+    // Batch headers: base offset (8), length (4); each publish is its own batch here.
+    List<Long> bases = new java.util.ArrayList<>();
+    int at = 0;
+    while (at < b.limit()) {
+      bases.add(b.getLong(at));
+      at += b.getInt(at + 8) + 12;
+    }
+    assertThat(at).isEqualTo(b.limit());
+    assertThat(bases).containsExactly(1L, 2L);
+    assertThat(broker.partitionBounds("S", p)).isEqualTo(new PartitionBounds(0, 3));
+  }
+
+  @Test
+  void aRawReadPastTheEndWaitsAndOneOutsideThePartitionFails() throws Exception {
+    int p = partitionOfK();
+    CompletableFuture<RawRead> waiting = broker.tailRaw("S", p, 1, 1 << 20, 30_000, caller);
+    assertThat(waiting).isNotDone();
+    publish("s.a", "next");
+    RawRead r = waiting.get(10, TimeUnit.SECONDS);
+    assertThat(r.batches().getLong(0)).isEqualTo(1);
+    assertThatThrownBy(() -> broker.tailRaw("S", p, 5, 1 << 20, 0, caller).join())
+        .hasCauseInstanceOf(SwitchboardException.class)
+        .satisfies(
+            e ->
+                assertThat(((SwitchboardException) e.getCause()).code())
+                    .isEqualTo(ErrorCode.LOG_OFFSET_OUT_OF_RANGE));
+  }
+
+  @Test
+  void aCancelledRawReadNoLongerWaits() {
+    int p = partitionOfK();
+    CompletableFuture<RawRead> waiting = broker.tailRaw("S", p, 1, 1 << 20, 30_000, caller);
+    waiting.cancel(false);
+    // The append finds no one waiting; a later read sees the message as usual.
+    publish("s.a", "next");
+    assertThat(broker.tailRaw("S", p, 1, 1 << 20, 0, caller).join().batches().remaining())
+        .isPositive();
+  }
 }

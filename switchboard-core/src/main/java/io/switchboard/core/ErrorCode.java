@@ -83,6 +83,37 @@ public enum ErrorCode {
       2052,
       ErrorCategory.RETRIABLE,
       "{} binding changes are waiting to be stored (the limit); retry later"),
+  GROUP_NOT_FOUND(2060, ErrorCategory.CLIENT, "no consumer group \"{}\""),
+  STALE_GENERATION(
+      2061,
+      ErrorCategory.CLIENT,
+      "consumer group \"{}\" is at generation {}, not {}; the member must rejoin"),
+  UNKNOWN_GROUP_MEMBER(
+      2062,
+      ErrorCategory.CLIENT,
+      "consumer group \"{}\" generation {} has no member \"{}\"; the member must rejoin"),
+  GROUP_NOT_EMPTY(
+      2063, ErrorCategory.CLIENT, "consumer group \"{}\" has members (generation {}): {}"),
+  TOO_MANY_GROUPS(
+      2064,
+      ErrorCategory.CLIENT,
+      "{} consumer groups exist (the limit, broker max groups); \"{}\" cannot be added"),
+  TOO_MANY_GROUP_OFFSETS(
+      2065,
+      ErrorCategory.CLIENT,
+      "consumer group \"{}\" would hold {} committed offsets; the limit is {}"),
+  OFFSET_METADATA_TOO_LARGE(
+      2066,
+      ErrorCategory.CLIENT,
+      "offset metadata of {} bytes for {} exceeds the limit of {} bytes"),
+  GROUP_BACKPRESSURE(
+      2067,
+      ErrorCategory.RETRIABLE,
+      "the consumer group coordinator has {} requests queued (the limit); retry later"),
+  CONSUMER_BACKPRESSURE(
+      2068,
+      ErrorCategory.RETRIABLE,
+      "consumer \"{}\" has {} commands queued (the limit); retry later"),
   PUBLISH_CONFLICT(
       2024,
       ErrorCategory.CLIENT,

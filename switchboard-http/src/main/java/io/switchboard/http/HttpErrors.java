@@ -39,7 +39,8 @@ public final class HttpErrors {
           INVALID_PATTERN,
           INVALID_DELAY,
           INVALID_BINDING,
-          TOO_MANY_STREAM_SUBJECTS ->
+          TOO_MANY_STREAM_SUBJECTS,
+          TOO_MANY_GROUP_OFFSETS ->
           400;
       // "No one listens" is not a timeout: 503 now, with its own code, vs 504 after the wait.
       case NO_RESPONDERS -> 503;
@@ -49,7 +50,9 @@ public final class HttpErrors {
           PUBLISH_BACKPRESSURE,
           TOO_MANY_WAITING_FETCHES,
           TOO_MANY_SUBSCRIPTIONS,
-          BINDING_BACKPRESSURE ->
+          BINDING_BACKPRESSURE,
+          GROUP_BACKPRESSURE,
+          CONSUMER_BACKPRESSURE ->
           429;
       // The server (or a part of it) cannot take work now: 503 with Retry-After.
       case LIVE_BUS_CLOSED,
@@ -62,7 +65,12 @@ public final class HttpErrors {
           SERVER_SHUTTING_DOWN,
           LOG_CLOSED ->
           503;
-      case STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, HTTP_NOT_FOUND -> 404;
+      case STREAM_NOT_FOUND,
+          CONSUMER_NOT_FOUND,
+          SUBSCRIPTION_NOT_FOUND,
+          HTTP_NOT_FOUND,
+          GROUP_NOT_FOUND ->
+          404;
       case STREAM_EXISTS,
           CONSUMER_EXISTS,
           SUBSCRIPTION_EXISTS,
@@ -71,7 +79,10 @@ public final class HttpErrors {
           CONSUMER_EXCLUSIVE,
           PRODUCER_FENCED,
           OUT_OF_ORDER_SEQUENCE,
-          TOO_MANY_BINDINGS ->
+          TOO_MANY_BINDINGS,
+          STALE_GENERATION,
+          UNKNOWN_GROUP_MEMBER,
+          GROUP_NOT_EMPTY ->
           409;
       // Preconditions the client stated (If-Match, Sb-Expected-Stream) do not hold.
       case PUBLISH_CONFLICT, STREAM_MISMATCH -> 412;
@@ -79,9 +90,10 @@ public final class HttpErrors {
           HTTP_BODY_TOO_LARGE,
           FRAME_TOO_LARGE,
           LOG_BATCH_TOO_LARGE,
-          LOG_DECOMPRESSION_LIMIT ->
+          LOG_DECOMPRESSION_LIMIT,
+          OFFSET_METADATA_TOO_LARGE ->
           413;
-      case SUBJECT_INDEX_FULL -> 507;
+      case SUBJECT_INDEX_FULL, TOO_MANY_GROUPS -> 507;
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
       case AUTHENTICATION_FAILED -> 401;

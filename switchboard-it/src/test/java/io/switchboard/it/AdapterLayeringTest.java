@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
  */
 class AdapterLayeringTest {
   static final String[] ADAPTERS = {
-    "io.switchboard.nativ..", "io.switchboard.http..", "io.switchboard.mqtt.."
+    "io.switchboard.nativ..",
+    "io.switchboard.http..",
+    "io.switchboard.mqtt..",
+    "io.switchboard.kafka.."
   };
 
   /** Broker internals: the engine's agents, catalogue and stores. */
@@ -36,7 +39,8 @@ class AdapterLayeringTest {
           "io.switchboard.broker.stream.DelayStore",
           "io.switchboard.broker.stream.ProducerStates",
           "io.switchboard.broker.consumer.ConsumerAgent",
-          "io.switchboard.broker.consumer.ConsumerManager");
+          "io.switchboard.broker.consumer.ConsumerManager",
+          "io.switchboard.broker.group.GroupCoordinator");
 
   static JavaClasses adapters;
 
@@ -45,7 +49,11 @@ class AdapterLayeringTest {
     adapters =
         new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .importPackages("io.switchboard.nativ", "io.switchboard.http", "io.switchboard.mqtt");
+            .importPackages(
+                "io.switchboard.nativ",
+                "io.switchboard.http",
+                "io.switchboard.mqtt",
+                "io.switchboard.kafka");
   }
 
   @Test

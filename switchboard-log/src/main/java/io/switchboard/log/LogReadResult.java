@@ -72,6 +72,29 @@ public final class LogReadResult {
   }
 
   /**
+   * Copies the bytes, as they are in the segment, into {@code target} from its position on (it must
+   * have {@link #sizeInBytes()} bytes left); its position moves past them.
+   */
+  public void copyTo(ByteBuffer target) {
+    if (length == 0) {
+      return;
+    }
+    try {
+      ByteBuffer into = target.slice(target.position(), length);
+      while (into.hasRemaining()) {
+        if (segment.read(into, position + into.position()) < 0) {
+          throw new java.io.EOFException("segment ends before " + (position + length));
+        }
+      }
+      target.position(target.position() + length);
+    } catch (ClosedChannelException e) {
+      throw removed(e);
+    } catch (IOException e) {
+      throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, segment.logPath, e.getMessage());
+    }
+  }
+
+  /**
    * Sends the bytes to {@code target} through {@code FileChannel.transferTo} where the storage
    * allows it.
    *

@@ -91,6 +91,9 @@ public final class ConsumerAgent implements Agent {
 
     String member;
 
+    /** The sequence number of its live delivery (see {@link Delivery#sequence()}). */
+    long sequence;
+
     /**
      * Key-shared mode: a parked message kept ready (small ones only), so delivering it later does
      * not re-read and re-parse its batch. Bounded by maxAckPending.
@@ -149,6 +152,12 @@ public final class ConsumerAgent implements Agent {
   private record Settle(List<Settlement> entries, CompletableFuture<List<Boolean>> out)
       implements Command {}
 
+  private record AckUpTo(String member, long sequence, CompletableFuture<Integer> out)
+      implements Command {}
+
+  /** A delivery to a member, in the order made: what {@link #ackUpTo} walks. */
+  private record Sent(int partition, long offset, Tracked tracked, long sequence) {}
+
   /** Push members registered at most; a registration past it is refused. */
   static final int MAX_SINKS = 1024;
 
@@ -195,6 +204,22 @@ public final class ConsumerAgent implements Agent {
 
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
+
+  /**
+   * The next delivery's sequence number. It starts from the clock (65,536 numbers per ms), so a
+   * consumer started again in the same broker run does not hand out numbers an old delivery had.
+   */
+  private long nextSequence;
+
+  /**
+   * Per member, its tracked deliveries in the order made (so in sequence order). An entry whose
+   * delivery is no longer live (acknowledged, given back, redelivered) stays until a walk passes it
+   * or a compaction drops it; {@link #sentEntries} counts them all, and compaction keeps the count
+   * within twice the unacknowledged messages (plus a constant). Owner thread only.
+   */
+  private final Map<String, ArrayDeque<Sent>> sentTo = new HashMap<>();
+
+  private long sentEntries;
 
   /** Every entry's due time, in order: expiry looks only at what is due. */
   private final DeliveryTimers timers =
@@ -253,6 +278,7 @@ public final class ConsumerAgent implements Agent {
     this.cursors = new Cursor[logs.size()];
     this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
     long now = clock.nowMs();
+    this.nextSequence = (Math.max(0, now) << 16) + 1;
     for (int p = 0; p < cursors.length; p++) {
       cursors[p] = new Cursor();
       if (p < state.partitions().size()) {
@@ -316,7 +342,8 @@ public final class ConsumerAgent implements Agent {
   /**
    * Fetches up to {@code max} messages for {@code member}, waiting up to {@code waitMs} for at
    * least one. Completes with an empty list when none came in time; fails with {@link
-   * ErrorCode#TOO_MANY_WAITING_FETCHES} or {@link ErrorCode#CONSUMER_CLOSED}.
+   * ErrorCode#TOO_MANY_WAITING_FETCHES}, {@link ErrorCode#CONSUMER_BACKPRESSURE} (every command
+   * posted to a full queue fails so) or {@link ErrorCode#CONSUMER_CLOSED}.
    */
   public CompletableFuture<List<Delivery>> fetch(String member, int max, long waitMs) {
     CompletableFuture<List<Delivery>> out = new CompletableFuture<>();
@@ -380,6 +407,25 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
+   * Acknowledges, in one command, every delivery to {@code member} that is still unacknowledged and
+   * was made no later than delivery number {@code sequence} ({@link Delivery#sequence()}), whatever
+   * its partition: AMQP's {@code basic.ack} with {@code multiple=true}. Deliveries made to other
+   * members, made later (a redelivery included), or no longer live (acknowledged, given back or
+   * timed out) are left alone. Completes with how many were acknowledged. Costs the deliveries it
+   * passes, not the consumer's unacknowledged messages.
+   */
+  public CompletableFuture<Integer> ackUpTo(String member, long sequence) {
+    CompletableFuture<Integer> out = new CompletableFuture<>();
+    if (member == null || member.isEmpty()) {
+      out.completeExceptionally(
+          SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "a cumulative ack names its member"));
+      return out;
+    }
+    post(new AckUpTo(member, sequence, out), out);
+    return out;
+  }
+
+  /**
    * Pushes this consumer's messages to {@code handler} as member {@code member}, at most {@code
    * credits} unacknowledged at once, as they are appended (see {@link PushSubscription}).
    *
@@ -437,7 +483,7 @@ public final class ConsumerAgent implements Agent {
     } else if (!commands.offer(c)) {
       out.completeExceptionally(
           SwitchboardException.of(
-              ErrorCode.TOO_MANY_WAITING_FETCHES, config.name(), commands.capacity()));
+              ErrorCode.CONSUMER_BACKPRESSURE, config.name(), commands.capacity()));
     } else {
       wakeUp.run();
     }
@@ -510,6 +556,7 @@ public final class ConsumerAgent implements Agent {
       case Touch t ->
           t.out().complete(applyTouch(t.partition(), t.offset(), t.deliveryCount(), now));
       case Leave l -> l.out().complete(applyLeave(l.member(), now));
+      case AckUpTo u -> u.out().complete(applyAckUpTo(u.member(), u.sequence()));
       case Settle st -> {
         List<Boolean> results = new ArrayList<>(st.entries().size());
         for (Settlement e : st.entries()) {
@@ -600,6 +647,7 @@ public final class ConsumerAgent implements Agent {
       case Leave l -> l.out().completeExceptionally(error);
       case Register r -> r.out().completeExceptionally(error);
       case Settle st -> st.out().completeExceptionally(error);
+      case AckUpTo u -> u.out().completeExceptionally(error);
       case DeadLettered d -> {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
@@ -611,6 +659,10 @@ public final class ConsumerAgent implements Agent {
   }
 
   private boolean applyLeave(String member, long now) {
+    ArrayDeque<Sent> sent = sentTo.remove(member);
+    if (sent != null) {
+      sentEntries -= sent.size();
+    }
     boolean held = member.equals(activeMember);
     if (held) {
       activeMember = null;
@@ -783,6 +835,73 @@ public final class ConsumerAgent implements Agent {
     return true;
   }
 
+  private int applyAckUpTo(String member, long sequence) {
+    ArrayDeque<Sent> sent = sentTo.get(member);
+    if (sent == null) {
+      return 0;
+    }
+    int acked = 0;
+    Sent s;
+    while ((s = sent.peekFirst()) != null && s.sequence() <= sequence) {
+      sent.pollFirst();
+      sentEntries--;
+      if (isLive(s, member)) {
+        remove(s.partition(), s.offset());
+        acked++;
+      }
+    }
+    if (sent.isEmpty()) {
+      sentTo.remove(member);
+    }
+    return acked;
+  }
+
+  /** Whether {@code s} is still the live, unacknowledged delivery it was to {@code member}. */
+  private boolean isLive(Sent s, String member) {
+    Tracked tr = cursors[s.partition()].unacked.get(s.offset());
+    return tr == s.tracked()
+        && tr.inFlight
+        && !tr.deadLettering
+        && tr.sequence == s.sequence()
+        && member.equals(tr.member);
+  }
+
+  /** Numbers a delivery and, when it is tracked, notes it for {@link #ackUpTo}. */
+  private long numberDelivery(String member, int partition, long offset, Tracked tr) {
+    long sequence = nextSequence++;
+    if (tr != null) {
+      tr.sequence = sequence;
+      sentTo
+          .computeIfAbsent(member, m -> new ArrayDeque<>())
+          .addLast(new Sent(partition, offset, tr, sequence));
+      if (++sentEntries > 2L * unackedTotal + 1024) {
+        compactSent();
+      }
+    }
+    return sequence;
+  }
+
+  /** Drops the entries of deliveries no longer live: at least half of them, so O(1) amortized. */
+  private void compactSent() {
+    long kept = 0;
+    for (Iterator<Map.Entry<String, ArrayDeque<Sent>>> it = sentTo.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<String, ArrayDeque<Sent>> e = it.next();
+      e.getValue().removeIf(s -> !isLive(s, e.getKey()));
+      if (e.getValue().isEmpty()) {
+        it.remove();
+      } else {
+        kept += e.getValue().size();
+      }
+    }
+    sentEntries = kept;
+  }
+
+  /** Entries kept for cumulative acks (tests: the bound). */
+  long sentEntries() {
+    return sentEntries;
+  }
+
   private boolean applyNack(
       int partition, long offset, int deliveryCount, long delayMs, String error, long now) {
     Tracked tr = tracked(partition, offset);
@@ -812,6 +931,16 @@ public final class ConsumerAgent implements Agent {
     }
     long delay = delayMs >= 0 ? delayMs : backoff(tr.deliveries);
     schedule(partition, offset, tr, now + delay);
+  }
+
+  /**
+   * Whether an entry is being dead-lettered, or has had its deliveries and waits to be (its dead
+   * letter was refused, say for back-pressure, and is tried again on its timer): either way it is
+   * never delivered again.
+   */
+  private boolean awaitsDeadLetter(Tracked tr) {
+    return tr.deadLettering
+        || (!tr.inFlight && config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver());
   }
 
   private long backoff(int deliveries) {
@@ -859,8 +988,9 @@ public final class ConsumerAgent implements Agent {
                 offset,
                 e);
           }
-          // Its own queue, never full: at most one result per message being dead-lettered, and
-          // those are bounded by maxAckPending. A full command queue must not strand one.
+          // Its own queue, never full, and bounded all the same: at most one result per message
+          // being dead-lettered, and those are bounded by maxAckPending. A full command queue
+          // must not strand one (DeadLetterBackpressureTest).
           deadLetterResults.add(new DeadLettered(partition, offset, e == null));
           wakeUp.run();
         });
@@ -889,6 +1019,9 @@ public final class ConsumerAgent implements Agent {
       if (tr.inFlight && !tr.deadLettering) {
         tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
         giveBack(t.partition(), t.offset(), tr, now, -1);
+        expired++;
+      } else if (!tr.deadLettering && awaitsDeadLetter(tr)) {
+        deadLetter(t.partition(), t.offset(), tr); // its dead letter failed: try again
         expired++;
       }
     }
@@ -952,7 +1085,7 @@ public final class ConsumerAgent implements Agent {
         for (Map.Entry<Long, Tracked> e : cursors[p].unacked.entrySet()) {
           Tracked tr = e.getValue();
           ensureKey(p, e.getKey(), tr);
-          if (tr.deadLettering || (tr.inFlight && !member.equals(tr.member))) {
+          if (awaitsDeadLetter(tr) || (tr.inFlight && !member.equals(tr.member))) {
             blocked.add(tr.keyHash);
           }
         }
@@ -971,7 +1104,7 @@ public final class ConsumerAgent implements Agent {
           boolean mineInFlight = tr.inFlight && member.equals(tr.member);
           if (!mineInFlight
               && (tr.inFlight
-                  || tr.deadLettering
+                  || awaitsDeadLetter(tr)
                   || tr.dueMs > now
                   || blocked.contains(tr.keyHash)
                   || !member.equals(ownerOf(tr.keyHash, live)))) {
@@ -979,7 +1112,7 @@ public final class ConsumerAgent implements Agent {
             continue;
           }
         }
-        if (!tr.inFlight && !tr.deadLettering && tr.dueMs <= now) {
+        if (!tr.inFlight && !awaitsDeadLetter(tr) && tr.dueMs <= now) {
           Message m = tr.parked != null ? tr.parked : read(p, e.getKey());
           tr.parked = null;
           if (m == null || isExpired(m, now)) {
@@ -995,8 +1128,10 @@ public final class ConsumerAgent implements Agent {
           tr.deliveries++;
           schedule(p, e.getKey(), tr, now + config.ackTimeoutMs());
           dirty = true;
-          out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m));
-          if (config.ackPolicy() == AckPolicy.NONE) {
+          boolean tracked = config.ackPolicy() != AckPolicy.NONE;
+          long sequence = numberDelivery(member, p, e.getKey(), tracked ? tr : null);
+          out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m, sequence));
+          if (!tracked) {
             remove(p, e.getKey()); // a key-shared message that had waited: delivered means done
           }
         }
@@ -1095,8 +1230,9 @@ public final class ConsumerAgent implements Agent {
               continue;
             }
           }
+          Tracked tr = null;
           if (tracking) {
-            Tracked tr = new Tracked(1, true, now + config.ackTimeoutMs());
+            tr = new Tracked(1, true, now + config.ackTimeoutMs());
             tr.member = member;
             tr.keyHash = keyShared ? keyOf(p, r) : 0;
             tr.keyKnown = keyShared;
@@ -1112,7 +1248,8 @@ public final class ConsumerAgent implements Agent {
                   p,
                   r.offset(),
                   1,
-                  StoredMessage.of(stream, p, r).message()));
+                  StoredMessage.of(stream, p, r).message(),
+                  numberDelivery(member, p, r.offset(), tr)));
         }
         cursor.next = Math.max(cursor.next, b.nextOffset());
       }
@@ -1362,6 +1499,7 @@ public final class ConsumerAgent implements Agent {
         case Nack n -> n.out().complete(false);
         case Touch t -> t.out().complete(false);
         case Leave l -> l.out().complete(false);
+        case AckUpTo u -> u.out().complete(applyAckUpTo(u.member(), u.sequence()));
         case Settle st -> {
           List<Boolean> results = new ArrayList<>();
           for (Settlement e : st.entries()) {

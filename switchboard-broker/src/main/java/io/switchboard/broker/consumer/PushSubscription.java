@@ -103,6 +103,21 @@ public final class PushSubscription implements AutoCloseable {
   }
 
   /**
+   * Acknowledges every message pushed to this member up to and including {@code d}, in delivery
+   * order (see {@link ConsumerAgent#ackUpTo}), and returns their credits once the consumer has
+   * counted them. Completes with how many were acknowledged.
+   */
+  public CompletableFuture<Integer> ackUpTo(Delivery d) {
+    return consumer
+        .ackUpTo(member, d.sequence())
+        .thenApply(
+            n -> {
+              returnCredits(n);
+              return n;
+            });
+  }
+
+  /**
    * Widens the window by {@code n} messages: for a member whose deliveries are never acknowledged
    * (ack policy none) or that wants more in flight. {@code n} must be at least 1.
    */

@@ -213,6 +213,8 @@ public final class LiveBus implements AutoCloseable {
         subject,
         entry -> {
           count[0]++;
+          // A full mailbox refuses: live delivery is at most once, and the mailbox counts the drop
+          // and tells its sink (LiveSink.onDropped), so the result needs nothing more here.
           if (entry instanceof Mailbox m) {
             m.offer(message);
           } else {

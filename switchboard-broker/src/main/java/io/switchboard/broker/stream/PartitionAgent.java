@@ -68,19 +68,33 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   /** 1M subjects per partition bounds the subject index (~100 B each). */
   static final int MAX_INDEXED_SUBJECTS = 1_000_000;
 
+  /** What a caller posts: one publish, or a producer's batch. */
+  private sealed interface Command {
+    CompletableFuture<PublishAck> ack();
+  }
+
   private record Publish(
       Message message,
       String messageId,
       long expectedLastOffset,
       ProducerSequence producer,
-      CompletableFuture<PublishAck> ack) {}
+      CompletableFuture<PublishAck> ack)
+      implements Command {}
+
+  /**
+   * A producer's batch, stored as one record batch; {@code producer} (null: not idempotent) holds
+   * the sequence of its first message.
+   */
+  private record Batch(
+      List<Message> messages, ProducerSequence producer, CompletableFuture<PublishAck> ack)
+      implements Command {}
 
   private final String stream;
   private final int partition;
   private final PartitionLog log;
   private final StreamConfig config;
   private final Clock clock;
-  private final MpscArrayQueue<Publish> queue;
+  private final MpscArrayQueue<Command> queue;
   private final Durability durability;
 
   /**
@@ -112,8 +126,8 @@ public final class PartitionAgent implements Agent, AutoCloseable {
 
   private final List<Undo> undo = new ArrayList<>();
 
-  /** The publish the owner is working on, until it is answered or batched. Owner thread only. */
-  private Publish current;
+  /** The command the owner is working on, until it is answered or batched. Owner thread only. */
+  private Command current;
 
   private volatile Runnable wakeUp = () -> {};
   private volatile boolean closed;
@@ -188,11 +202,38 @@ public final class PartitionAgent implements Agent, AutoCloseable {
    */
   public CompletableFuture<PublishAck> publish(
       Message message, String messageId, long expectedLastOffset, ProducerSequence producer) {
-    CompletableFuture<PublishAck> ack = new CompletableFuture<>();
+    return post(
+        new Publish(message, messageId, expectedLastOffset, producer, new CompletableFuture<>()));
+  }
+
+  /**
+   * Posts a producer's batch (proxy side; any thread; never blocks): stored as one record batch,
+   * the messages at consecutive offsets, or not at all. With a {@code producer} (null: none) the
+   * batch is idempotent as a whole, its first message carrying {@code producer.sequence()}: a retry
+   * of a stored batch is acknowledged with the original base offset ({@link
+   * PublishAck#duplicate()}), a gap or a partial overlap fails with {@link
+   * ErrorCode#OUT_OF_ORDER_SEQUENCE}, an older epoch with {@link ErrorCode#PRODUCER_FENCED}. The
+   * acknowledgement's offset is the batch's first.
+   *
+   * <p>Also fails with {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link ErrorCode#MESSAGE_TOO_LARGE}
+   * (any one message), {@link ErrorCode#STREAM_FULL}, {@link ErrorCode#PARTITION_CLOSED}, or the
+   * log's error ({@link ErrorCode#LOG_BATCH_TOO_LARGE} for a batch past the log's limit).
+   */
+  public CompletableFuture<PublishAck> publishBatch(
+      List<Message> messages, ProducerSequence producer) {
+    if (messages.isEmpty()) {
+      return CompletableFuture.failedFuture(
+          SwitchboardException.of(ErrorCode.INVALID_ARGUMENT, "a batch needs a message"));
+    }
+    return post(new Batch(List.copyOf(messages), producer, new CompletableFuture<>()));
+  }
+
+  private CompletableFuture<PublishAck> post(Command c) {
+    CompletableFuture<PublishAck> ack = c.ack();
     if (closed) {
       ack.completeExceptionally(
           SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
-    } else if (!queue.offer(new Publish(message, messageId, expectedLastOffset, producer, ack))) {
+    } else if (!queue.offer(c)) {
       ack.completeExceptionally(
           SwitchboardException.of(
               ErrorCode.PUBLISH_BACKPRESSURE, stream, partition, queue.capacity()));
@@ -216,16 +257,27 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     // The producer whose records the current batch holds (-1: plain records) and its next sequence.
     long batchProducer = -1;
     int batchNextSequence = -1;
-    Publish p;
-    while (handled < MAX_COMMANDS_PER_CYCLE && (p = queue.relaxedPoll()) != null) {
+    Command c;
+    while (handled < MAX_COMMANDS_PER_CYCLE && (c = queue.relaxedPoll()) != null) {
       handled++;
-      current = p;
+      current = c;
       if (closed) {
-        p.ack()
+        c.ack()
             .completeExceptionally(
                 SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
         continue;
       }
+      if (c instanceof Batch b) {
+        // A producer's batch stays one record batch: what this cycle batched goes first.
+        if (builder != null) {
+          appendBatch(builder);
+          builder = null;
+        }
+        appendProducerBatch(b, now);
+        current = null;
+        continue;
+      }
+      Publish p = (Publish) c;
       int size = p.message().payload().length;
       if (size > config.maxMessageBytes()) {
         p.ack()
@@ -279,7 +331,7 @@ public final class PartitionAgent implements Agent, AutoCloseable {
         batchProducer = pid;
       }
       batchNextSequence = ps == null ? -1 : ps.sequence() + 1;
-      addRecord(builder, p, now);
+      addRecord(builder, p.message(), p.messageId(), now);
       // Provisional offset: this thread is the only appender, so it is exact.
       long offset = log.logEndOffset() + inBatch.size();
       if (p.messageId() != null) {
@@ -349,14 +401,13 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     }
   }
 
-  private void addRecord(RecordBatchBuilder builder, Publish p, long now) {
-    Message m = p.message();
+  private void addRecord(RecordBatchBuilder builder, Message m, String messageId, long now) {
     List<Header> headers = new ArrayList<>(m.headers().size() + 3);
     headers.add(
         new Header(
             RecordBatchDescriptor.SUBJECT_HEADER, m.subject().getBytes(StandardCharsets.UTF_8)));
-    if (p.messageId() != null) {
-      headers.add(new Header(MESSAGE_ID_HEADER, p.messageId().getBytes(StandardCharsets.UTF_8)));
+    if (messageId != null) {
+      headers.add(new Header(MESSAGE_ID_HEADER, messageId.getBytes(StandardCharsets.UTF_8)));
     }
     if (m.replyTo() != null) {
       headers.add(new Header(REPLY_TO_HEADER, m.replyTo().getBytes(StandardCharsets.UTF_8)));
@@ -394,22 +445,95 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   }
 
   /**
+   * Checks and appends a producer's batch as one record batch, then notes its producer sequences
+   * and subjects. Nothing is noted before the append succeeds, so a refusal leaves no trace.
+   */
+  private void appendProducerBatch(Batch b, long now) {
+    List<Message> messages = b.messages();
+    int bytes = 0;
+    for (Message m : messages) {
+      int size = m.payload().length;
+      if (size > config.maxMessageBytes()) {
+        b.ack()
+            .completeExceptionally(
+                SwitchboardException.of(
+                    ErrorCode.MESSAGE_TOO_LARGE, size, stream, config.maxMessageBytes()));
+        return;
+      }
+      bytes += size;
+    }
+    ProducerSequence ps = b.producer();
+    if (ps != null) {
+      ProducerStates.Verdict verdict = producers.check(ps, messages.size());
+      if (verdict instanceof ProducerStates.Reject r) {
+        b.ack().completeExceptionally(r.error());
+        return;
+      }
+      if (verdict instanceof ProducerStates.Duplicate d) {
+        acknowledgeDuplicate(b.ack(), new Seen(d.offset(), now, d.original()));
+        return;
+      }
+    }
+    if (config.discard() == Discard.REJECT_NEW && isFull(messages.size() - 1, bytes)) {
+      b.ack()
+          .completeExceptionally(
+              SwitchboardException.of(ErrorCode.STREAM_FULL, stream, partition, limitsText()));
+      return;
+    }
+    RecordBatchBuilder builder = reusableBuilder.reset();
+    if (ps != null) {
+      builder.producer(ps.producerId(), ps.epoch(), ps.sequence());
+    }
+    for (Message m : messages) {
+      addRecord(builder, m, null, now);
+    }
+    long base = log.logEndOffset();
+    CompletableFuture<?> appended;
+    try {
+      appended = log.append(builder.build());
+    } catch (SwitchboardException e) {
+      b.ack().completeExceptionally(e);
+      return;
+    }
+    if (ps != null) {
+      producers.stored(ps, messages.size(), base, b.ack());
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      indexSubject(messages.get(i).subject(), base + i);
+    }
+    appended.whenComplete(
+        (r, e) -> {
+          if (e != null) {
+            b.ack().completeExceptionally(e instanceof CompletionException ce ? ce.getCause() : e);
+          } else {
+            b.ack().complete(new PublishAck(stream, partition, base, durability, false));
+          }
+        });
+  }
+
+  /**
    * A duplicate is acknowledged only once its original is: at once when that is durable already,
    * else when (and as) the original's acknowledgement completes.
    */
   private void acknowledgeDuplicate(Publish p, Seen seen) {
+    acknowledgeDuplicate(p.ack(), seen);
+  }
+
+  private void acknowledgeDuplicate(CompletableFuture<PublishAck> ack, Seen seen) {
     if (seen.original() == null) {
-      p.ack().complete(new PublishAck(stream, partition, seen.offset(), durability, true));
+      ack.complete(new PublishAck(stream, partition, seen.offset(), durability, true));
       return;
     }
+    // The offset is the one noted when the original was batched (exact: this thread is the only
+    // appender); a retry of part of a batch names its own first record, not the batch's.
     seen.original()
         .whenComplete(
             (a, e) -> {
               if (e != null) {
-                p.ack().completeExceptionally(e);
+                ack.completeExceptionally(e);
               } else {
-                p.ack()
-                    .complete(new PublishAck(stream, partition, a.offset(), a.durability(), true));
+                ack.complete(
+                    new PublishAck(stream, partition, seen.offset(), a.durability(), true));
               }
             });
   }
@@ -465,9 +589,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
         e instanceof SwitchboardException se
             ? se
             : SwitchboardException.of(ErrorCode.INTERNAL, e.toString());
-    Publish p = current;
+    Command c = current;
     current = null;
-    if (p != null) {
+    if (c instanceof Batch b) {
+      b.ack().completeExceptionally(error); // it notes its state only once appended
+    } else if (c instanceof Publish p) {
       // Not batched yet: undo whatever of its state the failed cycle had already noted.
       Seen seen = p.messageId() == null ? null : dedup.get(p.messageId());
       if (seen != null && seen.original() == p.ack()) {
@@ -615,9 +741,9 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    Publish p;
-    while ((p = queue.relaxedPoll()) != null) {
-      p.ack()
+    Command c;
+    while ((c = queue.relaxedPoll()) != null) {
+      c.ack()
           .completeExceptionally(
               SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
     }

@@ -11,16 +11,19 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Idempotent-producer state of one partition: per producer id, its epoch, the last sequence stored
- * and where the last {@link #REMEMBERED} sequences went. Owner-thread only.
+ * and where its last {@link #REMEMBERED} batches went. Owner-thread only.
  *
  * <p>Rules (Kafka's): a lower epoch than the known one is fenced; a new producer, or a new epoch,
- * starts at sequence 0; within an epoch the next sequence is the last plus one. A sequence already
- * stored is a retry, answered with the original offset; one further ahead is a gap, rejected so
- * that nothing is stored out of order. State is bounded ({@link #MAX_PRODUCERS}, least recently
- * used forgotten) and rebuilt from the batch headers of the log when the partition opens.
+ * starts at sequence 0; within an epoch the next batch starts at the last sequence plus one. A
+ * batch whose sequences lie within one already stored is a retry, answered with the original
+ * offsets; one further ahead is a gap, and one that overlaps a stored batch without lying within it
+ * is out of order: both are rejected so that nothing is stored out of order. A single publish is a
+ * batch of one. State is bounded ({@link #MAX_PRODUCERS}, least recently used forgotten) and
+ * rebuilt from the batch headers of the log when the partition opens (a log batch is remembered as
+ * one batch, whichever publishes it held).
  */
 final class ProducerStates {
-  /** Sequences remembered per producer for duplicate answers; Kafka keeps the last 5 batches. */
+  /** Batches remembered per producer for duplicate answers; Kafka keeps the last 5. */
   static final int REMEMBERED = 64;
 
   /** Producers remembered per partition (~2 KiB each). */
@@ -33,8 +36,8 @@ final class ProducerStates {
   record Accept() implements Verdict {}
 
   /**
-   * Already stored: answer with {@code offset}, once {@code original} (null: already durable)
-   * completes.
+   * Already stored: answer with {@code offset} (the first of the batch), once {@code original}
+   * (null: already durable) completes.
    */
   record Duplicate(long offset, CompletableFuture<PublishAck> original) implements Verdict {}
 
@@ -46,7 +49,11 @@ final class ProducerStates {
   private static final class State {
     short epoch;
     int lastSequence = -1;
-    final int[] sequences = new int[REMEMBERED];
+
+    /** Ring of the last batches: first sequence, record count, first offset, acknowledgement. */
+    final int[] firstSequences = new int[REMEMBERED];
+
+    final int[] counts = new int[REMEMBERED];
     final long[] offsets = new long[REMEMBERED];
 
     final List<CompletableFuture<PublishAck>> acks =
@@ -60,17 +67,20 @@ final class ProducerStates {
       count = 0;
     }
 
-    void add(int sequence, long offset, CompletableFuture<PublishAck> ack) {
+    void add(int firstSequence, int records, long offset, CompletableFuture<PublishAck> ack) {
       int slot = count++ % REMEMBERED;
-      sequences[slot] = sequence;
+      firstSequences[slot] = firstSequence;
+      counts[slot] = records;
       offsets[slot] = offset;
       acks.set(slot, ack);
-      lastSequence = sequence;
+      lastSequence = firstSequence + records - 1;
     }
 
-    int find(int sequence) {
+    /** The remembered batch holding sequences {@code first..first+records-1}, or -1. */
+    int find(int first, int records) {
       for (int i = 0; i < Math.min(count, REMEMBERED); i++) {
-        if (sequences[i] == sequence) {
+        if (firstSequences[i] <= first
+            && (long) first + records <= (long) firstSequences[i] + counts[i]) {
           return i;
         }
       }
@@ -95,6 +105,14 @@ final class ProducerStates {
 
   /** Decides what to do with the publish of {@code p}'s next message. */
   Verdict check(ProducerSequence p) {
+    return check(p, 1);
+  }
+
+  /**
+   * Decides what to do with a batch of {@code records} messages whose first sequence is {@code
+   * p.sequence()}.
+   */
+  Verdict check(ProducerSequence p, int records) {
     State s = states.get(p.producerId());
     if (s == null || p.epoch() > s.epoch) {
       return p.sequence() == 0
@@ -112,11 +130,22 @@ final class ProducerStates {
     if (p.sequence() > s.lastSequence) {
       return reject(p, "expected " + (s.lastSequence + 1) + ": a gap");
     }
-    int slot = s.find(p.sequence());
+    int slot = s.find(p.sequence(), records);
     if (slot < 0) {
-      return reject(p, "older than the last " + REMEMBERED + " the partition remembers");
+      return reject(
+          p,
+          records == 1
+              ? "older than the last " + REMEMBERED + " batches the partition remembers"
+              : "sequences "
+                  + p.sequence()
+                  + ".."
+                  + (p.sequence() + records - 1)
+                  + " are not those of one of the last "
+                  + REMEMBERED
+                  + " batches the partition remembers");
     }
-    return new Duplicate(s.offsets[slot], s.acks.get(slot));
+    return new Duplicate(
+        s.offsets[slot] + (p.sequence() - s.firstSequences[slot]), s.acks.get(slot));
   }
 
   private Reject reject(ProducerSequence p, String why) {
@@ -127,11 +156,16 @@ final class ProducerStates {
 
   /** Records an accepted publish at {@code offset}. */
   void stored(ProducerSequence p, long offset, CompletableFuture<PublishAck> ack) {
+    stored(p, 1, offset, ack);
+  }
+
+  /** Records an accepted batch of {@code records} messages from {@code offset} on. */
+  void stored(ProducerSequence p, int records, long offset, CompletableFuture<PublishAck> ack) {
     State s = states.computeIfAbsent(p.producerId(), id -> new State());
     if (p.epoch() != s.epoch) {
       s.reset(p.epoch());
     }
-    s.add(p.sequence(), offset, ack);
+    s.add(p.sequence(), records, offset, ack);
   }
 
   /**
@@ -140,10 +174,14 @@ final class ProducerStates {
    */
   void unstored(ProducerSequence p) {
     State s = states.get(p.producerId());
-    if (s == null || s.epoch != p.epoch() || s.lastSequence != p.sequence() || s.count == 0) {
+    if (s == null || s.epoch != p.epoch() || s.count == 0) {
       return;
     }
-    int slot = --s.count % REMEMBERED;
+    int slot = (s.count - 1) % REMEMBERED;
+    if (s.firstSequences[slot] != p.sequence()) {
+      return;
+    }
+    s.count--;
     s.acks.set(slot, null);
     s.lastSequence = p.sequence() - 1;
   }
@@ -157,8 +195,6 @@ final class ProducerStates {
     if (epoch != s.epoch) {
       s.reset(epoch);
     }
-    for (int i = 0; i < count; i++) {
-      s.add(baseSequence + i, baseOffset + i, null);
-    }
+    s.add(baseSequence, count, baseOffset, null);
   }
 }

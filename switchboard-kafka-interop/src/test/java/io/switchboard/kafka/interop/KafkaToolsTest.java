@@ -1,0 +1,272 @@
+package io.switchboard.kafka.interop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kafka's own tools (kafka-tools 4.4, what {@code kafka-topics.sh} and friends run), each as a
+ * process with this module's classpath, against the server in a child JVM; every process is stopped
+ * by PID.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class KafkaToolsTest {
+  @TempDir static Path dir;
+  static SwitchboardProcess server;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = SwitchboardProcess.start(dir.resolve("data"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /** What a tool printed (stdout and stderr) and how it ended. */
+  record Run(int exit, String output) {}
+
+  /** Runs a tool's main class to its end (at most 90 s), {@code stdin} as its input. */
+  static Run tool(String stdin, String mainClass, String... args)
+      throws IOException, InterruptedException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command =
+        new ArrayList<>(
+            List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), mainClass));
+    command.addAll(List.of(args));
+    Path out = Files.createTempFile(dir, "tool", ".out");
+    Path in = Files.createTempFile(dir, "tool", ".in");
+    Files.writeString(in, stdin == null ? "" : stdin);
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .redirectInput(in.toFile())
+            .start();
+    boolean ended = p.waitFor(90, TimeUnit.SECONDS);
+    if (!ended) {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    String output = Files.readString(out);
+    assertThat(ended).as("%s ended; output:%n%s", mainClass, output).isTrue();
+    return new Run(p.exitValue(), output);
+  }
+
+  static String ok(String stdin, String mainClass, String... args) throws Exception {
+    Run r = tool(stdin, mainClass, args);
+    assertThat(r.exit())
+        .as("%s %s exit; output:%n%s", mainClass, List.of(args), r.output())
+        .isZero();
+    return r.output();
+  }
+
+  static final String TOPICS = "org.apache.kafka.tools.TopicCommand";
+  static final String PRODUCER = "org.apache.kafka.tools.ConsoleProducer";
+  static final String CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer";
+  static final String GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+  static final String CONFIGS = "org.apache.kafka.tools.ConfigCommand";
+  static final String VERIFIABLE_PRODUCER = "org.apache.kafka.tools.VerifiableProducer";
+  static final String VERIFIABLE_CONSUMER = "org.apache.kafka.tools.VerifiableConsumer";
+
+  String bootstrap() {
+    return server.bootstrap();
+  }
+
+  @Test
+  void kafkaTopicsCreatesListsDescribesAndDeletes() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "tools-t",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1");
+    assertThat(ok(null, TOPICS, "--bootstrap-server", bootstrap(), "--list")).contains("tools-t");
+    String described =
+        ok(null, TOPICS, "--bootstrap-server", bootstrap(), "--describe", "--topic", "tools-t");
+    assertThat(described).contains("PartitionCount: 3").contains("Leader: 0");
+    ok(null, TOPICS, "--bootstrap-server", bootstrap(), "--delete", "--topic", "tools-t");
+    assertThat(ok(null, TOPICS, "--bootstrap-server", bootstrap(), "--list"))
+        .doesNotContain("tools-t");
+  }
+
+  @Test
+  void consoleProducerAndConsumerAndTheGroupTools() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "console",
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "1");
+    ok("one\ntwo\nthree\n", PRODUCER, "--bootstrap-server", bootstrap(), "--topic", "console");
+    String consumed =
+        ok(
+            null,
+            CONSUMER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "console",
+            "--from-beginning",
+            "--max-messages",
+            "3",
+            "--group",
+            "console-group");
+    assertThat(consumed.lines()).contains("one", "two", "three");
+
+    assertThat(ok(null, GROUPS, "--bootstrap-server", bootstrap(), "--list"))
+        .contains("console-group");
+    String described =
+        ok(
+            null,
+            GROUPS,
+            "--bootstrap-server",
+            bootstrap(),
+            "--describe",
+            "--group",
+            "console-group");
+    assertThat(described).contains("console").containsPattern("console\\s+0\\s+3\\s+3\\s+0");
+    String reset =
+        ok(
+            null,
+            GROUPS,
+            "--bootstrap-server",
+            bootstrap(),
+            "--reset-offsets",
+            "--group",
+            "console-group",
+            "--topic",
+            "console",
+            "--to-earliest",
+            "--execute");
+    assertThat(reset).containsPattern("console\\s+0\\s+0");
+    String again =
+        ok(
+            null,
+            CONSUMER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "console",
+            "--max-messages",
+            "3",
+            "--group",
+            "console-group");
+    assertThat(again.lines()).contains("one", "two", "three");
+    String deleted =
+        ok(null, GROUPS, "--bootstrap-server", bootstrap(), "--delete", "--group", "console-group");
+    assertThat(deleted).contains("successful");
+    assertThat(ok(null, GROUPS, "--bootstrap-server", bootstrap(), "--list"))
+        .doesNotContain("console-group");
+  }
+
+  @Test
+  void kafkaConfigsDescribesATopicsRealSettings() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "configured",
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "1",
+        "--config",
+        "retention.ms=86400000");
+    String described =
+        ok(
+            null,
+            CONFIGS,
+            "--bootstrap-server",
+            bootstrap(),
+            "--describe",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            "configured");
+    assertThat(described).contains("retention.ms=86400000");
+  }
+
+  @Test
+  void theVerifiableProducerAndConsumerAgreeOnEveryMessage() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "verified",
+        "--partitions",
+        "2",
+        "--replication-factor",
+        "1");
+    String produced =
+        ok(
+            null,
+            VERIFIABLE_PRODUCER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "verified",
+            "--max-messages",
+            "1000",
+            "--acks",
+            "-1");
+    assertThat(count(produced, "\"name\":\"producer_send_success\"")).isEqualTo(1000);
+    assertThat(produced).doesNotContain("producer_send_error");
+    String consumed =
+        ok(
+            null,
+            VERIFIABLE_CONSUMER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "verified",
+            "--group-id",
+            "verifier",
+            "--max-messages",
+            "1000",
+            "--reset-policy",
+            "earliest");
+    long records =
+        consumed
+            .lines()
+            .filter(l -> l.contains("\"name\":\"records_consumed\""))
+            .mapToLong(l -> Long.parseLong(l.replaceAll(".*\"count\":(\\d+).*", "$1")))
+            .sum();
+    assertThat(records).isEqualTo(1000);
+  }
+
+  static long count(String text, String needle) {
+    return text.lines().filter(l -> l.contains(needle)).count();
+  }
+}

@@ -1,0 +1,167 @@
+package io.switchboard.kafka;
+
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.Listeners;
+import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Kafka listener (docs/kafka.md): a length-prefixed frame decoder and one {@link
+ * KafkaConnection} per connection. Started and closed by the server's thread.
+ */
+public final class KafkaFrontEnd implements FrontEnd {
+  public static final ConfigKey<Integer> PORT =
+      new ConfigKey<>(
+          "kafka.port",
+          "9092",
+          "Port of the Kafka listener (Kafka's own); 0 picks a free port, -1 turns it off.",
+          ConfigKey.intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> MAX_REQUEST_BYTES =
+      new ConfigKey<>(
+          "kafka.max-request-bytes",
+          "104857600",
+          "Largest Kafka request accepted (100 MiB, Kafka's socket.request.max.bytes); a larger"
+              + " declared size closes the connection before anything is buffered.",
+          ConfigKey.intIn(1024, Integer.MAX_VALUE - 4));
+
+  public static final ConfigKey<Integer> MAX_CONNECTIONS =
+      new ConfigKey<>(
+          "kafka.max-connections",
+          "10000",
+          "Kafka connections open at once; past it new connections are closed at once.",
+          ConfigKey.intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_IN_FLIGHT =
+      new ConfigKey<>(
+          "kafka.max-in-flight",
+          "100",
+          "Requests one Kafka connection may have unanswered (answers go out in request order);"
+              + " past it the connection is not read until answers catch up.",
+          ConfigKey.intIn(1, 10_000));
+
+  public static final ConfigKey<String> AUTO_CREATE_TOPICS =
+      new ConfigKey<>(
+          "kafka.auto-create-topics",
+          "true",
+          "Whether a Metadata request that allows it creates an unknown topic (Kafka's"
+              + " auto.create.topics.enable).",
+          ConfigKey.oneOf("true", "false"));
+
+  public static final ConfigKey<Integer> DEFAULT_PARTITIONS =
+      new ConfigKey<>(
+          "kafka.default-partitions",
+          "1",
+          "Partitions of a topic created without a count (Kafka's num.partitions).",
+          ConfigKey.intIn(1, 1024));
+
+  public static final ConfigKey<String> ADVERTISED_HOST =
+      new ConfigKey<>(
+          "kafka.advertised-host",
+          "",
+          "Host name Metadata gives clients for this broker; empty: the address each client"
+              + " connected to.",
+          text -> text.trim());
+
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(KafkaFrontEnd.class);
+
+  private ChannelGroup channels;
+  private KafkaGroups groups;
+  private Channel listener;
+
+  @Override
+  public String name() {
+    return "kafka";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return List.of(
+        PORT,
+        MAX_REQUEST_BYTES,
+        MAX_CONNECTIONS,
+        MAX_IN_FLIGHT,
+        AUTO_CREATE_TOPICS,
+        DEFAULT_PARTITIONS,
+        ADVERTISED_HOST);
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
+    ServerConfig config = context.config();
+    int port = config.get(PORT);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    KafkaSettings settings =
+        new KafkaSettings(
+            config.get(MAX_REQUEST_BYTES),
+            config.get(MAX_CONNECTIONS),
+            config.get(MAX_IN_FLIGHT),
+            Boolean.parseBoolean(config.get(AUTO_CREATE_TOPICS)),
+            config.get(DEFAULT_PARTITIONS),
+            config.get(ADVERTISED_HOST));
+    ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
+    groups =
+        new KafkaGroups(
+                context.workers().next(),
+                System::currentTimeMillis,
+                KafkaApis.generationsOf(context.broker()))
+            .start();
+    KafkaApis apis = new KafkaApis(context.broker(), settings, groups);
+    AtomicInteger open = new AtomicInteger();
+    channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
+    listener =
+        Listeners.tcp(
+            context,
+            port,
+            b -> {},
+            ch -> {
+              if (open.incrementAndGet() > settings.maxConnections()) {
+                open.decrementAndGet();
+                LOG.warn(
+                    "kafka: refused a connection from {}: {} open",
+                    ch.remoteAddress(),
+                    settings.maxConnections());
+                ch.close();
+                return;
+              }
+              ch.closeFuture().addListener(f -> open.decrementAndGet());
+              channels.add(ch);
+              ch.pipeline()
+                  .addLast(
+                      "frames",
+                      new LengthFieldBasedFrameDecoder(
+                          settings.maxRequestBytes() + 4, 0, 4, 0, 4, true))
+                  .addLast("kafka", new KafkaConnection(apis, settings, meters));
+            });
+    InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+    LOG.info("kafka listening on {}", bound);
+    return Optional.of(bound);
+  }
+
+  @Override
+  public void close() {
+    if (listener != null) {
+      listener.close().awaitUninterruptibly();
+    }
+    if (channels != null) {
+      channels.close().awaitUninterruptibly();
+    }
+    if (groups != null) {
+      groups.close();
+    }
+  }
+}
