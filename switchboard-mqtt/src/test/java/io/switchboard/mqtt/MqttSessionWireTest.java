@@ -173,6 +173,14 @@ class MqttSessionWireTest {
     try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
       c.send(bytes(connect("wire-4", true), packet(0x82, bytes(0, 1, 0, "q/#", 1))));
     } // closed at once, without waiting for any answer
+    // Its CONNECT was handled (else the next CONNECT could come first and be taken over by it):
+    // the session's consumer exists.
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () ->
+                on.server.broker().listConsumers(MqttSessions.INBOX_STREAM).stream()
+                    .anyMatch(i -> i.config().name().equals(MqttSessions.consumerName("wire-4"))));
     try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
       c.send(connect("wire-4", false));
       RawMqtt.Packet ack = c.read();
