@@ -27,7 +27,8 @@ class AdapterLayeringTest {
     "io.switchboard.nativ..",
     "io.switchboard.http..",
     "io.switchboard.mqtt..",
-    "io.switchboard.kafka.."
+    "io.switchboard.kafka..",
+    "io.switchboard.amqp.."
   };
 
   /** Broker internals: the engine's agents, catalogue and stores. */
@@ -53,7 +54,8 @@ class AdapterLayeringTest {
                 "io.switchboard.nativ",
                 "io.switchboard.http",
                 "io.switchboard.mqtt",
-                "io.switchboard.kafka");
+                "io.switchboard.kafka",
+                "io.switchboard.amqp");
   }
 
   @Test

@@ -1,0 +1,1153 @@
+package io.switchboard.amqp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.switchboard.broker.BindingSpec;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.consumer.Delivery;
+import io.switchboard.broker.consumer.PushSubscription;
+import io.switchboard.core.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One AMQP connection: the connection state machine (protocol header, start/start-ok, tune/tune-ok,
+ * open, close), its channels, and every method, on the connection's event loop. Frames are handled
+ * strictly in order: a method that waits on the broker (a declare, a bind, a get) holds the ones
+ * after it, which queue here (bounded: past {@value #MAX_QUEUED} the connection is not read).
+ */
+final class AmqpConnection extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(AmqpConnection.class);
+  private static final AtomicLong IDS = new AtomicLong();
+  static final int MAX_QUEUED = 1000;
+
+  /** Protocol header and each handshake method: what the connection waits for next. */
+  private enum State {
+    HEADER,
+    START_OK,
+    TUNE_OK,
+    OPEN,
+    RUNNING,
+    CLOSING
+  }
+
+  private final AmqpModel model;
+  private final Broker broker;
+  private final AmqpSettings settings;
+  private final AmqpFrameDecoder decoder;
+  private final long id = IDS.incrementAndGet();
+  private final Map<Integer, Chan> channels = new HashMap<>();
+  private final ArrayDeque<AmqpFrame> queued = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private State state = State.HEADER;
+  private boolean busy;
+  private int channelMax;
+  private int frameMax;
+  private String user;
+  private boolean blockedCapability;
+  private boolean blocked;
+  private int unconfirmed;
+  private long lastRead = System.nanoTime();
+  private long lastWrite = System.nanoTime();
+  private ScheduledFuture<?> heartbeats;
+  private ScheduledFuture<?> closeTimer;
+
+  AmqpConnection(AmqpModel model, AmqpSettings settings, AmqpFrameDecoder decoder) {
+    this.model = model;
+    this.broker = model.broker();
+    this.settings = settings;
+    this.decoder = decoder;
+  }
+
+  /** One consumer of a channel. */
+  private static final class Consumer {
+    final String tag;
+    final AmqpModel.Queue queue;
+    final boolean noAck;
+    final boolean exclusive;
+    final String member;
+    PushSubscription subscription;
+    boolean cancelled;
+
+    Consumer(String tag, AmqpModel.Queue queue, boolean noAck, boolean exclusive, String member) {
+      this.tag = tag;
+      this.queue = queue;
+      this.noAck = noAck;
+      this.exclusive = exclusive;
+      this.member = member;
+    }
+  }
+
+  /** A delivery the client has not acknowledged; {@code consumer} null for basic.get. */
+  private record Unacked(Delivery delivery, Consumer consumer, String stream) {}
+
+  /** One channel's state. */
+  private final class Chan {
+    final int number;
+    boolean closing;
+    AmqpMethod publish;
+    ContentHeader header;
+    ByteBuf body;
+    boolean confirm;
+    long publishSeq;
+    long deliveryTag;
+    int prefetch;
+    String lastQueue = "";
+    final Map<String, Consumer> consumers = new LinkedHashMap<>();
+    final NavigableMap<Long, Unacked> unacked = new TreeMap<>();
+
+    /** Members this channel took messages as: given back when it closes. */
+    final Map<String, String> members = new HashMap<>();
+
+    Chan(int number) {
+      this.number = number;
+    }
+
+    String getMember() {
+      String m = "amqp-" + id + "-" + number + "-get";
+      return m;
+    }
+  }
+
+  // ------------------------------------------------------------------ Netty
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    lastRead = System.nanoTime();
+    switch (msg) {
+      case ProtocolHeader h -> onHeader(h);
+      case AmqpException e -> fail(e, 0, null);
+      case AmqpFrame f -> {
+        if (state == State.HEADER) {
+          f.release();
+          return;
+        }
+        queued.add(f);
+        if (queued.size() > MAX_QUEUED) {
+          ctx.channel().config().setAutoRead(false);
+        }
+        drain();
+      }
+      default -> throw new IllegalStateException("unexpected " + msg);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cleanup();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("amqp connection {}: {}", id, cause.toString());
+    ctx.close();
+  }
+
+  private void cleanup() {
+    if (heartbeats != null) {
+      heartbeats.cancel(false);
+    }
+    if (closeTimer != null) {
+      closeTimer.cancel(false);
+    }
+    for (AmqpFrame f : queued) {
+      f.release();
+    }
+    queued.clear();
+    for (Chan c : new ArrayList<>(channels.values())) {
+      releaseChannel(c);
+    }
+    channels.clear();
+    for (AmqpModel.Queue q : model.exclusiveQueues(this)) {
+      model
+          .deleteQueue(q.name(), false, false, ctx.executor())
+          .exceptionally(
+              e -> {
+                LOG.warn("amqp: exclusive queue {} not deleted: {}", q.name(), e.toString());
+                return 0L;
+              });
+    }
+  }
+
+  private void drain() {
+    while (!busy && !queued.isEmpty()) {
+      AmqpFrame f = queued.poll();
+      try {
+        frame(f);
+      } catch (AmqpException e) {
+        fail(e, 0, null);
+      } catch (RuntimeException e) {
+        LOG.warn("amqp connection {}: internal error", id, e);
+        fail(AmqpException.connection(AmqpException.INTERNAL_ERROR, e.toString()), 0, null);
+      } finally {
+        f.release();
+      }
+    }
+    if (queued.size() < MAX_QUEUED / 2 && !blocked && ctx.channel().isActive()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  /** Holds later frames until {@code step} completes; its failure closes the channel. */
+  private void await(CompletableFuture<?> step, Chan chan, AmqpMethod m, Runnable then) {
+    if (step.isDone() && !step.isCompletedExceptionally()) {
+      then.run();
+      return;
+    }
+    busy = true;
+    step.whenComplete(
+        (ok, error) ->
+            ctx.executor()
+                .execute(
+                    () -> {
+                      busy = false;
+                      try {
+                        if (error != null) {
+                          fail(AmqpModel.translate(error), chan.number, m);
+                        } else if (!chan.closing && channels.get(chan.number) == chan) {
+                          then.run();
+                        }
+                      } catch (AmqpException e) {
+                        fail(e, chan.number, m);
+                      }
+                      drain();
+                    }));
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  private void send(int channel, AmqpMethod m) {
+    ByteBuf payload = ctx.alloc().buffer();
+    AmqpMethods.write(m, payload);
+    write(new AmqpFrame(AmqpFrame.METHOD, channel, payload));
+  }
+
+  private io.netty.channel.ChannelFuture write(AmqpFrame f) {
+    lastWrite = System.nanoTime();
+    return ctx.writeAndFlush(f);
+  }
+
+  /** A method with content: method frame, header frame, body frames of at most frame-max - 8. */
+  private io.netty.channel.ChannelFuture sendContent(
+      int channel, AmqpMethod m, ContentHeader h, byte[] body) {
+    ByteBuf payload = ctx.alloc().buffer();
+    AmqpMethods.write(m, payload);
+    ctx.write(new AmqpFrame(AmqpFrame.METHOD, channel, payload));
+    ByteBuf hb = ctx.alloc().buffer();
+    h.write(hb);
+    io.netty.channel.ChannelFuture last = ctx.write(new AmqpFrame(AmqpFrame.HEADER, channel, hb));
+    int max = frameMax - AmqpFrame.OVERHEAD;
+    for (int off = 0; off < body.length; off += max) {
+      int n = Math.min(max, body.length - off);
+      last =
+          ctx.write(new AmqpFrame(AmqpFrame.BODY, channel, Unpooled.wrappedBuffer(body, off, n)));
+    }
+    ctx.flush();
+    lastWrite = System.nanoTime();
+    return last;
+  }
+
+  // ------------------------------------------------------------------ errors
+
+  private void fail(AmqpException e, int channel, AmqpMethod m) {
+    fail(e, channel, m == null ? 0 : m.classId(), m == null ? 0 : m.methodId());
+  }
+
+  /** A soft error closes the channel, a hard one the connection (with connection.close). */
+  private void fail(AmqpException e, int channel, int classId, int methodId) {
+    if (state == State.CLOSING) {
+      return;
+    }
+    Chan chan = channels.get(channel);
+    if (!e.hard() && channel != 0 && chan != null) {
+      LOG.debug("amqp connection {} channel {}: {}", id, channel, e.replyText());
+      send(channel, AmqpMethod.of("channel.close", e.code(), e.replyText(), classId, methodId));
+      releaseChannel(chan);
+      chan.closing = true;
+      return;
+    }
+    LOG.debug("amqp connection {}: closing, {}", id, e.replyText());
+    int code = e.hard() ? e.code() : AmqpException.INTERNAL_ERROR;
+    if (state.ordinal() < State.TUNE_OK.ordinal()) {
+      // Before tune, the spec allows closing the socket straight away; RabbitMQ does so too.
+      ctx.close();
+      state = State.CLOSING;
+      return;
+    }
+    send(0, AmqpMethod.of("connection.close", code, e.replyText(), classId, methodId));
+    state = State.CLOSING;
+    for (Chan c : new ArrayList<>(channels.values())) {
+      releaseChannel(c);
+    }
+    closeTimer = ctx.executor().schedule(() -> ctx.close(), 5, TimeUnit.SECONDS);
+  }
+
+  /** Stops a channel's consumers and gives back what it held. */
+  private void releaseChannel(Chan c) {
+    if (c.body != null) {
+      c.body.release();
+      c.body = null;
+    }
+    c.publish = null;
+    c.header = null;
+    for (Consumer k : c.consumers.values()) {
+      cancelConsumer(k);
+    }
+    c.consumers.clear();
+    for (Map.Entry<String, String> e : c.members.entrySet()) {
+      broker.leave(e.getValue(), AmqpModel.CONSUMER, e.getKey());
+    }
+    c.members.clear();
+    c.unacked.clear();
+  }
+
+  private void cancelConsumer(Consumer k) {
+    if (k.cancelled) {
+      return;
+    }
+    k.cancelled = true;
+    if (k.subscription != null) {
+      k.subscription.close();
+    }
+    if (model.removeConsumer(k.queue.name(), k.exclusive)) {
+      model.deleteQueue(k.queue.name(), false, false, ctx.executor()).exceptionally(e -> 0L);
+    }
+  }
+
+  // ------------------------------------------------------------------ handshake
+
+  private void onHeader(ProtocolHeader h) {
+    if (!h.supported()) {
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(ProtocolHeader.AMQP_0_9_1))
+          .addListener(ChannelFutureListener.CLOSE);
+      state = State.CLOSING;
+      return;
+    }
+    Map<String, Object> capabilities = new LinkedHashMap<>();
+    for (String c :
+        List.of(
+            "publisher_confirms",
+            "exchange_exchange_bindings",
+            "basic.nack",
+            "consumer_cancel_notify",
+            "connection.blocked",
+            "authentication_failure_close",
+            "per_consumer_qos")) {
+      capabilities.put(c, c.equals("exchange_exchange_bindings") ? Boolean.FALSE : Boolean.TRUE);
+    }
+    Map<String, Object> props = new LinkedHashMap<>();
+    props.put("capabilities", capabilities);
+    props.put("product", "Switchboard");
+    props.put("version", "0.1.0");
+    props.put("platform", "Java");
+    props.put("information", "docs/amqp.md");
+    send(0, AmqpMethod.of("connection.start", 0, 9, props, "PLAIN AMQPLAIN", "en_US"));
+    state = State.START_OK;
+  }
+
+  private void frame(AmqpFrame f) {
+    if (state == State.CLOSING) {
+      if (f.type() == AmqpFrame.METHOD && f.channel() == 0) {
+        AmqpMethod m = AmqpMethods.read(f.payload());
+        if (m.is("connection.close-ok")) {
+          ctx.close();
+        } else if (m.is("connection.close")) {
+          send(0, AmqpMethod.of("connection.close-ok"));
+          ctx.close();
+        }
+      }
+      return;
+    }
+    if (f.type() == AmqpFrame.HEARTBEAT) {
+      if (f.channel() != 0) {
+        throw AmqpException.connection(
+            AmqpException.FRAME_ERROR, "heartbeat frame on channel " + f.channel());
+      }
+      return;
+    }
+    if (state != State.RUNNING) {
+      handshake(f);
+      return;
+    }
+    if (f.channel() == 0) {
+      if (f.type() != AmqpFrame.METHOD) {
+        throw AmqpException.connection(
+            AmqpException.UNEXPECTED_FRAME, "content frame on channel 0");
+      }
+      AmqpMethod m = AmqpMethods.read(f.payload());
+      connectionMethod(m);
+      return;
+    }
+    if (f.channel() > channelMax) {
+      throw AmqpException.connection(
+          AmqpException.NOT_ALLOWED, "channel " + f.channel() + " above channel-max " + channelMax);
+    }
+    Chan chan = channels.get(f.channel());
+    if (chan != null && chan.closing) {
+      if (f.type() == AmqpFrame.METHOD) {
+        AmqpMethod m = AmqpMethods.read(f.payload());
+        if (m.is("channel.close-ok")) {
+          channels.remove(f.channel());
+        } else if (m.is("channel.close")) {
+          send(f.channel(), AmqpMethod.of("channel.close-ok"));
+          channels.remove(f.channel());
+        }
+      }
+      return;
+    }
+    switch (f.type()) {
+      case AmqpFrame.METHOD -> {
+        AmqpMethod m = AmqpMethods.read(f.payload());
+        if (chan == null) {
+          if (!m.is("channel.open")) {
+            throw AmqpException.connection(
+                AmqpException.CHANNEL_ERROR, "expected 'channel.open' on channel " + f.channel());
+          }
+          channels.put(f.channel(), new Chan(f.channel()));
+          send(f.channel(), AmqpMethod.of("channel.open-ok", new byte[0]));
+          return;
+        }
+        if (chan.publish != null) {
+          throw AmqpException.connection(
+              AmqpException.UNEXPECTED_FRAME,
+              "expected content header for class 60, got " + m.name());
+        }
+        try {
+          channelMethod(chan, m);
+        } catch (AmqpException e) {
+          fail(e, chan.number, m);
+        }
+      }
+      case AmqpFrame.HEADER -> {
+        if (chan == null || chan.publish == null || chan.header != null) {
+          throw AmqpException.connection(
+              AmqpException.UNEXPECTED_FRAME,
+              "unexpected content header frame on channel " + f.channel());
+        }
+        ContentHeader h = ContentHeader.read(f.payload());
+        if (h.bodySize() > io.switchboard.broker.stream.StreamConfig.MAX_MESSAGE_BYTES) {
+          AmqpMethod m = chan.publish;
+          chan.publish = null;
+          fail(
+              AmqpException.channel(
+                  AmqpException.PRECONDITION_FAILED,
+                  "message size "
+                      + h.bodySize()
+                      + " is larger than the maximum "
+                      + io.switchboard.broker.stream.StreamConfig.MAX_MESSAGE_BYTES),
+              chan.number,
+              m);
+          return;
+        }
+        chan.header = h;
+        chan.body = ctx.alloc().buffer((int) Math.min(h.bodySize(), 65536));
+        if (h.bodySize() == 0) {
+          published(chan);
+        }
+      }
+      case AmqpFrame.BODY -> {
+        if (chan == null || chan.header == null) {
+          throw AmqpException.connection(
+              AmqpException.UNEXPECTED_FRAME,
+              "unexpected content body frame on channel " + f.channel());
+        }
+        if (chan.body.readableBytes() + f.payload().readableBytes() > chan.header.bodySize()) {
+          throw AmqpException.connection(
+              AmqpException.FRAME_ERROR,
+              "content body larger than the header's body size " + chan.header.bodySize());
+        }
+        chan.body.writeBytes(f.payload());
+        if (chan.body.readableBytes() == chan.header.bodySize()) {
+          published(chan);
+        }
+      }
+      default ->
+          throw AmqpException.connection(AmqpException.FRAME_ERROR, "frame type " + f.type());
+    }
+  }
+
+  private void handshake(AmqpFrame f) {
+    if (f.type() != AmqpFrame.METHOD || f.channel() != 0) {
+      throw AmqpException.connection(
+          AmqpException.UNEXPECTED_FRAME,
+          "frame of type " + f.type() + " on channel " + f.channel() + " during the handshake");
+    }
+    AmqpMethod m = AmqpMethods.read(f.payload());
+    switch (state) {
+      case START_OK -> {
+        expect(m, "connection.start-ok");
+        Map<String, Object> client = m.table(0);
+        if (client.get("capabilities") instanceof Map<?, ?> caps) {
+          blockedCapability = Boolean.TRUE.equals(caps.get("connection.blocked"));
+        }
+        String mechanism = m.str(1);
+        byte[] response = m.bytes(2);
+        String[] credentials = credentials(mechanism, response);
+        // SECURITY: the one place AMQP authenticates. Any user name and password are accepted for
+        // now; the security decision point of switchboard-spi decides here once it exists (a
+        // refusal: connection.close 403 ACCESS_REFUSED, as authentication_failure_close says).
+        user = credentials[0];
+        send(
+            0,
+            AmqpMethod.of(
+                "connection.tune",
+                settings.channelMax(),
+                (long) settings.frameMax(),
+                settings.heartbeatSeconds()));
+        state = State.TUNE_OK;
+      }
+      case TUNE_OK -> {
+        expect(m, "connection.tune-ok");
+        int ch = m.intArg(0);
+        long fm = m.longArg(1);
+        int hb = m.intArg(2);
+        channelMax = ch == 0 ? settings.channelMax() : Math.min(ch, settings.channelMax());
+        if (fm != 0 && fm < 4096 || fm > settings.frameMax()) {
+          throw AmqpException.connection(
+              AmqpException.NOT_ALLOWED,
+              "frame-max " + fm + " outside 4096.." + settings.frameMax());
+        }
+        frameMax = fm == 0 ? settings.frameMax() : (int) fm;
+        decoder.frameMax(frameMax);
+        if (hb > 0) {
+          startHeartbeats(hb);
+        }
+        state = State.OPEN;
+      }
+      case OPEN -> {
+        expect(m, "connection.open");
+        String vhost = m.str(0);
+        if (!vhost.equals("/")) {
+          throw AmqpException.connection(
+              AmqpException.NOT_ALLOWED, "vhost '" + vhost + "' not found");
+        }
+        send(0, AmqpMethod.of("connection.open-ok", ""));
+        state = State.RUNNING;
+      }
+      default -> throw new IllegalStateException(state.name());
+    }
+  }
+
+  private static void expect(AmqpMethod m, String name) {
+    if (!m.is(name)) {
+      throw AmqpException.connection(
+          AmqpException.COMMAND_INVALID, "expected '" + name + "', got '" + m.name() + "'");
+    }
+  }
+
+  /**
+   * User name and password of a PLAIN ("\0user\0password") or AMQPLAIN (LOGIN, PASSWORD) response.
+   */
+  static String[] credentials(String mechanism, byte[] response) {
+    switch (mechanism) {
+      case "PLAIN" -> {
+        String s = new String(response, StandardCharsets.UTF_8);
+        String[] parts = s.split("\0", -1);
+        if (parts.length != 3) {
+          throw AmqpException.connection(AmqpException.ACCESS_REFUSED, "malformed PLAIN response");
+        }
+        return new String[] {parts[1], parts[2]};
+      }
+      case "AMQPLAIN" -> {
+        // A field table without its length prefix.
+        ByteBuf buf = Unpooled.buffer(response.length + 4);
+        buf.writeInt(response.length).writeBytes(response);
+        Map<String, Object> t = AmqpTypes.readTable(buf);
+        Object login = t.get("LOGIN");
+        Object password = t.get("PASSWORD");
+        if (login == null || password == null) {
+          throw AmqpException.connection(
+              AmqpException.ACCESS_REFUSED, "AMQPLAIN response without LOGIN and PASSWORD");
+        }
+        return new String[] {str(login), str(password)};
+      }
+      default ->
+          throw AmqpException.connection(
+              AmqpException.ACCESS_REFUSED,
+              "unsupported authentication mechanism '" + mechanism + "'; use PLAIN or AMQPLAIN");
+    }
+  }
+
+  private static String str(Object o) {
+    return o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o);
+  }
+
+  private void startHeartbeats(int seconds) {
+    long periodMs = Math.max(500, seconds * 1000L / 2);
+    long timeoutNanos = TimeUnit.SECONDS.toNanos(seconds) * 2;
+    heartbeats =
+        ctx.executor()
+            .scheduleAtFixedRate(
+                () -> {
+                  long now = System.nanoTime();
+                  if (now - lastRead > timeoutNanos) {
+                    LOG.info(
+                        "amqp connection {}: missed heartbeats from client, timeout {} s",
+                        id,
+                        seconds);
+                    ctx.close();
+                    return;
+                  }
+                  if (now - lastWrite >= TimeUnit.MILLISECONDS.toNanos(periodMs)) {
+                    write(new AmqpFrame(AmqpFrame.HEARTBEAT, 0, Unpooled.EMPTY_BUFFER));
+                  }
+                },
+                periodMs,
+                periodMs,
+                TimeUnit.MILLISECONDS);
+  }
+
+  String user() {
+    return user;
+  }
+
+  // ------------------------------------------------------------------ connection methods
+
+  private void connectionMethod(AmqpMethod m) {
+    switch (m.name()) {
+      case "connection.close" -> {
+        send(0, AmqpMethod.of("connection.close-ok"));
+        state = State.CLOSING;
+        for (Chan c : new ArrayList<>(channels.values())) {
+          releaseChannel(c);
+        }
+        ctx.close();
+      }
+      case "connection.close-ok" -> ctx.close();
+      case "connection.blocked", "connection.unblocked", "connection.update-secret" -> {
+        if (m.is("connection.update-secret")) {
+          send(0, AmqpMethod.of("connection.update-secret-ok"));
+        }
+      }
+      default ->
+          throw AmqpException.connection(AmqpException.COMMAND_INVALID, m.name() + " on channel 0");
+    }
+  }
+
+  // ------------------------------------------------------------------ channel methods
+
+  private void channelMethod(Chan c, AmqpMethod m) {
+    int n = c.number;
+    switch (m.name()) {
+      case "channel.open" ->
+          throw AmqpException.connection(
+              AmqpException.CHANNEL_ERROR, "channel " + n + " is already open");
+      case "channel.close" -> {
+        releaseChannel(c);
+        channels.remove(n);
+        send(n, AmqpMethod.of("channel.close-ok"));
+      }
+      case "channel.close-ok" -> channels.remove(n);
+      case "channel.flow" -> send(n, AmqpMethod.of("channel.flow-ok", m.bit(0)));
+      case "channel.flow-ok" -> {}
+      case "access.request" -> send(n, AmqpMethod.of("access.request-ok", 1));
+      case "exchange.declare" -> {
+        String name = m.str(1);
+        boolean noWait = m.bit(7);
+        CompletableFuture<Void> done =
+            model.declareExchange(
+                name, m.str(2), m.bit(3), m.bit(4), m.bit(5), m.bit(6), ctx.executor());
+        await(done, c, m, () -> reply(c, noWait, AmqpMethod.of("exchange.declare-ok")));
+      }
+      case "exchange.delete" -> {
+        boolean noWait = m.bit(3);
+        await(
+            model.deleteExchange(m.str(1), m.bit(2), ctx.executor()),
+            c,
+            m,
+            () -> reply(c, noWait, AmqpMethod.of("exchange.delete-ok")));
+      }
+      case "exchange.bind", "exchange.unbind" ->
+          throw AmqpException.connection(
+              AmqpException.NOT_IMPLEMENTED, "exchange-to-exchange bindings are not served yet");
+      case "queue.declare" -> queueDeclare(c, m);
+      case "queue.bind", "queue.unbind" -> {
+        boolean bind = m.is("queue.bind");
+        AmqpModel.Queue q = queue(c, m.str(1));
+        AmqpModel.Exchange x = exchange(m.str(2));
+        String key = m.str(3);
+        boolean noWait = bind && m.bit(4);
+        if (bind) {
+          await(
+              model.bind(q, x, key, ctx.executor()),
+              c,
+              m,
+              () -> reply(c, noWait, AmqpMethod.of("queue.bind-ok")));
+        } else {
+          await(
+              model.unbind(q, x, key, ctx.executor()),
+              c,
+              m,
+              () -> send(n, AmqpMethod.of("queue.unbind-ok")));
+        }
+      }
+      case "queue.purge" -> {
+        AmqpModel.Queue q = queue(c, m.str(1));
+        boolean noWait = m.bit(2);
+        CompletableFuture<Long> done = model.purge(q, ctx.executor());
+        await(done, c, m, () -> reply(c, noWait, AmqpMethod.of("queue.purge-ok", done.join())));
+      }
+      case "queue.delete" -> {
+        String name = m.str(1).isEmpty() ? c.lastQueue : m.str(1);
+        boolean noWait = m.bit(4);
+        AmqpModel.Queue q = model.queue(name);
+        if (q != null && q.owner() != null && q.owner() != this) {
+          throw AmqpException.channel(
+              AmqpException.RESOURCE_LOCKED,
+              "cannot obtain exclusive access to locked queue '" + name + "' in vhost '/'");
+        }
+        CompletableFuture<Long> done = model.deleteQueue(name, m.bit(2), m.bit(3), ctx.executor());
+        await(
+            done,
+            c,
+            m,
+            () -> {
+              cancelConsumersOf(name);
+              reply(c, noWait, AmqpMethod.of("queue.delete-ok", done.join()));
+            });
+      }
+      case "basic.qos" -> {
+        int count = m.intArg(1);
+        c.prefetch = count;
+        send(n, AmqpMethod.of("basic.qos-ok"));
+      }
+      case "basic.consume" -> consume(c, m);
+      case "basic.cancel" -> {
+        String tag = m.str(0);
+        Consumer k = c.consumers.remove(tag);
+        if (k != null) {
+          cancelConsumer(k);
+        }
+        reply(c, m.bit(1), AmqpMethod.of("basic.cancel-ok", tag));
+      }
+      case "basic.publish" -> {
+        String exchange = m.str(1);
+        if (m.bit(4)) {
+          throw AmqpException.connection(AmqpException.NOT_IMPLEMENTED, "immediate=true");
+        }
+        AmqpModel.Exchange x = exchange(exchange);
+        if (x.internal()) {
+          throw AmqpException.channel(
+              AmqpException.ACCESS_REFUSED,
+              "cannot publish to internal exchange '" + exchange + "' in vhost '/'");
+        }
+        c.publish = m;
+      }
+      case "basic.get" -> get(c, m);
+      case "basic.ack" -> ack(c, m.longArg(0), m.bit(1));
+      case "basic.reject" -> nack(c, m.longArg(0), false, m.bit(1));
+      case "basic.nack" -> nack(c, m.longArg(0), m.bit(1), m.bit(2));
+      case "basic.recover", "basic.recover-async" -> {
+        nack(c, 0, true, true);
+        if (m.is("basic.recover")) {
+          send(n, AmqpMethod.of("basic.recover-ok"));
+        }
+      }
+      case "confirm.select" -> {
+        c.confirm = true;
+        reply(c, m.bit(0), AmqpMethod.of("confirm.select-ok"));
+      }
+      case "tx.select", "tx.commit", "tx.rollback" ->
+          throw AmqpException.channel(
+              AmqpException.NOT_IMPLEMENTED, "transactions are not served yet");
+      default ->
+          throw AmqpException.connection(
+              AmqpException.COMMAND_INVALID, m.name() + " is not a client method");
+    }
+  }
+
+  private void reply(Chan c, boolean noWait, AmqpMethod m) {
+    if (!noWait) {
+      send(c.number, m);
+    }
+  }
+
+  private AmqpModel.Exchange exchange(String name) {
+    AmqpModel.Exchange x = model.exchange(name);
+    if (x == null) {
+      throw AmqpException.channel(
+          AmqpException.NOT_FOUND, "no exchange '" + name + "' in vhost '/'");
+    }
+    return x;
+  }
+
+  private AmqpModel.Queue queue(Chan c, String name) {
+    String n = name.isEmpty() ? c.lastQueue : name;
+    AmqpModel.Queue q = model.queue(n);
+    if (q == null) {
+      throw AmqpException.channel(AmqpException.NOT_FOUND, "no queue '" + n + "' in vhost '/'");
+    }
+    if (q.owner() != null && q.owner() != this) {
+      throw AmqpException.channel(
+          AmqpException.RESOURCE_LOCKED,
+          "cannot obtain exclusive access to locked queue '" + n + "' in vhost '/'");
+    }
+    return q;
+  }
+
+  private void queueDeclare(Chan c, AmqpMethod m) {
+    String requested = m.str(1);
+    String name =
+        requested.isEmpty()
+            ? "amq.gen-" + UUID.randomUUID().toString().replace("-", "").substring(0, 22)
+            : requested;
+    boolean passive = m.bit(2);
+    boolean noWait = m.bit(6);
+    CompletableFuture<AmqpModel.Counts> done =
+        model.declareQueue(
+            name, passive, m.bit(3), m.bit(4), m.bit(5), m.table(7), this, ctx.executor());
+    await(
+        done,
+        c,
+        m,
+        () -> {
+          c.lastQueue = name;
+          AmqpModel.Counts counts = done.join();
+          reply(
+              c,
+              noWait,
+              AmqpMethod.of(
+                  "queue.declare-ok", name, counts.messages(), (long) counts.consumers()));
+        });
+  }
+
+  private void cancelConsumersOf(String queue) {
+    for (Chan ch : channels.values()) {
+      for (Iterator<Consumer> it = ch.consumers.values().iterator(); it.hasNext(); ) {
+        Consumer k = it.next();
+        if (k.queue.name().equals(queue)) {
+          it.remove();
+          k.cancelled = true;
+          if (k.subscription != null) {
+            k.subscription.close();
+          }
+          send(ch.number, AmqpMethod.of("basic.cancel", k.tag, true));
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ consuming
+
+  private void consume(Chan c, AmqpMethod m) {
+    AmqpModel.Queue q = queue(c, m.str(1));
+    String tag = m.str(2).isEmpty() ? "amq.ctag-" + UUID.randomUUID() : m.str(2);
+    if (c.consumers.containsKey(tag)) {
+      throw AmqpException.connection(
+          AmqpException.NOT_ALLOWED, "attempt to reuse consumer tag '" + tag + "'");
+    }
+    boolean noAck = m.bit(4);
+    boolean exclusive = m.bit(5);
+    boolean noWait = m.bit(6);
+    model.addConsumer(q.name(), exclusive);
+    String member =
+        "amqp-"
+            + id
+            + "-"
+            + c.number
+            + "-"
+            + tag.hashCode()
+            + "-"
+            + c.consumers.size()
+            + "-"
+            + System.nanoTime();
+    Consumer k = new Consumer(tag, q, noAck, exclusive, member);
+    c.consumers.put(tag, k);
+    c.members.put(member, q.stream());
+    reply(c, noWait, AmqpMethod.of("basic.consume-ok", tag));
+    int credits =
+        c.prefetch <= 0 ? settings.maxPrefetch() : Math.min(c.prefetch, settings.maxPrefetch());
+    try {
+      k.subscription =
+          broker.pushBatches(
+              q.stream(),
+              AmqpModel.CONSUMER,
+              member,
+              credits,
+              batch -> ctx.executor().execute(() -> deliver(c, k, batch)));
+    } catch (RuntimeException e) {
+      c.consumers.remove(tag);
+      cancelConsumer(k);
+      throw AmqpModel.translate(e);
+    }
+  }
+
+  private void deliver(Chan c, Consumer k, List<Delivery> batch) {
+    if (k.cancelled || c.closing || channels.get(c.number) != c || state == State.CLOSING) {
+      for (Delivery d : batch) {
+        k.subscription.nack(d, 0, "consumer gone");
+      }
+      return;
+    }
+    for (Delivery d : batch) {
+      long tag = ++c.deliveryTag;
+      String[] route = route(d);
+      io.netty.channel.ChannelFuture written =
+          sendContent(
+              c.number,
+              AmqpMethod.of("basic.deliver", k.tag, tag, d.deliveryCount() > 1, route[0], route[1]),
+              AmqpMessages.toHeader(d.message()),
+              d.message().payload());
+      if (k.noAck) {
+        // Acknowledged once written: the credit bounds what waits in the socket's buffer.
+        written.addListener(f -> k.subscription.ack(d));
+      } else {
+        c.unacked.put(tag, new Unacked(d, k, k.queue.stream()));
+      }
+    }
+  }
+
+  /** Exchange and routing key a delivery was published with. */
+  private static String[] route(Delivery d) {
+    Message m = d.message();
+    byte[] bound = m.header(BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (bound != null) {
+      return AmqpSubjects.exchangeAndKey(new String(bound, StandardCharsets.UTF_8));
+    }
+    if (m.subject().startsWith(AmqpSubjects.QUEUE_PREFIX)) {
+      return new String[] {
+        "", AmqpSubjects.unescape(m.subject().substring(AmqpSubjects.QUEUE_PREFIX.length()))
+      };
+    }
+    return new String[] {"", m.subject()};
+  }
+
+  private void get(Chan c, AmqpMethod m) {
+    AmqpModel.Queue q = queue(c, m.str(1));
+    boolean noAck = m.bit(2);
+    String member = c.getMember();
+    c.members.put(member, q.stream());
+    CompletableFuture<List<Delivery>> fetched = new CompletableFuture<>();
+    broker
+        .fetch(q.stream(), AmqpModel.CONSUMER, member, 1, 0)
+        .whenComplete(
+            (list, error) -> {
+              if (error != null) {
+                fetched.completeExceptionally(error);
+              } else {
+                fetched.complete(list);
+              }
+            });
+    CompletableFuture<AmqpModel.Counts> counts =
+        fetched.thenCompose(list -> model.counts(q, ctx.executor()));
+    await(
+        counts,
+        c,
+        m,
+        () -> {
+          List<Delivery> list = fetched.join();
+          if (list.isEmpty()) {
+            send(c.number, AmqpMethod.of("basic.get-empty", ""));
+            return;
+          }
+          Delivery d = list.get(0);
+          long tag = ++c.deliveryTag;
+          String[] route = route(d);
+          sendContent(
+              c.number,
+              AmqpMethod.of(
+                  "basic.get-ok",
+                  tag,
+                  d.deliveryCount() > 1,
+                  route[0],
+                  route[1],
+                  counts.join().messages()),
+              AmqpMessages.toHeader(d.message()),
+              d.message().payload());
+          if (noAck) {
+            broker.ack(q.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
+          } else {
+            c.unacked.put(tag, new Unacked(d, null, q.stream()));
+          }
+        });
+  }
+
+  private void ack(Chan c, long tag, boolean multiple) {
+    if (!multiple) {
+      Unacked u = c.unacked.remove(tag);
+      if (u == null) {
+        throw AmqpException.channel(
+            AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
+      }
+      settle(u);
+      return;
+    }
+    NavigableMap<Long, Unacked> head = tag == 0 ? c.unacked : c.unacked.headMap(tag, true);
+    if (tag != 0 && !c.unacked.containsKey(tag) && head.isEmpty()) {
+      throw AmqpException.channel(AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
+    }
+    // One cumulative ack per consumer (its last delivery up to the tag); gets one by one.
+    Map<Consumer, Delivery> last = new LinkedHashMap<>();
+    for (Unacked u : head.values()) {
+      if (u.consumer() == null) {
+        settle(u);
+      } else {
+        last.put(u.consumer(), u.delivery());
+      }
+    }
+    head.clear();
+    for (Map.Entry<Consumer, Delivery> e : last.entrySet()) {
+      e.getKey().subscription.ackUpTo(e.getValue());
+    }
+  }
+
+  private void settle(Unacked u) {
+    Delivery d = u.delivery();
+    if (u.consumer() != null) {
+      u.consumer().subscription.ack(d);
+    } else {
+      broker.ack(u.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
+    }
+  }
+
+  private void nack(Chan c, long tag, boolean multiple, boolean requeue) {
+    List<Unacked> settled = new ArrayList<>();
+    if (multiple) {
+      NavigableMap<Long, Unacked> head = tag == 0 ? c.unacked : c.unacked.headMap(tag, true);
+      if (tag != 0 && head.isEmpty()) {
+        throw AmqpException.channel(
+            AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
+      }
+      settled.addAll(head.values());
+      head.clear();
+    } else {
+      Unacked u = c.unacked.remove(tag);
+      if (u == null) {
+        throw AmqpException.channel(
+            AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
+      }
+      settled.add(u);
+    }
+    for (Unacked u : settled) {
+      Delivery d = u.delivery();
+      if (!requeue) {
+        settle(u); // dropped: dead-lettering is not served yet (docs/amqp.md)
+      } else if (u.consumer() != null) {
+        u.consumer().subscription.nack(d, 0, "requeued by the client");
+      } else {
+        broker.nack(
+            u.stream(),
+            AmqpModel.CONSUMER,
+            d.partition(),
+            d.offset(),
+            d.deliveryCount(),
+            0,
+            "requeued by the client");
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  private void published(Chan c) {
+    AmqpMethod m = c.publish;
+    ContentHeader h = c.header;
+    byte[] body = new byte[c.body.readableBytes()];
+    c.body.readBytes(body);
+    c.body.release();
+    c.body = null;
+    c.publish = null;
+    c.header = null;
+    String exchange = m.str(1);
+    String key = m.str(2);
+    boolean mandatory = m.bit(3);
+    long seq = c.confirm ? ++c.publishSeq : 0;
+    AmqpModel.Exchange x = model.exchange(exchange);
+    if (x == null) {
+      fail(
+          AmqpException.channel(
+              AmqpException.NOT_FOUND, "no exchange '" + exchange + "' in vhost '/'"),
+          c.number,
+          m);
+      return;
+    }
+    boolean routable = model.routable(x, key);
+    if (mandatory && !routable) {
+      sendContent(
+          c.number,
+          AmqpMethod.of("basic.return", AmqpException.NO_ROUTE, "NO_ROUTE", exchange, key),
+          h,
+          body);
+    }
+    String subject =
+        exchange.isEmpty() ? AmqpSubjects.queueSubject(key) : AmqpSubjects.subject(exchange, key);
+    Message message;
+    try {
+      message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());
+    } catch (AmqpException e) {
+      fail(e, c.number, m);
+      return;
+    }
+    if (exchange.isEmpty() && !routable) {
+      confirm(c, seq, true); // nowhere to go, as RabbitMQ: confirmed
+      return;
+    }
+    unconfirmed++;
+    if (unconfirmed >= settings.maxUnconfirmed() && !blocked) {
+      blocked = true;
+      ctx.channel().config().setAutoRead(false);
+      if (blockedCapability) {
+        send(0, AmqpMethod.of("connection.blocked", "publishes waiting for storage"));
+      }
+    }
+    broker
+        .publish(message, PublishOptions.NONE)
+        .whenComplete(
+            (ack, error) ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          unconfirmed--;
+                          if (blocked && unconfirmed < settings.maxUnconfirmed() / 2) {
+                            blocked = false;
+                            if (blockedCapability && state != State.CLOSING) {
+                              send(0, AmqpMethod.of("connection.unblocked"));
+                            }
+                            drain();
+                          }
+                          if (error != null) {
+                            LOG.debug(
+                                "amqp connection {}: publish to {} failed: {}",
+                                id,
+                                subject,
+                                error.toString());
+                          }
+                          confirm(c, seq, error == null);
+                        }));
+  }
+
+  private void confirm(Chan c, long seq, boolean ok) {
+    if (seq == 0 || c.closing || channels.get(c.number) != c || state == State.CLOSING) {
+      return;
+    }
+    send(
+        c.number,
+        ok
+            ? AmqpMethod.of("basic.ack", seq, false)
+            : AmqpMethod.of("basic.nack", seq, false, false));
+  }
+}

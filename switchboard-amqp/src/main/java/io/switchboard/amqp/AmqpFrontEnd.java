@@ -1,0 +1,149 @@
+package io.switchboard.amqp;
+
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.Listeners;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The AMQP 0-9-1 listener (docs/amqp.md): {@link AmqpFrameDecoder}, {@link AmqpFrameEncoder} and
+ * one {@link AmqpConnection} per connection, on a model shared by all ({@link AmqpModel}). Started
+ * and closed by the server's thread.
+ */
+public final class AmqpFrontEnd implements FrontEnd {
+  public static final ConfigKey<Integer> PORT =
+      new ConfigKey<>(
+          "amqp.port",
+          "5672",
+          "Port of the AMQP 0-9-1 listener (RabbitMQ's own); 0 picks a free port, -1 turns it off.",
+          ConfigKey.intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> MAX_CONNECTIONS =
+      new ConfigKey<>(
+          "amqp.max-connections",
+          "10000",
+          "AMQP connections open at once; past it new connections are closed at once.",
+          ConfigKey.intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> FRAME_MAX =
+      new ConfigKey<>(
+          "amqp.frame-max",
+          "131072",
+          "Largest AMQP frame offered in connection.tune, in bytes (RabbitMQ's default); a larger"
+              + " frame closes the connection with 501 FRAME_ERROR.",
+          ConfigKey.intIn(4096, 16 << 20));
+
+  public static final ConfigKey<Integer> CHANNEL_MAX =
+      new ConfigKey<>(
+          "amqp.channel-max",
+          "2047",
+          "Channels one AMQP connection may open (RabbitMQ's default); a higher channel number"
+              + " closes the connection with 530 NOT_ALLOWED.",
+          ConfigKey.intIn(1, 65535));
+
+  public static final ConfigKey<Integer> HEARTBEAT =
+      new ConfigKey<>(
+          "amqp.heartbeat-seconds",
+          "60",
+          "Heartbeat interval offered in connection.tune; a client that agrees to one and sends"
+              + " nothing for two intervals is disconnected. 0 offers none.",
+          ConfigKey.intIn(0, 65535));
+
+  public static final ConfigKey<Integer> MAX_PREFETCH =
+      new ConfigKey<>(
+          "amqp.max-prefetch",
+          "10000",
+          "Most unacknowledged messages one AMQP consumer is sent: the prefetch of a consumer that"
+              + " asks for none (basic.qos 0) and the cap of one that asks for more.",
+          ConfigKey.intIn(1, 65535));
+
+  public static final ConfigKey<Integer> MAX_UNCONFIRMED =
+      new ConfigKey<>(
+          "amqp.max-unconfirmed",
+          "10000",
+          "Publishes one AMQP connection may have waiting for storage; past it the connection is"
+              + " not read (connection.blocked is sent) until half are done.",
+          ConfigKey.intIn(1, 1_000_000));
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AmqpFrontEnd.class);
+
+  private ChannelGroup channels;
+  private Channel listener;
+
+  @Override
+  public String name() {
+    return "amqp";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return List.of(
+        PORT, MAX_CONNECTIONS, FRAME_MAX, CHANNEL_MAX, HEARTBEAT, MAX_PREFETCH, MAX_UNCONFIRMED);
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
+    ServerConfig config = context.config();
+    int port = config.get(PORT);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    AmqpSettings settings =
+        new AmqpSettings(
+            config.get(MAX_CONNECTIONS),
+            config.get(FRAME_MAX),
+            config.get(CHANNEL_MAX),
+            config.get(HEARTBEAT),
+            config.get(MAX_PREFETCH),
+            config.get(MAX_UNCONFIRMED));
+    AmqpModel model = new AmqpModel(context.broker());
+    model.load();
+    AtomicInteger open = new AtomicInteger();
+    channels = new DefaultChannelGroup("amqp", GlobalEventExecutor.INSTANCE);
+    listener =
+        Listeners.tcp(
+            context,
+            port,
+            b -> {},
+            ch -> {
+              if (open.incrementAndGet() > settings.maxConnections()) {
+                open.decrementAndGet();
+                LOG.warn(
+                    "amqp: refused a connection from {}: {} open",
+                    ch.remoteAddress(),
+                    settings.maxConnections());
+                ch.close();
+                return;
+              }
+              ch.closeFuture().addListener(f -> open.decrementAndGet());
+              channels.add(ch);
+              AmqpFrameDecoder decoder = new AmqpFrameDecoder(settings.frameMax());
+              ch.pipeline()
+                  .addLast("frames-out", new AmqpFrameEncoder())
+                  .addLast("frames", decoder)
+                  .addLast("amqp", new AmqpConnection(model, settings, decoder));
+            });
+    InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+    LOG.info("amqp listening on {}", bound);
+    return Optional.of(bound);
+  }
+
+  @Override
+  public void close() {
+    if (listener != null) {
+      listener.close().awaitUninterruptibly();
+    }
+    if (channels != null) {
+      channels.close().awaitUninterruptibly();
+    }
+  }
+}

@@ -1,0 +1,708 @@
+package io.switchboard.amqp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.switchboard.broker.BindingSpec;
+import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
+import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.consumer.AckPolicy;
+import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.consumer.ConsumerInfo;
+import io.switchboard.broker.consumer.Delivery;
+import io.switchboard.broker.consumer.DeliveryMode;
+import io.switchboard.broker.consumer.Settlement;
+import io.switchboard.broker.stream.Retention;
+import io.switchboard.broker.stream.StreamConfig;
+import io.switchboard.broker.stream.StreamInfo;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Header;
+import io.switchboard.core.Message;
+import io.switchboard.core.SwitchboardException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * The AMQP model every connection shares: exchanges, queues and their bindings (docs/amqp.md).
+ * Exchanges and queues are described in a compacted stream of the server's ({@value #META_STREAM},
+ * one record per name, the last one wins); a queue is a work-queue stream ({@link #streamName})
+ * with one shared consumer ({@value #CONSUMER}); a queue binding is a durable binding of the
+ * broker's, owner {@value #OWNER}, whose arguments name exchange, queue and key. Durable ones
+ * survive a restart; transient queues are deleted when the server starts.
+ *
+ * <p>Thread safety: in-memory checks are synchronized on this object; anything that may block
+ * (stream and consumer creation, deletion, counts) runs on the broker's executor ({@link
+ * Broker#offload}) and completes on the caller's executor.
+ */
+final class AmqpModel {
+  static final String OWNER = "amqp";
+  static final String CONSUMER = "amqp";
+  static final String META_STREAM = "amqp-meta";
+  static final String META_PREFIX = "$AMQP.meta.";
+  static final String STREAM_PREFIX = "amqpq-";
+
+  /** Exchanges and queues at most, each: every one costs memory and, for a queue, a stream. */
+  static final int MAX_EXCHANGES = 10_000;
+
+  static final int MAX_QUEUES = 10_000;
+
+  record Exchange(
+      String name, String type, boolean durable, boolean autoDelete, boolean internal) {}
+
+  /** A queue; {@code owner} is the connection of an exclusive one, else null. */
+  record Queue(
+      String name,
+      String stream,
+      boolean durable,
+      boolean exclusive,
+      boolean autoDelete,
+      Map<String, Object> arguments,
+      Object owner) {}
+
+  private final Broker broker;
+  private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
+  private final Map<String, Queue> queues = new ConcurrentHashMap<>();
+
+  /** Queues being created: later declarers wait for the first. */
+  private final Map<String, CompletableFuture<Queue>> creating = new ConcurrentHashMap<>();
+
+  /** Consumers per queue (for auto-delete, exclusive consumers and declare-ok's count). */
+  private final Map<String, Integer> consumers = new ConcurrentHashMap<>();
+
+  private final Set<String> exclusiveConsumers = ConcurrentHashMap.newKeySet();
+
+  AmqpModel(Broker broker) {
+    this.broker = broker;
+  }
+
+  Broker broker() {
+    return broker;
+  }
+
+  /**
+   * Creates the description stream if missing and reads it back; deletes queue streams of transient
+   * queues left by the previous run. Runs on the server's thread at start.
+   */
+  void load() {
+    for (String name : List.of("", "amq.direct", "amq.fanout", "amq.topic")) {
+      String type =
+          name.isEmpty()
+              ? "direct"
+              : name.substring(4).equals("direct") ? "direct" : name.substring(4);
+      exchanges.put(name, new Exchange(name, type, true, false, false));
+    }
+    boolean exists =
+        broker.listStreams().stream().anyMatch(s -> s.config().name().equals(META_STREAM));
+    if (!exists) {
+      broker.createStream(
+          StreamConfig.builder(META_STREAM, META_PREFIX + ">")
+              .retention(Retention.COMPACTED)
+              .fsyncPolicy("always")
+              .build());
+    }
+    Set<String> described = new HashSet<>();
+    for (StoredMessage sm : broker.lastMessages(META_STREAM, META_PREFIX + ">", 1_000_000)) {
+      Message m = sm.message();
+      if ("true".equals(text(m, "deleted"))) {
+        continue;
+      }
+      String subject = m.subject().substring(META_PREFIX.length());
+      if (subject.startsWith("exchange.")) {
+        String name = AmqpSubjects.unescape(subject.substring("exchange.".length()));
+        exchanges.put(
+            name,
+            new Exchange(
+                name,
+                text(m, "type"),
+                true,
+                "true".equals(text(m, "auto-delete")),
+                "true".equals(text(m, "internal"))));
+      } else if (subject.startsWith("queue.")) {
+        String name = AmqpSubjects.unescape(subject.substring("queue.".length()));
+        String stream = text(m, "stream");
+        queues.put(
+            name,
+            new Queue(
+                name,
+                stream,
+                true,
+                false,
+                "true".equals(text(m, "auto-delete")),
+                AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())),
+                null));
+        described.add(stream);
+      }
+    }
+    for (StreamInfo s : broker.listStreams()) {
+      String name = s.config().name();
+      if (name.startsWith(STREAM_PREFIX) && !described.contains(name)) {
+        broker.deleteStream(name); // a transient queue of the previous run
+      }
+    }
+  }
+
+  private static String text(Message m, String header) {
+    byte[] v = m.header(header);
+    return v == null ? null : new String(v, StandardCharsets.UTF_8);
+  }
+
+  // ------------------------------------------------------------------ exchanges
+
+  Exchange exchange(String name) {
+    return exchanges.get(name);
+  }
+
+  /** Declares an exchange; completes once a durable one is stored. */
+  CompletableFuture<Void> declareExchange(
+      String name,
+      String type,
+      boolean passive,
+      boolean durable,
+      boolean autoDelete,
+      boolean internal,
+      Executor loop) {
+    Exchange exchange;
+    synchronized (this) {
+      Exchange existing = exchanges.get(name);
+      if (passive) {
+        if (existing == null) {
+          throw AmqpException.channel(
+              AmqpException.NOT_FOUND, "no exchange '" + name + "' in vhost '/'");
+        }
+        return CompletableFuture.completedFuture(null);
+      }
+      if (name.isEmpty()) {
+        throw AmqpException.channel(
+            AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
+      }
+      if (!type.equals("direct") && !type.equals("fanout") && !type.equals("topic")) {
+        if (type.equals("headers")) {
+          throw AmqpException.connection(
+              AmqpException.NOT_IMPLEMENTED, "headers exchanges are not served yet");
+        }
+        throw AmqpException.connection(
+            AmqpException.COMMAND_INVALID, "invalid exchange type '" + type + "'");
+      }
+      exchange = new Exchange(name, type, durable, autoDelete, internal);
+      if (existing != null) {
+        if (!existing.equals(exchange)) {
+          throw AmqpException.channel(
+              AmqpException.PRECONDITION_FAILED,
+              "inequivalent arg for exchange '"
+                  + name
+                  + "' in vhost '/': declared "
+                  + describe(existing));
+        }
+        return CompletableFuture.completedFuture(null);
+      }
+      if (name.startsWith("amq.")) {
+        throw AmqpException.channel(
+            AmqpException.ACCESS_REFUSED,
+            "exchange name '" + name + "' contains reserved prefix 'amq.*'");
+      }
+      if (exchanges.size() >= MAX_EXCHANGES) {
+        throw AmqpException.channel(
+            AmqpException.RESOURCE_ERROR, MAX_EXCHANGES + " exchanges exist (the limit)");
+      }
+      exchanges.put(name, exchange);
+    }
+    if (!durable) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Message m =
+        meta("exchange." + AmqpSubjects.escape(name), new byte[0])
+            .withHeader("type", bytes(type))
+            .withHeader("auto-delete", bytes(Boolean.toString(autoDelete)))
+            .withHeader("internal", bytes(Boolean.toString(internal)));
+    return store(m, loop);
+  }
+
+  private static String describe(Exchange e) {
+    return "type="
+        + e.type()
+        + " durable="
+        + e.durable()
+        + " auto_delete="
+        + e.autoDelete()
+        + " internal="
+        + e.internal();
+  }
+
+  /** Deletes an exchange and its bindings; idempotent as RabbitMQ's. */
+  CompletableFuture<Void> deleteExchange(String name, boolean ifUnused, Executor loop) {
+    if (name.isEmpty() || name.startsWith("amq.")) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED, "operation not permitted on exchange '" + name + "'");
+    }
+    List<BindingSpec> bound = bindingsOf(name, null);
+    if (ifUnused && !bound.isEmpty()) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED, "exchange '" + name + "' in vhost '/' in use");
+    }
+    Exchange removed = exchanges.remove(name);
+    CompletableFuture<?>[] all = new CompletableFuture<?>[bound.size() + 1];
+    for (int i = 0; i < bound.size(); i++) {
+      all[i] = broker.unbind(OWNER, bound.get(i).name(), loop);
+    }
+    all[bound.size()] =
+        removed != null && removed.durable()
+            ? store(
+                meta("exchange." + AmqpSubjects.escape(name), new byte[0])
+                    .withHeader("deleted", bytes("true")),
+                loop)
+            : CompletableFuture.completedFuture(null);
+    return CompletableFuture.allOf(all);
+  }
+
+  // ------------------------------------------------------------------ queues
+
+  Queue queue(String name) {
+    return queues.get(name);
+  }
+
+  /** Counts for declare-ok: messages ready, consumers. */
+  record Counts(long messages, int consumers) {}
+
+  /**
+   * Declares a queue (see {@link #queue}); completes with its counts.
+   *
+   * @param owner the declaring connection
+   */
+  CompletableFuture<Counts> declareQueue(
+      String name,
+      boolean passive,
+      boolean durable,
+      boolean exclusive,
+      boolean autoDelete,
+      Map<String, Object> arguments,
+      Object owner,
+      Executor loop) {
+    CompletableFuture<Queue> pending = creating.get(name);
+    if (pending != null) {
+      return pending.thenCompose(
+          q -> declareQueue(name, passive, durable, exclusive, autoDelete, arguments, owner, loop));
+    }
+    Queue q;
+    CompletableFuture<Queue> mine;
+    synchronized (this) {
+      Queue existing = queues.get(name);
+      if (existing != null) {
+        if (existing.owner() != null && existing.owner() != owner) {
+          throw AmqpException.channel(
+              AmqpException.RESOURCE_LOCKED,
+              "cannot obtain exclusive access to locked queue '" + name + "' in vhost '/'");
+        }
+        if (!passive) {
+          Queue wanted =
+              new Queue(
+                  name,
+                  existing.stream(),
+                  durable,
+                  exclusive,
+                  autoDelete,
+                  arguments,
+                  existing.owner());
+          if (existing.durable() != durable
+              || existing.autoDelete() != autoDelete
+              || existing.exclusive() != exclusive
+              || !sameArguments(existing.arguments(), arguments)) {
+            throw AmqpException.channel(
+                AmqpException.PRECONDITION_FAILED,
+                "inequivalent arg for queue '"
+                    + name
+                    + "' in vhost '/': declared durable="
+                    + existing.durable()
+                    + " exclusive="
+                    + existing.exclusive()
+                    + " auto_delete="
+                    + existing.autoDelete()
+                    + " arguments="
+                    + existing.arguments()
+                    + (wanted.equals(existing) ? "" : ""));
+          }
+        }
+        return counts(existing, loop);
+      }
+      if (passive) {
+        throw AmqpException.channel(
+            AmqpException.NOT_FOUND, "no queue '" + name + "' in vhost '/'");
+      }
+      if (name.startsWith("amq.") && !name.startsWith("amq.gen-")) {
+        throw AmqpException.channel(
+            AmqpException.ACCESS_REFUSED,
+            "queue name '" + name + "' contains reserved prefix 'amq.*'");
+      }
+      if (queues.size() + creating.size() >= MAX_QUEUES) {
+        throw AmqpException.channel(
+            AmqpException.RESOURCE_ERROR, MAX_QUEUES + " queues exist (the limit)");
+      }
+      q =
+          new Queue(
+              name,
+              streamName(name),
+              durable,
+              exclusive,
+              autoDelete,
+              Map.copyOf(arguments),
+              exclusive ? owner : null);
+      mine = new CompletableFuture<>();
+      creating.put(name, mine);
+    }
+    Queue created = q;
+    return broker
+        .offload(
+            () -> {
+              broker.createStream(
+                  StreamConfig.builder(created.stream(), AmqpSubjects.queueSubject(name))
+                      .retention(Retention.WORK_QUEUE)
+                      .maxMessageBytes(StreamConfig.MAX_MESSAGE_BYTES)
+                      .build());
+              broker.createConsumer(
+                  created.stream(),
+                  ConsumerConfig.builder(CONSUMER)
+                      .mode(DeliveryMode.SHARED)
+                      .ackPolicy(AckPolicy.EACH)
+                      .ackTimeoutMs(30 * 60_000L) // RabbitMQ's consumer timeout
+                      .maxAckPending(ConsumerConfig.MAX_ACK_PENDING)
+                      .build());
+              return null;
+            },
+            loop)
+        .thenCompose(
+            ignored ->
+                durable && !exclusive
+                    ? store(
+                        meta("queue." + AmqpSubjects.escape(name), table(arguments))
+                            .withHeader("stream", bytes(created.stream()))
+                            .withHeader("auto-delete", bytes(Boolean.toString(autoDelete))),
+                        loop)
+                    : CompletableFuture.completedFuture(null))
+        .handle(
+            (ok, error) -> {
+              creating.remove(name);
+              if (error != null) {
+                mine.completeExceptionally(error);
+                throw new java.util.concurrent.CompletionException(error);
+              }
+              queues.put(name, created);
+              mine.complete(created);
+              return new Counts(0, 0);
+            });
+  }
+
+  private static boolean sameArguments(Map<String, Object> a, Map<String, Object> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (Map.Entry<String, Object> e : a.entrySet()) {
+      Object o = b.get(e.getKey());
+      Object v = e.getValue();
+      if (v instanceof Number x && o instanceof Number y) {
+        if (x.longValue() != y.longValue()) {
+          return false;
+        }
+      } else if (v instanceof byte[] x && o instanceof byte[] y) {
+        if (!java.util.Arrays.equals(x, y)) {
+          return false;
+        }
+      } else if (!Objects.equals(v, o)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  CompletableFuture<Counts> counts(Queue q, Executor loop) {
+    int n = consumers.getOrDefault(q.name(), 0);
+    return broker.offload(
+        () -> {
+          ConsumerInfo info = broker.consumerInfo(q.stream(), CONSUMER);
+          return new Counts(info.pending(), n);
+        },
+        loop);
+  }
+
+  /**
+   * Deletes a queue: its stream (which takes its bindings) and its description. Completes with the
+   * messages it held. Idempotent: a missing queue deletes as empty.
+   */
+  CompletableFuture<Long> deleteQueue(
+      String name, boolean ifUnused, boolean ifEmpty, Executor loop) {
+    Queue q = queues.get(name);
+    if (q == null) {
+      return CompletableFuture.completedFuture(0L);
+    }
+    if (ifUnused && consumers.getOrDefault(name, 0) > 0) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED, "queue '" + name + "' in vhost '/' in use");
+    }
+    return broker
+        .offload(
+            () -> {
+              ConsumerInfo info = broker.consumerInfo(q.stream(), CONSUMER);
+              long held = info.pending() + info.unacknowledged();
+              if (ifEmpty && held > 0) {
+                return -1L;
+              }
+              if (queues.remove(name, q)) {
+                broker.deleteStream(q.stream());
+              }
+              return held;
+            },
+            loop)
+        .thenCompose(
+            held -> {
+              if (held < 0) {
+                throw AmqpException.channel(
+                    AmqpException.PRECONDITION_FAILED,
+                    "queue '" + name + "' in vhost '/' is not empty");
+              }
+              consumers.remove(name);
+              if (!q.durable() || q.exclusive()) {
+                return CompletableFuture.completedFuture(held);
+              }
+              return store(
+                      meta("queue." + AmqpSubjects.escape(name), new byte[0])
+                          .withHeader("deleted", bytes("true")),
+                      loop)
+                  .thenApply(ignored -> held);
+            });
+  }
+
+  /** Removes the messages ready for delivery (not those delivered and unacknowledged). */
+  CompletableFuture<Long> purge(Queue q, Executor loop) {
+    return broker.offload(
+        () -> {
+          long purged = 0;
+          String member = "purge-" + System.nanoTime();
+          while (true) {
+            List<Delivery> batch = broker.fetch(q.stream(), CONSUMER, member, 1000, 0).join();
+            if (batch.isEmpty()) {
+              break;
+            }
+            List<Settlement> acks = new ArrayList<>();
+            for (Delivery d : batch) {
+              acks.add(Settlement.ack(d.partition(), d.offset()));
+            }
+            broker.settle(q.stream(), CONSUMER, acks).join();
+            purged += batch.size();
+          }
+          broker.leave(q.stream(), CONSUMER, member);
+          return purged;
+        },
+        loop);
+  }
+
+  // ------------------------------------------------------------------ consumers of queues
+
+  /** Counts a new consumer; an exclusive one needs the queue to itself. */
+  synchronized void addConsumer(String queue, boolean exclusive) {
+    int n = consumers.getOrDefault(queue, 0);
+    if (exclusiveConsumers.contains(queue) || (exclusive && n > 0)) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED, "queue '" + queue + "' in vhost '/' in exclusive use");
+    }
+    consumers.put(queue, n + 1);
+    if (exclusive) {
+      exclusiveConsumers.add(queue);
+    }
+  }
+
+  /** Counts a consumer gone; true when it was an auto-delete queue's last. */
+  synchronized boolean removeConsumer(String queue, boolean exclusive) {
+    int n = consumers.getOrDefault(queue, 0) - 1;
+    if (exclusive) {
+      exclusiveConsumers.remove(queue);
+    }
+    if (n <= 0) {
+      consumers.remove(queue);
+      Queue q = queues.get(queue);
+      return q != null && q.autoDelete();
+    }
+    consumers.put(queue, n);
+    return false;
+  }
+
+  /** The exclusive queues of a connection (deleted when it closes). */
+  List<Queue> exclusiveQueues(Object owner) {
+    return queues.values().stream().filter(q -> q.owner() == owner).toList();
+  }
+
+  // ------------------------------------------------------------------ bindings
+
+  static String bindingName(String queue, String exchange, String key, int variant) {
+    String name =
+        queue.length()
+            + ":"
+            + queue
+            + "|"
+            + exchange.length()
+            + ":"
+            + exchange
+            + "|"
+            + key
+            + "|"
+            + variant;
+    if (name.length() > 500) {
+      name = "h:" + sha(name) + "|" + variant;
+    }
+    return name;
+  }
+
+  private static String sha(String s) {
+    try {
+      byte[] d =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(s.getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Bindings of an exchange (and, when not null, to one queue). */
+  List<BindingSpec> bindingsOf(String exchange, String queue) {
+    List<BindingSpec> out = new ArrayList<>();
+    for (BindingSpec b : broker.bindings(OWNER)) {
+      if (exchange.equals(b.arguments().get("exchange"))
+          && (queue == null || queue.equals(b.arguments().get("queue")))) {
+        out.add(b);
+      }
+    }
+    return out;
+  }
+
+  CompletableFuture<Void> bind(Queue q, Exchange x, String key, Executor loop) {
+    if (x.name().isEmpty()) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
+    }
+    List<String> patterns = AmqpSubjects.patterns(x.type(), x.name(), key);
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    for (int i = 0; i < patterns.size(); i++) {
+      BindingSpec spec =
+          BindingSpec.builder(
+                  OWNER, bindingName(q.name(), x.name(), key, i), patterns.get(i), q.stream())
+              .fixedSubject(AmqpSubjects.queueSubject(q.name()))
+              .argument("exchange", x.name())
+              .argument("queue", q.name())
+              .argument("key", key)
+              .build();
+      all.add(broker.bindDurable(spec, loop));
+    }
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+  }
+
+  CompletableFuture<Void> unbind(Queue q, Exchange x, String key, Executor loop) {
+    List<CompletableFuture<Boolean>> all = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      all.add(broker.unbind(OWNER, bindingName(q.name(), x.name(), key, i), loop));
+    }
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+  }
+
+  /** Whether a publish to {@code exchange} with {@code key} reaches a queue (mandatory). */
+  boolean routable(Exchange x, String key) {
+    if (x.name().isEmpty()) {
+      return queues.containsKey(key);
+    }
+    for (BindingSpec b : bindingsOf(x.name(), null)) {
+      String k = b.arguments().get("key");
+      boolean hit =
+          switch (x.type()) {
+            case "fanout" -> true;
+            case "topic" -> AmqpSubjects.topicMatches(k, key);
+            default -> k.equals(key);
+          };
+      if (hit) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /**
+   * The stream of queue {@code name}: {@link #STREAM_PREFIX}, the name's letters, digits, '-' and
+   * '_' (others as '_', at most 40), '-', and 16 hex digits of its hash, so distinct names never
+   * share a stream.
+   */
+  static String streamName(String name) {
+    StringBuilder s = new StringBuilder(STREAM_PREFIX);
+    for (int i = 0; i < name.length() && i < 40; i++) {
+      char c = name.charAt(i);
+      s.append(Character.isLetterOrDigit(c) && c < 128 || c == '-' || c == '_' ? c : '_');
+    }
+    return s.append('-').append(sha(name), 0, 16).toString();
+  }
+
+  private static Message meta(String subject, byte[] payload) {
+    return new Message(
+        META_PREFIX + subject, null, List.<Header>of(), payload, System.currentTimeMillis(), null);
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] table(Map<String, Object> t) {
+    ByteBuf buf = Unpooled.buffer();
+    try {
+      AmqpTypes.writeTable(buf, t);
+      byte[] b = new byte[buf.readableBytes()];
+      buf.readBytes(b);
+      return b;
+    } finally {
+      buf.release();
+    }
+  }
+
+  private CompletableFuture<Void> store(Message m, Executor loop) {
+    CompletableFuture<Void> out = new CompletableFuture<>();
+    broker
+        .publish(m, PublishOptions.NONE)
+        .whenComplete(
+            (ack, error) ->
+                loop.execute(
+                    () -> {
+                      if (error != null) {
+                        out.completeExceptionally(error);
+                      } else {
+                        out.complete(null);
+                      }
+                    }));
+    return out;
+  }
+
+  /** The broker's failure as an AMQP error. */
+  static AmqpException translate(Throwable t) {
+    while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof AmqpException a) {
+      return a;
+    }
+    if (t instanceof SwitchboardException s) {
+      ErrorCode c = s.code();
+      int code =
+          switch (c) {
+            case STREAM_NOT_FOUND, CONSUMER_NOT_FOUND -> AmqpException.NOT_FOUND;
+            case INVALID_SUBJECT, INVALID_PATTERN, INVALID_BINDING, MESSAGE_TOO_LARGE ->
+                AmqpException.PRECONDITION_FAILED;
+            case TOO_MANY_BINDINGS -> AmqpException.RESOURCE_ERROR;
+            default -> AmqpException.INTERNAL_ERROR;
+          };
+      return AmqpException.channel(code, s.getMessage());
+    }
+    return AmqpException.channel(AmqpException.INTERNAL_ERROR, String.valueOf(t));
+  }
+}

@@ -1,0 +1,174 @@
+package io.switchboard.amqp;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Exchanges and routing keys onto subjects, reversibly (docs/amqp.md): a message published to
+ * exchange {@code X} with routing key {@code w1.w2…} is published on subject {@code
+ * esc(X).esc(w1).esc(w2)…} (the empty key: just {@code esc(X)}); a queue {@code Q} is a stream
+ * capturing {@code $AMQP.queue.esc(Q)}, which is also where the default exchange publishes. {@code
+ * esc} is the escaping of the MQTT front end: an empty word is {@code %}; {@code . * > %},
+ * whitespace and control characters are {@code %HH} per UTF-8 byte.
+ */
+final class AmqpSubjects {
+  static final String QUEUE_PREFIX = "$AMQP.queue.";
+
+  private AmqpSubjects() {}
+
+  static String escape(String word) {
+    if (word.isEmpty()) {
+      return "%";
+    }
+    StringBuilder out = null;
+    for (int i = 0; i < word.length(); i++) {
+      char c = word.charAt(i);
+      boolean special =
+          c == '.'
+              || c == '*'
+              || c == '>'
+              || c == '%'
+              || c <= ' '
+              || c == 0x7f
+              || Character.isWhitespace(c);
+      if (special && out == null) {
+        out = new StringBuilder(word.length() + 8).append(word, 0, i);
+      }
+      if (out != null) {
+        if (special) {
+          for (byte b : String.valueOf(c).getBytes(StandardCharsets.UTF_8)) {
+            out.append('%').append(String.format("%02X", b & 0xff));
+          }
+        } else {
+          out.append(c);
+        }
+      }
+    }
+    return out == null ? word : out.toString();
+  }
+
+  static String unescape(String token) {
+    if (token.equals("%")) {
+      return "";
+    }
+    if (token.indexOf('%') < 0) {
+      return token;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] b = token.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < b.length; i++) {
+      int hex = b[i] == '%' && i + 2 < b.length ? hex(b[i + 1], b[i + 2]) : -1;
+      if (hex >= 0) {
+        out.write(hex);
+        i += 2;
+      } else {
+        out.write(b[i]);
+      }
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private static int hex(byte hi, byte lo) {
+    int h = Character.digit(hi, 16);
+    int l = Character.digit(lo, 16);
+    return h < 0 || l < 0 ? -1 : h << 4 | l;
+  }
+
+  /** The words of a routing key: "" has none, "a." has "a" and "". */
+  static List<String> words(String key) {
+    if (key.isEmpty()) {
+      return List.of();
+    }
+    return List.of(key.split("\\.", -1));
+  }
+
+  /** The subject a publish to {@code exchange} (not the default one) with {@code key} goes to. */
+  static String subject(String exchange, String key) {
+    StringBuilder s = new StringBuilder(escape(exchange));
+    for (String w : words(key)) {
+      s.append('.').append(escape(w));
+    }
+    return s.toString();
+  }
+
+  static String queueSubject(String queue) {
+    return QUEUE_PREFIX + escape(queue);
+  }
+
+  /** Exchange and routing key of a subject made by {@link #subject}: {@code [exchange, key]}. */
+  static String[] exchangeAndKey(String subject) {
+    String[] tokens = subject.split("\\.", -1);
+    StringBuilder key = new StringBuilder();
+    for (int i = 1; i < tokens.length; i++) {
+      if (i > 1) {
+        key.append('.');
+      }
+      key.append(unescape(tokens[i]));
+    }
+    return new String[] {unescape(tokens[0]), key.toString()};
+  }
+
+  /**
+   * The subject patterns a binding of {@code exchange} (of {@code type}) with {@code key} captures:
+   * a direct key is its one subject; fanout is the exchange's every subject ({@code X} and {@code
+   * X.>}); a topic key maps {@code *} to {@code *} and a final {@code #} to two patterns, without
+   * it and with {@code >}.
+   *
+   * @throws AmqpException 540 NOT_IMPLEMENTED for a topic key with {@code #} before its last word
+   *     (no subject pattern says "zero or more tokens" in the middle; docs/amqp.md)
+   */
+  static List<String> patterns(String type, String exchange, String key) {
+    String x = escape(exchange);
+    if (type.equals("fanout")) {
+      return List.of(x, x + ".>");
+    }
+    if (type.equals("direct")) {
+      return List.of(subject(exchange, key));
+    }
+    StringBuilder prefix = new StringBuilder(x);
+    List<String> words = words(key);
+    for (int i = 0; i < words.size(); i++) {
+      String w = words.get(i);
+      if (w.equals("#")) {
+        if (i != words.size() - 1) {
+          throw AmqpException.channel(
+              AmqpException.NOT_IMPLEMENTED,
+              "topic binding key \"" + key + "\": '#' is served as the last word only");
+        }
+        List<String> out = new ArrayList<>();
+        out.add(prefix.toString());
+        out.add(prefix + ".>");
+        return out;
+      }
+      prefix.append('.').append(w.equals("*") ? "*" : escape(w));
+    }
+    return List.of(prefix.toString());
+  }
+
+  /** RabbitMQ's topic match: {@code *} is exactly one word, {@code #} zero or more, anywhere. */
+  static boolean topicMatches(String pattern, String key) {
+    return match(words(pattern), 0, words(key), 0);
+  }
+
+  private static boolean match(List<String> p, int pi, List<String> k, int ki) {
+    while (pi < p.size()) {
+      String w = p.get(pi);
+      if (w.equals("#")) {
+        for (int skip = ki; skip <= k.size(); skip++) {
+          if (match(p, pi + 1, k, skip)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      if (ki >= k.size() || !(w.equals("*") || w.equals(k.get(ki)))) {
+        return false;
+      }
+      pi++;
+      ki++;
+    }
+    return ki == k.size();
+  }
+}
