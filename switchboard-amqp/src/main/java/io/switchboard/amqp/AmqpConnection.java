@@ -109,6 +109,11 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     ByteBuf body;
     boolean confirm;
     long publishSeq;
+
+    /** Confirms are sent in publish order: results that came early wait here for those before. */
+    final NavigableMap<Long, Boolean> confirmResults = new TreeMap<>();
+
+    long confirmedUpTo;
     long deliveryTag;
     int prefetch;
     String lastQueue = "";
@@ -1140,14 +1145,33 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                         }));
   }
 
+  /**
+   * Records a publish's outcome and sends the confirms now due, in publish order: a run of
+   * successes as one basic.ack with multiple=true, a failure as basic.nack.
+   */
   private void confirm(Chan c, long seq, boolean ok) {
     if (seq == 0 || c.closing || channels.get(c.number) != c || state == State.CLOSING) {
       return;
     }
-    send(
-        c.number,
-        ok
-            ? AmqpMethod.of("basic.ack", seq, false)
-            : AmqpMethod.of("basic.nack", seq, false, false));
+    c.confirmResults.put(seq, ok);
+    long first = 0;
+    long acked = 0;
+    Boolean next;
+    while ((next = c.confirmResults.remove(c.confirmedUpTo + 1)) != null) {
+      c.confirmedUpTo++;
+      if (next) {
+        first = first == 0 ? c.confirmedUpTo : first;
+        acked = c.confirmedUpTo;
+      } else {
+        if (acked != 0) {
+          send(c.number, AmqpMethod.of("basic.ack", acked, acked > first));
+          first = acked = 0;
+        }
+        send(c.number, AmqpMethod.of("basic.nack", c.confirmedUpTo, false, false));
+      }
+    }
+    if (acked != 0) {
+      send(c.number, AmqpMethod.of("basic.ack", acked, acked > first));
+    }
   }
 }
