@@ -66,6 +66,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private boolean blockedCapability;
   private boolean blocked;
   private int unconfirmed;
+
+  /** Bytes of content announced by headers and not yet complete, over all channels. */
+  private long pendingContent;
+
+  /** The most content a connection may have partly received at once (all its channels). */
+  static final long MAX_PENDING_CONTENT = 64L << 20;
+
   private long lastRead = System.nanoTime();
   private long lastWrite = System.nanoTime();
   private ScheduledFuture<?> heartbeats;
@@ -120,8 +127,12 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     final Map<String, Consumer> consumers = new LinkedHashMap<>();
     final NavigableMap<Long, Unacked> unacked = new TreeMap<>();
 
-    /** Members this channel took messages as: given back when it closes. */
-    final Map<String, String> members = new HashMap<>();
+    /** Members this channel took messages as, with their streams: given back when it closes. */
+    final Map<String, String[]> members = new HashMap<>();
+
+    void member(String stream, String member) {
+      members.putIfAbsent(stream + "/" + member, new String[] {stream, member});
+    }
 
     Chan(int number) {
       this.number = number;
@@ -231,9 +242,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                     () -> {
                       busy = false;
                       try {
-                        if (error != null) {
+                        boolean open = !chan.closing && channels.get(chan.number) == chan;
+                        if (open && error != null) {
                           fail(AmqpModel.translate(error), chan.number, m);
-                        } else if (!chan.closing && channels.get(chan.number) == chan) {
+                        } else if (open) {
                           then.run();
                         }
                       } catch (AmqpException e) {
@@ -313,6 +325,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   /** Stops a channel's consumers and gives back what it held. */
   private void releaseChannel(Chan c) {
+    if (c.header != null) {
+      pendingContent -= c.header.bodySize();
+    }
     if (c.body != null) {
       c.body.release();
       c.body = null;
@@ -323,8 +338,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       cancelConsumer(k);
     }
     c.consumers.clear();
-    for (Map.Entry<String, String> e : c.members.entrySet()) {
-      broker.leave(e.getValue(), AmqpModel.CONSUMER, e.getKey());
+    for (String[] m : c.members.values()) {
+      broker.leave(m[0], AmqpModel.CONSUMER, m[1]);
     }
     c.members.clear();
     c.unacked.clear();
@@ -468,6 +483,15 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
               m);
           return;
         }
+        if (pendingContent + h.bodySize() > MAX_PENDING_CONTENT) {
+          throw AmqpException.connection(
+              AmqpException.RESOURCE_ERROR,
+              "content of "
+                  + (pendingContent + h.bodySize())
+                  + " bytes in progress on this connection's channels, more than "
+                  + MAX_PENDING_CONTENT);
+        }
+        pendingContent += h.bodySize();
         chan.header = h;
         chan.body = ctx.alloc().buffer((int) Math.min(h.bodySize(), 65536));
         if (h.bodySize() == 0) {
@@ -882,7 +906,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             + System.nanoTime();
     Consumer k = new Consumer(tag, q, noAck, exclusive, member);
     c.consumers.put(tag, k);
-    c.members.put(member, q.stream());
+    c.member(q.stream(), member);
     reply(c, noWait, AmqpMethod.of("basic.consume-ok", tag));
     int credits =
         c.prefetch <= 0 ? settings.maxPrefetch() : Math.min(c.prefetch, settings.maxPrefetch());
@@ -945,7 +969,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     AmqpModel.Queue q = queue(c, m.str(1));
     boolean noAck = m.bit(2);
     String member = c.getMember();
-    c.members.put(member, q.stream());
+    c.member(q.stream(), member);
     CompletableFuture<List<Delivery>> fetched = new CompletableFuture<>();
     broker
         .fetch(q.stream(), AmqpModel.CONSUMER, member, 1, 0)
@@ -1071,6 +1095,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private void published(Chan c) {
     AmqpMethod m = c.publish;
     ContentHeader h = c.header;
+    pendingContent -= h.bodySize();
     byte[] body = new byte[c.body.readableBytes()];
     c.body.readBytes(body);
     c.body.release();

@@ -230,6 +230,22 @@ class AmqpWireTest {
     expectConnectionClose(501);
   }
 
+  /** Partly received content is bounded per connection, not only per channel. */
+  @Test
+  void contentInProgressOnManyChannelsIsBounded() throws IOException {
+    openPlain();
+    ByteBuf h = Unpooled.buffer();
+    ContentHeader.basic(16 << 20, new Object[14]).write(h);
+    byte[] header = ByteBufUtil.getBytes(h);
+    for (int ch = 1; ch <= 5; ch++) {
+      send(ch, AmqpMethod.of("channel.open", ""));
+      assertThat(method().name()).isEqualTo("channel.open-ok");
+      send(ch, AmqpMethod.of("basic.publish", 0, "", "q", false, false));
+      sendFrame(AmqpFrame.HEADER, ch, header); // 16 MiB announced, none sent
+    }
+    expectConnectionClose(506);
+  }
+
   @Test
   void immediatePublishIsNotImplemented() throws IOException {
     openPlain();
