@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Interop with rabbitmq-c's command line tools (Debian amqp-tools 0.11, installed by
- * bin/test-deps), run as processes: one connection per command, heartbeats off.
+ * Interop with rabbitmq-c's command line tools (Debian amqp-tools 0.11: one connection per command,
+ * heartbeats off) and with Python's pika (Debian python3-pika 1.2), run as processes; both are
+ * installed by bin/test-deps.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class AmqpToolsInteropTest {
@@ -127,5 +128,28 @@ class AmqpToolsInteropTest {
     String output = new String(consumer.getInputStream().readAllBytes());
     assertThat(consumer.exitValue()).as(output).isZero();
     assertThat(output).isEqualTo("disk");
+  }
+
+  @Test
+  void pikaPublishesConsumesRequeuesAndRoutes() throws Exception {
+    Path script = dir.resolve("pika_client.py");
+    try (var in = getClass().getResourceAsStream("/pika_client.py")) {
+      Files.copy(in, script);
+    }
+    Path out = dir.resolve("pika.out");
+    Process p =
+        new ProcessBuilder(
+                "/usr/bin/python3",
+                script.toString(),
+                Integer.toString(server.addresses().get("amqp").getPort()))
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .start();
+    processes.add(p);
+    boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+    String output = Files.readString(out);
+    assertThat(ended).as(output).isTrue();
+    assertThat(p.exitValue()).as(output).isZero();
+    assertThat(output.trim()).isEqualTo("OK");
   }
 }
