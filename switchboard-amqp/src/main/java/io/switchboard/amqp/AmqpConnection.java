@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,6 +93,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     final String member;
     PushSubscription subscription;
     boolean cancelled;
+    Runnable onQueueDeleted;
 
     Consumer(String tag, AmqpModel.Queue queue, boolean noAck, boolean exclusive, String member) {
       this.tag = tag;
@@ -353,6 +353,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     if (k.subscription != null) {
       k.subscription.close();
     }
+    model.offDelete(k.queue.name(), k.onQueueDeleted);
     if (model.removeConsumer(k.queue.name(), k.exclusive)) {
       model.deleteQueue(k.queue.name(), false, false, ctx.executor()).exceptionally(e -> 0L);
     }
@@ -750,14 +751,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
               "cannot obtain exclusive access to locked queue '" + name + "' in vhost '/'");
         }
         CompletableFuture<Long> done = model.deleteQueue(name, m.bit(2), m.bit(3), ctx.executor());
-        await(
-            done,
-            c,
-            m,
-            () -> {
-              cancelConsumersOf(name);
-              reply(c, noWait, AmqpMethod.of("queue.delete-ok", done.join()));
-            });
+        await(done, c, m, () -> reply(c, noWait, AmqpMethod.of("queue.delete-ok", done.join())));
       }
       case "basic.qos" -> {
         int count = m.intArg(1);
@@ -864,19 +858,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         });
   }
 
-  private void cancelConsumersOf(String queue) {
-    for (Chan ch : channels.values()) {
-      for (Iterator<Consumer> it = ch.consumers.values().iterator(); it.hasNext(); ) {
-        Consumer k = it.next();
-        if (k.queue.name().equals(queue)) {
-          it.remove();
-          k.cancelled = true;
-          if (k.subscription != null) {
-            k.subscription.close();
-          }
-          send(ch.number, AmqpMethod.of("basic.cancel", k.tag, true));
-        }
-      }
+  /** The consumer's queue was deleted: basic.cancel to the client (consumer_cancel_notify). */
+  private void queueDeleted(Chan c, Consumer k) {
+    if (k.cancelled || c.consumers.get(k.tag) != k) {
+      return;
+    }
+    c.consumers.remove(k.tag);
+    k.cancelled = true;
+    if (k.subscription != null) {
+      k.subscription.close();
+    }
+    if (!c.closing && channels.get(c.number) == c && state != State.CLOSING) {
+      send(c.number, AmqpMethod.of("basic.cancel", k.tag, true));
     }
   }
 
@@ -907,6 +900,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     Consumer k = new Consumer(tag, q, noAck, exclusive, member);
     c.consumers.put(tag, k);
     c.member(q.stream(), member);
+    k.onQueueDeleted = () -> ctx.executor().execute(() -> queueDeleted(c, k));
+    model.onDelete(q.name(), k.onQueueDeleted);
     reply(c, noWait, AmqpMethod.of("basic.consume-ok", tag));
     int credits =
         c.prefetch <= 0 ? settings.maxPrefetch() : Math.min(c.prefetch, settings.maxPrefetch());

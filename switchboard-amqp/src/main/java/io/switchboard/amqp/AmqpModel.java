@@ -79,6 +79,9 @@ final class AmqpModel {
 
   private final Set<String> exclusiveConsumers = ConcurrentHashMap.newKeySet();
 
+  /** What to tell each consumer of a queue when the queue is deleted (consumer cancel notify). */
+  private final Map<String, Set<Runnable>> onDelete = new ConcurrentHashMap<>();
+
   AmqpModel(Broker broker) {
     this.broker = broker;
   }
@@ -466,6 +469,10 @@ final class AmqpModel {
                     "queue '" + name + "' in vhost '/' is not empty");
               }
               consumers.remove(name);
+              Set<Runnable> cancels = onDelete.remove(name);
+              if (cancels != null) {
+                cancels.forEach(Runnable::run);
+              }
               if (!q.durable() || q.exclusive()) {
                 return CompletableFuture.completedFuture(held);
               }
@@ -529,6 +536,15 @@ final class AmqpModel {
     }
     consumers.put(queue, n);
     return false;
+  }
+
+  /** Runs {@code cancel} (which must not block) when {@code queue} is deleted. */
+  void onDelete(String queue, Runnable cancel) {
+    onDelete.computeIfAbsent(queue, q -> ConcurrentHashMap.newKeySet()).add(cancel);
+  }
+
+  void offDelete(String queue, Runnable cancel) {
+    onDelete.computeIfPresent(queue, (q, set) -> set.remove(cancel) && set.isEmpty() ? null : set);
   }
 
   /** The exclusive queues of a connection (deleted when it closes). */

@@ -390,6 +390,23 @@ class AmqpClientTest {
   }
 
   @Test
+  void consumersAreToldWhenTheirQueueIsDeleted() throws Exception {
+    Channel ch = connection.createChannel();
+    ch.queueDeclare("doomed", false, false, false, null);
+    BlockingQueue<String> cancelled = new LinkedBlockingQueue<>();
+    try (Connection other = connect()) {
+      Channel o = other.createChannel();
+      String tag = o.basicConsume("doomed", true, (t, d) -> {}, cancelled::add);
+      String mine = ch.basicConsume("doomed", true, (t, d) -> {}, cancelled::add);
+      ch.queueDelete("doomed");
+      assertThat(
+              List.of(cancelled.poll(10, TimeUnit.SECONDS), cancelled.poll(10, TimeUnit.SECONDS)))
+          .containsExactlyInAnyOrder(tag, mine);
+      assertThat(o.isOpen()).isTrue();
+    }
+  }
+
+  @Test
   void queueDeletePurgeAndUnbind() throws Exception {
     Channel ch = connection.createChannel();
     ch.exchangeDeclare("d", BuiltinExchangeType.DIRECT);
