@@ -938,7 +938,14 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
               d.message().payload());
       if (k.noAck) {
         // Acknowledged once written: the credit bounds what waits in the socket's buffer.
-        written.addListener(f -> k.subscription.ack(d));
+        written.addListener(
+            f -> {
+              if (f.isSuccess()) {
+                k.subscription.ack(d);
+              } else {
+                k.subscription.nack(d, 0, "not written: " + f.cause());
+              }
+            });
       } else {
         c.unacked.put(tag, new Unacked(d, k, k.queue.stream()));
       }

@@ -111,6 +111,7 @@ final class AmqpModel {
               .fsyncPolicy("always")
               .build());
     }
+    broker.ownStream(META_STREAM, "AMQP exchanges and queues");
     Set<String> described = new HashSet<>();
     for (StoredMessage sm : broker.lastMessages(META_STREAM, META_PREFIX + ">", 1_000_000)) {
       Message m = sm.message();
