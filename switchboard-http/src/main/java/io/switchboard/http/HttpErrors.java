@@ -35,6 +35,7 @@ public final class HttpErrors {
       case INTERNAL -> 500;
       case INVALID_ARGUMENT,
           INVALID_CONFIG,
+          INSECURE_BIND,
           INVALID_SUBJECT,
           INVALID_PATTERN,
           INVALID_DELAY,
@@ -60,8 +61,15 @@ public final class HttpErrors {
           SERVER_SHUTTING_DOWN,
           LOG_CLOSED ->
           503;
-      case STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, HTTP_NOT_FOUND -> 404;
+      case STREAM_NOT_FOUND,
+          CONSUMER_NOT_FOUND,
+          SUBSCRIPTION_NOT_FOUND,
+          HTTP_NOT_FOUND,
+          USER_NOT_FOUND,
+          ACL_RULE_NOT_FOUND ->
+          404;
       case STREAM_EXISTS,
+          USER_EXISTS,
           CONSUMER_EXISTS,
           SUBSCRIPTION_EXISTS,
           STREAM_SUBJECTS_OVERLAP,
@@ -81,8 +89,8 @@ public final class HttpErrors {
       case SUBJECT_INDEX_FULL -> 507;
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
-      case AUTHENTICATION_FAILED -> 401;
-      case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED -> 403;
+      case AUTHENTICATION_FAILED, AUTHENTICATION_REQUIRED -> 401;
+      case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED, PERMISSION_DENIED -> 403;
       case HTTP_VERSION_NOT_SUPPORTED -> 505;
       // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
       case HTTP_MALFORMED_REQUEST,
