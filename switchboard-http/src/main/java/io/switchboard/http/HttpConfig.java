@@ -20,6 +20,14 @@ public final class HttpConfig {
               + " -1 turns the listener off.",
           ConfigKey.intIn(-1, 65535));
 
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "http.tls-port",
+          "-1",
+          "Port of HTTPS (and WSS) with the server's TLS material (tls.cert, tls.key); -1 (the"
+              + " default) turns it off, 0 picks a free port. Set http.port to -1 for HTTPS only.",
+          ConfigKey.intIn(-1, 65535));
+
   public static final ConfigKey<Integer> MAX_BODY_BYTES =
       new ConfigKey<>(
           "http.max-body-bytes",
@@ -120,6 +128,7 @@ public final class HttpConfig {
   public static final List<ConfigKey<?>> ALL =
       List.of(
           PORT,
+          TLS_PORT,
           MAX_BODY_BYTES,
           MAX_CONNECTIONS,
           IDLE_TIMEOUT_MS,

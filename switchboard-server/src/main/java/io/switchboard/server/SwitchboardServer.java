@@ -198,6 +198,7 @@ public final class SwitchboardServer implements AutoCloseable {
         Optional<InetSocketAddress> at = f.start(context);
         started.add(f);
         at.ifPresent(a -> addresses.put(f.name(), a));
+        f.tlsAddress().ifPresent(a -> addresses.put(f.name() + "-tls", a));
       }
     } catch (Exception | Error e) {
       new SwitchboardServer(broker, security, started, acceptors, workers, addresses, dataDir)
@@ -278,7 +279,7 @@ public final class SwitchboardServer implements AutoCloseable {
     return broker;
   }
 
-  /** Where each running front end listens, by name. */
+  /** Where each running front end listens, by name; TLS listeners as {@code <name>-tls}. */
   public Map<String, InetSocketAddress> addresses() {
     return addresses;
   }

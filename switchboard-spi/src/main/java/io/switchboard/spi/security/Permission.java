@@ -14,8 +14,9 @@ import java.util.Locale;
  *   <li>{@link #CONSUME}: {@code <stream>.<consumer>}, and {@code <stream>.$read} for reads without
  *       a consumer (stream names have no dots, so a rule {@code orders.>} covers every consumer of
  *       stream {@code orders});
- *   <li>{@link #ADMIN}: {@code <stream>} to create, change or delete a stream, {@code
- *       <stream>.<consumer>} for its consumers, {@code $security} for users and rules.
+ *   <li>{@link #ADMIN}: {@code <stream>} to create, change, inspect or delete a stream, {@code
+ *       <stream>.<consumer>} for its consumers, {@code <stream>.$consumers} to list them, {@code
+ *       $streams} to list streams, {@code $security} for users and rules.
  * </ul>
  */
 public enum Permission {
@@ -28,6 +29,12 @@ public enum Permission {
 
   /** The target of security administration (users and rules). */
   public static final String SECURITY_TARGET = "$security";
+
+  /** The {@link #ADMIN} target of listing streams. */
+  public static final String STREAMS_TARGET = "$streams";
+
+  /** The consumer token of listing a stream's consumers ({@code <stream>.$consumers}). */
+  public static final String CONSUMERS_TOKEN = "$consumers";
 
   /** The consumer token of a read without a consumer ({@code <stream>.$read}). */
   public static final String READ_TOKEN = "$read";
