@@ -133,9 +133,19 @@ public enum ErrorCode {
   HTTP_ORIGIN_NOT_ALLOWED(
       3105,
       ErrorCategory.CLIENT,
-      "a WebSocket from origin {} is not allowed; list it in http.cors-origins"),
+      "requests that change state (and WebSockets) from origin {} are not allowed; list it in"
+          + " http.cors-origins"),
   HTTP_VERSION_NOT_SUPPORTED(
       3106, ErrorCategory.CLIENT, "HTTP version {} is not supported; use HTTP/1.1 or HTTP/1.0"),
+  HTTP_SIMPLE_CONTENT_TYPE(
+      3107,
+      ErrorCategory.CLIENT,
+      "a {} with Content-Type {} and no credentials could be sent by any web page; send another"
+          + " type (application/json, application/octet-stream) or an Authorization header"),
+  HTTP_HOST_NOT_ALLOWED(
+      3108,
+      ErrorCategory.CLIENT,
+      "Host {} is not a name of this server (DNS rebinding?); list it in http.allowed-hosts"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -92,6 +92,8 @@ public final class HttpErrors {
       case AUTHENTICATION_FAILED, AUTHENTICATION_REQUIRED -> 401;
       case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED, PERMISSION_DENIED -> 403;
       case HTTP_VERSION_NOT_SUPPORTED -> 505;
+      case HTTP_SIMPLE_CONTENT_TYPE -> 415;
+      case HTTP_HOST_NOT_ALLOWED -> 421;
       // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
       case HTTP_MALFORMED_REQUEST,
           MALFORMED_FRAME,

@@ -102,6 +102,7 @@ public final class HttpFrontEnd implements FrontEnd {
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
     new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);
+    new SecurityRoutes(context.security().admin(), blocking).register(routes);
     JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
     new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc, metrics).register(routes);
     Router<String> upgrades =
@@ -137,7 +138,8 @@ public final class HttpFrontEnd implements FrontEnd {
             wsConnections,
             failedRequests,
             metrics,
-            context.webSockets());
+            context.webSockets(),
+            context.security());
     self[0] = service;
     this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
