@@ -172,7 +172,8 @@ public final class MqttFrontEnd implements FrontEnd {
               .addLast("encoder", MqttEncoder.INSTANCE)
               .addLast(
                   "connection",
-                  new MqttConnection(context.broker(), settings, meters, "tcp", sessions));
+                  new MqttConnection(
+                      context.broker(), settings, meters, "tcp", sessions, context.security()));
         };
     tlsListener =
         Listeners.tls(context, TLS_PORT, Listeners.outboundLimit(pending), tcpPipeline)
@@ -199,7 +200,12 @@ public final class MqttFrontEnd implements FrontEnd {
                         .addLast(
                             "mqtt",
                             new MqttConnection(
-                                context.broker(), settings, meters, "websocket", sessions))));
+                                context.broker(),
+                                settings,
+                                meters,
+                                "websocket",
+                                sessions,
+                                context.security()))));
     long startedMs = System.currentTimeMillis();
     Broker broker = context.broker();
     sysTimer =
