@@ -373,10 +373,15 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     return who.thenApply(security::access);
   }
 
-  /** Probes a load balancer calls without credentials. */
-  private static boolean open(Exchange x) {
+  /**
+   * Requests that need no HTTP credential: the probes a load balancer calls, and the upgrade to a
+   * protocol mounted over WebSocket (MQTT), which authenticates in its own handshake (CONNECT).
+   */
+  private boolean open(Exchange x) {
     return x.method().equals(HttpMethod.GET)
-        && (x.path().equals("/healthz") || x.path().equals("/readyz"));
+        && (x.path().equals("/healthz")
+            || x.path().equals("/readyz")
+            || service.mounts().find(x.path()).isPresent());
   }
 
   /** A 401 names the schemes (RFC 9110 §11.6.1); other failures are ordinary problems. */
