@@ -197,4 +197,23 @@ class NativeSecurityTest {
             SwitchboardClientException.class,
             e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.AUTHENTICATION_FAILED));
   }
+
+  @Test
+  void consumersAreAdministeredAndReadByName() {
+    try (SwitchboardClient alice = as("alice", "alice-pw");
+        SwitchboardClient bob = as("bob", "bob-pw")) {
+      bob.admin(Admin.Op.STREAM_CREATE, "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"]}");
+      String billing = "{\"stream\":\"ORDERS\",\"config\":{\"name\":\"billing\"}}";
+      assertThatThrownBy(() -> alice.admin(Admin.Op.CONSUMER_CREATE, billing))
+          .hasMessageContaining("user:alice may not admin ORDERS.billing");
+      bob.admin(Admin.Op.CONSUMER_CREATE, billing);
+      alice.publish("orders.1", utf8("o"));
+      assertThatThrownBy(() -> alice.fetch("ORDERS", "billing", null, 1, 0))
+          .hasMessageContaining("user:alice may not consume ORDERS.billing");
+      allow("user:alice", Permission.CONSUME, "ORDERS.billing");
+      assertThat(alice.fetch("ORDERS", "billing", null, 1, 5_000)).hasSize(1);
+      assertThatThrownBy(() -> alice.last("ORDERS", "orders.1"))
+          .hasMessageContaining("user:alice may not consume ORDERS.$read");
+    }
+  }
 }

@@ -931,8 +931,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     return switch (op) {
       case STREAM_CREATE, STREAM_UPDATE, STREAM_DELETE, STREAM_INFO -> AdminJson.text(body, "name");
       case STREAM_LIST -> Permission.STREAMS_TARGET;
-      case CONSUMER_CREATE ->
-          Permission.consumerTarget(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+      case CONSUMER_CREATE -> {
+        // The name is inside the definition; a definition without one is refused by the create.
+        JsonNode name = body.path("config").path("name");
+        yield Permission.consumerTarget(
+            AdminJson.text(body, "stream"), name.isTextual() ? name.asText() : "$unnamed");
+      }
       case CONSUMER_DELETE, CONSUMER_INFO ->
           Permission.consumerTarget(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
       case CONSUMER_LIST ->
