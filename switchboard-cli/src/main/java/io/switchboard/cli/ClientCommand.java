@@ -208,6 +208,8 @@ abstract class ClientCommand implements Callable<Integer> {
         : String.valueOf(e.getMessage());
   }
 
+  private String stdinPassword;
+
   /** Credentials and TLS from the options, else the {@code SWITCHBOARD_*} environment. */
   ClientOptions withSecurity(ClientOptions options) {
     Map<String, String> env = root().environment();
@@ -215,7 +217,10 @@ abstract class ClientCommand implements Callable<Integer> {
     String jwt = token != null ? token : env.get("SWITCHBOARD_TOKEN");
     String ca = tlsCa != null ? tlsCa : env.get("SWITCHBOARD_TLS_CA");
     if (name != null && !name.isBlank()) {
-      String password = passwordStdin ? firstLine(root().stdin()) : env.get("SWITCHBOARD_PASSWORD");
+      if (passwordStdin && stdinPassword == null) {
+        stdinPassword = firstLine(root().stdin()); // read once: commands with several connections
+      }
+      String password = passwordStdin ? stdinPassword : env.get("SWITCHBOARD_PASSWORD");
       if (password == null) {
         throw new ParameterException(
             spec.commandLine(), "--user needs --password-stdin or $SWITCHBOARD_PASSWORD");

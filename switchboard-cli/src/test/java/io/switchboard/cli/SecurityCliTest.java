@@ -154,4 +154,36 @@ class SecurityCliTest {
                       == ExitCodes.REFUSED);
     }
   }
+
+  @Test
+  void everyConnectionOfABenchLogsIn() throws Exception {
+    try (SwitchboardServer server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.resolve("bench").toString(),
+                "auth.required",
+                "true"))) {
+      server.security().addUser("bench", "b-pw", "test");
+      String address = "127.0.0.1:" + server.addresses().get("native").getPort();
+      Result r =
+          run(
+              Map.of("SWITCHBOARD_USER", "bench", "SWITCHBOARD_PASSWORD", "b-pw"),
+              "",
+              "bench",
+              "--server",
+              address,
+              "--mode",
+              "pubsub",
+              "--publishers",
+              "2",
+              "--rate",
+              "1000",
+              "--duration",
+              "1s",
+              "--warmup",
+              "0s");
+      assertThat(r.code()).as(r.err()).isZero();
+    }
+  }
 }
