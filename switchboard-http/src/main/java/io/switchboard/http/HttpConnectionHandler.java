@@ -208,7 +208,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       if (sse != null) {
         route = sse.template();
         HttpAccess.check(access, x.method(), sse.template(), x.withParams(sse));
-        openStream(sse, x);
+        openStream(sse, x, keepAlive);
         return;
       }
       var mount =
@@ -246,11 +246,11 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
         (r, e) -> onLoop(() -> respond(r != null ? r : problem(e, instance), keepAlive)));
   }
 
-  private void openStream(Router.Match<EventStream.Opener> sse, Exchange x) {
+  private void openStream(Router.Match<EventStream.Opener> sse, Exchange x, boolean keepAlive) {
     try {
       stream = sse.target().open(ctx, x.withParams(sse));
     } catch (RuntimeException e) {
-      respond(problem(e, x.path()), true);
+      respond(problem(e, x.path()), keepAlive); // a refused stream honours Connection: close
       return;
     }
     answered(200);

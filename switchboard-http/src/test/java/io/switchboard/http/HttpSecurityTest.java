@@ -28,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the server (Origin, simple content types, Host).
  */
 class HttpSecurityTest {
+  static final String SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
+
   @TempDir Path dir;
   HttpServerFixture s;
 
@@ -36,7 +38,15 @@ class HttpSecurityTest {
     s =
         HttpServerFixture.start(
             dir,
-            Map.of("auth.required", "true", "acl.default", "deny", "auth.failure-delay-ms", "10"));
+            Map.of(
+                "auth.required",
+                "true",
+                "acl.default",
+                "deny",
+                "auth.failure-delay-ms",
+                "10",
+                "auth.jwt.secret",
+                SECRET));
     SecurityAdmin admin = s.server.security();
     admin.addUser("alice", "alice-pw", "test");
     admin.addUser("root", "root-pw", "test");
@@ -180,5 +190,38 @@ class HttpSecurityTest {
       raw.send("GET /healthz HTTP/1.1\r\nHost: localhost:7480\r\nConnection: close\r\n\r\n");
       assertThat(raw.readToEnd()).startsWith("HTTP/1.1 200");
     }
+  }
+
+  static String token(String subject) throws Exception {
+    com.nimbusds.jwt.SignedJWT jwt =
+        new com.nimbusds.jwt.SignedJWT(
+            new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256),
+            new com.nimbusds.jwt.JWTClaimsSet.Builder()
+                .subject(subject)
+                .expirationTime(new java.util.Date(System.currentTimeMillis() + 60_000))
+                .build());
+    jwt.sign(new com.nimbusds.jose.crypto.MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
+    return jwt.serialize();
+  }
+
+  @Test
+  void anEventSourceAuthenticatesWithAnAccessTokenParameter() throws Exception {
+    rule(s.server.security(), "token:dashboard", Permission.SUBSCRIBE, "orders.>");
+    String path = "/v1/subjects/orders.%3E/events?access_token=" + token("dashboard");
+    try (RawHttp raw = new RawHttp(s.httpPort())) {
+      raw.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+      assertThat(raw.readUntil("\r\n\r\n"))
+          .startsWith("HTTP/1.1 200")
+          .contains("text/event-stream");
+    }
+    String denied = "/v1/subjects/payments.%3E/events?access_token=" + token("dashboard");
+    try (RawHttp raw = new RawHttp(s.httpPort())) {
+      raw.send("GET " + denied + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+      assertThat(raw.readToEnd()).startsWith("HTTP/1.1 403").contains("PERMISSION_DENIED");
+    }
+    assertProblem(
+        s.get("/v1/subjects/orders.%3E/events?access_token=" + token("dashboard") + "x"),
+        401,
+        ErrorCode.AUTHENTICATION_FAILED);
   }
 }

@@ -26,7 +26,8 @@ final class TestCertificates {
   private TestCertificates() {}
 
   /** PEM files of one certificate and its key. */
-  record Pem(Path cert, Path key, X509Certificate certificate) {}
+  record Pem(
+      Path cert, Path key, X509Certificate certificate, java.security.PrivateKey privateKey) {}
 
   /** Writes {@code <name>.crt} and {@code <name>.key} into {@code dir}. */
   static Pem selfSigned(Path dir, String name, String cn) throws Exception {
@@ -61,7 +62,7 @@ final class TestCertificates {
     Files.writeString(certFile, pem(cert));
     Files.writeString(
         keyFile, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null)));
-    return new Pem(certFile, keyFile, cert);
+    return new Pem(certFile, keyFile, cert, kp.getPrivate());
   }
 
   private static String pem(Object o) throws Exception {

@@ -228,4 +228,75 @@ class TlsListenersTest {
       return (X509Certificate) s.getSession().getPeerCertificates()[0];
     }
   }
+
+  @Test
+  void aVerifiedClientCertificateIsThePrincipal() throws Exception {
+    Path clientDir = Files.createDirectory(dir.resolve("client"));
+    TestCertificates.Pem client = TestCertificates.selfSigned(clientDir, "client", "gateway");
+    try (SwitchboardServer mtls =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.resolve("data-mtls").toString(),
+                "tls.cert",
+                pem.cert().toString(),
+                "tls.key",
+                pem.key().toString(),
+                "tls.ca",
+                client.cert().toString(),
+                "tls.client-auth",
+                "request",
+                "auth.required",
+                "true",
+                "acl.default",
+                "deny",
+                "http.tls-port",
+                "0"))) {
+      mtls.security()
+          .addRule(
+              new io.switchboard.spi.security.AclRule(
+                  "",
+                  io.switchboard.spi.security.AclRule.Effect.ALLOW,
+                  "cert:CN=gateway",
+                  java.util.EnumSet.of(io.switchboard.spi.security.Permission.ADMIN),
+                  "$streams"),
+              "test");
+      KeyStore keys = KeyStore.getInstance("PKCS12");
+      keys.load(null, null);
+      keys.setKeyEntry(
+          "client", client.privateKey(), new char[0], new X509Certificate[] {client.certificate()});
+      javax.net.ssl.KeyManagerFactory kmf =
+          javax.net.ssl.KeyManagerFactory.getInstance(
+              javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(keys, new char[0]);
+      SSLContext withCert = SSLContext.getInstance("TLS");
+      withCert.init(kmf.getKeyManagers(), trustManagers(pem.certificate()), null);
+      URI streams =
+          URI.create(
+              "https://127.0.0.1:" + mtls.addresses().get("http-tls").getPort() + "/v1/streams");
+      HttpResponse<String> ok =
+          HttpClient.newBuilder()
+              .sslContext(withCert)
+              .build()
+              .send(HttpRequest.newBuilder(streams).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+      // without a certificate (request, not require: the handshake succeeds) nobody is known
+      HttpResponse<String> none =
+          HttpClient.newBuilder()
+              .sslContext(trusting(pem.certificate()))
+              .build()
+              .send(HttpRequest.newBuilder(streams).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(none.statusCode()).isEqualTo(401);
+    }
+  }
+
+  static javax.net.ssl.TrustManager[] trustManagers(X509Certificate cert) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setCertificateEntry("server", cert);
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    return tmf.getTrustManagers();
+  }
 }
