@@ -236,19 +236,38 @@ class DurableBindingsTest {
     ExecutorService loop = Executors.newSingleThreadExecutor(r -> new Thread(r, "the-loop"));
     try (Broker b = open()) {
       b.createStream(StreamConfig.builder("Q", "q.>").build());
-      String thread =
-          b.bindDurable(queueBinding("x", "a"), loop)
-              .thenApply(ignored -> Thread.currentThread().getName())
-              .get(10, TimeUnit.SECONDS);
-      assertThat(thread).isEqualTo("the-loop");
-      String unbound =
-          b.unbind("amqp", "x", loop)
-              .thenApply(ignored -> Thread.currentThread().getName())
-              .get(10, TimeUnit.SECONDS);
-      assertThat(unbound).isEqualTo("the-loop");
+      assertThat(completingThread(loop, () -> b.bindDurable(queueBinding("x", "a"), loop)))
+          .isEqualTo("the-loop");
+      assertThat(completingThread(loop, () -> b.unbind("amqp", "x", loop))).isEqualTo("the-loop");
     } finally {
       loop.shutdownNow();
     }
+  }
+
+  /**
+   * The thread that completes the future {@code call} returns. The loop is held busy until the
+   * dependent stage is attached, so a completion on the loop cannot come first (a stage attached to
+   * a completed future runs on the attaching thread, which would hide where it completed).
+   */
+  static String completingThread(
+      ExecutorService loop, java.util.function.Supplier<CompletableFuture<?>> call)
+      throws Exception {
+    java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+    loop.execute(
+        () -> {
+          try {
+            hold.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    CompletableFuture<String> thread;
+    try {
+      thread = call.get().thenApply(ignored -> Thread.currentThread().getName());
+    } finally {
+      hold.countDown();
+    }
+    return thread.get(10, TimeUnit.SECONDS);
   }
 
   @Test
