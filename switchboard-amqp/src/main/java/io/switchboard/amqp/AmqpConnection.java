@@ -309,6 +309,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     LOG.debug("amqp connection {}: closing, {}", id, e.replyText());
     int code = e.hard() ? e.code() : AmqpException.INTERNAL_ERROR;
+    if (state == State.START_OK && code == AmqpException.ACCESS_REFUSED) {
+      // A refused login: connection.close before tune, as RabbitMQ's authentication_failure_close.
+      send(0, AmqpMethod.of("connection.close", code, e.replyText(), classId, methodId));
+      state = State.CLOSING;
+      closeTimer = ctx.executor().schedule(() -> ctx.close(), 5, TimeUnit.SECONDS);
+      return;
+    }
     if (state.ordinal() < State.TUNE_OK.ordinal()) {
       // Before tune, the spec allows closing the socket straight away; RabbitMQ does so too.
       ctx.close();
@@ -537,9 +544,20 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         String mechanism = m.str(1);
         byte[] response = m.bytes(2);
         String[] credentials = credentials(mechanism, response);
-        // SECURITY: the one place AMQP authenticates. Any user name and password are accepted for
-        // now; the security decision point of switchboard-spi decides here once it exists (a
-        // refusal: connection.close 403 ACCESS_REFUSED, as authentication_failure_close says).
+        // SECURITY: the one place AMQP authenticates. Any user name and password are accepted
+        // while the server does not require authentication; the security service of
+        // switchboard-spi (ServerContext.security(): authenticator().password(user, password,
+        // source), then its decision point for each declare, bind, publish and consume) is to
+        // decide here. Until it does, a server that requires authentication refuses every AMQP
+        // login rather than let anyone in (connection.close 403, authentication_failure_close).
+        if (settings.authRequired()) {
+          throw AmqpException.connection(
+              AmqpException.ACCESS_REFUSED,
+              "Login was refused using authentication mechanism "
+                  + mechanism
+                  + ": this server requires authentication, which its AMQP listener does not"
+                  + " offer yet");
+        }
         user = credentials[0];
         send(
             0,

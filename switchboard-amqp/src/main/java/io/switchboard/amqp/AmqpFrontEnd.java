@@ -104,7 +104,13 @@ public final class AmqpFrontEnd implements FrontEnd {
             config.get(CHANNEL_MAX),
             config.get(HEARTBEAT),
             config.get(MAX_PREFETCH),
-            config.get(MAX_UNCONFIRMED));
+            config.get(MAX_UNCONFIRMED),
+            context.security().authRequired());
+    if (settings.authRequired()) {
+      LOG.warn(
+          "amqp: auth.required is set and AMQP does not authenticate yet: every AMQP login is"
+              + " refused (403 ACCESS_REFUSED); set amqp.port=-1 to turn the listener off");
+    }
     AmqpModel model = new AmqpModel(context.broker());
     model.load();
     AtomicInteger open = new AtomicInteger();
