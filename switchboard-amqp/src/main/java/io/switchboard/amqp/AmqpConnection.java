@@ -12,6 +12,10 @@ import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.core.Message;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.Security;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -43,6 +47,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private enum State {
     HEADER,
     START_OK,
+    AUTHENTICATING,
     TUNE_OK,
     OPEN,
     RUNNING,
@@ -77,11 +82,35 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> heartbeats;
   private ScheduledFuture<?> closeTimer;
 
-  AmqpConnection(AmqpModel model, AmqpSettings settings, AmqpFrameDecoder decoder) {
+  private final Security security;
+
+  /** Who this connection is, once start-ok was checked; decides every declare, publish, consume. */
+  private Access access;
+
+  AmqpConnection(
+      AmqpModel model, AmqpSettings settings, AmqpFrameDecoder decoder, Security security) {
     this.model = model;
     this.broker = model.broker();
     this.settings = settings;
     this.decoder = decoder;
+    this.security = security;
+  }
+
+  /** A refusal of the rules: 403 ACCESS_REFUSED on the channel, as RabbitMQ's. */
+  private void check(Permission permission, String target, String what) {
+    if (!access.allows(permission, target)) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED,
+          "access to "
+              + what
+              + " refused for user '"
+              + user
+              + "' ("
+              + permission.wireName()
+              + " on "
+              + target
+              + ")");
+    }
   }
 
   /** One consumer of a channel. */
@@ -544,30 +573,59 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         String mechanism = m.str(1);
         byte[] response = m.bytes(2);
         String[] credentials = credentials(mechanism, response);
-        // SECURITY: the one place AMQP authenticates. Any user name and password are accepted
-        // while the server does not require authentication; the security service of
-        // switchboard-spi (ServerContext.security(): authenticator().password(user, password,
-        // source), then its decision point for each declare, bind, publish and consume) is to
-        // decide here. Until it does, a server that requires authentication refuses every AMQP
-        // login rather than let anyone in (connection.close 403, authentication_failure_close).
-        if (settings.authRequired()) {
-          throw AmqpException.connection(
-              AmqpException.ACCESS_REFUSED,
-              "Login was refused using authentication mechanism "
-                  + mechanism
-                  + ": this server requires authentication, which its AMQP listener does not"
-                  + " offer yet");
-        }
-        user = credentials[0];
-        send(
-            0,
-            AmqpMethod.of(
-                "connection.tune",
-                settings.channelMax(),
-                (long) settings.frameMax(),
-                settings.heartbeatSeconds()));
-        state = State.TUNE_OK;
+        // The one place AMQP authenticates: PLAIN or AMQPLAIN checked by the security service.
+        // Without auth.required, RabbitMQ's default guest login is anonymous; other credentials
+        // are checked all the same, so a configured user gets its own rights.
+        String login = credentials[0];
+        java.net.InetAddress source =
+            ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+                ? a.getAddress()
+                : null;
+        CompletableFuture<Principal> who =
+            !security.authRequired() && (login.isEmpty() || login.equals("guest"))
+                ? CompletableFuture.completedFuture(Principal.ANONYMOUS)
+                : security.authenticator().password(login, credentials[1], source);
+        state = State.AUTHENTICATING;
+        ctx.channel().config().setAutoRead(false);
+        who.whenComplete(
+            (principal, e) ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          ctx.channel().config().setAutoRead(true);
+                          if (state != State.AUTHENTICATING) {
+                            return; // closed meanwhile
+                          }
+                          state = State.START_OK;
+                          if (e != null) {
+                            LOG.info("amqp connection {}: login of {} refused", id, login);
+                            fail(
+                                AmqpException.connection(
+                                    AmqpException.ACCESS_REFUSED,
+                                    "Login was refused using authentication mechanism "
+                                        + mechanism
+                                        + ". For details see the broker logfile."),
+                                0,
+                                m);
+                            return;
+                          }
+                          access = security.access(principal);
+                          user = login;
+                          send(
+                              0,
+                              AmqpMethod.of(
+                                  "connection.tune",
+                                  settings.channelMax(),
+                                  (long) settings.frameMax(),
+                                  settings.heartbeatSeconds()));
+                          state = State.TUNE_OK;
+                          ctx.flush();
+                        }));
+        return;
       }
+      case AUTHENTICATING ->
+          throw AmqpException.connection(
+              AmqpException.UNEXPECTED_FRAME, "a frame while the login is being checked");
       case TUNE_OK -> {
         expect(m, "connection.tune-ok");
         int ch = m.intArg(0);
@@ -716,6 +774,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       case "exchange.declare" -> {
         String name = m.str(1);
         boolean noWait = m.bit(7);
+        if (!m.bit(3)) {
+          check(Permission.ADMIN, AmqpSubjects.escape(name), "exchange '" + name + "'");
+        }
         CompletableFuture<Void> done =
             model.declareExchange(
                 name, m.str(2), m.bit(3), m.bit(4), m.bit(5), m.bit(6), ctx.executor());
@@ -723,6 +784,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
       case "exchange.delete" -> {
         boolean noWait = m.bit(3);
+        check(Permission.ADMIN, AmqpSubjects.escape(m.str(1)), "exchange '" + m.str(1) + "'");
         await(
             model.deleteExchange(m.str(1), m.bit(2), ctx.executor()),
             c,
@@ -737,6 +799,15 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         boolean bind = m.is("queue.bind");
         AmqpModel.Queue q = queue(c, m.str(1));
         AmqpModel.Exchange x = exchange(m.str(2));
+        check(Permission.ADMIN, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
+        if (bind
+            && access.decide(Permission.SUBSCRIBE, AmqpSubjects.escape(x.name()) + ".>")
+                == io.switchboard.spi.security.Decision.DENY) {
+          check(
+              Permission.SUBSCRIBE,
+              AmqpSubjects.escape(x.name()) + ".>",
+              "exchange '" + x.name() + "'");
+        }
         String key = m.str(3);
         boolean noWait = bind && m.bit(4);
         if (bind) {
@@ -755,6 +826,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
       case "queue.purge" -> {
         AmqpModel.Queue q = queue(c, m.str(1));
+        check(Permission.ADMIN, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
         boolean noWait = m.bit(2);
         CompletableFuture<Long> done = model.purge(q, ctx.executor());
         await(done, c, m, () -> reply(c, noWait, AmqpMethod.of("queue.purge-ok", done.join())));
@@ -763,6 +835,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         String name = m.str(1).isEmpty() ? c.lastQueue : m.str(1);
         boolean noWait = m.bit(4);
         AmqpModel.Queue q = model.queue(name);
+        if (q != null) {
+          check(Permission.ADMIN, AmqpSubjects.queueSubject(name), "queue '" + name + "'");
+        }
         if (q != null && q.owner() != null && q.owner() != this) {
           throw AmqpException.channel(
               AmqpException.RESOURCE_LOCKED,
@@ -858,6 +933,12 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             : requested;
     boolean passive = m.bit(2);
     boolean noWait = m.bit(6);
+    // A passive declare only looks: consuming the queue is enough for it.
+    String target = AmqpSubjects.queueSubject(name);
+    if (!access.allows(Permission.ADMIN, target)
+        && !(passive && access.allows(Permission.CONSUME, target))) {
+      check(Permission.ADMIN, target, "queue '" + name + "'");
+    }
     CompletableFuture<AmqpModel.Counts> done =
         model.declareQueue(
             name, passive, m.bit(3), m.bit(4), m.bit(5), m.table(7), this, ctx.executor());
@@ -895,6 +976,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   private void consume(Chan c, AmqpMethod m) {
     AmqpModel.Queue q = queue(c, m.str(1));
+    check(Permission.CONSUME, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
     String tag = m.str(2).isEmpty() ? "amq.ctag-" + UUID.randomUUID() : m.str(2);
     if (c.consumers.containsKey(tag)) {
       throw AmqpException.connection(
@@ -987,6 +1069,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   private void get(Chan c, AmqpMethod m) {
     AmqpModel.Queue q = queue(c, m.str(1));
+    check(Permission.CONSUME, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
     boolean noAck = m.bit(2);
     String member = c.getMember();
     c.member(q.stream(), member);
@@ -1145,6 +1228,21 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     String subject =
         exchange.isEmpty() ? AmqpSubjects.queueSubject(key) : AmqpSubjects.subject(exchange, key);
+    if (!access.allows(Permission.PUBLISH, subject)) {
+      fail(
+          AmqpException.channel(
+              AmqpException.ACCESS_REFUSED,
+              "access to exchange '"
+                  + exchange
+                  + "' refused for user '"
+                  + user
+                  + "' (publish on "
+                  + subject
+                  + ")"),
+          c.number,
+          m);
+      return;
+    }
     Message message;
     try {
       message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());

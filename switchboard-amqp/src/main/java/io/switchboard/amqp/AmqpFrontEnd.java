@@ -104,13 +104,7 @@ public final class AmqpFrontEnd implements FrontEnd {
             config.get(CHANNEL_MAX),
             config.get(HEARTBEAT),
             config.get(MAX_PREFETCH),
-            config.get(MAX_UNCONFIRMED),
-            context.security().authRequired());
-    if (settings.authRequired()) {
-      LOG.warn(
-          "amqp: auth.required is set and AMQP does not authenticate yet: every AMQP login is"
-              + " refused (403 ACCESS_REFUSED); set amqp.port=-1 to turn the listener off");
-    }
+            config.get(MAX_UNCONFIRMED));
     AmqpModel model = new AmqpModel(context.broker());
     model.load();
     AtomicInteger open = new AtomicInteger();
@@ -136,7 +130,8 @@ public final class AmqpFrontEnd implements FrontEnd {
               ch.pipeline()
                   .addLast("frames-out", new AmqpFrameEncoder())
                   .addLast("frames", decoder)
-                  .addLast("amqp", new AmqpConnection(model, settings, decoder));
+                  .addLast(
+                      "amqp", new AmqpConnection(model, settings, decoder, context.security()));
             });
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     LOG.info("amqp listening on {}", bound);

@@ -9,8 +9,6 @@ package io.switchboard.amqp;
  * @param heartbeatSeconds heartbeat interval offered in connection.tune; 0 offers none
  * @param maxPrefetch credits of a consumer with prefetch 0 (unlimited) and the most any may have
  * @param maxUnconfirmed publishes one connection may have unconfirmed before it is not read
- * @param authRequired the server requires authentication ({@code auth.required}), which AMQP does
- *     not do yet: every login is refused then, rather than let anyone in
  */
 record AmqpSettings(
     int maxConnections,
@@ -18,5 +16,4 @@ record AmqpSettings(
     int channelMax,
     int heartbeatSeconds,
     int maxPrefetch,
-    int maxUnconfirmed,
-    boolean authRequired) {}
+    int maxUnconfirmed) {}

@@ -159,8 +159,9 @@ class AmqpWireTest {
   void amqplainHandshakeAndAnOrderlyClose() throws IOException {
     ByteBuf t = Unpooled.buffer();
     Map<String, Object> login = new LinkedHashMap<>();
-    login.put("LOGIN", "bob");
-    login.put("PASSWORD", "secret");
+    // RabbitMQ's default login: anonymous on a server that does not require authentication.
+    login.put("LOGIN", "guest");
+    login.put("PASSWORD", "guest");
     AmqpTypes.writeTable(t, login);
     t.skipBytes(4);
     open("AMQPLAIN", ByteBufUtil.getBytes(t), 0);
@@ -265,7 +266,7 @@ class AmqpWireTest {
             "connection.start-ok",
             Map.of(),
             "PLAIN",
-            "\0a\0b".getBytes(StandardCharsets.UTF_8),
+            "\0guest\0guest".getBytes(StandardCharsets.UTF_8),
             "en_US"));
     method();
     send(0, AmqpMethod.of("connection.tune-ok", 0, 0L, 0));
