@@ -9,7 +9,6 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
-import io.switchboard.log.format.RecordBatch;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -172,6 +171,10 @@ public final class ConsumerAgent implements Agent {
   private final Consumer<ConsumerState> persister;
   private final long persistIntervalMs;
   private final Cursor[] cursors;
+
+  /** Per partition, what the consumer reads new messages with (each batch decoded once). */
+  private final PartitionReader[] readers;
+
   private final MpscArrayQueue<Command> commands = new MpscArrayQueue<>(16 * 1024);
   private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
 
@@ -276,6 +279,22 @@ public final class ConsumerAgent implements Agent {
     this.persister = persister;
     this.persistIntervalMs = persistIntervalMs;
     this.cursors = new Cursor[logs.size()];
+    this.readers = new PartitionReader[logs.size()];
+    for (int p = 0; p < readers.length; p++) {
+      int partition = p;
+      readers[p] =
+          new PartitionReader(
+              this.logs.get(p),
+              READ_BYTES,
+              (offset, e) ->
+                  LOG.warn(
+                      "SB-BRK-2011 {}/{}: reading partition {} at {} failed: {}",
+                      stream,
+                      config.name(),
+                      partition,
+                      offset,
+                      e.getMessage()));
+    }
     this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
     long now = clock.nowMs();
     this.nextSequence = (Math.max(0, now) << 16) + 1;
@@ -1167,92 +1186,68 @@ public final class ConsumerAgent implements Agent {
     boolean keyShared = keyed();
     Cursor cursor = cursors[p];
     PartitionLog log = logs.get(p);
+    PartitionReader reader = readers[p];
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
     while (out.size() < max && (!tracking || unackedTotal < config.maxAckPending())) {
       cursor.next = Math.max(cursor.next, log.logStartOffset());
-      long end = log.readableEndOffset();
-      if (cursor.next >= end) {
-        return;
-      }
-      List<RecordBatch> batches;
-      try {
-        batches = log.read(cursor.next, READ_BYTES).batches();
-      } catch (SwitchboardException e) {
-        LOG.warn(
-            "SB-BRK-2011 {}/{}: reading partition {} at {} failed: {}",
-            stream,
-            config.name(),
-            p,
-            cursor.next,
-            e.getMessage());
-        return;
-      }
-      if (batches.isEmpty()) {
-        return;
-      }
-      for (RecordBatch b : batches) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
-          if (r.offset() < cursor.next) {
-            continue;
-          }
-          if (r.offset() >= end) {
-            return; // appended but not yet readable (not yet forced under fsync=always)
-          }
-          if (out.size() >= max || (tracking && unackedTotal >= config.maxAckPending())) {
-            return;
-          }
-          cursor.next = r.offset() + 1;
+      Record r = reader.next(cursor.next, log.readableEndOffset());
+      if (r == null) {
+        long past = reader.position(cursor.next); // past a batch's records compacted away
+        if (past != cursor.next) {
+          cursor.next = past;
           dirty = true;
-          String subject = r.subject();
-          if (config.filter() != null
-              && (subject == null || !Subjects.matches(config.filter(), subject))) {
-            continue;
-          }
-          if (isExpired(r, now)) {
-            expired++;
-            continue;
-          }
-          if (keyShared) {
-            long k = keyOf(p, r);
-            if (blocked.contains(k) || !member.equals(ownerOf(k, live))) {
-              // Not this member's to take now: it waits, in order, for its key's owner.
-              Tracked waiting = new Tracked(0, false, now);
-              waiting.keyHash = k;
-              waiting.keyKnown = true;
-              ByteBuffer value = r.value();
-              if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
-                waiting.parked = StoredMessage.of(stream, p, r).message();
-              }
-              cursor.unacked.put(r.offset(), waiting);
-              cursor.idle.add(r.offset());
-              unackedTotal++;
-              blocked.add(k);
-              continue;
-            }
-          }
-          Tracked tr = null;
-          if (tracking) {
-            tr = new Tracked(1, true, now + config.ackTimeoutMs());
-            tr.member = member;
-            tr.keyHash = keyShared ? keyOf(p, r) : 0;
-            tr.keyKnown = keyShared;
-            cursor.unacked.put(r.offset(), tr);
-            unackedTotal++;
-            timers.schedule(p, r.offset(), tr, tr.dueMs);
-            nextDueMs = Math.min(nextDueMs, tr.dueMs);
-          }
-          out.add(
-              new Delivery(
-                  stream,
-                  config.name(),
-                  p,
-                  r.offset(),
-                  1,
-                  StoredMessage.of(stream, p, r).message(),
-                  numberDelivery(member, p, r.offset(), tr)));
         }
-        cursor.next = Math.max(cursor.next, b.nextOffset());
+        return;
       }
+      cursor.next = r.offset() + 1;
+      dirty = true;
+      String subject = r.subject();
+      if (config.filter() != null
+          && (subject == null || !Subjects.matches(config.filter(), subject))) {
+        continue;
+      }
+      if (isExpired(r, now)) {
+        expired++;
+        continue;
+      }
+      if (keyShared) {
+        long k = keyOf(p, r);
+        if (blocked.contains(k) || !member.equals(ownerOf(k, live))) {
+          // Not this member's to take now: it waits, in order, for its key's owner.
+          Tracked waiting = new Tracked(0, false, now);
+          waiting.keyHash = k;
+          waiting.keyKnown = true;
+          ByteBuffer value = r.value();
+          if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
+            waiting.parked = StoredMessage.of(stream, p, r).message();
+          }
+          cursor.unacked.put(r.offset(), waiting);
+          cursor.idle.add(r.offset());
+          unackedTotal++;
+          blocked.add(k);
+          continue;
+        }
+      }
+      Tracked tr = null;
+      if (tracking) {
+        tr = new Tracked(1, true, now + config.ackTimeoutMs());
+        tr.member = member;
+        tr.keyHash = keyShared ? keyOf(p, r) : 0;
+        tr.keyKnown = keyShared;
+        cursor.unacked.put(r.offset(), tr);
+        unackedTotal++;
+        timers.schedule(p, r.offset(), tr, tr.dueMs);
+        nextDueMs = Math.min(nextDueMs, tr.dueMs);
+      }
+      out.add(
+          new Delivery(
+              stream,
+              config.name(),
+              p,
+              r.offset(),
+              1,
+              StoredMessage.of(stream, p, r).message(),
+              numberDelivery(member, p, r.offset(), tr)));
     }
   }
 
@@ -1415,28 +1410,8 @@ public final class ConsumerAgent implements Agent {
 
   /** The message at {@code offset}, or null when retention or compaction removed it. */
   private Message read(int p, long offset) {
-    PartitionLog log = logs.get(p);
-    if (offset < log.logStartOffset() || offset >= log.logEndOffset()) {
-      return null;
-    }
-    try {
-      for (RecordBatch b : log.read(offset, 1).batches()) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
-          if (r.offset() == offset) {
-            return StoredMessage.of(stream, p, r).message();
-          }
-        }
-      }
-    } catch (SwitchboardException e) {
-      LOG.warn(
-          "SB-BRK-2011 {}/{}: reading {}:{} failed: {}",
-          stream,
-          config.name(),
-          p,
-          offset,
-          e.getMessage());
-    }
-    return null;
+    Record r = readers[p].readAt(offset);
+    return r == null ? null : StoredMessage.of(stream, p, r).message();
   }
 
   /** The state to persist now. Owner thread. */
@@ -1529,6 +1504,9 @@ public final class ConsumerAgent implements Agent {
       }
     }
     appendNotices.clear();
+    for (PartitionReader reader : readers) {
+      reader.reset();
+    }
     persister.accept(snapshot());
   }
 
