@@ -248,8 +248,8 @@ public final class ConsumerAgent implements Agent {
   /** Exclusive and failover modes: the member allowed to fetch, and when it last showed up. */
   private String activeMember;
 
-  /** Key-shared mode: when each member last fetched. */
-  private final Map<String, Long> memberSeen = new HashMap<>();
+  /** Keyed modes: which member each key (or partition) goes to, and which members are live. */
+  private final KeyRouter router;
 
   private long activeSeenMs;
 
@@ -279,6 +279,7 @@ public final class ConsumerAgent implements Agent {
     this.persister = persister;
     this.persistIntervalMs = persistIntervalMs;
     this.cursors = new Cursor[logs.size()];
+    this.router = new KeyRouter(config.mode(), logs.size(), config.ackTimeoutMs());
     this.readers = new PartitionReader[logs.size()];
     for (int p = 0; p < readers.length; p++) {
       int partition = p;
@@ -686,7 +687,7 @@ public final class ConsumerAgent implements Agent {
     if (held) {
       activeMember = null;
     }
-    held |= memberSeen.remove(member) != null;
+    held |= router.forget(member);
     for (Iterator<Fetch> it = waiting.iterator(); it.hasNext(); ) {
       Fetch f = it.next();
       if (f.member().equals(member)) {
@@ -771,7 +772,7 @@ public final class ConsumerAgent implements Agent {
       PushSubscription s = sinks.get((nextSink + i) % n);
       String member = s.member();
       if (keyed()) {
-        memberSeen.put(member, now);
+        router.seen(member, now);
       }
       if (singleReader()) {
         if (activeMember == null
@@ -1074,7 +1075,7 @@ public final class ConsumerAgent implements Agent {
         activeSeenMs = now; // waiting in a fetch counts as alive
       }
       if (keyed()) {
-        memberSeen.put(f.member(), now); // waiting in a fetch counts as alive
+        router.seen(f.member(), now); // waiting in a fetch counts as alive
       }
       List<Delivery> got = collect(f.member(), f.max(), now);
       if (!got.isEmpty() || now >= f.deadlineMs() || closed) {
@@ -1096,7 +1097,7 @@ public final class ConsumerAgent implements Agent {
     // now (owned elsewhere, in flight to someone
     // else, or waiting behind an earlier message of the same key). Built in offset order.
     Set<Long> blocked = keyShared ? new HashSet<>() : Set.of();
-    List<String> live = keyShared ? liveMembers(member, now) : List.of();
+    List<String> live = keyShared ? router.live(member, now) : List.of();
     if (keyShared) {
       // First, every key another member holds (anywhere in the partition) is off limits: the
       // offset-ordered pass below would otherwise meet an earlier message of it first.
@@ -1126,7 +1127,7 @@ public final class ConsumerAgent implements Agent {
                   || awaitsDeadLetter(tr)
                   || tr.dueMs > now
                   || blocked.contains(tr.keyHash)
-                  || !member.equals(ownerOf(tr.keyHash, live)))) {
+                  || !member.equals(router.ownerOf(tr.keyHash, live)))) {
             blocked.add(tr.keyHash);
             continue;
           }
@@ -1211,8 +1212,8 @@ public final class ConsumerAgent implements Agent {
         continue;
       }
       if (keyShared) {
-        long k = keyOf(p, r);
-        if (blocked.contains(k) || !member.equals(ownerOf(k, live))) {
+        long k = router.keyOf(p, r);
+        if (blocked.contains(k) || !member.equals(router.ownerOf(k, live))) {
           // Not this member's to take now: it waits, in order, for its key's owner.
           Tracked waiting = new Tracked(0, false, now);
           waiting.keyHash = k;
@@ -1232,7 +1233,7 @@ public final class ConsumerAgent implements Agent {
       if (tracking) {
         tr = new Tracked(1, true, now + config.ackTimeoutMs());
         tr.member = member;
-        tr.keyHash = keyShared ? keyOf(p, r) : 0;
+        tr.keyHash = keyShared ? router.keyOf(p, r) : 0;
         tr.keyKnown = keyShared;
         cursor.unacked.put(r.offset(), tr);
         unackedTotal++;
@@ -1261,7 +1262,7 @@ public final class ConsumerAgent implements Agent {
     }
     Message m = read(partition, offset);
     if (m != null) {
-      tr.keyHash = keyHash(m.key() == null ? null : ByteBuffer.wrap(m.key()), m.subject());
+      tr.keyHash = KeyRouter.keyOf(m);
       if (m.payload().length <= PARKED_MESSAGE_MAX_BYTES) {
         tr.parked = m;
       }
@@ -1271,116 +1272,7 @@ public final class ConsumerAgent implements Agent {
 
   /** Modes that give each key (key-shared) or partition (group) to one member at a time. */
   private boolean keyed() {
-    return config.mode() == DeliveryMode.KEY_SHARED || config.mode() == DeliveryMode.GROUP;
-  }
-
-  /** What delivery is grouped by: the partition in group mode, else the message's key. */
-  private long keyOf(int partition, Record r) {
-    return config.mode() == DeliveryMode.GROUP ? partition : keyHash(r);
-  }
-
-  private String ownerOf(long key, List<String> live) {
-    return config.mode() == DeliveryMode.GROUP ? assign(live).get((int) key) : owner(key, live);
-  }
-
-  /**
-   * Group mode: partitions to members, sticky and balanced. When the live members change, the
-   * partitions of members that left are freed, members above their fair share give up the excess,
-   * and the free partitions go to members below it; everything else stays where it was.
-   */
-  private List<String> assign(List<String> live) {
-    if (live.equals(assignedFor)) {
-      return assignment;
-    }
-    int n = cursors.length;
-    List<String> next = new ArrayList<>(java.util.Collections.nCopies(n, (String) null));
-    Map<String, Integer> load = new HashMap<>();
-    for (String m : live) {
-      load.put(m, 0);
-    }
-    int fair = (n + live.size() - 1) / live.size();
-    for (int p = 0; p < n; p++) {
-      String was = p < assignment.size() ? assignment.get(p) : null;
-      if (was != null && load.containsKey(was) && load.get(was) < fair) {
-        next.set(p, was);
-        load.merge(was, 1, Integer::sum);
-      }
-    }
-    for (int p = 0; p < n; p++) {
-      if (next.get(p) == null) {
-        String least = null;
-        for (String m : live) {
-          if (least == null || load.get(m) < load.get(least)) {
-            least = m;
-          }
-        }
-        next.set(p, least);
-        load.merge(least, 1, Integer::sum);
-      }
-    }
-    assignment = next;
-    assignedFor = List.copyOf(live);
-    return assignment;
-  }
-
-  /** The group assignment of partitions (index) to members. */
-  private List<String> assignment = List.of();
-
-  private List<String> assignedFor = List.of();
-
-  /** The key that key-shared delivery groups by: the message key, else its subject. */
-  private static long keyHash(Record r) {
-    return keyHash(r.key(), r.subject());
-  }
-
-  private static long keyHash(ByteBuffer key, String subject) {
-    long h = 0x9E3779B97F4A7C15L;
-    if (key != null) {
-      for (int i = key.position(); i < key.limit(); i++) {
-        h = (h ^ key.get(i)) * 0x100000001B3L;
-      }
-      return mix(h);
-    }
-    return mix(subject == null ? h : h ^ subject.hashCode() * 0xC2B2AE3D27D4EB4FL);
-  }
-
-  private static long mix(long z) {
-    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
-    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
-    return z ^ (z >>> 33);
-  }
-
-  /**
-   * The member a key belongs to: rendezvous hashing over the live members, so when members come and
-   * go only the keys of the ones that changed move.
-   */
-  private static String owner(long keyHash, List<String> live) {
-    String best = null;
-    long bestScore = 0;
-    for (String m : live) {
-      long score = mix(keyHash ^ mix(m.hashCode()));
-      if (best == null || Long.compareUnsigned(score, bestScore) > 0) {
-        best = m;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
-
-  /** Members that fetched within an ack timeout (plus the one asking now), sorted. */
-  private List<String> liveMembers(String asking, long now) {
-    memberSeen.put(asking, now);
-    if (memberSeen.size() > 1024) {
-      memberSeen.values().removeIf(seen -> now - seen > 10 * config.ackTimeoutMs());
-    }
-    List<String> live = new ArrayList<>();
-    for (Map.Entry<String, Long> e : memberSeen.entrySet()) {
-      if (now - e.getValue() <= config.ackTimeoutMs()) {
-        live.add(e.getKey());
-      }
-    }
-    live.sort(null);
-    return live;
+    return KeyRouter.keyed(config.mode());
   }
 
   /** Whether the record's time to live ({@link Message#TTL_HEADER}) has run out. */
