@@ -1,6 +1,7 @@
 package io.switchboard.broker.consumer;
 
 import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.consumer.AckTracker.Tracked;
 import io.switchboard.broker.stream.Agent;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
@@ -19,8 +20,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -75,50 +74,6 @@ public final class ConsumerAgent implements Agent {
 
   private static final long RETRY_DEAD_LETTER_MS = 1000;
 
-  private static final class Tracked {
-    int deliveries;
-    boolean inFlight;
-    boolean deadLettering;
-    long dueMs;
-    String lastError;
-
-    /** Key-shared mode: the message's key hash, and the member it is in flight to. */
-    long keyHash;
-
-    /** Whether {@link #keyHash} has been worked out (entries restored from disk start without). */
-    boolean keyKnown;
-
-    String member;
-
-    /** The sequence number of its live delivery (see {@link Delivery#sequence()}). */
-    long sequence;
-
-    /**
-     * Key-shared mode: a parked message kept ready (small ones only), so delivering it later does
-     * not re-read and re-parse its batch. Bounded by maxAckPending.
-     */
-    Message parked;
-
-    Tracked(int deliveries, boolean inFlight, long dueMs) {
-      this.deliveries = deliveries;
-      this.inFlight = inFlight;
-      this.dueMs = dueMs;
-    }
-  }
-
-  private static final class Cursor {
-    /** Written by the runner only; volatile so {@link #pending()} may read it from any thread. */
-    volatile long next;
-
-    final TreeMap<Long, Tracked> unacked = new TreeMap<>();
-
-    /**
-     * The offsets of {@link #unacked} not in flight (given back, or parked for their key): the only
-     * candidates for redelivery, so a fetch looks at these rather than at every entry.
-     */
-    final TreeSet<Long> idle = new TreeSet<>();
-  }
-
   private sealed interface Command {}
 
   private record Fetch(
@@ -170,7 +125,7 @@ public final class ConsumerAgent implements Agent {
   private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
   private final Consumer<ConsumerState> persister;
   private final long persistIntervalMs;
-  private final Cursor[] cursors;
+  private final AckTracker[] cursors;
 
   /** Per partition, what the consumer reads new messages with (each batch decoded once). */
   private final PartitionReader[] readers;
@@ -230,7 +185,7 @@ public final class ConsumerAgent implements Agent {
           new DeliveryTimers.Owner() {
             @Override
             public boolean isCurrent(int partition, long offset, Object tracked, long dueMs) {
-              return cursors[partition].unacked.get(offset) == tracked
+              return cursors[partition].get(offset) == tracked
                   && ((Tracked) tracked).dueMs == dueMs;
             }
 
@@ -278,7 +233,7 @@ public final class ConsumerAgent implements Agent {
     this.deadLetterPublisher = deadLetterPublisher;
     this.persister = persister;
     this.persistIntervalMs = persistIntervalMs;
-    this.cursors = new Cursor[logs.size()];
+    this.cursors = new AckTracker[logs.size()];
     this.router = new KeyRouter(config.mode(), logs.size(), config.ackTimeoutMs());
     this.readers = new PartitionReader[logs.size()];
     for (int p = 0; p < readers.length; p++) {
@@ -300,10 +255,10 @@ public final class ConsumerAgent implements Agent {
     long now = clock.nowMs();
     this.nextSequence = (Math.max(0, now) << 16) + 1;
     for (int p = 0; p < cursors.length; p++) {
-      cursors[p] = new Cursor();
-      if (p < state.partitions().size()) {
+      boolean saved = p < state.partitions().size();
+      cursors[p] = new AckTracker(saved ? state.partitions().get(p).next() : 0);
+      if (saved) {
         ConsumerState.PartitionState ps = state.partitions().get(p);
-        cursors[p].next = ps.next();
         for (long[] u : ps.unacked()) {
           // The delivery a restart interrupted counts as timed out now: the first duty cycle
           // gives it back like any timeout (dead-letter at the limit, else redeliver).
@@ -313,7 +268,7 @@ public final class ConsumerAgent implements Agent {
             tr.keyHash = p;
             tr.keyKnown = true;
           }
-          cursors[p].unacked.put(u[0], tr);
+          cursors[p].add(u[0], tr);
           unackedTotal++;
           timers.schedule(p, u[0], tr, now);
         }
@@ -339,8 +294,7 @@ public final class ConsumerAgent implements Agent {
 
   private void publishFloors() {
     for (int p = 0; p < cursors.length; p++) {
-      Cursor c = cursors[p];
-      floors.set(p, c.unacked.isEmpty() ? c.next : Math.min(c.next, c.unacked.firstKey()));
+      floors.set(p, cursors[p].floor());
     }
   }
 
@@ -696,13 +650,11 @@ public final class ConsumerAgent implements Agent {
       }
     }
     for (int p = 0; p < cursors.length; p++) {
-      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+      for (Map.Entry<Long, Tracked> e : cursors[p].inFlightTo(member)) {
         Tracked tr = e.getValue();
-        if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
-          tr.lastError = "member " + member + " left";
-          giveBack(p, e.getKey(), tr, now, 0);
-          held = true;
-        }
+        tr.lastError = "member " + member + " left";
+        giveBack(p, e.getKey(), tr, now, 0);
+        held = true;
       }
     }
     return held;
@@ -806,8 +758,8 @@ public final class ConsumerAgent implements Agent {
    */
   private boolean anythingToDeliver(long now) {
     for (int p = 0; p < cursors.length; p++) {
-      Cursor c = cursors[p];
-      if (!c.idle.isEmpty() || c.next < logs.get(p).readableEndOffset()) {
+      AckTracker c = cursors[p];
+      if (c.hasIdle() || c.next() < logs.get(p).readableEndOffset()) {
         return true;
       }
     }
@@ -818,7 +770,7 @@ public final class ConsumerAgent implements Agent {
     if (partition < 0 || partition >= cursors.length) {
       return null;
     }
-    return cursors[partition].unacked.get(offset);
+    return cursors[partition].get(offset);
   }
 
   private boolean applyTouch(int partition, long offset, int deliveryCount, long now) {
@@ -835,17 +787,10 @@ public final class ConsumerAgent implements Agent {
       return false;
     }
     if (config.ackPolicy() == AckPolicy.CUMULATIVE) {
-      Map<Long, Tracked> upTo = cursors[partition].unacked.headMap(offset, true);
-      boolean any = false;
-      for (Iterator<Map.Entry<Long, Tracked>> it = upTo.entrySet().iterator(); it.hasNext(); ) {
-        if (it.next().getValue().inFlight) {
-          it.remove();
-          unackedTotal--;
-          any = true;
-        }
-      }
-      dirty |= any;
-      return any;
+      int acked = cursors[partition].ackInFlightUpTo(offset);
+      unackedTotal -= acked;
+      dirty |= acked > 0;
+      return acked > 0;
     }
     Tracked tr = tracked(partition, offset);
     if (tr == null || tr.deadLettering) {
@@ -878,7 +823,7 @@ public final class ConsumerAgent implements Agent {
 
   /** Whether {@code s} is still the live, unacknowledged delivery it was to {@code member}. */
   private boolean isLive(Sent s, String member) {
-    Tracked tr = cursors[s.partition()].unacked.get(s.offset());
+    Tracked tr = cursors[s.partition()].get(s.offset());
     return tr == s.tracked()
         && tr.inFlight
         && !tr.deadLettering
@@ -934,8 +879,7 @@ public final class ConsumerAgent implements Agent {
   }
 
   private void remove(int partition, long offset) {
-    cursors[partition].idle.remove(offset);
-    if (cursors[partition].unacked.remove(offset) != null) {
+    if (cursors[partition].remove(offset)) {
       unackedTotal--;
       dirty = true;
     }
@@ -943,8 +887,7 @@ public final class ConsumerAgent implements Agent {
 
   /** A delivery came back (nack or timeout): dead-letter it, or schedule its redelivery. */
   private void giveBack(int partition, long offset, Tracked tr, long now, long delayMs) {
-    tr.inFlight = false;
-    cursors[partition].idle.add(offset);
+    cursors[partition].returned(offset, tr);
     if (config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver()) {
       deadLetter(partition, offset, tr);
       return;
@@ -1102,7 +1045,7 @@ public final class ConsumerAgent implements Agent {
       // First, every key another member holds (anywhere in the partition) is off limits: the
       // offset-ordered pass below would otherwise meet an earlier message of it first.
       for (int p = 0; p < cursors.length; p++) {
-        for (Map.Entry<Long, Tracked> e : cursors[p].unacked.entrySet()) {
+        for (Map.Entry<Long, Tracked> e : cursors[p].entries()) {
           Tracked tr = e.getValue();
           ensureKey(p, e.getKey(), tr);
           if (awaitsDeadLetter(tr) || (tr.inFlight && !member.equals(tr.member))) {
@@ -1112,47 +1055,41 @@ public final class ConsumerAgent implements Agent {
       }
     }
     for (int p = 0; p < cursors.length && out.size() < max; p++) {
-      // Key-shared must see what is in flight (to keep keys in order); others only what is idle.
-      List<Map.Entry<Long, Tracked>> candidates =
-          keyShared ? List.copyOf(cursors[p].unacked.entrySet()) : idleEntries(cursors[p]);
-      for (Map.Entry<Long, Tracked> e : candidates) {
-        if (out.size() >= max) {
-          break;
+      // Only idle entries can go out again, so only they are walked, in offset order and in place.
+      // (Key-shared: what is in flight blocks its key for other members, which the pass above
+      // noted; what is in flight to this member blocks nothing.)
+      AckTracker cursor = cursors[p];
+      for (Long o = cursor.firstIdle(); o != null && out.size() < max; o = cursor.idleAfter(o)) {
+        long offset = o;
+        Tracked tr = cursor.get(offset);
+        if (keyShared
+            && (awaitsDeadLetter(tr)
+                || tr.dueMs > now
+                || blocked.contains(tr.keyHash)
+                || !member.equals(router.ownerOf(tr.keyHash, live)))) {
+          blocked.add(tr.keyHash);
+          continue;
         }
-        Tracked tr = e.getValue();
-        if (keyShared) {
-          boolean mineInFlight = tr.inFlight && member.equals(tr.member);
-          if (!mineInFlight
-              && (tr.inFlight
-                  || awaitsDeadLetter(tr)
-                  || tr.dueMs > now
-                  || blocked.contains(tr.keyHash)
-                  || !member.equals(router.ownerOf(tr.keyHash, live)))) {
-            blocked.add(tr.keyHash);
-            continue;
-          }
-        }
-        if (!tr.inFlight && !awaitsDeadLetter(tr) && tr.dueMs <= now) {
-          Message m = tr.parked != null ? tr.parked : read(p, e.getKey());
+        if (!awaitsDeadLetter(tr) && tr.dueMs <= now) {
+          Message m = tr.parked != null ? tr.parked : read(p, offset);
           tr.parked = null;
           if (m == null || isExpired(m, now)) {
             if (m != null) {
               expired++;
             }
-            remove(p, e.getKey());
+            remove(p, offset);
             continue;
           }
-          tr.inFlight = true;
-          cursors[p].idle.remove(e.getKey());
+          cursor.sent(offset, tr);
           tr.member = member;
           tr.deliveries++;
-          schedule(p, e.getKey(), tr, now + config.ackTimeoutMs());
+          schedule(p, offset, tr, now + config.ackTimeoutMs());
           dirty = true;
           boolean tracked = config.ackPolicy() != AckPolicy.NONE;
-          long sequence = numberDelivery(member, p, e.getKey(), tracked ? tr : null);
-          out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m, sequence));
+          long sequence = numberDelivery(member, p, offset, tracked ? tr : null);
+          out.add(new Delivery(stream, config.name(), p, offset, tr.deliveries, m, sequence));
           if (!tracked) {
-            remove(p, e.getKey()); // a key-shared message that had waited: delivered means done
+            remove(p, offset); // a key-shared message that had waited: delivered means done
           }
         }
       }
@@ -1161,17 +1098,6 @@ public final class ConsumerAgent implements Agent {
       int p = nextPartition;
       nextPartition = (nextPartition + 1) % cursors.length;
       readNew(p, member, max, now, out, blocked, live);
-    }
-    return out;
-  }
-
-  private static List<Map.Entry<Long, Tracked>> idleEntries(Cursor c) {
-    if (c.idle.isEmpty()) {
-      return List.of();
-    }
-    List<Map.Entry<Long, Tracked>> out = new ArrayList<>(c.idle.size());
-    for (Long offset : c.idle) {
-      out.add(Map.entry(offset, c.unacked.get(offset)));
     }
     return out;
   }
@@ -1185,22 +1111,22 @@ public final class ConsumerAgent implements Agent {
       Set<Long> blocked,
       List<String> live) {
     boolean keyShared = keyed();
-    Cursor cursor = cursors[p];
+    AckTracker cursor = cursors[p];
     PartitionLog log = logs.get(p);
     PartitionReader reader = readers[p];
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
     while (out.size() < max && (!tracking || unackedTotal < config.maxAckPending())) {
-      cursor.next = Math.max(cursor.next, log.logStartOffset());
-      Record r = reader.next(cursor.next, log.readableEndOffset());
+      cursor.next(Math.max(cursor.next(), log.logStartOffset()));
+      Record r = reader.next(cursor.next(), log.readableEndOffset());
       if (r == null) {
-        long past = reader.position(cursor.next); // past a batch's records compacted away
-        if (past != cursor.next) {
-          cursor.next = past;
+        long past = reader.position(cursor.next()); // past a batch's records compacted away
+        if (past != cursor.next()) {
+          cursor.next(past);
           dirty = true;
         }
         return;
       }
-      cursor.next = r.offset() + 1;
+      cursor.next(r.offset() + 1);
       dirty = true;
       String subject = r.subject();
       if (config.filter() != null
@@ -1222,8 +1148,7 @@ public final class ConsumerAgent implements Agent {
           if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
             waiting.parked = StoredMessage.of(stream, p, r).message();
           }
-          cursor.unacked.put(r.offset(), waiting);
-          cursor.idle.add(r.offset());
+          cursor.add(r.offset(), waiting);
           unackedTotal++;
           blocked.add(k);
           continue;
@@ -1235,7 +1160,7 @@ public final class ConsumerAgent implements Agent {
         tr.member = member;
         tr.keyHash = keyShared ? router.keyOf(p, r) : 0;
         tr.keyKnown = keyShared;
-        cursor.unacked.put(r.offset(), tr);
+        cursor.add(r.offset(), tr);
         unackedTotal++;
         timers.schedule(p, r.offset(), tr, tr.dueMs);
         nextDueMs = Math.min(nextDueMs, tr.dueMs);
@@ -1309,12 +1234,8 @@ public final class ConsumerAgent implements Agent {
   /** The state to persist now. Owner thread. */
   ConsumerState snapshot() {
     List<ConsumerState.PartitionState> parts = new ArrayList<>(cursors.length);
-    for (Cursor c : cursors) {
-      List<long[]> unacked = new ArrayList<>(c.unacked.size());
-      for (Map.Entry<Long, Tracked> e : c.unacked.entrySet()) {
-        unacked.add(new long[] {e.getKey(), e.getValue().deliveries});
-      }
-      parts.add(new ConsumerState.PartitionState(c.next, unacked));
+    for (AckTracker c : cursors) {
+      parts.add(c.snapshot());
     }
     return new ConsumerState(parts);
   }
@@ -1333,7 +1254,7 @@ public final class ConsumerAgent implements Agent {
     long sum = 0;
     for (int p = 0; p < cursors.length; p++) {
       PartitionLog log = logs.get(p);
-      sum += Math.max(0, log.logEndOffset() - Math.max(cursors[p].next, log.logStartOffset()));
+      sum += Math.max(0, log.logEndOffset() - Math.max(cursors[p].next(), log.logStartOffset()));
     }
     return sum;
   }
