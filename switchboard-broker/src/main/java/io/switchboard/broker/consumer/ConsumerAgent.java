@@ -115,8 +115,17 @@ public final class ConsumerAgent implements Agent {
   /** Push members registered at most; a registration past it is refused. */
   static final int MAX_SINKS = 1024;
 
-  /** Messages pushed to one member per duty cycle, so one busy member cannot starve others. */
+  /**
+   * Messages pushed to one member per round of a duty cycle, so one busy member cannot starve
+   * others.
+   */
   static final int MAX_PUSH_PER_CYCLE = 256;
+
+  /**
+   * Messages pushed per duty cycle over every member, in rounds: more than a partition appends per
+   * cycle (1,024 publishes), so a consumer sharing a runner with its stream can catch up with it.
+   */
+  static final int PUSH_BUDGET_PER_CYCLE = 4096;
 
   private final String stream;
   private final ConsumerConfig config;
@@ -708,9 +717,11 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
-   * Pushes to the members that have credits, starting with a different one each cycle. A member
-   * pushed to counts as alive (exclusive and failover: it holds or may take over the consumer;
-   * key-shared and group: its keys stay with it), whether or not it has credits now.
+   * Pushes to the members that have credits, starting with a different one each cycle, in rounds of
+   * at most {@link #MAX_PUSH_PER_CYCLE} per member, until they have what they can take or the
+   * cycle's {@link #PUSH_BUDGET_PER_CYCLE} is spent. A member pushed to counts as alive (exclusive
+   * and failover: it holds or may take over the consumer; key-shared and group: its keys stay with
+   * it), whether or not it has credits now.
    */
   private int serveSinks(long now) {
     if (sinks.isEmpty()) {
@@ -718,6 +729,17 @@ public final class ConsumerAgent implements Agent {
     }
     sinks.removeIf(PushSubscription::isClosed);
     int n = sinks.size();
+    int pushed = 0;
+    int round;
+    do {
+      round = pushRound(now, n);
+      pushed += round;
+    } while (round > 0 && pushed < PUSH_BUDGET_PER_CYCLE);
+    nextSink = n == 0 ? 0 : (nextSink + 1) % n;
+    return pushed;
+  }
+
+  private int pushRound(long now, int n) {
     int pushed = 0;
     boolean anything = anythingToDeliver(now);
     for (int i = 0; i < n; i++) {
@@ -748,7 +770,6 @@ public final class ConsumerAgent implements Agent {
         pushed += got.size();
       }
     }
-    nextSink = n == 0 ? 0 : (nextSink + 1) % n;
     return pushed;
   }
 

@@ -520,6 +520,33 @@ class ConsumerAgentTest {
     assertThat(bodies(fetch(c, 10))).containsExactly("4");
   }
 
+  /**
+   * A member with credits for a backlog gets it in one duty cycle, in rounds of {@link
+   * ConsumerAgent#MAX_PUSH_PER_CYCLE}, up to the cycle's budget: a consumer sharing its runner with
+   * its stream must take more per cycle than the stream appends, or it falls behind.
+   */
+  @Test
+  void aMemberWithCreditsTakesABacklogInRoundsWithinTheCyclesBudget() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").maxAckPending(10_000).build());
+    List<Integer> batches = new ArrayList<>();
+    int backlog = ConsumerAgent.PUSH_BUDGET_PER_CYCLE + 100;
+    c.pushBatches("m", backlog, b -> batches.add(b.size()));
+    String[] bodies = new String[backlog];
+    for (int i = 0; i < backlog; i++) {
+      bodies[i] = Integer.toString(i);
+    }
+    for (int i = 0; i < backlog; i += 500) {
+      publish("s.a", java.util.Arrays.copyOfRange(bodies, i, Math.min(backlog, i + 500)));
+    }
+    c.doWork();
+    assertThat(batches).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(256));
+    assertThat(batches.stream().mapToInt(Integer::intValue).sum())
+        .as("one cycle: the budget, in rounds")
+        .isEqualTo(ConsumerAgent.PUSH_BUDGET_PER_CYCLE);
+    c.doWork();
+    assertThat(batches.stream().mapToInt(Integer::intValue).sum()).isEqualTo(backlog);
+  }
+
   @Test
   void aStandbyPushMemberTakesOverAFailoverConsumerOnlyWhenTheActiveOneIsGone() {
     ConsumerAgent c =
