@@ -44,6 +44,15 @@ final class AckTracker {
      */
     Message parked;
 
+    /**
+     * The hold this entry has noted in {@link KeyHolds} (keyed modes), to take back when it
+     * changes.
+     */
+    byte holdKind;
+
+    long heldKey;
+    String heldBy;
+
     Tracked(int deliveries, boolean inFlight, long dueMs) {
       this.deliveries = deliveries;
       this.inFlight = inFlight;
@@ -59,8 +68,67 @@ final class AckTracker {
   /** The offsets of {@link #unacked} not in flight: the only candidates for redelivery. */
   private final TreeSet<Long> idle = new TreeSet<>();
 
-  AckTracker(long next) {
+  private static final byte NO_HOLD = 0;
+  private static final byte MEMBER_HOLD = 1;
+  private static final byte HOLD_FROM_ALL = 2;
+
+  /** Keyed modes: the consumer's key holds, kept up to date here; null otherwise. */
+  private final KeyHolds holds;
+
+  private final int maxDeliver;
+
+  /**
+   * @param holds the consumer's key holds in keyed modes (shared by its partitions), else null
+   * @param maxDeliver the consumer's delivery limit (0: none): an idle entry that reached it awaits
+   *     its dead letter
+   */
+  AckTracker(long next, KeyHolds holds, int maxDeliver) {
     this.next = next;
+    this.holds = holds;
+    this.maxDeliver = maxDeliver;
+  }
+
+  /**
+   * Notes in the key holds what {@code tr} holds now; call after changing anything a hold depends
+   * on (in flight, member, dead-lettering, deliveries, key).
+   */
+  void rehold(Tracked tr) {
+    if (holds == null) {
+      return;
+    }
+    byte kind;
+    String by = null;
+    if (!tr.keyKnown) {
+      kind = NO_HOLD; // worked out before any delivery pass looks (ConsumerAgent.ensureKeys)
+    } else if (tr.deadLettering
+        || (!tr.inFlight && maxDeliver > 0 && tr.deliveries >= maxDeliver)) {
+      kind = HOLD_FROM_ALL;
+    } else if (tr.inFlight) {
+      by = tr.member;
+      kind = by == null ? HOLD_FROM_ALL : MEMBER_HOLD;
+    } else {
+      kind = NO_HOLD;
+    }
+    if (kind == tr.holdKind
+        && tr.heldKey == tr.keyHash
+        && java.util.Objects.equals(by, tr.heldBy)) {
+      return;
+    }
+    release(tr);
+    if (kind != NO_HOLD) {
+      holds.hold(tr.keyHash, by);
+      tr.holdKind = kind;
+      tr.heldKey = tr.keyHash;
+      tr.heldBy = by;
+    }
+  }
+
+  private void release(Tracked tr) {
+    if (holds != null && tr.holdKind != NO_HOLD) {
+      holds.release(tr.heldKey, tr.heldBy);
+    }
+    tr.holdKind = NO_HOLD;
+    tr.heldBy = null;
   }
 
   /** The next offset to deliver for the first time. Any thread. */
@@ -87,28 +155,38 @@ final class AckTracker {
 
   /** Tracks {@code offset}; idle unless {@code tr} is in flight. */
   void add(long offset, Tracked tr) {
-    unacked.put(offset, tr);
+    Tracked was = unacked.put(offset, tr);
+    if (was != null) {
+      release(was);
+    }
     if (!tr.inFlight) {
       idle.add(offset);
     }
+    rehold(tr);
   }
 
   /** Stops tracking {@code offset}: done. Whether it was tracked. */
   boolean remove(long offset) {
     idle.remove(offset);
-    return unacked.remove(offset) != null;
+    Tracked tr = unacked.remove(offset);
+    if (tr != null) {
+      release(tr);
+    }
+    return tr != null;
   }
 
-  /** {@code tr} at {@code offset} went out to a member. */
+  /** {@code tr} at {@code offset} went out to its member ({@code tr.member}, set before). */
   void sent(long offset, Tracked tr) {
     tr.inFlight = true;
     idle.remove(offset);
+    rehold(tr);
   }
 
   /** {@code tr} at {@code offset} came back (nack, timeout, its member left): idle again. */
   void returned(long offset, Tracked tr) {
     tr.inFlight = false;
     idle.add(offset);
+    rehold(tr);
   }
 
   boolean hasIdle() {
@@ -129,17 +207,14 @@ final class AckTracker {
   int ackInFlightUpTo(long offset) {
     int acked = 0;
     for (Iterator<Tracked> it = unacked.headMap(offset, true).values().iterator(); it.hasNext(); ) {
-      if (it.next().inFlight) {
+      Tracked tr = it.next();
+      if (tr.inFlight) {
         it.remove();
+        release(tr);
         acked++;
       }
     }
     return acked;
-  }
-
-  /** Every entry in offset order, live: for walks that change no membership while walking. */
-  Iterable<Map.Entry<Long, Tracked>> entries() {
-    return unacked.entrySet();
   }
 
   /** The entries in flight to {@code member} (a copy: the caller gives them back). */

@@ -215,6 +215,17 @@ public final class ConsumerAgent implements Agent {
   /** Keyed modes: which member each key (or partition) goes to, and which members are live. */
   private final KeyRouter router;
 
+  /**
+   * Keyed modes: which keys are held in flight or awaiting dead letters, and by whom; else null.
+   */
+  private final KeyHolds holds;
+
+  /**
+   * Keyed modes: entries restored without their key (partition, offset); worked out by the first
+   * delivery pass, before any key hold is asked about.
+   */
+  private final List<long[]> unkeyed = new ArrayList<>();
+
   private long activeSeenMs;
 
   /**
@@ -244,6 +255,7 @@ public final class ConsumerAgent implements Agent {
     this.persistIntervalMs = persistIntervalMs;
     this.cursors = new AckTracker[logs.size()];
     this.router = new KeyRouter(config.mode(), logs.size(), config.ackTimeoutMs());
+    this.holds = KeyRouter.keyed(config.mode()) ? new KeyHolds() : null;
     this.readers = new PartitionReader[logs.size()];
     for (int p = 0; p < readers.length; p++) {
       int partition = p;
@@ -265,7 +277,8 @@ public final class ConsumerAgent implements Agent {
     this.nextSequence = (Math.max(0, now) << 16) + 1;
     for (int p = 0; p < cursors.length; p++) {
       boolean saved = p < state.partitions().size();
-      cursors[p] = new AckTracker(saved ? state.partitions().get(p).next() : 0);
+      cursors[p] =
+          new AckTracker(saved ? state.partitions().get(p).next() : 0, holds, config.maxDeliver());
       if (saved) {
         ConsumerState.PartitionState ps = state.partitions().get(p);
         for (long[] u : ps.unacked()) {
@@ -278,6 +291,9 @@ public final class ConsumerAgent implements Agent {
             tr.keyKnown = true;
           }
           cursors[p].add(u[0], tr);
+          if (!tr.keyKnown && keyed()) {
+            unkeyed.add(new long[] {p, u[0]});
+          }
           unackedTotal++;
           timers.schedule(p, u[0], tr, now);
         }
@@ -581,6 +597,7 @@ public final class ConsumerAgent implements Agent {
             deadLettered++;
           } else {
             tr.deadLettering = false;
+            cursors[d.partition()].rehold(tr);
             schedule(d.partition(), d.offset(), tr, now + RETRY_DEAD_LETTER_MS);
           }
         }
@@ -635,6 +652,7 @@ public final class ConsumerAgent implements Agent {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
           tr.deadLettering = false; // try the dead letter again after its timer
+          cursors[d.partition()].rehold(tr);
           schedule(d.partition(), d.offset(), tr, clock.nowMs() + RETRY_DEAD_LETTER_MS);
         }
       }
@@ -883,6 +901,11 @@ public final class ConsumerAgent implements Agent {
     sentEntries = kept;
   }
 
+  /** Keys held now in keyed modes (tests: holds are taken back). */
+  int heldKeys() {
+    return holds == null ? 0 : holds.size();
+  }
+
   /** Entries kept for cumulative acks (tests: the bound). */
   long sentEntries() {
     return sentEntries;
@@ -944,6 +967,7 @@ public final class ConsumerAgent implements Agent {
       return;
     }
     tr.deadLettering = true;
+    cursors[partition].rehold(tr);
     Message dlq =
         original
             .withSubject(config.deadLetterSubject())
@@ -1060,20 +1084,12 @@ public final class ConsumerAgent implements Agent {
     // Key-shared (and group, where the key is the partition): keys that may not go to this member
     // now (owned elsewhere, in flight to someone
     // else, or waiting behind an earlier message of the same key). Built in offset order.
+    // Keys another member holds (anywhere in the stream) are off limits too: asked of the key
+    // holds, which are kept as entries change (see isBlocked).
     Set<Long> blocked = keyShared ? new HashSet<>() : Set.of();
     List<String> live = keyShared ? router.live(member, now) : List.of();
     if (keyShared) {
-      // First, every key another member holds (anywhere in the partition) is off limits: the
-      // offset-ordered pass below would otherwise meet an earlier message of it first.
-      for (int p = 0; p < cursors.length; p++) {
-        for (Map.Entry<Long, Tracked> e : cursors[p].entries()) {
-          Tracked tr = e.getValue();
-          ensureKey(p, e.getKey(), tr);
-          if (awaitsDeadLetter(tr) || (tr.inFlight && !member.equals(tr.member))) {
-            blocked.add(tr.keyHash);
-          }
-        }
-      }
+      ensureKeys();
     }
     for (int p = 0; p < cursors.length && out.size() < max; p++) {
       // Only idle entries can go out again, so only they are walked, in offset order and in place.
@@ -1086,7 +1102,7 @@ public final class ConsumerAgent implements Agent {
         if (keyShared
             && (awaitsDeadLetter(tr)
                 || tr.dueMs > now
-                || blocked.contains(tr.keyHash)
+                || isBlocked(tr.keyHash, member, blocked)
                 || !member.equals(router.ownerOf(tr.keyHash, live)))) {
           blocked.add(tr.keyHash);
           continue;
@@ -1101,9 +1117,9 @@ public final class ConsumerAgent implements Agent {
             remove(p, offset);
             continue;
           }
-          cursor.sent(offset, tr);
           tr.member = member;
           tr.deliveries++;
+          cursor.sent(offset, tr);
           schedule(p, offset, tr, now + config.ackTimeoutMs());
           dirty = true;
           boolean tracked = config.ackPolicy() != AckPolicy.NONE;
@@ -1160,7 +1176,7 @@ public final class ConsumerAgent implements Agent {
       }
       if (keyShared) {
         long k = router.keyOf(p, r);
-        if (blocked.contains(k) || !member.equals(router.ownerOf(k, live))) {
+        if (isBlocked(k, member, blocked) || !member.equals(router.ownerOf(k, live))) {
           // Not this member's to take now: it waits, in order, for its key's owner.
           Tracked waiting = new Tracked(0, false, now);
           waiting.keyHash = k;
@@ -1199,6 +1215,30 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
+   * Keyed modes: whether a message of {@code key} may not go to {@code member} now: another member
+   * holds the key (a message of it in flight there, or awaiting its dead letter), or an earlier
+   * message of it was passed over in this pass ({@code passed}).
+   */
+  private boolean isBlocked(long key, String member, Set<Long> passed) {
+    return passed.contains(key) || holds.heldFromOthers(key, member);
+  }
+
+  /** Works out the keys of the entries restored without one (once, at the first pass). */
+  private void ensureKeys() {
+    if (unkeyed.isEmpty()) {
+      return;
+    }
+    for (long[] u : unkeyed) {
+      int p = (int) u[0];
+      Tracked tr = cursors[p].get(u[1]);
+      if (tr != null) {
+        ensureKey(p, u[1], tr);
+      }
+    }
+    unkeyed.clear();
+  }
+
+  /**
    * Works out the key of an entry that came from disk without one (a restart, or a last-per-subject
    * start), keeping a small message ready so it is not read twice.
    */
@@ -1214,6 +1254,7 @@ public final class ConsumerAgent implements Agent {
       }
     }
     tr.keyKnown = true; // a message that is gone is removed when the pass below meets it
+    cursors[partition].rehold(tr);
   }
 
   /** Modes that give each key (key-shared) or partition (group) to one member at a time. */
