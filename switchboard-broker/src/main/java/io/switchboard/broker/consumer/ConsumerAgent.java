@@ -14,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -109,9 +108,6 @@ public final class ConsumerAgent implements Agent {
   private record AckUpTo(String member, long sequence, CompletableFuture<Integer> out)
       implements Command {}
 
-  /** A delivery to a member, in the order made: what {@link #ackUpTo} walks. */
-  private record Sent(int partition, long offset, Tracked tracked, long sequence) {}
-
   /** Push members registered at most; a registration past it is refused. */
   static final int MAX_SINKS = 1024;
 
@@ -172,21 +168,8 @@ public final class ConsumerAgent implements Agent {
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
 
-  /**
-   * The next delivery's sequence number. It starts from the clock (65,536 numbers per ms), so a
-   * consumer started again in the same broker run does not hand out numbers an old delivery had.
-   */
-  private long nextSequence;
-
-  /**
-   * Per member, its tracked deliveries in the order made (so in sequence order). An entry whose
-   * delivery is no longer live (acknowledged, given back, redelivered) stays until a walk passes it
-   * or a compaction drops it; {@link #sentEntries} counts them all, and compaction keeps the count
-   * within twice the unacknowledged messages (plus a constant). Owner thread only.
-   */
-  private final Map<String, ArrayDeque<Sent>> sentTo = new HashMap<>();
-
-  private long sentEntries;
+  /** Delivery numbers, and each member's deliveries in order for cumulative acks. */
+  private final DeliveryLog deliveryLog;
 
   /** Every entry's due time, in order: expiry looks only at what is due. */
   private final DeliveryTimers timers =
@@ -274,7 +257,7 @@ public final class ConsumerAgent implements Agent {
     }
     this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
     long now = clock.nowMs();
-    this.nextSequence = (Math.max(0, now) << 16) + 1;
+    this.deliveryLog = new DeliveryLog(now, this::isLive);
     for (int p = 0; p < cursors.length; p++) {
       boolean saved = p < state.partitions().size();
       cursors[p] =
@@ -660,10 +643,7 @@ public final class ConsumerAgent implements Agent {
   }
 
   private boolean applyLeave(String member, long now) {
-    ArrayDeque<Sent> sent = sentTo.remove(member);
-    if (sent != null) {
-      sentEntries -= sent.size();
-    }
+    deliveryLog.forget(member);
     boolean held = member.equals(activeMember);
     if (held) {
       activeMember = null;
@@ -840,65 +820,21 @@ public final class ConsumerAgent implements Agent {
   }
 
   private int applyAckUpTo(String member, long sequence) {
-    ArrayDeque<Sent> sent = sentTo.get(member);
-    if (sent == null) {
-      return 0;
-    }
-    int acked = 0;
-    Sent s;
-    while ((s = sent.peekFirst()) != null && s.sequence() <= sequence) {
-      sent.pollFirst();
-      sentEntries--;
-      if (isLive(s, member)) {
-        remove(s.partition(), s.offset());
-        acked++;
-      }
-    }
-    if (sent.isEmpty()) {
-      sentTo.remove(member);
-    }
-    return acked;
+    return deliveryLog.upTo(member, sequence, this::remove);
   }
 
-  /** Whether {@code s} is still the live, unacknowledged delivery it was to {@code member}. */
-  private boolean isLive(Sent s, String member) {
-    Tracked tr = cursors[s.partition()].get(s.offset());
-    return tr == s.tracked()
+  /** Whether {@code tr} is still the live, unacknowledged delivery {@code sequence} to member. */
+  private boolean isLive(int partition, long offset, Tracked tr, long sequence, String member) {
+    return cursors[partition].get(offset) == tr
         && tr.inFlight
         && !tr.deadLettering
-        && tr.sequence == s.sequence()
+        && tr.sequence == sequence
         && member.equals(tr.member);
   }
 
   /** Numbers a delivery and, when it is tracked, notes it for {@link #ackUpTo}. */
   private long numberDelivery(String member, int partition, long offset, Tracked tr) {
-    long sequence = nextSequence++;
-    if (tr != null) {
-      tr.sequence = sequence;
-      sentTo
-          .computeIfAbsent(member, m -> new ArrayDeque<>())
-          .addLast(new Sent(partition, offset, tr, sequence));
-      if (++sentEntries > 2L * unackedTotal + 1024) {
-        compactSent();
-      }
-    }
-    return sequence;
-  }
-
-  /** Drops the entries of deliveries no longer live: at least half of them, so O(1) amortized. */
-  private void compactSent() {
-    long kept = 0;
-    for (Iterator<Map.Entry<String, ArrayDeque<Sent>>> it = sentTo.entrySet().iterator();
-        it.hasNext(); ) {
-      Map.Entry<String, ArrayDeque<Sent>> e = it.next();
-      e.getValue().removeIf(s -> !isLive(s, e.getKey()));
-      if (e.getValue().isEmpty()) {
-        it.remove();
-      } else {
-        kept += e.getValue().size();
-      }
-    }
-    sentEntries = kept;
+    return deliveryLog.number(member, partition, offset, tr, unackedTotal);
   }
 
   /** Keys held now in keyed modes (tests: holds are taken back). */
@@ -908,7 +844,7 @@ public final class ConsumerAgent implements Agent {
 
   /** Entries kept for cumulative acks (tests: the bound). */
   long sentEntries() {
-    return sentEntries;
+    return deliveryLog.entries();
   }
 
   private boolean applyNack(
