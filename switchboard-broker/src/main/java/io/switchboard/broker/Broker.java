@@ -539,6 +539,67 @@ public final class Broker implements AutoCloseable {
     return consumers.list(stream);
   }
 
+  /**
+   * {@link #fetch(String, String, String, int, long)} completing on {@code completeOn} (the
+   * caller's event loop) rather than on the consumer's runner, so no front-end code runs there.
+   */
+  public CompletableFuture<List<Delivery>> fetch(
+      String stream,
+      String consumer,
+      String member,
+      int max,
+      long waitMs,
+      java.util.concurrent.Executor completeOn) {
+    return completeOn(fetch(stream, consumer, member, max, waitMs), completeOn);
+  }
+
+  /**
+   * {@link #settle(String, String, List)} completing on {@code completeOn} (the caller's event
+   * loop) rather than on the consumer's runner.
+   */
+  public CompletableFuture<List<Boolean>> settle(
+      String stream,
+      String consumer,
+      List<io.switchboard.broker.consumer.Settlement> entries,
+      java.util.concurrent.Executor completeOn) {
+    return completeOn(settle(stream, consumer, entries), completeOn);
+  }
+
+  /**
+   * {@link #publish(Message, PublishOptions)} completing on {@code completeOn} (the caller's event
+   * loop) rather than on the partition's runner or the log's flusher.
+   */
+  public CompletableFuture<PublishAck> publish(
+      Message message, PublishOptions options, java.util.concurrent.Executor completeOn) {
+    return completeOn(publish(message, options), completeOn);
+  }
+
+  /**
+   * A future with {@code f}'s outcome, completed by a task on {@code executor}: its dependents run
+   * there. When the executor refuses the task (it shut down: a closed connection's loop), the
+   * future fails with the {@link java.util.concurrent.RejectedExecutionException} at once.
+   */
+  private static <T> CompletableFuture<T> completeOn(
+      CompletableFuture<T> f, java.util.concurrent.Executor executor) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    f.whenComplete(
+        (v, e) -> {
+          try {
+            executor.execute(
+                () -> {
+                  if (e != null) {
+                    out.completeExceptionally(e);
+                  } else {
+                    out.complete(v);
+                  }
+                });
+          } catch (java.util.concurrent.RejectedExecutionException rejected) {
+            out.completeExceptionally(rejected);
+          }
+        });
+    return out;
+  }
+
   /** Pull: up to {@code max} messages, waiting up to {@code waitMs} for the first. */
   public CompletableFuture<List<Delivery>> fetch(
       String stream, String consumer, String member, int max, long waitMs) {
