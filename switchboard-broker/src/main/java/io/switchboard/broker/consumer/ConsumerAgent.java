@@ -3,6 +3,7 @@ package io.switchboard.broker.consumer;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.AckTracker.Tracked;
 import io.switchboard.broker.stream.Agent;
+import io.switchboard.broker.stream.PartitionReader;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;

@@ -1,4 +1,4 @@
-package io.switchboard.broker.consumer;
+package io.switchboard.broker.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -129,6 +129,9 @@ class PartitionReaderTest {
     log.close();
     assertThat(reader.next(0, 3)).isNull();
     assertThat(failedAt).containsExactly(0L);
+    PartitionReader strict = new PartitionReader(log, 1 << 16, PartitionReader.RETHROW);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> strict.next(0, 3))
+        .isInstanceOf(io.switchboard.core.SwitchboardException.class);
     log = null;
   }
 }

@@ -1,4 +1,4 @@
-package io.switchboard.broker.consumer;
+package io.switchboard.broker.stream;
 
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.log.PartitionLog;
@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * Reads one partition's records in offset order for one reader, decoding each stored batch once.
- * Owner thread only.
+ * Reads one partition's records in offset order for one reader, decoding each stored batch once:
+ * consumers read new messages with it, and the broker's reads of a subject, of a last value and of
+ * due delayed messages go through it too. Owner thread only.
  *
  * <p>A read of the log returns whole batches from the one holding the offset asked for, so a reader
  * that takes a few records at a time (a consumer whose credits come back one ack at a time) used to
@@ -27,6 +28,7 @@ import java.util.function.BiConsumer;
 public final class PartitionReader {
   private final PartitionLog log;
   private final int readBytes;
+  private final int maxUncompressedBytes;
   private final BiConsumer<Long, SwitchboardException> onReadError;
 
   /** The batches of the last read not yet walked into, from {@link #batchIndex} on. */
@@ -48,14 +50,34 @@ public final class PartitionReader {
   /** The next offset of the last batch walked to its end (so gaps after its records are passed). */
   private long walkedTo;
 
+  /** A read error policy for readers whose callers hear of a failed read: it is thrown. */
+  public static final BiConsumer<Long, SwitchboardException> RETHROW =
+      (offset, e) -> {
+        throw e;
+      };
+
   /**
    * @param readBytes bytes of log read at a time (at least one whole batch is always read)
-   * @param onReadError told of a failed log read (the offset, the error); the read returns nothing
+   * @param onReadError told of a failed log read (the offset, the error); the read returns nothing,
+   *     unless it throws ({@link #RETHROW})
    */
   public PartitionReader(
       PartitionLog log, int readBytes, BiConsumer<Long, SwitchboardException> onReadError) {
+    this(log, readBytes, log.config().maxBatchBytes(), onReadError);
+  }
+
+  /**
+   * @param maxUncompressedBytes how far a compressed batch may inflate (the log's largest batch for
+   *     what the broker wrote; a reader of producers' own batches may allow more)
+   */
+  public PartitionReader(
+      PartitionLog log,
+      int readBytes,
+      int maxUncompressedBytes,
+      BiConsumer<Long, SwitchboardException> onReadError) {
     this.log = log;
     this.readBytes = readBytes;
+    this.maxUncompressedBytes = maxUncompressedBytes;
     this.onReadError = onReadError;
   }
 
@@ -96,7 +118,7 @@ public final class PartitionReader {
       if (batchIndex < batches.size()) {
         current = batches.get(batchIndex);
         batches.set(batchIndex++, null); // walked into: its bytes go with its records
-        records = current.records(log.config().maxBatchBytes());
+        records = current.records(maxUncompressedBytes);
         continue;
       }
       batches = List.of();
@@ -149,7 +171,7 @@ public final class PartitionReader {
     }
     try {
       for (RecordBatch b : log.read(offset, 1).batches()) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
+        for (Record r : b.records(maxUncompressedBytes)) {
           if (r.offset() == offset) {
             return r;
           }
