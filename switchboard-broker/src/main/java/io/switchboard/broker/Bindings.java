@@ -1,8 +1,6 @@
 package io.switchboard.broker;
 
-import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
-import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.SubjectTrie;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,15 +8,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.UnaryOperator;
 
 /**
  * Durable bindings: rules that copy every message published on a matching subject into a stream,
  * inside the publish itself, so the publisher's acknowledgement covers the copies (see {@link
- * Broker#bind}). What RabbitMQ does when an exchange routes to durable queues, and what an MQTT
- * persistent session needs: a message acknowledged to its publisher is in every session inbox it
- * matched, even if the process is killed the next instant. Bindings live in memory; their owner
- * registers them again on start.
+ * Broker#bindDurable}). What RabbitMQ does when an exchange routes to durable queues, and what an
+ * MQTT persistent session needs: a message acknowledged to its publisher is in every session inbox
+ * it matched, even if the process is killed the next instant. Bindings are declared ({@link
+ * BindingSpec}), kept by owner and name, and stored by {@link BindingStore}; this class holds what
+ * is in force now.
  *
  * <p>Thread-safe. Members of a group share their pattern; each message is copied by one of them, in
  * turn.
@@ -31,22 +29,23 @@ final class Bindings {
   private final Map<String, Group> groups = new HashMap<>();
   private final AtomicInteger count = new AtomicInteger();
 
-  /** One binding: its pattern, group and the copy it makes of a message. */
-  final class Entry implements Binding {
+  /** Declared bindings by owner and name. */
+  private final Map<String, Entry> declared = new HashMap<>();
+
+  /** A copy to store in {@code stream}. */
+  record Copy(Message message, String stream) {}
+
+  /** One binding in force: its declaration, and whether it has been removed. */
+  private static final class Entry {
     final String pattern;
     final String group;
-    final UnaryOperator<Message> copier;
-    private boolean closed;
+    final BindingSpec spec;
+    boolean closed;
 
-    Entry(String pattern, String group, UnaryOperator<Message> copier) {
-      this.pattern = pattern;
-      this.group = group;
-      this.copier = copier;
-    }
-
-    @Override
-    public void close() {
-      remove(this);
+    Entry(BindingSpec spec) {
+      this.pattern = spec.pattern();
+      this.group = spec.group();
+      this.spec = spec;
     }
   }
 
@@ -55,18 +54,44 @@ final class Bindings {
     final AtomicInteger cursor = new AtomicInteger();
   }
 
-  Entry add(String pattern, String group, UnaryOperator<Message> copier) {
-    if (group != null && (group.isEmpty() || group.length() > 256)) {
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT, "binding group name must have 1 to 256 characters");
+  /**
+   * Puts a declared binding in force, replacing the one of the same owner and name. The caller has
+   * checked the bound ({@link BindingStore} holds {@link #MAX_BINDINGS} at most).
+   */
+  synchronized void put(BindingSpec spec) {
+    Entry old = declared.remove(key(spec.owner(), spec.name()));
+    if (old != null) {
+      remove(old);
     }
-    if (count.incrementAndGet() > MAX_BINDINGS) {
-      count.decrementAndGet();
-      throw SwitchboardException.of(
-          ErrorCode.INVALID_ARGUMENT,
-          "the broker already has " + MAX_BINDINGS + " bindings (the limit)");
+    count.incrementAndGet();
+    Entry e = insert(new Entry(spec));
+    declared.put(key(spec.owner(), spec.name()), e);
+  }
+
+  /** Removes a declared binding; false when there was none. */
+  synchronized boolean drop(String owner, String name) {
+    Entry old = declared.remove(key(owner, name));
+    if (old == null) {
+      return false;
     }
-    Entry b = new Entry(pattern, group, copier);
+    remove(old);
+    return true;
+  }
+
+  /** The declared bindings of {@code owner} (null: every owner's). */
+  synchronized List<BindingSpec> declared(String owner) {
+    List<BindingSpec> out = new ArrayList<>();
+    for (Entry e : declared.values()) {
+      if (owner == null || e.spec.owner().equals(owner)) {
+        out.add(e.spec);
+      }
+    }
+    return out;
+  }
+
+  private Entry insert(Entry b) {
+    String pattern = b.pattern;
+    String group = b.group;
     synchronized (this) {
       if (group == null) {
         trie.add(pattern, b);
@@ -116,13 +141,17 @@ final class Bindings {
 
   /**
    * The copies to store for {@code message}: one per matching binding outside a group, one per
-   * matching group; a copier that returns null makes none.
+   * matching group; a copier that returns null makes none. Declared bindings outside a group that
+   * copy to the same stream under the same subject make one copy (as an AMQP queue bound twice gets
+   * a message once).
    */
-  List<Message> copies(Message message) {
+  List<Copy> copies(Message message) {
     if (count.get() == 0) {
       return List.of();
     }
-    List<Message> out = new ArrayList<>(2);
+    List<Copy> out = new ArrayList<>(2);
+    // Where copies outside a group went (stream, subject): a set, as a wide pattern may match many.
+    java.util.Set<String> targets = new java.util.HashSet<>();
     trie.match(
         message.subject(),
         entry -> {
@@ -137,10 +166,15 @@ final class Bindings {
             }
             b = ms[Math.floorMod(g.cursor.getAndIncrement(), ms.length)];
           }
-          Message copy = b.copier.apply(message);
-          if (copy != null) {
-            out.add(copy);
+          Message copy = b.spec.copyOf(message);
+          if (copy == null) {
+            return;
           }
+          String stream = b.spec.stream();
+          if (b.group == null && !targets.add(stream + '\u0000' + copy.subject())) {
+            return; // already copied there by another binding
+          }
+          out.add(new Copy(copy, stream));
         });
     return out;
   }

@@ -111,6 +111,7 @@ public final class Broker implements AutoCloseable {
   private final TailReader tails;
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
+  private final BindingStore bindingStore;
   private int nextRunner;
   private long nextTrimMs;
   private volatile boolean closed;
@@ -124,6 +125,8 @@ public final class Broker implements AutoCloseable {
     this.catalog =
         StreamCatalog.open(config.dataDir(), config.storage(), config.maxStreamSubjects());
     this.live = new LiveBus(config.live(), clock);
+    // Restored before anything can publish (the delay ticker below, front ends after open).
+    this.bindingStore = openBindings();
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
       runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
@@ -292,6 +295,7 @@ public final class Broker implements AutoCloseable {
     ensureOpen();
     refuseOwnedStream(name, "deleted");
     catalog.delete(name);
+    unbindStream(name);
     consumers.stopStream(name);
     consumers.flush();
     stop(streams.remove(name));
@@ -765,7 +769,7 @@ public final class Broker implements AutoCloseable {
         return publishDelayed(message, options, captured, due);
       }
       live.publish(message);
-      List<Message> copies = bindings.copies(message);
+      List<Bindings.Copy> copies = bindings.copies(message);
       CompletableFuture<PublishAck> own;
       if (captured == null) {
         own =
@@ -787,10 +791,12 @@ public final class Broker implements AutoCloseable {
       CompletableFuture<?>[] all = new CompletableFuture<?>[copies.size() + 1];
       all[0] = own;
       for (int i = 0; i < copies.size(); i++) {
-        Message copy = copies.get(i);
+        Bindings.Copy copy = copies.get(i);
         // A retried idempotent publish makes no second copy either.
         String copyId =
-            options.messageId() == null ? null : options.messageId() + '@' + copy.subject();
+            options.messageId() == null
+                ? null
+                : options.messageId() + '@' + copy.message().subject();
         all[i + 1] = storeCopy(copy, copyId);
       }
       return CompletableFuture.allOf(all).thenCompose(ignored -> own);
@@ -799,21 +805,18 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  /** Stores a binding's copy: in its stream only (no live delivery, no further bindings). */
-  private CompletableFuture<PublishAck> storeCopy(Message copy, String messageId) {
+  /**
+   * Stores a binding's copy: in its stream only (no live delivery, no further bindings), by name,
+   * and nowhere when that stream is gone.
+   */
+  private CompletableFuture<PublishAck> storeCopy(Bindings.Copy c, String messageId) {
+    Message copy = c.message();
     try {
       Subjects.validateSubject(copy.subject(), config.live().subjects());
-      String captured =
-          catalog
-              .streamFor(copy.subject())
-              .orElseThrow(
-                  () ->
-                      SwitchboardException.of(
-                          ErrorCode.STREAM_MISMATCH,
-                          copy.subject(),
-                          "no stream",
-                          "a stream for a binding's copy"));
-      StreamRuntime rt = runtime(captured);
+      StreamRuntime rt = streams.get(c.stream());
+      if (rt == null) {
+        return CompletableFuture.completedFuture(null); // deleted meanwhile (see unbindStream)
+      }
       PartitionAgent agent = rt.agents()[partitionOf(copy, rt.agents().length)];
       return agent.publish(copy, messageId, PartitionAgent.NO_EXPECTATION, null);
     } catch (SwitchboardException e) {
@@ -821,33 +824,115 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  /**
-   * Binds a pattern durably: from now on every message published on a matching subject (by any
-   * protocol, including releases from a delay store) is copied by {@code copier} into the stream
-   * that captures the copy's subject, and the publish is acknowledged only once the copies are
-   * stored too. {@code copier} runs on the publisher's thread and must be quick; it returns null to
-   * skip a message. Copies are not delivered live and not bound again. Members of a {@code group}
-   * (null: none) take the messages of their pattern in turn. Bindings are kept in memory: the owner
-   * makes them again after a restart.
-   *
-   * <p>A copy whose subject no stream captures fails the publish with {@link
-   * ErrorCode#STREAM_MISMATCH}; a copy the stream refuses fails it with the stream's error. Either
-   * way the publisher is told, and may retry.
-   *
-   * @throws SwitchboardException {@link ErrorCode#INVALID_PATTERN}, {@link
-   *     ErrorCode#INVALID_ARGUMENT} for a bad group name or past {@value Bindings#MAX_BINDINGS}
-   *     bindings
-   */
-  public Binding bind(
-      String pattern, String group, java.util.function.UnaryOperator<Message> copier) {
-    ensureOpen();
-    Subjects.validatePattern(pattern, config.live().subjects());
-    return bindings.add(pattern, group, copier);
-  }
-
   /** How many durable bindings exist. */
   public int bindingCount() {
     return bindings.size();
+  }
+
+  /** Opens the binding store and puts what it holds in force (the constructor). */
+  private BindingStore openBindings() {
+    BindingStore store =
+        BindingStore.open(
+            config.storage(),
+            config.dataDir(),
+            Bindings.MAX_BINDINGS,
+            change -> {
+              if (change.spec() != null) {
+                bindings.put(change.spec());
+              } else {
+                bindings.drop(change.owner(), change.name());
+              }
+            });
+    for (BindingSpec spec : store.all()) {
+      bindings.put(spec);
+    }
+    return store;
+  }
+
+  /**
+   * Declares a binding (see {@link BindingSpec}), or replaces the one with its owner and name: from
+   * now on every message published on a matching subject (by any protocol, including releases from
+   * a delay store) is copied into its stream as part of the publish, and the publish is
+   * acknowledged only once the copies are stored too. Copies are not delivered live and not bound
+   * again. The binding is stored in the data directory, crash-safely, and restored when the broker
+   * opens: the future completes, on {@code completeOn}, once it is on disk and in force. A stream
+   * deleted later takes its bindings with it.
+   *
+   * <p>Fails with {@link ErrorCode#INVALID_BINDING}, {@link ErrorCode#INVALID_PATTERN}, {@link
+   * ErrorCode#INVALID_SUBJECT} for a bad copy subject, {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   * ErrorCode#TOO_MANY_BINDINGS} past {@value Bindings#MAX_BINDINGS}, {@link
+   * ErrorCode#BINDING_BACKPRESSURE}, {@link ErrorCode#BROKER_CLOSED}, or the disk's error.
+   */
+  public CompletableFuture<Void> bindDurable(
+      BindingSpec spec, java.util.concurrent.Executor completeOn) {
+    try {
+      ensureOpen();
+      Subjects.validatePattern(spec.pattern(), config.live().subjects());
+      Subjects.validateSubject(
+          spec.fixedSubject() != null ? spec.fixedSubject() : spec.subjectPrefix(),
+          config.live().subjects());
+      runtime(spec.stream());
+    } catch (SwitchboardException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return completeOn(
+        bindingStore.submit(BindingStore.Change.put(spec)).thenApply(ignored -> null), completeOn);
+  }
+
+  /**
+   * Removes a declared binding, durably; completes on {@code completeOn} with false when there was
+   * none. Fails with {@link ErrorCode#BINDING_BACKPRESSURE}, {@link ErrorCode#BROKER_CLOSED}, or
+   * the disk's error.
+   */
+  public CompletableFuture<Boolean> unbind(
+      String owner, String name, java.util.concurrent.Executor completeOn) {
+    return completeOn(bindingStore.submit(BindingStore.Change.remove(owner, name)), completeOn);
+  }
+
+  /** The declared bindings of {@code owner} in force (memory only: does not block). */
+  public List<BindingSpec> bindings(String owner) {
+    return bindings.declared(owner);
+  }
+
+  /** A deleted stream's bindings go with it (stream deletion; blocks until stored). */
+  private void unbindStream(String stream) {
+    List<CompletableFuture<Boolean>> removed = new ArrayList<>();
+    for (BindingSpec spec : bindings.declared(null)) {
+      if (spec.stream().equals(stream)) {
+        removed.add(bindingStore.submit(BindingStore.Change.remove(spec.owner(), spec.name())));
+      }
+    }
+    try {
+      CompletableFuture.allOf(removed.toArray(CompletableFuture<?>[]::new)).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      // Copies to a missing stream are skipped; the next delete or open cleans up what is left.
+      LOG.warn("bindings to deleted stream {} not all removed: {}", stream, e.getCause());
+    }
+  }
+
+  private static <T> CompletableFuture<T> completeOn(
+      CompletableFuture<T> f, java.util.concurrent.Executor executor) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    f.whenComplete(
+        (r, e) -> {
+          Runnable complete =
+              () -> {
+                if (e != null) {
+                  out.completeExceptionally(
+                      e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                          ? e.getCause()
+                          : e);
+                } else {
+                  out.complete(r);
+                }
+              };
+          try {
+            executor.execute(complete);
+          } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            complete.run();
+          }
+        });
+    return out;
   }
 
   /**
@@ -1258,7 +1343,7 @@ public final class Broker implements AutoCloseable {
       for (int i = 0; i < messages.size(); i++) {
         Message m = messages.get(i);
         live.publish(m);
-        for (Message copy : bindings.copies(m)) {
+        for (Bindings.Copy copy : bindings.copies(m)) {
           // A retried idempotent batch makes no second copy: each copy's id names its sequence.
           String copyId =
               producer == null
@@ -1270,7 +1355,7 @@ public final class Broker implements AutoCloseable {
                       + "."
                       + (baseSequence + i)
                       + '@'
-                      + copy.subject();
+                      + copy.message().subject();
           copies.add(storeCopy(copy, copyId));
         }
       }
@@ -1362,6 +1447,7 @@ public final class Broker implements AutoCloseable {
       return;
     }
     closed = true;
+    bindingStore.close();
     tails.close();
     tailTimer.shutdownNow();
     readers.shutdown();

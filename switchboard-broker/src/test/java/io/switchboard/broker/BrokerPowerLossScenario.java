@@ -35,18 +35,18 @@ import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * One seeded power-loss run of a whole broker on a {@link SimulatedDisk}: streams are created,
- * messages published (some delayed, so they sit in delay buckets), consumers created and worked,
- * until the "process" dies after a random number of further disk mutations ({@link DyingIO}) and
- * the power is cut (unforced data lost, the last write possibly torn). Then the broker is opened
- * again on what survived, for a few cycles. Returns every violation found rather than asserting, so
- * the planted-bug test can count how often a bug is caught.
+ * messages published (some delayed, so they sit in delay buckets), bindings declared, consumers
+ * created and worked, until the "process" dies after a random number of further disk mutations
+ * ({@link DyingIO}) and the power is cut (unforced data lost, the last write possibly torn). Then
+ * the broker is opened again on what survived, for a few cycles. Returns every violation found
+ * rather than asserting, so the planted-bug test can count how often a bug is caught.
  *
  * <p>Checked after each reboot: the broker opens; every stream whose creation returned exists;
  * every acknowledged publish is at its offset with its payload; every acknowledged delayed message
- * is still waiting (and, at the end, is released into its stream once due); every consumer whose
- * creation returned exists; and no message whose acknowledgement the consumer's saved state had
- * shown durable is delivered again; and every acknowledged commit of a consumer group's offset is
- * there (or a later one: commits only grow here).
+ * is still waiting (and, at the end, is released into its stream once due); every declared binding
+ * is in force; every consumer whose creation returned exists; no message whose acknowledgement the
+ * consumer's saved state had shown durable is delivered again; and every acknowledged commit of a
+ * consumer group's offset is there (or a later one: commits only grow here).
  *
  * <p>Messages are told apart by partition, offset and payload, not offset alone: a consumer may
  * read (and acknowledge) a record before the fsync that would acknowledge its publish, and when the
@@ -83,6 +83,7 @@ final class BrokerPowerLossScenario {
     final List<Stored> published = new ArrayList<>();
     final Map<String, List<String>> delayed = new HashMap<>();
     final List<ConsumerKey> consumers = new ArrayList<>();
+    final List<String> bindings = new ArrayList<>();
     final Map<ConsumerKey, Set<String>> durablyAcked = new HashMap<>();
     final Map<io.switchboard.broker.group.StreamPartition, Long> committed = new HashMap<>();
     long nextCommit;
@@ -186,6 +187,15 @@ final class BrokerPowerLossScenario {
             .fsync(FsyncPolicy.ALWAYS)
             .build());
     model.streams.put("S" + n, partitions);
+    // And a binding into it, declared (stored in bindings.log on the same disk).
+    broker
+        .bindDurable(
+            BindingSpec.builder("test", "b" + n, "x" + n + ".>", "S" + n)
+                .subjectPrefix("s" + n)
+                .build(),
+            Runnable::run)
+        .join();
+    model.bindings.add("b" + n);
   }
 
   private static String pickStream(Random random, Model model) {
@@ -373,6 +383,13 @@ final class BrokerPowerLossScenario {
                 + " but "
                 + waiting
                 + " wait");
+      }
+    }
+    List<String> bound = broker.bindings("test").stream().map(BindingSpec::name).toList();
+    for (String b : model.bindings) {
+      if (!bound.contains(b)) {
+        problems.add("seed " + seed + ": acknowledged binding " + b + " lost");
+        return;
       }
     }
     for (ConsumerKey c : model.consumers) {

@@ -154,7 +154,12 @@ class ProducerBatchTest {
       List<String> live = new CopyOnWriteArrayList<>();
       b.live()
           .subscribe("t.>", null, m -> live.add(new String(m.payload(), StandardCharsets.UTF_8)));
-      b.bind("t.orders", null, m -> m.withSubject("audit.orders"));
+      b.bindDurable(
+              BindingSpec.builder("test", "audit", "t.orders", "AUDIT")
+                  .fixedSubject("audit.orders")
+                  .build(),
+              Runnable::run)
+          .join();
 
       PublishAck ack = send(b, batch("m", 5), 8, 0, 0);
 

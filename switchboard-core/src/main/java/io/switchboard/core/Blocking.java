@@ -2,7 +2,6 @@ package io.switchboard.core;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 
 /**
  * The check behind the threading contract (docs/architecture.md, "Threading contract"): threads
@@ -16,7 +15,6 @@ import java.util.function.Supplier;
 public final class Blocking {
   private static final System.Logger LOG = System.getLogger(Blocking.class.getName());
   private static final ThreadLocal<Boolean> NON_BLOCKING = new ThreadLocal<>();
-  private static final ThreadLocal<Integer> TOLERATED = new ThreadLocal<>();
   private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
   private static final boolean STRICT = Boolean.getBoolean("switchboard.blocking.strict");
 
@@ -29,7 +27,7 @@ public final class Blocking {
 
   /** Whether the calling thread is marked as one that must never block. */
   public static boolean onNonBlockingThread() {
-    return NON_BLOCKING.get() == Boolean.TRUE && TOLERATED.get() == null;
+    return NON_BLOCKING.get() == Boolean.TRUE;
   }
 
   /**
@@ -50,24 +48,6 @@ public final class Blocking {
     }
     if (LOGGED.add(what)) {
       LOG.log(System.Logger.Level.WARNING, "SB-CORE-0001 " + message);
-    }
-  }
-
-  /**
-   * Runs {@code call} on a thread that must not block as a known, written-down exception to the
-   * contract ({@code why} says where it is tracked). Use only for what is not moved yet.
-   */
-  public static <T> T tolerated(String why, Supplier<T> call) {
-    Integer depth = TOLERATED.get();
-    TOLERATED.set(depth == null ? 1 : depth + 1);
-    try {
-      return call.get();
-    } finally {
-      if (depth == null) {
-        TOLERATED.remove();
-      } else {
-        TOLERATED.set(depth);
-      }
     }
   }
 }

@@ -77,6 +77,12 @@ public enum ErrorCode {
       "consumer \"{}\" of stream \"{}\" belongs to the server ({}); it cannot be {} through the"
           + " admin API"),
   INVALID_DELAY(2040, ErrorCategory.CLIENT, "invalid delayed delivery of \"{}\": {}"),
+  INVALID_BINDING(2050, ErrorCategory.CLIENT, "invalid binding \"{}\": {}"),
+  TOO_MANY_BINDINGS(2051, ErrorCategory.CLIENT, "the broker holds {} bindings (the limit)"),
+  BINDING_BACKPRESSURE(
+      2052,
+      ErrorCategory.RETRIABLE,
+      "{} binding changes are waiting to be stored (the limit); retry later"),
   GROUP_NOT_FOUND(2060, ErrorCategory.CLIENT, "no consumer group \"{}\""),
   STALE_GENERATION(
       2061,

@@ -38,6 +38,7 @@ public final class HttpErrors {
           INVALID_SUBJECT,
           INVALID_PATTERN,
           INVALID_DELAY,
+          INVALID_BINDING,
           TOO_MANY_STREAM_SUBJECTS,
           TOO_MANY_GROUP_OFFSETS ->
           400;
@@ -49,6 +50,7 @@ public final class HttpErrors {
           PUBLISH_BACKPRESSURE,
           TOO_MANY_WAITING_FETCHES,
           TOO_MANY_SUBSCRIPTIONS,
+          BINDING_BACKPRESSURE,
           GROUP_BACKPRESSURE,
           CONSUMER_BACKPRESSURE ->
           429;
@@ -77,6 +79,7 @@ public final class HttpErrors {
           CONSUMER_EXCLUSIVE,
           PRODUCER_FENCED,
           OUT_OF_ORDER_SEQUENCE,
+          TOO_MANY_BINDINGS,
           STALE_GENERATION,
           UNKNOWN_GROUP_MEMBER,
           GROUP_NOT_EMPTY ->

@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreatePartitionsRequestData;
+import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
@@ -94,6 +96,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.LIST_OFFSETS, new short[] {1, 11});
     VERSIONS.put(ApiKeys.CREATE_TOPICS, new short[] {2, 7});
     VERSIONS.put(ApiKeys.DELETE_TOPICS, new short[] {1, 6});
+    VERSIONS.put(ApiKeys.CREATE_PARTITIONS, new short[] {0, 3});
     VERSIONS.put(ApiKeys.DESCRIBE_CONFIGS, new short[] {1, 4});
     VERSIONS.put(ApiKeys.DESCRIBE_CLUSTER, new short[] {0, 2});
     // Advertised from 0 though 0-2 are refused: librdkafka 2.x turns compression off otherwise
@@ -170,6 +173,7 @@ final class KafkaApis {
       case METADATA -> metadata(ctx, (MetadataRequestData) request, version);
       case CREATE_TOPICS -> createTopics((CreateTopicsRequestData) request, version, loop);
       case DELETE_TOPICS -> deleteTopics((DeleteTopicsRequestData) request, version, loop);
+      case CREATE_PARTITIONS -> createPartitions((CreatePartitionsRequestData) request, loop);
       case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, version, loop);
       case FETCH -> fetch((FetchRequestData) request, version, loop);
       case DESCRIBE_CONFIGS ->
@@ -400,6 +404,12 @@ final class KafkaApis {
         }
         if (!KafkaTopics.isStreamName(stream)) {
           pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+          continue;
+        }
+        if (broker.streamOwner(stream).isPresent()) {
+          // As Kafka's internal topics: the server writes them, clients only read.
+          pr.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code())
+              .setErrorMessage(stream + " is an internal topic: the server writes it");
           continue;
         }
         if (req.transactionalId() != null) {
@@ -1027,6 +1037,61 @@ final class KafkaApis {
         .setConfigs(configs);
   }
 
+  private CompletableFuture<ApiMessage> createPartitions(
+      CreatePartitionsRequestData req, Executor loop) {
+    List<CreatePartitionsRequestData.CreatePartitionsTopic> topics = new ArrayList<>(req.topics());
+    boolean validateOnly = req.validateOnly();
+    return broker.offload(
+        () -> {
+          CreatePartitionsResponseData out = new CreatePartitionsResponseData();
+          for (CreatePartitionsRequestData.CreatePartitionsTopic t : topics) {
+            out.results().add(createPartitions(t, validateOnly));
+          }
+          return out;
+        },
+        loop);
+  }
+
+  /** Grows one topic's partitions; off the loop. */
+  private CreatePartitionsResponseData.CreatePartitionsTopicResult createPartitions(
+      CreatePartitionsRequestData.CreatePartitionsTopic t, boolean validateOnly) {
+    CreatePartitionsResponseData.CreatePartitionsTopicResult r =
+        new CreatePartitionsResponseData.CreatePartitionsTopicResult().setName(t.name());
+    Optional<StreamInfo> s =
+        KafkaTopics.isStreamName(t.name()) ? streamInfo(t.name()) : Optional.empty();
+    if (s.isEmpty()) {
+      return r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code())
+          .setErrorMessage("no topic " + t.name());
+    }
+    int now = s.get().config().partitions();
+    if (t.assignments() != null && !t.assignments().isEmpty()) {
+      return r.setErrorCode(Errors.INVALID_REPLICA_ASSIGNMENT.code())
+          .setErrorMessage("replica assignments are not supported: one node holds every partition");
+    }
+    if (t.count() <= now) {
+      return r.setErrorCode(Errors.INVALID_PARTITIONS.code())
+          .setErrorMessage(
+              "topic "
+                  + t.name()
+                  + " has "
+                  + now
+                  + " partitions; it may only grow, not to "
+                  + t.count());
+    }
+    try {
+      StreamConfig grown = s.get().config().withPartitions(t.count());
+      if (!validateOnly) {
+        broker.updateStream(grown);
+        LOG.info("kafka: topic {} grew from {} to {} partitions", t.name(), now, t.count());
+      }
+      return r.setErrorCode(Errors.NONE.code());
+    } catch (SwitchboardException e) {
+      Errors error =
+          e.code() == ErrorCode.INVALID_CONFIG ? Errors.INVALID_PARTITIONS : KafkaErrors.of(e);
+      return r.setErrorCode(error.code()).setErrorMessage(e.getMessage());
+    }
+  }
+
   private CompletableFuture<ApiMessage> deleteTopics(
       DeleteTopicsRequestData req, short version, Executor loop) {
     List<DeleteTopicsRequestData.DeleteTopicState> asked = new ArrayList<>();
@@ -1305,6 +1370,8 @@ final class KafkaApis {
           b.maxBytes(n < 0 ? -1 : n);
         }
         case "max.message.bytes" -> b.maxMessageBytes((int) parse(name, value));
+        // Kafka forces every message with 1; Switchboard's nearest policies: always, or interval.
+        case "flush.messages" -> b.fsyncPolicy(parse(name, value) == 1 ? "always" : "interval");
         // Meaningless on one node, accepted as Kafka tools set them.
         case "min.insync.replicas", "segment.bytes", "segment.ms", "compression.type" -> {}
         default -> throw new IllegalArgumentException("topic config " + name + " is not supported");

@@ -23,6 +23,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -271,6 +272,41 @@ class KafkaClientsTest {
           .hasMessageContaining("x.y");
       ConfigResource missing = new ConfigResource(ConfigResource.Type.TOPIC, "missing");
       assertThatThrownBy(() -> admin.describeConfigs(List.of(missing)).all().get())
+          .hasCauseInstanceOf(UnknownTopicOrPartitionException.class);
+    }
+  }
+
+  @Test
+  void adminGrowsATopicsPartitionsButNeverShrinksThem() throws Exception {
+    try (Admin admin = admin()) {
+      admin.createTopics(List.of(new NewTopic("growing", 2, (short) 1))).all().get();
+      admin.createPartitions(Map.of("growing", NewPartitions.increaseTo(5))).all().get();
+      assertThat(
+              admin
+                  .describeTopics(List.of("growing"))
+                  .allTopicNames()
+                  .get()
+                  .get("growing")
+                  .partitions())
+          .hasSize(5);
+      assertThat(
+              nativeClient.admin(
+                  io.switchboard.protocol.frame.Admin.Op.STREAM_INFO, "{\"name\":\"growing\"}"))
+          .contains("\"partitions\":5");
+      assertThatThrownBy(
+              () ->
+                  admin
+                      .createPartitions(Map.of("growing", NewPartitions.increaseTo(3)))
+                      .all()
+                      .get())
+          .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidPartitionsException.class)
+          .hasMessageContaining("only grow");
+      assertThatThrownBy(
+              () ->
+                  admin
+                      .createPartitions(Map.of("nothing", NewPartitions.increaseTo(3)))
+                      .all()
+                      .get())
           .hasCauseInstanceOf(UnknownTopicOrPartitionException.class);
     }
   }

@@ -269,4 +269,34 @@ class KafkaProduceConsumeTest {
       assertThat(seen).hasSize(2);
     }
   }
+
+  @Test
+  void internalTopicsAreReadOnlyForProducers() throws Exception {
+    // A stream the server keeps for itself, as the MQTT front end keeps its retained messages.
+    createTopic("SERVER_OWN", 1);
+    server.broker().ownStream("SERVER_OWN", "test");
+    try (Admin a = admin()) {
+      assertThat(
+              a.listTopics(
+                      new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true))
+                  .listings()
+                  .get())
+          .anyMatch(t -> t.name().equals("SERVER_OWN") && t.isInternal());
+    }
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.RETRIES_CONFIG, 0);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000);
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+      assertThatThrownBy(
+              () ->
+                  producer
+                      .send(new ProducerRecord<>("SERVER_OWN", "k", "v"))
+                      .get(30, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidTopicException.class);
+    }
+  }
 }

@@ -20,6 +20,8 @@ import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreatePartitionsRequestData;
+import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
@@ -277,6 +279,18 @@ class KafkaWireTest {
         DescribeClusterResponseData r = w.read(new DescribeClusterResponseData(), v, id++);
         assertThat(r.errorCode()).isZero();
         assertThat(r.brokers().find(KafkaApis.NODE_ID).port()).isEqualTo(port);
+      }
+      for (short v = 0; v <= 3; v++) {
+        CreatePartitionsRequestData req = new CreatePartitionsRequestData().setTimeoutMs(10_000);
+        req.topics()
+            .add(
+                new CreatePartitionsRequestData.CreatePartitionsTopic()
+                    .setName("t7")
+                    .setCount(3 + v)
+                    .setAssignments(null));
+        w.send(w.frame(req, v, id));
+        CreatePartitionsResponseData r = w.read(new CreatePartitionsResponseData(), v, id++);
+        assertThat(r.results().get(0).errorCode()).as("create partitions v%d", v).isZero();
       }
       for (short v = 1; v <= 6; v++) {
         DeleteTopicsRequestData req = new DeleteTopicsRequestData().setTimeoutMs(10_000);

@@ -74,9 +74,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** Header carrying the v5 subscription identifier a session inbox copy is delivered with. */
   static final String SUBSCRIPTION_ID_HEADER = "sb-mqtt-sub-id";
 
-  /** Header carrying the QoS a session inbox copy is to be delivered at. */
-  static final String DELIVERY_QOS_HEADER = "sb-mqtt-delivery-qos";
-
   /** Header marking a message published with the retain flag (for retain-as-published). */
   static final String RETAIN_HEADER = "sb-mqtt-retain";
 
@@ -250,16 +247,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    io.switchboard.core.Blocking.tolerated(
-        "MQTT sessions on the loop (issue 13)",
-        () -> {
-          inactive(ctx);
-          return null;
-        });
+    inactive(ctx);
   }
 
   private void inactive(ChannelHandlerContext ctx) {
     meters.closed();
+    releaseHeld();
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
@@ -301,15 +294,66 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    // The one written exception to the threading contract: persistent sessions (CONNECT,
-    // SUBSCRIBE, DISCONNECT) still call the broker's blocking methods on the loop. Moving them to
-    // Broker.offload is open work in issue 13 (retained look-ups moved already).
-    io.switchboard.core.Blocking.tolerated(
-        "MQTT sessions on the loop (issue 13)",
-        () -> {
-          read(ctx, msg);
-          return null;
-        });
+    if (sessionStep) {
+      hold(msg);
+      return;
+    }
+    read(ctx, msg);
+  }
+
+  // ------------------------------------------------------------------ session steps off the loop
+
+  /**
+   * Packets at most held while a session step runs. Auto-read is off by then, and Netty's read loop
+   * stops with it, so only the rest of the read that brought the step's packet can arrive: at most
+   * 64 KiB (the default receive buffer's largest) of packets of 2 bytes or more. More than that is
+   * not a client pipelining, and is closed.
+   */
+  static final int MAX_HELD_PACKETS = 32_768;
+
+  /**
+   * Whether a step of the stored session (CONNECT, SUBSCRIBE, UNSUBSCRIBE) is running on the
+   * broker's executor ({@link MqttSessions}): until it answers, reading stops and packets already
+   * read wait in {@link #held}, so nothing after it is handled before it, and nothing is lost.
+   */
+  private boolean sessionStep;
+
+  private final java.util.ArrayDeque<Object> held = new java.util.ArrayDeque<>();
+
+  /** A session step starts: stop reading until {@link #sessionStepDone}. */
+  private void sessionStepStarted() {
+    sessionStep = true;
+    ctx.channel().config().setAutoRead(false);
+  }
+
+  /** The session step answered (on the loop): handle what waited, in order, then read on. */
+  private void sessionStepDone() {
+    sessionStep = false;
+    while (!sessionStep && !held.isEmpty() && ctx.channel().isActive()) {
+      read(ctx, held.poll());
+    }
+    if (!sessionStep) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  private void hold(Object msg) {
+    lastReadNs = System.nanoTime(); // the client is alive, whatever the step takes
+    if (held.size() >= MAX_HELD_PACKETS) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+      meters.badInput("too_many_packets_while_busy");
+      releaseHeld();
+      ctx.close();
+      return;
+    }
+    held.add(msg);
+  }
+
+  private void releaseHeld() {
+    Object m;
+    while ((m = held.poll()) != null) {
+      io.netty.util.ReferenceCountUtil.release(m);
+    }
   }
 
   private void read(ChannelHandlerContext ctx, Object msg) {
@@ -402,6 +446,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       assigned = true;
     }
     clientId = id;
+    // Authentication goes here: once the client id is known, before the connection takes over
+    // another one of the same id and before its session is touched. A check that needs the disk or
+    // a remote service runs off the loop as the session step below does (sessionStepStarted, then
+    // sessionStepDone back on the loop), and a refusal is a CONNACK: 0x86/0x87 (v5), 4/5 (3.1.1).
     if (sessions != null) {
       MqttConnection previous = sessions.register(clientId, this);
       if (previous != null && previous != this) {
@@ -476,16 +524,64 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     sessionExpiryMs = expiryMs;
     connectExpiryMs = expiryMs;
-    boolean sessionPresent = false;
-    MqttSessions.Definition resumed = null;
-    if (sessions != null && sessions.available()) {
-      // [MQTT-3.1.2-4..6] Clean Start 0 resumes a stored session whatever this CONNECT's expiry.
-      resumed = sessions.connect(clientId, cleanStart, expiryMs, this);
-      sessionPresent = resumed != null;
-      persistent = resumed != null || expiryMs > 0;
-    } else {
+    if (sessions == null || !sessions.available()) {
       persistent = false;
+      accepted(null, expiryMs, assigned, serverKeepAlive);
+      return;
     }
+    // The session step touches the broker's disk: it runs off the loop, and reading waits for it.
+    // [MQTT-3.1.2-4..6] Clean Start 0 resumes a stored session whatever this CONNECT's expiry.
+    persistent = expiryMs > 0; // for now: a resumed session makes it so too, once it answers
+    long expiry = expiryMs;
+    boolean idAssigned = assigned;
+    Integer keepAliveToSend = serverKeepAlive;
+    sessionStepStarted();
+    sessions
+        .connect(clientId, cleanStart, expiryMs, this, ctx.executor())
+        .whenComplete(
+            (resumed, e) -> {
+              if (!ctx.channel().isActive()) {
+                // Closed meanwhile: inactive() asked for the session's end, which runs after this.
+                return;
+              }
+              if (e != null) {
+                sessionRefused(expiry, e);
+                return;
+              }
+              persistent = resumed != null || expiry > 0;
+              accepted(resumed, expiry, idAssigned, keepAliveToSend);
+              sessionStepDone();
+            });
+  }
+
+  /**
+   * The session step failed (the broker's storage, or the broker closing): the client is told at
+   * once with a CONNACK, and the connection is no session's any more.
+   */
+  private void sessionRefused(long expiryMs, Throwable e) {
+    LOG.warn("mqtt client {}: its session could not be set up: {}", clientId, e.toString());
+    connected = false; // no will, no second session end from inactive()
+    if (keepAliveTimer != null) {
+      keepAliveTimer.cancel(false);
+    }
+    sessions.disconnected(clientId, persistent ? expiryMs : 0, this, List.of());
+    sessions.unregister(clientId, this);
+    releaseHeld();
+    refuse(
+        v5
+            ? MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE_5
+            : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+  }
+
+  /**
+   * CONNECT accepted: CONNACK, then a resumed session's QoS 0 subscriptions taken up again and its
+   * inbox claimed.
+   *
+   * @param resumed the stored session resumed, or null
+   */
+  private void accepted(
+      MqttSessions.Definition resumed, long expiryMs, boolean assigned, Integer serverKeepAlive) {
+    boolean sessionPresent = resumed != null;
     MqttProperties ackProps = MqttProperties.NO_PROPERTIES;
     if (v5) {
       MqttMessageBuilders.ConnAckPropertiesBuilder b =
@@ -523,6 +619,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
           currentSubscriptionId = sub.subscriptionId();
           subscribeOne(
               filter,
+              null, // stored already
               MqttQoS.AT_MOST_ONCE,
               new MqttSubscriptionOption(
                   MqttQoS.AT_MOST_ONCE,
@@ -787,9 +884,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     List<Integer> reasons = new ArrayList<>();
     List<Map.Entry<String, MqttQoS>> retainedToSend = new ArrayList<>();
+    // With a stored session, each filter's storing step (null: none), in the order of the filters.
+    List<java.util.concurrent.CompletableFuture<Void>> stored = new ArrayList<>();
     for (MqttTopicSubscription t : requested) {
       boolean existed = subscriptions.containsKey(t.topicFilter());
-      int granted = subscribeOne(t.topicFilter(), t.qualityOfService(), t.option());
+      int steps = stored.size();
+      int granted = subscribeOne(t.topicFilter(), stored, t.qualityOfService(), t.option());
+      if (stored.size() == steps) {
+        stored.add(null);
+      }
       reasons.add(granted);
       var handling = t.option().retainHandling();
       boolean sendRetained =
@@ -806,6 +909,43 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         retainedToSend.add(Map.entry(filter, qos));
       }
     }
+    if (stored.stream().allMatch(java.util.Objects::isNull)) {
+      subscribed(packetId, reasons, retainedToSend);
+      return;
+    }
+    // The SUBACK waits until the session has stored its subscriptions (off the loop), and so does
+    // every packet after it: a PUBLISH the client sends next must find them in place.
+    sessionStepStarted();
+    java.util.concurrent.CompletableFuture.allOf(
+            stored.stream()
+                .filter(java.util.Objects::nonNull)
+                .toArray(java.util.concurrent.CompletableFuture<?>[]::new))
+        .whenComplete(
+            (ignored, e) -> {
+              if (!ctx.channel().isActive()) {
+                return;
+              }
+              for (int i = 0; i < stored.size(); i++) {
+                var step = stored.get(i);
+                if (step != null && step.isCompletedExceptionally()) {
+                  String filter = requested.get(i).topicFilter();
+                  LOG.warn("mqtt client {}: subscription {} not stored", clientId, filter);
+                  Subscribed undone = subscriptions.remove(filter);
+                  if (undone != null) {
+                    undone.subs().forEach(LiveSubscription::close);
+                  }
+                  reasons.set(i, v5 ? 0x80 : MqttQoS.FAILURE.value()); // unspecified error
+                  retainedToSend.removeIf(r -> r.getKey().equals(filter));
+                }
+              }
+              subscribed(packetId, reasons, retainedToSend);
+              sessionStepDone();
+            });
+  }
+
+  /** SUBACK, then the retained messages of the filters that take them. */
+  private void subscribed(
+      int packetId, List<Integer> reasons, List<Map.Entry<String, MqttQoS>> retainedToSend) {
     // Reason codes as they are: a v5 failure (0x8F, 0x97) is no QoS, so no MqttQoS can carry it.
     ctx.writeAndFlush(
         new io.netty.handler.codec.mqtt.MqttSubAckMessage(
@@ -883,8 +1023,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** The subscription identifier of the SUBSCRIBE being handled (0: none). */
   private int currentSubscriptionId;
 
-  /** Subscribes one filter; returns the granted QoS or a failure reason code. */
-  private int subscribeOne(String filter, MqttQoS requested, MqttSubscriptionOption option) {
+  /**
+   * Subscribes one filter; returns the granted QoS or a failure reason code. With a stored session
+   * the subscription is stored too, off the loop: the step's future goes into {@code stored} (null:
+   * it is stored already).
+   */
+  private int subscribeOne(
+      String filter,
+      List<java.util.concurrent.CompletableFuture<Void>> stored,
+      MqttQoS requested,
+      MqttSubscriptionOption option) {
     String group = null;
     String mqttFilter = filter;
     if (filter.startsWith("$share/")) {
@@ -910,7 +1058,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         new MqttSessions.Sub(
             mqttFilter, granted.value(), group, option.isNoLocal(), currentSubscriptionId);
     if (persistent) {
-      sessions.subscribe(clientId, sub);
+      if (stored != null) {
+        stored.add(sessions.subscribe(clientId, sub, ctx.executor()));
+      }
       if (granted != MqttQoS.AT_MOST_ONCE) {
         // Delivered through the session's inbox, which outlives this connection.
         subscriptions.put(filter, new Subscribed(sub, option.isRetainAsPublished(), List.of()));
@@ -939,20 +1089,42 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       protocolError("UNSUBSCRIBE without a topic filter"); // [MQTT-3.10.3-2]
       return;
     }
-    MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(packetId);
+    List<Short> reasons = new ArrayList<>();
+    List<java.util.concurrent.CompletableFuture<Void>> stored = new ArrayList<>();
     for (String filter : u.payload().topics()) {
       Subscribed s = subscriptions.remove(filter);
       if (s != null) {
         s.subs().forEach(LiveSubscription::close);
       }
-      if (persistent) {
-        String bare =
-            filter.startsWith("$share/") ? filter.substring(filter.indexOf('/', 7) + 1) : filter;
-        sessions.unsubscribe(clientId, bare);
-      }
-      if (v5) {
-        ack.addReasonCode(s != null ? (short) 0x00 : (short) 0x11); // no subscription existed
-      }
+      stored.add(persistent ? sessions.unsubscribe(clientId, filter, ctx.executor()) : null);
+      reasons.add(s != null ? (short) 0x00 : (short) 0x11); // 0x11: no subscription existed
+    }
+    if (!persistent) {
+      unsubscribed(packetId, reasons);
+      return;
+    }
+    sessionStepStarted(); // the UNSUBACK, and every packet after it, wait until it is stored
+    java.util.concurrent.CompletableFuture.allOf(
+            stored.toArray(java.util.concurrent.CompletableFuture<?>[]::new))
+        .whenComplete(
+            (ignored, e) -> {
+              if (!ctx.channel().isActive()) {
+                return;
+              }
+              for (int i = 0; i < stored.size(); i++) {
+                if (stored.get(i).isCompletedExceptionally()) {
+                  reasons.set(i, (short) 0x80); // unspecified error
+                }
+              }
+              unsubscribed(packetId, reasons);
+              sessionStepDone();
+            });
+  }
+
+  private void unsubscribed(int packetId, List<Short> reasons) {
+    MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(packetId);
+    if (v5) {
+      reasons.forEach(ack::addReasonCode);
     }
     ctx.writeAndFlush(ack.build());
   }
@@ -1007,35 +1179,15 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             own.retainAsPublished() && retained);
         return;
       }
-      Subscribed carrier = null;
-      int qos = -1;
-      StringBuilder ids = null;
-      boolean retain = false;
-      for (Subscribed s : subscriptions.values()) {
-        MqttSessions.Sub other = s.sub();
-        if (other.group() != null
-            || !MqttTopics.matches(other.filter(), topic)
-            || (other.noLocal() && fromSelf)) {
-          continue;
-        }
-        qos = Math.max(qos, Math.min(published, other.qos()));
-        if (other.subscriptionId() > 0) {
-          ids = ids == null ? new StringBuilder() : ids.append(',');
-          ids.append(other.subscriptionId());
-        }
-        retain |= s.retainAsPublished() && retained;
-        if (carrier == null && !s.subs().isEmpty()) {
-          carrier = s;
-        }
-      }
+      Matched all = matching(topic, fromSelf, published, retained);
+      Subscribed carrier = all.carrier();
+      int qos = all.qos();
+      String ids = all.ids();
+      boolean retain = all.retain();
       if (carrier != own || (persistent && qos > 0)) {
         return; // another sink sends it, or the session's inbox does
       }
-      deliver(
-          topic,
-          withSubscriptionIds(m, ids == null ? null : ids.toString()),
-          MqttQoS.valueOf(qos),
-          retain);
+      deliver(topic, withSubscriptionIds(m, ids), MqttQoS.valueOf(qos), retain);
     }
 
     @Override
@@ -1047,6 +1199,78 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     public void onBatchEnd() {
       ctx.flush();
     }
+  }
+
+  /**
+   * What this connection's non-shared subscriptions make of a message on {@code topic}: the highest
+   * QoS they grant it (-1: none matches), their subscription identifiers (comma-separated; null:
+   * none), whether one of them keeps the retain flag, and the first of them with live subscriptions
+   * (the one whose sink sends it).
+   */
+  private record Matched(int qos, String ids, boolean retain, Subscribed carrier) {}
+
+  private Matched matching(String topic, boolean fromSelf, int published, boolean retained) {
+    Subscribed carrier = null;
+    int qos = -1;
+    StringBuilder ids = null;
+    boolean retain = false;
+    for (Subscribed s : subscriptions.values()) {
+      MqttSessions.Sub other = s.sub();
+      if (other.group() != null
+          || !MqttTopics.matches(other.filter(), topic)
+          || (other.noLocal() && fromSelf)) {
+        continue;
+      }
+      qos = Math.max(qos, Math.min(published, other.qos()));
+      if (other.subscriptionId() > 0) {
+        ids = ids == null ? new StringBuilder() : ids.append(',');
+        ids.append(other.subscriptionId());
+      }
+      retain |= s.retainAsPublished() && retained;
+      if (carrier == null && !s.subs().isEmpty()) {
+        carrier = s;
+      }
+    }
+    return new Matched(qos, ids == null ? null : ids.toString(), retain, carrier);
+  }
+
+  /**
+   * What a copy from the session's inbox goes out as now — by the session's subscriptions, as a
+   * live delivery would ({@link #matching}); a copy made for a shared subscription by that one — or
+   * null when none of them takes it at QoS 1 or 2 any more (unsubscribed meanwhile: [MQTT-3.10.4]
+   * lets queued messages go).
+   */
+  private Waiting fromInbox(Message copy) {
+    byte[] subject = copy.header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (subject == null) {
+      return null;
+    }
+    String topic;
+    try {
+      topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    byte[] q = copy.header(QOS_HEADER);
+    int published = q == null ? MqttQoS.AT_LEAST_ONCE.value() : q[0];
+    byte[] share = copy.header(MqttSessions.SHARE_HEADER);
+    int qos;
+    String ids;
+    if (share != null) {
+      Subscribed s = subscriptions.get(new String(share, StandardCharsets.UTF_8));
+      if (s == null) {
+        return null;
+      }
+      qos = Math.min(published, s.sub().qos());
+      ids = s.sub().subscriptionId() > 0 ? Integer.toString(s.sub().subscriptionId()) : null;
+    } else {
+      Matched all = matching(topic, fromThisClient(copy), published, false);
+      qos = all.qos();
+      ids = all.ids();
+    }
+    return qos <= 0
+        ? null
+        : new Waiting(topic, withSubscriptionIds(copy, ids), MqttQoS.valueOf(qos), false);
   }
 
   private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
@@ -1305,15 +1529,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       from.returnCredit();
       return;
     }
-    Message m = d.message();
-    byte[] subject = m.header(MqttSessions.SUBJECT_HEADER);
-    byte[] q = m.header(DELIVERY_QOS_HEADER);
-    if (subject == null || q == null) {
-      inbox.ack(d);
+    Waiting copy = fromInbox(d.message());
+    if (copy == null) {
+      inbox.ack(d); // no subscription of the session wants it any more
       return;
     }
-    String topic = MqttTopics.toTopic(new String(subject, StandardCharsets.UTF_8));
-    MqttQoS qos = MqttQoS.valueOf(q[0]);
+    Message m = copy.message();
+    String topic = copy.topic();
+    MqttQoS qos = copy.qos();
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
       inbox.ack(d); // expired or too large for this client: done, as if delivered

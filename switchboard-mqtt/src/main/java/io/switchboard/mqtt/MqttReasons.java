@@ -113,7 +113,7 @@ final class MqttReasons {
    */
   static boolean internalHeader(String key) {
     return key.startsWith("sb-mqtt-")
-        || key.equals(MqttSessions.SUBJECT_HEADER)
+        || key.equals(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER)
         || key.equals(io.switchboard.broker.StoredHeaders.MESSAGE_ID)
         || key.equals(io.switchboard.broker.StoredHeaders.REPLY_TO)
         || key.equals(io.switchboard.broker.StoredHeaders.DELIVER_AT)

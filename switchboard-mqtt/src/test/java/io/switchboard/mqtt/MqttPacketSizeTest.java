@@ -85,8 +85,9 @@ class MqttPacketSizeTest {
             List.of(
                 new Header(MqttConnection.QOS_HEADER, new byte[] {1}),
                 new Header(MqttConnection.ORIGIN_HEADER, "c".getBytes()),
-                new Header(MqttSessions.SUBJECT_HEADER, "a".getBytes()),
-                new Header(MqttConnection.DELIVERY_QOS_HEADER, new byte[] {1}),
+                new Header(
+                    io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER, "a".getBytes()),
+                new Header(MqttSessions.SHARE_HEADER, "$share/g/a".getBytes()),
                 new Header(MqttConnection.RETAIN_HEADER, new byte[] {1}),
                 new Header("sb-msg-id", "x".getBytes()),
                 new Header(Message.TTL_HEADER, "5000".getBytes())),

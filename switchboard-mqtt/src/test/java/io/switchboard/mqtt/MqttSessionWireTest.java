@@ -131,4 +131,87 @@ class MqttSessionWireTest {
       assertThat(next.dup()).isFalse();
     }
   }
+
+  /** PUBLISH v5 at QoS 1: topic, packet id, no properties, payload. */
+  static byte[] publishQos1(String topic, int packetId, String payload) {
+    return packet(
+        0x32,
+        bytes(topic, packetId >> 8, packetId & 0xFF, 0, payload.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void packetsRightBehindAConnectWaitForItsSessionAndKeepTheirOrder() throws Exception {
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      // One write: the session is set up off the loop while the rest is already read.
+      c.send(
+          bytes(
+              connect("wire-3", true),
+              packet(0x82, bytes(0, 1, 0, "p/#", 1)), // SUBSCRIBE p/# QoS 1
+              publishQos1("p/self", 7, "self"),
+              packet(0xC0, new byte[0]))); // PINGREQ
+      RawMqtt.Packet connack = c.read();
+      assertThat(connack.type()).as("CONNACK first").isEqualTo(2);
+      assertThat(connack.reason()).isZero();
+      assertThat(c.read().type()).as("SUBACK second").isEqualTo(9);
+      // The PUBLISH came after the SUBSCRIBE was stored: its copy is in the session's inbox.
+      List<Integer> types = new ArrayList<>();
+      String delivered = null;
+      for (int i = 0; i < 3; i++) {
+        RawMqtt.Packet p = c.read();
+        types.add(p.type());
+        if (p.type() == 3) {
+          delivered = Publish.of(p).payload();
+        }
+      }
+      assertThat(types).containsExactlyInAnyOrder(3, 4, 13); // PUBLISH, PUBACK, PINGRESP
+      assertThat(delivered).isEqualTo("self");
+    }
+  }
+
+  @Test
+  void aConnectionClosedWhileItsSessionIsSetUpLeavesASessionTheNextOneResumes() throws Exception {
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(bytes(connect("wire-4", true), packet(0x82, bytes(0, 1, 0, "q/#", 1))));
+    } // closed at once, without waiting for any answer
+    // Its CONNECT was handled (else the next CONNECT could come first and be taken over by it):
+    // the session's consumer exists.
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () ->
+                on.server.broker().listConsumers(MqttSessions.INBOX_STREAM).stream()
+                    .anyMatch(i -> i.config().name().equals(MqttSessions.consumerName("wire-4"))));
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-4", false));
+      RawMqtt.Packet ack = c.read();
+      assertThat(ack.reason()).isZero();
+      assertThat(ack.body()[0]).as("session present").isEqualTo((byte) 1);
+      c.send(packet(0x82, bytes(0, 2, 0, "q/#", 1)));
+      assertThat(c.read().type()).as("SUBACK").isEqualTo(9);
+      publish("q/1", "after", 1);
+      assertThat(Publish.of(c.read()).payload()).isEqualTo("after");
+    }
+  }
+
+  @Test
+  void aSessionStepThatFailsIsAnsweredAtOnceTheProtocolsWay() throws Exception {
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-5", true));
+      assertThat(c.read().reason()).isZero();
+      on.server.broker().close(); // from now on every session step fails (BROKER_CLOSED)
+      c.send(packet(0x82, bytes(0, 1, 0, "r/#", 1)));
+      RawMqtt.Packet suback = c.read();
+      assertThat(suback.type()).isEqualTo(9);
+      assertThat(suback.body()[3] & 0xFF).as("SUBACK reason: unspecified error").isEqualTo(0x80);
+      c.send(packet(0xC0, new byte[0])); // and the connection reads on
+      assertThat(c.read().type()).as("PINGRESP").isEqualTo(13);
+    }
+    try (RawMqtt c = new RawMqtt(on.port, 10_000)) {
+      c.send(connect("wire-6", false));
+      RawMqtt.Packet connack = c.read();
+      assertThat(connack.type()).isEqualTo(2);
+      assertThat(connack.reason()).as("CONNACK: server unavailable").isEqualTo(0x88);
+      assertThat(c.closed()).isTrue();
+    }
+  }
 }

@@ -123,4 +123,55 @@ class MqttSessionsTest {
     fresh.disconnect();
     fresh.close();
   }
+
+  long mqttBindings(String clientId) {
+    return server.broker().bindings(MqttSessions.OWNER).stream()
+        .filter(b -> clientId.equals(b.arguments().get("client")))
+        .count();
+  }
+
+  @Test
+  void subscriptionsAreTheBrokersBindingsRestoredByTheBrokerItselfAndOverlapsCopyOnce()
+      throws Exception {
+    ConcurrentLinkedQueue<String> inbox = new ConcurrentLinkedQueue<>();
+    MqttClient c = new MqttClient(uri(), "durable-3", new MemoryPersistence());
+    connect(c, false, inbox);
+    c.subscribe("a/#", 1); // two subject patterns: "a" and "a.>"
+    c.subscribe("a/x", 2);
+    c.subscribe("b/+", 0); // live only: kept in the session's record, not a binding
+    assertThat(mqttBindings("durable-3")).isEqualTo(3);
+    c.disconnect();
+    c.close();
+
+    server.close();
+    start();
+    // The broker restored them before the front end (or any client) did anything.
+    assertThat(mqttBindings("durable-3")).isEqualTo(3);
+    publish("a/x", "away");
+
+    ConcurrentLinkedQueue<String> again = new ConcurrentLinkedQueue<>();
+    MqttClient back = new MqttClient(uri(), "durable-3", new MemoryPersistence());
+    assertThat(connect(back, false, again)).isTrue();
+    await().atMost(Duration.ofSeconds(20)).until(() -> again.contains("a/x=away"));
+    publish("a/x", "marker"); // the inbox is in order: a second copy would come before this
+    await().atMost(Duration.ofSeconds(20)).until(() -> again.contains("a/x=marker"));
+    assertThat(again).filteredOn("a/x=away"::equals).hasSize(1);
+    // The QoS 0 subscription came back with the session.
+    MqttClient p = new MqttClient(uri(), "pub-q0", new MemoryPersistence());
+    p.connect();
+    p.publish("b/1", "live".getBytes(StandardCharsets.UTF_8), 0, false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> again.contains("b/1=live"));
+    p.disconnect();
+    p.close();
+
+    back.unsubscribe("a/#");
+    assertThat(mqttBindings("durable-3")).isEqualTo(1);
+    back.disconnect();
+    back.close();
+    MqttClient fresh = new MqttClient(uri(), "durable-3", new MemoryPersistence());
+    connect(fresh, true, new ConcurrentLinkedQueue<>());
+    assertThat(mqttBindings("durable-3")).isZero();
+    fresh.disconnect();
+    fresh.close();
+  }
 }

@@ -83,9 +83,12 @@ public final class Compare {
       Path root = Path.of(m.get("root"));
       List<String> brokers =
           Arrays.asList(
-              m.getOrDefault("brokers", "switchboard,kafka,rabbitmq,nats,mosquitto").split(","));
+              m.getOrDefault(
+                      "brokers", "switchboard,switchboard-kafka,kafka,rabbitmq,nats,mosquitto")
+                  .split(","));
       for (String b : brokers) {
-        if (!Set.of("switchboard", "kafka", "rabbitmq", "nats", "mosquitto").contains(b)) {
+        if (!Set.of("switchboard", "switchboard-kafka", "kafka", "rabbitmq", "nats", "mosquitto")
+            .contains(b)) {
           throw new IllegalArgumentException("unknown broker " + b);
         }
       }
@@ -127,6 +130,7 @@ public final class Compare {
   static Peer peer(String name, Options o) {
     return switch (name) {
       case "switchboard" -> new SwitchboardPeer(o.root());
+      case "switchboard-kafka" -> new SwitchboardKafkaPeer(o.root(), o.kafkaLibs());
       case "kafka" -> new KafkaPeer(o.kafkaLibs());
       case "rabbitmq" -> new RabbitPeer();
       case "nats" -> new NatsPeer();

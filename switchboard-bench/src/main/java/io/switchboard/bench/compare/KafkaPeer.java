@@ -62,7 +62,8 @@ final class KafkaPeer implements Peer {
 
   @Override
   public List<Workload> workloads() {
-    return List.of(Workload.PUBLISH_100B, Workload.PUBLISH_1KIB, Workload.LATENCY_1KIB);
+    return List.of(
+        Workload.PUBLISH_100B, Workload.PUBLISH_1KIB, Workload.LATENCY_1KIB, Workload.CONSUME_1KIB);
   }
 
   /** server.properties for a one-node KRaft cluster on loopback. */
@@ -93,7 +94,7 @@ final class KafkaPeer implements Peer {
     return b.toString();
   }
 
-  private List<String> java(String mainClass, String... args) {
+  List<String> java(String mainClass, String... args) {
     List<String> cmd = new ArrayList<>();
     cmd.addAll(
         List.of(Procs.java(), "-Xms1g", "-Xmx1g", "-cp", libs.toAbsolutePath() + "/*", mainClass));
@@ -131,26 +132,107 @@ final class KafkaPeer implements Peer {
     return p;
   }
 
-  private static void createTopic(Running r, String topic) throws Exception {
+  private static void createTopic(Running r, String topic, Map<String, String> configs)
+      throws Exception {
     try (Admin admin = Admin.create(common(r))) {
-      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(configs))).all().get();
     }
   }
 
   @Override
   public List<Result> run(Running r, Workload w, Durability d, Settings s) throws Exception {
+    return runAs(name(), r, w, d, s, Map.of());
+  }
+
+  /**
+   * Runs a workload against whatever speaks Kafka on {@code r}'s "kafka" port, reporting it as
+   * {@code broker}; its topics are made with {@code topicConfigs}.
+   */
+  List<Result> runAs(
+      String broker,
+      Running r,
+      Workload w,
+      Durability d,
+      Settings s,
+      Map<String, String> topicConfigs)
+      throws Exception {
     String topic = "bench-" + w.name().toLowerCase(java.util.Locale.ROOT);
-    createTopic(r, topic);
+    createTopic(r, topic, topicConfigs);
     if (w == Workload.LATENCY_1KIB) {
-      return List.of(endToEnd(r, topic, w, d, s));
+      return List.of(endToEnd(broker, r, topic, w, d, s));
     }
     // ProducerPerformance sends a count, not for a time: the warm-up run, sized from a first
     // guess, also measures the rate that sizes the measured run to last about as long as asked.
-    Path log = r.log.resolveSibling("producer-performance-" + w.id + "-" + d + ".log");
+    Path log =
+        r.log.resolveSibling(
+            "producer-performance-" + w.id + "-" + d + "-" + broker.length() + ".log");
     long guess = 100_000L * s.warmup().toSeconds();
-    Result warm = parse(producerPerformance(r, topic, w, guess, log, s), w, d);
+    Result warm = parse(broker, producerPerformance(r, topic, w, guess, log, s), w, d);
     long records = Math.max(10_000, (long) (warm.msgPerSec() * s.measure().toSeconds()));
-    return List.of(parse(producerPerformance(r, topic, w, records, log, s), w, d));
+    Result produced = parse(broker, producerPerformance(r, topic, w, records, log, s), w, d);
+    if (w != Workload.CONSUME_1KIB) {
+      return List.of(produced);
+    }
+    // The backlog is warm.messages + records; the consumer reads all of it from the start.
+    long backlog = warm.messages() + produced.messages();
+    Path clog = log.resolveSibling("consumer-performance-" + d + "-" + broker.length() + ".log");
+    return List.of(parseConsumer(broker, consumerPerformance(r, topic, backlog, clog, s), w, d));
+  }
+
+  private String consumerPerformance(Running r, String topic, long records, Path log, Settings s)
+      throws Exception {
+    return Procs.run(
+        java(
+            "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server",
+            "127.0.0.1:" + r.port("kafka"),
+            "--topic",
+            topic,
+            "--num-records",
+            "" + records,
+            "--timeout",
+            "60000",
+            "--hide-header"),
+        Map.of(),
+        log,
+        s.measure().multipliedBy(4).plus(Duration.ofMinutes(2)));
+  }
+
+  /**
+   * Reads ConsumerPerformance's CSV line: start, end, MB, MB/s, messages, messages/s, rebalance ms,
+   * fetch ms, fetch MB/s, fetch messages/s. The rate reported is the whole run's (the group's join
+   * included), as the tool prints first.
+   */
+  static Result parseConsumer(String broker, String output, Workload w, Durability d) {
+    for (String line : output.lines().toList().reversed()) {
+      String[] f = line.split(",\\s*");
+      if (f.length >= 10) {
+        try {
+          double mbs = Double.parseDouble(f[3]) * 1.048576;
+          long n = Long.parseLong(f[4].trim());
+          double rate = Double.parseDouble(f[5]);
+          return new Result(
+              broker,
+              "ConsumerPerformance (kafka-tools " + VERSION + ")",
+              w,
+              d,
+              rate,
+              mbs,
+              Double.NaN,
+              Double.NaN,
+              Double.NaN,
+              n,
+              "one consumer in a new group from the earliest offset; rebalance time "
+                  + f[6].trim()
+                  + " ms included, fetch-only rate "
+                  + Math.round(Double.parseDouble(f[9]))
+                  + " msg/s");
+        } catch (NumberFormatException notTheSummary) {
+          // a log line with commas
+        }
+      }
+    }
+    throw new IllegalStateException("no ConsumerPerformance summary in: " + output);
   }
 
   private String producerPerformance(
@@ -182,6 +264,11 @@ final class KafkaPeer implements Peer {
 
   /** Reads ProducerPerformance's summary line (its last). Its percentiles are whole ms. */
   static Result parse(String output, Workload w, Durability d) {
+    return parse("Kafka", output, w, d);
+  }
+
+  /** As {@link #parse(String, Workload, Durability)}, reported as {@code broker}. */
+  static Result parse(String broker, String output, Workload w, Durability d) {
     Matcher m = null;
     for (String line : output.lines().toList()) {
       Matcher candidate = SUMMARY.matcher(line);
@@ -193,7 +280,7 @@ final class KafkaPeer implements Peer {
       throw new IllegalStateException("no ProducerPerformance summary in: " + output);
     }
     return new Result(
-        "Kafka",
+        broker,
         TOOL,
         w,
         d,
@@ -206,7 +293,8 @@ final class KafkaPeer implements Peer {
         "acks=all; latency in whole ms as the tool reports it");
   }
 
-  private Result endToEnd(Running r, String topic, Workload w, Durability d, Settings s)
+  private Result endToEnd(
+      String broker, Running r, String topic, Workload w, Durability d, Settings s)
       throws Exception {
     Properties pp = common(r);
     pp.put("acks", "all");
@@ -246,6 +334,6 @@ final class KafkaPeer implements Peer {
       running.set(false);
       poller.join();
     }
-    return load.result("Kafka", CLIENT, d, 1, "acks=all, client defaults otherwise");
+    return load.result(broker, CLIENT, d, 1, "acks=all, client defaults otherwise");
   }
 }

@@ -26,10 +26,21 @@ final class Report {
 
   private Report() {}
 
-  /** The Switchboard row a peer's result is compared with. */
-  static String counterpart(Result peer) {
+  /**
+   * The Switchboard row a peer's result is compared with: its MQTT front end for MQTT workloads,
+   * its Kafka front end for Kafka's when that ran the same workload (the same tools on both), else
+   * the native protocol.
+   */
+  static String counterpart(List<Result> rs, Result peer) {
     boolean mqtt = peer.broker().equals("Mosquitto") || peer.workload() == Workload.MQTT_QOS1;
-    return mqtt ? SwitchboardPeer.MQTT_NAME : SwitchboardPeer.NAME;
+    if (mqtt) {
+      return SwitchboardPeer.MQTT_NAME;
+    }
+    if (peer.broker().equals("Kafka")
+        && find(rs, SwitchboardKafkaPeer.NAME, peer.workload(), peer.durability()).isPresent()) {
+      return SwitchboardKafkaPeer.NAME;
+    }
+    return SwitchboardPeer.NAME;
   }
 
   static boolean isSwitchboard(Result r) {
@@ -51,7 +62,7 @@ final class Report {
     if (isSwitchboard(peer) || !peer.ok()) {
       return Optional.empty();
     }
-    return find(rs, counterpart(peer), peer.workload(), peer.durability())
+    return find(rs, counterpart(rs, peer), peer.workload(), peer.durability())
         .map(
             sb ->
                 peer.workload().headline == Workload.Headline.LATENCY
@@ -164,6 +175,30 @@ final class Report {
     out.add(
         throughputGoal(
             rs, "Work queue, per-message ack ≥ 5× RabbitMQ", Workload.WORK_QUEUE, "RabbitMQ", 5));
+    out.add(
+        throughputGoal(
+            rs,
+            "Kafka protocol (issue 14): producer 100 B ≥ 1.5× Kafka",
+            Workload.PUBLISH_100B,
+            "Kafka",
+            1.5,
+            SwitchboardKafkaPeer.NAME));
+    out.add(
+        throughputGoal(
+            rs,
+            "Kafka protocol (issue 14): producer 1 KiB ≥ 1.5× Kafka",
+            Workload.PUBLISH_1KIB,
+            "Kafka",
+            1.5,
+            SwitchboardKafkaPeer.NAME));
+    out.add(
+        throughputGoal(
+            rs,
+            "Kafka protocol (issue 14): consumer ≥ Kafka",
+            Workload.CONSUME_1KIB,
+            "Kafka",
+            1,
+            SwitchboardKafkaPeer.NAME));
     for (Workload w : List.of(Workload.FANOUT_1, Workload.FANOUT_10)) {
       Optional<Result> sb = find(rs, SwitchboardPeer.NAME, w, Durability.DEFAULT);
       Optional<Result> nats = find(rs, "NATS", w, Durability.DEFAULT);

@@ -51,7 +51,10 @@ final class SwitchboardPeer implements Peer {
 
   @Override
   public List<Workload> workloads() {
-    return List.of(Workload.values());
+    // Workload 8 is Kafka's consumer tool: the Kafka-protocol peer runs it.
+    return java.util.Arrays.stream(Workload.values())
+        .filter(w -> w != Workload.CONSUME_1KIB)
+        .toList();
   }
 
   private String launcher() {
@@ -99,6 +102,7 @@ final class SwitchboardPeer implements Peer {
       }
       case MQTT_QOS1 -> out.add(MqttDriver.qos1(MQTT_NAME, r.port("mqtt"), w, d, s));
       case REQUEST_REPLY -> out.add(requestReply(r, w, d, s));
+      case CONSUME_1KIB -> throw new IllegalArgumentException("workload 8 is Kafka-protocol only");
     }
     return out;
   }

@@ -37,7 +37,14 @@ enum Workload {
       Headline.RECEIVE),
   MQTT_QOS1("6", "MQTT QoS 1 publish, 100 B, one client", 100, 0, false, Headline.PUBLISH),
   REQUEST_REPLY(
-      "7", "Request/reply round trip, 100 B, one requester", 100, 0, false, Headline.LATENCY);
+      "7", "Request/reply round trip, 100 B, one requester", 100, 0, false, Headline.LATENCY),
+  CONSUME_1KIB(
+      "8",
+      "Kafka consumer reading a stored backlog, 1 KiB, one consumer in a group",
+      1024,
+      0,
+      false,
+      Headline.RECEIVE);
 
   /** Which figure of a run the tables lead with. */
   enum Headline {

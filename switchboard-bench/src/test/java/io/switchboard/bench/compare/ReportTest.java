@@ -44,6 +44,33 @@ class ReportTest {
               "NATS", "", Workload.PUBLISH_1KIB, Durability.DEFAULT, "did not start: x|y"));
 
   @Test
+  void kafkaIsComparedWithTheKafkaFrontEndWhenItRanTheSameToolsAndTheGoalsSaySo() {
+    Result kafka = r("Kafka", Workload.PUBLISH_100B, Durability.DEFAULT, 100_000, 5_000, 20_000);
+    Result kafkaConsumer = r("Kafka", Workload.CONSUME_1KIB, Durability.DEFAULT, 150_000, 0, 0);
+    List<Result> run =
+        List.of(
+            r("Switchboard", Workload.PUBLISH_100B, Durability.DEFAULT, 300_000, 500, 2_000),
+            r(SwitchboardKafkaPeer.NAME, Workload.PUBLISH_100B, Durability.DEFAULT, 120_000, 1, 1),
+            kafka,
+            r(SwitchboardKafkaPeer.NAME, Workload.CONSUME_1KIB, Durability.DEFAULT, 180_000, 0, 0),
+            kafkaConsumer);
+    assertThat(Report.ratio(run, kafka)).hasValueSatisfying(x -> assertThat(x).isEqualTo(1.2));
+    assertThat(Report.ratio(run, kafkaConsumer))
+        .hasValueSatisfying(x -> assertThat(x).isEqualTo(1.2));
+    // Without a Kafka-protocol row, Kafka is compared with the native protocol as before.
+    assertThat(Report.ratio(RUN, RUN.get(1))).hasValueSatisfying(x -> assertThat(x).isEqualTo(3.0));
+    List<Report.Goal> goals = Report.goals(run);
+    assertThat(goals)
+        .filteredOn(g -> g.goal().startsWith("Kafka protocol (issue 14): producer 100 B"))
+        .singleElement()
+        .satisfies(g -> assertThat(g.met()).isFalse());
+    assertThat(goals)
+        .filteredOn(g -> g.goal().startsWith("Kafka protocol (issue 14): consumer"))
+        .singleElement()
+        .satisfies(g -> assertThat(g.met()).isTrue());
+  }
+
+  @Test
   void ratiosCompareWithTheRightSwitchboardRow() {
     assertThat(Report.ratio(RUN, RUN.get(1))).hasValueSatisfying(x -> assertThat(x).isEqualTo(3.0));
     // Mosquitto is compared with Switchboard's MQTT front end, NATS with the native protocol.

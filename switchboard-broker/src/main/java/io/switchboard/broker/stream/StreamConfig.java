@@ -109,10 +109,32 @@ public record StreamConfig(
     }
   }
 
+  /** The fsync policy's name in lower case ({@code always}, {@code interval}, {@code never}). */
+  public String fsyncPolicyName() {
+    return fsync.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   private static void checkLimit(List<String> problems, String field, long value) {
     if (value < -1 || value == 0) {
       problems.add(field + "=" + value + " must be > 0 or -1 (none)");
     }
+  }
+
+  /** This definition with {@code count} partitions (a stream's partitions may only grow). */
+  public StreamConfig withPartitions(int count) {
+    return new StreamConfig(
+        name,
+        subjects,
+        count,
+        retention,
+        maxAgeMs,
+        maxBytes,
+        maxMessages,
+        maxMessagesPerSubject,
+        maxMessageBytes,
+        discard,
+        fsync,
+        duplicateWindowMs);
   }
 
   /** A stream with every default: one partition, limits retention, no limits, fsync interval. */
@@ -182,6 +204,22 @@ public record StreamConfig(
 
     public Builder fsync(FsyncPolicy value) {
       fsync = value;
+      return this;
+    }
+
+    /**
+     * The fsync policy by its name ({@code always}, {@code interval}, {@code never}, any case), for
+     * front ends, which do not see the log's types.
+     *
+     * @throws IllegalArgumentException for another name
+     */
+    public Builder fsyncPolicy(String name) {
+      try {
+        fsync = FsyncPolicy.valueOf(name.toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "fsync policy " + name + ": one of always, interval, never");
+      }
       return this;
     }
 
