@@ -579,32 +579,6 @@ public final class Broker implements AutoCloseable {
     return completeOn(publish(message, options), completeOn);
   }
 
-  /**
-   * A future with {@code f}'s outcome, completed by a task on {@code executor}: its dependents run
-   * there. When the executor refuses the task (it shut down: a closed connection's loop), the
-   * future fails with the {@link java.util.concurrent.RejectedExecutionException} at once.
-   */
-  private static <T> CompletableFuture<T> completeOn(
-      CompletableFuture<T> f, java.util.concurrent.Executor executor) {
-    CompletableFuture<T> out = new CompletableFuture<>();
-    f.whenComplete(
-        (v, e) -> {
-          try {
-            executor.execute(
-                () -> {
-                  if (e != null) {
-                    out.completeExceptionally(e);
-                  } else {
-                    out.complete(v);
-                  }
-                });
-          } catch (java.util.concurrent.RejectedExecutionException rejected) {
-            out.completeExceptionally(rejected);
-          }
-        });
-    return out;
-  }
-
   /** Pull: up to {@code max} messages, waiting up to {@code waitMs} for the first. */
   public CompletableFuture<List<Delivery>> fetch(
       String stream, String consumer, String member, int max, long waitMs) {
