@@ -344,7 +344,7 @@ final class BenchCommand extends ClientCommand {
             .withClientName("switchboard-bench-" + role + "-" + index)
             // A benchmark that silently reconnected would measure the reconnect: fail instead.
             .withReconnect(false);
-    return SwitchboardClient.connect(options);
+    return SwitchboardClient.connect(withSecurity(options));
   }
 
   private String choice(String option, String value, String... allowed) {

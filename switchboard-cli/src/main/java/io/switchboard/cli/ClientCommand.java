@@ -6,6 +6,7 @@ import io.switchboard.client.SwitchboardClientException;
 import io.switchboard.core.ErrorCode;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -53,6 +54,38 @@ abstract class ClientCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Machine-readable output: one JSON object per line.")
   boolean json;
 
+  @Option(
+      names = "--user",
+      paramLabel = "NAME",
+      description =
+          "Log in as this user (default: $SWITCHBOARD_USER); the password comes from"
+              + " --password-stdin or $SWITCHBOARD_PASSWORD.")
+  String user;
+
+  @Option(
+      names = "--password-stdin",
+      description = "Read the password from the first line of standard input.")
+  boolean passwordStdin;
+
+  @Option(
+      names = "--token",
+      paramLabel = "JWT",
+      description =
+          "Log in with a bearer token (default: $SWITCHBOARD_TOKEN; prefer the"
+              + " variable, a command line is visible to other users).")
+  String token;
+
+  @Option(
+      names = "--tls-ca",
+      paramLabel = "PEM",
+      description =
+          "Connect over TLS, trusting the CA certificates in this file (default:"
+              + " $SWITCHBOARD_TLS_CA).")
+  String tlsCa;
+
+  @Option(names = "--tls", description = "Connect over TLS, trusting the JDK's CA certificates.")
+  boolean tls;
+
   /** Does the command's work over {@code client}; returns the exit code. */
   abstract int run(SwitchboardClient client) throws Exception;
 
@@ -79,10 +112,18 @@ abstract class ClientCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--server: " + e.getMessage());
     }
+    options = withSecurity(options);
     SwitchboardClient client;
     try {
       client = SwitchboardClient.connect(options);
     } catch (RuntimeException e) {
+      if (e instanceof SwitchboardClientException sce
+          && (sce.errorCode() == ErrorCode.AUTHENTICATION_FAILED
+              || sce.errorCode() == ErrorCode.AUTHENTICATION_REQUIRED)) {
+        err().println(describe(sce));
+        err().flush();
+        return ExitCodes.REFUSED; // the server answered: refused, not unreachable
+      }
       String why = detail(e);
       err()
           .println(
@@ -165,6 +206,50 @@ abstract class ClientCommand implements Callable<Integer> {
     return e instanceof SwitchboardClientException sce
         ? sce.detail()
         : String.valueOf(e.getMessage());
+  }
+
+  private String stdinPassword;
+
+  /** Credentials and TLS from the options, else the {@code SWITCHBOARD_*} environment. */
+  ClientOptions withSecurity(ClientOptions options) {
+    Map<String, String> env = root().environment();
+    String name = user != null ? user : env.get("SWITCHBOARD_USER");
+    String jwt = token != null ? token : env.get("SWITCHBOARD_TOKEN");
+    String ca = tlsCa != null ? tlsCa : env.get("SWITCHBOARD_TLS_CA");
+    if (name != null && !name.isBlank()) {
+      if (passwordStdin && stdinPassword == null) {
+        stdinPassword = firstLine(root().stdin()); // read once: commands with several connections
+      }
+      String password = passwordStdin ? stdinPassword : env.get("SWITCHBOARD_PASSWORD");
+      if (password == null) {
+        throw new ParameterException(
+            spec.commandLine(), "--user needs --password-stdin or $SWITCHBOARD_PASSWORD");
+      }
+      options = options.withCredentials(name, password);
+    } else if (jwt != null && !jwt.isBlank()) {
+      options = options.withToken(jwt.trim());
+    }
+    if (ca != null && !ca.isBlank()) {
+      options = options.withTls(ca);
+    } else if (tls) {
+      options = options.withTls(null);
+    }
+    return options;
+  }
+
+  /** The first line of {@code in}, read byte by byte so the rest stays for the command. */
+  static String firstLine(java.io.InputStream in) {
+    java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+    try {
+      for (int b = in.read(); b >= 0 && b != '\n'; b = in.read()) {
+        if (b != '\r') {
+          line.write(b);
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return line.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   String serverAddress() {

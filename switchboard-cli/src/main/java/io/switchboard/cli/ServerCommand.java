@@ -2,6 +2,7 @@ package io.switchboard.cli;
 
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.nativ.NativeKeys;
+import io.switchboard.security.SecurityKeys;
 import io.switchboard.server.SwitchboardServer;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.spi.FrontEnd;
@@ -40,6 +41,12 @@ final class ServerCommand implements Callable<Integer> {
   String port;
 
   @Option(
+      names = "--insecure",
+      description =
+          "Allow a non-loopback --bind without auth.required=true (trusted networks only).")
+  boolean insecure;
+
+  @Option(
       names = "--set",
       description = "Any configuration key, as KEY=VALUE (see docs/configuration.md).")
   Map<String, String> settings = new LinkedHashMap<>();
@@ -57,6 +64,9 @@ final class ServerCommand implements Callable<Integer> {
     if (port != null) {
       flags.put(NativeKeys.PORT.name(), port);
     }
+    if (insecure) {
+      flags.put(SecurityKeys.INSECURE.name(), "true");
+    }
     ServerConfig resolved;
     try {
       resolved =
@@ -67,7 +77,13 @@ final class ServerCommand implements Callable<Integer> {
       return 2;
     }
     LogFormat.apply(resolved.get(ConfigCatalogue.LOG_FORMAT));
-    SwitchboardServer server = SwitchboardServer.start(resolved, frontEnds);
+    SwitchboardServer server;
+    try {
+      server = SwitchboardServer.start(resolved, frontEnds);
+    } catch (SwitchboardException e) {
+      System.err.println("switchboard: " + e.getMessage());
+      return 2;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

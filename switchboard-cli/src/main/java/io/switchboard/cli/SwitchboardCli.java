@@ -26,6 +26,8 @@ import picocli.CommandLine.Command;
       StreamCommand.class,
       ConsumerCommand.class,
       BenchCommand.class,
+      UserCommand.class,
+      AclCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = ExitCodes.HEADING,

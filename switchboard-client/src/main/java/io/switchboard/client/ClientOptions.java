@@ -13,6 +13,11 @@ package io.switchboard.client;
  * @param maxReconnectDelayMs the longest wait between two reconnect attempts
  * @param idempotent whether each publish gets a unique message id, so a publish retried after a
  *     reconnect is stored once (within the stream's duplicate window)
+ * @param user the user to log in as (with {@code password}; SASL PLAIN in HELLO), or null
+ * @param password the user's password, or null
+ * @param token a bearer token (JWT) to log in with instead, or null
+ * @param tls whether to connect over TLS (to the server's {@code native.tls-port})
+ * @param tlsCa a PEM file of the CA certificates to trust, or null for the JDK's trust store
  */
 public record ClientOptions(
     String host,
@@ -22,7 +27,12 @@ public record ClientOptions(
     long requestTimeoutMs,
     boolean reconnect,
     long maxReconnectDelayMs,
-    boolean idempotent) {
+    boolean idempotent,
+    String user,
+    String password,
+    String token,
+    boolean tls,
+    String tlsCa) {
 
   /** 7400, the server's default native port. */
   public static final int DEFAULT_PORT = 7400;
@@ -38,6 +48,103 @@ public record ClientOptions(
       throw new IllegalArgumentException("timeouts and delays must be >= 1 ms");
     }
     clientName = clientName == null ? "switchboard-java" : clientName;
+    if ((user == null) != (password == null)) {
+      throw new IllegalArgumentException("user and password go together");
+    }
+    if (user != null && token != null) {
+      throw new IllegalArgumentException("log in with a user and password or a token, not both");
+    }
+  }
+
+  /** The options without secrets: the password and the token are masked. */
+  @Override
+  public String toString() {
+    return "ClientOptions[host="
+        + host
+        + ", port="
+        + port
+        + ", clientName="
+        + clientName
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? null : "***")
+        + ", token="
+        + (token == null ? null : "***")
+        + ", tls="
+        + tls
+        + ", tlsCa="
+        + tlsCa
+        + "]";
+  }
+
+  /** A copy that logs in as {@code user} with {@code password}. */
+  public ClientOptions withCredentials(String user, String password) {
+    return new ClientOptions(
+        host,
+        port,
+        clientName,
+        connectTimeoutMs,
+        requestTimeoutMs,
+        reconnect,
+        maxReconnectDelayMs,
+        idempotent,
+        user,
+        password,
+        null,
+        tls,
+        tlsCa);
+  }
+
+  /** A copy that logs in with the bearer token {@code token} (a JWT). */
+  public ClientOptions withToken(String token) {
+    return new ClientOptions(
+        host,
+        port,
+        clientName,
+        connectTimeoutMs,
+        requestTimeoutMs,
+        reconnect,
+        maxReconnectDelayMs,
+        idempotent,
+        null,
+        null,
+        token,
+        tls,
+        tlsCa);
+  }
+
+  /**
+   * A copy that connects over TLS, trusting the CA certificates in the PEM file {@code caFile} (or
+   * the JDK's trust store when null).
+   */
+  public ClientOptions withTls(String caFile) {
+    return new ClientOptions(
+        host,
+        port,
+        clientName,
+        connectTimeoutMs,
+        requestTimeoutMs,
+        reconnect,
+        maxReconnectDelayMs,
+        idempotent,
+        user,
+        password,
+        token,
+        true,
+        caFile);
+  }
+
+  /**
+   * The HELLO credential ([P-4.1] of docs/protocol.md): {@code PLAIN NUL user NUL password}, {@code
+   * BEARER token}, or null.
+   */
+  byte[] helloCredential() {
+    String text =
+        user != null
+            ? "PLAIN \u0000" + user + "\u0000" + password
+            : token != null ? "BEARER " + token : null;
+    return text == null ? null : text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /**
@@ -45,7 +152,20 @@ public record ClientOptions(
    * with back-off up to 5 s, idempotent publishes.
    */
   public static ClientOptions of(String host, int port) {
-    return new ClientOptions(host, port, "switchboard-java", 5_000, 30_000, true, 5_000, true);
+    return new ClientOptions(
+        host,
+        port,
+        "switchboard-java",
+        5_000,
+        30_000,
+        true,
+        5_000,
+        true,
+        null,
+        null,
+        null,
+        false,
+        null);
   }
 
   /** A copy that does, or does not, reconnect after losing the connection. */
@@ -58,7 +178,12 @@ public record ClientOptions(
         requestTimeoutMs,
         value,
         maxReconnectDelayMs,
-        idempotent);
+        idempotent,
+        user,
+        password,
+        token,
+        tls,
+        tlsCa);
   }
 
   /** A copy with, or without, automatic message ids on publishes. */
@@ -71,7 +196,12 @@ public record ClientOptions(
         requestTimeoutMs,
         reconnect,
         maxReconnectDelayMs,
-        value);
+        value,
+        user,
+        password,
+        token,
+        tls,
+        tlsCa);
   }
 
   /** A copy that introduces itself to the server as {@code name}. */
@@ -84,7 +214,12 @@ public record ClientOptions(
         requestTimeoutMs,
         reconnect,
         maxReconnectDelayMs,
-        idempotent);
+        idempotent,
+        user,
+        password,
+        token,
+        tls,
+        tlsCa);
   }
 
   /** A copy with another request timeout. */
@@ -97,7 +232,12 @@ public record ClientOptions(
         value,
         reconnect,
         maxReconnectDelayMs,
-        idempotent);
+        idempotent,
+        user,
+        password,
+        token,
+        tls,
+        tlsCa);
   }
 
   /**

@@ -142,6 +142,7 @@ public final class SwitchboardClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final ExecutorService callbacks;
   private final Bootstrap bootstrap;
+  private final io.netty.handler.ssl.SslContext ssl;
   private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
   private final Map<Integer, Sub> subscriptions = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Publish> outbox = new ConcurrentLinkedQueue<>();
@@ -168,6 +169,7 @@ public final class SwitchboardClient implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    this.ssl = options.tls() ? sslContext(options) : null;
     this.bootstrap =
         new Bootstrap()
             .group(group)
@@ -178,12 +180,33 @@ public final class SwitchboardClient implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (ssl != null) {
+                      ch.pipeline()
+                          .addLast(ssl.newHandler(ch.alloc(), options.host(), options.port()));
+                    }
                     ch.pipeline()
                         .addLast(new NativeFrameDecoder(Role.CLIENT, ProtocolLimits.DEFAULTS))
                         .addLast(NativeFrameEncoder.INSTANCE)
                         .addLast(new Handler());
                   }
                 });
+  }
+
+  /** A TLS client context trusting {@code options.tlsCa()} (or the JDK's trust store). */
+  private static io.netty.handler.ssl.SslContext sslContext(ClientOptions options) {
+    try {
+      io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient();
+      if (options.tlsCa() != null) {
+        b.trustManager(new java.io.File(options.tlsCa()));
+      }
+      // Verify that the certificate names the host, as HTTPS does.
+      b.endpointIdentificationAlgorithm("HTTPS");
+      return b.build();
+    } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+      throw new SwitchboardClientException(
+          ErrorCode.INVALID_CONFIG.number(),
+          ErrorCode.INVALID_CONFIG.format("TLS: " + e.getMessage()));
+    }
   }
 
   /**
@@ -243,7 +266,7 @@ public final class SwitchboardClient implements AutoCloseable {
                               FrameDescriptor.MAX_VERSION,
                               FrameDescriptor.FEATURES_V1,
                               options.clientName(),
-                              null));
+                              options.helloCredential()));
                 });
     return done;
   }

@@ -7,9 +7,9 @@ import java.util.Map;
  * The one catalogue of Switchboard error codes. Immutable, thread-safe.
  *
  * <p>Each code has a stable number that goes on the wire and into logs. Names and message templates
- * may change; numbers never change and are never reused once released. Ranges: 1–999 general,
- * 1000–1999 storage (log), 2000–2999 broker, 3000–3999 protocols (3100–3199 HTTP). {@code
- * docs/errors.md} is generated from this enum (see {@code ErrorCatalogueDocTest}).
+ * may change; numbers never change and are never reused once released. Ranges: 1–999 general (20–39
+ * security), 1000–1999 storage (log), 2000–2999 broker, 3000–3999 protocols (3100–3199 HTTP).
+ * {@code docs/errors.md} is generated from this enum (see {@code ErrorCatalogueDocTest}).
  *
  * <p>Message templates use {@code {}} placeholders filled in order by {@link #format(Object...)}.
  */
@@ -19,6 +19,18 @@ public enum ErrorCode {
   INVALID_CONFIG(3, ErrorCategory.CLIENT, "invalid configuration: {}"),
   INVALID_SUBJECT(10, ErrorCategory.CLIENT, "invalid subject \"{}\": {}"),
   INVALID_PATTERN(11, ErrorCategory.CLIENT, "invalid subject pattern \"{}\": {}"),
+  PERMISSION_DENIED(20, ErrorCategory.CLIENT, "{} may not {} {}"),
+  USER_NOT_FOUND(21, ErrorCategory.CLIENT, "no user named \"{}\""),
+  USER_EXISTS(22, ErrorCategory.CLIENT, "a user named \"{}\" already exists"),
+  ACL_RULE_NOT_FOUND(23, ErrorCategory.CLIENT, "no rule with id \"{}\""),
+  INSECURE_BIND(
+      24,
+      ErrorCategory.CLIENT,
+      "listeners bind to {}, which is not a loopback address, and auth.required is false: anyone"
+          + " who reaches the port could publish, read and delete every stream. Set"
+          + " auth.required=true (and add users or token keys), or start with --insecure to accept"
+          + " that"),
+  AUTHENTICATION_REQUIRED(25, ErrorCategory.CLIENT, "this server requires authentication: {}"),
 
   NO_RESPONDERS(2000, ErrorCategory.RETRIABLE, "no responders are subscribed to \"{}\""),
   REQUEST_TIMEOUT(2001, ErrorCategory.RETRIABLE, "no reply to \"{}\" within {} ms"),
@@ -158,9 +170,19 @@ public enum ErrorCode {
   HTTP_ORIGIN_NOT_ALLOWED(
       3105,
       ErrorCategory.CLIENT,
-      "a WebSocket from origin {} is not allowed; list it in http.cors-origins"),
+      "requests that change state (and WebSockets) from origin {} are not allowed; list it in"
+          + " http.cors-origins"),
   HTTP_VERSION_NOT_SUPPORTED(
       3106, ErrorCategory.CLIENT, "HTTP version {} is not supported; use HTTP/1.1 or HTTP/1.0"),
+  HTTP_SIMPLE_CONTENT_TYPE(
+      3107,
+      ErrorCategory.CLIENT,
+      "a {} with Content-Type {} and no credentials could be sent by any web page; send another"
+          + " type (application/json, application/octet-stream) or an Authorization header"),
+  HTTP_HOST_NOT_ALLOWED(
+      3108,
+      ErrorCategory.CLIENT,
+      "Host {} is not a name of this server (DNS rebinding?); list it in http.allowed-hosts"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -24,6 +24,8 @@ import java.util.Set;
  * @param query query parameters
  * @param headers the request headers (Netty's, read-only use)
  * @param body the body bytes, never null
+ * @param access who asks, and the decision point ({@link HttpAccess}); allow-all until the request
+ *     is authenticated
  */
 record Exchange(
     HttpMethod method,
@@ -32,7 +34,8 @@ record Exchange(
     Set<String> notUtf8,
     Map<String, List<String>> query,
     HttpHeaders headers,
-    byte[] body) {
+    byte[] body,
+    io.switchboard.spi.security.Access access) {
 
   /**
    * Copies what the routes need out of {@code request}; borrows it (the caller releases it).
@@ -53,13 +56,32 @@ record Exchange(
     byte[] body = new byte[request.content().readableBytes()];
     request.content().getBytes(request.content().readerIndex(), body);
     return new Exchange(
-        request.method(), uri.rawPath(), Map.of(), Set.of(), query, request.headers(), body);
+        request.method(),
+        uri.rawPath(),
+        Map.of(),
+        Set.of(),
+        query,
+        request.headers(),
+        body,
+        io.switchboard.spi.security.Access.allowAll());
   }
 
   /** The same request with the path parameters a route matched. */
   Exchange withParams(Router.Match<?> matched) {
     return new Exchange(
-        method, path, Map.copyOf(matched.params()), matched.notUtf8(), query, headers, body);
+        method,
+        path,
+        Map.copyOf(matched.params()),
+        matched.notUtf8(),
+        query,
+        headers,
+        body,
+        access);
+  }
+
+  /** The same request, authenticated. */
+  Exchange withAccess(io.switchboard.spi.security.Access a) {
+    return new Exchange(method, path, params, notUtf8, query, headers, body, a);
   }
 
   /**

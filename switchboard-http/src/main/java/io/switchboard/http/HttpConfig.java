@@ -20,6 +20,14 @@ public final class HttpConfig {
               + " -1 turns the listener off.",
           ConfigKey.intIn(-1, 65535));
 
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "http.tls-port",
+          "-1",
+          "Port of HTTPS (and WSS) with the server's TLS material (tls.cert, tls.key); -1 (the"
+              + " default) turns it off, 0 picks a free port. Set http.port to -1 for HTTPS only.",
+          ConfigKey.intIn(-1, 65535));
+
   public static final ConfigKey<Integer> MAX_BODY_BYTES =
       new ConfigKey<>(
           "http.max-body-bytes",
@@ -116,10 +124,26 @@ public final class HttpConfig {
               + " refused the same way.",
           HttpConfig::origins);
 
+  public static final ConfigKey<List<String>> ALLOWED_HOSTS =
+      new ConfigKey<>(
+          "http.allowed-hosts",
+          "",
+          "Host names requests may address, comma-separated (* for any). Empty: on a loopback"
+              + " bind, IP literals and single-label names (localhost) only, so a page whose"
+              + " domain was rebound to 127.0.0.1 cannot reach the server (DNS rebinding); on"
+              + " other binds, any.",
+          text ->
+              java.util.Arrays.stream(text.split(","))
+                  .map(String::trim)
+                  .filter(h -> !h.isEmpty())
+                  .map(h -> h.toLowerCase(java.util.Locale.ROOT))
+                  .toList());
+
   /** Every key, in documentation order. */
   public static final List<ConfigKey<?>> ALL =
       List.of(
           PORT,
+          TLS_PORT,
           MAX_BODY_BYTES,
           MAX_CONNECTIONS,
           IDLE_TIMEOUT_MS,
@@ -130,7 +154,8 @@ public final class HttpConfig {
           MAX_WS_CONNECTIONS,
           WS_MAX_SUBSCRIPTIONS,
           WS_MAX_PENDING_BYTES,
-          CORS_ORIGINS);
+          CORS_ORIGINS,
+          ALLOWED_HOSTS);
 
   /**
    * The front end's bounds, resolved. Immutable.
@@ -160,10 +185,41 @@ public final class HttpConfig {
       int maxWsConnections,
       int wsMaxSubscriptions,
       int wsMaxPendingBytes,
-      List<String> corsOrigins) {
+      List<String> corsOrigins,
+      List<String> allowedHosts,
+      boolean loopbackBind) {
 
     public Settings {
       corsOrigins = List.copyOf(corsOrigins);
+      allowedHosts = List.copyOf(allowedHosts);
+    }
+
+    /**
+     * Whether a request's Host header (name and optional port) names this server: see {@link
+     * #ALLOWED_HOSTS}. A request without Host (HTTP/1.0) is let through.
+     */
+    public boolean allowsHost(String hostHeader) {
+      if (hostHeader == null || allowedHosts.contains("*")) {
+        return true;
+      }
+      String host = hostHeader.trim().toLowerCase(java.util.Locale.ROOT);
+      if (host.startsWith("[")) {
+        return true; // an IPv6 literal
+      }
+      int colon = host.lastIndexOf(':');
+      if (colon >= 0) {
+        host = host.substring(0, colon);
+      }
+      if (allowedHosts.contains(host)) {
+        return true;
+      }
+      if (!allowedHosts.isEmpty()) {
+        return false;
+      }
+      if (!loopbackBind) {
+        return true;
+      }
+      return !host.contains(".") || host.matches("[0-9.]+");
     }
 
     /** Whether a page from {@code origin} (a request's Origin header; null: none) may call us. */
@@ -185,7 +241,22 @@ public final class HttpConfig {
           c.get(MAX_WS_CONNECTIONS),
           c.get(WS_MAX_SUBSCRIPTIONS),
           c.get(WS_MAX_PENDING_BYTES),
-          c.get(CORS_ORIGINS));
+          c.get(CORS_ORIGINS),
+          c.get(ALLOWED_HOSTS),
+          loopback(c.get(io.switchboard.spi.config.CommonKeys.BIND)));
+    }
+
+    private static boolean loopback(String bind) {
+      try {
+        for (java.net.InetAddress a : java.net.InetAddress.getAllByName(bind)) {
+          if (!a.isLoopbackAddress()) {
+            return false;
+          }
+        }
+        return true;
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
     }
   }
 

@@ -17,6 +17,10 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.Security;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -142,28 +146,69 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     route = HttpMetrics.NO_ROUTE;
     method = HttpMetrics.method(request.method());
     boolean keepAlive = HttpUtil.isKeepAlive(request);
-    String path = request.uri();
-    CompletableFuture<HttpReply> reply;
+    Exchange x;
+    String origin = request.headers().get(HttpHeaderNames.ORIGIN);
     try {
-      Exchange x = Exchange.of(request);
-      path = x.path();
-      String origin = request.headers().get(HttpHeaderNames.ORIGIN);
+      x = Exchange.of(request);
       corsOrigin = service.settings().allowsOrigin(origin) ? origin : null;
       ctx.channel().attr(CORS_ORIGIN).set(corsOrigin);
       ctx.channel()
           .attr(HTTP_1_0)
           .set(request.protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0));
+      checkHost(request);
       if (corsOrigin != null
           && x.method().equals(HttpMethod.OPTIONS)
           && request.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
         respond(preflight(request), keepAlive);
         return;
       }
+      checkCrossSite(request, x, origin);
+    } catch (RuntimeException e) {
+      respond(problem(e, request.uri()), keepAlive);
+      return;
+    }
+    // The credential is checked off the loop (password hashing, failure delays); the request is
+    // kept until it is.
+    request.retain();
+    CompletableFuture<Access> who;
+    try {
+      who = authenticate(request, x);
+    } catch (RuntimeException e) {
+      who = CompletableFuture.failedFuture(e);
+    }
+    Exchange exchange = x;
+    who.whenComplete(
+        (access, e) ->
+            onLoop(
+                () -> {
+                  try {
+                    if (closing) {
+                      return;
+                    }
+                    if (e != null) {
+                      respond(unauthorized(e, exchange.path()), keepAlive);
+                      return;
+                    }
+                    ctx.channel().attr(HttpAccess.ACCESS).set(access);
+                    dispatch(request, exchange.withAccess(access), origin, keepAlive);
+                  } finally {
+                    request.release();
+                  }
+                }));
+  }
+
+  /** Routes an authenticated request. */
+  private void dispatch(FullHttpRequest request, Exchange x, String origin, boolean keepAlive) {
+    String path = x.path();
+    Access access = x.access();
+    CompletableFuture<HttpReply> reply;
+    try {
       Router.Match<EventStream.Opener> sse =
           x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
       if (sse != null) {
         route = sse.template();
-        openStream(sse, x);
+        HttpAccess.check(access, x.method(), sse.template(), x.withParams(sse));
+        openStream(sse, x, keepAlive);
         return;
       }
       var mount =
@@ -190,7 +235,9 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       }
       Router.Match<Handler> found = service.route(x.method(), x.path());
       route = found.template();
-      reply = found.target().handle(x.withParams(found));
+      Exchange routed = x.withParams(found);
+      HttpAccess.check(access, x.method(), found.template(), routed);
+      reply = found.target().handle(routed);
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
@@ -199,16 +246,153 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
         (r, e) -> onLoop(() -> respond(r != null ? r : problem(e, instance), keepAlive)));
   }
 
-  private void openStream(Router.Match<EventStream.Opener> sse, Exchange x) {
+  private void openStream(Router.Match<EventStream.Opener> sse, Exchange x, boolean keepAlive) {
     try {
       stream = sse.target().open(ctx, x.withParams(sse));
     } catch (RuntimeException e) {
-      respond(problem(e, x.path()), true);
+      respond(problem(e, x.path()), keepAlive); // a refused stream honours Connection: close
       return;
     }
     answered(200);
     // Read on, to see the peer close; whatever it sends is dropped.
     ctx.channel().config().setAutoRead(true);
+  }
+
+  /**
+   * [issue 18] DNS rebinding: a page whose domain was made to resolve to this server must not reach
+   * it under that name.
+   *
+   * @throws SwitchboardException {@link ErrorCode#HTTP_HOST_NOT_ALLOWED}
+   */
+  private void checkHost(FullHttpRequest request) {
+    String host = request.headers().get(HttpHeaderNames.HOST);
+    if (!service.settings().allowsHost(host)) {
+      throw SwitchboardException.of(ErrorCode.HTTP_HOST_NOT_ALLOWED, host);
+    }
+  }
+
+  /** Content types a page may send cross-site without a CORS preflight (Fetch standard). */
+  private static final java.util.Set<String> SIMPLE_TYPES =
+      java.util.Set.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data");
+
+  /**
+   * [issue 18] A web page must not drive the server: a request that changes state from another
+   * origin (not listed in http.cors-origins) is refused, and so is a POST without credentials whose
+   * Content-Type a form or a no-CORS fetch can send.
+   *
+   * @throws SwitchboardException {@link ErrorCode#HTTP_ORIGIN_NOT_ALLOWED}, {@link
+   *     ErrorCode#HTTP_SIMPLE_CONTENT_TYPE}
+   */
+  private void checkCrossSite(FullHttpRequest request, Exchange x, String origin) {
+    HttpMethod m = x.method();
+    boolean changes =
+        m.equals(HttpMethod.POST)
+            || m.equals(HttpMethod.PUT)
+            || m.equals(HttpMethod.DELETE)
+            || m.equals(HttpMethod.PATCH);
+    if (!changes) {
+      return;
+    }
+    if (origin != null && corsOrigin == null && !sameOrigin(request, origin)) {
+      throw SwitchboardException.of(ErrorCode.HTTP_ORIGIN_NOT_ALLOWED, origin);
+    }
+    String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    boolean credentials =
+        request.headers().contains(HttpHeaderNames.AUTHORIZATION)
+            || x.query().containsKey(ACCESS_TOKEN);
+    if (m.equals(HttpMethod.POST) && type != null && !credentials) {
+      String base = type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+      if (SIMPLE_TYPES.contains(base)) {
+        throw SwitchboardException.of(ErrorCode.HTTP_SIMPLE_CONTENT_TYPE, "POST", base);
+      }
+    }
+  }
+
+  private static boolean sameOrigin(FullHttpRequest request, String origin) {
+    String host = request.headers().get(HttpHeaderNames.HOST);
+    return host != null && (origin.equals("http://" + host) || origin.equals("https://" + host));
+  }
+
+  /** The query parameter browsers' EventSource and WebSocket send a bearer token in (RFC 6750). */
+  static final String ACCESS_TOKEN = "access_token";
+
+  /**
+   * The request's principal: {@code Authorization: Basic} (a user's password) or {@code Bearer} (a
+   * JWT), the {@code access_token} query parameter on a GET, the client certificate of a mutual-TLS
+   * connection, else anonymous (refused when {@code auth.required}).
+   */
+  private CompletableFuture<Access> authenticate(FullHttpRequest request, Exchange x) {
+    Security security = service.security();
+    java.net.InetAddress source =
+        ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+            ? a.getAddress()
+            : null;
+    String auth = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+    String queryToken = x.method().equals(HttpMethod.GET) ? x.query(ACCESS_TOKEN, null) : null;
+    CompletableFuture<Principal> who;
+    if (auth != null) {
+      int space = auth.indexOf(' ');
+      String scheme = space < 0 ? auth : auth.substring(0, space);
+      String value = space < 0 ? "" : auth.substring(space + 1).trim();
+      if (scheme.equalsIgnoreCase("Basic")) {
+        String decoded;
+        try {
+          decoded = new String(java.util.Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+          decoded = "";
+        }
+        int colon = decoded.indexOf(':');
+        if (colon < 0) {
+          throw SwitchboardException.of(
+              ErrorCode.AUTHENTICATION_FAILED, "Basic credentials are base64(user:password)");
+        }
+        who =
+            security
+                .authenticator()
+                .password(decoded.substring(0, colon), decoded.substring(colon + 1), source);
+      } else if (scheme.equalsIgnoreCase("Bearer")) {
+        who = security.authenticator().bearer(value, source);
+      } else {
+        throw SwitchboardException.of(
+            ErrorCode.AUTHENTICATION_FAILED, "the Authorization scheme is Basic or Bearer");
+      }
+    } else if (queryToken != null) {
+      who = security.authenticator().bearer(queryToken, source);
+    } else {
+      var cert = io.switchboard.spi.Listeners.peerCertificate(ctx.channel());
+      if (cert.isPresent()) {
+        who = CompletableFuture.completedFuture(security.authenticator().certificate(cert.get()));
+      } else if (security.authRequired() && !open(x)) {
+        throw SwitchboardException.of(
+            ErrorCode.AUTHENTICATION_REQUIRED,
+            "send Authorization: Basic or Bearer (or ?access_token= on a GET)");
+      } else {
+        who = CompletableFuture.completedFuture(Principal.ANONYMOUS);
+      }
+    }
+    return who.thenApply(security::access);
+  }
+
+  /**
+   * Requests that need no HTTP credential: the probes a load balancer calls, and the upgrade to a
+   * protocol mounted over WebSocket (MQTT), which authenticates in its own handshake (CONNECT).
+   */
+  private boolean open(Exchange x) {
+    return x.method().equals(HttpMethod.GET)
+        && (x.path().equals("/healthz")
+            || x.path().equals("/readyz")
+            || service.mounts().find(x.path()).isPresent());
+  }
+
+  /** A 401 names the schemes (RFC 9110 §11.6.1); other failures are ordinary problems. */
+  private HttpReply unauthorized(Throwable t, String instance) {
+    HttpReply r = problem(t, instance);
+    if (r.status() == 401) {
+      r =
+          r.withHeader(
+              "WWW-Authenticate", "Basic realm=\"switchboard\", Bearer realm=\"switchboard\"");
+    }
+    return r;
   }
 
   /** A CORS preflight from an allowed origin: what the actual request may use, cached 10 min. */

@@ -35,6 +35,7 @@ public final class HttpErrors {
       case INTERNAL -> 500;
       case INVALID_ARGUMENT,
           INVALID_CONFIG,
+          INSECURE_BIND,
           INVALID_SUBJECT,
           INVALID_PATTERN,
           INVALID_DELAY,
@@ -69,9 +70,12 @@ public final class HttpErrors {
           CONSUMER_NOT_FOUND,
           SUBSCRIPTION_NOT_FOUND,
           HTTP_NOT_FOUND,
-          GROUP_NOT_FOUND ->
+          GROUP_NOT_FOUND,
+          USER_NOT_FOUND,
+          ACL_RULE_NOT_FOUND ->
           404;
       case STREAM_EXISTS,
+          USER_EXISTS,
           CONSUMER_EXISTS,
           SUBSCRIPTION_EXISTS,
           STREAM_SUBJECTS_OVERLAP,
@@ -96,9 +100,11 @@ public final class HttpErrors {
       case SUBJECT_INDEX_FULL, TOO_MANY_GROUPS -> 507;
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
-      case AUTHENTICATION_FAILED -> 401;
-      case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED -> 403;
+      case AUTHENTICATION_FAILED, AUTHENTICATION_REQUIRED -> 401;
+      case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED, PERMISSION_DENIED -> 403;
       case HTTP_VERSION_NOT_SUPPORTED -> 505;
+      case HTTP_SIMPLE_CONTENT_TYPE -> 415;
+      case HTTP_HOST_NOT_ALLOWED -> 421;
       // Native-protocol codes, never produced by HTTP requests; mapped for completeness.
       case HTTP_MALFORMED_REQUEST,
           MALFORMED_FRAME,

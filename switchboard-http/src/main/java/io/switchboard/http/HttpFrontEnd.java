@@ -53,6 +53,7 @@ public final class HttpFrontEnd implements FrontEnd {
   private volatile boolean ready;
   private ChannelGroup channels;
   private Channel listener;
+  private Channel tlsListener;
   private ExecutorService blocking;
   private HttpMetrics metrics;
   private HttpService service;
@@ -74,7 +75,7 @@ public final class HttpFrontEnd implements FrontEnd {
 
   @Override
   public Optional<MeterRegistry> meterRegistry(ServerConfig config) {
-    if (HttpConfig.Settings.of(config).port() < 0) {
+    if (HttpConfig.Settings.of(config).port() < 0 && config.get(HttpConfig.TLS_PORT) < 0) {
       return Optional.empty();
     }
     prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -84,7 +85,7 @@ public final class HttpFrontEnd implements FrontEnd {
   @Override
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     HttpConfig.Settings settings = HttpConfig.Settings.of(context.config());
-    if (settings.port() < 0) {
+    if (settings.port() < 0 && context.config().get(HttpConfig.TLS_PORT) < 0) {
       return Optional.empty();
     }
     blocking =
@@ -101,6 +102,7 @@ public final class HttpFrontEnd implements FrontEnd {
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
     new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);
+    new SecurityRoutes(context.security().admin(), blocking).register(routes);
     JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
     new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc, metrics).register(routes);
     Router<String> upgrades =
@@ -136,32 +138,36 @@ public final class HttpFrontEnd implements FrontEnd {
             wsConnections,
             failedRequests,
             metrics,
-            context.webSockets());
+            context.webSockets(),
+            context.security());
     self[0] = service;
     this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);
-    listener =
-        Listeners.tcp(
-            context,
-            settings.port(),
-            // One request at a time: the handler asks for the next read when it has answered.
-            options -> options.childOption(ChannelOption.AUTO_READ, false),
-            ch -> {
-              channels.add(ch);
-              HttpConnectionHandler handler = new HttpConnectionHandler(service);
-              RequestGuard guard = new RequestGuard(settings.headerTimeoutMs(), handler);
-              handler.guard(guard);
-              ch.pipeline()
-                  .addLast("guard", guard)
-                  .addLast("codec", new HttpServerCodec())
-                  .addLast(
-                      "idle",
-                      new IdleStateHandler(0, 0, settings.idleTimeoutMs(), TimeUnit.MILLISECONDS))
-                  .addLast("aggregator", new BodyLimitAggregator(settings.maxBodyBytes(), handler))
-                  .addLast("flow", new FlowControlHandler())
-                  .addLast("handler", handler);
-            });
+    java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
+        ch -> {
+          channels.add(ch);
+          HttpConnectionHandler handler = new HttpConnectionHandler(service);
+          RequestGuard guard = new RequestGuard(settings.headerTimeoutMs(), handler);
+          handler.guard(guard);
+          ch.pipeline()
+              .addLast("guard", guard)
+              .addLast("codec", new HttpServerCodec())
+              .addLast(
+                  "idle",
+                  new IdleStateHandler(0, 0, settings.idleTimeoutMs(), TimeUnit.MILLISECONDS))
+              .addLast("aggregator", new BodyLimitAggregator(settings.maxBodyBytes(), handler))
+              .addLast("flow", new FlowControlHandler())
+              .addLast("handler", handler);
+        };
+    // One request at a time: the handler asks for the next read when it has answered.
+    java.util.function.Consumer<io.netty.bootstrap.ServerBootstrap> oneAtATime =
+        options -> options.childOption(ChannelOption.AUTO_READ, false);
+    tlsListener = Listeners.tls(context, HttpConfig.TLS_PORT, oneAtATime, pipeline).orElse(null);
     ready = true;
+    if (settings.port() < 0) {
+      return Optional.empty();
+    }
+    listener = Listeners.tcp(context, settings.port(), oneAtATime, pipeline);
     return Optional.of((InetSocketAddress) listener.localAddress());
   }
 
@@ -194,10 +200,18 @@ public final class HttpFrontEnd implements FrontEnd {
   }
 
   @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return Optional.ofNullable(tlsListener).map(c -> (InetSocketAddress) c.localAddress());
+  }
+
+  @Override
   public void close() {
     ready = false;
     if (listener != null) {
       listener.close().syncUninterruptibly();
+    }
+    if (tlsListener != null) {
+      tlsListener.close().syncUninterruptibly();
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();

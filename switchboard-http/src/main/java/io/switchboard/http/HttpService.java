@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.LongAdder;
  * @param failedRequests requests answered with a problem, since start
  * @param metrics what {@code /metrics} serves
  * @param mounts other front ends' protocols over WebSocket (see {@link MountedWebSocket})
+ * @param security authentication and the decision point ({@link HttpAccess})
  */
 record HttpService(
     Broker broker,
@@ -43,7 +44,8 @@ record HttpService(
     AtomicInteger wsConnections,
     LongAdder failedRequests,
     HttpMetrics metrics,
-    io.switchboard.spi.WebSocketProtocols mounts) {
+    io.switchboard.spi.WebSocketProtocols mounts,
+    io.switchboard.spi.security.Security security) {
 
   /**
    * The REST route for a request.

@@ -12,6 +12,8 @@ import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Permission;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,9 +81,9 @@ final class JsonRpc {
    * @return the response (an object, or an array for a batch), or null when there is nothing to
    *     answer (only notifications)
    */
-  CompletableFuture<JsonNode> call(JsonNode body, long timeoutMs) {
+  CompletableFuture<JsonNode> call(JsonNode body, long timeoutMs, Access access) {
     if (!body.isArray()) {
-      return single(body, timeoutMs).thenApply(r -> r);
+      return single(body, timeoutMs, access).thenApply(r -> r);
     }
     if (body.isEmpty()) {
       return done(error(NullNode.instance, INVALID_REQUEST, invalid("an empty batch")));
@@ -95,7 +97,7 @@ final class JsonRpc {
     }
     List<CompletableFuture<ObjectNode>> calls = new ArrayList<>(body.size());
     for (JsonNode n : body) {
-      calls.add(single(n, timeoutMs));
+      calls.add(single(n, timeoutMs, access));
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
         .thenApply(
@@ -116,14 +118,14 @@ final class JsonRpc {
    *
    * @return as {@link #call}
    */
-  CompletableFuture<JsonNode> call(byte[] body, long timeoutMs) {
+  CompletableFuture<JsonNode> call(byte[] body, long timeoutMs, Access access) {
     JsonNode parsed;
     try {
       parsed = MessagingRoutes.parseJson(body);
     } catch (SwitchboardException e) {
       return done(error(NullNode.instance, PARSE_ERROR, e));
     }
-    return call(parsed, timeoutMs);
+    return call(parsed, timeoutMs, access);
   }
 
   /** Notifications whose publish failed (nobody to tell but the logs and this count). */
@@ -131,7 +133,7 @@ final class JsonRpc {
     return failedNotifications.sum();
   }
 
-  private CompletableFuture<ObjectNode> single(JsonNode req, long timeoutMs) {
+  private CompletableFuture<ObjectNode> single(JsonNode req, long timeoutMs, Access access) {
     if (!req.isObject()) {
       return done(error(NullNode.instance, INVALID_REQUEST, invalid("a call is a JSON object")));
     }
@@ -170,6 +172,20 @@ final class JsonRpc {
           error(answerId, INVALID_PARAMS, invalid("\"params\" must be an object or an array")));
     }
     Message m = messageOf(method.asText(), params);
+    // A notification is a publish, a call a request (issue 18).
+    try {
+      if (id == null) {
+        HttpAccess.checkPublish(access, m.subject());
+      } else {
+        access.check(Permission.REQUEST, m.subject());
+      }
+    } catch (SwitchboardException e) {
+      if (id == null) {
+        failedNotifications.increment();
+        return done(null);
+      }
+      return done(failure(answerId, e));
+    }
     if (id == null) {
       notify(m);
       return done(null);

@@ -20,8 +20,12 @@ final class LiveEventStream extends EventStream implements LiveSink {
   private LiveSubscription subscription;
   private long sequence;
 
-  private LiveEventStream(ChannelHandlerContext ctx, HttpService service) {
+  private final io.switchboard.spi.security.Access access;
+
+  private LiveEventStream(
+      ChannelHandlerContext ctx, HttpService service, io.switchboard.spi.security.Access access) {
     super(ctx, service);
+    this.access = access;
   }
 
   /**
@@ -29,14 +33,17 @@ final class LiveEventStream extends EventStream implements LiveSink {
    * TOO_MANY_CONNECTIONS, LIVE_BUS_CLOSED.
    */
   static EventStream open(ChannelHandlerContext ctx, Exchange x, HttpService service) {
-    LiveEventStream s = new LiveEventStream(ctx, service);
+    String pattern = x.param("pattern");
+    io.switchboard.spi.security.Decision decision =
+        x.access().decide(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
+    if (decision == io.switchboard.spi.security.Decision.DENY) {
+      throw x.access().denied(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
+    }
+    LiveEventStream s = new LiveEventStream(ctx, service, x.access());
     s.reserve();
     try {
       s.subscription =
-          service
-              .broker()
-              .live()
-              .subscribe(x.param("pattern"), x.query("queue", null), s, ctx.executor());
+          service.broker().live().subscribe(pattern, x.query("queue", null), s, ctx.executor());
     } catch (RuntimeException e) {
       s.close();
       throw e;
@@ -91,6 +98,9 @@ final class LiveEventStream extends EventStream implements LiveSink {
 
   @Override
   public void onMessage(Message m) {
+    if (!access.allows(io.switchboard.spi.security.Permission.SUBSCRIBE, m.subject())) {
+      return; // a forbidden subject under a wildcard, or a grant revoked since
+    }
     Encoded cache = ENCODED.get();
     int slot = System.identityHashCode(m) & (CACHE_SLOTS - 1);
     ByteBuf bytes;

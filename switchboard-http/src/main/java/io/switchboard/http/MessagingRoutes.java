@@ -192,6 +192,10 @@ final class MessagingRoutes {
     for (int i = 0; i < array.size(); i++) {
       envelopes.add(MessageJson.envelope(array.get(i), i));
     }
+    // All or nothing: a batch with one forbidden subject publishes none of it.
+    for (MessageJson.Envelope e : envelopes) {
+      HttpAccess.checkPublish(x.access(), e.subject());
+    }
     long now = clock.nowMs();
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(envelopes.size());
     for (MessageJson.Envelope e : envelopes) {
@@ -286,7 +290,7 @@ final class MessagingRoutes {
   private CompletableFuture<HttpReply> jsonRpc(Exchange x) {
     long timeoutMs =
         x.queryLong("timeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
-    return rpc.call(x.body(), timeoutMs)
+    return rpc.call(x.body(), timeoutMs, x.access())
         .thenApply(r -> r == null ? HttpReply.noContent() : HttpReply.json(200, r));
   }
 

@@ -119,10 +119,17 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private boolean closing;
   private boolean pingOutstanding;
 
+  /** Who opened this WebSocket (the upgrade request's credential); every operation is checked. */
+  private final io.switchboard.spi.security.Access access;
+
   private WebSocketHandler(
-      HttpService service, WebSocketServerHandshaker handshaker, long timeoutMs) {
+      HttpService service,
+      WebSocketServerHandshaker handshaker,
+      long timeoutMs,
+      io.switchboard.spi.security.Access access) {
     super(true); // frames are released after channelRead0; what is kept is copied out
     this.service = service;
+    this.access = access;
     this.handshaker = handshaker;
     this.timeoutMs = timeoutMs;
   }
@@ -157,7 +164,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
               + request.headers().get("Sec-WebSocket-Version")
               + "; 13 is supported");
     }
-    WebSocketHandler ws = new WebSocketHandler(service, handshaker, timeoutMs);
+    WebSocketHandler ws = new WebSocketHandler(service, handshaker, timeoutMs, x.access());
     ws.reserve();
     try {
       handshaker
@@ -282,7 +289,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       return;
     }
     if (JsonRpc.isRpc(n)) {
-      track(service.rpc().call(n, timeoutMs), r -> send((ObjectNode) null, r));
+      track(service.rpc().call(n, timeoutMs, access), r -> send((ObjectNode) null, r));
       return;
     }
     if (!n.isObject()) {
@@ -337,6 +344,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     fields(n, SUBSCRIBE);
     String sub = newSub(n);
     String pattern = text(n, "pattern", true);
+    io.switchboard.spi.security.Decision decision =
+        access.decide(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
+    if (decision == io.switchboard.spi.security.Decision.DENY) {
+      throw access.denied(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
+    }
     LiveFeed feed = new LiveFeed(sub);
     feed.subscription =
         service.broker().live().subscribe(pattern, text(n, "queue", false), feed, ctx.executor());
@@ -355,6 +367,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     String sub = newSub(n);
     String stream = text(n, "stream", true);
     String consumer = text(n, "consumer", true);
+    access.check(
+        io.switchboard.spi.security.Permission.CONSUME,
+        io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
     String member = text(n, "member", false);
     long credits =
         whole(
@@ -387,6 +402,10 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     fields(n, FOLLOW);
     String sub = newSub(n);
     String stream = text(n, "stream", true);
+    access.check(
+        io.switchboard.spi.security.Permission.CONSUME,
+        io.switchboard.spi.security.Permission.consumerTarget(
+            stream, io.switchboard.spi.security.Permission.READ_TOKEN));
     long[] next =
         StreamFollower.startPosition(
             service.broker(),
@@ -463,6 +482,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       stream = text(n, "stream", true);
       consumer = text(n, "consumer", true);
     }
+    access.check(
+        io.switchboard.spi.security.Permission.CONSUME,
+        io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
     MessageJson.DeliveryId id = MessageJson.parseDeliveryId(text(n, "delivery", true));
     AdminRoutes.checkPartition(
         id, AdminRoutes.partitionCount(service.broker(), stream), stream, "");
@@ -486,6 +508,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    */
   private CompletableFuture<ObjectNode> publish(ObjectNode n) {
     MessageJson.Envelope e = MessageJson.envelope(n, "the publish", PUBLISH);
+    HttpAccess.checkPublish(access, e.subject());
     return service
         .broker()
         .publish(message(e), new PublishOptions(null, e.messageId()))
@@ -503,6 +526,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    */
   private CompletableFuture<ObjectNode> request(ObjectNode n) {
     MessageJson.Envelope e = MessageJson.envelope(n, "the request", REQUEST);
+    access.check(io.switchboard.spi.security.Permission.REQUEST, e.subject());
     long wait = whole(n, "timeoutMs", timeoutMs, 1, MessagingRoutes.MAX_REQUEST_TIMEOUT_MS);
     return service
         .broker()
@@ -531,8 +555,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
 
     @Override
     public void onMessage(Message message) {
-      if (closed) {
-        return;
+      if (closed
+          || !access.allows(io.switchboard.spi.security.Permission.SUBSCRIBE, message.subject())) {
+        return; // a forbidden subject under a wildcard, or a grant revoked since
       }
       ObjectNode m = AdminJson.JSON.createObjectNode();
       m.put("op", "message");

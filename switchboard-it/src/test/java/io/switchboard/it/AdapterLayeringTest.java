@@ -57,15 +57,17 @@ class AdapterLayeringTest {
   }
 
   @Test
-  void adaptersDoNotUseTheLogNorTheServer() {
+  void adaptersDoNotUseTheLogTheServerNorSecurityInternals() {
     noClasses()
         .that()
         .resideInAnyPackage(ADAPTERS)
         .should()
         .dependOnClassesThat(
             JavaClass.Predicates.resideInAnyPackage(
-                "io.switchboard.log..", "io.switchboard.server.."))
-        .because("log batches and the process are not the adapter API")
+                "io.switchboard.log..", "io.switchboard.server..", "io.switchboard.security.."))
+        .because(
+            "log batches, the process and security's implementation are not the adapter API"
+                + " (security is reached through io.switchboard.spi.security)")
         .check(adapters);
   }
 

@@ -15,6 +15,8 @@ import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Permission;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -67,6 +69,10 @@ import org.apache.kafka.common.message.OffsetFetchResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.message.SaslAuthenticateRequestData;
+import org.apache.kafka.common.message.SaslAuthenticateResponseData;
+import org.apache.kafka.common.message.SaslHandshakeRequestData;
+import org.apache.kafka.common.message.SaslHandshakeResponseData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
@@ -113,6 +119,10 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.DESCRIBE_GROUPS, new short[] {0, 6});
     VERSIONS.put(ApiKeys.LIST_GROUPS, new short[] {0, 5});
     VERSIONS.put(ApiKeys.DELETE_GROUPS, new short[] {0, 3});
+    // Handshake v0 means raw SASL tokens on the wire (before KIP-152): clients of the last years
+    // send v1 and SaslAuthenticate.
+    VERSIONS.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, 1});
+    VERSIONS.put(ApiKeys.SASL_AUTHENTICATE, new short[] {0, 2});
   }
 
   private static final String CLUSTER_ID =
@@ -166,22 +176,34 @@ final class KafkaApis {
 
   /** Answers one decoded request; the future completes on the connection's loop. */
   CompletableFuture<ApiMessage> handle(
-      ChannelHandlerContext ctx, RequestHeaderData header, ApiMessage request, short version) {
+      ChannelHandlerContext ctx,
+      KafkaSession session,
+      RequestHeaderData header,
+      ApiMessage request,
+      short version) {
     Executor loop = ctx.executor();
+    Access access = session.access;
     return switch (ApiKeys.forId(request.apiKey())) {
+      case SASL_HANDSHAKE ->
+          CompletableFuture.completedFuture(
+              saslHandshake(session, (SaslHandshakeRequestData) request));
+      case SASL_AUTHENTICATE ->
+          saslAuthenticate(ctx, session, (SaslAuthenticateRequestData) request);
       case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions());
-      case METADATA -> metadata(ctx, (MetadataRequestData) request, version);
-      case CREATE_TOPICS -> createTopics((CreateTopicsRequestData) request, version, loop);
-      case DELETE_TOPICS -> deleteTopics((DeleteTopicsRequestData) request, version, loop);
-      case CREATE_PARTITIONS -> createPartitions((CreatePartitionsRequestData) request, loop);
-      case LIST_OFFSETS -> listOffsets((ListOffsetsRequestData) request, version, loop);
-      case FETCH -> fetch((FetchRequestData) request, version, loop);
+      case METADATA -> metadata(ctx, access, (MetadataRequestData) request, version);
+      case CREATE_TOPICS -> createTopics(access, (CreateTopicsRequestData) request, version, loop);
+      case DELETE_TOPICS -> deleteTopics(access, (DeleteTopicsRequestData) request, version, loop);
+      case CREATE_PARTITIONS ->
+          createPartitions(access, (CreatePartitionsRequestData) request, loop);
+      case LIST_OFFSETS -> listOffsets(access, (ListOffsetsRequestData) request, version, loop);
+      case FETCH -> fetch(access, (FetchRequestData) request, version, loop);
       case DESCRIBE_CONFIGS ->
-          CompletableFuture.completedFuture(describeConfigs((DescribeConfigsRequestData) request));
+          CompletableFuture.completedFuture(
+              describeConfigs(access, (DescribeConfigsRequestData) request));
       case DESCRIBE_CLUSTER ->
           CompletableFuture.completedFuture(
               describeCluster(ctx, (DescribeClusterRequestData) request));
-      case PRODUCE -> produce((ProduceRequestData) request, version);
+      case PRODUCE -> produce(access, (ProduceRequestData) request, version);
       case INIT_PRODUCER_ID ->
           CompletableFuture.completedFuture(initProducerId((InitProducerIdRequestData) request));
       case FIND_COORDINATOR ->
@@ -204,12 +226,13 @@ final class KafkaApis {
         LeaveGroupRequestData r = (LeaveGroupRequestData) request;
         yield groups.on(() -> groups.leave(r, version)).thenApply(a -> a);
       }
-      case OFFSET_COMMIT -> offsetCommit((OffsetCommitRequestData) request);
+      case OFFSET_COMMIT -> offsetCommit(access, (OffsetCommitRequestData) request);
       case OFFSET_FETCH ->
-          CompletableFuture.completedFuture(offsetFetch((OffsetFetchRequestData) request, version));
+          CompletableFuture.completedFuture(
+              offsetFetch(access, (OffsetFetchRequestData) request, version));
       case DESCRIBE_GROUPS -> describeGroups((DescribeGroupsRequestData) request, version);
       case LIST_GROUPS -> listGroups((ListGroupsRequestData) request);
-      case DELETE_GROUPS -> deleteGroups((DeleteGroupsRequestData) request);
+      case DELETE_GROUPS -> deleteGroups(access, (DeleteGroupsRequestData) request);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };
@@ -248,6 +271,138 @@ final class KafkaApis {
         .setApiKeys(keys);
   }
 
+  // ------------------------------------------------------------------ SASL
+
+  /** The mechanisms SaslHandshake offers (Kafka's names). */
+  static final List<String> MECHANISMS =
+      List.of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER");
+
+  private ApiMessage saslHandshake(KafkaSession session, SaslHandshakeRequestData req) {
+    SaslHandshakeResponseData out = new SaslHandshakeResponseData().setMechanisms(MECHANISMS);
+    if (session.mechanism != null) {
+      return out.setErrorCode(Errors.ILLEGAL_SASL_STATE.code());
+    }
+    if (!MECHANISMS.contains(req.mechanism())) {
+      return out.setErrorCode(Errors.UNSUPPORTED_SASL_MECHANISM.code());
+    }
+    session.mechanism = req.mechanism();
+    return out.setErrorCode(Errors.NONE.code());
+  }
+
+  private CompletableFuture<ApiMessage> saslAuthenticate(
+      ChannelHandlerContext ctx, KafkaSession session, SaslAuthenticateRequestData req) {
+    SaslAuthenticateResponseData out =
+        new SaslAuthenticateResponseData().setAuthBytes(new byte[0]).setSessionLifetimeMs(0);
+    if (session.mechanism == null || session.authenticated() && session.scram == null) {
+      session.failed = true;
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.ILLEGAL_SASL_STATE.code())
+              .setErrorMessage("SaslAuthenticate without a SaslHandshake, or after success"));
+    }
+    java.net.InetAddress source =
+        ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+    byte[] bytes = req.authBytes() == null ? new byte[0] : req.authBytes();
+    io.switchboard.spi.security.Authenticator auth = session.security.authenticator();
+    CompletableFuture<byte[]> answer;
+    CompletableFuture<io.switchboard.spi.security.Principal> who;
+    switch (session.mechanism) {
+      case "PLAIN" -> {
+        // RFC 4616: [authzid] NUL authcid NUL passwd
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        String[] parts = text.split("\u0000", -1);
+        if (parts.length != 3) {
+          who =
+              CompletableFuture.failedFuture(
+                  badSasl("a PLAIN message is authzid NUL user NUL password"));
+        } else {
+          who = auth.password(parts[1], parts[2], source);
+        }
+        answer = who.thenApply(p -> new byte[0]);
+      }
+      case "OAUTHBEARER" -> {
+        // RFC 7628: gs2-header, then kvpairs separated by 0x01; the token is auth=Bearer <token>.
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        String token = null;
+        for (String kv : text.split("\u0001")) {
+          if (kv.startsWith("auth=Bearer ")) {
+            token = kv.substring("auth=Bearer ".length()).trim();
+          }
+        }
+        who =
+            token == null
+                ? CompletableFuture.failedFuture(
+                    badSasl("no auth=Bearer in the OAUTHBEARER message"))
+                : auth.bearer(token, source);
+        answer = who.thenApply(p -> new byte[0]);
+      }
+      default -> {
+        if (session.scram == null) {
+          try {
+            session.scram = auth.scram(session.mechanism, source);
+          } catch (RuntimeException e) {
+            session.failed = true;
+            return CompletableFuture.completedFuture(
+                out.setErrorCode(Errors.SASL_AUTHENTICATION_FAILED.code())
+                    .setErrorMessage("Authentication failed: " + e.getMessage()));
+          }
+        }
+        CompletableFuture<io.switchboard.spi.security.ScramExchange.Step> step =
+            session.scram.next(bytes);
+        who = step.thenApply(io.switchboard.spi.security.ScramExchange.Step::principal);
+        answer = step.thenApply(io.switchboard.spi.security.ScramExchange.Step::serverMessage);
+      }
+    }
+    return answer.handleAsync(
+        (serverMessage, e) -> {
+          if (e != null) {
+            session.failed = true;
+            LOG.info("kafka: SASL {} failed from {}", session.mechanism, source);
+            return (ApiMessage)
+                out.setErrorCode(Errors.SASL_AUTHENTICATION_FAILED.code())
+                    .setErrorMessage(
+                        "Authentication failed during authentication due to invalid credentials"
+                            + " with SASL mechanism "
+                            + session.mechanism);
+          }
+          io.switchboard.spi.security.Principal p = who.getNow(null);
+          if (p != null) {
+            session.access = session.security.access(p);
+            session.scram = null;
+          }
+          return (ApiMessage) out.setErrorCode(Errors.NONE.code()).setAuthBytes(serverMessage);
+        },
+        ctx.executor());
+  }
+
+  private static SwitchboardException badSasl(String why) {
+    return SwitchboardException.of(ErrorCode.AUTHENTICATION_FAILED, why);
+  }
+
+  // ------------------------------------------------------------------ authorization
+
+  /** Whether the connection may read a stream without a consumer (fetch, offsets, metadata). */
+  private static boolean mayRead(Access access, String stream) {
+    return access.allows(
+        Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+  }
+
+  private static boolean mayAdmin(Access access, String stream) {
+    return access.allows(Permission.ADMIN, stream);
+  }
+
+  /** A topic Metadata shows: one the connection may read, manage or produce to. */
+  private boolean visible(Access access, StreamInfo s) {
+    String name = s.config().name();
+    return mayRead(access, name)
+        || mayAdmin(access, name)
+        || access.allows(Permission.PUBLISH, KafkaRecords.subjectOf(s.config()));
+  }
+
+  /** A group's commits and committed offsets on a stream are its consumer's: STREAM.GROUP. */
+  private static boolean mayConsumeAs(Access access, String stream, String group) {
+    return access.allows(Permission.CONSUME, Permission.consumerTarget(stream, group));
+  }
+
   // ------------------------------------------------------------------ DescribeCluster
 
   private ApiMessage describeCluster(ChannelHandlerContext ctx, DescribeClusterRequestData req) {
@@ -284,7 +439,7 @@ final class KafkaApis {
   static final byte SOURCE_STATIC_BROKER = 4;
   static final byte SOURCE_DEFAULT = 5;
 
-  private ApiMessage describeConfigs(DescribeConfigsRequestData req) {
+  private ApiMessage describeConfigs(Access access, DescribeConfigsRequestData req) {
     DescribeConfigsResponseData out = new DescribeConfigsResponseData();
     for (DescribeConfigsRequestData.DescribeConfigsResource r : req.resources()) {
       DescribeConfigsResponseData.DescribeConfigsResult result =
@@ -304,9 +459,17 @@ final class KafkaApis {
               .setErrorMessage("no topic " + r.resourceName());
           continue;
         }
+        if (!mayAdmin(access, r.resourceName()) && !mayRead(access, r.resourceName())) {
+          result.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+          continue;
+        }
         entries = TopicConfigs.entries(s.get().config());
       } else if (r.resourceType() == BROKER
           && (r.resourceName().isEmpty() || r.resourceName().equals(Integer.toString(NODE_ID)))) {
+        if (!access.allows(Permission.ADMIN, Permission.STREAMS_TARGET)) {
+          result.setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code());
+          continue;
+        }
         entries = brokerConfigs();
       } else {
         result
@@ -382,7 +545,8 @@ final class KafkaApis {
   private record ProducePart(
       ProduceResponseData.PartitionProduceResponse answer, CompletableFuture<?> done) {}
 
-  private CompletableFuture<ApiMessage> produce(ProduceRequestData req, short version) {
+  private CompletableFuture<ApiMessage> produce(
+      Access access, ProduceRequestData req, short version) {
     ProduceResponseData out = new ProduceResponseData();
     List<CompletableFuture<?>> pending = new ArrayList<>();
     for (ProduceRequestData.TopicProduceData t : req.topicData()) {
@@ -417,7 +581,7 @@ final class KafkaApis {
               .setErrorMessage("transactions are not served yet");
           continue;
         }
-        pending.add(producePartition(stream, p, pr));
+        pending.add(producePartition(access, stream, p, pr));
       }
     }
     CompletableFuture<ApiMessage> all =
@@ -429,6 +593,7 @@ final class KafkaApis {
 
   /** Stores one partition's batches in order; completes when its answer is filled. */
   private CompletableFuture<Void> producePartition(
+      Access access,
       String stream,
       ProduceRequestData.PartitionProduceData p,
       ProduceResponseData.PartitionProduceResponse pr) {
@@ -440,6 +605,17 @@ final class KafkaApis {
         throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, stream + "/" + p.index());
       }
       batches = KafkaRecords.decode((MemoryRecords) p.records(), config);
+      java.util.Set<String> subjects = new java.util.HashSet<>();
+      for (KafkaRecords.Batch b : batches) {
+        b.messages().forEach(m -> subjects.add(m.subject()));
+      }
+      for (String subject : subjects) {
+        if (!access.allows(Permission.PUBLISH, subject)) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("not allowed to publish on " + subject);
+          return CompletableFuture.completedFuture(null);
+        }
+      }
     } catch (SwitchboardException e) {
       pr.setErrorCode(KafkaErrors.of(e).code()).setErrorMessage(e.getMessage());
       return CompletableFuture.completedFuture(null);
@@ -548,7 +724,7 @@ final class KafkaApis {
     return out;
   }
 
-  private CompletableFuture<ApiMessage> offsetCommit(OffsetCommitRequestData req) {
+  private CompletableFuture<ApiMessage> offsetCommit(Access access, OffsetCommitRequestData req) {
     OffsetCommitResponseData out = new OffsetCommitResponseData();
     Map<StreamPartition, OffsetCommit> offsets = new java.util.LinkedHashMap<>();
     List<OffsetCommitResponseData.OffsetCommitResponsePartition> toCommit = new ArrayList<>();
@@ -563,6 +739,8 @@ final class KafkaApis {
         tr.partitions().add(pr);
         if (!KafkaTopics.isStreamName(t.name()) || streamInfo(t.name()).isEmpty()) {
           pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        } else if (!mayConsumeAs(access, t.name(), req.groupId())) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         } else if (p.committedOffset() < 0) {
           pr.setErrorCode(Errors.INVALID_COMMIT_OFFSET_SIZE.code());
         } else if (p.committedMetadata() != null
@@ -626,7 +804,7 @@ final class KafkaApis {
     };
   }
 
-  private ApiMessage offsetFetch(OffsetFetchRequestData req, short version) {
+  private ApiMessage offsetFetch(Access access, OffsetFetchRequestData req, short version) {
     OffsetFetchResponseData out = new OffsetFetchResponseData();
     if (version >= 8) {
       for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
@@ -640,7 +818,7 @@ final class KafkaApis {
             asked.put(t.name(), t.partitionIndexes());
           }
         }
-        committed(g.groupId(), asked)
+        committed(access, g.groupId(), asked)
             .forEach(
                 (topic, parts) -> {
                   OffsetFetchResponseData.OffsetFetchResponseTopics tr =
@@ -667,7 +845,7 @@ final class KafkaApis {
         asked.put(t.name(), t.partitionIndexes());
       }
     }
-    committed(req.groupId(), asked)
+    committed(access, req.groupId(), asked)
         .forEach(
             (topic, parts) -> {
               OffsetFetchResponseData.OffsetFetchResponseTopic tr =
@@ -694,16 +872,20 @@ final class KafkaApis {
    * A group's committed offsets by topic: for {@code asked} (topic → partitions) or, when null,
    * every partition it committed. Partitions without a commit answer offset -1, as Kafka's do.
    */
-  private Map<String, List<Committed>> committed(String group, Map<String, List<Integer>> asked) {
+  private Map<String, List<Committed>> committed(
+      Access access, String group, Map<String, List<Integer>> asked) {
     Map<String, List<Committed>> out = new java.util.LinkedHashMap<>();
     if (asked == null) {
       broker
           .groups()
           .fetch(group, null)
           .forEach(
-              (sp, c) ->
+              (sp, c) -> {
+                if (mayConsumeAs(access, sp.stream(), group)) {
                   out.computeIfAbsent(sp.stream(), k -> new ArrayList<>())
-                      .add(new Committed(sp.partition(), c.offset(), c.metadata(), Errors.NONE)));
+                      .add(new Committed(sp.partition(), c.offset(), c.metadata(), Errors.NONE));
+                }
+              });
       out.values().forEach(l -> l.sort(java.util.Comparator.comparingInt(Committed::partition)));
       return out;
     }
@@ -714,6 +896,10 @@ final class KafkaApis {
         (t, parts) -> {
           List<Committed> l = out.computeIfAbsent(t, k -> new ArrayList<>());
           for (int p : parts) {
+            if (!mayConsumeAs(access, t, group)) {
+              l.add(new Committed(p, -1, "", Errors.TOPIC_AUTHORIZATION_FAILED));
+              continue;
+            }
             CommittedOffset c = found.get(new StreamPartition(t, p));
             l.add(
                 c == null
@@ -775,13 +961,17 @@ final class KafkaApis {
         });
   }
 
-  private CompletableFuture<ApiMessage> deleteGroups(DeleteGroupsRequestData req) {
+  private CompletableFuture<ApiMessage> deleteGroups(Access access, DeleteGroupsRequestData req) {
     DeleteGroupsResponseData out = new DeleteGroupsResponseData();
     List<CompletableFuture<?>> pending = new ArrayList<>();
     for (String id : req.groupsNames()) {
       DeleteGroupsResponseData.DeletableGroupResult r =
           new DeleteGroupsResponseData.DeletableGroupResult().setGroupId(id);
       out.results().add(r);
+      if (!access.allows(Permission.ADMIN, Permission.STREAMS_TARGET)) {
+        r.setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code());
+        continue;
+      }
       pending.add(
           groups
               .on(() -> CompletableFuture.completedFuture(groups.hasMembers(id)))
@@ -810,7 +1000,7 @@ final class KafkaApis {
   // ------------------------------------------------------------------ Metadata
 
   private CompletableFuture<ApiMessage> metadata(
-      ChannelHandlerContext ctx, MetadataRequestData req, short version) {
+      ChannelHandlerContext ctx, Access access, MetadataRequestData req, short version) {
     InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
     String host = advertisedHost(local);
     MetadataResponseData.MetadataResponseBrokerCollection brokers =
@@ -829,7 +1019,9 @@ final class KafkaApis {
     boolean all = req.topics() == null || (version == 0 && req.topics().isEmpty());
     if (all) {
       for (StreamInfo s : broker.listStreams()) {
-        out.topics().add(describe(s));
+        if (visible(access, s)) {
+          out.topics().add(describe(s));
+        }
       }
       return CompletableFuture.completedFuture(out);
     }
@@ -856,7 +1048,13 @@ final class KafkaApis {
         continue;
       }
       Optional<StreamInfo> s = streamInfo(name);
-      if (s.isPresent()) {
+      if (s.isPresent() && !visible(access, s.get()) || s.isEmpty() && !mayAdmin(access, name)) {
+        out.topics()
+            .add(
+                new MetadataResponseData.MetadataResponseTopic()
+                    .setName(name)
+                    .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+      } else if (s.isPresent()) {
         out.topics().add(describe(s.get()));
       } else if (req.allowAutoTopicCreation() && settings.autoCreateTopics() && version >= 4
           || version < 4 && settings.autoCreateTopics()) {
@@ -967,14 +1165,20 @@ final class KafkaApis {
   // ------------------------------------------------------------------ CreateTopics, DeleteTopics
 
   private CompletableFuture<ApiMessage> createTopics(
-      CreateTopicsRequestData req, short version, Executor loop) {
+      Access access, CreateTopicsRequestData req, short version, Executor loop) {
     List<CreateTopicsRequestData.CreatableTopic> topics = new ArrayList<>(req.topics());
     boolean validateOnly = req.validateOnly();
     return broker.offload(
         () -> {
           CreateTopicsResponseData out = new CreateTopicsResponseData();
           for (CreateTopicsRequestData.CreatableTopic t : topics) {
-            out.topics().add(createTopic(t, validateOnly));
+            out.topics()
+                .add(
+                    mayAdmin(access, t.name())
+                        ? createTopic(t, validateOnly)
+                        : new CreateTopicsResponseData.CreatableTopicResult()
+                            .setName(t.name())
+                            .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
           }
           return out;
         },
@@ -1038,14 +1242,20 @@ final class KafkaApis {
   }
 
   private CompletableFuture<ApiMessage> createPartitions(
-      CreatePartitionsRequestData req, Executor loop) {
+      Access access, CreatePartitionsRequestData req, Executor loop) {
     List<CreatePartitionsRequestData.CreatePartitionsTopic> topics = new ArrayList<>(req.topics());
     boolean validateOnly = req.validateOnly();
     return broker.offload(
         () -> {
           CreatePartitionsResponseData out = new CreatePartitionsResponseData();
           for (CreatePartitionsRequestData.CreatePartitionsTopic t : topics) {
-            out.results().add(createPartitions(t, validateOnly));
+            out.results()
+                .add(
+                    mayAdmin(access, t.name())
+                        ? createPartitions(t, validateOnly)
+                        : new CreatePartitionsResponseData.CreatePartitionsTopicResult()
+                            .setName(t.name())
+                            .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
           }
           return out;
         },
@@ -1093,7 +1303,7 @@ final class KafkaApis {
   }
 
   private CompletableFuture<ApiMessage> deleteTopics(
-      DeleteTopicsRequestData req, short version, Executor loop) {
+      Access access, DeleteTopicsRequestData req, short version, Executor loop) {
     List<DeleteTopicsRequestData.DeleteTopicState> asked = new ArrayList<>();
     if (version >= 6) {
       asked.addAll(req.topics());
@@ -1106,7 +1316,7 @@ final class KafkaApis {
         () -> {
           DeleteTopicsResponseData out = new DeleteTopicsResponseData();
           for (DeleteTopicsRequestData.DeleteTopicState t : asked) {
-            out.responses().add(deleteTopic(t));
+            out.responses().add(deleteTopic(access, t));
           }
           return out;
         },
@@ -1114,7 +1324,7 @@ final class KafkaApis {
   }
 
   private DeleteTopicsResponseData.DeletableTopicResult deleteTopic(
-      DeleteTopicsRequestData.DeleteTopicState t) {
+      Access access, DeleteTopicsRequestData.DeleteTopicState t) {
     DeleteTopicsResponseData.DeletableTopicResult r =
         new DeleteTopicsResponseData.DeletableTopicResult().setName(t.name());
     String name = t.name();
@@ -1131,6 +1341,9 @@ final class KafkaApis {
     if (!KafkaTopics.isStreamName(name)) {
       return r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
     }
+    if (!mayAdmin(access, name)) {
+      return r.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+    }
     try {
       broker.deleteStream(name);
       LOG.info("kafka: deleted topic {}", name);
@@ -1143,7 +1356,7 @@ final class KafkaApis {
   // ------------------------------------------------------------------ ListOffsets
 
   private CompletableFuture<ApiMessage> listOffsets(
-      ListOffsetsRequestData req, short version, Executor loop) {
+      Access access, ListOffsetsRequestData req, short version, Executor loop) {
     ListOffsetsResponseData out = new ListOffsetsResponseData();
     List<CompletableFuture<?>> lookups = new ArrayList<>();
     for (ListOffsetsRequestData.ListOffsetsTopic t : req.topics()) {
@@ -1158,6 +1371,10 @@ final class KafkaApis {
                 .setTimestamp(-1)
                 .setOffset(-1);
         tr.partitions().add(pr);
+        if (!mayRead(access, t.name())) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+          continue;
+        }
         PartitionBounds bounds;
         try {
           bounds = bounds(t.name(), p.partitionIndex());
@@ -1232,7 +1449,8 @@ final class KafkaApis {
     }
   }
 
-  private CompletableFuture<ApiMessage> fetch(FetchRequestData req, short version, Executor loop) {
+  private CompletableFuture<ApiMessage> fetch(
+      Access access, FetchRequestData req, short version, Executor loop) {
     FetchResponseData out = new FetchResponseData().setSessionId(0);
     if (req.sessionId() != 0) {
       // We keep no fetch sessions (KIP-227 allows it): a client that names one starts over.
@@ -1254,6 +1472,8 @@ final class KafkaApis {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
         } else if (!KafkaTopics.isStreamName(stream)) {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        } else if (!mayRead(access, stream)) {
+          part.answer.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         } else {
           parts.add(part);
         }

@@ -40,14 +40,24 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
   private final KafkaApis apis;
   private final KafkaSettings settings;
   private final ProtocolMeters meters;
+  private final KafkaSession session;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private boolean closing;
 
-  KafkaConnection(KafkaApis apis, KafkaSettings settings, ProtocolMeters meters) {
+  KafkaConnection(
+      KafkaApis apis, KafkaSettings settings, ProtocolMeters meters, KafkaSession session) {
     this.apis = apis;
     this.settings = settings;
     this.meters = meters;
+    this.session = session;
+  }
+
+  /** What a connection may send before it has authenticated (when authentication is required). */
+  private static boolean beforeAuthentication(ApiKeys key) {
+    return key == ApiKeys.API_VERSIONS
+        || key == ApiKeys.SASL_HANDSHAKE
+        || key == ApiKeys.SASL_AUTHENTICATE;
   }
 
   @Override
@@ -106,6 +116,11 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
       fail(key + " version " + version + " is not served");
       return;
     }
+    if (!session.authenticated() && !beforeAuthentication(key)) {
+      meters.badInput("request_before_authentication");
+      fail(key + " before SASL authentication (auth.required is on)");
+      return;
+    }
     ApiMessageType type = ApiMessageType.fromApiKey(apiKey);
     RequestHeaderData header;
     ApiMessage request;
@@ -120,7 +135,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     }
     CompletableFuture<ApiMessage> answer;
     try {
-      answer = apis.handle(ctx, header, request, version);
+      answer = apis.handle(ctx, session, header, request, version);
     } catch (RuntimeException e) {
       LOG.warn("kafka: {} v{} failed", key, version, e);
       fail(key + " failed: " + e);
@@ -171,6 +186,14 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
       }
       ctx.write(frame, ctx.voidPromise());
       wrote = true;
+      if (session.failed) {
+        // A failed SASL exchange: its answer goes out, then the connection closes (as Kafka's).
+        ctx.flush();
+        closing = true;
+        pending.clear();
+        ctx.close();
+        return;
+      }
     }
     if (wrote) {
       ctx.flush();

@@ -3,7 +3,6 @@ package io.switchboard.kafka;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.Listeners;
@@ -26,6 +25,14 @@ public final class KafkaFrontEnd implements FrontEnd {
           "kafka.port",
           "9092",
           "Port of the Kafka listener (Kafka's own); 0 picks a free port, -1 turns it off.",
+          ConfigKey.intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "kafka.tls-port",
+          "-1",
+          "Port of Kafka over TLS (SSL and SASL_SSL clients; needs tls.cert and tls.key); -1 (the"
+              + " default) turns it off, 0 picks a free port. Set kafka.port to -1 for TLS only.",
           ConfigKey.intIn(-1, 65535));
 
   public static final ConfigKey<Integer> MAX_REQUEST_BYTES =
@@ -80,6 +87,7 @@ public final class KafkaFrontEnd implements FrontEnd {
   private ChannelGroup channels;
   private KafkaGroups groups;
   private Channel listener;
+  private Channel tlsListener;
 
   @Override
   public String name() {
@@ -90,6 +98,7 @@ public final class KafkaFrontEnd implements FrontEnd {
   public List<ConfigKey<?>> configKeys() {
     return List.of(
         PORT,
+        TLS_PORT,
         MAX_REQUEST_BYTES,
         MAX_CONNECTIONS,
         MAX_IN_FLIGHT,
@@ -102,7 +111,7 @@ public final class KafkaFrontEnd implements FrontEnd {
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     ServerConfig config = context.config();
     int port = config.get(PORT);
-    if (port < 0) {
+    if (port < 0 && config.get(TLS_PORT) < 0) {
       return Optional.empty();
     }
     KafkaSettings settings =
@@ -123,30 +132,31 @@ public final class KafkaFrontEnd implements FrontEnd {
     KafkaApis apis = new KafkaApis(context.broker(), settings, groups);
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
-    listener =
-        Listeners.tcp(
-            context,
-            port,
-            b -> {},
-            ch -> {
-              if (open.incrementAndGet() > settings.maxConnections()) {
-                open.decrementAndGet();
-                LOG.warn(
-                    "kafka: refused a connection from {}: {} open",
-                    ch.remoteAddress(),
-                    settings.maxConnections());
-                ch.close();
-                return;
-              }
-              ch.closeFuture().addListener(f -> open.decrementAndGet());
-              channels.add(ch);
-              ch.pipeline()
-                  .addLast(
-                      "frames",
-                      new LengthFieldBasedFrameDecoder(
-                          settings.maxRequestBytes() + 4, 0, 4, 0, 4, true))
-                  .addLast("kafka", new KafkaConnection(apis, settings, meters));
-            });
+    java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
+        ch -> {
+          if (open.incrementAndGet() > settings.maxConnections()) {
+            open.decrementAndGet();
+            LOG.warn(
+                "kafka: refused a connection from {}: {} open",
+                ch.remoteAddress(),
+                settings.maxConnections());
+            ch.close();
+            return;
+          }
+          ch.closeFuture().addListener(f -> open.decrementAndGet());
+          channels.add(ch);
+          KafkaSession session = new KafkaSession(context.security(), Listeners.isTls(ch));
+          ch.pipeline()
+              .addLast("frames", new KafkaSession.Frames(settings.maxRequestBytes(), session))
+              .addLast("kafka", new KafkaConnection(apis, settings, meters, session));
+        };
+    tlsListener = Listeners.tls(context, TLS_PORT, b -> {}, pipeline).orElse(null);
+    if (port < 0) {
+      InetSocketAddress tlsBound = (InetSocketAddress) tlsListener.localAddress();
+      LOG.info("kafka listening on {} (TLS only)", tlsBound);
+      return Optional.of(tlsBound);
+    }
+    listener = Listeners.tcp(context, port, b -> {}, pipeline);
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     LOG.info("kafka listening on {}", bound);
     return Optional.of(bound);
@@ -156,6 +166,9 @@ public final class KafkaFrontEnd implements FrontEnd {
   public void close() {
     if (listener != null) {
       listener.close().awaitUninterruptibly();
+    }
+    if (tlsListener != null) {
+      tlsListener.close().awaitUninterruptibly();
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();

@@ -66,7 +66,8 @@ class KafkaDecoderFuzzTest {
                 apis,
                 settings,
                 new ProtocolMeters(
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "kafka")));
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "kafka"),
+                new KafkaSession(io.switchboard.spi.security.Security.OPEN, false)));
     ByteBuf in = Unpooled.buffer(4 + data.length).writeInt(data.length).writeBytes(data);
     ch.writeInbound(in);
     ch.runPendingTasks();

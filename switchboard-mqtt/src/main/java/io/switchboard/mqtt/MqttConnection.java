@@ -37,6 +37,11 @@ import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.Outbound;
 import io.switchboard.spi.ProtocolMeters;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
+import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.Security;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -148,6 +153,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> connectTimer;
   private boolean connected;
   private boolean closing;
+
+  // Security (issue 18): CONNECT's credential is checked before the CONNECT is handled; packets
+  // a client sends right behind its CONNECT wait (a few) until then.
+  private final Security security;
+  private Access access;
+  private boolean authenticating;
+  private final java.util.ArrayDeque<Object> heldDuringAuth = new java.util.ArrayDeque<>();
+
+  /**
+   * Packets held behind a CONNECT whose credential is being checked; more closes the connection.
+   */
+  static final int MAX_HELD_DURING_AUTH = 32;
+
   private boolean v5;
   private String clientId;
   private Message will;
@@ -197,12 +215,24 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       MqttSettings settings,
       ProtocolMeters meters,
       String transport,
-      MqttSessions sessions) {
+      MqttSessions sessions,
+      Security security) {
     this.broker = broker;
+    this.security = security;
     this.settings = settings;
     this.meters = meters;
     this.delivery = meters.delivery(transport);
     this.sessions = sessions;
+  }
+
+  /** A connection without security (tests of the codec path). */
+  MqttConnection(
+      Broker broker,
+      MqttSettings settings,
+      ProtocolMeters meters,
+      String transport,
+      MqttSessions sessions) {
+    this(broker, settings, meters, transport, sessions, Security.OPEN);
   }
 
   @Override
@@ -253,6 +283,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private void inactive(ChannelHandlerContext ctx) {
     meters.closed();
     releaseHeld();
+    releaseHeldDuringAuth();
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
@@ -368,8 +399,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return;
       }
       MqttMessageType type = m.fixedHeader().messageType();
+      if (type == MqttMessageType.CONNECT && access == null && !authenticating) {
+        authenticate((MqttConnectMessage) m);
+        return;
+      }
       if (type == MqttMessageType.CONNECT) {
         connect((MqttConnectMessage) m);
+        return;
+      }
+      if (!connected && authenticating && heldDuringAuth.size() < MAX_HELD_DURING_AUTH) {
+        heldDuringAuth.add(io.netty.util.ReferenceCountUtil.retain(msg));
         return;
       }
       if (!connected) {
@@ -397,6 +436,117 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   // ------------------------------------------------------------------ connect
+
+  /**
+   * Checks CONNECT's credential, then handles the CONNECT (and the packets held behind it) on the
+   * loop. User name and password are checked against the user's SCRAM keys; a password that is a
+   * JWT (three dot-separated base64url parts, {@code eyJ...}) is a bearer token whatever the user
+   * name; without either, the client certificate of a mutual-TLS connection, else anonymous.
+   * Refusals: v5 CONNACK 0x86 (bad user name or password) or 0x87 (not authorized: no credential,
+   * or the will's topic is forbidden); 3.1.1 0x04 or 0x05.
+   */
+  private void authenticate(MqttConnectMessage c) {
+    authenticating = true;
+    boolean version5 = c.variableHeader().version() == 5;
+    String user = c.variableHeader().hasUserName() ? c.payload().userName() : null;
+    byte[] pw = c.variableHeader().hasPassword() ? c.payload().passwordInBytes() : null;
+    java.net.InetAddress source =
+        ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+            ? a.getAddress()
+            : null;
+    java.util.concurrent.CompletableFuture<Principal> who;
+    String password = pw == null ? null : new String(pw, StandardCharsets.UTF_8);
+    if (password != null
+        && password.startsWith("eyJ")
+        && password.chars().filter(ch -> ch == '.').count() == 2) {
+      who = security.authenticator().bearer(password, source);
+    } else if (user != null && password != null) {
+      who = security.authenticator().password(user, password, source);
+    } else if (user != null || password != null) {
+      who =
+          java.util.concurrent.CompletableFuture.failedFuture(
+              SwitchboardException.of(
+                  ErrorCode.AUTHENTICATION_FAILED, "user name and password go together"));
+    } else {
+      var cert = io.switchboard.spi.Listeners.peerCertificate(ctx.channel());
+      if (cert.isPresent()) {
+        who =
+            java.util.concurrent.CompletableFuture.completedFuture(
+                security.authenticator().certificate(cert.get()));
+      } else if (security.authRequired()) {
+        who =
+            java.util.concurrent.CompletableFuture.failedFuture(
+                SwitchboardException.of(
+                    ErrorCode.AUTHENTICATION_REQUIRED, "CONNECT without credentials"));
+      } else {
+        who = java.util.concurrent.CompletableFuture.completedFuture(Principal.ANONYMOUS);
+      }
+    }
+    java.util.function.BiConsumer<Principal, Throwable> then =
+        (principal, e) -> {
+          authenticating = false;
+          if (closing || !ctx.channel().isActive()) {
+            releaseHeldDuringAuth();
+            return;
+          }
+          if (e != null) {
+            releaseHeldDuringAuth();
+            meters.badInput("authentication_failed");
+            refuse(
+                codeOf(e) == ErrorCode.AUTHENTICATION_FAILED
+                    ? (version5
+                        ? MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USERNAME_OR_PASSWORD
+                        : MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD)
+                    : notAuthorized(version5));
+            return;
+          }
+          access = security.access(principal);
+          if (c.variableHeader().isWillFlag() && !willAllowed(c.payload().willTopic())) {
+            releaseHeldDuringAuth();
+            refuse(notAuthorized(version5));
+            return;
+          }
+          channelRead(ctx, c);
+          while (!heldDuringAuth.isEmpty()) {
+            channelRead(ctx, heldDuringAuth.poll());
+          }
+        };
+    if (who.isDone()) {
+      // Anonymous or a certificate: decided already, handled in this read like before.
+      Principal p = who.isCompletedExceptionally() ? null : who.join();
+      Throwable failure = null;
+      if (p == null) {
+        try {
+          who.join();
+        } catch (java.util.concurrent.CompletionException ex) {
+          failure = ex.getCause();
+        }
+      }
+      then.accept(p, failure);
+    } else {
+      who.whenComplete((p, e) -> ctx.executor().execute(() -> then.accept(p, e)));
+    }
+  }
+
+  private static MqttConnectReturnCode notAuthorized(boolean version5) {
+    return version5
+        ? MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED_5
+        : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED;
+  }
+
+  private boolean willAllowed(String willTopic) {
+    try {
+      return access.allows(Permission.PUBLISH, MqttTopics.toSubject(willTopic));
+    } catch (RuntimeException e) {
+      return true; // an invalid will topic is refused by connect() with its own reason
+    }
+  }
+
+  private void releaseHeldDuringAuth() {
+    while (!heldDuringAuth.isEmpty()) {
+      io.netty.util.ReferenceCountUtil.release(heldDuringAuth.poll());
+    }
+  }
 
   private void decodeFailure(Throwable cause) {
     if (!connected && cause instanceof MqttUnacceptableProtocolVersionException) {
@@ -716,6 +866,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     // The broker validates the subject (a topic too deep or too long for one) as it publishes.
     Message message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
+    if (!access.allows(
+        message.subject().startsWith(io.switchboard.broker.live.LiveBus.INBOX_PREFIX)
+            ? Permission.REPLY
+            : Permission.PUBLISH,
+        message.subject())) {
+      publishRefused(qos, packetId);
+      return;
+    }
     String published = topic;
     int payloadBytes = message.payload().length;
     if (retain) {
@@ -792,6 +950,29 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             qos == MqttQoS.AT_LEAST_ONCE ? MqttMessageType.PUBACK : MqttMessageType.PUBREC,
             packetId,
             reason));
+  }
+
+  /**
+   * A publish the rules refuse: v5 PUBACK/PUBREC 0x87 (not authorized); 3.1.1 cannot say no, so it
+   * is acknowledged and dropped [MQTT-3.3.5-2]. QoS 0 is dropped.
+   */
+  private void publishRefused(MqttQoS qos, int packetId) {
+    if (qos == MqttQoS.AT_MOST_ONCE) {
+      return;
+    }
+    inboundInflight--;
+    if (v5) {
+      ctx.writeAndFlush(
+          pubReply(
+              qos == MqttQoS.AT_LEAST_ONCE ? MqttMessageType.PUBACK : MqttMessageType.PUBREC,
+              packetId,
+              MqttReasons.NOT_AUTHORIZED));
+    } else if (qos == MqttQoS.AT_LEAST_ONCE) {
+      ctx.writeAndFlush(pubReply(MqttMessageType.PUBACK, packetId, (byte) 0));
+    } else {
+      awaitingRelease.add(packetId);
+      ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
+    }
   }
 
   private void pubrel(MqttMessage m) {
@@ -1046,6 +1227,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (!MqttReasons.validFilter(mqttFilter)) {
       return v5 ? 0x8F : MqttQoS.FAILURE.value(); // topic filter invalid
     }
+    if (!subscribeAllowed(mqttFilter)) {
+      return v5 ? 0x87 : MqttQoS.FAILURE.value(); // not authorized (3.1.1: failure, 0x80)
+    }
     Subscribed old = subscriptions.remove(filter);
     if (old != null) {
       old.subs().forEach(LiveSubscription::close); // [MQTT-3.8.4-3] replaces the old one
@@ -1273,7 +1457,23 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         : new Waiting(topic, withSubscriptionIds(copy, ids), MqttQoS.valueOf(qos), false);
   }
 
+  /**
+   * Whether some subject the filter covers may be read; a filter partly forbidden is granted and
+   * filtered per message ({@link #deliver}, {@link #deliverFromInbox}).
+   */
+  private boolean subscribeAllowed(String mqttFilter) {
+    for (String pattern : MqttTopics.toPatterns(mqttFilter)) {
+      if (access.decide(Permission.SUBSCRIBE, pattern) != Decision.DENY) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void deliver(String topic, Message m, MqttQoS qos, boolean retainFlag) {
+    if (!access.allows(Permission.SUBSCRIBE, m.subject())) {
+      return; // forbidden under a wildcard, or revoked since the SUBSCRIBE
+    }
     boolean backlogged = pendingWriteBytes() > settings.maxPendingBytes();
     if (backlogged && qos == MqttQoS.AT_MOST_ONCE) {
       dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
@@ -1537,6 +1737,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     Message m = copy.message();
     String topic = copy.topic();
     MqttQoS qos = copy.qos();
+    byte[] original = d.message().header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (original != null
+        && !access.allows(Permission.SUBSCRIBE, new String(original, StandardCharsets.UTF_8))) {
+      inbox.ack(d); // forbidden for this principal: done, never sent
+      return;
+    }
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
       inbox.ack(d); // expired or too large for this client: done, as if delivered

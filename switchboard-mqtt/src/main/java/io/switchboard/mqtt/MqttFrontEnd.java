@@ -35,6 +35,14 @@ public final class MqttFrontEnd implements FrontEnd {
           "Port of the MQTT listener (the IANA port); 0 picks a free port, -1 turns it off.",
           ConfigKey.intIn(-1, 65535));
 
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "mqtt.tls-port",
+          "-1",
+          "Port of MQTT over TLS (8883 by convention; needs tls.cert and tls.key); -1 (the"
+              + " default) turns it off, 0 picks a free port. Set mqtt.port to -1 for TLS only.",
+          ConfigKey.intIn(-1, 65535));
+
   public static final ConfigKey<Integer> MAX_CONNECTIONS =
       new ConfigKey<>(
           "mqtt.max-connections",
@@ -112,6 +120,7 @@ public final class MqttFrontEnd implements FrontEnd {
   private java.util.concurrent.ScheduledFuture<?> sysTimer;
   private MqttSessions sessions;
   private Channel listener;
+  private Channel tlsListener;
 
   @Override
   public String name() {
@@ -122,6 +131,7 @@ public final class MqttFrontEnd implements FrontEnd {
   public List<ConfigKey<?>> configKeys() {
     return List.of(
         PORT,
+        TLS_PORT,
         MAX_CONNECTIONS,
         MAX_PACKET_BYTES,
         MAX_SUBSCRIPTIONS,
@@ -134,7 +144,7 @@ public final class MqttFrontEnd implements FrontEnd {
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     ServerConfig config = context.config();
     int port = config.get(PORT);
-    if (port < 0) {
+    if (port < 0 && config.get(TLS_PORT) < 0) {
       return Optional.empty();
     }
     long pending = config.get(MAX_PENDING_BYTES);
@@ -153,22 +163,24 @@ public final class MqttFrontEnd implements FrontEnd {
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
     this.meters = meters;
     sessions = new MqttSessions(context.broker(), context.workers().next());
-    listener =
-        Listeners.tcp(
-            context,
-            port,
-            Listeners.outboundLimit(pending),
-            ch -> {
-              channels.add(ch);
-              ch.pipeline()
-                  .addLast("connect-guard", new MqttConnectGuard(settings.maxPacketBytes(), meters))
-                  .addLast(
-                      "decoder", new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
-                  .addLast("encoder", MqttEncoder.INSTANCE)
-                  .addLast(
-                      "connection",
-                      new MqttConnection(context.broker(), settings, meters, "tcp", sessions));
-            });
+    java.util.function.Consumer<io.netty.channel.socket.SocketChannel> tcpPipeline =
+        ch -> {
+          channels.add(ch);
+          ch.pipeline()
+              .addLast("connect-guard", new MqttConnectGuard(settings.maxPacketBytes(), meters))
+              .addLast("decoder", new MqttDecoder(settings.maxPacketBytes(), MAX_CLIENT_ID_LENGTH))
+              .addLast("encoder", MqttEncoder.INSTANCE)
+              .addLast(
+                  "connection",
+                  new MqttConnection(
+                      context.broker(), settings, meters, "tcp", sessions, context.security()));
+        };
+    tlsListener =
+        Listeners.tls(context, TLS_PORT, Listeners.outboundLimit(pending), tcpPipeline)
+            .orElse(null);
+    if (port >= 0) {
+      listener = Listeners.tcp(context, port, Listeners.outboundLimit(pending), tcpPipeline);
+    }
     // MQTT over WebSocket for browsers, on the HTTP port (when an HTTP front end serves it).
     context
         .webSockets()
@@ -188,7 +200,12 @@ public final class MqttFrontEnd implements FrontEnd {
                         .addLast(
                             "mqtt",
                             new MqttConnection(
-                                context.broker(), settings, meters, "websocket", sessions))));
+                                context.broker(),
+                                settings,
+                                meters,
+                                "websocket",
+                                sessions,
+                                context.security()))));
     long startedMs = System.currentTimeMillis();
     Broker broker = context.broker();
     sysTimer =
@@ -200,7 +217,14 @@ public final class MqttFrontEnd implements FrontEnd {
                 0,
                 SYS_INTERVAL_MS,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
-    return Optional.of((InetSocketAddress) listener.localAddress());
+    return listener == null
+        ? Optional.empty()
+        : Optional.of((InetSocketAddress) listener.localAddress());
+  }
+
+  @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return Optional.ofNullable(tlsListener).map(c -> (InetSocketAddress) c.localAddress());
   }
 
   /**
@@ -272,6 +296,9 @@ public final class MqttFrontEnd implements FrontEnd {
     }
     if (listener != null) {
       listener.close().syncUninterruptibly();
+    }
+    if (tlsListener != null) {
+      tlsListener.close().syncUninterruptibly();
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();

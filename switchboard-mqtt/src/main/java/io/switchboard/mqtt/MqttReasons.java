@@ -18,6 +18,7 @@ final class MqttReasons {
   static final byte UNSPECIFIED_ERROR = (byte) 0x80;
 
   static final byte IMPLEMENTATION_SPECIFIC_ERROR = (byte) 0x83;
+  static final byte NOT_AUTHORIZED = (byte) 0x87;
   static final byte TOPIC_NAME_INVALID = (byte) 0x90;
   static final byte QUOTA_EXCEEDED = (byte) 0x97;
   static final byte PAYLOAD_FORMAT_INVALID = (byte) 0x99;
@@ -26,6 +27,7 @@ final class MqttReasons {
   static final Map<ErrorCode, Byte> PUBLISH_REASONS =
       Map.ofEntries(
           Map.entry(ErrorCode.INVALID_SUBJECT, TOPIC_NAME_INVALID),
+          Map.entry(ErrorCode.PERMISSION_DENIED, NOT_AUTHORIZED),
           Map.entry(ErrorCode.MESSAGE_TOO_LARGE, QUOTA_EXCEEDED),
           Map.entry(ErrorCode.STREAM_FULL, QUOTA_EXCEEDED),
           Map.entry(ErrorCode.PUBLISH_BACKPRESSURE, QUOTA_EXCEEDED),

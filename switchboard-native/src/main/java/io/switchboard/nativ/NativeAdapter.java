@@ -12,6 +12,7 @@ import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.consumer.Settlement;
+import io.switchboard.broker.live.LiveBus;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.broker.stream.ProducerSequence;
@@ -55,9 +56,16 @@ import io.switchboard.protocol.frame.StoredEntry;
 import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
+import io.switchboard.spi.Listeners;
 import io.switchboard.spi.Outbound;
 import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Authorizer;
+import io.switchboard.spi.security.Decision;
+import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.Security;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,12 +112,24 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private final Set<List<String>> connectionMemberOf = new HashSet<>();
   private ScheduledFuture<?> handshakeTimer;
+  private final Security security;
+
+  /** Who this connection acts as, once its HELLO was accepted; every frame is checked on it. */
+  private Access access;
+
+  private boolean authenticating;
   private boolean welcomed;
   private boolean closing;
   private int inFlight;
 
-  NativeAdapter(Broker broker, NativeSettings settings, String serverId, ProtocolMeters meters) {
+  NativeAdapter(
+      Broker broker,
+      NativeSettings settings,
+      String serverId,
+      ProtocolMeters meters,
+      Security security) {
     this.broker = broker;
+    this.security = security;
     this.settings = settings;
     this.serverId = serverId;
     this.meters = meters;
@@ -214,6 +234,14 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void handle(Frame frame) {
+    if (!(frame instanceof Hello) && access == null) {
+      // [P-4.4] a client waits for WELCOME; while its credential is checked nothing else goes.
+      meters.badInput("handshake_required");
+      fatal(
+          ErrorCode.HANDSHAKE_REQUIRED,
+          ErrorCode.HANDSHAKE_REQUIRED.format(frame.type(), "WELCOME before any other frame"));
+      return;
+    }
     switch (frame) {
       case Hello h -> hello(h);
       case Ping p -> write(new Pong(p.token()));
@@ -253,6 +281,95 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
               FrameDescriptor.MAX_VERSION));
       return;
     }
+    if (authenticating || access != null) {
+      throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, "HELLO", "after HELLO");
+    }
+    authenticating = true;
+    // Nothing more is read until the credential is checked (the pre-auth bound, issue 18).
+    ctx.channel().config().setAutoRead(false);
+    authenticate(h.authToken())
+        .whenComplete(
+            (principal, e) ->
+                onLoop(
+                    () -> {
+                      authenticating = false;
+                      if (closing || !ctx.channel().isActive()) {
+                        return;
+                      }
+                      if (e != null) {
+                        SwitchboardException x = unwrapAuth(e);
+                        meters.badInput("authentication_failed");
+                        fatal(x.code(), x.getMessage());
+                        return;
+                      }
+                      access = security.access(principal);
+                      welcome(h, version);
+                      ctx.channel().config().setAutoRead(true);
+                    }));
+  }
+
+  /**
+   * [P-4.1] The HELLO's credential: null (anonymous, or the client certificate's subject under
+   * mutual TLS), {@code PLAIN <authzid>NUL<user>NUL<password>} (RFC 4616's message) or {@code
+   * BEARER <token>}.
+   */
+  private CompletableFuture<Principal> authenticate(byte[] token) {
+    java.net.InetAddress source =
+        ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+            ? a.getAddress()
+            : null;
+    if (token == null || token.length == 0) {
+      java.util.Optional<java.security.cert.X509Certificate> cert =
+          Listeners.peerCertificate(ctx.channel());
+      if (cert.isPresent()) {
+        return CompletableFuture.completedFuture(security.authenticator().certificate(cert.get()));
+      }
+      if (security.authRequired()) {
+        return CompletableFuture.failedFuture(
+            SwitchboardException.of(
+                ErrorCode.AUTHENTICATION_REQUIRED,
+                "send a credential in HELLO (PLAIN or BEARER, docs/protocol.md [P-4.1])"));
+      }
+      return CompletableFuture.completedFuture(Principal.ANONYMOUS);
+    }
+    String text = new String(token, StandardCharsets.UTF_8);
+    int space = text.indexOf(' ');
+    String mechanism = space < 0 ? text : text.substring(0, space);
+    String rest = space < 0 ? "" : text.substring(space + 1);
+    switch (mechanism) {
+      case "PLAIN" -> {
+        String[] parts = rest.split("\u0000", -1);
+        if (parts.length != 3 || (!parts[0].isEmpty() && !parts[0].equals(parts[1]))) {
+          return CompletableFuture.failedFuture(
+              SwitchboardException.of(
+                  ErrorCode.AUTHENTICATION_FAILED,
+                  "PLAIN credential is not authzid NUL user NUL password"));
+        }
+        return security.authenticator().password(parts[1], parts[2], source);
+      }
+      case "BEARER" -> {
+        return security.authenticator().bearer(rest, source);
+      }
+      default -> {
+        return CompletableFuture.failedFuture(
+            SwitchboardException.of(
+                ErrorCode.AUTHENTICATION_FAILED,
+                "unknown mechanism; the credential starts with PLAIN or BEARER"));
+      }
+    }
+  }
+
+  private static SwitchboardException unwrapAuth(Throwable e) {
+    Throwable c = e;
+    while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c instanceof SwitchboardException x
+        ? x
+        : SwitchboardException.of(ErrorCode.AUTHENTICATION_FAILED, "credential check failed");
+  }
+
+  private void welcome(Hello h, int version) {
     handshakeTimer.cancel(false);
     welcomed = true;
     write(
@@ -269,6 +386,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // ------------------------------------------------------------------ publish
 
   private void publish(Publish p) {
+    checkPublish(p.subject());
     started();
     broker
         .publish(toMessage(p), options(p))
@@ -292,7 +410,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     started();
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(batch.publishes().size());
     for (Publish p : batch.publishes()) {
-      futures.add(broker.publish(toMessage(p), options(p)));
+      try {
+        checkPublish(p.subject());
+        futures.add(broker.publish(toMessage(p), options(p)));
+      } catch (SwitchboardException e) {
+        futures.add(CompletableFuture.failedFuture(e));
+      }
     }
     CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
         .whenComplete(
@@ -317,6 +440,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                         write(new PubAckBatch(acks));
                       }
                     }));
+  }
+
+  /** A publish to a reply inbox is a reply ({@link Permission#REPLY}), any other a publish. */
+  private void checkPublish(String subject) {
+    access.check(
+        subject.startsWith(LiveBus.INBOX_PREFIX) ? Permission.REPLY : Permission.PUBLISH, subject);
   }
 
   private static Message toMessage(Publish p) {
@@ -359,6 +488,15 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void subscribe(Subscribe s) {
     checkNewSubscription(s.sid());
+    // [P-7.1] a pattern that overlaps forbidden subjects is accepted and filtered per message:
+    // the subscription never receives what its principal may not read.
+    Decision decision = access.decide(Permission.SUBSCRIBE, s.pattern());
+    if (decision == Decision.DENY) {
+      throw access.denied(Permission.SUBSCRIBE, s.pattern());
+    }
+    // Checked per message also when rules may change later (a revoked grant applies at once); only
+    // a server without security skips it.
+    boolean filter = decision == Decision.FILTER || security.authorizer() != Authorizer.ALLOW_ALL;
     int sid = s.sid();
     AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
     DropNotice drops = new DropNotice(sid);
@@ -367,6 +505,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
           @Override
           public void onMessage(Message m) {
             if (remaining.get() <= 0) {
+              return;
+            }
+            if (filter && !access.allows(Permission.SUBSCRIBE, m.subject())) {
               return;
             }
             // [P-9.3] past the outbound limit live messages are dropped, counted and told.
@@ -512,6 +653,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void request(Request r) {
+    access.check(Permission.REQUEST, r.subject());
     started();
     Message m = new Message(r.subject(), null, r.headers(), r.payload(), 0, null);
     broker
@@ -533,6 +675,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // ------------------------------------------------------------------ consumers
 
   private void fetch(Fetch f) {
+    access.check(Permission.CONSUME, Permission.consumerTarget(f.stream(), f.consumer()));
     started();
     broker
         .fetch(
@@ -587,8 +730,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void consume(Consume c) {
+    access.check(Permission.CONSUME, Permission.consumerTarget(c.stream(), c.consumer()));
     checkNewSubscription(c.sid());
     int sid = c.sid();
+    String consumeTarget = Permission.consumerTarget(c.stream(), c.consumer());
     // Each duty cycle's deliveries reach the loop as one task and leave in one flush.
     PushSubscription push =
         broker.pushBatches(
@@ -600,6 +745,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 ctx.executor()
                     .execute(
                         () -> {
+                          if (!access.allows(Permission.CONSUME, consumeTarget)) {
+                            return; // revoked since CONSUME: not delivered, redelivered later
+                          }
                           for (Delivery d : batch) {
                             delivery.delivered(d.message().payload().length);
                             ctx.write(new DeliveryPush(sid, entry(d)), ctx.voidPromise());
@@ -621,6 +769,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void acks(Acks a) {
+    access.check(Permission.CONSUME, Permission.consumerTarget(a.stream(), a.consumer()));
     started();
     PushSubscription push = pushByConsumer.get(a.stream() + "\u0000" + a.consumer());
     // The whole frame goes to the consumer as one settlement: one hand-over, one wake-up.
@@ -665,6 +814,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // and answer back on this loop (the threading contract, docs/architecture.md).
 
   private void read(Read r) {
+    checkRead(r.stream());
     offload(
         r.requestId(),
         () -> {
@@ -679,6 +829,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void readSubject(ReadSubject r) {
+    checkRead(r.stream());
     offload(
         r.requestId(),
         () -> {
@@ -692,6 +843,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void last(Last l) {
+    checkRead(l.stream());
     offload(
         l.requestId(),
         () ->
@@ -700,6 +852,10 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 -1,
                 broker.lastMessage(l.stream(), l.subject()).map(NativeAdapter::stored).stream()
                     .toList()));
+  }
+
+  private void checkRead(String stream) {
+    access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
   }
 
   /** Runs {@code answer} on the broker's executor and writes its frame (or error) on this loop. */
@@ -736,6 +892,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void admin(Admin a) {
     JsonNode body =
         AdminJson.parse(a.body().length == 0 ? "{}".getBytes(StandardCharsets.UTF_8) : a.body());
+    access.check(Permission.ADMIN, adminTarget(a.op(), body));
     offload(
         a.requestId(),
         () -> {
@@ -767,6 +924,24 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
           return new AdminReply(
               a.requestId(), result == null ? new byte[0] : AdminJson.write(result));
         });
+  }
+
+  /** What an admin operation is checked on ({@link Permission#ADMIN}). */
+  private static String adminTarget(Admin.Op op, JsonNode body) {
+    return switch (op) {
+      case STREAM_CREATE, STREAM_UPDATE, STREAM_DELETE, STREAM_INFO -> AdminJson.text(body, "name");
+      case STREAM_LIST -> Permission.STREAMS_TARGET;
+      case CONSUMER_CREATE -> {
+        // The name is inside the definition; a definition without one is refused by the create.
+        JsonNode name = body.path("config").path("name");
+        yield Permission.consumerTarget(
+            AdminJson.text(body, "stream"), name.isTextual() ? name.asText() : "$unnamed");
+      }
+      case CONSUMER_DELETE, CONSUMER_INFO ->
+          Permission.consumerTarget(AdminJson.text(body, "stream"), AdminJson.text(body, "name"));
+      case CONSUMER_LIST ->
+          Permission.consumerTarget(AdminJson.text(body, "stream"), Permission.CONSUMERS_TOKEN);
+    };
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -33,6 +33,7 @@ public final class NativeFrontEnd implements FrontEnd {
   private volatile ProtocolMeters meters;
   private ChannelGroup channels;
   private Channel listener;
+  private Channel tlsListener;
 
   @Override
   public String name() {
@@ -58,27 +59,36 @@ public final class NativeFrontEnd implements FrontEnd {
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     ServerConfig config = context.config();
     int port = config.get(NativeKeys.PORT);
-    if (port < 0) {
+    if (port < 0 && config.get(NativeKeys.TLS_PORT) < 0) {
       return Optional.empty();
     }
     NativeSettings settings = settings(config);
     ProtocolMeters meters = new ProtocolMeters(context.meters(), name());
     this.meters = meters;
     channels = new DefaultChannelGroup("native", GlobalEventExecutor.INSTANCE);
+    java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
+        ch -> {
+          channels.add(ch);
+          ch.pipeline()
+              .addLast("decoder", new NativeFrameDecoder(Role.SERVER, settings.limits()))
+              .addLast("encoder", NativeFrameEncoder.INSTANCE)
+              .addLast(
+                  "adapter",
+                  new NativeAdapter(
+                      context.broker(), settings, context.serverId(), meters, context.security()));
+        };
+    tlsListener =
+        Listeners.tls(
+                context,
+                NativeKeys.TLS_PORT,
+                Listeners.outboundLimit(settings.maxPendingBytes()),
+                pipeline)
+            .orElse(null);
+    if (port < 0) {
+      return Optional.empty();
+    }
     listener =
-        Listeners.tcp(
-            context,
-            port,
-            Listeners.outboundLimit(settings.maxPendingBytes()),
-            ch -> {
-              channels.add(ch);
-              ch.pipeline()
-                  .addLast("decoder", new NativeFrameDecoder(Role.SERVER, settings.limits()))
-                  .addLast("encoder", NativeFrameEncoder.INSTANCE)
-                  .addLast(
-                      "adapter",
-                      new NativeAdapter(context.broker(), settings, context.serverId(), meters));
-            });
+        Listeners.tcp(context, port, Listeners.outboundLimit(settings.maxPendingBytes()), pipeline);
     return Optional.of((InetSocketAddress) listener.localAddress());
   }
 
@@ -88,9 +98,17 @@ public final class NativeFrontEnd implements FrontEnd {
   }
 
   @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return Optional.ofNullable(tlsListener).map(c -> (InetSocketAddress) c.localAddress());
+  }
+
+  @Override
   public void close() {
     if (listener != null) {
       listener.close().syncUninterruptibly();
+    }
+    if (tlsListener != null) {
+      tlsListener.close().syncUninterruptibly();
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();

@@ -18,6 +18,14 @@ public final class NativeKeys {
               + " listener off.",
           ConfigKey.intIn(-1, 65535));
 
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "native.tls-port",
+          "-1",
+          "Port of the native protocol over TLS (needs tls.cert and tls.key); -1 (the default)"
+              + " turns it off, 0 picks a free port. Set native.port to -1 for TLS only.",
+          ConfigKey.intIn(-1, 65535));
+
   public static final ConfigKey<Integer> MAX_CONNECTIONS =
       new ConfigKey<>(
           "native.max-connections",
@@ -63,6 +71,7 @@ public final class NativeKeys {
   public static final List<ConfigKey<?>> ALL =
       List.of(
           PORT,
+          TLS_PORT,
           MAX_CONNECTIONS,
           MAX_FRAME_BYTES,
           MAX_SUBSCRIPTIONS,

@@ -11,13 +11,19 @@ import io.switchboard.broker.BrokerConfig;
 import io.switchboard.broker.live.LiveBusConfig;
 import io.switchboard.core.Blocking;
 import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import io.switchboard.security.SecurityKeys;
+import io.switchboard.security.SecurityService;
 import io.switchboard.server.config.ConfigCatalogue;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.ServerContext;
 import io.switchboard.spi.WebSocketProtocols;
 import io.switchboard.spi.config.ConfigKey;
 import io.switchboard.spi.config.ServerConfig;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,16 +54,19 @@ public final class SwitchboardServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final Map<String, InetSocketAddress> addresses;
   private final Path dataDir;
+  private final SecurityService security;
   private boolean closed;
 
   private SwitchboardServer(
       Broker broker,
+      SecurityService security,
       List<FrontEnd> frontEnds,
       EventLoopGroup acceptors,
       EventLoopGroup workers,
       Map<String, InetSocketAddress> addresses,
       Path dataDir) {
     this.broker = broker;
+    this.security = security;
     this.frontEnds = frontEnds;
     this.acceptors = acceptors;
     this.workers = workers;
@@ -136,18 +145,26 @@ public final class SwitchboardServer implements AutoCloseable {
   /** {@link #start(ServerConfig, List)} with the broker on {@code clock} (tests, embedding). */
   public static SwitchboardServer start(ServerConfig config, List<FrontEnd> frontEnds, Clock clock)
       throws Exception {
+    checkExposure(config);
     Path dataDir = Path.of(config.get(ConfigCatalogue.DATA_DIR)).toAbsolutePath();
+    SecurityService security = SecurityService.open(dataDir, config, clock);
     int runners = config.get(ConfigCatalogue.BROKER_RUNNER_THREADS);
-    Broker broker =
-        Broker.open(
-            new BrokerConfig(
-                dataDir,
-                LiveBusConfig.DEFAULTS,
-                runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
-                config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
-                config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),
-                config.get(ConfigCatalogue.BROKER_MAX_STREAM_SUBJECTS)),
-            clock);
+    Broker broker;
+    try {
+      broker =
+          Broker.open(
+              new BrokerConfig(
+                  dataDir,
+                  LiveBusConfig.DEFAULTS,
+                  runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
+                  config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
+                  config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),
+                  config.get(ConfigCatalogue.BROKER_MAX_STREAM_SUBJECTS)),
+              clock);
+    } catch (RuntimeException | Error e) {
+      security.close();
+      throw e;
+    }
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup acceptors =
         new MultiThreadIoEventLoopGroup(
@@ -166,7 +183,14 @@ public final class SwitchboardServer implements AutoCloseable {
     }
     ServerContext context =
         new ServerContext(
-            broker, config, acceptors, workers, serverId, new WebSocketProtocols(), meters);
+            broker,
+            config,
+            acceptors,
+            workers,
+            serverId,
+            new WebSocketProtocols(),
+            meters,
+            security);
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     List<FrontEnd> started = new ArrayList<>();
     try {
@@ -174,13 +198,15 @@ public final class SwitchboardServer implements AutoCloseable {
         Optional<InetSocketAddress> at = f.start(context);
         started.add(f);
         at.ifPresent(a -> addresses.put(f.name(), a));
+        f.tlsAddress().ifPresent(a -> addresses.put(f.name() + "-tls", a));
       }
     } catch (Exception | Error e) {
-      new SwitchboardServer(broker, started, acceptors, workers, addresses, dataDir).close();
+      new SwitchboardServer(broker, security, started, acceptors, workers, addresses, dataDir)
+          .close();
       throw e;
     }
     SwitchboardServer server =
-        new SwitchboardServer(broker, started, acceptors, workers, addresses, dataDir);
+        new SwitchboardServer(broker, security, started, acceptors, workers, addresses, dataDir);
     LOG.info(
         "Switchboard {} started ({} transport, heap max {} MiB); data in {}",
         serverId,
@@ -189,7 +215,46 @@ public final class SwitchboardServer implements AutoCloseable {
         dataDir);
     addresses.forEach(
         (name, a) -> LOG.info("{} listening on {}:{}", name, a.getHostString(), a.getPort()));
+    LOG.info(
+        "security: authentication {}, rules default {}, {} user(s), {} rule(s), TLS {}",
+        security.authRequired() ? "required" : "optional",
+        config.get(SecurityKeys.ACL_DEFAULT),
+        security.users().size(),
+        security.rules().size(),
+        security.tls().map(t -> "on (" + t.provider() + ")").orElse("off"));
+    if (config.get(SecurityKeys.INSECURE) && !security.authRequired()) {
+      LOG.warn(
+          "SB-SERVER-4002 insecure: listening on {} without auth.required; anyone who reaches a"
+              + " port may publish, read and delete",
+          config.get(ConfigCatalogue.BIND));
+    }
     return server;
+  }
+
+  /**
+   * Refuses a bind address other than loopback without {@code auth.required=true}, unless {@code
+   * insecure} (the command line's {@code --insecure}) accepts it.
+   *
+   * @throws SwitchboardException {@link ErrorCode#INSECURE_BIND}
+   */
+  static void checkExposure(ServerConfig config) {
+    if (config.get(SecurityKeys.AUTH_REQUIRED) || config.get(SecurityKeys.INSECURE)) {
+      return;
+    }
+    String bind = config.get(ConfigCatalogue.BIND);
+    boolean loopback;
+    try {
+      InetAddress[] all = InetAddress.getAllByName(bind);
+      loopback = all.length > 0;
+      for (InetAddress a : all) {
+        loopback &= a.isLoopbackAddress();
+      }
+    } catch (UnknownHostException e) {
+      loopback = false;
+    }
+    if (!loopback) {
+      throw SwitchboardException.of(ErrorCode.INSECURE_BIND, bind);
+    }
   }
 
   /** Event-loop threads, marked as threads that must never block (see {@link Blocking}). */
@@ -204,12 +269,17 @@ public final class SwitchboardServer implements AutoCloseable {
             });
   }
 
+  /** Users, rules and the decision point (tests, embedding). */
+  public SecurityService security() {
+    return security;
+  }
+
   /** The broker engine (tests, embedding). */
   public Broker broker() {
     return broker;
   }
 
-  /** Where each running front end listens, by name. */
+  /** Where each running front end listens, by name; TLS listeners as {@code <name>-tls}. */
   public Map<String, InetSocketAddress> addresses() {
     return addresses;
   }
@@ -235,6 +305,7 @@ public final class SwitchboardServer implements AutoCloseable {
     acceptors.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     broker.close();
+    security.close();
     LOG.info("Switchboard stopped; storage closed cleanly");
   }
 }

@@ -36,9 +36,15 @@ public interface FrontEnd extends AutoCloseable {
   /**
    * Starts listening.
    *
-   * @return the address it listens on, or empty when its configuration turns it off
+   * @return the address its plain listener listens on, or empty when its configuration turns it off
+   *     (its TLS listener, if any, is {@link #tlsAddress()})
    */
   Optional<InetSocketAddress> start(ServerContext context) throws Exception;
+
+  /** Where this front end's TLS listener listens, once started, if it has one. */
+  default Optional<InetSocketAddress> tlsAddress() {
+    return Optional.empty();
+  }
 
   /**
    * Stops accepting, lets in-flight requests finish (up to a short grace period), and closes every

@@ -9,13 +9,23 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.config.CommonKeys;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.security.TlsContexts;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * Listener bootstrap for front ends: a TCP server socket on the server's shared event loops (epoll
  * where available), bound to the configured {@link CommonKeys#BIND} address, with {@code
- * TCP_NODELAY} on every connection. Stateless.
+ * TCP_NODELAY} on every connection; and its TLS twin ({@link #tls}), which puts the server's {@link
+ * SslHandler} first in each connection's pipeline. Stateless.
  */
 public final class Listeners {
   private Listeners() {}
@@ -51,6 +61,76 @@ public final class Listeners {
                 });
     childOptions.accept(b);
     return b.bind(context.config().get(CommonKeys.BIND), port).sync().channel();
+  }
+
+  /**
+   * Binds a TLS listener on {@code port} (from the key {@code portKey}, for the error message) with
+   * the server's TLS material, or does nothing when {@code port} is negative. Each connection's
+   * pipeline starts with an {@link SslHandler} from the context current at accept time (so a
+   * renewed certificate applies to new connections), with the configured handshake timeout; the
+   * {@code initializer} then adds the protocol's handlers after it, which see plain bytes.
+   *
+   * @return the bound listener, or empty when {@code port} is negative
+   * @throws SwitchboardException {@code INVALID_CONFIG} when a TLS port is set without {@code
+   *     tls.cert} and {@code tls.key}
+   */
+  public static Optional<Channel> tls(
+      ServerContext context,
+      ConfigKey<Integer> portKey,
+      Consumer<ServerBootstrap> childOptions,
+      Consumer<SocketChannel> initializer)
+      throws InterruptedException {
+    int port = context.config().get(portKey);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    TlsContexts tls =
+        context
+            .security()
+            .tls()
+            .orElseThrow(
+                () ->
+                    SwitchboardException.of(
+                        ErrorCode.INVALID_CONFIG,
+                        portKey.name() + " is set but tls.cert and tls.key are not"));
+    return Optional.of(
+        tcp(
+            context,
+            port,
+            childOptions,
+            ch -> {
+              SslHandler ssl = tls.current().newHandler(ch.alloc());
+              ssl.setHandshakeTimeoutMillis(tls.handshakeTimeoutMs());
+              ch.pipeline().addLast(TLS_HANDLER, ssl);
+              initializer.accept(ch);
+            }));
+  }
+
+  /** The name of the TLS handler in a connection's pipeline. */
+  public static final String TLS_HANDLER = "tls";
+
+  /**
+   * The verified client certificate of a TLS connection whose handshake is done (mutual TLS), or
+   * empty: a plain connection, no certificate sent, or the handshake not finished.
+   */
+  public static Optional<X509Certificate> peerCertificate(Channel ch) {
+    SslHandler ssl = ch.pipeline().get(SslHandler.class);
+    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+      return Optional.empty();
+    }
+    try {
+      Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+      return chain.length > 0 && chain[0] instanceof X509Certificate x
+          ? Optional.of(x)
+          : Optional.empty();
+    } catch (SSLPeerUnverifiedException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Whether {@code ch} runs over TLS. */
+  public static boolean isTls(Channel ch) {
+    return ch.pipeline().get(SslHandler.class) != null;
   }
 
   /**

@@ -4,11 +4,12 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.switchboard.broker.Broker;
 import io.switchboard.spi.config.ServerConfig;
+import io.switchboard.spi.security.Security;
 
 /**
  * What a front end gets from the server: the broker, the resolved configuration, the shared network
- * event loops, the server's id, and the registry front ends count into. Immutable (the registry is
- * thread-safe).
+ * event loops, the server's id, the registry front ends count into, and security. Immutable (the
+ * registry is thread-safe).
  *
  * @param broker the engine every request goes to
  * @param config resolved and checked settings
@@ -19,6 +20,8 @@ import io.switchboard.spi.config.ServerConfig;
  * @param meters where every front end registers its meters ({@link ProtocolMeters}); the registry
  *     of a front end that exposes metrics (HTTP's {@code /metrics}, {@link FrontEnd#meterRegistry})
  *     is one of its children from the start, so it sees every meter
+ * @param security authentication, the authorization decision point every front end calls, user and
+ *     rule administration, and TLS material ({@link Security#OPEN} when the server runs without)
  */
 public record ServerContext(
     Broker broker,
@@ -27,4 +30,18 @@ public record ServerContext(
     EventLoopGroup workers,
     String serverId,
     WebSocketProtocols webSockets,
-    CompositeMeterRegistry meters) {}
+    CompositeMeterRegistry meters,
+    Security security) {
+
+  /** A context without security ({@link Security#OPEN}). */
+  public ServerContext(
+      Broker broker,
+      ServerConfig config,
+      EventLoopGroup acceptors,
+      EventLoopGroup workers,
+      String serverId,
+      WebSocketProtocols webSockets,
+      CompositeMeterRegistry meters) {
+    this(broker, config, acceptors, workers, serverId, webSockets, meters, Security.OPEN);
+  }
+}

@@ -34,6 +34,12 @@ import java.util.List;
  */
 public final class NativeFrameDecoder extends ByteToMessageDecoder {
 
+  /**
+   * Largest handshake frame (HELLO, WELCOME) accepted, whatever the frame limit: before a peer has
+   * authenticated it can make the server buffer no more than this (issue 18).
+   */
+  public static final int MAX_HANDSHAKE_FRAME_BYTES = 64 * 1024;
+
   /** Where the decoder is in the connection's life. */
   public enum State {
     /** No frame yet: only the handshake frame is accepted. */
@@ -78,6 +84,10 @@ public final class NativeFrameDecoder extends ByteToMessageDecoder {
       try {
         FrameType type = checkOrder(in.getUnsignedByte(at + TYPE_OFFSET));
         FrameCodec.checkHeader(type, in.getUnsignedByte(at + FLAGS_OFFSET), length, limits);
+        if (state == State.AWAIT_HANDSHAKE && length > MAX_HANDSHAKE_FRAME_BYTES) {
+          throw SwitchboardException.of(
+              ErrorCode.FRAME_TOO_LARGE, length + HEADER_BYTES, MAX_HANDSHAKE_FRAME_BYTES);
+        }
         if (in.readableBytes() - HEADER_BYTES < length) {
           return; // wait for the body; its size is within the limit
         }

@@ -1,7 +1,9 @@
 package io.switchboard.server.config;
 
+import io.switchboard.security.SecurityKeys;
 import io.switchboard.spi.config.CommonKeys;
 import io.switchboard.spi.config.ConfigKey;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -61,14 +63,21 @@ public final class ConfigCatalogue {
               + " (TOO_MANY_STREAM_SUBJECTS). Use wildcards for large families of subjects.",
           ConfigKey.intIn(1, 100_000));
 
-  /** Every key, in documentation order. */
-  public static final List<ConfigKey<?>> ALL =
-      List.of(
-          DATA_DIR,
-          BIND,
-          LOG_FORMAT,
-          BROKER_RUNNER_THREADS,
-          BROKER_PARTITION_QUEUE,
-          BROKER_MAINTENANCE_PERIOD_MS,
-          BROKER_MAX_STREAM_SUBJECTS);
+  /** Every key, in documentation order: the process's, then security's ({@link SecurityKeys}). */
+  public static final List<ConfigKey<?>> ALL = all();
+
+  private static List<ConfigKey<?>> all() {
+    List<ConfigKey<?>> keys =
+        new ArrayList<>(
+            List.of(
+                DATA_DIR,
+                BIND,
+                LOG_FORMAT,
+                BROKER_RUNNER_THREADS,
+                BROKER_PARTITION_QUEUE,
+                BROKER_MAINTENANCE_PERIOD_MS,
+                BROKER_MAX_STREAM_SUBJECTS));
+    keys.addAll(SecurityKeys.ALL);
+    return List.copyOf(keys);
+  }
 }

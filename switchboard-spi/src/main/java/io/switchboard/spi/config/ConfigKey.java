@@ -70,6 +70,21 @@ public record ConfigKey<T>(
     };
   }
 
+  /** {@code true} or {@code false}. */
+  public static Function<String, Boolean> bool() {
+    return text ->
+        switch (text.trim()) {
+          case "true" -> true;
+          case "false" -> false;
+          default -> throw new IllegalArgumentException("\"" + text + "\" is not true or false");
+        };
+  }
+
+  /** Any text, trimmed; empty means "not set". */
+  public static Function<String, String> optional() {
+    return String::trim;
+  }
+
   /** Any non-blank text. */
   public static Function<String, String> nonBlank() {
     return text -> {

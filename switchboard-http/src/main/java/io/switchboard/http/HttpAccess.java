@@ -1,0 +1,106 @@
+package io.switchboard.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.util.AttributeKey;
+import io.switchboard.broker.live.LiveBus;
+import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Permission;
+
+/**
+ * What each HTTP route is checked on at the decision point (issue 18; docs/security.md). Stateless.
+ * Routes whose body names several targets (a batch publish, JSON-RPC, WebSocket operations, a live
+ * event stream) check each inside, with the {@link Access} of the request.
+ */
+final class HttpAccess {
+  private HttpAccess() {}
+
+  /** The access of the request being answered, and of an event stream or WebSocket after it. */
+  static final AttributeKey<Access> ACCESS = AttributeKey.valueOf("sb-access");
+
+  /** The connection's current access; allow-all when none was set (tests of handlers alone). */
+  static Access of(Channel ch) {
+    Access a = ch.attr(ACCESS).get();
+    return a == null ? Access.allowAll() : a;
+  }
+
+  /**
+   * Checks a routed request.
+   *
+   * @throws io.switchboard.core.SwitchboardException {@code PERMISSION_DENIED}
+   */
+  static void check(Access access, HttpMethod method, String template, Exchange x) {
+    String m = method.name();
+    switch (template) {
+      case "/healthz",
+          "/readyz",
+          "/v1/subjects",
+          "/v1/jsonrpc",
+          "/v1/subjects/{pattern}/events" -> {
+        // open, or checked per entry inside the route
+      }
+      case "/metrics" -> access.check(Permission.ADMIN, "$metrics");
+      case "/v1/streams" ->
+          access.check(
+              Permission.ADMIN,
+              m.equals("GET") ? Permission.STREAMS_TARGET : bodyName(x, "$unnamed"));
+      case "/v1/streams/{stream}" -> access.check(Permission.ADMIN, x.param("stream"));
+      case "/v1/streams/{stream}/consumers" ->
+          access.check(
+              Permission.ADMIN,
+              Permission.consumerTarget(
+                  x.param("stream"),
+                  m.equals("GET") ? Permission.CONSUMERS_TOKEN : bodyName(x, "$unnamed")));
+      case "/v1/streams/{stream}/consumers/{consumer}" ->
+          access.check(Permission.ADMIN, consumer(x));
+      case "/v1/streams/{stream}/consumers/{consumer}/fetch",
+          "/v1/streams/{stream}/consumers/{consumer}/acks",
+          "/v1/streams/{stream}/consumers/{consumer}/events" ->
+          access.check(Permission.CONSUME, consumer(x));
+      case "/v1/subjects/{subject}" -> checkPublish(access, x.param("subject"));
+      case "/v1/requests/{subject}" -> access.check(Permission.REQUEST, x.param("subject"));
+      case "/v1/streams/{stream}/subjects/{subject}" -> {
+        if (m.equals("POST")) {
+          checkPublish(access, x.param("subject"));
+        } else {
+          access.check(Permission.CONSUME, read(x));
+        }
+      }
+      case "/v1/streams/{stream}/subjects/{subject}/last", "/v1/streams/{stream}/events" ->
+          access.check(Permission.CONSUME, read(x));
+      case "/v1/security/users",
+          "/v1/security/users/{user}",
+          "/v1/security/acls",
+          "/v1/security/acls/{id}" ->
+          access.check(Permission.ADMIN, Permission.SECURITY_TARGET);
+      default ->
+          // A route added without a row here is refused to everyone but an admin of everything.
+          access.check(Permission.ADMIN, ">");
+    }
+  }
+
+  /** A publish to a reply inbox is a reply, any other a publish. */
+  static void checkPublish(Access access, String subject) {
+    access.check(
+        subject.startsWith(LiveBus.INBOX_PREFIX) ? Permission.REPLY : Permission.PUBLISH, subject);
+  }
+
+  private static String consumer(Exchange x) {
+    return Permission.consumerTarget(x.param("stream"), x.param("consumer"));
+  }
+
+  private static String read(Exchange x) {
+    return Permission.consumerTarget(x.param("stream"), Permission.READ_TOKEN);
+  }
+
+  private static String bodyName(Exchange x, String otherwise) {
+    try {
+      JsonNode n = AdminJson.parse(x.body()).path("name");
+      return n.isTextual() && !n.asText().isEmpty() ? n.asText() : otherwise;
+    } catch (RuntimeException e) {
+      return otherwise; // the route refuses the body itself, with its own code
+    }
+  }
+}

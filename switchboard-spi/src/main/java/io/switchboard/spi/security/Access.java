@@ -1,0 +1,94 @@
+package io.switchboard.spi.security;
+
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
+import java.util.HashMap;
+
+/**
+ * One connection's view of the decision point: its principal and a cache of the decisions it has
+ * asked for. Confined to one connection (its event loop); not thread-safe.
+ *
+ * <p>The cache holds at most {@link #MAX_CACHED} decisions (it is emptied when full, so a client
+ * publishing to ever new subjects costs a rule evaluation per publish, never memory), and is
+ * emptied whenever the authorizer's {@link Authorizer#version()} moved: rules changed or a user was
+ * removed, and the connection sees it at its next check, not at reconnect.
+ */
+public final class Access {
+  /** Decisions cached per connection; a few hundred subjects cover most clients. */
+  public static final int MAX_CACHED = 512;
+
+  private final Authorizer authorizer;
+  private final Principal principal;
+  private final HashMap<String, Decision>[] cache;
+  private long version;
+  private int size;
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public Access(Authorizer authorizer, Principal principal) {
+    this.authorizer = authorizer;
+    this.principal = principal;
+    this.cache = new HashMap[Permission.values().length];
+    for (int i = 0; i < cache.length; i++) {
+      cache[i] = new HashMap<>();
+    }
+    this.version = authorizer.version();
+  }
+
+  /** Everything allowed, as anonymous: for tests and servers without security. */
+  public static Access allowAll() {
+    return new Access(Authorizer.ALLOW_ALL, Principal.ANONYMOUS);
+  }
+
+  public Principal principal() {
+    return principal;
+  }
+
+  /** The decision for {@code permission} on {@code target}, from the cache when still valid. */
+  public Decision decide(Permission permission, String target) {
+    long v = authorizer.version();
+    if (v != version) {
+      clear();
+      version = v;
+    }
+    HashMap<String, Decision> map = cache[permission.ordinal()];
+    Decision d = map.get(target);
+    if (d == null) {
+      d = authorizer.decide(principal, permission, target);
+      if (size >= MAX_CACHED) {
+        clear();
+      }
+      map.put(target, d);
+      size++;
+    }
+    return d;
+  }
+
+  /** Whether {@code permission} on the literal {@code target} is allowed. */
+  public boolean allows(Permission permission, String target) {
+    return decide(permission, target) == Decision.ALLOW;
+  }
+
+  /**
+   * Throws unless {@code permission} on {@code target} is allowed.
+   *
+   * @throws SwitchboardException {@link ErrorCode#PERMISSION_DENIED}
+   */
+  public void check(Permission permission, String target) {
+    if (!allows(permission, target)) {
+      throw denied(permission, target);
+    }
+  }
+
+  /** The refusal of {@code permission} on {@code target}, as each front end reports it. */
+  public SwitchboardException denied(Permission permission, String target) {
+    return SwitchboardException.of(
+        ErrorCode.PERMISSION_DENIED, principal.id(), permission.wireName(), target);
+  }
+
+  private void clear() {
+    for (HashMap<String, Decision> m : cache) {
+      m.clear();
+    }
+    size = 0;
+  }
+}
