@@ -11,6 +11,7 @@ import io.switchboard.broker.stream.DelayStore;
 import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Durability;
 import io.switchboard.broker.stream.PartitionAgent;
+import io.switchboard.broker.stream.PartitionReader;
 import io.switchboard.broker.stream.PublishAck;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamCatalog;
@@ -541,6 +542,41 @@ public final class Broker implements AutoCloseable {
   public List<ConsumerInfo> listConsumers(String stream) {
     runtime(stream);
     return consumers.list(stream);
+  }
+
+  /**
+   * {@link #fetch(String, String, String, int, long)} completing on {@code completeOn} (the
+   * caller's event loop) rather than on the consumer's runner, so no front-end code runs there.
+   */
+  public CompletableFuture<List<Delivery>> fetch(
+      String stream,
+      String consumer,
+      String member,
+      int max,
+      long waitMs,
+      java.util.concurrent.Executor completeOn) {
+    return completeOn(fetch(stream, consumer, member, max, waitMs), completeOn);
+  }
+
+  /**
+   * {@link #settle(String, String, List)} completing on {@code completeOn} (the caller's event
+   * loop) rather than on the consumer's runner.
+   */
+  public CompletableFuture<List<Boolean>> settle(
+      String stream,
+      String consumer,
+      List<io.switchboard.broker.consumer.Settlement> entries,
+      java.util.concurrent.Executor completeOn) {
+    return completeOn(settle(stream, consumer, entries), completeOn);
+  }
+
+  /**
+   * {@link #publish(Message, PublishOptions)} completing on {@code completeOn} (the caller's event
+   * loop) rather than on the partition's runner or the log's flusher.
+   */
+  public CompletableFuture<PublishAck> publish(
+      Message message, PublishOptions options, java.util.concurrent.Executor completeOn) {
+    return completeOn(publish(message, options), completeOn);
   }
 
   /** Pull: up to {@code max} messages, waiting up to {@code waitMs} for the first. */
@@ -1120,12 +1156,9 @@ public final class Broker implements AutoCloseable {
         if (!Subjects.matches(pattern, e.getKey()) || e.getValue() < a.log().logStartOffset()) {
           continue;
         }
-        for (RecordBatch b : a.log().read(e.getValue(), 1).batches()) {
-          for (Record r : b.records(a.log().config().maxBatchBytes())) {
-            if (r.offset() == e.getValue()) {
-              out.add(StoredMessage.of(stream, a.partition(), r));
-            }
-          }
+        Record r = singleReads(a.log()).readAt(e.getValue());
+        if (r != null) {
+          out.add(StoredMessage.of(stream, a.partition(), r));
         }
       }
     }
@@ -1148,13 +1181,9 @@ public final class Broker implements AutoCloseable {
       if (offset < a.log().logStartOffset()) {
         continue; // none, or removed by retention
       }
-      for (RecordBatch b : a.log().read(offset, 1).batches()) {
-        for (Record r : b.records(a.log().config().maxBatchBytes())) {
-          if (r.offset() == offset
-              && (newest == null || r.timestamp() > newest.message().timestampMs())) {
-            newest = StoredMessage.of(stream, a.partition(), r);
-          }
-        }
+      Record r = singleReads(a.log()).readAt(offset);
+      if (r != null && (newest == null || r.timestamp() > newest.message().timestampMs())) {
+        newest = StoredMessage.of(stream, a.partition(), r);
       }
     }
     return Optional.ofNullable(newest);
@@ -1179,21 +1208,22 @@ public final class Broker implements AutoCloseable {
     long last = agent.lastOffset(subject);
     List<StoredMessage> out = new ArrayList<>();
     long offset = Math.max(fromOffset, log.logStartOffset());
-    while (offset <= last && offset < log.logEndOffset() && out.size() < max) {
-      List<RecordBatch> batches = log.read(offset, 1 << 20).batches();
-      if (batches.isEmpty()) {
-        break;
+    PartitionReader reader = new PartitionReader(log, 1 << 20, PartitionReader.RETHROW);
+    Record r;
+    while (out.size() < max
+        && offset <= last
+        && (r = reader.next(offset, log.logEndOffset())) != null) {
+      if (subject.equals(r.subject())) {
+        out.add(StoredMessage.of(stream, partition, r));
       }
-      for (RecordBatch b : batches) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
-          if (r.offset() >= offset && out.size() < max && subject.equals(r.subject())) {
-            out.add(StoredMessage.of(stream, partition, r));
-          }
-        }
-        offset = Math.max(offset, b.nextOffset());
-      }
+      offset = r.offset() + 1;
     }
     return out;
+  }
+
+  /** A reader for single records of {@code log} (the last value of a subject, and the like). */
+  private static PartitionReader singleReads(PartitionLog log) {
+    return new PartitionReader(log, 1, PartitionReader.RETHROW);
   }
 
   // ------------------------------------------------------------------ producer batches

@@ -56,6 +56,7 @@ final class NatsPeer implements Peer {
         Workload.PUBLISH_100B,
         Workload.PUBLISH_1KIB,
         Workload.LATENCY_1KIB,
+        Workload.LATENCY_1KIB_5K,
         Workload.WORK_QUEUE,
         Workload.FANOUT_1,
         Workload.FANOUT_10,
@@ -110,7 +111,7 @@ final class NatsPeer implements Peer {
           load.publish(jetStreamSender(nc.jetStream(), subject));
           return List.of(load.result(name(), CLIENT, d, 0, ""));
         }
-        case LATENCY_1KIB, WORK_QUEUE -> {
+        case LATENCY_1KIB, LATENCY_1KIB_5K, WORK_QUEUE -> {
           boolean queue = w == Workload.WORK_QUEUE;
           stream(nc, w, subject, queue ? RetentionPolicy.WorkQueue : RetentionPolicy.Limits);
           int members = queue ? 2 : 1;

@@ -138,7 +138,7 @@ final class Report {
         "Ratios: Switchboard's msg/s ÷ the peer's for throughput workloads (1–2, 4–6); the peer's"
             + " p50 ÷ Switchboard's for latency workloads (3, 7). Above 1 Switchboard is ahead."
             + " Latency is publish → acknowledgement for 1, 2 and 6, end to end otherwise.\n\n");
-    b.append("#### Goals (issue #7)\n\n| Goal | Measured | Met |\n|---|---|---|\n");
+    b.append("#### Goals (issues #7 and #13)\n\n| Goal | Measured | Met |\n|---|---|---|\n");
     for (Goal g : goals(results)) {
       b.append("| ")
           .append(g.goal())
@@ -238,6 +238,17 @@ final class Report {
                 "Request/reply p50 ≤ NATS",
                 latency(sb.get().p50Us()) + " vs " + latency(nats.get().p50Us()),
                 sb.get().p50Us() <= nats.get().p50Us()));
+    Optional<Result> sb5k =
+        find(rs, SwitchboardPeer.NAME, Workload.LATENCY_1KIB_5K, Durability.DEFAULT);
+    Optional<Result> nats5k = find(rs, "NATS", Workload.LATENCY_1KIB_5K, Durability.DEFAULT);
+    String stored = "End-to-end p50, 1 KiB at 5,000 msg/s, per-message ack ≤ NATS JetStream";
+    out.add(
+        sb5k.isEmpty() || nats5k.isEmpty()
+            ? new Goal(stored, "—", null)
+            : new Goal(
+                stored,
+                latency(sb5k.get().p50Us()) + " vs " + latency(nats5k.get().p50Us()),
+                sb5k.get().p50Us() <= nats5k.get().p50Us()));
     for (Workload w : Workload.values()) {
       if (!w.durabilitySensitive) {
         continue;

@@ -91,7 +91,7 @@ final class SwitchboardPeer implements Peer {
     List<Result> out = new ArrayList<>();
     switch (w) {
       case PUBLISH_100B, PUBLISH_1KIB -> out.add(bench(r, w, d, s, "pub", "--stream", "BENCH"));
-      case LATENCY_1KIB ->
+      case LATENCY_1KIB, LATENCY_1KIB_5K ->
           out.add(bench(r, w, d, s, "queue", "--consumers", "1", "--rate", "" + w.rate));
       case WORK_QUEUE -> out.add(bench(r, w, d, s, "queue", "--consumers", "2"));
       case FANOUT_1, FANOUT_10 -> {

@@ -8,6 +8,17 @@ enum Workload {
       "2", "Persisted publish, 1 KiB, one producer, max rate", 1024, 0, true, Headline.PUBLISH),
   LATENCY_1KIB(
       "3", "End-to-end latency, 1 KiB at 10,000 msg/s", 1024, 10_000, true, Headline.LATENCY),
+  /**
+   * Issue 13's latency goal: the stored path at a rate where neither broker queues, one consumer
+   * acknowledging each message; run with the broker's default durability only.
+   */
+  LATENCY_1KIB_5K(
+      "3b",
+      "End-to-end latency, 1 KiB at 5,000 msg/s, one consumer, per-message ack",
+      1024,
+      5_000,
+      false,
+      Headline.LATENCY),
   WORK_QUEUE(
       "4",
       "Work queue, 1 KiB, one producer, two consumers, per-message ack",

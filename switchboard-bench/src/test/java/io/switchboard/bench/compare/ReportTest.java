@@ -108,6 +108,23 @@ class ReportTest {
   }
 
   @Test
+  void theStoredPathLatencyGoalComparesP50WithNatsJetStream() {
+    String goal = "End-to-end p50, 1 KiB at 5,000 msg/s, per-message ack ≤ NATS JetStream";
+    List<Result> run =
+        List.of(
+            r("Switchboard", Workload.LATENCY_1KIB_5K, Durability.DEFAULT, 5_000, 400, 9_000),
+            r("NATS", Workload.LATENCY_1KIB_5K, Durability.DEFAULT, 5_000, 450, 2_000));
+    assertThat(Report.goals(run))
+        .filteredOn(g -> g.goal().equals(goal))
+        .singleElement()
+        .satisfies(g -> assertThat(g.met()).isTrue());
+    assertThat(Report.goals(run.subList(0, 1)))
+        .filteredOn(g -> g.goal().equals(goal))
+        .singleElement()
+        .satisfies(g -> assertThat(g.met()).isNull());
+  }
+
+  @Test
   void markdownHasATablePerDurabilityAndEscapesNotes() {
     Report.Run run =
         new Report.Run(

@@ -1,7 +1,9 @@
 package io.switchboard.broker.consumer;
 
 import io.switchboard.broker.StoredMessage;
+import io.switchboard.broker.consumer.AckTracker.Tracked;
 import io.switchboard.broker.stream.Agent;
+import io.switchboard.broker.stream.PartitionReader;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
@@ -9,19 +11,15 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.Subjects;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Record;
-import io.switchboard.log.format.RecordBatch;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -76,50 +74,6 @@ public final class ConsumerAgent implements Agent {
 
   private static final long RETRY_DEAD_LETTER_MS = 1000;
 
-  private static final class Tracked {
-    int deliveries;
-    boolean inFlight;
-    boolean deadLettering;
-    long dueMs;
-    String lastError;
-
-    /** Key-shared mode: the message's key hash, and the member it is in flight to. */
-    long keyHash;
-
-    /** Whether {@link #keyHash} has been worked out (entries restored from disk start without). */
-    boolean keyKnown;
-
-    String member;
-
-    /** The sequence number of its live delivery (see {@link Delivery#sequence()}). */
-    long sequence;
-
-    /**
-     * Key-shared mode: a parked message kept ready (small ones only), so delivering it later does
-     * not re-read and re-parse its batch. Bounded by maxAckPending.
-     */
-    Message parked;
-
-    Tracked(int deliveries, boolean inFlight, long dueMs) {
-      this.deliveries = deliveries;
-      this.inFlight = inFlight;
-      this.dueMs = dueMs;
-    }
-  }
-
-  private static final class Cursor {
-    /** Written by the runner only; volatile so {@link #pending()} may read it from any thread. */
-    volatile long next;
-
-    final TreeMap<Long, Tracked> unacked = new TreeMap<>();
-
-    /**
-     * The offsets of {@link #unacked} not in flight (given back, or parked for their key): the only
-     * candidates for redelivery, so a fetch looks at these rather than at every entry.
-     */
-    final TreeSet<Long> idle = new TreeSet<>();
-  }
-
   private sealed interface Command {}
 
   private record Fetch(
@@ -155,14 +109,20 @@ public final class ConsumerAgent implements Agent {
   private record AckUpTo(String member, long sequence, CompletableFuture<Integer> out)
       implements Command {}
 
-  /** A delivery to a member, in the order made: what {@link #ackUpTo} walks. */
-  private record Sent(int partition, long offset, Tracked tracked, long sequence) {}
-
   /** Push members registered at most; a registration past it is refused. */
   static final int MAX_SINKS = 1024;
 
-  /** Messages pushed to one member per duty cycle, so one busy member cannot starve others. */
+  /**
+   * Messages pushed to one member per round of a duty cycle, so one busy member cannot starve
+   * others.
+   */
   static final int MAX_PUSH_PER_CYCLE = 256;
+
+  /**
+   * Messages pushed per duty cycle over every member, in rounds: more than a partition appends per
+   * cycle (1,024 publishes), so a consumer sharing a runner with its stream can catch up with it.
+   */
+  static final int PUSH_BUDGET_PER_CYCLE = 4096;
 
   private final String stream;
   private final ConsumerConfig config;
@@ -171,7 +131,11 @@ public final class ConsumerAgent implements Agent {
   private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
   private final Consumer<ConsumerState> persister;
   private final long persistIntervalMs;
-  private final Cursor[] cursors;
+  private final AckTracker[] cursors;
+
+  /** Per partition, what the consumer reads new messages with (each batch decoded once). */
+  private final PartitionReader[] readers;
+
   private final MpscArrayQueue<Command> commands = new MpscArrayQueue<>(16 * 1024);
   private final ArrayDeque<Fetch> waiting = new ArrayDeque<>();
 
@@ -205,21 +169,8 @@ public final class ConsumerAgent implements Agent {
   private int nextPartition;
   private long nextDueMs = Long.MAX_VALUE;
 
-  /**
-   * The next delivery's sequence number. It starts from the clock (65,536 numbers per ms), so a
-   * consumer started again in the same broker run does not hand out numbers an old delivery had.
-   */
-  private long nextSequence;
-
-  /**
-   * Per member, its tracked deliveries in the order made (so in sequence order). An entry whose
-   * delivery is no longer live (acknowledged, given back, redelivered) stays until a walk passes it
-   * or a compaction drops it; {@link #sentEntries} counts them all, and compaction keeps the count
-   * within twice the unacknowledged messages (plus a constant). Owner thread only.
-   */
-  private final Map<String, ArrayDeque<Sent>> sentTo = new HashMap<>();
-
-  private long sentEntries;
+  /** Delivery numbers, and each member's deliveries in order for cumulative acks. */
+  private final DeliveryLog deliveryLog;
 
   /** Every entry's due time, in order: expiry looks only at what is due. */
   private final DeliveryTimers timers =
@@ -227,7 +178,7 @@ public final class ConsumerAgent implements Agent {
           new DeliveryTimers.Owner() {
             @Override
             public boolean isCurrent(int partition, long offset, Object tracked, long dueMs) {
-              return cursors[partition].unacked.get(offset) == tracked
+              return cursors[partition].get(offset) == tracked
                   && ((Tracked) tracked).dueMs == dueMs;
             }
 
@@ -245,8 +196,19 @@ public final class ConsumerAgent implements Agent {
   /** Exclusive and failover modes: the member allowed to fetch, and when it last showed up. */
   private String activeMember;
 
-  /** Key-shared mode: when each member last fetched. */
-  private final Map<String, Long> memberSeen = new HashMap<>();
+  /** Keyed modes: which member each key (or partition) goes to, and which members are live. */
+  private final KeyRouter router;
+
+  /**
+   * Keyed modes: which keys are held in flight or awaiting dead letters, and by whom; else null.
+   */
+  private final KeyHolds holds;
+
+  /**
+   * Keyed modes: entries restored without their key (partition, offset); worked out by the first
+   * delivery pass, before any key hold is asked about.
+   */
+  private final List<long[]> unkeyed = new ArrayList<>();
 
   private long activeSeenMs;
 
@@ -275,15 +237,34 @@ public final class ConsumerAgent implements Agent {
     this.deadLetterPublisher = deadLetterPublisher;
     this.persister = persister;
     this.persistIntervalMs = persistIntervalMs;
-    this.cursors = new Cursor[logs.size()];
+    this.cursors = new AckTracker[logs.size()];
+    this.router = new KeyRouter(config.mode(), logs.size(), config.ackTimeoutMs());
+    this.holds = KeyRouter.keyed(config.mode()) ? new KeyHolds() : null;
+    this.readers = new PartitionReader[logs.size()];
+    for (int p = 0; p < readers.length; p++) {
+      int partition = p;
+      readers[p] =
+          new PartitionReader(
+              this.logs.get(p),
+              READ_BYTES,
+              (offset, e) ->
+                  LOG.warn(
+                      "SB-BRK-2011 {}/{}: reading partition {} at {} failed: {}",
+                      stream,
+                      config.name(),
+                      partition,
+                      offset,
+                      e.getMessage()));
+    }
     this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
     long now = clock.nowMs();
-    this.nextSequence = (Math.max(0, now) << 16) + 1;
+    this.deliveryLog = new DeliveryLog(now, this::isLive);
     for (int p = 0; p < cursors.length; p++) {
-      cursors[p] = new Cursor();
-      if (p < state.partitions().size()) {
+      boolean saved = p < state.partitions().size();
+      cursors[p] =
+          new AckTracker(saved ? state.partitions().get(p).next() : 0, holds, config.maxDeliver());
+      if (saved) {
         ConsumerState.PartitionState ps = state.partitions().get(p);
-        cursors[p].next = ps.next();
         for (long[] u : ps.unacked()) {
           // The delivery a restart interrupted counts as timed out now: the first duty cycle
           // gives it back like any timeout (dead-letter at the limit, else redeliver).
@@ -293,7 +274,10 @@ public final class ConsumerAgent implements Agent {
             tr.keyHash = p;
             tr.keyKnown = true;
           }
-          cursors[p].unacked.put(u[0], tr);
+          cursors[p].add(u[0], tr);
+          if (!tr.keyKnown && keyed()) {
+            unkeyed.add(new long[] {p, u[0]});
+          }
           unackedTotal++;
           timers.schedule(p, u[0], tr, now);
         }
@@ -319,8 +303,7 @@ public final class ConsumerAgent implements Agent {
 
   private void publishFloors() {
     for (int p = 0; p < cursors.length; p++) {
-      Cursor c = cursors[p];
-      floors.set(p, c.unacked.isEmpty() ? c.next : Math.min(c.next, c.unacked.firstKey()));
+      floors.set(p, cursors[p].floor());
     }
   }
 
@@ -598,6 +581,7 @@ public final class ConsumerAgent implements Agent {
             deadLettered++;
           } else {
             tr.deadLettering = false;
+            cursors[d.partition()].rehold(tr);
             schedule(d.partition(), d.offset(), tr, now + RETRY_DEAD_LETTER_MS);
           }
         }
@@ -652,6 +636,7 @@ public final class ConsumerAgent implements Agent {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
           tr.deadLettering = false; // try the dead letter again after its timer
+          cursors[d.partition()].rehold(tr);
           schedule(d.partition(), d.offset(), tr, clock.nowMs() + RETRY_DEAD_LETTER_MS);
         }
       }
@@ -659,15 +644,12 @@ public final class ConsumerAgent implements Agent {
   }
 
   private boolean applyLeave(String member, long now) {
-    ArrayDeque<Sent> sent = sentTo.remove(member);
-    if (sent != null) {
-      sentEntries -= sent.size();
-    }
+    deliveryLog.forget(member);
     boolean held = member.equals(activeMember);
     if (held) {
       activeMember = null;
     }
-    held |= memberSeen.remove(member) != null;
+    held |= router.forget(member);
     for (Iterator<Fetch> it = waiting.iterator(); it.hasNext(); ) {
       Fetch f = it.next();
       if (f.member().equals(member)) {
@@ -676,13 +658,11 @@ public final class ConsumerAgent implements Agent {
       }
     }
     for (int p = 0; p < cursors.length; p++) {
-      for (Map.Entry<Long, Tracked> e : List.copyOf(cursors[p].unacked.entrySet())) {
+      for (Map.Entry<Long, Tracked> e : cursors[p].inFlightTo(member)) {
         Tracked tr = e.getValue();
-        if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
-          tr.lastError = "member " + member + " left";
-          giveBack(p, e.getKey(), tr, now, 0);
-          held = true;
-        }
+        tr.lastError = "member " + member + " left";
+        giveBack(p, e.getKey(), tr, now, 0);
+        held = true;
       }
     }
     return held;
@@ -736,9 +716,11 @@ public final class ConsumerAgent implements Agent {
   }
 
   /**
-   * Pushes to the members that have credits, starting with a different one each cycle. A member
-   * pushed to counts as alive (exclusive and failover: it holds or may take over the consumer;
-   * key-shared and group: its keys stay with it), whether or not it has credits now.
+   * Pushes to the members that have credits, starting with a different one each cycle, in rounds of
+   * at most {@link #MAX_PUSH_PER_CYCLE} per member, until they have what they can take or the
+   * cycle's {@link #PUSH_BUDGET_PER_CYCLE} is spent. A member pushed to counts as alive (exclusive
+   * and failover: it holds or may take over the consumer; key-shared and group: its keys stay with
+   * it), whether or not it has credits now.
    */
   private int serveSinks(long now) {
     if (sinks.isEmpty()) {
@@ -747,12 +729,23 @@ public final class ConsumerAgent implements Agent {
     sinks.removeIf(PushSubscription::isClosed);
     int n = sinks.size();
     int pushed = 0;
+    int round;
+    do {
+      round = pushRound(now, n);
+      pushed += round;
+    } while (round > 0 && pushed < PUSH_BUDGET_PER_CYCLE);
+    nextSink = n == 0 ? 0 : (nextSink + 1) % n;
+    return pushed;
+  }
+
+  private int pushRound(long now, int n) {
+    int pushed = 0;
     boolean anything = anythingToDeliver(now);
     for (int i = 0; i < n; i++) {
       PushSubscription s = sinks.get((nextSink + i) % n);
       String member = s.member();
       if (keyed()) {
-        memberSeen.put(member, now);
+        router.seen(member, now);
       }
       if (singleReader()) {
         if (activeMember == null
@@ -776,7 +769,6 @@ public final class ConsumerAgent implements Agent {
         pushed += got.size();
       }
     }
-    nextSink = n == 0 ? 0 : (nextSink + 1) % n;
     return pushed;
   }
 
@@ -786,8 +778,8 @@ public final class ConsumerAgent implements Agent {
    */
   private boolean anythingToDeliver(long now) {
     for (int p = 0; p < cursors.length; p++) {
-      Cursor c = cursors[p];
-      if (!c.idle.isEmpty() || c.next < logs.get(p).readableEndOffset()) {
+      AckTracker c = cursors[p];
+      if (c.hasIdle() || c.next() < logs.get(p).readableEndOffset()) {
         return true;
       }
     }
@@ -798,7 +790,7 @@ public final class ConsumerAgent implements Agent {
     if (partition < 0 || partition >= cursors.length) {
       return null;
     }
-    return cursors[partition].unacked.get(offset);
+    return cursors[partition].get(offset);
   }
 
   private boolean applyTouch(int partition, long offset, int deliveryCount, long now) {
@@ -815,17 +807,10 @@ public final class ConsumerAgent implements Agent {
       return false;
     }
     if (config.ackPolicy() == AckPolicy.CUMULATIVE) {
-      Map<Long, Tracked> upTo = cursors[partition].unacked.headMap(offset, true);
-      boolean any = false;
-      for (Iterator<Map.Entry<Long, Tracked>> it = upTo.entrySet().iterator(); it.hasNext(); ) {
-        if (it.next().getValue().inFlight) {
-          it.remove();
-          unackedTotal--;
-          any = true;
-        }
-      }
-      dirty |= any;
-      return any;
+      int acked = cursors[partition].ackInFlightUpTo(offset);
+      unackedTotal -= acked;
+      dirty |= acked > 0;
+      return acked > 0;
     }
     Tracked tr = tracked(partition, offset);
     if (tr == null || tr.deadLettering) {
@@ -836,70 +821,31 @@ public final class ConsumerAgent implements Agent {
   }
 
   private int applyAckUpTo(String member, long sequence) {
-    ArrayDeque<Sent> sent = sentTo.get(member);
-    if (sent == null) {
-      return 0;
-    }
-    int acked = 0;
-    Sent s;
-    while ((s = sent.peekFirst()) != null && s.sequence() <= sequence) {
-      sent.pollFirst();
-      sentEntries--;
-      if (isLive(s, member)) {
-        remove(s.partition(), s.offset());
-        acked++;
-      }
-    }
-    if (sent.isEmpty()) {
-      sentTo.remove(member);
-    }
-    return acked;
+    return deliveryLog.upTo(member, sequence, this::remove);
   }
 
-  /** Whether {@code s} is still the live, unacknowledged delivery it was to {@code member}. */
-  private boolean isLive(Sent s, String member) {
-    Tracked tr = cursors[s.partition()].unacked.get(s.offset());
-    return tr == s.tracked()
+  /** Whether {@code tr} is still the live, unacknowledged delivery {@code sequence} to member. */
+  private boolean isLive(int partition, long offset, Tracked tr, long sequence, String member) {
+    return cursors[partition].get(offset) == tr
         && tr.inFlight
         && !tr.deadLettering
-        && tr.sequence == s.sequence()
+        && tr.sequence == sequence
         && member.equals(tr.member);
   }
 
   /** Numbers a delivery and, when it is tracked, notes it for {@link #ackUpTo}. */
   private long numberDelivery(String member, int partition, long offset, Tracked tr) {
-    long sequence = nextSequence++;
-    if (tr != null) {
-      tr.sequence = sequence;
-      sentTo
-          .computeIfAbsent(member, m -> new ArrayDeque<>())
-          .addLast(new Sent(partition, offset, tr, sequence));
-      if (++sentEntries > 2L * unackedTotal + 1024) {
-        compactSent();
-      }
-    }
-    return sequence;
+    return deliveryLog.number(member, partition, offset, tr, unackedTotal);
   }
 
-  /** Drops the entries of deliveries no longer live: at least half of them, so O(1) amortized. */
-  private void compactSent() {
-    long kept = 0;
-    for (Iterator<Map.Entry<String, ArrayDeque<Sent>>> it = sentTo.entrySet().iterator();
-        it.hasNext(); ) {
-      Map.Entry<String, ArrayDeque<Sent>> e = it.next();
-      e.getValue().removeIf(s -> !isLive(s, e.getKey()));
-      if (e.getValue().isEmpty()) {
-        it.remove();
-      } else {
-        kept += e.getValue().size();
-      }
-    }
-    sentEntries = kept;
+  /** Keys held now in keyed modes (tests: holds are taken back). */
+  int heldKeys() {
+    return holds == null ? 0 : holds.size();
   }
 
   /** Entries kept for cumulative acks (tests: the bound). */
   long sentEntries() {
-    return sentEntries;
+    return deliveryLog.entries();
   }
 
   private boolean applyNack(
@@ -914,8 +860,7 @@ public final class ConsumerAgent implements Agent {
   }
 
   private void remove(int partition, long offset) {
-    cursors[partition].idle.remove(offset);
-    if (cursors[partition].unacked.remove(offset) != null) {
+    if (cursors[partition].remove(offset)) {
       unackedTotal--;
       dirty = true;
     }
@@ -923,8 +868,7 @@ public final class ConsumerAgent implements Agent {
 
   /** A delivery came back (nack or timeout): dead-letter it, or schedule its redelivery. */
   private void giveBack(int partition, long offset, Tracked tr, long now, long delayMs) {
-    tr.inFlight = false;
-    cursors[partition].idle.add(offset);
+    cursors[partition].returned(offset, tr);
     if (config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver()) {
       deadLetter(partition, offset, tr);
       return;
@@ -960,6 +904,7 @@ public final class ConsumerAgent implements Agent {
       return;
     }
     tr.deadLettering = true;
+    cursors[partition].rehold(tr);
     Message dlq =
         original
             .withSubject(config.deadLetterSubject())
@@ -1055,7 +1000,7 @@ public final class ConsumerAgent implements Agent {
         activeSeenMs = now; // waiting in a fetch counts as alive
       }
       if (keyed()) {
-        memberSeen.put(f.member(), now); // waiting in a fetch counts as alive
+        router.seen(f.member(), now); // waiting in a fetch counts as alive
       }
       List<Delivery> got = collect(f.member(), f.max(), now);
       if (!got.isEmpty() || now >= f.deadlineMs() || closed) {
@@ -1076,63 +1021,49 @@ public final class ConsumerAgent implements Agent {
     // Key-shared (and group, where the key is the partition): keys that may not go to this member
     // now (owned elsewhere, in flight to someone
     // else, or waiting behind an earlier message of the same key). Built in offset order.
+    // Keys another member holds (anywhere in the stream) are off limits too: asked of the key
+    // holds, which are kept as entries change (see isBlocked).
     Set<Long> blocked = keyShared ? new HashSet<>() : Set.of();
-    List<String> live = keyShared ? liveMembers(member, now) : List.of();
+    List<String> live = keyShared ? router.live(member, now) : List.of();
     if (keyShared) {
-      // First, every key another member holds (anywhere in the partition) is off limits: the
-      // offset-ordered pass below would otherwise meet an earlier message of it first.
-      for (int p = 0; p < cursors.length; p++) {
-        for (Map.Entry<Long, Tracked> e : cursors[p].unacked.entrySet()) {
-          Tracked tr = e.getValue();
-          ensureKey(p, e.getKey(), tr);
-          if (awaitsDeadLetter(tr) || (tr.inFlight && !member.equals(tr.member))) {
-            blocked.add(tr.keyHash);
-          }
-        }
-      }
+      ensureKeys();
     }
     for (int p = 0; p < cursors.length && out.size() < max; p++) {
-      // Key-shared must see what is in flight (to keep keys in order); others only what is idle.
-      List<Map.Entry<Long, Tracked>> candidates =
-          keyShared ? List.copyOf(cursors[p].unacked.entrySet()) : idleEntries(cursors[p]);
-      for (Map.Entry<Long, Tracked> e : candidates) {
-        if (out.size() >= max) {
-          break;
+      // Only idle entries can go out again, so only they are walked, in offset order and in place.
+      // (Key-shared: what is in flight blocks its key for other members, which the pass above
+      // noted; what is in flight to this member blocks nothing.)
+      AckTracker cursor = cursors[p];
+      for (Long o = cursor.firstIdle(); o != null && out.size() < max; o = cursor.idleAfter(o)) {
+        long offset = o;
+        Tracked tr = cursor.get(offset);
+        if (keyShared
+            && (awaitsDeadLetter(tr)
+                || tr.dueMs > now
+                || isBlocked(tr.keyHash, member, blocked)
+                || !member.equals(router.ownerOf(tr.keyHash, live)))) {
+          blocked.add(tr.keyHash);
+          continue;
         }
-        Tracked tr = e.getValue();
-        if (keyShared) {
-          boolean mineInFlight = tr.inFlight && member.equals(tr.member);
-          if (!mineInFlight
-              && (tr.inFlight
-                  || awaitsDeadLetter(tr)
-                  || tr.dueMs > now
-                  || blocked.contains(tr.keyHash)
-                  || !member.equals(ownerOf(tr.keyHash, live)))) {
-            blocked.add(tr.keyHash);
-            continue;
-          }
-        }
-        if (!tr.inFlight && !awaitsDeadLetter(tr) && tr.dueMs <= now) {
-          Message m = tr.parked != null ? tr.parked : read(p, e.getKey());
+        if (!awaitsDeadLetter(tr) && tr.dueMs <= now) {
+          Message m = tr.parked != null ? tr.parked : read(p, offset);
           tr.parked = null;
           if (m == null || isExpired(m, now)) {
             if (m != null) {
               expired++;
             }
-            remove(p, e.getKey());
+            remove(p, offset);
             continue;
           }
-          tr.inFlight = true;
-          cursors[p].idle.remove(e.getKey());
           tr.member = member;
           tr.deliveries++;
-          schedule(p, e.getKey(), tr, now + config.ackTimeoutMs());
+          cursor.sent(offset, tr);
+          schedule(p, offset, tr, now + config.ackTimeoutMs());
           dirty = true;
           boolean tracked = config.ackPolicy() != AckPolicy.NONE;
-          long sequence = numberDelivery(member, p, e.getKey(), tracked ? tr : null);
-          out.add(new Delivery(stream, config.name(), p, e.getKey(), tr.deliveries, m, sequence));
+          long sequence = numberDelivery(member, p, offset, tracked ? tr : null);
+          out.add(new Delivery(stream, config.name(), p, offset, tr.deliveries, m, sequence));
           if (!tracked) {
-            remove(p, e.getKey()); // a key-shared message that had waited: delivered means done
+            remove(p, offset); // a key-shared message that had waited: delivered means done
           }
         }
       }
@@ -1141,17 +1072,6 @@ public final class ConsumerAgent implements Agent {
       int p = nextPartition;
       nextPartition = (nextPartition + 1) % cursors.length;
       readNew(p, member, max, now, out, blocked, live);
-    }
-    return out;
-  }
-
-  private static List<Map.Entry<Long, Tracked>> idleEntries(Cursor c) {
-    if (c.idle.isEmpty()) {
-      return List.of();
-    }
-    List<Map.Entry<Long, Tracked>> out = new ArrayList<>(c.idle.size());
-    for (Long offset : c.idle) {
-      out.add(Map.entry(offset, c.unacked.get(offset)));
     }
     return out;
   }
@@ -1165,95 +1085,94 @@ public final class ConsumerAgent implements Agent {
       Set<Long> blocked,
       List<String> live) {
     boolean keyShared = keyed();
-    Cursor cursor = cursors[p];
+    AckTracker cursor = cursors[p];
     PartitionLog log = logs.get(p);
+    PartitionReader reader = readers[p];
     boolean tracking = config.ackPolicy() != AckPolicy.NONE;
     while (out.size() < max && (!tracking || unackedTotal < config.maxAckPending())) {
-      cursor.next = Math.max(cursor.next, log.logStartOffset());
-      long end = log.readableEndOffset();
-      if (cursor.next >= end) {
-        return;
-      }
-      List<RecordBatch> batches;
-      try {
-        batches = log.read(cursor.next, READ_BYTES).batches();
-      } catch (SwitchboardException e) {
-        LOG.warn(
-            "SB-BRK-2011 {}/{}: reading partition {} at {} failed: {}",
-            stream,
-            config.name(),
-            p,
-            cursor.next,
-            e.getMessage());
-        return;
-      }
-      if (batches.isEmpty()) {
-        return;
-      }
-      for (RecordBatch b : batches) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
-          if (r.offset() < cursor.next) {
-            continue;
-          }
-          if (r.offset() >= end) {
-            return; // appended but not yet readable (not yet forced under fsync=always)
-          }
-          if (out.size() >= max || (tracking && unackedTotal >= config.maxAckPending())) {
-            return;
-          }
-          cursor.next = r.offset() + 1;
+      cursor.next(Math.max(cursor.next(), log.logStartOffset()));
+      Record r = reader.next(cursor.next(), log.readableEndOffset());
+      if (r == null) {
+        long past = reader.position(cursor.next()); // past a batch's records compacted away
+        if (past != cursor.next()) {
+          cursor.next(past);
           dirty = true;
-          String subject = r.subject();
-          if (config.filter() != null
-              && (subject == null || !Subjects.matches(config.filter(), subject))) {
-            continue;
-          }
-          if (isExpired(r, now)) {
-            expired++;
-            continue;
-          }
-          if (keyShared) {
-            long k = keyOf(p, r);
-            if (blocked.contains(k) || !member.equals(ownerOf(k, live))) {
-              // Not this member's to take now: it waits, in order, for its key's owner.
-              Tracked waiting = new Tracked(0, false, now);
-              waiting.keyHash = k;
-              waiting.keyKnown = true;
-              ByteBuffer value = r.value();
-              if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
-                waiting.parked = StoredMessage.of(stream, p, r).message();
-              }
-              cursor.unacked.put(r.offset(), waiting);
-              cursor.idle.add(r.offset());
-              unackedTotal++;
-              blocked.add(k);
-              continue;
-            }
-          }
-          Tracked tr = null;
-          if (tracking) {
-            tr = new Tracked(1, true, now + config.ackTimeoutMs());
-            tr.member = member;
-            tr.keyHash = keyShared ? keyOf(p, r) : 0;
-            tr.keyKnown = keyShared;
-            cursor.unacked.put(r.offset(), tr);
-            unackedTotal++;
-            timers.schedule(p, r.offset(), tr, tr.dueMs);
-            nextDueMs = Math.min(nextDueMs, tr.dueMs);
-          }
-          out.add(
-              new Delivery(
-                  stream,
-                  config.name(),
-                  p,
-                  r.offset(),
-                  1,
-                  StoredMessage.of(stream, p, r).message(),
-                  numberDelivery(member, p, r.offset(), tr)));
         }
-        cursor.next = Math.max(cursor.next, b.nextOffset());
+        return;
+      }
+      cursor.next(r.offset() + 1);
+      dirty = true;
+      String subject = r.subject();
+      if (config.filter() != null
+          && (subject == null || !Subjects.matches(config.filter(), subject))) {
+        continue;
+      }
+      if (isExpired(r, now)) {
+        expired++;
+        continue;
+      }
+      if (keyShared) {
+        long k = router.keyOf(p, r);
+        if (isBlocked(k, member, blocked) || !member.equals(router.ownerOf(k, live))) {
+          // Not this member's to take now: it waits, in order, for its key's owner.
+          Tracked waiting = new Tracked(0, false, now);
+          waiting.keyHash = k;
+          waiting.keyKnown = true;
+          ByteBuffer value = r.value();
+          if (value == null || value.remaining() <= PARKED_MESSAGE_MAX_BYTES) {
+            waiting.parked = StoredMessage.of(stream, p, r).message();
+          }
+          cursor.add(r.offset(), waiting);
+          unackedTotal++;
+          blocked.add(k);
+          continue;
+        }
+      }
+      Tracked tr = null;
+      if (tracking) {
+        tr = new Tracked(1, true, now + config.ackTimeoutMs());
+        tr.member = member;
+        tr.keyHash = keyShared ? router.keyOf(p, r) : 0;
+        tr.keyKnown = keyShared;
+        cursor.add(r.offset(), tr);
+        unackedTotal++;
+        timers.schedule(p, r.offset(), tr, tr.dueMs);
+        nextDueMs = Math.min(nextDueMs, tr.dueMs);
+      }
+      out.add(
+          new Delivery(
+              stream,
+              config.name(),
+              p,
+              r.offset(),
+              1,
+              StoredMessage.of(stream, p, r).message(),
+              numberDelivery(member, p, r.offset(), tr)));
+    }
+  }
+
+  /**
+   * Keyed modes: whether a message of {@code key} may not go to {@code member} now: another member
+   * holds the key (a message of it in flight there, or awaiting its dead letter), or an earlier
+   * message of it was passed over in this pass ({@code passed}).
+   */
+  private boolean isBlocked(long key, String member, Set<Long> passed) {
+    return passed.contains(key) || holds.heldFromOthers(key, member);
+  }
+
+  /** Works out the keys of the entries restored without one (once, at the first pass). */
+  private void ensureKeys() {
+    if (unkeyed.isEmpty()) {
+      return;
+    }
+    for (long[] u : unkeyed) {
+      int p = (int) u[0];
+      Tracked tr = cursors[p].get(u[1]);
+      if (tr != null) {
+        ensureKey(p, u[1], tr);
       }
     }
+    unkeyed.clear();
   }
 
   /**
@@ -1266,126 +1185,18 @@ public final class ConsumerAgent implements Agent {
     }
     Message m = read(partition, offset);
     if (m != null) {
-      tr.keyHash = keyHash(m.key() == null ? null : ByteBuffer.wrap(m.key()), m.subject());
+      tr.keyHash = KeyRouter.keyOf(m);
       if (m.payload().length <= PARKED_MESSAGE_MAX_BYTES) {
         tr.parked = m;
       }
     }
     tr.keyKnown = true; // a message that is gone is removed when the pass below meets it
+    cursors[partition].rehold(tr);
   }
 
   /** Modes that give each key (key-shared) or partition (group) to one member at a time. */
   private boolean keyed() {
-    return config.mode() == DeliveryMode.KEY_SHARED || config.mode() == DeliveryMode.GROUP;
-  }
-
-  /** What delivery is grouped by: the partition in group mode, else the message's key. */
-  private long keyOf(int partition, Record r) {
-    return config.mode() == DeliveryMode.GROUP ? partition : keyHash(r);
-  }
-
-  private String ownerOf(long key, List<String> live) {
-    return config.mode() == DeliveryMode.GROUP ? assign(live).get((int) key) : owner(key, live);
-  }
-
-  /**
-   * Group mode: partitions to members, sticky and balanced. When the live members change, the
-   * partitions of members that left are freed, members above their fair share give up the excess,
-   * and the free partitions go to members below it; everything else stays where it was.
-   */
-  private List<String> assign(List<String> live) {
-    if (live.equals(assignedFor)) {
-      return assignment;
-    }
-    int n = cursors.length;
-    List<String> next = new ArrayList<>(java.util.Collections.nCopies(n, (String) null));
-    Map<String, Integer> load = new HashMap<>();
-    for (String m : live) {
-      load.put(m, 0);
-    }
-    int fair = (n + live.size() - 1) / live.size();
-    for (int p = 0; p < n; p++) {
-      String was = p < assignment.size() ? assignment.get(p) : null;
-      if (was != null && load.containsKey(was) && load.get(was) < fair) {
-        next.set(p, was);
-        load.merge(was, 1, Integer::sum);
-      }
-    }
-    for (int p = 0; p < n; p++) {
-      if (next.get(p) == null) {
-        String least = null;
-        for (String m : live) {
-          if (least == null || load.get(m) < load.get(least)) {
-            least = m;
-          }
-        }
-        next.set(p, least);
-        load.merge(least, 1, Integer::sum);
-      }
-    }
-    assignment = next;
-    assignedFor = List.copyOf(live);
-    return assignment;
-  }
-
-  /** The group assignment of partitions (index) to members. */
-  private List<String> assignment = List.of();
-
-  private List<String> assignedFor = List.of();
-
-  /** The key that key-shared delivery groups by: the message key, else its subject. */
-  private static long keyHash(Record r) {
-    return keyHash(r.key(), r.subject());
-  }
-
-  private static long keyHash(ByteBuffer key, String subject) {
-    long h = 0x9E3779B97F4A7C15L;
-    if (key != null) {
-      for (int i = key.position(); i < key.limit(); i++) {
-        h = (h ^ key.get(i)) * 0x100000001B3L;
-      }
-      return mix(h);
-    }
-    return mix(subject == null ? h : h ^ subject.hashCode() * 0xC2B2AE3D27D4EB4FL);
-  }
-
-  private static long mix(long z) {
-    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
-    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
-    return z ^ (z >>> 33);
-  }
-
-  /**
-   * The member a key belongs to: rendezvous hashing over the live members, so when members come and
-   * go only the keys of the ones that changed move.
-   */
-  private static String owner(long keyHash, List<String> live) {
-    String best = null;
-    long bestScore = 0;
-    for (String m : live) {
-      long score = mix(keyHash ^ mix(m.hashCode()));
-      if (best == null || Long.compareUnsigned(score, bestScore) > 0) {
-        best = m;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
-
-  /** Members that fetched within an ack timeout (plus the one asking now), sorted. */
-  private List<String> liveMembers(String asking, long now) {
-    memberSeen.put(asking, now);
-    if (memberSeen.size() > 1024) {
-      memberSeen.values().removeIf(seen -> now - seen > 10 * config.ackTimeoutMs());
-    }
-    List<String> live = new ArrayList<>();
-    for (Map.Entry<String, Long> e : memberSeen.entrySet()) {
-      if (now - e.getValue() <= config.ackTimeoutMs()) {
-        live.add(e.getKey());
-      }
-    }
-    live.sort(null);
-    return live;
+    return KeyRouter.keyed(config.mode());
   }
 
   /** Whether the record's time to live ({@link Message#TTL_HEADER}) has run out. */
@@ -1415,39 +1226,15 @@ public final class ConsumerAgent implements Agent {
 
   /** The message at {@code offset}, or null when retention or compaction removed it. */
   private Message read(int p, long offset) {
-    PartitionLog log = logs.get(p);
-    if (offset < log.logStartOffset() || offset >= log.logEndOffset()) {
-      return null;
-    }
-    try {
-      for (RecordBatch b : log.read(offset, 1).batches()) {
-        for (Record r : b.records(log.config().maxBatchBytes())) {
-          if (r.offset() == offset) {
-            return StoredMessage.of(stream, p, r).message();
-          }
-        }
-      }
-    } catch (SwitchboardException e) {
-      LOG.warn(
-          "SB-BRK-2011 {}/{}: reading {}:{} failed: {}",
-          stream,
-          config.name(),
-          p,
-          offset,
-          e.getMessage());
-    }
-    return null;
+    Record r = readers[p].readAt(offset);
+    return r == null ? null : StoredMessage.of(stream, p, r).message();
   }
 
   /** The state to persist now. Owner thread. */
   ConsumerState snapshot() {
     List<ConsumerState.PartitionState> parts = new ArrayList<>(cursors.length);
-    for (Cursor c : cursors) {
-      List<long[]> unacked = new ArrayList<>(c.unacked.size());
-      for (Map.Entry<Long, Tracked> e : c.unacked.entrySet()) {
-        unacked.add(new long[] {e.getKey(), e.getValue().deliveries});
-      }
-      parts.add(new ConsumerState.PartitionState(c.next, unacked));
+    for (AckTracker c : cursors) {
+      parts.add(c.snapshot());
     }
     return new ConsumerState(parts);
   }
@@ -1466,7 +1253,7 @@ public final class ConsumerAgent implements Agent {
     long sum = 0;
     for (int p = 0; p < cursors.length; p++) {
       PartitionLog log = logs.get(p);
-      sum += Math.max(0, log.logEndOffset() - Math.max(cursors[p].next, log.logStartOffset()));
+      sum += Math.max(0, log.logEndOffset() - Math.max(cursors[p].next(), log.logStartOffset()));
     }
     return sum;
   }
@@ -1529,6 +1316,9 @@ public final class ConsumerAgent implements Agent {
       }
     }
     appendNotices.clear();
+    for (PartitionReader reader : readers) {
+      reader.reset();
+    }
     persister.accept(snapshot());
   }
 

@@ -13,7 +13,6 @@ import io.switchboard.log.LogConfig;
 import io.switchboard.log.PartitionLog;
 import io.switchboard.log.format.Compression;
 import io.switchboard.log.format.Record;
-import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.format.RecordBatchBuilder;
 import io.switchboard.log.format.RecordBatchDescriptor;
 import io.switchboard.log.io.NioStorageIO;
@@ -499,19 +498,12 @@ public final class DelayStore implements AutoCloseable {
   /** Up to {@code max} records from {@code offset} on. */
   private List<Record> records(PartitionLog log, long offset, int max) {
     List<Record> out = new ArrayList<>();
-    while (out.size() < max && offset < log.logEndOffset()) {
-      List<RecordBatch> batches = log.read(offset, 1 << 20).batches();
-      if (batches.isEmpty()) {
-        break;
-      }
-      for (RecordBatch batch : batches) {
-        for (Record r : batch.records(logConfig.maxBatchBytes())) {
-          if (r.offset() >= offset && out.size() < max) {
-            out.add(r);
-          }
-        }
-        offset = Math.max(offset, batch.nextOffset());
-      }
+    PartitionReader reader =
+        new PartitionReader(log, 1 << 20, logConfig.maxBatchBytes(), PartitionReader.RETHROW);
+    Record r;
+    while (out.size() < max && (r = reader.next(offset, log.logEndOffset())) != null) {
+      out.add(r);
+      offset = r.offset() + 1;
     }
     return out;
   }

@@ -326,6 +326,82 @@ class ConsumerAgentTest {
     assertThat(c.expired()).isEqualTo(1);
   }
 
+  /**
+   * Key-shared delivery asks the key holds (kept as entries change) instead of walking every
+   * unacknowledged message: a key is held while a message of it is in flight, and let go when the
+   * last one is acknowledged, so the holds never outgrow what is unacknowledged.
+   */
+  @Test
+  void keyHoldsFollowWhatIsInFlightAndAreLetGoOnAck() {
+    ConsumerAgent c =
+        consumer(
+            ConsumerConfig.builder("K").mode(DeliveryMode.KEY_SHARED).ackTimeoutMs(1000).build());
+    assertThat(fetch("a", c, 1)).isEmpty();
+    for (int i = 0; i < 12; i++) {
+      writer.publish(
+          new Message(
+              "s.x",
+              ("key" + i % 3).getBytes(StandardCharsets.UTF_8),
+              List.of(),
+              ("m" + i).getBytes(StandardCharsets.UTF_8),
+              0,
+              null),
+          null);
+    }
+    writer.doWork();
+    List<Delivery> got = fetch("a", c, 5);
+    assertThat(got).hasSize(5);
+    assertThat(c.heldKeys()).isEqualTo(3);
+    for (Delivery d : got) {
+      ack(c, d);
+    }
+    assertThat(c.heldKeys()).isZero();
+    List<Delivery> rest = fetch("a", c, 100);
+    assertThat(rest).hasSize(7);
+    assertThat(c.heldKeys()).isEqualTo(3);
+    for (Delivery d : rest) {
+      ack(c, d);
+    }
+    assertThat(c.heldKeys()).isZero();
+    assertThat(c.unacknowledged()).isZero();
+  }
+
+  /** Entries restored without their keys get them worked out before any key hold is asked. */
+  @Test
+  void aRestartedKeySharedConsumerRedeliversInKeyOrderAndLetsGoOfItsHolds() {
+    ConsumerConfig config =
+        ConsumerConfig.builder("K").mode(DeliveryMode.KEY_SHARED).ackTimeoutMs(1000).build();
+    ConsumerAgent before = consumer(config);
+    for (int i = 0; i < 6; i++) {
+      writer.publish(
+          new Message(
+              "s.x",
+              ("key" + i % 2).getBytes(StandardCharsets.UTF_8),
+              List.of(),
+              ("m" + i).getBytes(StandardCharsets.UTF_8),
+              0,
+              null),
+          null);
+    }
+    writer.doWork();
+    assertThat(bodies(fetch("a", before, 4))).containsExactly("m0", "m1", "m2", "m3");
+    ConsumerState saved = before.snapshot();
+
+    ConsumerAgent after = consumer(config, saved);
+    List<Delivery> got = new ArrayList<>(fetch("b", after, 2));
+    assertThat(bodies(got)).containsExactly("m0", "m1");
+    assertThat(after.heldKeys()).as("the restored entries' keys, read back").isEqualTo(2);
+    got.addAll(fetch("b", after, 10));
+    assertThat(bodies(got)).containsExactly("m0", "m1", "m2", "m3", "m4", "m5");
+    assertThat(got.subList(0, 4)).allSatisfy(d -> assertThat(d.deliveryCount()).isEqualTo(2));
+    assertThat(after.heldKeys()).isEqualTo(2);
+    for (Delivery d : got) {
+      ack(after, d);
+    }
+    assertThat(after.heldKeys()).isZero();
+    assertThat(after.unacknowledged()).isZero();
+  }
+
   @Test
   void aSilentMemberHoldsOnlyItsOwnKeysUntilItIsDeclaredGone() {
     ConsumerAgent c =
@@ -518,6 +594,33 @@ class ConsumerAgentTest {
     assertThat(pushed).as("closed: nothing more").hasSize(3);
     // The message pushed to nobody is still there for a fetch.
     assertThat(bodies(fetch(c, 10))).containsExactly("4");
+  }
+
+  /**
+   * A member with credits for a backlog gets it in one duty cycle, in rounds of {@link
+   * ConsumerAgent#MAX_PUSH_PER_CYCLE}, up to the cycle's budget: a consumer sharing its runner with
+   * its stream must take more per cycle than the stream appends, or it falls behind.
+   */
+  @Test
+  void aMemberWithCreditsTakesABacklogInRoundsWithinTheCyclesBudget() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").maxAckPending(10_000).build());
+    List<Integer> batches = new ArrayList<>();
+    int backlog = ConsumerAgent.PUSH_BUDGET_PER_CYCLE + 100;
+    c.pushBatches("m", backlog, b -> batches.add(b.size()));
+    String[] bodies = new String[backlog];
+    for (int i = 0; i < backlog; i++) {
+      bodies[i] = Integer.toString(i);
+    }
+    for (int i = 0; i < backlog; i += 500) {
+      publish("s.a", java.util.Arrays.copyOfRange(bodies, i, Math.min(backlog, i + 500)));
+    }
+    c.doWork();
+    assertThat(batches).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(256));
+    assertThat(batches.stream().mapToInt(Integer::intValue).sum())
+        .as("one cycle: the budget, in rounds")
+        .isEqualTo(ConsumerAgent.PUSH_BUDGET_PER_CYCLE);
+    c.doWork();
+    assertThat(batches.stream().mapToInt(Integer::intValue).sum()).isEqualTo(backlog);
   }
 
   @Test

@@ -1,0 +1,240 @@
+package io.switchboard.broker.consumer;
+
+import io.switchboard.core.Message;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One partition's acknowledgement state for a consumer: the next offset to deliver for the first
+ * time, and the offsets below it still unacknowledged (in flight to a member, or idle: given back
+ * or parked, waiting to be delivered again), with their delivery counts. Everything else below
+ * {@link #next()} is done; the ack floor is the lowest unacknowledged offset. Owner thread only,
+ * except {@link #next()}, which any thread may read.
+ *
+ * <p>Idle entries are kept apart, so what looks for redeliveries walks only those, and walks them
+ * in place ({@link #firstIdle()}, {@link #idleAfter}) without copying anything.
+ */
+final class AckTracker {
+  /** The state of one unacknowledged message. */
+  static final class Tracked {
+    int deliveries;
+    boolean inFlight;
+    boolean deadLettering;
+    long dueMs;
+    String lastError;
+
+    /** Key-shared mode: the message's key hash, and the member it is in flight to. */
+    long keyHash;
+
+    /** Whether {@link #keyHash} has been worked out (entries restored from disk start without). */
+    boolean keyKnown;
+
+    String member;
+
+    /** The sequence number of its live delivery (see {@link Delivery#sequence()}). */
+    long sequence;
+
+    /**
+     * Key-shared mode: a parked message kept ready (small ones only), so delivering it later does
+     * not re-read and re-parse its batch. Bounded by maxAckPending.
+     */
+    Message parked;
+
+    /**
+     * The hold this entry has noted in {@link KeyHolds} (keyed modes), to take back when it
+     * changes.
+     */
+    byte holdKind;
+
+    long heldKey;
+    String heldBy;
+
+    Tracked(int deliveries, boolean inFlight, long dueMs) {
+      this.deliveries = deliveries;
+      this.inFlight = inFlight;
+      this.dueMs = dueMs;
+    }
+  }
+
+  /** Written by the owner only; volatile so a lag reading may take it from any thread. */
+  private volatile long next;
+
+  private final TreeMap<Long, Tracked> unacked = new TreeMap<>();
+
+  /** The offsets of {@link #unacked} not in flight: the only candidates for redelivery. */
+  private final TreeSet<Long> idle = new TreeSet<>();
+
+  private static final byte NO_HOLD = 0;
+  private static final byte MEMBER_HOLD = 1;
+  private static final byte HOLD_FROM_ALL = 2;
+
+  /** Keyed modes: the consumer's key holds, kept up to date here; null otherwise. */
+  private final KeyHolds holds;
+
+  private final int maxDeliver;
+
+  /**
+   * @param holds the consumer's key holds in keyed modes (shared by its partitions), else null
+   * @param maxDeliver the consumer's delivery limit (0: none): an idle entry that reached it awaits
+   *     its dead letter
+   */
+  AckTracker(long next, KeyHolds holds, int maxDeliver) {
+    this.next = next;
+    this.holds = holds;
+    this.maxDeliver = maxDeliver;
+  }
+
+  /**
+   * Notes in the key holds what {@code tr} holds now; call after changing anything a hold depends
+   * on (in flight, member, dead-lettering, deliveries, key).
+   */
+  void rehold(Tracked tr) {
+    if (holds == null) {
+      return;
+    }
+    byte kind;
+    String by = null;
+    if (!tr.keyKnown) {
+      kind = NO_HOLD; // worked out before any delivery pass looks (ConsumerAgent.ensureKeys)
+    } else if (tr.deadLettering
+        || (!tr.inFlight && maxDeliver > 0 && tr.deliveries >= maxDeliver)) {
+      kind = HOLD_FROM_ALL;
+    } else if (tr.inFlight) {
+      by = tr.member;
+      kind = by == null ? HOLD_FROM_ALL : MEMBER_HOLD;
+    } else {
+      kind = NO_HOLD;
+    }
+    if (kind == tr.holdKind
+        && tr.heldKey == tr.keyHash
+        && java.util.Objects.equals(by, tr.heldBy)) {
+      return;
+    }
+    release(tr);
+    if (kind != NO_HOLD) {
+      holds.hold(tr.keyHash, by);
+      tr.holdKind = kind;
+      tr.heldKey = tr.keyHash;
+      tr.heldBy = by;
+    }
+  }
+
+  private void release(Tracked tr) {
+    if (holds != null && tr.holdKind != NO_HOLD) {
+      holds.release(tr.heldKey, tr.heldBy);
+    }
+    tr.holdKind = NO_HOLD;
+    tr.heldBy = null;
+  }
+
+  /** The next offset to deliver for the first time. Any thread. */
+  long next() {
+    return next;
+  }
+
+  void next(long offset) {
+    next = offset;
+  }
+
+  /** Everything below this is done. */
+  long floor() {
+    return unacked.isEmpty() ? next : Math.min(next, unacked.firstKey());
+  }
+
+  int size() {
+    return unacked.size();
+  }
+
+  Tracked get(long offset) {
+    return unacked.get(offset);
+  }
+
+  /** Tracks {@code offset}; idle unless {@code tr} is in flight. */
+  void add(long offset, Tracked tr) {
+    Tracked was = unacked.put(offset, tr);
+    if (was != null) {
+      release(was);
+    }
+    if (!tr.inFlight) {
+      idle.add(offset);
+    }
+    rehold(tr);
+  }
+
+  /** Stops tracking {@code offset}: done. Whether it was tracked. */
+  boolean remove(long offset) {
+    idle.remove(offset);
+    Tracked tr = unacked.remove(offset);
+    if (tr != null) {
+      release(tr);
+    }
+    return tr != null;
+  }
+
+  /** {@code tr} at {@code offset} went out to its member ({@code tr.member}, set before). */
+  void sent(long offset, Tracked tr) {
+    tr.inFlight = true;
+    idle.remove(offset);
+    rehold(tr);
+  }
+
+  /** {@code tr} at {@code offset} came back (nack, timeout, its member left): idle again. */
+  void returned(long offset, Tracked tr) {
+    tr.inFlight = false;
+    idle.add(offset);
+    rehold(tr);
+  }
+
+  boolean hasIdle() {
+    return !idle.isEmpty();
+  }
+
+  /** The lowest idle offset, or null. */
+  Long firstIdle() {
+    return idle.isEmpty() ? null : idle.first();
+  }
+
+  /** The lowest idle offset above {@code offset}, or null: a walk that may remove as it goes. */
+  Long idleAfter(long offset) {
+    return idle.higher(offset);
+  }
+
+  /** Cumulative ack: stops tracking every in-flight entry at or below {@code offset}; how many. */
+  int ackInFlightUpTo(long offset) {
+    int acked = 0;
+    for (Iterator<Tracked> it = unacked.headMap(offset, true).values().iterator(); it.hasNext(); ) {
+      Tracked tr = it.next();
+      if (tr.inFlight) {
+        it.remove();
+        release(tr);
+        acked++;
+      }
+    }
+    return acked;
+  }
+
+  /** The entries in flight to {@code member} (a copy: the caller gives them back). */
+  List<Map.Entry<Long, Tracked>> inFlightTo(String member) {
+    List<Map.Entry<Long, Tracked>> out = new ArrayList<>();
+    for (Map.Entry<Long, Tracked> e : unacked.entrySet()) {
+      Tracked tr = e.getValue();
+      if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
+  /** The state to persist: the next offset and each unacknowledged offset with its deliveries. */
+  ConsumerState.PartitionState snapshot() {
+    List<long[]> out = new ArrayList<>(unacked.size());
+    for (Map.Entry<Long, Tracked> e : unacked.entrySet()) {
+      out.add(new long[] {e.getKey(), e.getValue().deliveries});
+    }
+    return new ConsumerState.PartitionState(next, out);
+  }
+}
