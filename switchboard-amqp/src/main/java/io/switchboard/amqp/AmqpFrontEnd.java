@@ -115,16 +115,9 @@ public final class AmqpFrontEnd implements FrontEnd {
             port,
             b -> {},
             ch -> {
-              if (open.incrementAndGet() > settings.maxConnections()) {
-                open.decrementAndGet();
-                LOG.warn(
-                    "amqp: refused a connection from {}: {} open",
-                    ch.remoteAddress(),
-                    settings.maxConnections());
-                ch.close();
+              if (!Listeners.admit(ch, open, settings.maxConnections(), "amqp")) {
                 return;
               }
-              ch.closeFuture().addListener(f -> open.decrementAndGet());
               channels.add(ch);
               AmqpFrameDecoder decoder = new AmqpFrameDecoder(settings.frameMax());
               ch.pipeline()

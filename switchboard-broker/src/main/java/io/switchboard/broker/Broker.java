@@ -886,27 +886,7 @@ public final class Broker implements AutoCloseable {
 
   private static <T> CompletableFuture<T> completeOn(
       CompletableFuture<T> f, java.util.concurrent.Executor executor) {
-    CompletableFuture<T> out = new CompletableFuture<>();
-    f.whenComplete(
-        (r, e) -> {
-          Runnable complete =
-              () -> {
-                if (e != null) {
-                  out.completeExceptionally(
-                      e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-                          ? e.getCause()
-                          : e);
-                } else {
-                  out.complete(r);
-                }
-              };
-          try {
-            executor.execute(complete);
-          } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            complete.run();
-          }
-        });
-    return out;
+    return io.switchboard.core.Futures.completeOn(f, executor);
   }
 
   /**

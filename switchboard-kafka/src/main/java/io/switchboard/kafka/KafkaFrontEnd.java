@@ -134,16 +134,9 @@ public final class KafkaFrontEnd implements FrontEnd {
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
     java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
         ch -> {
-          if (open.incrementAndGet() > settings.maxConnections()) {
-            open.decrementAndGet();
-            LOG.warn(
-                "kafka: refused a connection from {}: {} open",
-                ch.remoteAddress(),
-                settings.maxConnections());
-            ch.close();
+          if (!Listeners.admit(ch, open, settings.maxConnections(), "kafka")) {
             return;
           }
-          ch.closeFuture().addListener(f -> open.decrementAndGet());
           channels.add(ch);
           KafkaSession session = new KafkaSession(context.security(), Listeners.isTls(ch));
           ch.pipeline()

@@ -279,27 +279,7 @@ final class MqttSessions {
             steps.remove(clientId, end);
           }
         });
-    CompletableFuture<T> out = new CompletableFuture<>();
-    run.whenComplete(
-        (r, e) -> {
-          Runnable complete =
-              () -> {
-                if (e != null) {
-                  out.completeExceptionally(
-                      e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-                          ? e.getCause()
-                          : e);
-                } else {
-                  out.complete(r);
-                }
-              };
-          try {
-            completeOn.execute(complete);
-          } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            complete.run(); // the loop is gone: whoever waits hears it here
-          }
-        });
-    return out;
+    return io.switchboard.core.Futures.completeOn(run, completeOn);
   }
 
   /** A single subject token for a client id (hex of its UTF-8 bytes). */

@@ -28,6 +28,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * SslHandler} first in each connection's pipeline. Stateless.
  */
 public final class Listeners {
+  private static final System.Logger LOG = System.getLogger(Listeners.class.getName());
+
   private Listeners() {}
 
   /**
@@ -144,5 +146,24 @@ public final class Listeners {
             (int) Math.min(Integer.MAX_VALUE, maxPendingBytes),
             (int) Math.min(Integer.MAX_VALUE, 2 * maxPendingBytes));
     return b -> b.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, marks);
+  }
+
+  /**
+   * Admits an accepted connection while fewer than {@code max} are open: counts it in {@code open}
+   * and uncounts it when it closes. Past the limit the connection is closed at once (and a warning
+   * logged for {@code protocol}), and the answer is false. On the connection's event loop.
+   */
+  public static boolean admit(
+      Channel ch, java.util.concurrent.atomic.AtomicInteger open, int max, String protocol) {
+    if (open.incrementAndGet() > max) {
+      open.decrementAndGet();
+      LOG.log(
+          System.Logger.Level.WARNING,
+          protocol + ": refused a connection from " + ch.remoteAddress() + ": " + max + " open");
+      ch.close();
+      return false;
+    }
+    ch.closeFuture().addListener(f -> open.decrementAndGet());
+    return true;
   }
 }
