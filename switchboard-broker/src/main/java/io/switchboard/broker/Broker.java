@@ -1,5 +1,7 @@
 package io.switchboard.broker;
 
+import static io.switchboard.core.Futures.completeOn;
+
 import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.ConsumerManager;
@@ -300,6 +302,16 @@ public final class Broker implements AutoCloseable {
     consumers.flush();
     stop(streams.remove(name));
     deleteTree(streamDir(name));
+  }
+
+  /**
+   * A stream's definition alone: a map look-up, unlike {@link #streamInfo}, which also sizes every
+   * partition on disk. For per-request checks on hot paths (a Kafka produce).
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}
+   */
+  public StreamConfig streamConfig(String name) {
+    return runtime(name).config();
   }
 
   /**
@@ -882,11 +894,6 @@ public final class Broker implements AutoCloseable {
       // Copies to a missing stream are skipped; the next delete or open cleans up what is left.
       LOG.warn("bindings to deleted stream {} not all removed: {}", stream, e.getCause());
     }
-  }
-
-  private static <T> CompletableFuture<T> completeOn(
-      CompletableFuture<T> f, java.util.concurrent.Executor executor) {
-    return io.switchboard.core.Futures.completeOn(f, executor);
   }
 
   /**

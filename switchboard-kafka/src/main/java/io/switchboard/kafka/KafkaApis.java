@@ -600,7 +600,7 @@ final class KafkaApis {
     List<KafkaRecords.Batch> batches;
     StreamConfig config;
     try {
-      config = broker.streamInfo(stream).config();
+      config = broker.streamConfig(stream);
       if (p.index() < 0 || p.index() >= config.partitions()) {
         throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, stream + "/" + p.index());
       }
@@ -737,7 +737,7 @@ final class KafkaApis {
             new OffsetCommitResponseData.OffsetCommitResponsePartition()
                 .setPartitionIndex(p.partitionIndex());
         tr.partitions().add(pr);
-        if (!KafkaTopics.isStreamName(t.name()) || streamInfo(t.name()).isEmpty()) {
+        if (!KafkaTopics.isStreamName(t.name()) || !exists(t.name())) {
           pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
         } else if (!mayConsumeAs(access, t.name(), req.groupId())) {
           pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
@@ -1132,6 +1132,19 @@ final class KafkaApis {
         .setPartitions(parts);
   }
 
+  /** Whether a stream exists (a map look-up: no partition is sized). */
+  private boolean exists(String name) {
+    try {
+      broker.streamConfig(name);
+      return true;
+    } catch (SwitchboardException e) {
+      if (e.code() == ErrorCode.STREAM_NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
   private Optional<StreamInfo> streamInfo(String name) {
     try {
       return Optional.of(broker.streamInfo(name));
@@ -1147,7 +1160,7 @@ final class KafkaApis {
   private Optional<String> streamOf(Uuid id) {
     String known = topicsById.get(id);
     if (known != null) {
-      if (streamInfo(known).isPresent()) {
+      if (exists(known)) {
         return Optional.of(known);
       }
       topicsById.remove(id, known);
@@ -1218,7 +1231,7 @@ final class KafkaApis {
       if (!validateOnly) {
         broker.createStream(config);
         LOG.info("kafka: created topic {} ({} partitions)", t.name(), partitions);
-      } else if (streamInfo(t.name()).isPresent()) {
+      } else if (exists(t.name())) {
         throw SwitchboardException.of(ErrorCode.STREAM_EXISTS, t.name());
       }
       TopicConfigs.describe(config)

@@ -87,9 +87,9 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void handle(ByteBuf frame) {
-    ByteBuffer buf = ByteBuffer.allocate(frame.readableBytes());
-    frame.readBytes(buf);
-    buf.flip();
+    // A view of the frame, not a copy: the generated readers copy what they keep (strings, bytes),
+    // and the records of a produce are decoded before this returns, while the frame is still held.
+    ByteBuffer buf = frame.nioBuffer().slice();
     if (buf.remaining() < 8) {
       fail("a request shorter than its header (" + buf.remaining() + " bytes)");
       return;
