@@ -165,13 +165,23 @@ class TailReadTest {
   }
 
   @Test
-  void aCancelledRawReadNoLongerWaits() {
+  void aCancelledReadGivesUpItsPlaceAtOnce() {
     int p = partitionOfK();
-    CompletableFuture<RawRead> waiting = broker.tailRaw("S", p, 1, 1 << 20, 30_000, caller);
-    waiting.cancel(false);
-    // The append finds no one waiting; a later read sees the message as usual.
+    // Fill the partition's places for waiting reads, then cancel them all: a new waiting read is
+    // taken (it would fail with TOO_MANY_WAITING_FETCHES if the cancelled ones still held theirs).
+    List<CompletableFuture<RawRead>> waiting = new java.util.ArrayList<>();
+    for (int i = 0; i < TailReader.MAX_WAITING_PER_PARTITION; i++) {
+      waiting.add(broker.tailRaw("S", p, 1, 1 << 20, 60_000, caller));
+    }
+    assertThatThrownBy(() -> broker.tailRaw("S", p, 1, 1 << 20, 60_000, caller).join())
+        .hasCauseInstanceOf(SwitchboardException.class)
+        .satisfies(
+            e ->
+                assertThat(((SwitchboardException) e.getCause()).code())
+                    .isEqualTo(ErrorCode.TOO_MANY_WAITING_FETCHES));
+    waiting.forEach(w -> w.cancel(false));
+    CompletableFuture<RawRead> next = broker.tailRaw("S", p, 1, 1 << 20, 60_000, caller);
     publish("s.a", "next");
-    assertThat(broker.tailRaw("S", p, 1, 1 << 20, 0, caller).join().batches().remaining())
-        .isPositive();
+    assertThat(next.join().batches().remaining()).isPositive();
   }
 }
