@@ -143,24 +143,7 @@ final class KafkaGroups implements AutoCloseable {
 
   /** Runs {@code call} on the coordinator's executor. */
   <T> CompletableFuture<T> on(java.util.function.Supplier<CompletableFuture<T>> call) {
-    CompletableFuture<T> out = new CompletableFuture<>();
-    executor.execute(
-        () -> {
-          try {
-            call.get()
-                .whenComplete(
-                    (r, e) -> {
-                      if (e != null) {
-                        out.completeExceptionally(e);
-                      } else {
-                        out.complete(r);
-                      }
-                    });
-          } catch (RuntimeException e) {
-            out.completeExceptionally(e);
-          }
-        });
-    return out;
+    return CompletableFuture.supplyAsync(call, executor).thenCompose(f -> f);
   }
 
   // ------------------------------------------------------------------ JoinGroup
