@@ -111,7 +111,10 @@ final class LogRecovery {
     boolean changed = false;
     for (Path p : io.list(dir)) {
       String name = p.getFileName().toString();
-      if (name.endsWith(PartitionLog.CLEANED_SUFFIX) || name.endsWith(".tmp")) {
+      if (name.endsWith(PartitionLog.CLEANED_SUFFIX)
+          || name.endsWith(".tmp")
+          || name.equals(PartitionLog.SPARE_SEGMENT)) {
+        // A spare was never a segment: a roll that took it renamed it first.
         io.delete(p);
         changed = true;
       } else if (name.endsWith(Segment.LOG_SUFFIX + PartitionLog.SWAP_SUFFIX)) {

@@ -6,6 +6,7 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.log.format.Record;
 import io.switchboard.log.format.RecordBatch;
 import io.switchboard.log.io.NioStorageIO;
+import io.switchboard.log.io.StorageFile;
 import io.switchboard.log.io.StorageIO;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -48,6 +49,9 @@ import org.slf4j.LoggerFactory;
  *       whose swap was interrupted: renamed over its {@code .log} and its index rebuilt.
  *   <li>{@code truncate-intent}: a truncation under way (offset int64, CRC-32C int32); open
  *       finishes it before loading segments.
+ *   <li>{@code next-segment.spare}: an empty file the flusher made for the next roll; deleted. A
+ *       roll renames it to the new segment's name before the directory force that seals the old
+ *       segment, so nothing is appended to it before that name is durable.
  * </ul>
  *
  * <p>Errors: an I/O error on a write or a failed fsync is fatal for the log ({@link
@@ -60,6 +64,13 @@ public final class PartitionLog implements AutoCloseable {
   static final String TRUNCATE_INTENT = "truncate-intent";
   static final String CLEANED_SUFFIX = ".cleaned";
   static final String SWAP_SUFFIX = ".swap";
+
+  /**
+   * The next segment's file, made ahead of time by the flusher (empty, no name of its own yet), so
+   * a roll renames it rather than creating a file on the append path. Deleted by recovery: it was
+   * never anything's segment (see {@link #rollLocked}).
+   */
+  static final String SPARE_SEGMENT = "next-segment.spare";
 
   private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
 
@@ -119,6 +130,15 @@ public final class PartitionLog implements AutoCloseable {
 
   /** Whether {@link #flusher} is this log's own, to close with it. */
   private final boolean ownsFlusher;
+
+  /** The prepared next segment file ({@link #SPARE_SEGMENT}), or null. Guarded by appendLock. */
+  private StorageFile spare;
+
+  /** Whether a flush pass should prepare a spare: none is ready and the last try did not fail. */
+  private volatile boolean spareWanted = true;
+
+  /** Rolls that took a prepared spare (tests). Guarded by appendLock. */
+  private long sparesTaken;
 
   private PartitionLog(Path dir, LogConfig config, Options options) throws IOException {
     this.dir = dir;
@@ -262,21 +282,100 @@ public final class PartitionLog implements AutoCloseable {
         || logEndOffset + view.lastOffsetDelta() - seg.baseOffset >= Integer.MAX_VALUE;
   }
 
-  /** Seals the active segment and starts a new one. Caller holds appendLock. */
+  /**
+   * Seals the active segment and starts a new one. Caller holds appendLock.
+   *
+   * <p>With a spare ready (made by the flusher, {@link #prepareSpare}) the new segment is that file
+   * renamed, and the directory force that makes the sealed segment's index durable makes the new
+   * name durable too, before anything is appended to it: one file creation and one directory force
+   * fewer on the append path. A crash before that force leaves the spare under its own name, which
+   * recovery deletes, and the sealed segment as the last one (complete: it was forced first).
+   */
   private Segment rollLocked(long nowMs) {
     Segment old = active;
     try {
       // Sealed segments are trusted after a crash, so they are made durable before the next
       // segment exists, whatever the fsync policy.
       old.force();
-      old.writeIndex(io);
-      Segment next = Segment.create(io, dir, logEndOffset, nowMs);
-      io.forceDirectory(dir);
+      StorageFile prepared = spare;
+      spare = null;
+      Segment next;
+      if (prepared != null) {
+        try {
+          io.move(
+              dir.resolve(SPARE_SEGMENT),
+              dir.resolve(Segment.name(logEndOffset, Segment.LOG_SUFFIX)));
+        } catch (IOException e) {
+          closeQuietly(prepared);
+          throw e;
+        }
+        next = Segment.adopt(dir, logEndOffset, prepared, nowMs);
+        sparesTaken++;
+        old.writeIndex(io); // forces the directory: the new segment's name is durable from here
+      } else {
+        old.writeIndex(io);
+        next = Segment.create(io, dir, logEndOffset, nowMs);
+        io.forceDirectory(dir);
+      }
       segments.put(next.baseOffset, next);
       active = next;
+      spareWanted = true;
+      if (flusherShard != null) {
+        flusherShard.wake(this); // prepare the one after
+      }
       return next;
     } catch (IOException e) {
       throw failLocked(e, ErrorCode.LOG_IO_ERROR);
+    }
+  }
+
+  /**
+   * Makes the next segment's file ahead of time, off the append path (the flusher's thread, or the
+   * caller of {@link #doFlushWork()} in manual mode). A failure only means the next roll creates
+   * its file itself.
+   */
+  private void prepareSpare() {
+    if (!spareWanted || closed || failure != null) {
+      return;
+    }
+    Path path = dir.resolve(SPARE_SEGMENT);
+    StorageFile file;
+    try {
+      file = io.open(path, true);
+      file.truncate(0);
+    } catch (IOException | RuntimeException e) {
+      spareWanted = false; // the next roll tries again
+      LOG.debug("{}: preparing the next segment failed; the next roll makes it", dir, e);
+      return;
+    }
+    appendLock.lock();
+    try {
+      if (spare == null && !closed && failure == null) {
+        spare = file;
+        spareWanted = false;
+        return;
+      }
+    } finally {
+      appendLock.unlock();
+    }
+    closeQuietly(file);
+  }
+
+  /** Rolls that took a prepared spare so far (tests). */
+  long sparesTaken() {
+    appendLock.lock();
+    try {
+      return sparesTaken;
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  private void closeQuietly(StorageFile file) {
+    try {
+      file.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("{}: closing the spare segment file failed", dir, e);
     }
   }
 
@@ -304,11 +403,16 @@ public final class PartitionLog implements AutoCloseable {
     if (closed) {
       return 0; // close() flushes what is left itself
     }
-    return switch (config.fsync()) {
-      case ALWAYS -> flushPending();
-      case INTERVAL -> flushOnInterval();
-      case NEVER -> 0;
-    };
+    int work =
+        switch (config.fsync()) {
+          case ALWAYS -> flushPending();
+          case INTERVAL -> flushOnInterval();
+          case NEVER -> 0;
+        };
+    if (spareWanted) {
+      prepareSpare(); // after the flush, so group commit never waits for it
+    }
+    return work;
   }
 
   private int flushPending() {
@@ -802,6 +906,10 @@ public final class PartitionLog implements AutoCloseable {
         return;
       }
       closed = true;
+      if (spare != null) {
+        closeQuietly(spare);
+        spare = null;
+      }
     } finally {
       appendLock.unlock();
     }
@@ -819,6 +927,7 @@ public final class PartitionLog implements AutoCloseable {
       if (failure == null) {
         active.force();
         active.writeIndex(io);
+        io.delete(dir.resolve(SPARE_SEGMENT)); // made durable by the marker's directory force
         io.writeAtomically(dir.resolve(CLEAN_SHUTDOWN), ByteBuffer.allocate(0));
       }
     } catch (IOException e) {

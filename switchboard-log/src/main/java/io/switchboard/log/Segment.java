@@ -70,6 +70,14 @@ final class Segment {
     return String.format("%020d%s", baseOffset, suffix);
   }
 
+  /**
+   * A segment on a file made empty ahead of time and already renamed to this segment's name; the
+   * caller forces the directory to make that name durable before appending.
+   */
+  static Segment adopt(Path dir, long baseOffset, StorageFile file, long nowMs) {
+    return new Segment(baseOffset, dir, file, new SegmentIndex(), nowMs);
+  }
+
   /** A new empty segment; the caller forces the directory to make its entry durable. */
   static Segment create(StorageIO io, Path dir, long baseOffset, long nowMs) throws IOException {
     StorageFile file = io.open(dir.resolve(name(baseOffset, LOG_SUFFIX)), true);
