@@ -238,16 +238,12 @@ public final class RecordBatch {
     }
     List<Header> headers = headerCount == 0 ? List.of() : new ArrayList<>(headerCount);
     for (int h = 0; h < headerCount; h++) {
-      ByteBuffer hk = readBytes(rec, "header key");
-      if (hk == null) {
-        throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "null header key");
-      }
-      String name = StandardCharsets.UTF_8.decode(hk).toString();
-      ByteBuffer hv = readBytes(rec, "header value");
+      String name = readHeaderKey(rec);
+      int len = byteLength(rec, "header value");
       byte[] hvBytes = null;
-      if (hv != null) {
-        hvBytes = new byte[hv.remaining()];
-        hv.get(hvBytes);
+      if (len >= 0) {
+        hvBytes = new byte[len];
+        rec.get(hvBytes);
       }
       headers.add(new Header(name, hvBytes));
     }
@@ -256,6 +252,53 @@ public final class RecordBatch {
     }
     long timestamp = appendTime ? maxTs : baseTs + tsDelta;
     return new Record(baseOffset + offsetDelta, timestamp, key, value, headers);
+  }
+
+  /**
+   * The length of the next bytes field of {@code rec} (-1 for null), checked against what is left.
+   */
+  private static int byteLength(ByteBuffer rec, String what) {
+    int len = Varint.readVarint(rec);
+    if (len < -1) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, what + " length " + len);
+    }
+    if (len > rec.remaining()) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_INVALID_BATCH, what + " length " + len + " beyond the record");
+    }
+    return len;
+  }
+
+  /** The keys every stored message carries, returned as the constant rather than a new string. */
+  private static final byte[] SUBJECT_KEY =
+      RecordBatchDescriptor.SUBJECT_HEADER.getBytes(StandardCharsets.UTF_8);
+
+  /**
+   * Reads a header key. Decoded straight from the record's bytes ({@code Charset.decode} through a
+   * buffer slice was 3% of a consumer's profile), and the subject header, which every record stored
+   * by the broker has, answers with the shared constant.
+   */
+  private static String readHeaderKey(ByteBuffer rec) {
+    int len = byteLength(rec, "header key");
+    if (len < 0) {
+      throw SwitchboardException.of(ErrorCode.LOG_INVALID_BATCH, "null header key");
+    }
+    int at = rec.position();
+    rec.position(at + len);
+    byte[] bytes;
+    int from;
+    if (rec.hasArray()) {
+      bytes = rec.array();
+      from = rec.arrayOffset() + at;
+    } else {
+      bytes = new byte[len];
+      rec.get(at, bytes);
+      from = 0;
+    }
+    if (java.util.Arrays.equals(bytes, from, from + len, SUBJECT_KEY, 0, SUBJECT_KEY.length)) {
+      return RecordBatchDescriptor.SUBJECT_HEADER;
+    }
+    return new String(bytes, from, len, StandardCharsets.UTF_8);
   }
 
   private static ByteBuffer readBytes(ByteBuffer rec, String what) {
