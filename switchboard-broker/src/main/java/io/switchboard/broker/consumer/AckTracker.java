@@ -2,11 +2,8 @@ package io.switchboard.broker.consumer;
 
 import io.switchboard.core.Message;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * One partition's acknowledgement state for a consumer: the next offset to deliver for the first
@@ -16,7 +13,10 @@ import java.util.TreeSet;
  * except {@link #next()}, which any thread may read.
  *
  * <p>Idle entries are kept apart, so what looks for redeliveries walks only those, and walks them
- * in place ({@link #firstIdle()}, {@link #idleAfter}) without copying anything.
+ * in place ({@link #firstIdle()}, {@link #idleAfter}) without copying anything. Both are {@link
+ * OffsetMap}s: sorted arrays of primitive offsets, where a delivery appends and an ack in order
+ * takes from the front, with no boxing and no tree node per message (the boxed {@code TreeMap} and
+ * {@code TreeSet} they replace were a tenth of the server's CPU in a per-message-ack profile).
  */
 final class AckTracker {
   /** The state of one unacknowledged message. */
@@ -63,10 +63,13 @@ final class AckTracker {
   /** Written by the owner only; volatile so a lag reading may take it from any thread. */
   private volatile long next;
 
-  private final TreeMap<Long, Tracked> unacked = new TreeMap<>();
+  private final OffsetMap<Tracked> unacked = new OffsetMap<>();
 
-  /** The offsets of {@link #unacked} not in flight: the only candidates for redelivery. */
-  private final TreeSet<Long> idle = new TreeSet<>();
+  /** The entries of {@link #unacked} not in flight: the only candidates for redelivery. */
+  private final OffsetMap<Tracked> idle = new OffsetMap<>();
+
+  /** What {@link #firstIdle()} and {@link #idleAfter} answer when there is none. */
+  static final long NONE = OffsetMap.NONE;
 
   private static final byte NO_HOLD = 0;
   private static final byte MEMBER_HOLD = 1;
@@ -160,7 +163,9 @@ final class AckTracker {
       release(was);
     }
     if (!tr.inFlight) {
-      idle.add(offset);
+      idle.put(offset, tr);
+    } else {
+      idle.remove(offset);
     }
     rehold(tr);
   }
@@ -185,7 +190,7 @@ final class AckTracker {
   /** {@code tr} at {@code offset} came back (nack, timeout, its member left): idle again. */
   void returned(long offset, Tracked tr) {
     tr.inFlight = false;
-    idle.add(offset);
+    idle.put(offset, tr);
     rehold(tr);
   }
 
@@ -193,48 +198,48 @@ final class AckTracker {
     return !idle.isEmpty();
   }
 
-  /** The lowest idle offset, or null. */
-  Long firstIdle() {
-    return idle.isEmpty() ? null : idle.first();
+  /** The lowest idle offset, or {@link #NONE}. */
+  long firstIdle() {
+    return idle.firstKey();
   }
 
-  /** The lowest idle offset above {@code offset}, or null: a walk that may remove as it goes. */
-  Long idleAfter(long offset) {
-    return idle.higher(offset);
+  /**
+   * The lowest idle offset above {@code offset}, or {@link #NONE}: a walk that may remove as it
+   * goes.
+   */
+  long idleAfter(long offset) {
+    return idle.higherKey(offset);
   }
 
   /** Cumulative ack: stops tracking every in-flight entry at or below {@code offset}; how many. */
   int ackInFlightUpTo(long offset) {
-    int acked = 0;
-    for (Iterator<Tracked> it = unacked.headMap(offset, true).values().iterator(); it.hasNext(); ) {
-      Tracked tr = it.next();
-      if (tr.inFlight) {
-        it.remove();
-        release(tr);
-        acked++;
-      }
-    }
-    return acked;
+    return unacked.removeUpTo(
+        offset,
+        tr -> {
+          if (!tr.inFlight) {
+            return false;
+          }
+          release(tr);
+          return true;
+        });
   }
 
   /** The entries in flight to {@code member} (a copy: the caller gives them back). */
   List<Map.Entry<Long, Tracked>> inFlightTo(String member) {
     List<Map.Entry<Long, Tracked>> out = new ArrayList<>();
-    for (Map.Entry<Long, Tracked> e : unacked.entrySet()) {
-      Tracked tr = e.getValue();
-      if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
-        out.add(e);
-      }
-    }
+    unacked.forEach(
+        (offset, tr) -> {
+          if (tr.inFlight && !tr.deadLettering && member.equals(tr.member)) {
+            out.add(Map.entry(offset, tr));
+          }
+        });
     return out;
   }
 
   /** The state to persist: the next offset and each unacknowledged offset with its deliveries. */
   ConsumerState.PartitionState snapshot() {
     List<long[]> out = new ArrayList<>(unacked.size());
-    for (Map.Entry<Long, Tracked> e : unacked.entrySet()) {
-      out.add(new long[] {e.getKey(), e.getValue().deliveries});
-    }
+    unacked.forEach((offset, tr) -> out.add(new long[] {offset, tr.deliveries}));
     return new ConsumerState.PartitionState(next, out);
   }
 }

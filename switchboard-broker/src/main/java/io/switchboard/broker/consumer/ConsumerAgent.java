@@ -1033,8 +1033,9 @@ public final class ConsumerAgent implements Agent {
       // (Key-shared: what is in flight blocks its key for other members, which the pass above
       // noted; what is in flight to this member blocks nothing.)
       AckTracker cursor = cursors[p];
-      for (Long o = cursor.firstIdle(); o != null && out.size() < max; o = cursor.idleAfter(o)) {
-        long offset = o;
+      for (long offset = cursor.firstIdle();
+          offset != AckTracker.NONE && out.size() < max;
+          offset = cursor.idleAfter(offset)) {
         Tracked tr = cursor.get(offset);
         if (keyShared
             && (awaitsDeadLetter(tr)
