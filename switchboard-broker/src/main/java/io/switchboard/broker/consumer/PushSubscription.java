@@ -137,17 +137,28 @@ public final class PushSubscription implements AutoCloseable {
     release();
   }
 
-  /** {@link #returnCredit()} for {@code n} messages at once (one wake-up of the agent). */
+  /** {@link #returnCredit()} for {@code n} messages at once (one wake-up of the agent at most). */
   public void returnCredits(int n) {
     if (n > 0) {
-      held.updateAndGet(h -> Math.max(0, h - n));
-      consumer.wake();
+      release(n);
     }
   }
 
   private void release() {
-    held.updateAndGet(h -> Math.max(0, h - 1));
-    consumer.wake();
+    release(1);
+  }
+
+  /**
+   * Returns {@code n} credits, waking the agent only when the member had none left. Otherwise the
+   * credits change nothing the agent must act on now: it pushed all it could within them, and its
+   * next cycle (an append wakes it, and so does the ack's own command) sees them. So an ack costs
+   * the runner one wake-up, not two.
+   */
+  private void release(int n) {
+    int before = held.getAndUpdate(h -> Math.max(0, h - n));
+    if (before >= credits.get()) {
+      consumer.wake();
+    }
   }
 
   /** Credits free now: how many more messages the member may be sent. */

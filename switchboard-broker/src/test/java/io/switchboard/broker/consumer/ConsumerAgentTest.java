@@ -597,6 +597,38 @@ class ConsumerAgentTest {
   }
 
   /**
+   * A returned credit wakes the agent only when the member had none left; otherwise the ack's own
+   * command is the one wake-up (the runner is not woken twice per ack).
+   */
+  @Test
+  void aReturnedCreditWakesTheAgentOnlyForAStarvedMember() {
+    ConsumerAgent c = consumer(ConsumerConfig.builder("C").build());
+    java.util.concurrent.atomic.AtomicInteger wakes =
+        new java.util.concurrent.atomic.AtomicInteger();
+    List<Delivery> pushed = new ArrayList<>();
+    PushSubscription sub = c.push("m", 3, pushed::add);
+    c.doWork();
+    publish("s.a", "1", "2");
+    c.doWork();
+    assertThat(bodies(pushed)).containsExactly("1", "2");
+    c.onWork(wakes::incrementAndGet);
+
+    sub.returnCredit(); // one credit was still free: nothing for the agent to do now
+    assertThat(wakes.get()).isZero();
+    sub.ack(pushed.get(1)); // the ack command wakes it, once
+    assertThat(wakes.get()).isEqualTo(1);
+
+    publish("s.a", "3", "4", "5");
+    c.doWork();
+    assertThat(sub.availableCredits()).as("starved").isZero();
+    int before = wakes.get();
+    sub.returnCredits(2);
+    assertThat(wakes.get()).as("credits for a starved member wake it").isEqualTo(before + 1);
+    c.doWork();
+    assertThat(bodies(pushed)).containsExactly("1", "2", "3", "4", "5");
+  }
+
+  /**
    * A member with credits for a backlog gets it in one duty cycle, in rounds of {@link
    * ConsumerAgent#MAX_PUSH_PER_CYCLE}, up to the cycle's budget: a consumer sharing its runner with
    * its stream must take more per cycle than the stream appends, or it falls behind.
