@@ -61,9 +61,8 @@ final class OffsetMap<V> {
       throw new NullPointerException("value");
     }
     if (size == 0) {
-      head = 0;
+      head = 0; // trimEnds cleared the window when the last entry left
       tail = 0;
-      Arrays.fill(values, null);
     }
     if (tail == head || key > keys[tail - 1]) {
       if (tail == keys.length) {
