@@ -131,7 +131,11 @@ public final class ConnectionSession<K> {
     }
   }
 
-  /** A future completing as {@code f} does, on the loop, its failure unwrapped. */
+  /**
+   * A future completing as {@code f} does, on the loop, its failure unwrapped ({@link
+   * Futures#completeOn}). For a future completing elsewhere (a live request, a credential check); a
+   * broker call that takes the loop as its executor needs no second hop.
+   */
   public <T> CompletableFuture<T> onLoop(CompletableFuture<T> f) {
     return Futures.completeOn(f, ctx.executor());
   }
@@ -162,7 +166,9 @@ public final class ConnectionSession<K> {
 
   /**
    * Counts {@code work} in progress until it completes, and hands its outcome over on the loop (the
-   * count already taken back, the failure unwrapped). Call on the loop.
+   * count already taken back, the failure unwrapped). Call on the loop. A broker call given the
+   * loop as its executor already completes there: count it with {@link #started}/{@link #finished}
+   * around it instead, which saves a hop.
    */
   public <T> CompletableFuture<T> track(CompletableFuture<T> work) {
     started();
