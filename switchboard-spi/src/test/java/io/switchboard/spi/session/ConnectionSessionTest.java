@@ -93,6 +93,10 @@ class ConnectionSessionTest {
     return owner.session;
   }
 
+  ConnectionSession<Integer> session() {
+    return ch.pipeline().get(Owner.class).session;
+  }
+
   static SessionLimits limits() {
     // 2 subscriptions; reading stops at 4 in flight, resumes below 2; live drops past 1,000
     // bytes, cut off past 4,000.
@@ -367,21 +371,33 @@ class ConnectionSessionTest {
     return f.join();
   }
 
-  /** Agent cycles, then the loop's tasks: what the agent handed over arrives. */
-  void cycle() {
+  /** A few agent cycles: what the agent hands over is queued on the loop, not run yet. */
+  void agentCycles() {
     for (int i = 0; i < 3; i++) {
       broker.doWork();
     }
+  }
+
+  /** Agent cycles, then the loop's tasks: what the agent handed over arrives. */
+  void cycle() {
+    agentCycles();
     ch.runPendingTasks();
+  }
+
+  /**
+   * A session with a push consumer under sid 1 of {@code credits}, its deliveries into {@code got}.
+   */
+  SessionPush pushing(int credits, List<Delivery> got) {
+    ConnectionSession<Integer> s = open(limits());
+    return s.push(1, broker(), "S", "c", "m", credits, got::addAll);
   }
 
   @Test
   void aPushConsumerGetsNoMoreThanItsCreditsAndMoreAsTheyReturn() {
-    ConnectionSession<Integer> s = open(limits());
-    Broker b = broker();
     List<Delivery> got = new ArrayList<>();
-    SessionPush push = s.push(1, b, "S", "c", "m", 2, got::addAll);
-    assertThat(s.pushFor("S", "c")).isSameAs(push);
+    SessionPush push = pushing(2, got);
+    Broker b = broker;
+    assertThat(session().pushFor("S", "c")).isSameAs(push);
     assertThat(got).as("nothing before the loop runs").isEmpty();
 
     cycle();
@@ -403,13 +419,11 @@ class ConnectionSessionTest {
 
   @Test
   void closingAPushWhileABatchIsOnItsWayToTheLoopNeitherBlocksNorLosesIt() {
-    ConnectionSession<Integer> s = open(limits());
-    Broker b = broker();
     List<Delivery> got = new ArrayList<>();
-    SessionPush push = s.push(1, b, "S", "c", "m", 3, got::addAll);
-    for (int i = 0; i < 3; i++) {
-      b.doWork(); // the agent hands a batch over: a task queued on the loop, not run yet
-    }
+    SessionPush push = pushing(3, got);
+    ConnectionSession<Integer> s = session();
+    Broker b = broker;
+    agentCycles(); // the agent hands a batch over: a task queued on the loop, not run yet
     // In invoker mode nothing but this thread runs the agent: a close that waited for it would
     // never return.
     assertThat(s.remove(1)).isSameAs(push);
@@ -427,14 +441,11 @@ class ConnectionSessionTest {
 
   @Test
   void aBatchReachingAConnectionThatEndedIsGivenBack() {
-    ConnectionSession<Integer> s = open(limits());
-    Broker b = broker();
     List<Delivery> got = new ArrayList<>();
-    s.push(1, b, "S", "c", "m", 5, got::addAll);
-    for (int i = 0; i < 3; i++) {
-      b.doWork();
-    }
-    s.fatal(ErrorCode.SLOW_CONSUMER, "gone");
+    pushing(5, got);
+    Broker b = broker;
+    agentCycles();
+    session().fatal(ErrorCode.SLOW_CONSUMER, "gone");
     ch.runPendingTasks();
     assertThat(got).isEmpty();
     assertThat(complete(b.fetch("S", "c", "other", 10, 0))).hasSize(5);
