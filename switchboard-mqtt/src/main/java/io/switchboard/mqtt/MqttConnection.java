@@ -43,6 +43,7 @@ import io.switchboard.spi.security.Security;
 import io.switchboard.spi.session.ConnectionSession;
 import io.switchboard.spi.session.SessionFraming;
 import io.switchboard.spi.session.SessionLimits;
+import io.switchboard.spi.session.SessionPush;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -117,8 +118,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** The CONNECT's Session Expiry Interval: a DISCONNECT may not raise a 0 [MQTT-3.14.2-2]. */
   private long connectExpiryMs;
 
-  /** Push delivery of this session's inbox (persistent sessions only). */
-  private io.switchboard.broker.consumer.PushSubscription inbox;
+  /**
+   * Push delivery of this session's inbox (persistent sessions only), the session's one push feed
+   * (under {@link #INBOX_FEED}): deliveries that reach the loop after it closed, or once the
+   * connection is ending, go back to the consumer at once.
+   */
+  private SessionPush inbox;
 
   /**
    * Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK (QoS 1) or
@@ -154,9 +159,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   /**
    * The shared per-connection session, for the parts of it MQTT uses: the hop to the loop, reading
-   * held during session steps, the slow-reader measure with drop counting, and the close with a
-   * linger. (Subscriptions stay in {@link #subscriptions}: a filter's quota refusal is a reason
-   * code, not an error, and deliveries look across every filter.)
+   * held during session steps, the slow-reader measure with drop counting, the inbox's push feed,
+   * and the close with a linger. (Subscriptions stay in {@link #subscriptions}: a filter's quota
+   * refusal is a reason code, not an error, and deliveries look across every filter.)
    */
   private ConnectionSession<String> session;
 
@@ -268,7 +273,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         new ConnectionSession<>(
             ctx,
             new SessionLimits(
-                settings.maxSubscriptions(),
+                1, // the inbox's push feed; filters are bounded in subscriptions
                 MAX_HELD_PACKETS,
                 MAX_HELD_PACKETS,
                 settings.maxPendingBytes(),
@@ -1668,16 +1673,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     ctx.flush();
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
-    var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
-        broker.push(
+        session.push(
+            INBOX_FEED,
+            broker,
             MqttSessions.INBOX_STREAM,
             MqttSessions.consumerName(clientId),
             INBOX_MEMBER,
             credits,
-            d -> ctx.executor().execute(() -> deliverFromInbox(push[0], d)));
-    push[0] = inbox;
+            batch -> batch.forEach(this::deliverFromInbox));
   }
+
+  /** The inbox's id among the session's feeds (MQTT's filters are not kept there). */
+  private static final String INBOX_FEED = "$inbox";
 
   /**
    * Lets go of the session's inbox: what the client did not acknowledge goes back to the session at
@@ -1699,14 +1707,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       released.complete(null); // never started, or already let go
       return;
     }
-    var push = inbox;
+    var push = inbox.subscription();
     inbox = null;
     for (var d : inboxInflight.values()) {
       push.nack(d, 0, "connection closed");
     }
     inboxInflight.clear();
     inboxPacketIds.clear();
-    push.close();
+    session.remove(INBOX_FEED); // closes it, never blocking
     var loop = ctx.executor();
     broker
         .leave(MqttSessions.INBOX_STREAM, MqttSessions.consumerName(clientId), INBOX_MEMBER)
@@ -1733,26 +1741,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Event loop: one message of the session's inbox, at its recorded QoS. */
-  private void deliverFromInbox(
-      io.switchboard.broker.consumer.PushSubscription from,
-      io.switchboard.broker.consumer.Delivery d) {
-    if (session.closing() || inbox == null || inbox != from) {
-      if (from != null) {
-        from.nack(d, 0, "connection closed"); // back to the session for the next connection
-      }
-      return;
-    }
+  private void deliverFromInbox(io.switchboard.broker.consumer.Delivery d) {
     Integer sentAs = inboxPacketIds.get(MqttSessions.InboxPosition.of(d));
     if (sentAs != null) {
       // Handed back by the ack timeout while still in flight here: it is not sent again on this
       // connection; later acks and nacks name this delivery, and its extra credit goes back.
       inboxInflight.put(sentAs, d);
-      from.returnCredit();
+      inbox.settled(1);
       return;
     }
     Waiting copy = fromInbox(d.message());
     if (copy == null) {
-      inbox.ack(d); // no subscription of the session wants it any more
+      inbox.subscription().ack(d); // no subscription of the session wants it any more
       return;
     }
     Message m = copy.message();
@@ -1761,12 +1761,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     byte[] original = d.message().header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
     if (original != null
         && !access.allows(Permission.SUBSCRIBE, new String(original, StandardCharsets.UTF_8))) {
-      inbox.ack(d); // forbidden for this principal: done, never sent
+      inbox.subscription().ack(d); // forbidden for this principal: done, never sent
       return;
     }
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
-      inbox.ack(d); // expired or too large for this client: done, as if delivered
+      inbox.subscription().ack(d); // expired or too large for this client: done, as if delivered
       return;
     }
     var position = MqttSessions.InboxPosition.of(d);
@@ -1810,7 +1810,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (d != null) {
       inboxPacketIds.remove(MqttSessions.InboxPosition.of(d));
       if (inbox != null) {
-        inbox.ack(d);
+        inbox.subscription().ack(d);
       }
     }
   }
