@@ -542,15 +542,18 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     AdminRoutes.checkPartition(
         id, AdminRoutes.partitionCount(service.broker(), stream), stream, "");
     long delayMs = whole(n, "delayMs", -1, -1, Long.MAX_VALUE);
-    return AdminRoutes.settle(
-            service.broker(),
-            service.pushes(),
-            stream,
-            consumer,
-            op,
-            id,
-            delayMs,
-            text(n, "error", false))
+    // The consumer's runner completes the settle: the answer is built back on this loop.
+    return session
+        .onLoop(
+            AdminRoutes.settle(
+                service.broker(),
+                service.pushes(),
+                stream,
+                consumer,
+                op,
+                id,
+                delayMs,
+                text(n, "error", false)))
         .thenApply(result -> fields().put("result", result));
   }
 
@@ -582,10 +585,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     MessageJson.Envelope e = MessageJson.envelope(n, "the request", REQUEST);
     access.check(io.switchboard.spi.security.Permission.REQUEST, e.subject());
     long wait = whole(n, "timeoutMs", timeoutMs, 1, MessagingRoutes.MAX_REQUEST_TIMEOUT_MS);
-    return service
-        .broker()
-        .live()
-        .request(message(e), Duration.ofMillis(wait))
+    // The responder's thread completes the request: the answer is built back on this loop.
+    return session
+        .onLoop(service.broker().live().request(message(e), Duration.ofMillis(wait)))
         .thenApply(reply -> fields().set("reply", MessageJson.live(reply)));
   }
 
