@@ -302,7 +302,9 @@ public final class ConnectionSession<K> {
     feed.open(
         broker.pushBatches(stream, consumer, member, credits, batch -> handOver(feed, batch)));
     add(id, feed);
-    pushByConsumer.put(feed.key(), feed);
+    if (!closing) { // an ending connection's add closed it at once
+      pushByConsumer.put(feed.key(), feed);
+    }
     return feed;
   }
 

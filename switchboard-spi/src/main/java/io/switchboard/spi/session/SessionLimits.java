@@ -3,8 +3,10 @@ package io.switchboard.spi.session;
 import io.netty.channel.WriteBufferWaterMark;
 
 /**
- * The bounds of one {@link ConnectionSession}: each is a security limit (CRAFT §8), so none is
- * unbounded. Immutable.
+ * The bounds of one {@link ConnectionSession} (security limits, CRAFT §8). The two byte lines take
+ * {@link Long#MAX_VALUE} to turn their policy off, never to leave memory unbounded: a connection
+ * that drops nothing is cut off, and one never cut off (MQTT) bounds what waits by its own window.
+ * Immutable.
  *
  * @param maxSubscriptions subscriptions (live or push) one connection may hold at once
  * @param inFlightHighWater operations in progress at which the connection stops reading

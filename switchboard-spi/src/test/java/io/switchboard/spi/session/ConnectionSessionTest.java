@@ -445,9 +445,15 @@ class ConnectionSessionTest {
     pushing(5, got);
     Broker b = broker;
     agentCycles();
-    session().fatal(ErrorCode.SLOW_CONSUMER, "gone");
+    ConnectionSession<Integer> s = session();
+    s.fatal(ErrorCode.SLOW_CONSUMER, "gone");
     ch.runPendingTasks();
     assertThat(got).isEmpty();
     assertThat(complete(b.fetch("S", "c", "other", 10, 0))).hasSize(5);
+
+    // A push started on an ending connection is closed at once and never found by its consumer.
+    SessionPush late = s.push(2, b, "S", "c", "late", 5, got::addAll);
+    assertThat(late.isClosed()).isTrue();
+    assertThat(s.pushFor("S", "c")).isNull();
   }
 }
