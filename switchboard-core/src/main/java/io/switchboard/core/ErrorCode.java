@@ -164,6 +164,10 @@ public enum ErrorCode {
       2143,
       ErrorCategory.CLIENT,
       "the reply stream from \"{}\" has more than {} items (the limit)"),
+  SERVICE_UNAVAILABLE(
+      2144,
+      ErrorCategory.RETRIABLE,
+      "service method \"{}\" is unavailable for now: {}; an idempotent call is retried"),
 
   MALFORMED_FRAME(3000, ErrorCategory.CLIENT, "malformed {} frame: {}"),
   FRAME_TOO_LARGE(3001, ErrorCategory.CLIENT, "frame of {} bytes exceeds the limit of {} bytes"),
