@@ -21,8 +21,7 @@ public final class MsgpackCodec implements Codec {
   public MsgpackCodec() {
     this.mapper =
         new ObjectMapper(new MessagePackFactory())
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   }
 
   @Override
