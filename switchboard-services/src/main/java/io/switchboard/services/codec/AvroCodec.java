@@ -32,10 +32,10 @@ import org.apache.avro.util.ClassSecurityValidator;
  * ({@link SchemaNormalization#parsingFingerprint64}, the fingerprint Avro's single-object encoding
  * uses), written as 16 lowercase hex digits. The payload itself is plain Avro binary, so the reader
  * must know the writer schema: when the fingerprint is the reader's own schema it decodes directly;
- * otherwise it looks the writer schema up among the schemas this codec has seen (every schema it
- * encoded or decoded with, and those given to {@link #register}) and resolves it against the
- * reader's schema with Avro's rules (an older or newer version of the record). An unknown
- * fingerprint is {@code UNKNOWN_SCHEMA}, never a guess.
+ * otherwise it looks the writer schema up among the schemas this codec knows (every schema it
+ * encoded with, and those given to {@link #register}) and resolves it against the reader's schema
+ * with Avro's rules (an older or newer version of the record). An unknown fingerprint is {@code
+ * UNKNOWN_SCHEMA}, never a guess.
  *
  * <p>Types: generated {@link SpecificRecord} classes, and {@link GenericRecord} (decoded with the
  * writer schema, which must then be registered).
@@ -51,13 +51,32 @@ public final class AvroCodec implements Codec {
 
   private final Map<Long, Schema> schemas = new ConcurrentHashMap<>();
 
-  private static final ClassValue<Schema> SPECIFIC_SCHEMAS =
+  /** What a generated class needs, worked out once: its schema, fingerprint, writer, reader. */
+  private record Specific(
+      Schema schema,
+      long fingerprint,
+      String fingerprintText,
+      SpecificDatumWriter<Object> writer,
+      SpecificDatumReader<Object> reader) {}
+
+  // Datum writers and readers are thread-safe (a reader keeps its resolver per thread).
+  private static final ClassValue<Specific> SPECIFIC =
       new ClassValue<>() {
         @Override
-        protected Schema computeValue(Class<?> type) {
-          return SpecificData.get().getSchema(type);
+        protected Specific computeValue(Class<?> type) {
+          Schema schema = SpecificData.get().getSchema(type);
+          long fp = SchemaNormalization.parsingFingerprint64(schema);
+          return new Specific(
+              schema,
+              fp,
+              fingerprintText(fp),
+              new SpecificDatumWriter<>(schema),
+              new SpecificDatumReader<>(schema, schema));
         }
       };
+
+  /** Readers that resolve a known older or newer writer schema, by reader class and writer. */
+  private final Map<String, SpecificDatumReader<Object>> resolving = new ConcurrentHashMap<>();
 
   public AvroCodec() {
     // Fails with NoClassDefFoundError when Avro is missing: Codecs.load() skips us.
@@ -123,17 +142,31 @@ public final class AvroCodec implements Codec {
       throw new IllegalArgumentException(
           (value == null ? "null" : value.getClass().getName()) + " is not an Avro record");
     }
-    Schema schema = record.getSchema();
-    headers.put(FINGERPRINT_HEADER, fingerprintText(register(schema)));
     ByteArrayOutputStream out = new ByteArrayOutputStream(128);
-    BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
+    BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
     if (value instanceof SpecificRecord) {
-      new SpecificDatumWriter<Object>(schema).write(value, encoder);
+      Specific specific = SPECIFIC.get(value.getClass());
+      if (!schemas.containsKey(specific.fingerprint())) {
+        register(specific.schema());
+      }
+      headers.put(FINGERPRINT_HEADER, specific.fingerprintText());
+      specific.writer().write(value, encoder);
     } else {
+      Schema schema = record.getSchema();
+      headers.put(FINGERPRINT_HEADER, fingerprintText(register(schema)));
       new GenericDatumWriter<Object>(schema).write(value, encoder);
     }
     encoder.flush();
     return out.toByteArray();
+  }
+
+  private Schema writerSchema(long fp, String text) {
+    Schema writer = schemas.get(fp);
+    if (writer == null) {
+      throw new SwitchboardClientException(
+          ErrorCode.UNKNOWN_SCHEMA.number(), ErrorCode.UNKNOWN_SCHEMA.format(text));
+    }
+    return writer;
   }
 
   @Override
@@ -153,25 +186,27 @@ public final class AvroCodec implements Codec {
           FINGERPRINT_HEADER + " \"" + text + "\" is not 16 hex digits", e);
     }
     Class<?> c = (Class<?>) type;
-    Schema reader = c == GenericRecord.class ? null : SPECIFIC_SCHEMAS.get(c);
-    Schema writer;
-    if (reader != null && register(reader) == fp) {
-      writer = reader;
+    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, null);
+    Object value;
+    if (c == GenericRecord.class) {
+      Schema writer = writerSchema(fp, text);
+      value = new GenericDatumReader<Object>(writer).read(null, decoder);
     } else {
-      writer = schemas.get(fp);
-      if (writer == null) {
-        throw new SwitchboardClientException(
-            ErrorCode.UNKNOWN_SCHEMA.number(), ErrorCode.UNKNOWN_SCHEMA.format(text));
+      Specific specific = SPECIFIC.get(c);
+      if (specific.fingerprint() == fp) {
+        value = specific.reader().read(null, decoder);
+      } else {
+        Schema writer = writerSchema(fp, text);
+        SpecificDatumReader<Object> reader =
+            resolving.computeIfAbsent(
+                c.getName() + "/" + text,
+                k -> new SpecificDatumReader<>(writer, specific.schema()));
+        value = reader.read(null, decoder);
       }
     }
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, null);
-    Object value =
-        reader == null
-            ? new GenericDatumReader<Object>(writer).read(null, decoder)
-            : new SpecificDatumReader<Object>(writer, reader).read(null, decoder);
     if (!decoder.isEnd()) {
       throw new IllegalArgumentException(
-          "bytes left over after the record: not Avro binary of " + writer.getFullName());
+          "bytes left over after the record: not Avro binary of " + type.getTypeName());
     }
     return value;
   }
