@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** The quote service with Avro records generated from src/test/avro. */
 @Service("avro-quotes")
-interface AvroQuotes {
+public interface AvroQuotes {
   @Idempotent
   CompletableFuture<AvroQuote> get(AvroQuoteRequest request);
 }

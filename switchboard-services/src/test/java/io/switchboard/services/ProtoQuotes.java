@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** The quote service with Protobuf messages generated from src/test/proto/quotes.proto. */
 @Service("proto-quotes")
-interface ProtoQuotes {
+public interface ProtoQuotes {
   @Idempotent
   CompletableFuture<Quote> get(QuoteRequest request);
 }

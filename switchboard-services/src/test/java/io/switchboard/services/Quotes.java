@@ -5,7 +5,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** The service of the tests: quotes as plain Java records (JSON and MessagePack). */
 @Service("quotes")
-interface Quotes {
+public interface Quotes {
   record QuoteRequest(String symbol) {}
 
   record Quote(String symbol, long priceMicros, List<String> venues) {}
