@@ -147,7 +147,11 @@ final class Caller implements InvocationHandler {
   }
 
   @Override
-  public Object invoke(Object proxy, Method method, Object[] args) {
+  public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+    if (method.isDefault()) {
+      // A default method is the interface's own code (often a convenience over the calls).
+      return InvocationHandler.invokeDefault(proxy, method, args);
+    }
     if (method.getDeclaringClass() == Object.class) {
       switch (method.getName()) {
         case "equals":

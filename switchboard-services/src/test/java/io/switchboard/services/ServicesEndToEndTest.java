@@ -421,6 +421,25 @@ class ServicesEndToEndTest {
                     != null);
   }
 
+  /** A service with a convenience method of its own. */
+  @Service("quotes")
+  interface QuotesWithDefault {
+    @Idempotent
+    CompletableFuture<Quote> get(QuoteRequest request);
+
+    default long priceOf(String symbol) {
+      return get(new QuoteRequest(symbol)).join().priceMicros();
+    }
+  }
+
+  @Test
+  void shouldRunDefaultMethodsOfTheInterfaceLocally() {
+    responder.serve(Quotes.class, new QuoteBook(), json());
+    QuotesWithDefault quotes = caller.client(QuotesWithDefault.class);
+
+    assertThat(quotes.priceOf("ACME")).isEqualTo(101_250_000);
+  }
+
   @Test
   void shouldRejectAnInterfaceThatIsNotAService() {
     interface Bad {
