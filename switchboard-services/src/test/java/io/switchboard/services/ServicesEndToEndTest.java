@@ -375,6 +375,63 @@ class ServicesEndToEndTest {
   }
 
   @Test
+  void shouldEndAStreamThatOutlivesItsDeadlineWithDeadlineExceeded() {
+    responder.serve(
+        Quotes.class,
+        new QuoteBook() {
+          @Override
+          public ReplyStream<Quote> history(QuoteRequest request) {
+            return ReplyStream.of(
+                java.util.stream.Stream.iterate(0L, i -> i + 1)
+                    .map(i -> new Quote("ENDLESS", i, List.of())));
+          }
+        },
+        json());
+    Quotes quotes = caller.client(Quotes.class, json().withTimeoutMs(500));
+    AtomicLong seen = new AtomicLong();
+
+    assertThatThrownBy(
+            () -> quotes.history(new QuoteRequest("X")).forEach(q -> seen.incrementAndGet()).join())
+        .cause()
+        .isInstanceOfSatisfying(
+            SwitchboardClientException.class,
+            e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.DEADLINE_EXCEEDED));
+    assertThat(seen.get()).isPositive();
+  }
+
+  @Test
+  void shouldStopServingWhenTheRegistrationIsClosed() {
+    Registration served = responder.serve(Quotes.class, new QuoteBook(), json());
+    Quotes quotes = caller.client(Quotes.class, json().withRetries(1, 1, 1));
+    assertThat(quotes.get(new QuoteRequest("A")).join().symbol()).isEqualTo("A");
+
+    served.close();
+
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () ->
+                quotes.get(new QuoteRequest("A")).handle((q, t) -> Errors.codeOf(t)).join()
+                    == ErrorCode.NO_RESPONDERS);
+  }
+
+  @Test
+  void shouldShareEventsInAQueueGroupWhenListenersAskForOne() {
+    List<Quote> a = new CopyOnWriteArrayList<>();
+    List<Quote> b = new CopyOnWriteArrayList<>();
+    responder.listen(Ticks.class, a::add, json(), "auditors");
+    caller.listen(Ticks.class, b::add, json(), "auditors");
+    Ticks ticks = caller.events(Ticks.class);
+
+    for (int i = 0; i < 20; i++) {
+      ticks.traded(new Quote("S" + i, i, List.of()));
+    }
+
+    await().atMost(10, TimeUnit.SECONDS).until(() -> a.size() + b.size() == 20);
+    assertThat(a).doesNotContainAnyElementsOf(b);
+  }
+
+  @Test
   void shouldFailACallNobodyServesWithNoResponders() {
     Quotes quotes = caller.client(Quotes.class, json().withRetries(1, 1, 1));
 
