@@ -431,6 +431,31 @@ class ServicesEndToEndTest {
     assertThat(a).doesNotContainAnyElementsOf(b);
   }
 
+  static java.util.Set<Thread> serviceThreads() {
+    java.util.Set<Thread> out = new java.util.HashSet<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.isAlive() && t.getName().startsWith("sb-services-")) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void shouldStopItsThreadsWhenClosed() {
+    java.util.Set<Thread> before = serviceThreads();
+    try (Services ownResponder = Services.builder(responderClient).build();
+        Services own = Services.builder(callerClient).build()) {
+      ownResponder.serve(Quotes.class, new QuoteBook(), json());
+      Quotes quotes = own.client(Quotes.class, json().withRetries(3, 1, 5));
+      assertThat(quotes.history(new QuoteRequest("N10")).toList().join()).hasSize(10);
+      assertThat(serviceThreads()).as("a stream uses a worker").hasSizeGreaterThan(before.size());
+    }
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .untilAsserted(() -> assertThat(before).containsAll(serviceThreads()));
+  }
+
   @Test
   void shouldFailACallNobodyServesWithNoResponders() {
     Quotes quotes = caller.client(Quotes.class, json().withRetries(1, 1, 1));
