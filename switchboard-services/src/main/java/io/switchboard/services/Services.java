@@ -158,7 +158,7 @@ public final class Services implements AutoCloseable {
   /** A proxy calling {@code type}'s methods with {@code options}. */
   public <T> T client(Class<T> type, ServiceOptions options) {
     ServiceDescriptor d = ServiceDescriptor.of(type);
-    Caller caller = new Caller(this, d, options, codec(options), CALL_PREFIX);
+    Caller caller = new Caller(this, d, options, codecFor(d, options), CALL_PREFIX);
     return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, caller));
   }
 
@@ -174,7 +174,7 @@ public final class Services implements AutoCloseable {
   public <T> Registration serve(Class<T> type, T impl, ServiceOptions options) {
     ServiceDescriptor d = ServiceDescriptor.of(type);
     String group = options.queueGroup() != null ? options.queueGroup() : d.name();
-    return track(new Responder(this, d, type.cast(impl), codec(options), CALL_PREFIX, group));
+    return track(new Responder(this, d, type.cast(impl), codecFor(d, options), CALL_PREFIX, group));
   }
 
   /**
@@ -188,7 +188,7 @@ public final class Services implements AutoCloseable {
   /** {@link #events(Class)} with {@code options} (its content type). */
   public <T> T events(Class<T> type, ServiceOptions options) {
     ServiceDescriptor d = oneWayOnly(type);
-    Caller caller = new Caller(this, d, options, codec(options), EVENT_PREFIX);
+    Caller caller = new Caller(this, d, options, codecFor(d, options), EVENT_PREFIX);
     return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, caller));
   }
 
@@ -205,7 +205,7 @@ public final class Services implements AutoCloseable {
       Class<T> type, T handler, ServiceOptions options, String queueGroup) {
     ServiceDescriptor d = oneWayOnly(type);
     return track(
-        new Responder(this, d, type.cast(handler), codec(options), EVENT_PREFIX, queueGroup));
+        new Responder(this, d, type.cast(handler), codecFor(d, options), EVENT_PREFIX, queueGroup));
   }
 
   private static ServiceDescriptor oneWayOnly(Class<?> type) {
@@ -227,6 +227,31 @@ public final class Services implements AutoCloseable {
       registrations.remove(r);
       r.close();
     };
+  }
+
+  /**
+   * The options' codec, checked against every argument and result type of the service: a type the
+   * codec cannot carry (a Java record for Protobuf) is refused now, not at the first call.
+   */
+  private Codec codecFor(ServiceDescriptor d, ServiceOptions options) {
+    Codec c = codec(options);
+    for (ServiceDescriptor.MethodDescriptor m : d.methods().values()) {
+      for (java.lang.reflect.Type t : new java.lang.reflect.Type[] {m.argType(), m.resultType()}) {
+        if (t != null && t != Void.class && !c.supports(t)) {
+          throw Errors.of(
+              ErrorCode.INVALID_SERVICE_DEFINITION,
+              d.type().getName(),
+              "method "
+                  + m.name()
+                  + " uses "
+                  + t.getTypeName()
+                  + ", which "
+                  + c.contentType()
+                  + " cannot carry");
+        }
+      }
+    }
+    return c;
   }
 
   private Codec codec(ServiceOptions options) {

@@ -523,6 +523,22 @@ class ServicesEndToEndTest {
   }
 
   @Test
+  void shouldRefuseAServiceWhoseTypesTheCodecCannotCarry() {
+    assertThatThrownBy(
+            () ->
+                caller.client(
+                    Quotes.class,
+                    ServiceOptions.defaults().withContentType(ProtobufCodec.CONTENT_TYPE)))
+        .isInstanceOfSatisfying(
+            SwitchboardClientException.class,
+            e -> {
+              assertThat(e.errorCode()).isEqualTo(ErrorCode.INVALID_SERVICE_DEFINITION);
+              assertThat(e.detail())
+                  .contains("Quotes$QuoteRequest, which application/x-protobuf cannot carry");
+            });
+  }
+
+  @Test
   void shouldRejectAnInterfaceThatIsNotAService() {
     interface Bad {
       String notAFuture(String s);
