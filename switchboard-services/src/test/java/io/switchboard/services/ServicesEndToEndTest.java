@@ -539,6 +539,17 @@ class ServicesEndToEndTest {
   }
 
   @Test
+  void shouldRefuseProtobufMessagesWithTheJsonCodec() {
+    assertThatThrownBy(() -> caller.client(ProtoQuotes.class))
+        .isInstanceOfSatisfying(
+            SwitchboardClientException.class,
+            e ->
+                assertThat(e.detail())
+                    .contains(
+                        "io.switchboard.services.proto.QuoteRequest, which application/json"));
+  }
+
+  @Test
   void shouldRejectAnInterfaceThatIsNotAService() {
     interface Bad {
       String notAFuture(String s);

@@ -35,9 +35,10 @@ public final class JsonCodec implements Codec {
     return CONTENT_TYPE;
   }
 
+  /** Anything Jackson maps, except Protobuf messages and Avro records, which have their own. */
   @Override
   public boolean supports(Type type) {
-    return true;
+    return !SchemaTypes.isSchemaGenerated(type);
   }
 
   @Override

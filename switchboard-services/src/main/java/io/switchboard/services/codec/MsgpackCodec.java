@@ -29,9 +29,10 @@ public final class MsgpackCodec implements Codec {
     return CONTENT_TYPE;
   }
 
+  /** Anything Jackson maps, except Protobuf messages and Avro records, which have their own. */
   @Override
   public boolean supports(Type type) {
-    return true;
+    return !SchemaTypes.isSchemaGenerated(type);
   }
 
   @Override
