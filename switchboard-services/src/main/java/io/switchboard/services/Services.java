@@ -155,7 +155,18 @@ public final class Services implements AutoCloseable {
     return client(type, defaults);
   }
 
-  /** A proxy calling {@code type}'s methods with {@code options}. */
+  /**
+   * A proxy calling {@code type}'s methods with {@code options}. Its futures fail with a {@link
+   * io.switchboard.client.SwitchboardClientException}: {@code DEADLINE_EXCEEDED}, {@code
+   * CIRCUIT_OPEN}, {@code BULKHEAD_FULL}, {@code ENCODE_FAILED}, {@code DECODE_FAILED}, {@code
+   * CONTENT_TYPE_MISMATCH}, {@code REPLY_STREAM_BROKEN}, {@code REPLY_STREAM_TOO_LONG}, the
+   * client's own ({@code NO_RESPONDERS}, {@code CONNECTION_LOST}, ...), or whatever the responder
+   * answered ({@code SERVICE_FAILED}, {@code SERVICE_UNAVAILABLE}, {@code UNKNOWN_SERVICE_METHOD},
+   * {@code UNKNOWN_CONTENT_TYPE}, ...).
+   *
+   * @throws io.switchboard.client.SwitchboardClientException {@code INVALID_SERVICE_DEFINITION} or
+   *     {@code UNKNOWN_CONTENT_TYPE}, at once
+   */
   public <T> T client(Class<T> type, ServiceOptions options) {
     ServiceDescriptor d = ServiceDescriptor.of(type);
     Caller caller = new Caller(this, d, options, codecFor(d, options), CALL_PREFIX);
