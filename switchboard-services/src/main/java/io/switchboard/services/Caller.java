@@ -354,7 +354,8 @@ final class Caller implements InvocationHandler {
     String inbox = services.newInbox();
     headers.put(ServiceHeaders.DEADLINE, Long.toString(deadlineMs));
     headers.put(ServiceHeaders.STREAM_TO, inbox);
-    StreamReceiver rx = new StreamReceiver(codec, subject, m.resultType(), action);
+    headers.put(ServiceHeaders.STREAM_WINDOW, Integer.toString(StreamReceiver.WINDOW));
+    StreamReceiver rx = new StreamReceiver(codec, subject, m.resultType(), action, client);
     long remainingMs = Math.max(1, deadlineMs - clock.nowMs());
     ScheduledFuture<?> timer =
         services

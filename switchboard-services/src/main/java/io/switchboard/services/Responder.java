@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -226,8 +228,9 @@ final class Responder implements Registration {
           ErrorCode.SERVICE_FAILED, m.subject(), "the method returned no ReplyStream.of(...)");
     }
     Iterator<?> items = result.source();
+    int window = windowOf(headers.get(ServiceHeaders.STREAM_WINDOW));
     try {
-      services.workers().execute(() -> pump(m, md, to, deadlineMs, items));
+      services.workers().execute(() -> pump(m, md, to, deadlineMs, window, items));
     } catch (RejectedExecutionException e) {
       throw Errors.of(
           ErrorCode.SERVICE_FAILED,
@@ -240,14 +243,78 @@ final class Responder implements Registration {
     send(client.reply(m, Wire.write(h), new byte[0]), m);
   }
 
-  /** Sends a stream's items, then its end marker; runs on a worker thread. */
+  /** The caller's window: 0 (none, paced by acknowledgements only) or 1..MAX_STREAM_WINDOW. */
+  private static int windowOf(String text) {
+    if (text == null) {
+      return 0;
+    }
+    try {
+      int w = Integer.parseInt(text.trim());
+      if (w >= 1) {
+        return Math.min(w, MAX_STREAM_WINDOW);
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the error below
+    }
+    throw Errors.of(
+        ErrorCode.INVALID_ARGUMENT,
+        "header " + ServiceHeaders.STREAM_WINDOW + " \"" + text + "\" is not a positive number");
+  }
+
+  /** Largest window a caller may ask for: items a stream keeps in flight at most. */
+  static final int MAX_STREAM_WINDOW = 4_096;
+
+  /**
+   * How long a stream without a deadline waits for the caller to grant more items before it gives
+   * up: a caller that went away must not hold a worker forever.
+   */
+  static final long NO_DEADLINE_CREDIT_WAIT_MS = 60_000;
+
+  /**
+   * Sends a stream's items, then its end marker; runs on a worker thread (waiting there for
+   * acknowledgements and grants is what the worker is for). With a caller's window, at most that
+   * many items are sent ahead of what the caller has taken: it grants more on the subject named by
+   * the first item's {@code sb-stream-credit-to}.
+   */
   private void pump(
-      LiveMessage m, MethodDescriptor md, String to, long deadlineMs, Iterator<?> items) {
+      LiveMessage m,
+      MethodDescriptor md,
+      String to,
+      long deadlineMs,
+      int creditWindow,
+      Iterator<?> items) {
     long seq = 0;
     List<CompletableFuture<?>> window = new ArrayList<>(STREAM_WINDOW);
     SwitchboardClientException failure = null;
+    Semaphore credits = new Semaphore(creditWindow);
+    String creditTo = null;
+    SwitchboardClient.Subscription grants = null;
     try {
+      if (creditWindow > 0) {
+        creditTo = services.newInbox();
+        grants =
+            client.subscribe(
+                creditTo, null, g -> credits.release(grantOf(Wire.read(g.headers()))), null);
+      }
       while (items.hasNext()) {
+        if (creditWindow > 0 && !awaitCredit(credits, deadlineMs)) {
+          long nowMs = clock.nowMs();
+          failure =
+              deadlineMs != CallContext.NO_DEADLINE && nowMs >= deadlineMs
+                  ? Errors.of(
+                      ErrorCode.DEADLINE_EXCEEDED,
+                      m.subject(),
+                      nowMs - deadlineMs,
+                      " after " + seq + " stream items; the responder stopped")
+                  : Errors.of(
+                      ErrorCode.REPLY_STREAM_BROKEN,
+                      m.subject(),
+                      "stopped: the caller granted no more items for "
+                          + NO_DEADLINE_CREDIT_WAIT_MS
+                          + " ms",
+                      seq);
+          break;
+        }
         long nowMs = clock.nowMs();
         if (deadlineMs != CallContext.NO_DEADLINE && nowMs >= deadlineMs) {
           failure =
@@ -262,6 +329,9 @@ final class Responder implements Registration {
         Map<String, String> h = new LinkedHashMap<>();
         h.put(ServiceHeaders.CONTENT_TYPE, codec.contentType());
         h.put(ServiceHeaders.STREAM_SEQ, Long.toString(seq));
+        if (seq == 0 && creditTo != null) {
+          h.put(ServiceHeaders.STREAM_CREDIT_TO, creditTo);
+        }
         byte[] payload = Coding.encode(codec, item, h);
         window.add(client.publishAsync(publish(to, h, payload)));
         seq++;
@@ -274,8 +344,15 @@ final class Responder implements Registration {
       }
     } catch (SwitchboardClientException e) {
       failure = e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failure = Errors.of(ErrorCode.SERVICE_FAILED, m.subject(), "the services layer closed");
     } catch (RuntimeException e) {
       failure = failure(m.subject(), e);
+    } finally {
+      if (grants != null) {
+        grants.close();
+      }
     }
     Map<String, String> h = new LinkedHashMap<>();
     List<Header> end;
@@ -291,6 +368,26 @@ final class Responder implements Registration {
     }
     count(md, failure);
     send(client.publishAsync(p), m);
+  }
+
+  /** Waits for one item's credit until the deadline (or the no-deadline limit). */
+  private boolean awaitCredit(Semaphore credits, long deadlineMs) throws InterruptedException {
+    long waitMs =
+        deadlineMs == CallContext.NO_DEADLINE
+            ? NO_DEADLINE_CREDIT_WAIT_MS
+            : Math.max(0, deadlineMs - clock.nowMs());
+    return credits.tryAcquire(waitMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** The items a grant adds (0 for a malformed one, which is ignored: it cannot over-grant). */
+  private static int grantOf(Map<String, String> headers) {
+    try {
+      int n = Integer.parseInt(headers.getOrDefault(ServiceHeaders.STREAM_CREDIT, "0").trim());
+      return Math.max(0, Math.min(n, MAX_STREAM_WINDOW));
+    } catch (NumberFormatException e) {
+      LOG.debug("malformed stream grant ignored: {}", headers);
+      return 0;
+    }
   }
 
   private static PublishBuilder publish(String to, Map<String, String> headers, byte[] payload) {

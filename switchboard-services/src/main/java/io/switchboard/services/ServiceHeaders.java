@@ -29,5 +29,17 @@ public final class ServiceHeaders {
   /** On the stream's completion marker (empty payload): how many items were sent. */
   public static final String STREAM_END = "sb-stream-end";
 
+  /**
+   * On a streaming request: how many items the caller takes before it grants more (its window).
+   * Without it the responder is paced only by the server's acknowledgements.
+   */
+  public static final String STREAM_WINDOW = "sb-stream-window";
+
+  /** On a stream's first item: the subject the caller sends its grants to. */
+  public static final String STREAM_CREDIT_TO = "sb-stream-credit-to";
+
+  /** On a grant (empty payload, to {@link #STREAM_CREDIT_TO}): how many more items may come. */
+  public static final String STREAM_CREDIT = "sb-stream-credit";
+
   private ServiceHeaders() {}
 }

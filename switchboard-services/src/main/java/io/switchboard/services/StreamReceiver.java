@@ -15,6 +15,21 @@ import java.util.function.Consumer;
  * callback thread (one at a time); {@link #fail} and {@link #attach} may come from any thread.
  */
 final class StreamReceiver {
+  /**
+   * Items the responder may send ahead of what this caller has handed on; it grants half a window
+   * at a time. Small enough that the server never has to drop items for a slow caller (64 items of
+   * up to the frame limit), large enough to keep a round trip's worth in flight.
+   */
+  static final int WINDOW = 64;
+
+  private final SwitchboardClient client;
+
+  /** Where to send grants (from the first item); callback thread only. */
+  private String creditTo;
+
+  /** Items handed on since the last grant; callback thread only. */
+  private int sinceGrant;
+
   private final Codec codec;
   private final String subject;
   private final Type itemType;
@@ -26,7 +41,13 @@ final class StreamReceiver {
 
   private volatile SwitchboardClient.Subscription subscription;
 
-  StreamReceiver(Codec codec, String subject, Type itemType, Consumer<Object> action) {
+  StreamReceiver(
+      Codec codec,
+      String subject,
+      Type itemType,
+      Consumer<Object> action,
+      SwitchboardClient client) {
+    this.client = client;
     this.codec = codec;
     this.subject = subject;
     this.itemType = itemType;
@@ -105,11 +126,34 @@ final class StreamReceiver {
         return;
       }
       Object item = Coding.decode(codec, "the caller", subject, h, m.payload(), itemType);
+      if (seq == 0) {
+        creditTo = h.get(ServiceHeaders.STREAM_CREDIT_TO);
+      }
       received = seq + 1;
       action.accept(item);
+      grant();
     } catch (RuntimeException e) {
       fail(e);
     }
+  }
+
+  /** Grants half a window once half a window has been handed on (to a responder that asked). */
+  private void grant() {
+    if (creditTo == null || client == null || ++sinceGrant < WINDOW / 2) {
+      return;
+    }
+    int n = sinceGrant;
+    sinceGrant = 0;
+    client
+        .publishAsync(
+            io.switchboard.client.PublishBuilder.to(creditTo, new byte[0])
+                .header(ServiceHeaders.STREAM_CREDIT, Integer.toString(n)))
+        .whenComplete(
+            (ack, err) -> {
+              if (err != null) {
+                fail(err);
+              }
+            });
   }
 
   private long parse(String text, String header) {

@@ -400,6 +400,40 @@ class ServicesEndToEndTest {
   }
 
   @Test
+  void shouldNeverSendMoreThanTheCallersWindowAheadOfWhatItTook() {
+    AtomicLong produced = new AtomicLong();
+    responder.serve(
+        Quotes.class,
+        new QuoteBook() {
+          @Override
+          public ReplyStream<Quote> history(QuoteRequest request) {
+            return ReplyStream.of(
+                LongStream.range(0, 2_000)
+                    .mapToObj(i -> new Quote("PACED", produced.incrementAndGet(), List.of())));
+          }
+        },
+        json());
+    Quotes quotes = caller.client(Quotes.class, json().withTimeoutMs(60_000));
+    AtomicLong consumed = new AtomicLong();
+    AtomicLong worstLead = new AtomicLong();
+
+    long n =
+        quotes
+            .history(new QuoteRequest("X"))
+            .forEach(
+                q -> {
+                  long lead = produced.get() - consumed.incrementAndGet();
+                  worstLead.accumulateAndGet(lead, Math::max);
+                })
+            .join();
+
+    assertThat(n).isEqualTo(2_000);
+    assertThat(worstLead.get())
+        .as("items produced ahead of the caller")
+        .isLessThanOrEqualTo(StreamReceiver.WINDOW);
+  }
+
+  @Test
   void shouldStopServingWhenTheRegistrationIsClosed() {
     Registration served = responder.serve(Quotes.class, new QuoteBook(), json());
     Quotes quotes = caller.client(Quotes.class, json().withRetries(1, 1, 1));

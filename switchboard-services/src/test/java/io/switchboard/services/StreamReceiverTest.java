@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 class StreamReceiverTest {
   final JsonCodec codec = new JsonCodec();
   final List<Object> seen = new ArrayList<>();
-  final StreamReceiver rx = new StreamReceiver(codec, "svc.quotes.history", Quote.class, seen::add);
+  final StreamReceiver rx =
+      new StreamReceiver(codec, "svc.quotes.history", Quote.class, seen::add, null);
 
   LiveMessage item(long seq) throws Exception {
     byte[] payload = codec.encode(new Quote("A", seq, List.of()), new java.util.HashMap<>());
