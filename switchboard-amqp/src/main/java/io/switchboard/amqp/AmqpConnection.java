@@ -812,13 +812,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         boolean noWait = bind && m.bit(4);
         if (bind) {
           await(
-              model.bind(q, x, key, ctx.executor()),
+              model.bind(q, x, key, m.table(5), ctx.executor()),
               c,
               m,
               () -> reply(c, noWait, AmqpMethod.of("queue.bind-ok")));
         } else {
           await(
-              model.unbind(q, x, key, ctx.executor()),
+              model.unbind(q, x, key, m.table(4), ctx.executor()),
               c,
               m,
               () -> send(n, AmqpMethod.of("queue.unbind-ok")));
@@ -1218,7 +1218,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           m);
       return;
     }
-    boolean routable = model.routable(x, key);
+    Map<String, Object> headers = h.headers();
+    boolean routable = model.routable(x, key, headers == null ? Map.of() : headers);
     if (mandatory && !routable) {
       sendContent(
           c.number,

@@ -95,13 +95,12 @@ final class AmqpModel {
    * queues left by the previous run. Runs on the server's thread at start.
    */
   void load() {
-    for (String name : List.of("", "amq.direct", "amq.fanout", "amq.topic")) {
-      String type =
-          name.isEmpty()
-              ? "direct"
-              : name.substring(4).equals("direct") ? "direct" : name.substring(4);
+    for (String name : List.of("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers")) {
+      String type = name.isEmpty() ? "direct" : name.substring(4);
       exchanges.put(name, new Exchange(name, type, true, false, false));
     }
+    exchanges.put("amq.match", new Exchange("amq.match", "headers", true, false, false));
+    broker.bindingFilter(OWNER, this::accepts);
     boolean exists =
         broker.listStreams().stream().anyMatch(s -> s.config().name().equals(META_STREAM));
     if (!exists) {
@@ -187,11 +186,10 @@ final class AmqpModel {
         throw AmqpException.channel(
             AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
       }
-      if (!type.equals("direct") && !type.equals("fanout") && !type.equals("topic")) {
-        if (type.equals("headers")) {
-          throw AmqpException.connection(
-              AmqpException.NOT_IMPLEMENTED, "headers exchanges are not served yet");
-        }
+      if (!type.equals("direct")
+          && !type.equals("fanout")
+          && !type.equals("topic")
+          && !type.equals("headers")) {
         throw AmqpException.connection(
             AmqpException.COMMAND_INVALID, "invalid exchange type '" + type + "'");
       }
@@ -574,6 +572,22 @@ final class AmqpModel {
     return name;
   }
 
+  /**
+   * The name of a headers binding: as RabbitMQ, a binding is told apart by its arguments too, so
+   * the key carries their hash.
+   */
+  static String bindingName(
+      Exchange x, String queue, String key, Map<String, Object> args, int variant) {
+    if (!x.type().equals("headers") || args == null || args.isEmpty()) {
+      return bindingName(queue, x.name(), key, variant);
+    }
+    return bindingName(queue, x.name(), key + "|args:" + sha(hex(table(args))), variant);
+  }
+
+  private static String hex(byte[] b) {
+    return java.util.HexFormat.of().formatHex(b);
+  }
+
   private static String sha(String s) {
     try {
       byte[] d =
@@ -597,37 +611,114 @@ final class AmqpModel {
     return out;
   }
 
-  CompletableFuture<Void> bind(Queue q, Exchange x, String key, Executor loop) {
+  /** Binding arguments of a headers binding, stored in the binding (hex of the table) at most. */
+  static final int MAX_BINDING_ARGS_BYTES = BindingSpec.MAX_ENTRY_LENGTH / 2;
+
+  CompletableFuture<Void> bind(
+      Queue q, Exchange x, String key, Map<String, Object> args, Executor loop) {
     if (x.name().isEmpty()) {
       throw AmqpException.channel(
           AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
     }
     List<String> patterns = AmqpSubjects.patterns(x.type(), x.name(), key);
+    String match = null;
+    String argsHex = null;
+    if (x.type().equals("headers")) {
+      HeadersMatch.of(args == null ? Map.of() : args); // refuses a bad x-match
+      byte[] t = table(args == null ? Map.of() : args);
+      if (t.length > MAX_BINDING_ARGS_BYTES) {
+        throw AmqpException.channel(
+            AmqpException.PRECONDITION_FAILED,
+            "headers binding arguments of "
+                + t.length
+                + " bytes; at most "
+                + MAX_BINDING_ARGS_BYTES
+                + " are served");
+      }
+      match = "headers";
+      argsHex = hex(t);
+    } else if (AmqpSubjects.needsFilter(x.type(), key)) {
+      match = "topic";
+    }
     List<CompletableFuture<Void>> all = new ArrayList<>();
     for (int i = 0; i < patterns.size(); i++) {
-      BindingSpec spec =
+      BindingSpec.Builder spec =
           BindingSpec.builder(
-                  OWNER, bindingName(q.name(), x.name(), key, i), patterns.get(i), q.stream())
+                  OWNER, bindingName(x, q.name(), key, args, i), patterns.get(i), q.stream())
               .fixedSubject(AmqpSubjects.queueSubject(q.name()))
               .argument("exchange", x.name())
               .argument("queue", q.name())
-              .argument("key", key)
-              .build();
-      all.add(broker.bindDurable(spec, loop));
+              .argument("key", key);
+      if (match != null) {
+        spec.argument("match", match);
+      }
+      if (argsHex != null) {
+        spec.argument("args", argsHex);
+      }
+      all.add(broker.bindDurable(spec.build(), loop));
     }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
   }
 
-  CompletableFuture<Void> unbind(Queue q, Exchange x, String key, Executor loop) {
+  CompletableFuture<Void> unbind(
+      Queue q, Exchange x, String key, Map<String, Object> args, Executor loop) {
     List<CompletableFuture<Boolean>> all = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      all.add(broker.unbind(OWNER, bindingName(q.name(), x.name(), key, i), loop));
+      all.add(broker.unbind(OWNER, bindingName(x, q.name(), key, args, i), loop));
     }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
   }
 
-  /** Whether a publish to {@code exchange} with {@code key} reaches a queue (mandatory). */
-  boolean routable(Exchange x, String key) {
+  /** Parsed headers-binding arguments, by their hex (bounded: cleared when full). */
+  private final Map<String, HeadersMatch> headersMatches = new ConcurrentHashMap<>();
+
+  private static final int MAX_CACHED_MATCHES = 100_000;
+
+  private HeadersMatch headersMatch(String argsHex) {
+    HeadersMatch hm = headersMatches.get(argsHex);
+    if (hm == null) {
+      if (headersMatches.size() >= MAX_CACHED_MATCHES) {
+        headersMatches.clear();
+      }
+      hm =
+          HeadersMatch.of(
+              AmqpTypes.readTable(
+                  Unpooled.wrappedBuffer(java.util.HexFormat.of().parseHex(argsHex))));
+      headersMatches.put(argsHex, hm);
+    }
+    return hm;
+  }
+
+  /**
+   * The broker's filter of this front end's bindings ({@link Broker#bindingFilter}): a topic key
+   * with '#' between words is matched word by word, a headers binding on the message's headers.
+   * Runs in every publish its pattern matches; does not block.
+   */
+  boolean accepts(BindingSpec spec, Message m) {
+    String match = spec.arguments().get("match");
+    if (match == null) {
+      return true;
+    }
+    try {
+      return switch (match) {
+        case "topic" ->
+            AmqpSubjects.matchWords(
+                AmqpSubjects.words(spec.arguments().get("key")),
+                AmqpSubjects.keyWords(m.subject()));
+        case "headers" ->
+            headersMatch(spec.arguments().get("args")).matches(HeadersMatch.headersOf(m));
+        default -> false;
+      };
+    } catch (RuntimeException e) {
+      return false; // a binding we cannot read copies nothing
+    }
+  }
+
+  /**
+   * Whether a publish to {@code exchange} with {@code key} and {@code headers} reaches a queue
+   * (mandatory).
+   */
+  boolean routable(Exchange x, String key, Map<String, Object> headers) {
     if (x.name().isEmpty()) {
       return queues.containsKey(key);
     }
@@ -637,6 +728,13 @@ final class AmqpModel {
           switch (x.type()) {
             case "fanout" -> true;
             case "topic" -> AmqpSubjects.topicMatches(k, key);
+            case "headers" -> {
+              try {
+                yield headersMatch(b.arguments().get("args")).matches(headers);
+              } catch (RuntimeException e) {
+                yield false;
+              }
+            }
             default -> k.equals(key);
           };
       if (hit) {
