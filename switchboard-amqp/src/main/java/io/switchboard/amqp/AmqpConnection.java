@@ -791,9 +791,35 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             m,
             () -> reply(c, noWait, AmqpMethod.of("exchange.delete-ok")));
       }
-      case "exchange.bind", "exchange.unbind" ->
-          throw AmqpException.connection(
-              AmqpException.NOT_IMPLEMENTED, "exchange-to-exchange bindings are not served yet");
+      case "exchange.bind", "exchange.unbind" -> {
+        boolean bind = m.is("exchange.bind");
+        String destination = m.str(1);
+        AmqpModel.Exchange source = exchange(m.str(2));
+        check(Permission.ADMIN, AmqpSubjects.escape(destination), "exchange '" + destination + "'");
+        if (bind
+            && access.decide(Permission.SUBSCRIBE, AmqpSubjects.escape(source.name()) + ".>")
+                == io.switchboard.spi.security.Decision.DENY) {
+          check(
+              Permission.SUBSCRIBE,
+              AmqpSubjects.escape(source.name()) + ".>",
+              "exchange '" + source.name() + "'");
+        }
+        boolean noWait = m.bit(4);
+        if (bind) {
+          await(
+              model.bindExchange(
+                  exchange(destination), source, m.str(3), m.table(5), ctx.executor()),
+              c,
+              m,
+              () -> reply(c, noWait, AmqpMethod.of("exchange.bind-ok")));
+        } else {
+          await(
+              model.unbindExchange(destination, source, m.str(3), m.table(5), ctx.executor()),
+              c,
+              m,
+              () -> reply(c, noWait, AmqpMethod.of("exchange.unbind-ok")));
+        }
+      }
       case "queue.declare" -> queueDeclare(c, m);
       case "queue.bind", "queue.unbind" -> {
         boolean bind = m.is("queue.bind");

@@ -67,7 +67,45 @@ final class AmqpModel {
       Map<String, Object> arguments,
       Object owner) {}
 
+  /**
+   * An exchange-to-exchange binding: messages {@code source} routes with {@code key} (and {@code
+   * args}, for a headers source) go on to {@code destination}'s bindings too.
+   */
+  record ExchangeBinding(
+      String destination, String source, String key, Map<String, Object> args, String argsHex) {
+    String id() {
+      return sha(
+          destination.length()
+              + ":"
+              + destination
+              + "|"
+              + source.length()
+              + ":"
+              + source
+              + "|"
+              + key.length()
+              + ":"
+              + key
+              + "|"
+              + argsHex);
+    }
+  }
+
+  /** Exchange-to-exchange bindings at most (each may multiply the broker bindings derived). */
+  static final int MAX_EXCHANGE_BINDINGS = 10_000;
+
+  /** Exchanges a message may pass through on its way to a queue, at most (RabbitMQ: no limit). */
+  static final int MAX_HOPS = 8;
+
+  /** Broker bindings derived from exchange-to-exchange bindings, at most. */
+  static final int MAX_DERIVED = 100_000;
+
   private final Broker broker;
+  private final Map<String, ExchangeBinding> exchangeBindings = new ConcurrentHashMap<>();
+
+  /** The derivation in progress: one at a time, in order. */
+  private CompletableFuture<Void> deriving = CompletableFuture.completedFuture(null);
+
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
   private final Map<String, Queue> queues = new ConcurrentHashMap<>();
 
@@ -128,6 +166,19 @@ final class AmqpModel {
                 true,
                 "true".equals(text(m, "auto-delete")),
                 "true".equals(text(m, "internal"))));
+      } else if (subject.startsWith("e2e.")) {
+        Map<String, Object> args =
+            m.payload().length == 0
+                ? Map.of()
+                : AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload()));
+        ExchangeBinding b =
+            new ExchangeBinding(
+                text(m, "destination"),
+                text(m, "source"),
+                text(m, "key"),
+                args,
+                java.util.HexFormat.of().formatHex(m.payload()));
+        exchangeBindings.put(b.id(), b);
       } else if (subject.startsWith("queue.")) {
         String name = AmqpSubjects.unescape(subject.substring("queue.".length()));
         String stream = text(m, "stream");
@@ -150,6 +201,11 @@ final class AmqpModel {
         broker.deleteStream(name); // a transient queue of the previous run
       }
     }
+    exchangeBindings
+        .values()
+        .removeIf(
+            b -> !exchanges.containsKey(b.source()) || !exchanges.containsKey(b.destination()));
+    derive().join(); // the start may block: nothing is served yet
   }
 
   private static String text(Message m, String header) {
@@ -249,8 +305,23 @@ final class AmqpModel {
       throw AmqpException.channel(
           AmqpException.PRECONDITION_FAILED, "exchange '" + name + "' in vhost '/' in use");
     }
+    List<ExchangeBinding> e2e =
+        exchangeBindings.values().stream()
+            .filter(b -> b.destination().equals(name) || b.source().equals(name))
+            .toList();
+    if (ifUnused && e2e.stream().anyMatch(b -> b.source().equals(name))) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED, "exchange '" + name + "' in vhost '/' in use");
+    }
     Exchange removed = exchanges.remove(name);
-    CompletableFuture<?>[] all = new CompletableFuture<?>[bound.size() + 1];
+    List<CompletableFuture<Void>> unbound = new ArrayList<>();
+    for (ExchangeBinding b : e2e) {
+      unbound.add(removeExchangeBinding(b, loop));
+    }
+    CompletableFuture<?>[] all = new CompletableFuture<?>[bound.size() + 2];
+    all[bound.size() + 1] =
+        CompletableFuture.allOf(unbound.toArray(CompletableFuture[]::new))
+            .thenCompose(ignored -> derive());
     for (int i = 0; i < bound.size(); i++) {
       all[i] = broker.unbind(OWNER, bound.get(i).name(), loop);
     }
@@ -657,7 +728,12 @@ final class AmqpModel {
       }
       all.add(broker.bindDurable(spec.build(), loop));
     }
-    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    return afterBindings(CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
+  }
+
+  /** A queue binding changed: the bindings derived through exchange bindings follow. */
+  private CompletableFuture<Void> afterBindings(CompletableFuture<Void> changed) {
+    return exchangeBindings.isEmpty() ? changed : changed.thenCompose(ignored -> derive());
   }
 
   CompletableFuture<Void> unbind(
@@ -666,7 +742,204 @@ final class AmqpModel {
     for (int i = 0; i < 2; i++) {
       all.add(broker.unbind(OWNER, bindingName(x, q.name(), key, args, i), loop));
     }
+    return afterBindings(CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
+  }
+
+  // ------------------------------------------------------------------ exchange-to-exchange
+
+  /** The hex of binding arguments as stored: a headers binding's, at most 512 bytes encoded. */
+  private static String argsHex(Exchange source, Map<String, Object> args) {
+    if (!source.type().equals("headers")) {
+      return "";
+    }
+    Map<String, Object> a = args == null ? Map.of() : args;
+    HeadersMatch.of(a); // refuses a bad x-match
+    byte[] t = table(a);
+    if (t.length > MAX_BINDING_ARGS_BYTES) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED,
+          "headers binding arguments of "
+              + t.length
+              + " bytes; at most "
+              + MAX_BINDING_ARGS_BYTES
+              + " are served");
+    }
+    return hex(t);
+  }
+
+  /** exchange.bind: {@code source}'s messages matching {@code key} go on to {@code destination}. */
+  CompletableFuture<Void> bindExchange(
+      Exchange destination, Exchange source, String key, Map<String, Object> args, Executor loop) {
+    if (destination.name().isEmpty() || source.name().isEmpty()) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
+    }
+    ExchangeBinding b =
+        new ExchangeBinding(
+            destination.name(),
+            source.name(),
+            key,
+            args == null ? Map.of() : Map.copyOf(args),
+            argsHex(source, args));
+    synchronized (this) {
+      if (!exchangeBindings.containsKey(b.id())
+          && exchangeBindings.size() >= MAX_EXCHANGE_BINDINGS) {
+        throw AmqpException.channel(
+            AmqpException.RESOURCE_ERROR,
+            MAX_EXCHANGE_BINDINGS + " exchange-to-exchange bindings exist (the limit)");
+      }
+      exchangeBindings.put(b.id(), b);
+    }
+    CompletableFuture<Void> stored =
+        destination.durable() && source.durable()
+            ? store(
+                meta("e2e." + b.id(), java.util.HexFormat.of().parseHex(b.argsHex()))
+                    .withHeader("destination", bytes(b.destination()))
+                    .withHeader("source", bytes(b.source()))
+                    .withHeader("key", bytes(b.key())),
+                loop)
+            : CompletableFuture.completedFuture(null);
+    return stored.thenCompose(ignored -> derive());
+  }
+
+  /** exchange.unbind; idempotent. */
+  CompletableFuture<Void> unbindExchange(
+      String destination, Exchange source, String key, Map<String, Object> args, Executor loop) {
+    ExchangeBinding b =
+        new ExchangeBinding(destination, source.name(), key, Map.of(), argsHex(source, args));
+    ExchangeBinding had = exchangeBindings.get(b.id());
+    if (had == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return removeExchangeBinding(had, loop).thenCompose(ignored -> derive());
+  }
+
+  private CompletableFuture<Void> removeExchangeBinding(ExchangeBinding b, Executor loop) {
+    exchangeBindings.remove(b.id());
+    return store(meta("e2e." + b.id(), new byte[0]).withHeader("deleted", bytes("true")), loop);
+  }
+
+  /** A queue binding as the derivation reads it. */
+  private record QueueBinding(
+      String queue, String stream, String exchange, String key, String hex) {}
+
+  /** One exchange a message passes: the type of the exchange, the binding's key and arguments. */
+  private record Hop(String type, String key, String hex) {}
+
+  /**
+   * Brings the broker bindings derived from exchange-to-exchange bindings in line with them: for
+   * every queue binding to exchange X and every chain of exchange bindings Y1 → … → X (no exchange
+   * twice, at most {@value #MAX_HOPS}), one broker binding (per subject pattern of Y1's first hop)
+   * copies Y1's messages to the queue when each hop matches ({@link #accepts}). Runs one at a time;
+   * what is already in force is left as it is.
+   */
+  CompletableFuture<Void> derive() {
+    CompletableFuture<Void> next;
+    synchronized (this) {
+      next = deriving.handle((ok, e) -> null).thenCompose(ignored -> deriveNow());
+      deriving = next;
+    }
+    return next;
+  }
+
+  private CompletableFuture<Void> deriveNow() {
+    Map<String, BindingSpec> wanted = new java.util.LinkedHashMap<>();
+    Map<String, BindingSpec> existing = new java.util.HashMap<>();
+    Set<String> seen = new HashSet<>();
+    List<QueueBinding> queueBindings = new ArrayList<>();
+    for (BindingSpec b : broker.bindings(OWNER)) {
+      Map<String, String> a = b.arguments();
+      if ("chain".equals(a.get("match"))) {
+        existing.put(b.name(), b);
+      } else if (a.get("exchange") != null && a.get("queue") != null) {
+        String hex = a.getOrDefault("args", "");
+        if (seen.add(
+            a.get("queue") + "\u0000" + a.get("exchange") + "\u0000" + a.get("key") + hex)) {
+          queueBindings.add(
+              new QueueBinding(a.get("queue"), b.stream(), a.get("exchange"), a.get("key"), hex));
+        }
+      }
+    }
+    if (!exchangeBindings.isEmpty()) {
+      for (QueueBinding qb : queueBindings) {
+        Exchange x = exchanges.get(qb.exchange());
+        if (x == null) {
+          continue;
+        }
+        List<Hop> tail = new ArrayList<>();
+        tail.add(new Hop(x.type(), qb.key(), qb.hex()));
+        Set<String> visited = new HashSet<>();
+        visited.add(x.name());
+        chains(qb, x.name(), tail, visited, wanted);
+      }
+    }
+    List<CompletableFuture<?>> all = new ArrayList<>();
+    for (Map.Entry<String, BindingSpec> e : wanted.entrySet()) {
+      if (!e.getValue().equals(existing.remove(e.getKey()))) {
+        all.add(broker.bindDurable(e.getValue(), Runnable::run));
+      }
+    }
+    for (String gone : existing.keySet()) {
+      all.add(broker.unbind(OWNER, gone, Runnable::run));
+    }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+  }
+
+  /** Walks exchange bindings backwards from {@code to}, adding a derived binding per chain. */
+  private void chains(
+      QueueBinding qb,
+      String to,
+      List<Hop> tail,
+      Set<String> visited,
+      Map<String, BindingSpec> out) {
+    if (tail.size() > MAX_HOPS || out.size() >= MAX_DERIVED) {
+      return;
+    }
+    for (ExchangeBinding eb : exchangeBindings.values()) {
+      Exchange source = exchanges.get(eb.source());
+      if (!eb.destination().equals(to) || source == null || !visited.add(source.name())) {
+        continue;
+      }
+      List<Hop> hops = new ArrayList<>();
+      hops.add(new Hop(source.type(), eb.key(), eb.argsHex()));
+      hops.addAll(tail);
+      StringBuilder id = new StringBuilder(qb.queue()).append('|').append(source.name());
+      for (Hop h : hops) {
+        id.append('|').append(h.type()).append(':').append(h.key()).append(':').append(h.hex());
+      }
+      String base = "via:" + sha(id.toString());
+      List<String> patterns = AmqpSubjects.patterns(source.type(), source.name(), eb.key());
+      for (int i = 0; i < patterns.size(); i++) {
+        BindingSpec.Builder spec =
+            BindingSpec.builder(OWNER, base + "|" + i, patterns.get(i), qb.stream())
+                .fixedSubject(AmqpSubjects.queueSubject(qb.queue()))
+                .argument("queue", qb.queue())
+                .argument("source", source.name())
+                .argument("match", "chain")
+                .argument("hops", Integer.toString(hops.size()));
+        for (int h = 0; h < hops.size(); h++) {
+          spec.argument("t" + h, hops.get(h).type())
+              .argument("k" + h, hops.get(h).key())
+              .argument("a" + h, hops.get(h).hex());
+        }
+        out.put(base + "|" + i, spec.build());
+      }
+      chains(qb, source.name(), hops, visited, out);
+      visited.remove(source.name());
+    }
+  }
+
+  /**
+   * Whether one hop (an exchange of {@code type}, a binding's key and arguments) routes a message.
+   */
+  private boolean hop(
+      String type, String key, String hex, List<String> words, Map<String, Object> headers) {
+    return switch (type) {
+      case "fanout" -> true;
+      case "topic" -> AmqpSubjects.matchWords(AmqpSubjects.words(key), words);
+      case "headers" -> headersMatch(hex).matches(headers);
+      default -> AmqpSubjects.words(key).equals(words);
+    };
   }
 
   /** Parsed headers-binding arguments, by their hex (bounded: cleared when full). */
@@ -707,6 +980,21 @@ final class AmqpModel {
                 AmqpSubjects.keyWords(m.subject()));
         case "headers" ->
             headersMatch(spec.arguments().get("args")).matches(HeadersMatch.headersOf(m));
+        case "chain" -> {
+          Map<String, String> a = spec.arguments();
+          List<String> words = AmqpSubjects.keyWords(m.subject());
+          Map<String, Object> headers = null;
+          int n = Integer.parseInt(a.get("hops"));
+          boolean ok = true;
+          for (int h = 0; h < n && ok; h++) {
+            String type = a.get("t" + h);
+            if (type.equals("headers") && headers == null) {
+              headers = HeadersMatch.headersOf(m);
+            }
+            ok = hop(type, a.get("k" + h), a.get("a" + h), words, headers);
+          }
+          yield ok;
+        }
         default -> false;
       };
     } catch (RuntimeException e) {
@@ -722,6 +1010,40 @@ final class AmqpModel {
     if (x.name().isEmpty()) {
       return queues.containsKey(key);
     }
+    return routable(x, key, headers, new HashSet<>());
+  }
+
+  private boolean routable(
+      Exchange x, String key, Map<String, Object> headers, Set<String> visited) {
+    if (!visited.add(x.name()) || visited.size() > MAX_HOPS + 1) {
+      return false;
+    }
+    if (routesToQueue(x, key, headers)) {
+      return true;
+    }
+    List<String> words = AmqpSubjects.words(key);
+    for (ExchangeBinding eb : exchangeBindings.values()) {
+      Exchange dest = exchanges.get(eb.destination());
+      if (eb.source().equals(x.name())
+          && dest != null
+          && hopSafely(x.type(), eb.key(), eb.argsHex(), words, headers)
+          && routable(dest, key, headers, visited)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean hopSafely(
+      String type, String key, String hex, List<String> words, Map<String, Object> headers) {
+    try {
+      return hop(type, key, hex, words, headers);
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private boolean routesToQueue(Exchange x, String key, Map<String, Object> headers) {
     for (BindingSpec b : bindingsOf(x.name(), null)) {
       String k = b.arguments().get("key");
       boolean hit =

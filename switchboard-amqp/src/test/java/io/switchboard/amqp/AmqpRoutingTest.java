@@ -233,4 +233,73 @@ class AmqpRoutingTest {
             e -> assertThat(((AMQP.Channel.Close) e.getReason()).getReplyCode()).isEqualTo(406));
     assertThat(connection.isOpen()).isTrue();
   }
+
+  @Test
+  void exchangeToExchangeBindingsRouteThroughChainsAndCyclesAndSurviveARestart() throws Exception {
+    Channel ch = connection.createChannel();
+    ch.exchangeDeclare("src", BuiltinExchangeType.TOPIC, true);
+    ch.exchangeDeclare("dst", BuiltinExchangeType.DIRECT, true);
+    ch.exchangeDeclare("hdr", BuiltinExchangeType.HEADERS, true);
+    ch.queueDeclare("eq", true, false, false, null);
+    ch.queueBind("eq", "dst", "a.b");
+    ch.exchangeBind("dst", "src", "a.#"); // src's "a.…" go on to dst, which wants "a.b"
+    ch.exchangeBind("src", "hdr", "", Map.of("x-match", "any", "via", "hdr")); // a chain
+    ch.exchangeBind("src", "dst", "a.b"); // and a cycle: dst -> src -> dst
+    ch.confirmSelect();
+    ch.basicPublish("src", "a.b", null, utf8("src a.b"));
+    ch.basicPublish("src", "a.c", null, utf8("src a.c"));
+    ch.basicPublish("hdr", "a.b", headers(Map.of("via", "hdr")), utf8("hdr a.b"));
+    ch.basicPublish("hdr", "a.b", headers(Map.of("via", "other")), utf8("hdr other"));
+    ch.basicPublish("dst", "a.b", null, utf8("dst a.b")); // once, though the cycle comes back
+    ch.waitForConfirmsOrDie(10_000);
+    GetResponse first = ch.basicGet("eq", true);
+    assertThat(first.getEnvelope().getExchange()).isEqualTo("src"); // where it was published
+    assertThat(first.getEnvelope().getRoutingKey()).isEqualTo("a.b");
+    List<String> got = new ArrayList<>(List.of(text(first.getBody())));
+    got.addAll(drain(ch, "eq"));
+    assertThat(got).containsExactly("src a.b", "hdr a.b", "dst a.b");
+
+    restart();
+    Channel after = connection.createChannel();
+    List<String> returned = new CopyOnWriteArrayList<>();
+    after.addReturnListener(r -> returned.add(text(r.getBody())));
+    after.confirmSelect();
+    after.basicPublish("hdr", "a.b", true, headers(Map.of("via", "hdr")), utf8("after restart"));
+    after.basicPublish("src", "a.c", true, null, utf8("unroutable"));
+    after.waitForConfirmsOrDie(10_000);
+    assertThat(drain(after, "eq")).containsExactly("after restart");
+    assertThat(returned).containsExactly("unroutable");
+
+    after.exchangeUnbind("dst", "src", "a.#");
+    after.basicPublish("src", "a.b", true, null, utf8("unbound"));
+    after.waitForConfirmsOrDie(10_000);
+    assertThat(drain(after, "eq")).isEmpty();
+    assertThat(returned).containsExactly("unroutable", "unbound");
+
+    // A queue bound after the exchange binding gets the chain too; deleting a middle exchange
+    // takes its exchange bindings with it.
+    after.exchangeDeclare("mid", BuiltinExchangeType.FANOUT, false);
+    after.exchangeBind("mid", "src", "x.*");
+    after.queueDeclare("late", false, false, false, null);
+    after.queueBind("late", "mid", "");
+    after.basicPublish("src", "x.y", null, utf8("late"));
+    after.waitForConfirmsOrDie(10_000);
+    assertThat(drain(after, "late")).containsExactly("late");
+    after.exchangeDelete("mid");
+    after.basicPublish("src", "x.y", true, null, utf8("mid gone"));
+    after.waitForConfirmsOrDie(10_000);
+    assertThat(returned).contains("mid gone");
+    assertThat(drain(after, "late")).isEmpty();
+  }
+
+  @Test
+  void anExchangeBindToAMissingExchangeIs404() throws Exception {
+    Channel ch = connection.createChannel();
+    assertThatThrownBy(() -> ch.exchangeBind("amq.fanout", "nope", ""))
+        .isInstanceOf(IOException.class)
+        .cause()
+        .isInstanceOfSatisfying(
+            ShutdownSignalException.class,
+            e -> assertThat(((AMQP.Channel.Close) e.getReason()).getReplyCode()).isEqualTo(404));
+  }
 }
