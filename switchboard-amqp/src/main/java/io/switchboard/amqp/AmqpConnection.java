@@ -134,7 +134,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** A delivery the client has not acknowledged; {@code consumer} null for basic.get. */
-  private record Unacked(Delivery delivery, Consumer consumer, String stream) {}
+  private record Unacked(
+      Delivery delivery, Consumer consumer, String stream, AmqpModel.Queue queue) {}
 
   /** One channel's state. */
   private final class Chan {
@@ -883,6 +884,12 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         Consumer k = c.consumers.remove(tag);
         if (k != null) {
           cancelConsumer(k);
+          if (k.queue.args().singleActiveConsumer()
+              && c.unacked.values().stream().noneMatch(u -> u.consumer() == k)) {
+            // The next consumer becomes active now, not when this channel closes.
+            c.members.remove(k.queue.stream() + "/" + k.member);
+            broker.leave(k.queue.stream(), AmqpModel.CONSUMER, k.member);
+          }
         }
         reply(c, m.bit(1), AmqpMethod.of("basic.cancel-ok", tag));
       }
@@ -1053,7 +1060,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    long now = System.currentTimeMillis();
     for (Delivery d : batch) {
+      if (expired(k.queue, d, now)) {
+        Unacked u = new Unacked(d, k, k.queue.stream(), k.queue);
+        deadLetter(u, "expired", () -> k.subscription.nack(d, 0, "dead-letter failed"));
+        continue;
+      }
       long tag = ++c.deliveryTag;
       String[] route = route(d);
       io.netty.channel.ChannelFuture written =
@@ -1073,7 +1086,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
               }
             });
       } else {
-        c.unacked.put(tag, new Unacked(d, k, k.queue.stream()));
+        c.unacked.put(tag, new Unacked(d, k, k.queue.stream(), k.queue));
       }
     }
   }
@@ -1097,6 +1110,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     AmqpModel.Queue q = queue(c, m.str(1));
     check(Permission.CONSUME, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
     boolean noAck = m.bit(2);
+    model.touch(q);
     String member = c.getMember();
     c.member(q.stream(), member);
     CompletableFuture<List<Delivery>> fetched = new CompletableFuture<>();
@@ -1123,6 +1137,22 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             return;
           }
           Delivery d = list.get(0);
+          if (expired(q, d, System.currentTimeMillis())) {
+            deadLetter(
+                new Unacked(d, null, q.stream(), q),
+                "expired",
+                () ->
+                    broker.nack(
+                        q.stream(),
+                        AmqpModel.CONSUMER,
+                        d.partition(),
+                        d.offset(),
+                        d.deliveryCount(),
+                        0,
+                        "dead-letter failed"));
+            get(c, m); // the next one, as RabbitMQ drops expired messages at the head
+            return;
+          }
           long tag = ++c.deliveryTag;
           String[] route = route(d);
           sendContent(
@@ -1139,7 +1169,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           if (noAck) {
             broker.ack(q.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
           } else {
-            c.unacked.put(tag, new Unacked(d, null, q.stream()));
+            c.unacked.put(tag, new Unacked(d, null, q.stream(), q));
           }
         });
   }
@@ -1203,7 +1233,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     for (Unacked u : settled) {
       Delivery d = u.delivery();
       if (!requeue) {
-        settle(u); // dropped: dead-lettering is not served yet (docs/amqp.md)
+        deadLetter(u, "rejected", () -> requeue(u));
       } else if (u.consumer() != null) {
         u.consumer().subscription.nack(d, 0, "requeued by the client");
       } else {
@@ -1216,6 +1246,62 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             0,
             "requeued by the client");
       }
+    }
+  }
+
+  /** Whether a delivery outlived its queue's x-message-ttl (checked as it reaches a consumer). */
+  private static boolean expired(AmqpModel.Queue q, Delivery d, long now) {
+    long ttl = q.args().messageTtlMs();
+    return ttl >= 0 && now - d.message().timestampMs() >= ttl;
+  }
+
+  /**
+   * Dead-letters a delivery ({@code reason}: rejected, expired) to its queue's dead-letter exchange
+   * and then acknowledges it; without one it is acknowledged (dropped). If the dead letter cannot
+   * be stored, {@code otherwise} runs instead (the message is given back): nothing acknowledged is
+   * lost.
+   */
+  private void deadLetter(Unacked u, String reason, Runnable otherwise) {
+    String[] route = route(u.delivery());
+    CompletableFuture<Void> stored;
+    try {
+      stored = model.deadLetter(u.queue(), u.delivery().message(), reason, route[0], route[1]);
+    } catch (RuntimeException e) {
+      stored = CompletableFuture.failedFuture(e);
+    }
+    stored.whenComplete(
+        (ok, error) ->
+            ctx.executor()
+                .execute(
+                    () -> {
+                      try {
+                        if (error == null) {
+                          settle(u);
+                        } else {
+                          LOG.debug("amqp connection {}: dead-lettering failed: {}", id, error);
+                          otherwise.run();
+                        }
+                      } catch (RuntimeException e) {
+                        // The consumer is gone: the delivery comes back on its own (ack timeout).
+                        LOG.debug(
+                            "amqp connection {}: settling a dead letter: {}", id, e.toString());
+                      }
+                    }));
+  }
+
+  private void requeue(Unacked u) {
+    Delivery d = u.delivery();
+    if (u.consumer() != null) {
+      u.consumer().subscription.nack(d, 0, "dead-letter failed");
+    } else {
+      broker.nack(
+          u.stream(),
+          AmqpModel.CONSUMER,
+          d.partition(),
+          d.offset(),
+          d.deliveryCount(),
+          0,
+          "dead-letter failed");
     }
   }
 

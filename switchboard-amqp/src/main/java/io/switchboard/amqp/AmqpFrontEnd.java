@@ -77,6 +77,7 @@ public final class AmqpFrontEnd implements FrontEnd {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AmqpFrontEnd.class);
 
   private ChannelGroup channels;
+  private AmqpModel model;
   private Channel listener;
 
   @Override
@@ -107,6 +108,7 @@ public final class AmqpFrontEnd implements FrontEnd {
             config.get(MAX_UNCONFIRMED));
     AmqpModel model = new AmqpModel(context.broker());
     model.load();
+    this.model = model;
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("amqp", GlobalEventExecutor.INSTANCE);
     listener =
@@ -138,6 +140,9 @@ public final class AmqpFrontEnd implements FrontEnd {
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();
+    }
+    if (model != null) {
+      model.close();
     }
   }
 }

@@ -12,6 +12,7 @@ import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.DeliveryMode;
 import io.switchboard.broker.consumer.Settlement;
+import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
@@ -65,7 +66,8 @@ final class AmqpModel {
       boolean exclusive,
       boolean autoDelete,
       Map<String, Object> arguments,
-      Object owner) {}
+      Object owner,
+      QueueArgs args) {}
 
   /**
    * An exchange-to-exchange binding: messages {@code source} routes with {@code key} (and {@code
@@ -120,8 +122,57 @@ final class AmqpModel {
   /** What to tell each consumer of a queue when the queue is deleted (consumer cancel notify). */
   private final Map<String, Set<Runnable>> onDelete = new ConcurrentHashMap<>();
 
+  /** When each queue with {@code x-expires} was last used (declared, consumed, got from). */
+  private final Map<String, Long> lastUsed = new ConcurrentHashMap<>();
+
+  /** Deletes queues unused past their {@code x-expires}; started by {@link #load}. */
+  private java.util.concurrent.ScheduledExecutorService expiry;
+
+  static final long EXPIRY_CHECK_MS = 100;
+
   AmqpModel(Broker broker) {
     this.broker = broker;
+  }
+
+  /** Stops the expiry timer. */
+  void close() {
+    if (expiry != null) {
+      expiry.shutdownNow();
+    }
+  }
+
+  /** Notes a use of a queue: its {@code x-expires} counts from now. */
+  void touch(Queue q) {
+    if (q.args().expiresMs() > 0) {
+      lastUsed.put(q.name(), System.currentTimeMillis());
+    }
+  }
+
+  /** Deletes the queues unused (no consumers, no get, no declare) for their {@code x-expires}. */
+  private void expireQueues() {
+    long now = System.currentTimeMillis();
+    for (Queue q : queues.values()) {
+      long expires = q.args().expiresMs();
+      if (expires <= 0 || consumers.getOrDefault(q.name(), 0) > 0) {
+        continue;
+      }
+      long last = lastUsed.computeIfAbsent(q.name(), n -> now);
+      if (now - last >= expires) {
+        lastUsed.remove(q.name());
+        try {
+          deleteQueue(q.name(), false, false, Runnable::run)
+              .exceptionally(
+                  e -> {
+                    org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+                        .warn("amqp: expiring queue {} failed: {}", q.name(), e.toString());
+                    return 0L;
+                  });
+        } catch (RuntimeException e) {
+          org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+              .warn("amqp: expiring queue {} failed: {}", q.name(), e.toString());
+        }
+      }
+    }
   }
 
   Broker broker() {
@@ -191,7 +242,8 @@ final class AmqpModel {
                 false,
                 "true".equals(text(m, "auto-delete")),
                 AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())),
-                null));
+                null,
+                QueueArgs.lenient(name, AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())))));
         described.add(stream);
       }
     }
@@ -206,6 +258,18 @@ final class AmqpModel {
         .removeIf(
             b -> !exchanges.containsKey(b.source()) || !exchanges.containsKey(b.destination()));
     derive().join(); // the start may block: nothing is served yet
+    expiry =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "amqp-queue-expiry");
+              t.setDaemon(true);
+              return t;
+            });
+    expiry.scheduleWithFixedDelay(
+        this::expireQueues,
+        EXPIRY_CHECK_MS,
+        EXPIRY_CHECK_MS,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private static String text(Message m, String header) {
@@ -374,15 +438,6 @@ final class AmqpModel {
               "cannot obtain exclusive access to locked queue '" + name + "' in vhost '/'");
         }
         if (!passive) {
-          Queue wanted =
-              new Queue(
-                  name,
-                  existing.stream(),
-                  durable,
-                  exclusive,
-                  autoDelete,
-                  arguments,
-                  existing.owner());
           if (existing.durable() != durable
               || existing.autoDelete() != autoDelete
               || existing.exclusive() != exclusive
@@ -398,10 +453,10 @@ final class AmqpModel {
                     + " auto_delete="
                     + existing.autoDelete()
                     + " arguments="
-                    + existing.arguments()
-                    + (wanted.equals(existing) ? "" : ""));
+                    + existing.arguments());
           }
         }
+        touch(existing);
         return counts(existing, loop);
       }
       if (passive) {
@@ -417,6 +472,7 @@ final class AmqpModel {
         throw AmqpException.channel(
             AmqpException.RESOURCE_ERROR, MAX_QUEUES + " queues exist (the limit)");
       }
+      QueueArgs parsed = QueueArgs.of(name, arguments);
       q =
           new Queue(
               name,
@@ -425,7 +481,8 @@ final class AmqpModel {
               exclusive,
               autoDelete,
               Map.copyOf(arguments),
-              exclusive ? owner : null);
+              exclusive ? owner : null,
+              parsed);
       mine = new CompletableFuture<>();
       creating.put(name, mine);
     }
@@ -437,11 +494,18 @@ final class AmqpModel {
                   StreamConfig.builder(created.stream(), AmqpSubjects.queueSubject(name))
                       .retention(Retention.WORK_QUEUE)
                       .maxMessageBytes(StreamConfig.MAX_MESSAGE_BYTES)
+                      .maxMessages(created.args().maxLength())
+                      .maxBytes(created.args().maxLengthBytes())
+                      .discard(
+                          created.args().rejectPublish() ? Discard.REJECT_NEW : Discard.DROP_OLDEST)
                       .build());
               broker.createConsumer(
                   created.stream(),
                   ConsumerConfig.builder(CONSUMER)
-                      .mode(DeliveryMode.SHARED)
+                      .mode(
+                          created.args().singleActiveConsumer()
+                              ? DeliveryMode.FAILOVER
+                              : DeliveryMode.SHARED)
                       .ackPolicy(AckPolicy.EACH)
                       .ackTimeoutMs(30 * 60_000L) // RabbitMQ's consumer timeout
                       .maxAckPending(ConsumerConfig.MAX_ACK_PENDING)
@@ -466,6 +530,7 @@ final class AmqpModel {
                 throw new java.util.concurrent.CompletionException(error);
               }
               queues.put(name, created);
+              touch(created);
               mine.complete(created);
               return new Counts(0, 0);
             });
@@ -539,6 +604,7 @@ final class AmqpModel {
                     "queue '" + name + "' in vhost '/' is not empty");
               }
               consumers.remove(name);
+              lastUsed.remove(name);
               Set<Runnable> cancels = onDelete.remove(name);
               if (cancels != null) {
                 cancels.forEach(Runnable::run);
@@ -578,6 +644,83 @@ final class AmqpModel {
         loop);
   }
 
+  // ------------------------------------------------------------------ dead letters
+
+  /** Headers a dead letter does not keep: its binding's, and its expiry (RabbitMQ drops it). */
+  private static final Set<String> NOT_DEAD_LETTERED =
+      Set.of(
+          BindingSpec.ORIGINAL_SUBJECT_HEADER,
+          Message.TTL_HEADER,
+          "amqp-expiration",
+          AmqpMessages.HEADERS_TABLE,
+          "x-first-death-reason",
+          "x-first-death-queue",
+          "x-first-death-exchange");
+
+  /**
+   * Publishes {@code m}, which left queue {@code q} for {@code reason} (rejected, expired), to the
+   * queue's dead-letter exchange with the queue's dead-letter routing key (or its own), with
+   * RabbitMQ's {@code x-death} header: a list of tables (count, reason, queue, time, exchange,
+   * routing-keys, and original-expiration when it had one), one per queue and reason, the latest
+   * first; and {@code x-first-death-reason/queue/exchange}. Completes once stored; at once when the
+   * queue has no dead-letter exchange, or it does not exist (dropped, as RabbitMQ).
+   */
+  CompletableFuture<Void> deadLetter(
+      Queue q, Message m, String reason, String exchange, String routingKey) {
+    String dlx = q.args().deadLetterExchange();
+    if (dlx == null || (!dlx.isEmpty() && !exchanges.containsKey(dlx))) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String key =
+        q.args().deadLetterRoutingKey() != null ? q.args().deadLetterRoutingKey() : routingKey;
+    Map<String, Object> headers = new java.util.LinkedHashMap<>(HeadersMatch.headersOf(m));
+    List<Object> deaths = new ArrayList<>();
+    if (headers.get("x-death") instanceof List<?> old) {
+      deaths.addAll(old);
+    }
+    long count = 1;
+    for (java.util.Iterator<Object> it = deaths.iterator(); it.hasNext(); ) {
+      if (it.next() instanceof Map<?, ?> d
+          && q.name().equals(d.get("queue"))
+          && reason.equals(d.get("reason"))) {
+        count += d.get("count") instanceof Number n ? n.longValue() : 0;
+        it.remove();
+      }
+    }
+    Map<String, Object> death = new java.util.LinkedHashMap<>();
+    death.put("count", count);
+    death.put("reason", reason);
+    death.put("queue", q.name());
+    death.put("time", new java.util.Date(System.currentTimeMillis() / 1000 * 1000));
+    death.put("exchange", exchange);
+    death.put("routing-keys", List.of(routingKey));
+    byte[] expiration = m.header("amqp-expiration");
+    if (expiration != null) {
+      death.put("original-expiration", new String(expiration, StandardCharsets.UTF_8));
+    }
+    deaths.add(0, death);
+    headers.put("x-death", deaths);
+    headers.putIfAbsent("x-first-death-reason", reason);
+    headers.putIfAbsent("x-first-death-queue", q.name());
+    headers.putIfAbsent("x-first-death-exchange", exchange);
+    List<Header> kept = new ArrayList<>();
+    for (Header h : m.headers()) {
+      if (!NOT_DEAD_LETTERED.contains(h.key())) {
+        kept.add(h);
+      }
+    }
+    kept.add(new Header(AmqpMessages.HEADERS_TABLE, table(headers)));
+    for (String first :
+        List.of("x-first-death-reason", "x-first-death-queue", "x-first-death-exchange")) {
+      kept.add(new Header(first, bytes(String.valueOf(headers.get(first)))));
+    }
+    String subject =
+        dlx.isEmpty() ? AmqpSubjects.queueSubject(key) : AmqpSubjects.subject(dlx, key);
+    Message dead =
+        new Message(subject, m.key(), kept, m.payload(), System.currentTimeMillis(), m.replyTo());
+    return broker.publish(dead, PublishOptions.NONE).thenApply(ack -> null);
+  }
+
   // ------------------------------------------------------------------ consumers of queues
 
   /** Counts a new consumer; an exclusive one needs the queue to itself. */
@@ -596,6 +739,10 @@ final class AmqpModel {
   /** Counts a consumer gone; true when it was an auto-delete queue's last. */
   synchronized boolean removeConsumer(String queue, boolean exclusive) {
     int n = consumers.getOrDefault(queue, 0) - 1;
+    Queue used = queues.get(queue);
+    if (used != null) {
+      touch(used);
+    }
     if (exclusive) {
       exclusiveConsumers.remove(queue);
     }
