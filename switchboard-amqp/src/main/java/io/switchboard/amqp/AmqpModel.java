@@ -130,8 +130,12 @@ final class AmqpModel {
 
   static final long EXPIRY_CHECK_MS = 100;
 
-  AmqpModel(Broker broker) {
+  /** The fsync policy of new queues' streams (amqp.queue-fsync). */
+  private final String queueFsync;
+
+  AmqpModel(Broker broker, String queueFsync) {
     this.broker = broker;
+    this.queueFsync = queueFsync;
   }
 
   /** Stops the expiry timer. */
@@ -494,6 +498,7 @@ final class AmqpModel {
                   StreamConfig.builder(created.stream(), AmqpSubjects.queueSubject(name))
                       .retention(Retention.WORK_QUEUE)
                       .maxMessageBytes(StreamConfig.MAX_MESSAGE_BYTES)
+                      .fsyncPolicy(queueFsync)
                       .maxMessages(created.args().maxLength())
                       .maxBytes(created.args().maxLengthBytes())
                       .discard(

@@ -327,4 +327,27 @@ class AmqpQueueArgsTest {
     ch.queueDeclare("fine", false, false, false, unknown);
     assertThat(connection.isOpen()).isTrue();
   }
+
+  @Test
+  void theQueueFsyncSettingAppliesToNewQueues() throws Exception {
+    connection.createChannel().queueDeclare("default-fsync", true, false, false, null);
+    assertThat(server.broker().streamConfig(AmqpModel.streamName("default-fsync")).fsync())
+        .isEqualTo(io.switchboard.log.FsyncPolicy.INTERVAL);
+    try (SwitchboardServer synced =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.resolve("synced").toString(),
+                "amqp.queue-fsync",
+                "always"))) {
+      ConnectionFactory f = new ConnectionFactory();
+      f.setHost("127.0.0.1");
+      f.setPort(synced.addresses().get("amqp").getPort());
+      try (Connection c = f.newConnection()) {
+        c.createChannel().queueDeclare("always-fsync", true, false, false, null);
+      }
+      assertThat(synced.broker().streamConfig(AmqpModel.streamName("always-fsync")).fsync())
+          .isEqualTo(io.switchboard.log.FsyncPolicy.ALWAYS);
+    }
+  }
 }
