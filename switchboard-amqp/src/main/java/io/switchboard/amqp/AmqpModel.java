@@ -460,7 +460,9 @@ final class AmqpModel {
                     + existing.arguments());
           }
         }
-        touch(existing);
+        if (!passive) {
+          touch(existing); // a redeclare renews the lease; a passive one only looks
+        }
         return counts(existing, loop);
       }
       if (passive) {
@@ -1045,6 +1047,13 @@ final class AmqpModel {
       Set<String> visited,
       Map<String, BindingSpec> out) {
     if (tail.size() > MAX_HOPS || out.size() >= MAX_DERIVED) {
+      org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+          .warn(
+              "amqp: exchange-to-exchange routing to queue {} cut: chains longer than {} exchanges"
+                  + " or more than {} derived bindings are not followed",
+              qb.queue(),
+              MAX_HOPS,
+              MAX_DERIVED);
       return;
     }
     for (ExchangeBinding eb : exchangeBindings.values()) {
