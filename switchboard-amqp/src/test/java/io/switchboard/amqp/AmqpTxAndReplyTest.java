@@ -206,4 +206,36 @@ class AmqpTxAndReplyTest {
         .isInstanceOf(IOException.class)
         .satisfies(e -> assertThat(closeCode(e)).isEqualTo(406));
   }
+
+  @Test
+  void aNativeResponderAnswersAnAmqpDirectReplyToRequest() throws Exception {
+    try (io.switchboard.client.SwitchboardClient nativeClient =
+        io.switchboard.client.SwitchboardClient.connect(
+            io.switchboard.client.ClientOptions.of(
+                "127.0.0.1", server.addresses().get("native").getPort()))) {
+      // Requests to amq.direct with key "rpc" are published on subject amq%2Edirect.rpc.
+      var responder =
+          nativeClient.subscribe(
+              "amq%2Edirect.rpc",
+              request ->
+                  nativeClient.reply(request, utf8("native re: " + text(request.payload()))));
+      Channel ch = connection.createChannel();
+      RpcClient client =
+          new RpcClient(
+              new RpcClientParams()
+                  .channel(ch)
+                  .exchange("amq.direct")
+                  .routingKey("rpc")
+                  .timeout(2_000));
+      // The subscription is in place once a call is answered; a call before it times out.
+      String answer =
+          org.awaitility.Awaitility.await()
+              .atMost(java.time.Duration.ofSeconds(20))
+              .ignoreExceptions()
+              .until(() -> text(client.primitiveCall(utf8("hello"))), a -> a != null);
+      assertThat(answer).isEqualTo("native re: hello");
+      client.close();
+      responder.close();
+    }
+  }
 }
