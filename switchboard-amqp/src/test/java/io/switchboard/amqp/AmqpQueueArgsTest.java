@@ -294,6 +294,28 @@ class AmqpQueueArgsTest {
     }
   }
 
+  @Test
+  void aCancelledSingleActiveConsumerHoldingNothingHandsOverAtOnce() throws Exception {
+    Channel ch = connection.createChannel();
+    ch.queueDeclare("sac2", false, false, false, Map.of("x-single-active-consumer", true));
+    Channel c1 = connection.createChannel();
+    Channel c2 = connection.createChannel();
+    BlockingQueue<String> one = new LinkedBlockingQueue<>();
+    BlockingQueue<String> two = new LinkedBlockingQueue<>();
+    String tag1 = c1.basicConsume("sac2", true, (tag, d) -> one.add(text(d.getBody())), tag -> {});
+    ch.confirmSelect();
+    ch.basicPublish("", "sac2", null, utf8("first"));
+    ch.waitForConfirmsOrDie(10_000);
+    await().atMost(Duration.ofSeconds(10)).until(() -> one.size() == 1); // c1 is the active one
+    c2.basicConsume("sac2", true, (tag, d) -> two.add(text(d.getBody())), tag -> {});
+    c1.basicCancel(tag1); // its channel stays open: c2 takes over all the same
+    ch.basicPublish("", "sac2", null, utf8("second"));
+    ch.waitForConfirmsOrDie(10_000);
+    await().atMost(Duration.ofSeconds(10)).until(() -> two.size() == 1);
+    assertThat(two).containsExactly("second");
+    assertThat(one).containsExactly("first");
+  }
+
   void expect406(Map<String, Object> args, String mentions) throws IOException {
     Channel ch = connection.createChannel();
     assertThatThrownBy(() -> ch.queueDeclare("bad", false, false, false, args))
