@@ -1139,8 +1139,7 @@ final class AmqpModel {
             AmqpSubjects.matchWords(
                 AmqpSubjects.words(spec.arguments().get("key")),
                 AmqpSubjects.keyWords(m.subject()));
-        case "headers" ->
-            headersMatch(spec.arguments().get("args")).matches(HeadersMatch.headersOf(m));
+        case "headers" -> headersMatch(spec.arguments().get("args")).matches(headersOf(m));
         case "chain" -> {
           Map<String, String> a = spec.arguments();
           List<String> words = AmqpSubjects.keyWords(m.subject());
@@ -1150,7 +1149,7 @@ final class AmqpModel {
           for (int h = 0; h < n && ok; h++) {
             String type = a.get("t" + h);
             if (type.equals("headers") && headers == null) {
-              headers = HeadersMatch.headersOf(m);
+              headers = headersOf(m);
             }
             ok = hop(type, a.get("k" + h), a.get("a" + h), words, headers);
           }
@@ -1161,6 +1160,26 @@ final class AmqpModel {
     } catch (RuntimeException e) {
       return false; // a binding we cannot read copies nothing
     }
+  }
+
+  /**
+   * The last message whose headers the filter read on this thread, and them: a publish that several
+   * headers bindings match is read once (the broker asks for each binding in turn, on the
+   * publisher's thread).
+   */
+  private static final ThreadLocal<Object[]> LAST_HEADERS =
+      ThreadLocal.withInitial(() -> new Object[2]);
+
+  private static Map<String, Object> headersOf(Message m) {
+    Object[] last = LAST_HEADERS.get();
+    // Weakly: a thread's last message (up to 16 MiB) is not kept alive by this.
+    if (!(last[0] instanceof java.lang.ref.WeakReference<?> ref) || ref.get() != m) {
+      last[1] = HeadersMatch.headersOf(m);
+      last[0] = new java.lang.ref.WeakReference<>(m);
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> headers = (Map<String, Object>) last[1];
+    return headers;
   }
 
   /**
