@@ -1267,7 +1267,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                         d.deliveryCount(),
                         0,
                         "dead-letter failed"));
-            get(c, m); // the next one, as RabbitMQ drops expired messages at the head
+            // The next one, as RabbitMQ drops expired messages at the head: from a fresh stack
+            // (many expired messages must not nest calls), later frames held until it is done.
+            await(CompletableFuture.runAsync(() -> {}, ctx.executor()), c, m, () -> get(c, m));
             return;
           }
           long tag = ++c.deliveryTag;

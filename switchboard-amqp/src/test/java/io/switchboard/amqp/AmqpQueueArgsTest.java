@@ -178,6 +178,27 @@ class AmqpQueueArgsTest {
   }
 
   @Test
+  void aGetSkipsHundredsOfExpiredMessages() throws Exception {
+    Channel ch = connection.createChannel();
+    // The TTL leaves the skipping (one fetch per expired message) time before "fresh" expires too.
+    ch.queueDeclare("stale", false, false, false, Map.of("x-message-ttl", 3_000));
+    ch.confirmSelect();
+    for (int i = 0; i < 500; i++) {
+      ch.basicPublish("", "stale", null, utf8("old " + i));
+    }
+    ch.waitForConfirmsOrDie(30_000);
+    long published = System.nanoTime();
+    await()
+        .pollInterval(Duration.ofMillis(50))
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> System.nanoTime() - published > TimeUnit.MILLISECONDS.toNanos(3_100));
+    ch.basicPublish("", "stale", null, utf8("fresh"));
+    ch.waitForConfirmsOrDie(10_000);
+    assertThat(text(ch.basicGet("stale", true).getBody())).isEqualTo("fresh");
+    assertThat(ch.basicGet("stale", true)).isNull();
+  }
+
+  @Test
   void perMessageExpirationDropsAnUnconsumedMessage() throws Exception {
     Channel ch = connection.createChannel();
     ch.queueDeclare("exp", false, false, false, null);
