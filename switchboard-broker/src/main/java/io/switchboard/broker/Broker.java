@@ -114,6 +114,7 @@ public final class Broker implements AutoCloseable {
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private final BindingStore bindingStore;
+  private final io.switchboard.broker.schema.SchemaRegistry schemas;
   private int nextRunner;
   private long nextTrimMs;
   private volatile boolean closed;
@@ -129,6 +130,11 @@ public final class Broker implements AutoCloseable {
     this.live = new LiveBus(config.live(), clock);
     // Restored before anything can publish (the delay ticker below, front ends after open).
     this.bindingStore = openBindings();
+    this.schemas =
+        io.switchboard.broker.schema.SchemaRegistry.open(
+            config.storage(),
+            config.dataDir().resolve(io.switchboard.broker.schema.SchemaRegistry.DIR),
+            io.switchboard.broker.schema.SchemaRegistryConfig.DEFAULTS);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
       runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
@@ -1379,6 +1385,14 @@ public final class Broker implements AutoCloseable {
     maintenance.runOnce();
   }
 
+  /**
+   * The schema registry (subjects, versions, compatibility): changes block on an fsync, so front
+   * ends call them through {@link #offload}.
+   */
+  public io.switchboard.broker.schema.SchemaRegistry schemas() {
+    return schemas;
+  }
+
   /** Live subscriptions and request/reply. */
   public LiveBus live() {
     return live;
@@ -1409,6 +1423,7 @@ public final class Broker implements AutoCloseable {
     }
     closed = true;
     bindingStore.close();
+    schemas.close();
     tails.close();
     tailTimer.shutdownNow();
     readers.shutdown();
