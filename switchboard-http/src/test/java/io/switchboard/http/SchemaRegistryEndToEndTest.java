@@ -257,4 +257,37 @@ class SchemaRegistryEndToEndTest {
     assertThat(call("DELETE", "/subjects/u?permanent=true", null).body()).isEqualTo("[1,2]");
     assertError(call("GET", "/subjects/u/versions?deleted=true", null), 404, 40401);
   }
+
+  @Test
+  void shouldRefuseAPublishTheStreamsSchemaDoesNotAcceptAndCountIt() {
+    int id =
+        json(call("POST", "/subjects/users-value/versions", schemaBody(USER))).path("id").asInt();
+    HttpResponse<String> created =
+        s.post(
+            "/v1/streams",
+            "{\"name\":\"USERS\",\"subjects\":[\"users.>\"],"
+                + "\"schema\":{\"subject\":\"users-value\",\"format\":\"confluent\"}}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    assertThat(json(s.get("/v1/streams/USERS")).toString()).contains("users-value");
+
+    byte[] good =
+        java.nio.ByteBuffer.allocate(9)
+            .put((byte) 0)
+            .putInt(id)
+            .put((byte) 6)
+            .put("ann".getBytes(StandardCharsets.UTF_8))
+            .array();
+    HttpResponse<String> ok =
+        s.send(
+            s.request("/v1/subjects/users.1")
+                .header("Content-Type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(good))
+                .build());
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    io.switchboard.http.testing.Problems.assertProblem(
+        s.post("/v1/subjects/users.2", "{\"name\":\"ann\"}", "Content-Type", "application/json"),
+        400,
+        io.switchboard.core.ErrorCode.SCHEMA_REQUIRED);
+    assertThat(s.get("/metrics").body()).contains("switchboard_schema_rejected_total 1.0");
+  }
 }
