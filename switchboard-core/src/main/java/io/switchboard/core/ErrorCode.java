@@ -181,10 +181,6 @@ public enum ErrorCode {
       2120,
       ErrorCategory.RETRIABLE,
       "the request to \"{}\" expired {} ms before the broker could deliver it (sb-deadline)"),
-  INVALID_DEADLINE(
-      2121,
-      ErrorCategory.CLIENT,
-      "sb-deadline \"{}\" is not a time: absolute epoch milliseconds (UTC), a decimal number"),
 
   MALFORMED_FRAME(3000, ErrorCategory.CLIENT, "malformed {} frame: {}"),
   FRAME_TOO_LARGE(3001, ErrorCategory.CLIENT, "frame of {} bytes exceeds the limit of {} bytes"),

@@ -45,8 +45,7 @@ public final class HttpErrors {
           SCHEMA_REQUIRED,
           SCHEMA_ID_UNKNOWN,
           SCHEMA_SUBJECT_MISMATCH,
-          SCHEMA_PAYLOAD_INVALID,
-          INVALID_DEADLINE ->
+          SCHEMA_PAYLOAD_INVALID ->
           400;
       // The schema registry's own answers (Confluent uses 422 for a schema it cannot take).
       case SCHEMA_INVALID, SCHEMA_VERSION_INVALID, SCHEMA_COMPATIBILITY_INVALID -> 422;

@@ -155,7 +155,10 @@ public final class SwitchboardServer implements AutoCloseable {
           Broker.open(
               new BrokerConfig(
                   dataDir,
-                  LiveBusConfig.DEFAULTS,
+                  LiveBusConfig.DEFAULTS.withQueueRouting(
+                      config.get(ConfigCatalogue.BROKER_QUEUE_ROUTING).equals("round-robin")
+                          ? io.switchboard.broker.live.QueueRouting.ROUND_ROBIN
+                          : io.switchboard.broker.live.QueueRouting.ADAPTIVE),
                   runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
                   config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
                   config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),

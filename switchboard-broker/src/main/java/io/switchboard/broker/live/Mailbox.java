@@ -30,6 +30,12 @@ final class Mailbox implements LiveSubscription {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong delivered = new AtomicLong();
   private final Runnable onClose;
+  private final java.util.function.Predicate<Message> expired;
+
+  /** Requests delivered through a queue group and not answered yet (adaptive routing). */
+  final java.util.concurrent.atomic.AtomicInteger inFlight =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private long droppedReported;
   private volatile boolean closed;
 
@@ -41,7 +47,8 @@ final class Mailbox implements LiveSubscription {
       int drainBatch,
       LiveSink sink,
       Executor executor,
-      Runnable onClose) {
+      Runnable onClose,
+      java.util.function.Predicate<Message> expired) {
     this.id = id;
     this.pattern = pattern;
     this.group = group;
@@ -50,6 +57,7 @@ final class Mailbox implements LiveSubscription {
     this.sink = sink;
     this.executor = executor;
     this.onClose = onClose;
+    this.expired = expired;
   }
 
   /** Buffers {@code m}; returns false (and counts a drop) when the buffer is full or closed. */
@@ -88,6 +96,9 @@ final class Mailbox implements LiveSubscription {
         Message m = queue.relaxedPoll();
         if (m == null) {
           break;
+        }
+        if (expired.test(m)) {
+          continue; // a request whose deadline passed while it waited here: answered by the bus
         }
         handed++;
         delivered.incrementAndGet();

@@ -1,0 +1,152 @@
+package io.switchboard.broker.live;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.switchboard.core.Header;
+import io.switchboard.core.Message;
+import io.switchboard.testkit.ManualClock;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Queue-group routing of requests, deterministically: a seeded random, a manual clock, and sinks
+ * that run on the publishing thread (so a reply happens inside the publish).
+ */
+class AdaptiveRoutingTest {
+  static final Executor SAME_THREAD = Runnable::run;
+
+  final ManualClock clock = new ManualClock();
+  LiveBus bus;
+
+  LiveBus open(QueueRouting routing, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    bus =
+        new LiveBus(
+            LiveBusConfig.DEFAULTS.withQueueRouting(routing), clock, n -> random.nextInt(n));
+    return bus;
+  }
+
+  @AfterEach
+  void close() {
+    bus.close();
+  }
+
+  /** A responder that answers at once, or never when {@code stalled}; counts what it got. */
+  static final class Responder implements LiveSink {
+    final LiveBus bus;
+    final boolean stalled;
+    final List<Message> got = new ArrayList<>();
+
+    Responder(LiveBus bus, boolean stalled) {
+      this.bus = bus;
+      this.stalled = stalled;
+    }
+
+    @Override
+    public void onMessage(Message m) {
+      got.add(m);
+      if (!stalled) {
+        bus.reply(m, new byte[] {1});
+      }
+    }
+  }
+
+  static Message request(int i) {
+    return new Message(
+        "svc.quote",
+        null,
+        List.of(new Header(Message.CORRELATION_ID, ("c" + i).getBytes(StandardCharsets.UTF_8))),
+        new byte[0],
+        0,
+        "client.inbox");
+  }
+
+  List<Responder> fourMembersOneStalled() {
+    List<Responder> rs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Responder r = new Responder(bus, i == 0);
+      rs.add(r);
+      bus.subscribe("svc.quote", "workers", r, SAME_THREAD);
+    }
+    return rs;
+  }
+
+  @Test
+  void shouldSendAlmostNothingToAMemberThatDoesNotAnswer() {
+    open(QueueRouting.ADAPTIVE, 42);
+    List<Responder> rs = fourMembersOneStalled();
+    for (int i = 0; i < 400; i++) {
+      bus.publish(request(i));
+    }
+    // Once the stalled member holds one unanswered request, any pair it is in picks the other.
+    assertThat(rs.get(0).got).hasSizeLessThanOrEqualTo(1);
+    assertThat(rs.stream().mapToInt(r -> r.got.size()).sum()).isEqualTo(400);
+    for (int i = 1; i < 4; i++) {
+      assertThat(rs.get(i).got).hasSizeGreaterThan(100);
+    }
+    assertThat(bus.trackedRequests()).isEqualTo(rs.get(0).got.size());
+  }
+
+  @Test
+  void shouldRoundRobinWhenConfiguredSo() {
+    open(QueueRouting.ROUND_ROBIN, 42);
+    List<Responder> rs = fourMembersOneStalled();
+    for (int i = 0; i < 400; i++) {
+      bus.publish(request(i));
+    }
+    assertThat(rs).allSatisfy(r -> assertThat(r.got).hasSize(100));
+    assertThat(bus.trackedRequests()).isZero();
+  }
+
+  @Test
+  void shouldForgetAnUnansweredRequestAtItsExpiryAndTryTheMemberAgain() {
+    open(QueueRouting.ADAPTIVE, 7);
+    List<Responder> rs = fourMembersOneStalled();
+    for (int i = 0; i < 100; i++) {
+      bus.publish(request(i));
+    }
+    int before = rs.get(0).got.size();
+    assertThat(before).isEqualTo(1);
+    bus.expireTracked();
+    assertThat(bus.trackedRequests()).isEqualTo(1); // not yet expired
+    clock.ms.addAndGet(LiveBus.TRACK_MS);
+    bus.expireTracked();
+    assertThat(bus.trackedRequests()).isZero();
+    for (int i = 100; i < 200; i++) {
+      bus.publish(request(i));
+    }
+    assertThat(rs.get(0).got).hasSize(2); // one more probe, then it is loaded again
+  }
+
+  @Test
+  void shouldPreferTheLessLoadedOfTwoAndSpreadEvenlyWhenAllAnswer() {
+    open(QueueRouting.ADAPTIVE, 1);
+    List<Responder> rs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Responder r = new Responder(bus, false);
+      rs.add(r);
+      bus.subscribe("svc.quote", "workers", r, SAME_THREAD);
+    }
+    for (int i = 0; i < 4000; i++) {
+      bus.publish(request(i));
+    }
+    // All idle: ties broken by the first pick, a uniform random: each gets about a quarter.
+    assertThat(rs).allSatisfy(r -> assertThat(r.got.size()).isBetween(850, 1150));
+    assertThat(bus.trackedRequests()).isZero();
+  }
+
+  @Test
+  void shouldRouteMessagesWithoutAReplySubjectRoundRobin() {
+    open(QueueRouting.ADAPTIVE, 42);
+    List<Responder> rs = fourMembersOneStalled();
+    for (int i = 0; i < 40; i++) {
+      bus.publish(Message.of("svc.quote", new byte[0], 0));
+    }
+    assertThat(rs).allSatisfy(r -> assertThat(r.got).hasSize(10));
+  }
+}
