@@ -46,7 +46,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * a request goes to the less loaded of two random members, load being the requests the bus
  * delivered to a member and saw no reply to yet (tracked from delivery to the first message on the
  * reply subject, with its correlation id; at most {@link LiveBusConfig#maxPendingRequests()}
- * tracked, each forgotten at its deadline or after {@value #TRACK_MS} ms).
+ * tracked, each forgotten at its deadline or after {@value #TRACK_MS} ms). Ties go to the member
+ * whose recent requests were answered sooner (a weighted mean of its delivery-to-reply times), so a
+ * slow member that is idle does not win against an idle fast one.
  */
 public final class LiveBus implements AutoCloseable {
   /** Prefix of reply inboxes. */
@@ -80,7 +82,7 @@ public final class LiveBus implements AutoCloseable {
   private final AtomicLong deadlineExpired = new AtomicLong();
 
   /** A request delivered to a queue group member, waiting for its reply (adaptive routing). */
-  private record Tracked(Mailbox member, long expiresAtMs) {}
+  private record Tracked(Mailbox member, long expiresAtMs, long sentNanos) {}
 
   private final Map<String, Tracked> inFlight = new ConcurrentHashMap<>();
   private final java.util.function.IntUnaryOperator randomBelow;
@@ -130,7 +132,8 @@ public final class LiveBus implements AutoCloseable {
         Mailbox y = ms[b];
         int lx = x.inFlight.get();
         int ly = y.inFlight.get();
-        pick = lx < ly || (lx == ly && x.buffered() <= y.buffered()) ? x : y;
+        // Fewest in flight; on a tie, the one that has lately answered sooner.
+        pick = lx < ly || (lx == ly && x.latencyEwmaNanos <= y.latencyEwmaNanos) ? x : y;
         Mailbox other = pick == x ? y : x;
         if (!pick.hasRoom() && other.hasRoom()) {
           pick = other;
@@ -139,7 +142,7 @@ public final class LiveBus implements AutoCloseable {
       String key = track(m, pick);
       boolean accepted = pick.offer(m);
       if (!accepted && key != null) {
-        untrack(key);
+        forget(key);
       }
       return accepted;
     }
@@ -482,7 +485,7 @@ public final class LiveBus implements AutoCloseable {
       }
     }
     String key = trackKey(m.replyTo(), m.header(Message.CORRELATION_ID));
-    Tracked previous = inFlight.put(key, new Tracked(member, expires));
+    Tracked previous = inFlight.put(key, new Tracked(member, expires, clock.nanoTime()));
     member.inFlight.incrementAndGet();
     if (previous != null) {
       previous.member().inFlight.decrementAndGet();
@@ -491,6 +494,15 @@ public final class LiveBus implements AutoCloseable {
   }
 
   private void untrack(String key) {
+    Tracked t = inFlight.remove(key);
+    if (t != null) {
+      t.member().inFlight.decrementAndGet();
+      t.member().observeLatency(clock.nanoTime() - t.sentNanos());
+    }
+  }
+
+  /** Stops tracking a request that never reached its member (a full buffer). */
+  private void forget(String key) {
     Tracked t = inFlight.remove(key);
     if (t != null) {
       t.member().inFlight.decrementAndGet();
@@ -506,8 +518,10 @@ public final class LiveBus implements AutoCloseable {
   void expireTracked() {
     long now = clock.nowMs();
     for (Map.Entry<String, Tracked> e : inFlight.entrySet()) {
-      if (e.getValue().expiresAtMs() <= now && inFlight.remove(e.getKey(), e.getValue())) {
-        e.getValue().member().inFlight.decrementAndGet();
+      Tracked t = e.getValue();
+      if (t.expiresAtMs() <= now && inFlight.remove(e.getKey(), t)) {
+        t.member().inFlight.decrementAndGet();
+        t.member().observeLatency(clock.nanoTime() - t.sentNanos()); // no reply: slow, at least
       }
     }
   }

@@ -36,6 +36,12 @@ final class Mailbox implements LiveSubscription {
   final java.util.concurrent.atomic.AtomicInteger inFlight =
       new java.util.concurrent.atomic.AtomicInteger();
 
+  /**
+   * Recent time from a request's delivery here to its reply, in nanoseconds (an exponentially
+   * weighted mean, weight 1/8); 0 until the first reply. Adaptive routing breaks ties with it.
+   */
+  volatile long latencyEwmaNanos;
+
   private long droppedReported;
   private volatile boolean closed;
 
@@ -71,6 +77,12 @@ final class Mailbox implements LiveSubscription {
     }
     schedule();
     return accepted;
+  }
+
+  /** Folds one request's time to reply into {@link #latencyEwmaNanos} (racy by design: a hint). */
+  void observeLatency(long nanos) {
+    long old = latencyEwmaNanos;
+    latencyEwmaNanos = old == 0 ? Math.max(1, nanos) : Math.max(1, old + (nanos - old) / 8);
   }
 
   /** Whether the buffer has room right now (queue groups prefer members that do). */
