@@ -66,7 +66,7 @@ final class SchemaRegistryRoutes {
         .add(
             HttpMethod.GET,
             "/schemas/types",
-            x -> call(() -> json(JSON.createArrayNode().add("AVRO"))))
+            x -> call(() -> json(JSON.createArrayNode().add("AVRO").add("PROTOBUF"))))
         .add(HttpMethod.POST, "/compatibility/subjects/{s}/versions/{v}", this::compatibility)
         .add(HttpMethod.POST, "/compatibility/subjects/{s}/versions", this::compatibility)
         .add(

@@ -160,7 +160,8 @@ class SchemaRegistryEndToEndTest {
     assertThat(json(call("GET", "/schemas/ids/" + id + "/versions", null)).toString())
         .isEqualTo(
             "[{\"subject\":\"other-value\",\"version\":1},{\"subject\":\"users-value\",\"version\":1}]");
-    assertThat(json(call("GET", "/schemas/types", null)).toString()).isEqualTo("[\"AVRO\"]");
+    assertThat(json(call("GET", "/schemas/types", null)).toString())
+        .isEqualTo("[\"AVRO\",\"PROTOBUF\"]");
   }
 
   @Test
@@ -289,5 +290,33 @@ class SchemaRegistryEndToEndTest {
         400,
         io.switchboard.core.ErrorCode.SCHEMA_REQUIRED);
     assertThat(s.get("/metrics").body()).contains("switchboard_schema_rejected_total 1.0");
+  }
+
+  @Test
+  void shouldRegisterAndServeProtobufWithItsSchemaType() {
+    String proto = "syntax = \"proto3\";\npackage shop;\nmessage Quote { string symbol = 1; }\n";
+    String body =
+        JSON.createObjectNode().put("schemaType", "PROTOBUF").put("schema", proto).toString();
+    int id = json(call("POST", "/subjects/quotes-value/versions", body)).path("id").asInt();
+    JsonNode v = json(call("GET", "/subjects/quotes-value/versions/latest", null));
+    assertThat(v.path("schemaType").asText()).isEqualTo("PROTOBUF");
+    assertThat(v.path("schema").asText()).contains("message Quote {");
+    JsonNode byId = json(call("GET", "/schemas/ids/" + id, null));
+    assertThat(byId.path("schemaType").asText()).isEqualTo("PROTOBUF");
+    JsonNode found = json(call("POST", "/subjects/quotes-value", body));
+    assertThat(found.path("id").asInt()).isEqualTo(id);
+    String breaking =
+        JSON.createObjectNode()
+            .put("schemaType", "PROTOBUF")
+            .put("schema", proto.replace("string symbol", "int64 symbol"))
+            .toString();
+    assertError(call("POST", "/subjects/quotes-value/versions", breaking), 409, 409);
+    assertError(
+        call(
+            "POST",
+            "/subjects/quotes-value/versions",
+            "{\"schemaType\":\"PROTOBUF\",\"schema\":\"message {\"}"),
+        422,
+        42201);
   }
 }

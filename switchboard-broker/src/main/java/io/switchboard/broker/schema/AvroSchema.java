@@ -83,7 +83,7 @@ final class AvroSchema implements ParsedSchema {
   }
 
   @Override
-  public void validate(byte[] payload, int offset, int length) {
+  public void validate(byte[] payload, int offset, int length, boolean confluentFraming) {
     BinaryDecoder in = DecoderFactory.get().binaryDecoder(payload, offset, length, null);
     try {
       new GenericDatumReader<Object>(schema).read(null, in);

@@ -22,7 +22,9 @@ public interface ParsedSchema {
    * Checks that {@code length} bytes of {@code payload} from {@code offset} are one whole value of
    * this schema.
    *
+   * @param confluentFraming whether the bytes follow Confluent's 5-byte prefix, in which case a
+   *     Protobuf value starts with its message indexes
    * @throws IllegalArgumentException naming the problem, when they are not
    */
-  void validate(byte[] payload, int offset, int length);
+  void validate(byte[] payload, int offset, int length, boolean confluentFraming);
 }

@@ -13,7 +13,7 @@ public enum SchemaType {
    * The type named {@code text}; AVRO when it is null (Confluent's default).
    *
    * @throws SwitchboardException {@link ErrorCode#SCHEMA_INVALID} for another name (JSON Schema is
-   *     not supported yet)
+   *     not supported)
    */
   public static SchemaType parse(String text) {
     if (text == null || text.isEmpty()) {

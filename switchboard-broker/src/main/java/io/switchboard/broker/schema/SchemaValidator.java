@@ -71,7 +71,7 @@ public final class SchemaValidator {
           ErrorCode.SCHEMA_SUBJECT_MISMATCH, stream, id, schema.subject());
     }
     try {
-      parsed.validate(p, offset, p.length - offset);
+      parsed.validate(p, offset, p.length - offset, offset == PREFIX_BYTES);
     } catch (IllegalArgumentException e) {
       throw SwitchboardException.of(
           ErrorCode.SCHEMA_PAYLOAD_INVALID, stream, m.subject(), id, e.getMessage());

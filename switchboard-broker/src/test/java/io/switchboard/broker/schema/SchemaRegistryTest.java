@@ -228,10 +228,11 @@ class SchemaRegistryTest {
     var id = r.register("s", SchemaType.AVRO, V1).id();
     ParsedSchema p = r.parsed(id);
     byte[] ok = {6, 'b', 'o', 'b'}; // zig-zag length 3, then the string
-    p.validate(ok, 0, ok.length);
-    assertThatThrownBy(() -> p.validate(ok, 0, 2)).isInstanceOf(IllegalArgumentException.class);
+    p.validate(ok, 0, ok.length, false);
+    assertThatThrownBy(() -> p.validate(ok, 0, 2, false))
+        .isInstanceOf(IllegalArgumentException.class);
     byte[] extra = {6, 'b', 'o', 'b', 9};
-    assertThatThrownBy(() -> p.validate(extra, 0, extra.length))
+    assertThatThrownBy(() -> p.validate(extra, 0, extra.length, false))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("left over");
     assertThat(List.of(r.parsed(id))).containsExactly(p); // cached
