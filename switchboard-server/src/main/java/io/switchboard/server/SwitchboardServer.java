@@ -156,9 +156,11 @@ public final class SwitchboardServer implements AutoCloseable {
               new BrokerConfig(
                   dataDir,
                   LiveBusConfig.DEFAULTS.withQueueRouting(
-                      config.get(ConfigCatalogue.BROKER_QUEUE_ROUTING).equals("round-robin")
-                          ? io.switchboard.broker.live.QueueRouting.ROUND_ROBIN
-                          : io.switchboard.broker.live.QueueRouting.ADAPTIVE),
+                      io.switchboard.broker.live.QueueRouting.valueOf(
+                          config
+                              .get(ConfigCatalogue.BROKER_QUEUE_ROUTING)
+                              .replace('-', '_')
+                              .toUpperCase(java.util.Locale.ROOT))),
                   runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
                   config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
                   config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),

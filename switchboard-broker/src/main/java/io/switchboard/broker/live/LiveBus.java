@@ -69,6 +69,12 @@ public final class LiveBus implements AutoCloseable {
    */
   static final long TRACK_MS = 30_000;
 
+  /**
+   * 10 s: how fast a member's recent time to reply fades while it answers nothing (adaptive
+   * routing), so that one slow spell does not keep a member out for good.
+   */
+  static final long LATENCY_FADE_MS = 10_000;
+
   /** 1 s between sweeps of tracked requests that got no reply. */
   static final long TRACK_SWEEP_MS = 1_000;
 
@@ -103,7 +109,7 @@ public final class LiveBus implements AutoCloseable {
       if (n == 0) {
         return false;
       }
-      if (m.replyTo() != null && config.queueRouting() == QueueRouting.ADAPTIVE) {
+      if (m.replyTo() != null && config.queueRouting() != QueueRouting.ROUND_ROBIN) {
         return offerAdaptive(ms, m);
       }
       int start = Math.floorMod(cursor.getAndIncrement(), n);
@@ -130,10 +136,14 @@ public final class LiveBus implements AutoCloseable {
         }
         Mailbox x = ms[a];
         Mailbox y = ms[b];
-        int lx = x.inFlight.get();
-        int ly = y.inFlight.get();
-        // Fewest in flight; on a tie, the one that has lately answered sooner.
-        pick = lx < ly || (lx == ly && x.latencyEwmaNanos <= y.latencyEwmaNanos) ? x : y;
+        if (config.queueRouting() == QueueRouting.ADAPTIVE) {
+          pick = lessLoaded(x, y, clock.nanoTime());
+        } else {
+          int lx = x.inFlight.get();
+          int ly = y.inFlight.get();
+          // Fewest in flight; on a tie, the one that has lately answered sooner.
+          pick = lx < ly || (lx == ly && x.latencyEwmaNanos <= y.latencyEwmaNanos) ? x : y;
+        }
         Mailbox other = pick == x ? y : x;
         if (!pick.hasRoom() && other.hasRoom()) {
           pick = other;
@@ -497,8 +507,39 @@ public final class LiveBus implements AutoCloseable {
     Tracked t = inFlight.remove(key);
     if (t != null) {
       t.member().inFlight.decrementAndGet();
-      t.member().observeLatency(clock.nanoTime() - t.sentNanos());
+      long now = clock.nanoTime();
+      t.member().observeLatency(now - t.sentNanos(), now, LATENCY_FADE_MS * 1e6);
     }
+  }
+
+  /**
+   * The member of two with the shorter expected wait for one more request: its requests in flight
+   * plus this one, times its recent time to reply. That time fades with a {@value #LATENCY_FADE_MS}
+   * ms time constant while the member answers nothing, so a member that was slow is tried again
+   * later. A member that has not answered yet is taken to be as fast as the other (between two
+   * such, the counts decide), so a new member is tried at once and a new member that stalls piles
+   * up requests in flight and loses. Ties go to {@code x}.
+   */
+  static Mailbox lessLoaded(Mailbox x, Mailbox y, long nowNanos) {
+    double lx = recentLatency(x, nowNanos);
+    double ly = recentLatency(y, nowNanos);
+    if (lx == 0) {
+      lx = ly == 0 ? 1 : ly;
+    }
+    if (ly == 0) {
+      ly = lx;
+    }
+    return (x.inFlight.get() + 1) * lx <= (y.inFlight.get() + 1) * ly ? x : y;
+  }
+
+  /** A member's faded recent time to reply, in nanoseconds; 0 before its first reply. */
+  private static double recentLatency(Mailbox m, long nowNanos) {
+    long ewma = m.latencyEwmaNanos;
+    if (ewma == 0) {
+      return 0;
+    }
+    long age = Math.max(0, nowNanos - m.latencyAtNanos);
+    return Math.max(1.0, ewma * Math.exp(-age / (LATENCY_FADE_MS * 1e6)));
   }
 
   /** Stops tracking a request that never reached its member (a full buffer). */
@@ -521,7 +562,9 @@ public final class LiveBus implements AutoCloseable {
       Tracked t = e.getValue();
       if (t.expiresAtMs() <= now && inFlight.remove(e.getKey(), t)) {
         t.member().inFlight.decrementAndGet();
-        t.member().observeLatency(clock.nanoTime() - t.sentNanos()); // no reply: slow, at least
+        long nowNanos = clock.nanoTime();
+        // No reply: it was slow at least this long.
+        t.member().observeLatency(nowNanos - t.sentNanos(), nowNanos, LATENCY_FADE_MS * 1e6);
       }
     }
   }

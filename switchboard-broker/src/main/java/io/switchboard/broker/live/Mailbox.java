@@ -42,6 +42,9 @@ final class Mailbox implements LiveSubscription {
    */
   volatile long latencyEwmaNanos;
 
+  /** When {@link #latencyEwmaNanos} last changed (the bus clock's nanoseconds). */
+  volatile long latencyAtNanos;
+
   private long droppedReported;
   private volatile boolean closed;
 
@@ -79,10 +82,18 @@ final class Mailbox implements LiveSubscription {
     return accepted;
   }
 
-  /** Folds one request's time to reply into {@link #latencyEwmaNanos} (racy by design: a hint). */
-  void observeLatency(long nanos) {
+  /**
+   * Folds one request's time to reply into {@link #latencyEwmaNanos}, after fading the old value by
+   * the time since it was set ({@code fadeNanos} time constant). Racy by design: a hint.
+   */
+  void observeLatency(long nanos, long nowNanos, double fadeNanos) {
     long old = latencyEwmaNanos;
+    if (old != 0) {
+      // What had faded while the member was quiet is gone: start from the faded value.
+      old = (long) (old * Math.exp(-Math.max(0, nowNanos - latencyAtNanos) / fadeNanos));
+    }
     latencyEwmaNanos = old == 0 ? Math.max(1, nanos) : Math.max(1, old + (nanos - old) / 8);
+    latencyAtNanos = nowNanos;
   }
 
   /** Whether the buffer has room right now (queue groups prefer members that do). */

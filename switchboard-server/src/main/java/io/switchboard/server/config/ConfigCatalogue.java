@@ -68,9 +68,11 @@ public final class ConfigCatalogue {
           "broker.queue-routing",
           "adaptive",
           "How a queue group picks the member a request goes to: adaptive (the less loaded of two"
-              + " random members, load being requests delivered and not yet answered; a slow member"
-              + " gets less) or round-robin. Other messages always go round-robin.",
-          ConfigKey.oneOf("adaptive", "round-robin"));
+              + " random members, load being its requests delivered and not yet answered, plus this"
+              + " one, times its recent time to reply), least-in-flight (of two random members, the"
+              + " one with fewer requests not yet answered) or round-robin. Other messages always go"
+              + " round-robin.",
+          ConfigKey.oneOf("adaptive", "least-in-flight", "round-robin"));
 
   /** Every key, in documentation order: the process's, then security's ({@link SecurityKeys}). */
   public static final List<ConfigKey<?>> ALL = all();
