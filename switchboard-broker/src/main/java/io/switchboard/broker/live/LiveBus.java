@@ -42,13 +42,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * headers {@value #ERROR_CODE_HEADER} and {@value #ERROR_HEADER}, its correlation id). A header
  * that is not a number is no deadline here; the responder's service layer refuses it.
  *
- * <p>Queue groups route by {@link LiveBusConfig#queueRouting()}: with {@link QueueRouting#ADAPTIVE}
- * a request goes to the less loaded of two random members, load being the requests the bus
- * delivered to a member and saw no reply to yet (tracked from delivery to the first message on the
- * reply subject, with its correlation id; at most {@link LiveBusConfig#maxPendingRequests()}
- * tracked, each forgotten at its deadline or after {@value #TRACK_MS} ms). Ties go to the member
- * whose recent requests were answered sooner (a weighted mean of its delivery-to-reply times), so a
- * slow member that is idle does not win against an idle fast one.
+ * <p>Queue groups route by {@link LiveBusConfig#queueRouting()}. With {@link QueueRouting#ADAPTIVE}
+ * a request goes to the less loaded of two random members ({@link #lessLoaded}): its requests in
+ * flight plus this one, times its recent time to reply. A request is in flight at its member from
+ * delivery to the first message on its reply subject with its correlation id; at most {@link
+ * LiveBusConfig#maxPendingRequests()} are tracked, each forgotten at its deadline or after {@value
+ * #TRACK_MS} ms. {@link QueueRouting#LEAST_IN_FLIGHT} compares the counts alone.
  */
 public final class LiveBus implements AutoCloseable {
   /** Prefix of reply inboxes. */
