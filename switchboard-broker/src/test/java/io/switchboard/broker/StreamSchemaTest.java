@@ -154,4 +154,29 @@ class StreamSchemaTest {
           .isEqualTo(ErrorCode.SCHEMA_SUBJECT_MISMATCH);
     }
   }
+
+  @Test
+  void shouldCheckProtobufPayloadsWithConfluentsMessageIndexes() {
+    String proto =
+        "syntax = \"proto3\"; package shop; message Quote { string symbol = 1; int32 cents = 2; }"
+            + " message Ack { bool ok = 1; }";
+    try (Broker b = open()) {
+      int id = b.schemas().register("quotes-value", SchemaType.PROTOBUF, proto).id();
+      b.createStream(
+          StreamConfig.builder("QUOTES", "quotes.>")
+              .schema(new StreamSchema("quotes-value", StreamSchema.Format.CONFLUENT))
+              .build());
+      // Quote{symbol="AB", cents=150}: indexes [0] as one 0 byte, then the fields.
+      byte[] quote = {0, 0x0a, 2, 'A', 'B', 0x10, (byte) 0x96, 0x01};
+      b.publish(msg("quotes.1", confluent(id, quote), List.of()), PublishOptions.NONE).join();
+      // Ack{ok=true}: indexes [1] (count 1, index 1 as zig-zag varints), then field 1 = 1.
+      byte[] ack = {2, 2, 0x08, 1};
+      b.publish(msg("quotes.2", confluent(id, ack), List.of()), PublishOptions.NONE).join();
+      // symbol sent as a varint: the wrong wire type for a string.
+      byte[] wrong = {0, 0x08, 1};
+      assertThat(refused(b, msg("quotes.3", confluent(id, wrong), List.of())))
+          .isEqualTo(ErrorCode.SCHEMA_PAYLOAD_INVALID);
+      assertThat(b.partitionBounds("QUOTES", 0).highWatermark()).isEqualTo(2);
+    }
+  }
 }
