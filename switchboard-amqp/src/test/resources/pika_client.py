@@ -68,5 +68,46 @@ try:
 except pika.exceptions.ChannelClosedByBroker as e:
     assert e.reply_code == 404, e
 
+# Headers exchange, exchange-to-exchange binding, dead-lettering (a fresh channel: the last one
+# was closed by the 404 above).
+ch = conn.channel()
+ch.confirm_delivery()
+ch.exchange_declare("pika-headers", exchange_type="headers")
+ch.exchange_declare("pika-front", exchange_type="fanout")
+ch.exchange_bind(destination="pika-headers", source="pika-front")
+ch.exchange_declare("pika-dlx", exchange_type="direct")
+ch.queue_declare(queue="pika-dead")
+ch.queue_bind("pika-dead", "pika-dlx", routing_key="dead")
+ch.queue_declare(queue="pika-h", arguments={"x-dead-letter-exchange": "pika-dlx",
+                                            "x-dead-letter-routing-key": "dead"})
+ch.queue_bind("pika-h", "pika-headers", arguments={"x-match": "any", "kind": "a"})
+ch.basic_publish("pika-front", "", b"kind a", properties=pika.BasicProperties(headers={"kind": "a"}))
+ch.basic_publish("pika-front", "", b"kind b", properties=pika.BasicProperties(headers={"kind": "b"}))
+method, props, body = ch.basic_get("pika-h", auto_ack=False)
+assert body == b"kind a" and method.exchange == "pika-front", (method, body)
+assert ch.basic_get("pika-h", auto_ack=True) == (None, None, None)
+ch.basic_reject(method.delivery_tag, requeue=False)
+dead = None
+for _ in range(100):
+    dead = ch.basic_get("pika-dead", auto_ack=True)
+    if dead[0] is not None:
+        break
+    conn.sleep(0.1)
+method, props, body = dead
+assert body == b"kind a", dead
+assert props.headers["x-death"][0]["reason"] == "rejected", props.headers
+assert props.headers["x-death"][0]["queue"] == "pika-h", props.headers
+
+# Transactions (pika's tx_select/tx_commit/tx_rollback) on a channel without confirms.
+tx = conn.channel()
+tx.tx_select()
+tx.basic_publish("", "pika-dead", b"committed")
+tx.tx_commit()
+tx.basic_publish("", "pika-dead", b"rolled back")
+tx.tx_rollback()
+method, props, body = tx.basic_get("pika-dead", auto_ack=True)
+assert body == b"committed", body
+assert tx.basic_get("pika-dead", auto_ack=True) == (None, None, None)
+
 conn.close()
 print("OK")

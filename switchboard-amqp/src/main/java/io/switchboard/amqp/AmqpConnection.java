@@ -133,8 +133,28 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * A publish of a transaction: the message to store (null: routed nowhere) and the basic.return to
+   * send at commit (null: none).
+   */
+  private record TxPublish(Message message, Runnable returned, int bytes) {}
+
+  /** A connection's transactions hold at most this many messages and bytes, together. */
+  static final int MAX_TX_MESSAGES = 10_000;
+
+  static final long MAX_TX_BYTES = 64L << 20;
+
+  private int txMessages;
+  private long txBytes;
+
+  /** The pseudo-queue of direct reply-to, and the subjects its replies travel on. */
+  static final String DIRECT_REPLY = "amq.rabbitmq.reply-to";
+
+  static final String REPLY_SUBJECT_PREFIX = "$AMQP.reply.";
+
   /** A delivery the client has not acknowledged; {@code consumer} null for basic.get. */
-  private record Unacked(Delivery delivery, Consumer consumer, String stream) {}
+  private record Unacked(
+      Delivery delivery, Consumer consumer, String stream, AmqpModel.Queue queue) {}
 
   /** One channel's state. */
   private final class Chan {
@@ -145,6 +165,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     ByteBuf body;
     boolean confirm;
     long publishSeq;
+
+    /** tx.select was given: publishes and settlements wait for tx.commit. */
+    boolean tx;
+
+    final List<TxPublish> txPublishes = new ArrayList<>();
+    final List<Runnable> txSettles = new ArrayList<>();
+
+    /** The direct reply-to consumer (amq.rabbitmq.reply-to) of this channel, or null. */
+    String replyTag;
+
+    String replyToken;
+    io.switchboard.broker.live.LiveSubscription replySubscription;
 
     /** Confirms are sent in publish order: results that came early wait here for those before. */
     final NavigableMap<Long, Boolean> confirmResults = new TreeMap<>();
@@ -379,6 +411,20 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     c.members.clear();
     c.unacked.clear();
+    dropTransaction(c);
+    if (c.replySubscription != null) {
+      c.replySubscription.close();
+      c.replySubscription = null;
+    }
+  }
+
+  private void dropTransaction(Chan c) {
+    for (TxPublish p : c.txPublishes) {
+      txMessages--;
+      txBytes -= p.bytes();
+    }
+    c.txPublishes.clear();
+    c.txSettles.clear();
   }
 
   private void cancelConsumer(Consumer k) {
@@ -791,9 +837,35 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             m,
             () -> reply(c, noWait, AmqpMethod.of("exchange.delete-ok")));
       }
-      case "exchange.bind", "exchange.unbind" ->
-          throw AmqpException.connection(
-              AmqpException.NOT_IMPLEMENTED, "exchange-to-exchange bindings are not served yet");
+      case "exchange.bind", "exchange.unbind" -> {
+        boolean bind = m.is("exchange.bind");
+        String destination = m.str(1);
+        AmqpModel.Exchange source = exchange(m.str(2));
+        check(Permission.ADMIN, AmqpSubjects.escape(destination), "exchange '" + destination + "'");
+        if (bind
+            && access.decide(Permission.SUBSCRIBE, AmqpSubjects.escape(source.name()) + ".>")
+                == io.switchboard.spi.security.Decision.DENY) {
+          check(
+              Permission.SUBSCRIBE,
+              AmqpSubjects.escape(source.name()) + ".>",
+              "exchange '" + source.name() + "'");
+        }
+        boolean noWait = m.bit(4);
+        if (bind) {
+          await(
+              model.bindExchange(
+                  exchange(destination), source, m.str(3), m.table(5), ctx.executor()),
+              c,
+              m,
+              () -> reply(c, noWait, AmqpMethod.of("exchange.bind-ok")));
+        } else {
+          await(
+              model.unbindExchange(destination, source, m.str(3), m.table(5), ctx.executor()),
+              c,
+              m,
+              () -> reply(c, noWait, AmqpMethod.of("exchange.unbind-ok")));
+        }
+      }
       case "queue.declare" -> queueDeclare(c, m);
       case "queue.bind", "queue.unbind" -> {
         boolean bind = m.is("queue.bind");
@@ -812,13 +884,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         boolean noWait = bind && m.bit(4);
         if (bind) {
           await(
-              model.bind(q, x, key, ctx.executor()),
+              model.bind(q, x, key, m.table(5), ctx.executor()),
               c,
               m,
               () -> reply(c, noWait, AmqpMethod.of("queue.bind-ok")));
         } else {
           await(
-              model.unbind(q, x, key, ctx.executor()),
+              model.unbind(q, x, key, m.table(4), ctx.executor()),
               c,
               m,
               () -> send(n, AmqpMethod.of("queue.unbind-ok")));
@@ -854,9 +926,21 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       case "basic.consume" -> consume(c, m);
       case "basic.cancel" -> {
         String tag = m.str(0);
+        if (tag.equals(c.replyTag)) {
+          c.replySubscription.close();
+          c.replySubscription = null;
+          c.replyTag = null;
+          c.replyToken = null;
+        }
         Consumer k = c.consumers.remove(tag);
         if (k != null) {
           cancelConsumer(k);
+          if (k.queue.args().singleActiveConsumer()
+              && c.unacked.values().stream().noneMatch(u -> u.consumer() == k)) {
+            // The next consumer becomes active now, not when this channel closes.
+            c.members.remove(k.queue.stream() + "/" + k.member);
+            broker.leave(k.queue.stream(), AmqpModel.CONSUMER, k.member);
+          }
         }
         reply(c, m.bit(1), AmqpMethod.of("basic.cancel-ok", tag));
       }
@@ -874,9 +958,28 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         c.publish = m;
       }
       case "basic.get" -> get(c, m);
-      case "basic.ack" -> ack(c, m.longArg(0), m.bit(1));
-      case "basic.reject" -> nack(c, m.longArg(0), false, m.bit(1));
-      case "basic.nack" -> nack(c, m.longArg(0), m.bit(1), m.bit(2));
+      case "basic.ack" -> {
+        long tag = m.longArg(0);
+        boolean multiple = m.bit(1);
+        if (c.tx) {
+          knownTag(c, tag, multiple);
+          c.txSettles.add(() -> ack(c, tag, multiple));
+        } else {
+          ack(c, tag, multiple);
+        }
+      }
+      case "basic.reject", "basic.nack" -> {
+        long tag = m.longArg(0);
+        boolean reject = m.is("basic.reject");
+        boolean multiple = !reject && m.bit(1);
+        boolean requeue = reject ? m.bit(1) : m.bit(2);
+        if (c.tx) {
+          knownTag(c, tag, multiple);
+          c.txSettles.add(() -> nack(c, tag, multiple, requeue));
+        } else {
+          nack(c, tag, multiple, requeue);
+        }
+      }
       case "basic.recover", "basic.recover-async" -> {
         nack(c, 0, true, true);
         if (m.is("basic.recover")) {
@@ -884,12 +987,55 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         }
       }
       case "confirm.select" -> {
+        if (c.tx) {
+          throw AmqpException.channel(
+              AmqpException.PRECONDITION_FAILED, "cannot switch from tx to confirm mode");
+        }
         c.confirm = true;
         reply(c, m.bit(0), AmqpMethod.of("confirm.select-ok"));
       }
-      case "tx.select", "tx.commit", "tx.rollback" ->
+      case "tx.select" -> {
+        if (c.confirm) {
           throw AmqpException.channel(
-              AmqpException.NOT_IMPLEMENTED, "transactions are not served yet");
+              AmqpException.PRECONDITION_FAILED, "cannot switch from confirm to tx mode");
+        }
+        c.tx = true;
+        send(n, AmqpMethod.of("tx.select-ok"));
+      }
+      case "tx.commit" -> {
+        if (!c.tx) {
+          throw AmqpException.channel(
+              AmqpException.PRECONDITION_FAILED, "channel is not transactional");
+        }
+        List<TxPublish> publishes = new ArrayList<>(c.txPublishes);
+        List<Runnable> settles = new ArrayList<>(c.txSettles);
+        dropTransaction(c);
+        List<CompletableFuture<?>> stored = new ArrayList<>();
+        for (TxPublish p : publishes) {
+          if (p.returned() != null) {
+            p.returned().run();
+          }
+          if (p.message() != null) {
+            stored.add(broker.publish(p.message(), PublishOptions.NONE));
+          }
+        }
+        await(
+            CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new)),
+            c,
+            m,
+            () -> {
+              settles.forEach(Runnable::run);
+              send(n, AmqpMethod.of("tx.commit-ok"));
+            });
+      }
+      case "tx.rollback" -> {
+        if (!c.tx) {
+          throw AmqpException.channel(
+              AmqpException.PRECONDITION_FAILED, "channel is not transactional");
+        }
+        dropTransaction(c);
+        send(n, AmqpMethod.of("tx.rollback-ok"));
+      }
       default ->
           throw AmqpException.connection(
               AmqpException.COMMAND_INVALID, m.name() + " is not a client method");
@@ -975,6 +1121,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   // ------------------------------------------------------------------ consuming
 
   private void consume(Chan c, AmqpMethod m) {
+    if (m.str(1).equals(DIRECT_REPLY)) {
+      consumeReplies(c, m);
+      return;
+    }
     AmqpModel.Queue q = queue(c, m.str(1));
     check(Permission.CONSUME, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
     String tag = m.str(2).isEmpty() ? "amq.ctag-" + UUID.randomUUID() : m.str(2);
@@ -1027,7 +1177,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    long now = System.currentTimeMillis();
     for (Delivery d : batch) {
+      if (expired(k.queue, d, now)) {
+        Unacked u = new Unacked(d, k, k.queue.stream(), k.queue);
+        deadLetter(u, "expired", () -> k.subscription.nack(d, 0, "dead-letter failed"));
+        continue;
+      }
       long tag = ++c.deliveryTag;
       String[] route = route(d);
       io.netty.channel.ChannelFuture written =
@@ -1047,7 +1203,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
               }
             });
       } else {
-        c.unacked.put(tag, new Unacked(d, k, k.queue.stream()));
+        c.unacked.put(tag, new Unacked(d, k, k.queue.stream(), k.queue));
       }
     }
   }
@@ -1071,6 +1227,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     AmqpModel.Queue q = queue(c, m.str(1));
     check(Permission.CONSUME, AmqpSubjects.queueSubject(q.name()), "queue '" + q.name() + "'");
     boolean noAck = m.bit(2);
+    model.touch(q);
     String member = c.getMember();
     c.member(q.stream(), member);
     CompletableFuture<List<Delivery>> fetched = new CompletableFuture<>();
@@ -1097,6 +1254,24 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             return;
           }
           Delivery d = list.get(0);
+          if (expired(q, d, System.currentTimeMillis())) {
+            deadLetter(
+                new Unacked(d, null, q.stream(), q),
+                "expired",
+                () ->
+                    broker.nack(
+                        q.stream(),
+                        AmqpModel.CONSUMER,
+                        d.partition(),
+                        d.offset(),
+                        d.deliveryCount(),
+                        0,
+                        "dead-letter failed"));
+            // The next one, as RabbitMQ drops expired messages at the head: from a fresh stack
+            // (many expired messages must not nest calls), later frames held until it is done.
+            await(CompletableFuture.runAsync(() -> {}, ctx.executor()), c, m, () -> get(c, m));
+            return;
+          }
           long tag = ++c.deliveryTag;
           String[] route = route(d);
           sendContent(
@@ -1113,7 +1288,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           if (noAck) {
             broker.ack(q.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
           } else {
-            c.unacked.put(tag, new Unacked(d, null, q.stream()));
+            c.unacked.put(tag, new Unacked(d, null, q.stream(), q));
           }
         });
   }
@@ -1177,7 +1352,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     for (Unacked u : settled) {
       Delivery d = u.delivery();
       if (!requeue) {
-        settle(u); // dropped: dead-lettering is not served yet (docs/amqp.md)
+        deadLetter(u, "rejected", () -> requeue(u));
       } else if (u.consumer() != null) {
         u.consumer().subscription.nack(d, 0, "requeued by the client");
       } else {
@@ -1190,6 +1365,131 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             0,
             "requeued by the client");
       }
+    }
+  }
+
+  /** A settlement in a transaction names a delivery tag this channel holds (406 otherwise). */
+  private static void knownTag(Chan c, long tag, boolean multiple) {
+    boolean known =
+        multiple
+            ? tag == 0 || c.unacked.containsKey(tag) || !c.unacked.headMap(tag, true).isEmpty()
+            : c.unacked.containsKey(tag);
+    if (!known) {
+      throw AmqpException.channel(AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
+    }
+  }
+
+  /**
+   * basic.consume of {@value #DIRECT_REPLY}: a live subscription to a subject of this channel's own
+   * ({@value #REPLY_SUBJECT_PREFIX} and a token), which a publish of this channel with that
+   * reply-to names as its reply subject; replies come as basic.deliver, without acknowledgement.
+   */
+  private void consumeReplies(Chan c, AmqpMethod m) {
+    if (!m.bit(4)) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED, "reply consumer cannot acknowledge");
+    }
+    if (c.replyTag != null) {
+      throw AmqpException.channel(AmqpException.PRECONDITION_FAILED, "reply consumer already set");
+    }
+    String tag = m.str(2).isEmpty() ? "amq.ctag-" + UUID.randomUUID() : m.str(2);
+    if (c.consumers.containsKey(tag)) {
+      throw AmqpException.connection(
+          AmqpException.NOT_ALLOWED, "attempt to reuse consumer tag '" + tag + "'");
+    }
+    String token = "c" + id + "n" + c.number + "r" + UUID.randomUUID().toString().replace("-", "");
+    try {
+      c.replySubscription =
+          broker
+              .live()
+              .subscribe(
+                  REPLY_SUBJECT_PREFIX + token,
+                  null,
+                  reply -> {
+                    if (c.closing || channels.get(c.number) != c || state == State.CLOSING) {
+                      return;
+                    }
+                    sendContent(
+                        c.number,
+                        AmqpMethod.of(
+                            "basic.deliver",
+                            tag,
+                            ++c.deliveryTag,
+                            false,
+                            "",
+                            DIRECT_REPLY + "." + token),
+                        AmqpMessages.toHeader(reply),
+                        reply.payload());
+                  },
+                  ctx.executor());
+    } catch (RuntimeException e) {
+      throw AmqpModel.translate(e);
+    }
+    c.replyTag = tag;
+    c.replyToken = token;
+    reply(c, m.bit(6), AmqpMethod.of("basic.consume-ok", tag));
+  }
+
+  /** Whether a direct reply-to token is one this server could have made (no subject syntax). */
+  private static boolean replyToken(String token) {
+    return !token.isEmpty()
+        && token.length() <= 100
+        && token.chars().allMatch(ch -> ch < 128 && Character.isLetterOrDigit(ch));
+  }
+
+  /** Whether a delivery outlived its queue's x-message-ttl (checked as it reaches a consumer). */
+  private static boolean expired(AmqpModel.Queue q, Delivery d, long now) {
+    long ttl = q.args().messageTtlMs();
+    return ttl >= 0 && now - d.message().timestampMs() >= ttl;
+  }
+
+  /**
+   * Dead-letters a delivery ({@code reason}: rejected, expired) to its queue's dead-letter exchange
+   * and then acknowledges it; without one it is acknowledged (dropped). If the dead letter cannot
+   * be stored, {@code otherwise} runs instead (the message is given back): nothing acknowledged is
+   * lost.
+   */
+  private void deadLetter(Unacked u, String reason, Runnable otherwise) {
+    String[] route = route(u.delivery());
+    CompletableFuture<Void> stored;
+    try {
+      stored = model.deadLetter(u.queue(), u.delivery().message(), reason, route[0], route[1]);
+    } catch (RuntimeException e) {
+      stored = CompletableFuture.failedFuture(e);
+    }
+    stored.whenComplete(
+        (ok, error) ->
+            ctx.executor()
+                .execute(
+                    () -> {
+                      try {
+                        if (error == null) {
+                          settle(u);
+                        } else {
+                          LOG.debug("amqp connection {}: dead-lettering failed: {}", id, error);
+                          otherwise.run();
+                        }
+                      } catch (RuntimeException e) {
+                        // The consumer is gone: the delivery comes back on its own (ack timeout).
+                        LOG.debug(
+                            "amqp connection {}: settling a dead letter: {}", id, e.toString());
+                      }
+                    }));
+  }
+
+  private void requeue(Unacked u) {
+    Delivery d = u.delivery();
+    if (u.consumer() != null) {
+      u.consumer().subscription.nack(d, 0, "dead-letter failed");
+    } else {
+      broker.nack(
+          u.stream(),
+          AmqpModel.CONSUMER,
+          d.partition(),
+          d.offset(),
+          d.deliveryCount(),
+          0,
+          "dead-letter failed");
     }
   }
 
@@ -1218,16 +1518,36 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           m);
       return;
     }
-    boolean routable = model.routable(x, key);
+    Map<String, Object> headers = h.headers();
+    String replyToken =
+        exchange.isEmpty() && key.startsWith(DIRECT_REPLY + ".")
+            ? key.substring(DIRECT_REPLY.length() + 1)
+            : null;
+    if (replyToken != null && !replyToken(replyToken)) {
+      replyToken = null; // not one of ours: an ordinary queue name
+    }
+    // A reply goes to its requester's subject whether or not it still listens, as RabbitMQ's.
+    boolean routable =
+        replyToken != null || model.routable(x, key, headers == null ? Map.of() : headers);
+    Runnable returned = null;
     if (mandatory && !routable) {
-      sendContent(
-          c.number,
-          AmqpMethod.of("basic.return", AmqpException.NO_ROUTE, "NO_ROUTE", exchange, key),
-          h,
-          body);
+      returned =
+          () ->
+              sendContent(
+                  c.number,
+                  AmqpMethod.of("basic.return", AmqpException.NO_ROUTE, "NO_ROUTE", exchange, key),
+                  h,
+                  body);
+      if (!c.tx) {
+        returned.run();
+      }
     }
     String subject =
-        exchange.isEmpty() ? AmqpSubjects.queueSubject(key) : AmqpSubjects.subject(exchange, key);
+        replyToken != null
+            ? REPLY_SUBJECT_PREFIX + replyToken
+            : exchange.isEmpty()
+                ? AmqpSubjects.queueSubject(key)
+                : AmqpSubjects.subject(exchange, key);
     if (!access.allows(Permission.PUBLISH, subject)) {
       fail(
           AmqpException.channel(
@@ -1248,6 +1568,41 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());
     } catch (AmqpException e) {
       fail(e, c.number, m);
+      return;
+    }
+    if (DIRECT_REPLY.equals(h.properties()[ContentHeader.REPLY_TO])) {
+      if (c.replyToken == null) {
+        fail(
+            AmqpException.channel(
+                AmqpException.PRECONDITION_FAILED, "fast reply consumer does not exist"),
+            c.number,
+            m);
+        return;
+      }
+      message = message.withReplyTo(REPLY_SUBJECT_PREFIX + c.replyToken);
+    }
+    if (c.tx) {
+      if (txMessages >= MAX_TX_MESSAGES || txBytes + body.length > MAX_TX_BYTES) {
+        fail(
+            AmqpException.channel(
+                AmqpException.PRECONDITION_FAILED,
+                "transactions of this connection hold "
+                    + txMessages
+                    + " messages, "
+                    + txBytes
+                    + " bytes: at most "
+                    + MAX_TX_MESSAGES
+                    + " and "
+                    + MAX_TX_BYTES
+                    + " (commit sooner)"),
+            c.number,
+            m);
+        return;
+      }
+      txMessages++;
+      txBytes += body.length;
+      c.txPublishes.add(
+          new TxPublish(exchange.isEmpty() && !routable ? null : message, returned, body.length));
       return;
     }
     if (exchange.isEmpty() && !routable) {

@@ -109,7 +109,15 @@ final class AmqpMessages {
       }
     }
     if (m.replyTo() != null) {
-      p[ContentHeader.REPLY_TO] = shortStr(m.replyTo());
+      String replyTo = m.replyTo();
+      if (replyTo.startsWith(AmqpConnection.REPLY_SUBJECT_PREFIX)) {
+        // direct reply-to: the pseudo-queue name a responder publishes to
+        replyTo =
+            AmqpConnection.DIRECT_REPLY
+                + "."
+                + replyTo.substring(AmqpConnection.REPLY_SUBJECT_PREFIX.length());
+      }
+      p[ContentHeader.REPLY_TO] = shortStr(replyTo);
     }
     if (table != null) {
       p[ContentHeader.HEADERS] = table;

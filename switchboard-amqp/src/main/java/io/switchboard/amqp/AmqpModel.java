@@ -12,6 +12,7 @@ import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.DeliveryMode;
 import io.switchboard.broker.consumer.Settlement;
+import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
@@ -65,9 +66,48 @@ final class AmqpModel {
       boolean exclusive,
       boolean autoDelete,
       Map<String, Object> arguments,
-      Object owner) {}
+      Object owner,
+      QueueArgs args) {}
+
+  /**
+   * An exchange-to-exchange binding: messages {@code source} routes with {@code key} (and {@code
+   * args}, for a headers source) go on to {@code destination}'s bindings too.
+   */
+  record ExchangeBinding(
+      String destination, String source, String key, Map<String, Object> args, String argsHex) {
+    String id() {
+      return sha(
+          destination.length()
+              + ":"
+              + destination
+              + "|"
+              + source.length()
+              + ":"
+              + source
+              + "|"
+              + key.length()
+              + ":"
+              + key
+              + "|"
+              + argsHex);
+    }
+  }
+
+  /** Exchange-to-exchange bindings at most (each may multiply the broker bindings derived). */
+  static final int MAX_EXCHANGE_BINDINGS = 10_000;
+
+  /** Exchanges a message may pass through on its way to a queue, at most (RabbitMQ: no limit). */
+  static final int MAX_HOPS = 8;
+
+  /** Broker bindings derived from exchange-to-exchange bindings, at most. */
+  static final int MAX_DERIVED = 100_000;
 
   private final Broker broker;
+  private final Map<String, ExchangeBinding> exchangeBindings = new ConcurrentHashMap<>();
+
+  /** The derivation in progress: one at a time, in order. */
+  private CompletableFuture<Void> deriving = CompletableFuture.completedFuture(null);
+
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
   private final Map<String, Queue> queues = new ConcurrentHashMap<>();
 
@@ -82,8 +122,61 @@ final class AmqpModel {
   /** What to tell each consumer of a queue when the queue is deleted (consumer cancel notify). */
   private final Map<String, Set<Runnable>> onDelete = new ConcurrentHashMap<>();
 
-  AmqpModel(Broker broker) {
+  /** When each queue with {@code x-expires} was last used (declared, consumed, got from). */
+  private final Map<String, Long> lastUsed = new ConcurrentHashMap<>();
+
+  /** Deletes queues unused past their {@code x-expires}; started by {@link #load}. */
+  private java.util.concurrent.ScheduledExecutorService expiry;
+
+  static final long EXPIRY_CHECK_MS = 100;
+
+  /** The fsync policy of new queues' streams (amqp.queue-fsync). */
+  private final String queueFsync;
+
+  AmqpModel(Broker broker, String queueFsync) {
     this.broker = broker;
+    this.queueFsync = queueFsync;
+  }
+
+  /** Stops the expiry timer. */
+  void close() {
+    if (expiry != null) {
+      expiry.shutdownNow();
+    }
+  }
+
+  /** Notes a use of a queue: its {@code x-expires} counts from now. */
+  void touch(Queue q) {
+    if (q.args().expiresMs() > 0) {
+      lastUsed.put(q.name(), System.currentTimeMillis());
+    }
+  }
+
+  /** Deletes the queues unused (no consumers, no get, no declare) for their {@code x-expires}. */
+  private void expireQueues() {
+    long now = System.currentTimeMillis();
+    for (Queue q : queues.values()) {
+      long expires = q.args().expiresMs();
+      if (expires <= 0 || consumers.getOrDefault(q.name(), 0) > 0) {
+        continue;
+      }
+      long last = lastUsed.computeIfAbsent(q.name(), n -> now);
+      if (now - last >= expires) {
+        lastUsed.remove(q.name());
+        try {
+          deleteQueue(q.name(), false, false, Runnable::run)
+              .exceptionally(
+                  e -> {
+                    org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+                        .warn("amqp: expiring queue {} failed: {}", q.name(), e.toString());
+                    return 0L;
+                  });
+        } catch (RuntimeException e) {
+          org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+              .warn("amqp: expiring queue {} failed: {}", q.name(), e.toString());
+        }
+      }
+    }
   }
 
   Broker broker() {
@@ -95,13 +188,12 @@ final class AmqpModel {
    * queues left by the previous run. Runs on the server's thread at start.
    */
   void load() {
-    for (String name : List.of("", "amq.direct", "amq.fanout", "amq.topic")) {
-      String type =
-          name.isEmpty()
-              ? "direct"
-              : name.substring(4).equals("direct") ? "direct" : name.substring(4);
+    for (String name : List.of("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers")) {
+      String type = name.isEmpty() ? "direct" : name.substring(4);
       exchanges.put(name, new Exchange(name, type, true, false, false));
     }
+    exchanges.put("amq.match", new Exchange("amq.match", "headers", true, false, false));
+    broker.bindingFilter(OWNER, this::accepts);
     boolean exists =
         broker.listStreams().stream().anyMatch(s -> s.config().name().equals(META_STREAM));
     if (!exists) {
@@ -129,6 +221,19 @@ final class AmqpModel {
                 true,
                 "true".equals(text(m, "auto-delete")),
                 "true".equals(text(m, "internal"))));
+      } else if (subject.startsWith("e2e.")) {
+        Map<String, Object> args =
+            m.payload().length == 0
+                ? Map.of()
+                : AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload()));
+        ExchangeBinding b =
+            new ExchangeBinding(
+                text(m, "destination"),
+                text(m, "source"),
+                text(m, "key"),
+                args,
+                java.util.HexFormat.of().formatHex(m.payload()));
+        exchangeBindings.put(b.id(), b);
       } else if (subject.startsWith("queue.")) {
         String name = AmqpSubjects.unescape(subject.substring("queue.".length()));
         String stream = text(m, "stream");
@@ -141,7 +246,8 @@ final class AmqpModel {
                 false,
                 "true".equals(text(m, "auto-delete")),
                 AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())),
-                null));
+                null,
+                QueueArgs.lenient(name, AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())))));
         described.add(stream);
       }
     }
@@ -151,6 +257,23 @@ final class AmqpModel {
         broker.deleteStream(name); // a transient queue of the previous run
       }
     }
+    exchangeBindings
+        .values()
+        .removeIf(
+            b -> !exchanges.containsKey(b.source()) || !exchanges.containsKey(b.destination()));
+    derive().join(); // the start may block: nothing is served yet
+    expiry =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "amqp-queue-expiry");
+              t.setDaemon(true);
+              return t;
+            });
+    expiry.scheduleWithFixedDelay(
+        this::expireQueues,
+        EXPIRY_CHECK_MS,
+        EXPIRY_CHECK_MS,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private static String text(Message m, String header) {
@@ -187,11 +310,10 @@ final class AmqpModel {
         throw AmqpException.channel(
             AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
       }
-      if (!type.equals("direct") && !type.equals("fanout") && !type.equals("topic")) {
-        if (type.equals("headers")) {
-          throw AmqpException.connection(
-              AmqpException.NOT_IMPLEMENTED, "headers exchanges are not served yet");
-        }
+      if (!type.equals("direct")
+          && !type.equals("fanout")
+          && !type.equals("topic")
+          && !type.equals("headers")) {
         throw AmqpException.connection(
             AmqpException.COMMAND_INVALID, "invalid exchange type '" + type + "'");
       }
@@ -251,8 +373,23 @@ final class AmqpModel {
       throw AmqpException.channel(
           AmqpException.PRECONDITION_FAILED, "exchange '" + name + "' in vhost '/' in use");
     }
+    List<ExchangeBinding> e2e =
+        exchangeBindings.values().stream()
+            .filter(b -> b.destination().equals(name) || b.source().equals(name))
+            .toList();
+    if (ifUnused && e2e.stream().anyMatch(b -> b.source().equals(name))) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED, "exchange '" + name + "' in vhost '/' in use");
+    }
     Exchange removed = exchanges.remove(name);
-    CompletableFuture<?>[] all = new CompletableFuture<?>[bound.size() + 1];
+    List<CompletableFuture<Void>> unbound = new ArrayList<>();
+    for (ExchangeBinding b : e2e) {
+      unbound.add(removeExchangeBinding(b, loop));
+    }
+    CompletableFuture<?>[] all = new CompletableFuture<?>[bound.size() + 2];
+    all[bound.size() + 1] =
+        CompletableFuture.allOf(unbound.toArray(CompletableFuture[]::new))
+            .thenCompose(ignored -> derive());
     for (int i = 0; i < bound.size(); i++) {
       all[i] = broker.unbind(OWNER, bound.get(i).name(), loop);
     }
@@ -305,15 +442,6 @@ final class AmqpModel {
               "cannot obtain exclusive access to locked queue '" + name + "' in vhost '/'");
         }
         if (!passive) {
-          Queue wanted =
-              new Queue(
-                  name,
-                  existing.stream(),
-                  durable,
-                  exclusive,
-                  autoDelete,
-                  arguments,
-                  existing.owner());
           if (existing.durable() != durable
               || existing.autoDelete() != autoDelete
               || existing.exclusive() != exclusive
@@ -329,9 +457,11 @@ final class AmqpModel {
                     + " auto_delete="
                     + existing.autoDelete()
                     + " arguments="
-                    + existing.arguments()
-                    + (wanted.equals(existing) ? "" : ""));
+                    + existing.arguments());
           }
+        }
+        if (!passive) {
+          touch(existing); // a redeclare renews the lease; a passive one only looks
         }
         return counts(existing, loop);
       }
@@ -348,6 +478,7 @@ final class AmqpModel {
         throw AmqpException.channel(
             AmqpException.RESOURCE_ERROR, MAX_QUEUES + " queues exist (the limit)");
       }
+      QueueArgs parsed = QueueArgs.of(name, arguments);
       q =
           new Queue(
               name,
@@ -356,7 +487,8 @@ final class AmqpModel {
               exclusive,
               autoDelete,
               Map.copyOf(arguments),
-              exclusive ? owner : null);
+              exclusive ? owner : null,
+              parsed);
       mine = new CompletableFuture<>();
       creating.put(name, mine);
     }
@@ -368,11 +500,19 @@ final class AmqpModel {
                   StreamConfig.builder(created.stream(), AmqpSubjects.queueSubject(name))
                       .retention(Retention.WORK_QUEUE)
                       .maxMessageBytes(StreamConfig.MAX_MESSAGE_BYTES)
+                      .fsyncPolicy(queueFsync)
+                      .maxMessages(created.args().maxLength())
+                      .maxBytes(created.args().maxLengthBytes())
+                      .discard(
+                          created.args().rejectPublish() ? Discard.REJECT_NEW : Discard.DROP_OLDEST)
                       .build());
               broker.createConsumer(
                   created.stream(),
                   ConsumerConfig.builder(CONSUMER)
-                      .mode(DeliveryMode.SHARED)
+                      .mode(
+                          created.args().singleActiveConsumer()
+                              ? DeliveryMode.FAILOVER
+                              : DeliveryMode.SHARED)
                       .ackPolicy(AckPolicy.EACH)
                       .ackTimeoutMs(30 * 60_000L) // RabbitMQ's consumer timeout
                       .maxAckPending(ConsumerConfig.MAX_ACK_PENDING)
@@ -397,6 +537,7 @@ final class AmqpModel {
                 throw new java.util.concurrent.CompletionException(error);
               }
               queues.put(name, created);
+              touch(created);
               mine.complete(created);
               return new Counts(0, 0);
             });
@@ -470,6 +611,7 @@ final class AmqpModel {
                     "queue '" + name + "' in vhost '/' is not empty");
               }
               consumers.remove(name);
+              lastUsed.remove(name);
               Set<Runnable> cancels = onDelete.remove(name);
               if (cancels != null) {
                 cancels.forEach(Runnable::run);
@@ -509,6 +651,83 @@ final class AmqpModel {
         loop);
   }
 
+  // ------------------------------------------------------------------ dead letters
+
+  /** Headers a dead letter does not keep: its binding's, and its expiry (RabbitMQ drops it). */
+  private static final Set<String> NOT_DEAD_LETTERED =
+      Set.of(
+          BindingSpec.ORIGINAL_SUBJECT_HEADER,
+          Message.TTL_HEADER,
+          "amqp-expiration",
+          AmqpMessages.HEADERS_TABLE,
+          "x-first-death-reason",
+          "x-first-death-queue",
+          "x-first-death-exchange");
+
+  /**
+   * Publishes {@code m}, which left queue {@code q} for {@code reason} (rejected, expired), to the
+   * queue's dead-letter exchange with the queue's dead-letter routing key (or its own), with
+   * RabbitMQ's {@code x-death} header: a list of tables (count, reason, queue, time, exchange,
+   * routing-keys, and original-expiration when it had one), one per queue and reason, the latest
+   * first; and {@code x-first-death-reason/queue/exchange}. Completes once stored; at once when the
+   * queue has no dead-letter exchange, or it does not exist (dropped, as RabbitMQ).
+   */
+  CompletableFuture<Void> deadLetter(
+      Queue q, Message m, String reason, String exchange, String routingKey) {
+    String dlx = q.args().deadLetterExchange();
+    if (dlx == null || (!dlx.isEmpty() && !exchanges.containsKey(dlx))) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String key =
+        q.args().deadLetterRoutingKey() != null ? q.args().deadLetterRoutingKey() : routingKey;
+    Map<String, Object> headers = new java.util.LinkedHashMap<>(HeadersMatch.headersOf(m));
+    List<Object> deaths = new ArrayList<>();
+    if (headers.get("x-death") instanceof List<?> old) {
+      deaths.addAll(old);
+    }
+    long count = 1;
+    for (java.util.Iterator<Object> it = deaths.iterator(); it.hasNext(); ) {
+      if (it.next() instanceof Map<?, ?> d
+          && q.name().equals(d.get("queue"))
+          && reason.equals(d.get("reason"))) {
+        count += d.get("count") instanceof Number n ? n.longValue() : 0;
+        it.remove();
+      }
+    }
+    Map<String, Object> death = new java.util.LinkedHashMap<>();
+    death.put("count", count);
+    death.put("reason", reason);
+    death.put("queue", q.name());
+    death.put("time", new java.util.Date(System.currentTimeMillis() / 1000 * 1000));
+    death.put("exchange", exchange);
+    death.put("routing-keys", List.of(routingKey));
+    byte[] expiration = m.header("amqp-expiration");
+    if (expiration != null) {
+      death.put("original-expiration", new String(expiration, StandardCharsets.UTF_8));
+    }
+    deaths.add(0, death);
+    headers.put("x-death", deaths);
+    headers.putIfAbsent("x-first-death-reason", reason);
+    headers.putIfAbsent("x-first-death-queue", q.name());
+    headers.putIfAbsent("x-first-death-exchange", exchange);
+    List<Header> kept = new ArrayList<>();
+    for (Header h : m.headers()) {
+      if (!NOT_DEAD_LETTERED.contains(h.key())) {
+        kept.add(h);
+      }
+    }
+    kept.add(new Header(AmqpMessages.HEADERS_TABLE, table(headers)));
+    for (String first :
+        List.of("x-first-death-reason", "x-first-death-queue", "x-first-death-exchange")) {
+      kept.add(new Header(first, bytes(String.valueOf(headers.get(first)))));
+    }
+    String subject =
+        dlx.isEmpty() ? AmqpSubjects.queueSubject(key) : AmqpSubjects.subject(dlx, key);
+    Message dead =
+        new Message(subject, m.key(), kept, m.payload(), System.currentTimeMillis(), m.replyTo());
+    return broker.publish(dead, PublishOptions.NONE).thenApply(ack -> null);
+  }
+
   // ------------------------------------------------------------------ consumers of queues
 
   /** Counts a new consumer; an exclusive one needs the queue to itself. */
@@ -527,6 +746,10 @@ final class AmqpModel {
   /** Counts a consumer gone; true when it was an auto-delete queue's last. */
   synchronized boolean removeConsumer(String queue, boolean exclusive) {
     int n = consumers.getOrDefault(queue, 0) - 1;
+    Queue used = queues.get(queue);
+    if (used != null) {
+      touch(used);
+    }
     if (exclusive) {
       exclusiveConsumers.remove(queue);
     }
@@ -574,6 +797,22 @@ final class AmqpModel {
     return name;
   }
 
+  /**
+   * The name of a headers binding: as RabbitMQ, a binding is told apart by its arguments too, so
+   * the key carries their hash.
+   */
+  static String bindingName(
+      Exchange x, String queue, String key, Map<String, Object> args, int variant) {
+    if (!x.type().equals("headers") || args == null || args.isEmpty()) {
+      return bindingName(queue, x.name(), key, variant);
+    }
+    return bindingName(queue, x.name(), key + "|args:" + sha(hex(table(args))), variant);
+  }
+
+  private static String hex(byte[] b) {
+    return java.util.HexFormat.of().formatHex(b);
+  }
+
   private static String sha(String s) {
     try {
       byte[] d =
@@ -597,46 +836,407 @@ final class AmqpModel {
     return out;
   }
 
-  CompletableFuture<Void> bind(Queue q, Exchange x, String key, Executor loop) {
+  /** Binding arguments of a headers binding, stored in the binding (hex of the table) at most. */
+  static final int MAX_BINDING_ARGS_BYTES = BindingSpec.MAX_ENTRY_LENGTH / 2;
+
+  CompletableFuture<Void> bind(
+      Queue q, Exchange x, String key, Map<String, Object> args, Executor loop) {
     if (x.name().isEmpty()) {
       throw AmqpException.channel(
           AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
     }
     List<String> patterns = AmqpSubjects.patterns(x.type(), x.name(), key);
+    String match = null;
+    String argsHex = null;
+    if (x.type().equals("headers")) {
+      HeadersMatch.of(args == null ? Map.of() : args); // refuses a bad x-match
+      byte[] t = table(args == null ? Map.of() : args);
+      if (t.length > MAX_BINDING_ARGS_BYTES) {
+        throw AmqpException.channel(
+            AmqpException.PRECONDITION_FAILED,
+            "headers binding arguments of "
+                + t.length
+                + " bytes; at most "
+                + MAX_BINDING_ARGS_BYTES
+                + " are served");
+      }
+      match = "headers";
+      argsHex = hex(t);
+    } else if (AmqpSubjects.needsFilter(x.type(), key)) {
+      match = "topic";
+    }
     List<CompletableFuture<Void>> all = new ArrayList<>();
     for (int i = 0; i < patterns.size(); i++) {
-      BindingSpec spec =
+      BindingSpec.Builder spec =
           BindingSpec.builder(
-                  OWNER, bindingName(q.name(), x.name(), key, i), patterns.get(i), q.stream())
+                  OWNER, bindingName(x, q.name(), key, args, i), patterns.get(i), q.stream())
               .fixedSubject(AmqpSubjects.queueSubject(q.name()))
               .argument("exchange", x.name())
               .argument("queue", q.name())
-              .argument("key", key)
-              .build();
-      all.add(broker.bindDurable(spec, loop));
+              .argument("key", key);
+      if (match != null) {
+        spec.argument("match", match);
+      }
+      if (argsHex != null) {
+        spec.argument("args", argsHex);
+      }
+      all.add(broker.bindDurable(spec.build(), loop));
     }
-    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    return afterBindings(CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
   }
 
-  CompletableFuture<Void> unbind(Queue q, Exchange x, String key, Executor loop) {
+  /** A queue binding changed: the bindings derived through exchange bindings follow. */
+  private CompletableFuture<Void> afterBindings(CompletableFuture<Void> changed) {
+    return exchangeBindings.isEmpty() ? changed : changed.thenCompose(ignored -> derive());
+  }
+
+  CompletableFuture<Void> unbind(
+      Queue q, Exchange x, String key, Map<String, Object> args, Executor loop) {
     List<CompletableFuture<Boolean>> all = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      all.add(broker.unbind(OWNER, bindingName(q.name(), x.name(), key, i), loop));
+      all.add(broker.unbind(OWNER, bindingName(x, q.name(), key, args, i), loop));
+    }
+    return afterBindings(CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
+  }
+
+  // ------------------------------------------------------------------ exchange-to-exchange
+
+  /** The hex of binding arguments as stored: a headers binding's, at most 512 bytes encoded. */
+  private static String argsHex(Exchange source, Map<String, Object> args) {
+    if (!source.type().equals("headers")) {
+      return "";
+    }
+    Map<String, Object> a = args == null ? Map.of() : args;
+    HeadersMatch.of(a); // refuses a bad x-match
+    byte[] t = table(a);
+    if (t.length > MAX_BINDING_ARGS_BYTES) {
+      throw AmqpException.channel(
+          AmqpException.PRECONDITION_FAILED,
+          "headers binding arguments of "
+              + t.length
+              + " bytes; at most "
+              + MAX_BINDING_ARGS_BYTES
+              + " are served");
+    }
+    return hex(t);
+  }
+
+  /** exchange.bind: {@code source}'s messages matching {@code key} go on to {@code destination}. */
+  CompletableFuture<Void> bindExchange(
+      Exchange destination, Exchange source, String key, Map<String, Object> args, Executor loop) {
+    if (destination.name().isEmpty() || source.name().isEmpty()) {
+      throw AmqpException.channel(
+          AmqpException.ACCESS_REFUSED, "operation not permitted on the default exchange");
+    }
+    ExchangeBinding b =
+        new ExchangeBinding(
+            destination.name(),
+            source.name(),
+            key,
+            args == null ? Map.of() : Map.copyOf(args),
+            argsHex(source, args));
+    synchronized (this) {
+      if (!exchangeBindings.containsKey(b.id())
+          && exchangeBindings.size() >= MAX_EXCHANGE_BINDINGS) {
+        throw AmqpException.channel(
+            AmqpException.RESOURCE_ERROR,
+            MAX_EXCHANGE_BINDINGS + " exchange-to-exchange bindings exist (the limit)");
+      }
+      exchangeBindings.put(b.id(), b);
+    }
+    CompletableFuture<Void> stored =
+        destination.durable() && source.durable()
+            ? store(
+                meta("e2e." + b.id(), java.util.HexFormat.of().parseHex(b.argsHex()))
+                    .withHeader("destination", bytes(b.destination()))
+                    .withHeader("source", bytes(b.source()))
+                    .withHeader("key", bytes(b.key())),
+                loop)
+            : CompletableFuture.completedFuture(null);
+    return stored.thenCompose(ignored -> derive());
+  }
+
+  /** exchange.unbind; idempotent. */
+  CompletableFuture<Void> unbindExchange(
+      String destination, Exchange source, String key, Map<String, Object> args, Executor loop) {
+    ExchangeBinding b =
+        new ExchangeBinding(destination, source.name(), key, Map.of(), argsHex(source, args));
+    ExchangeBinding had = exchangeBindings.get(b.id());
+    if (had == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return removeExchangeBinding(had, loop).thenCompose(ignored -> derive());
+  }
+
+  private CompletableFuture<Void> removeExchangeBinding(ExchangeBinding b, Executor loop) {
+    exchangeBindings.remove(b.id());
+    return store(meta("e2e." + b.id(), new byte[0]).withHeader("deleted", bytes("true")), loop);
+  }
+
+  /** A queue binding as the derivation reads it. */
+  private record QueueBinding(
+      String queue, String stream, String exchange, String key, String hex) {}
+
+  /** One exchange a message passes: the type of the exchange, the binding's key and arguments. */
+  private record Hop(String type, String key, String hex) {}
+
+  /**
+   * Brings the broker bindings derived from exchange-to-exchange bindings in line with them: for
+   * every queue binding to exchange X and every chain of exchange bindings Y1 → … → X (no exchange
+   * twice, at most {@value #MAX_HOPS}), one broker binding (per subject pattern of Y1's first hop)
+   * copies Y1's messages to the queue when each hop matches ({@link #accepts}). Runs one at a time;
+   * what is already in force is left as it is.
+   */
+  CompletableFuture<Void> derive() {
+    CompletableFuture<Void> next;
+    synchronized (this) {
+      next = deriving.handle((ok, e) -> null).thenCompose(ignored -> deriveNow());
+      deriving = next;
+    }
+    return next;
+  }
+
+  private CompletableFuture<Void> deriveNow() {
+    Map<String, BindingSpec> wanted = new java.util.LinkedHashMap<>();
+    Map<String, BindingSpec> existing = new java.util.HashMap<>();
+    Set<String> seen = new HashSet<>();
+    List<QueueBinding> queueBindings = new ArrayList<>();
+    for (BindingSpec b : broker.bindings(OWNER)) {
+      Map<String, String> a = b.arguments();
+      if ("chain".equals(a.get("match"))) {
+        existing.put(b.name(), b);
+      } else if (a.get("exchange") != null && a.get("queue") != null) {
+        String hex = a.getOrDefault("args", "");
+        if (seen.add(
+            a.get("queue") + "\u0000" + a.get("exchange") + "\u0000" + a.get("key") + hex)) {
+          queueBindings.add(
+              new QueueBinding(a.get("queue"), b.stream(), a.get("exchange"), a.get("key"), hex));
+        }
+      }
+    }
+    if (!exchangeBindings.isEmpty()) {
+      for (QueueBinding qb : queueBindings) {
+        Exchange x = exchanges.get(qb.exchange());
+        if (x == null) {
+          continue;
+        }
+        List<Hop> tail = new ArrayList<>();
+        tail.add(new Hop(x.type(), qb.key(), qb.hex()));
+        Set<String> visited = new HashSet<>();
+        visited.add(x.name());
+        chains(qb, x.name(), tail, visited, wanted);
+      }
+    }
+    List<CompletableFuture<?>> all = new ArrayList<>();
+    for (Map.Entry<String, BindingSpec> e : wanted.entrySet()) {
+      if (!e.getValue().equals(existing.remove(e.getKey()))) {
+        all.add(broker.bindDurable(e.getValue(), Runnable::run));
+      }
+    }
+    for (String gone : existing.keySet()) {
+      all.add(broker.unbind(OWNER, gone, Runnable::run));
     }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
   }
 
-  /** Whether a publish to {@code exchange} with {@code key} reaches a queue (mandatory). */
-  boolean routable(Exchange x, String key) {
+  /** Walks exchange bindings backwards from {@code to}, adding a derived binding per chain. */
+  private void chains(
+      QueueBinding qb,
+      String to,
+      List<Hop> tail,
+      Set<String> visited,
+      Map<String, BindingSpec> out) {
+    if (tail.size() > MAX_HOPS || out.size() >= MAX_DERIVED) {
+      org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+          .warn(
+              "amqp: exchange-to-exchange routing to queue {} cut: chains longer than {} exchanges"
+                  + " or more than {} derived bindings are not followed",
+              qb.queue(),
+              MAX_HOPS,
+              MAX_DERIVED);
+      return;
+    }
+    for (ExchangeBinding eb : exchangeBindings.values()) {
+      Exchange source = exchanges.get(eb.source());
+      if (!eb.destination().equals(to) || source == null || !visited.add(source.name())) {
+        continue;
+      }
+      List<Hop> hops = new ArrayList<>();
+      hops.add(new Hop(source.type(), eb.key(), eb.argsHex()));
+      hops.addAll(tail);
+      StringBuilder id = new StringBuilder(qb.queue()).append('|').append(source.name());
+      for (Hop h : hops) {
+        id.append('|').append(h.type()).append(':').append(h.key()).append(':').append(h.hex());
+      }
+      String base = "via:" + sha(id.toString());
+      List<String> patterns = AmqpSubjects.patterns(source.type(), source.name(), eb.key());
+      for (int i = 0; i < patterns.size(); i++) {
+        BindingSpec.Builder spec =
+            BindingSpec.builder(OWNER, base + "|" + i, patterns.get(i), qb.stream())
+                .fixedSubject(AmqpSubjects.queueSubject(qb.queue()))
+                .argument("queue", qb.queue())
+                .argument("source", source.name())
+                .argument("match", "chain")
+                .argument("hops", Integer.toString(hops.size()));
+        for (int h = 0; h < hops.size(); h++) {
+          spec.argument("t" + h, hops.get(h).type())
+              .argument("k" + h, hops.get(h).key())
+              .argument("a" + h, hops.get(h).hex());
+        }
+        out.put(base + "|" + i, spec.build());
+      }
+      chains(qb, source.name(), hops, visited, out);
+      visited.remove(source.name());
+    }
+  }
+
+  /**
+   * Whether one hop (an exchange of {@code type}, a binding's key and arguments) routes a message.
+   */
+  private boolean hop(
+      String type, String key, String hex, List<String> words, Map<String, Object> headers) {
+    return switch (type) {
+      case "fanout" -> true;
+      case "topic" -> AmqpSubjects.matchWords(AmqpSubjects.words(key), words);
+      case "headers" -> headersMatch(hex).matches(headers);
+      default -> AmqpSubjects.words(key).equals(words);
+    };
+  }
+
+  /** Parsed headers-binding arguments, by their hex (bounded: cleared when full). */
+  private final Map<String, HeadersMatch> headersMatches = new ConcurrentHashMap<>();
+
+  private static final int MAX_CACHED_MATCHES = 100_000;
+
+  private HeadersMatch headersMatch(String argsHex) {
+    HeadersMatch hm = headersMatches.get(argsHex);
+    if (hm == null) {
+      if (headersMatches.size() >= MAX_CACHED_MATCHES) {
+        headersMatches.clear();
+      }
+      hm =
+          HeadersMatch.of(
+              AmqpTypes.readTable(
+                  Unpooled.wrappedBuffer(java.util.HexFormat.of().parseHex(argsHex))));
+      headersMatches.put(argsHex, hm);
+    }
+    return hm;
+  }
+
+  /**
+   * The broker's filter of this front end's bindings ({@link Broker#bindingFilter}): a topic key
+   * with '#' between words is matched word by word, a headers binding on the message's headers.
+   * Runs in every publish its pattern matches; does not block.
+   */
+  boolean accepts(BindingSpec spec, Message m) {
+    String match = spec.arguments().get("match");
+    if (match == null) {
+      return true;
+    }
+    try {
+      return switch (match) {
+        case "topic" ->
+            AmqpSubjects.matchWords(
+                AmqpSubjects.words(spec.arguments().get("key")),
+                AmqpSubjects.keyWords(m.subject()));
+        case "headers" -> headersMatch(spec.arguments().get("args")).matches(headersOf(m));
+        case "chain" -> {
+          Map<String, String> a = spec.arguments();
+          List<String> words = AmqpSubjects.keyWords(m.subject());
+          Map<String, Object> headers = null;
+          int n = Integer.parseInt(a.get("hops"));
+          boolean ok = true;
+          for (int h = 0; h < n && ok; h++) {
+            String type = a.get("t" + h);
+            if (type.equals("headers") && headers == null) {
+              headers = headersOf(m);
+            }
+            ok = hop(type, a.get("k" + h), a.get("a" + h), words, headers);
+          }
+          yield ok;
+        }
+        default -> false;
+      };
+    } catch (RuntimeException e) {
+      return false; // a binding we cannot read copies nothing
+    }
+  }
+
+  /**
+   * The last message whose headers the filter read on this thread, and them: a publish that several
+   * headers bindings match is read once (the broker asks for each binding in turn, on the
+   * publisher's thread).
+   */
+  private static final ThreadLocal<Object[]> LAST_HEADERS =
+      ThreadLocal.withInitial(() -> new Object[2]);
+
+  private static Map<String, Object> headersOf(Message m) {
+    Object[] last = LAST_HEADERS.get();
+    // Weakly: a thread's last message (up to 16 MiB) is not kept alive by this.
+    if (!(last[0] instanceof java.lang.ref.WeakReference<?> ref) || ref.get() != m) {
+      last[1] = HeadersMatch.headersOf(m);
+      last[0] = new java.lang.ref.WeakReference<>(m);
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> headers = (Map<String, Object>) last[1];
+    return headers;
+  }
+
+  /**
+   * Whether a publish to {@code exchange} with {@code key} and {@code headers} reaches a queue
+   * (mandatory).
+   */
+  boolean routable(Exchange x, String key, Map<String, Object> headers) {
     if (x.name().isEmpty()) {
       return queues.containsKey(key);
     }
+    return routable(x, key, headers, new HashSet<>());
+  }
+
+  private boolean routable(
+      Exchange x, String key, Map<String, Object> headers, Set<String> visited) {
+    if (!visited.add(x.name()) || visited.size() > MAX_HOPS + 1) {
+      return false;
+    }
+    if (routesToQueue(x, key, headers)) {
+      return true;
+    }
+    List<String> words = AmqpSubjects.words(key);
+    for (ExchangeBinding eb : exchangeBindings.values()) {
+      Exchange dest = exchanges.get(eb.destination());
+      if (eb.source().equals(x.name())
+          && dest != null
+          && hopSafely(x.type(), eb.key(), eb.argsHex(), words, headers)
+          && routable(dest, key, headers, visited)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean hopSafely(
+      String type, String key, String hex, List<String> words, Map<String, Object> headers) {
+    try {
+      return hop(type, key, hex, words, headers);
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private boolean routesToQueue(Exchange x, String key, Map<String, Object> headers) {
     for (BindingSpec b : bindingsOf(x.name(), null)) {
       String k = b.arguments().get("key");
       boolean hit =
           switch (x.type()) {
             case "fanout" -> true;
             case "topic" -> AmqpSubjects.topicMatches(k, key);
+            case "headers" -> {
+              try {
+                yield headersMatch(b.arguments().get("args")).matches(headers);
+              } catch (RuntimeException e) {
+                yield false;
+              }
+            }
             default -> k.equals(key);
           };
       if (hit) {

@@ -111,17 +111,27 @@ final class AmqpSubjects {
   }
 
   /**
+   * Whether a binding key of {@code type} needs the filter: a topic key with '#' before its end.
+   */
+  static boolean needsFilter(String type, String key) {
+    if (!type.equals("topic")) {
+      return false;
+    }
+    List<String> words = words(key);
+    int hash = words.indexOf("#");
+    return hash >= 0 && hash < words.size() - 1;
+  }
+
+  /**
    * The subject patterns a binding of {@code exchange} (of {@code type}) with {@code key} captures:
-   * a direct key is its one subject; fanout is the exchange's every subject ({@code X} and {@code
-   * X.>}); a topic key maps {@code *} to {@code *} and a final {@code #} to two patterns, without
-   * it and with {@code >}.
-   *
-   * @throws AmqpException 540 NOT_IMPLEMENTED for a topic key with {@code #} before its last word
-   *     (no subject pattern says "zero or more tokens" in the middle; docs/amqp.md)
+   * a direct key is its one subject; fanout and headers are the exchange's every subject ({@code X}
+   * and {@code X.>}); a topic key maps {@code *} to {@code *} and its first {@code #} to two
+   * patterns, without it and with {@code >}, the rest of the key (when there is any) left to the
+   * filter ({@link #needsFilter}, {@link #topicMatches}).
    */
   static List<String> patterns(String type, String exchange, String key) {
     String x = escape(exchange);
-    if (type.equals("fanout")) {
+    if (type.equals("fanout") || type.equals("headers")) {
       return List.of(x, x + ".>");
     }
     if (type.equals("direct")) {
@@ -129,14 +139,8 @@ final class AmqpSubjects {
     }
     StringBuilder prefix = new StringBuilder(x);
     List<String> words = words(key);
-    for (int i = 0; i < words.size(); i++) {
-      String w = words.get(i);
+    for (String w : words) {
       if (w.equals("#")) {
-        if (i != words.size() - 1) {
-          throw AmqpException.channel(
-              AmqpException.NOT_IMPLEMENTED,
-              "topic binding key \"" + key + "\": '#' is served as the last word only");
-        }
         List<String> out = new ArrayList<>();
         out.add(prefix.toString());
         out.add(prefix + ".>");
@@ -147,28 +151,50 @@ final class AmqpSubjects {
     return List.of(prefix.toString());
   }
 
-  /** RabbitMQ's topic match: {@code *} is exactly one word, {@code #} zero or more, anywhere. */
-  static boolean topicMatches(String pattern, String key) {
-    return match(words(pattern), 0, words(key), 0);
+  /** The routing key's words of a subject made by {@link #subject}: its tokens after the first. */
+  static List<String> keyWords(String subject) {
+    int dot = subject.indexOf('.');
+    if (dot < 0) {
+      return List.of();
+    }
+    String[] tokens = subject.substring(dot + 1).split("\\.", -1);
+    List<String> out = new ArrayList<>(tokens.length);
+    for (String t : tokens) {
+      out.add(unescape(t));
+    }
+    return out;
   }
 
-  private static boolean match(List<String> p, int pi, List<String> k, int ki) {
-    while (pi < p.size()) {
-      String w = p.get(pi);
+  /** RabbitMQ's topic match: {@code *} is exactly one word, {@code #} zero or more, anywhere. */
+  static boolean topicMatches(String pattern, String key) {
+    return matchWords(words(pattern), words(key));
+  }
+
+  /**
+   * Whether pattern words {@code p} match key words {@code k}, in O(|p|·|k|) time whatever the
+   * number of {@code #}s (a backtracking matcher is exponential in them, and runs in every
+   * publish).
+   */
+  static boolean matchWords(List<String> p, List<String> k) {
+    int n = k.size();
+    boolean[] next = new boolean[n + 1]; // next[j]: p[i+1..] matches k[j..]
+    next[n] = true;
+    for (int i = p.size() - 1; i >= 0; i--) {
+      boolean[] cur = new boolean[n + 1];
+      String w = p.get(i);
       if (w.equals("#")) {
-        for (int skip = ki; skip <= k.size(); skip++) {
-          if (match(p, pi + 1, k, skip)) {
-            return true;
-          }
+        cur[n] = next[n];
+        for (int j = n - 1; j >= 0; j--) {
+          cur[j] = next[j] || cur[j + 1];
         }
-        return false;
+      } else {
+        boolean any = w.equals("*");
+        for (int j = n - 1; j >= 0; j--) {
+          cur[j] = next[j + 1] && (any || w.equals(k.get(j)));
+        }
       }
-      if (ki >= k.size() || !(w.equals("*") || w.equals(k.get(ki)))) {
-        return false;
-      }
-      pi++;
-      ki++;
+      next = cur;
     }
-    return ki == k.size();
+    return next[0];
   }
 }

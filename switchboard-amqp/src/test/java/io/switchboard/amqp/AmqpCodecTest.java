@@ -334,8 +334,14 @@ class AmqpCodecTest {
     assertThat(AmqpSubjects.patterns("topic", "t", "a.#")).containsExactly("t.a", "t.a.>");
     assertThat(AmqpSubjects.patterns("topic", "t", "*.b")).containsExactly("t.*.b");
     assertThat(AmqpSubjects.patterns("fanout", "f", "ignored")).containsExactly("f", "f.>");
-    assertThatThrownBy(() -> AmqpSubjects.patterns("topic", "t", "#.b"))
-        .isInstanceOfSatisfying(AmqpException.class, e -> assertThat(e.code()).isEqualTo(540));
+    assertThat(AmqpSubjects.patterns("topic", "t", "#.b")).containsExactly("t", "t.>");
+    assertThat(AmqpSubjects.patterns("topic", "t", "a.*.#.b")).containsExactly("t.a.*", "t.a.*.>");
+    assertThat(AmqpSubjects.needsFilter("topic", "a.#.b")).isTrue();
+    assertThat(AmqpSubjects.needsFilter("topic", "a.#")).isFalse();
+    assertThat(AmqpSubjects.needsFilter("direct", "a.#.b")).isFalse();
+    assertThat(AmqpSubjects.keyWords(AmqpSubjects.subject("x.y", "a..b")))
+        .containsExactly("a", "", "b");
+    assertThat(AmqpSubjects.keyWords("x")).isEmpty();
     assertThat(Arrays.asList(AmqpSubjects.exchangeAndKey("t"))).containsExactly("t", "");
   }
 }

@@ -32,6 +32,9 @@ final class Bindings {
   /** Declared bindings by owner and name. */
   private final Map<String, Entry> declared = new HashMap<>();
 
+  /** Each owner's filter, if it set one ({@link Broker#bindingFilter}). */
+  private final Map<String, BindingFilter> filters = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** A copy to store in {@code stream}. */
   record Copy(Message message, String stream) {}
 
@@ -135,6 +138,14 @@ final class Bindings {
     }
   }
 
+  void filter(String owner, BindingFilter filter) {
+    if (filter == null) {
+      filters.remove(owner);
+    } else {
+      filters.put(owner, filter);
+    }
+  }
+
   private static String key(String pattern, String group) {
     return pattern + '\u0000' + group;
   }
@@ -165,6 +176,10 @@ final class Bindings {
               return;
             }
             b = ms[Math.floorMod(g.cursor.getAndIncrement(), ms.length)];
+          }
+          BindingFilter filter = filters.isEmpty() ? null : filters.get(b.spec.owner());
+          if (filter != null && !filter.accepts(b.spec, message)) {
+            return;
           }
           Message copy = b.spec.copyOf(message);
           if (copy == null) {

@@ -890,6 +890,16 @@ public final class Broker implements AutoCloseable {
     return completeOn(bindingStore.submit(BindingStore.Change.remove(owner, name)), completeOn);
   }
 
+  /**
+   * Sets (or, with null, removes) the filter every binding of {@code owner} passes before it copies
+   * a message: for rules a subject pattern cannot say (AMQP's {@code #} between words, headers
+   * exchanges). Not stored: the owner sets it again after a restart. Without one, a binding copies
+   * every message its pattern matches.
+   */
+  public void bindingFilter(String owner, BindingFilter filter) {
+    bindings.filter(owner, filter);
+  }
+
   /** The declared bindings of {@code owner} in force (memory only: does not block). */
   public List<BindingSpec> bindings(String owner) {
     return bindings.declared(owner);

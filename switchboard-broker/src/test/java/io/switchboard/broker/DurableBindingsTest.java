@@ -83,6 +83,29 @@ class DurableBindingsTest {
   }
 
   @Test
+  void anOwnersFilterDecidesWhichMatchedMessagesItsBindingsCopy() {
+    try (Broker b = open()) {
+      b.createStream(StreamConfig.builder("Q", "q.>").build());
+      b.createStream(StreamConfig.builder("M", "m.>").build());
+      b.bindDurable(queueBinding("a", "orders.>"), DIRECT).join();
+      b.bindDurable(
+              BindingSpec.builder("mqtt", "m", "orders.>", "M").subjectPrefix("m").build(), DIRECT)
+          .join();
+      // Only the "amqp" bindings pass through it; the argument it reads is the binding's own.
+      b.bindingFilter(
+          "amqp",
+          (spec, m) ->
+              spec.arguments().get("exchange").equals("orders") && m.subject().endsWith(".b"));
+      b.publish(msg("orders.x.b", "kept"), PublishOptions.NONE).join();
+      b.publish(msg("orders.x.c", "filtered"), PublishOptions.NONE).join();
+      b.bindingFilter("amqp", null);
+      b.publish(msg("orders.y.c", "unfiltered"), PublishOptions.NONE).join();
+      assertThat(bodies(stored(b, "Q"))).containsExactly("kept", "unfiltered");
+      assertThat(bodies(stored(b, "M"))).containsExactly("kept", "filtered", "unfiltered");
+    }
+  }
+
+  @Test
   void anUnbindIsStoredAndARemovalOfNothingSaysSo() {
     try (Broker b = open()) {
       b.createStream(StreamConfig.builder("Q", "q.>").build());

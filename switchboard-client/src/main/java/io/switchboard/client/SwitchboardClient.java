@@ -508,25 +508,46 @@ public final class SwitchboardClient implements AutoCloseable {
    * timeout.
    */
   public CompletableFuture<Reply> request(String subject, byte[] payload, Duration timeout) {
+    return request(subject, List.of(), payload, timeout);
+  }
+
+  /**
+   * {@link #request(String, byte[], Duration)} with {@code headers} for the responder (a timeout
+   * under 1 ms is sent as 1 ms, the protocol's minimum).
+   */
+  public CompletableFuture<Reply> request(
+      String subject, List<Header> headers, byte[] payload, Duration timeout) {
     int id = nextId();
     return send(
             id,
             new Request(
                 id,
-                (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()),
+                (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())),
                 subject,
-                List.of(),
+                headers,
                 payload))
         .thenApply(Reply.class::cast);
   }
 
   /** Answers a request received by a subscription: publishes to its reply subject. */
   public CompletableFuture<PubAck> reply(LiveMessage request, byte[] payload) {
+    return reply(request, List.of(), payload);
+  }
+
+  /**
+   * Answers a request received by a subscription with {@code headers} (the request's correlation id
+   * is copied after them).
+   */
+  public CompletableFuture<PubAck> reply(
+      LiveMessage request, List<Header> headers, byte[] payload) {
     if (request.replyTo() == null) {
       throw new IllegalArgumentException(
           "message on " + request.subject() + " has no reply subject");
     }
     PublishBuilder p = PublishBuilder.to(request.replyTo(), payload);
+    for (Header h : headers) {
+      p.header(h.key(), h.value());
+    }
     for (Header h : request.headers()) {
       if (h.key().equals(Message.CORRELATION_ID)) {
         p.header(h.key(), h.value());

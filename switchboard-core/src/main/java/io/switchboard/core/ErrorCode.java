@@ -182,6 +182,44 @@ public enum ErrorCode {
       ErrorCategory.RETRIABLE,
       "the request to \"{}\" expired {} ms before the broker could deliver it (sb-deadline)"),
 
+  // 2130–2159: typed services (switchboard-services, docs/services.md).
+  CONTENT_TYPE_MISMATCH(
+      2130,
+      ErrorCategory.CLIENT,
+      "{} speaks content type {}, but the message on \"{}\" is {}: caller and responder must use"
+          + " the same codec"),
+  UNKNOWN_CONTENT_TYPE(
+      2131, ErrorCategory.CLIENT, "no codec for content type \"{}\" (on \"{}\"); known: {}"),
+  DECODE_FAILED(2132, ErrorCategory.CLIENT, "{} bytes on \"{}\" do not decode as {} with {}: {}"),
+  ENCODE_FAILED(2133, ErrorCategory.CLIENT, "{} cannot be encoded with {}: {}"),
+  DEADLINE_EXCEEDED(
+      2134, ErrorCategory.RETRIABLE, "the deadline of the call to \"{}\" passed {} ms ago{}"),
+  CIRCUIT_OPEN(
+      2135,
+      ErrorCategory.RETRIABLE,
+      "the circuit breaker for \"{}\" is {}: calls are refused until it lets a trial call through"),
+  BULKHEAD_FULL(
+      2136, ErrorCategory.RETRIABLE, "{} calls to service \"{}\" are in flight (the limit)"),
+  SERVICE_FAILED(2137, ErrorCategory.SERVER, "service method \"{}\" failed: {}"),
+  UNKNOWN_SERVICE_METHOD(2138, ErrorCategory.CLIENT, "service \"{}\" has no method \"{}\""),
+  REPLY_STREAM_BROKEN(
+      2139, ErrorCategory.RETRIABLE, "the reply stream from \"{}\" {}; {} items had arrived"),
+  INVALID_SERVICE_DEFINITION(2140, ErrorCategory.CLIENT, "{} is not a valid service: {}"),
+  UNKNOWN_SCHEMA(
+      2141,
+      ErrorCategory.CLIENT,
+      "the Avro writer schema with fingerprint {} is unknown here: register it with the codec"),
+  INVALID_DEADLINE(
+      2142, ErrorCategory.CLIENT, "header sb-deadline \"{}\" is not epoch milliseconds"),
+  REPLY_STREAM_TOO_LONG(
+      2143,
+      ErrorCategory.CLIENT,
+      "the reply stream from \"{}\" has more than {} items (the limit)"),
+  SERVICE_UNAVAILABLE(
+      2144,
+      ErrorCategory.RETRIABLE,
+      "service method \"{}\" is unavailable for now: {}; an idempotent call is retried"),
+
   MALFORMED_FRAME(3000, ErrorCategory.CLIENT, "malformed {} frame: {}"),
   FRAME_TOO_LARGE(3001, ErrorCategory.CLIENT, "frame of {} bytes exceeds the limit of {} bytes"),
   UNKNOWN_FRAME_TYPE(3002, ErrorCategory.CLIENT, "unknown frame type 0x{}"),

@@ -139,6 +139,21 @@ public final class HttpErrors {
       // A client-side code (the Java client could not reach a server) seen through a gateway.
       case CONNECTION_FAILED, CONNECTION_LOST -> 502;
       case LOG_IO_ERROR, LOG_FSYNC_FAILED, LOG_CORRUPT_SEGMENT -> 500;
+      // Typed services (switchboard-services, docs/services.md): raised in clients or carried by
+      // service error replies, never by the HTTP front end itself; mapped for gateways.
+      case DECODE_FAILED,
+          ENCODE_FAILED,
+          INVALID_SERVICE_DEFINITION,
+          UNKNOWN_SCHEMA,
+          INVALID_DEADLINE ->
+          400;
+      case UNKNOWN_SERVICE_METHOD -> 404;
+      case REPLY_STREAM_TOO_LONG -> 413;
+      case CONTENT_TYPE_MISMATCH, UNKNOWN_CONTENT_TYPE -> 415;
+      case BULKHEAD_FULL -> 429;
+      case SERVICE_FAILED, REPLY_STREAM_BROKEN -> 502;
+      case CIRCUIT_OPEN, SERVICE_UNAVAILABLE -> 503;
+      case DEADLINE_EXCEEDED -> 504;
     };
   }
 

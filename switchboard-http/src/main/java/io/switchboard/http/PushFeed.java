@@ -91,22 +91,11 @@ final class PushFeed {
       }
     }
     sent.clear();
-    // Closing a push subscription joins its thread: never on the event loop.
-    Thread.ofVirtual()
-        .name("sb-http-push-close")
-        .start(
-            () -> {
-              push.close();
-              for (Delivery d : unsettled) {
-                broker.nack(
-                    stream,
-                    consumer,
-                    d.partition(),
-                    d.offset(),
-                    d.deliveryCount(),
-                    0,
-                    "connection closed");
-              }
-            });
+    // Neither blocks: closing a push subscription only flags it, a nack posts to the consumer.
+    push.close();
+    for (Delivery d : unsettled) {
+      broker.nack(
+          stream, consumer, d.partition(), d.offset(), d.deliveryCount(), 0, "connection closed");
+    }
   }
 }

@@ -3,6 +3,7 @@ package io.switchboard.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -24,22 +25,20 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.consumer.Delivery;
-import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.spi.Outbound;
 import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.session.ConnectionSession;
+import io.switchboard.spi.session.SessionFraming;
+import io.switchboard.spi.session.SessionLimits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +56,9 @@ import org.slf4j.LoggerFactory;
  * with {@code 3024 SLOW_CONSUMER} and disconnected; the message size ({@code http.max-body-bytes}).
  * An idle connection is pinged, and closed (1001) when a second idle period passes without an
  * answer.
+ *
+ * <p>Subscriptions, operations in progress, slow readers, the hop to the loop and the close are the
+ * shared {@link ConnectionSession}'s, with this protocol's frames plugged in.
  *
  * <p>Confined to the connection's event loop: the live bus calls the sinks there, push feeds and
  * broker futures hop onto it.
@@ -98,25 +100,17 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private static final Set<String> REQUEST =
       with(MessageJson.ENVELOPE_FIELDS, "op", "id", "timeoutMs");
 
-  /** What feeds a subscription of this connection. */
-  private interface Feed {
-    void close();
-  }
-
   private final HttpService service;
   private final WebSocketServerHandshaker handshaker;
   private final long timeoutMs;
-  private final Map<String, Feed> feeds = new LinkedHashMap<>();
 
-  /** The consumer feeds among {@link #feeds}, for acks naming their subscription. */
-  private final Map<String, PushFeed> consumerFeeds = new LinkedHashMap<>();
+  /** Subscriptions by {@code sub}, operations in progress, slow readers, the close. */
+  private ConnectionSession<String> session;
 
   private ChannelHandlerContext ctx;
-  private int inFlight;
   private long nextSub;
   private boolean counted;
   private boolean ended;
-  private boolean closing;
   private boolean pingOutstanding;
 
   /** Who opened this WebSocket (the upgrade request's credential); every operation is checked. */
@@ -213,14 +207,55 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    // No live message is dropped here: past the pending-bytes bound (the channel's high water mark
+    // from now on) the reader is cut off instead.
+    session =
+        new ConnectionSession<>(
+            ctx,
+            new SessionLimits(
+                service.settings().wsMaxSubscriptions(),
+                MAX_IN_FLIGHT,
+                MAX_IN_FLIGHT / 2,
+                Long.MAX_VALUE,
+                service.settings().wsMaxPendingBytes(),
+                LINGER_MS),
+            FRAMING);
   }
+
+  /**
+   * The drop notice {@code {"op": "dropped", "sub", "dropped"}} (live messages the live bus dropped
+   * for a subscription, a running total) and the fatal close frame: 1008 with the code's number and
+   * name (RFC 6455 §7.4.1: policy violation).
+   */
+  private static final SessionFraming<String> FRAMING =
+      new SessionFraming<>() {
+        @Override
+        public Object dropNotice(String sub, long totalDropped) {
+          ObjectNode m = AdminJson.JSON.createObjectNode();
+          m.put("op", "dropped");
+          m.put("sub", sub);
+          m.put("dropped", totalDropped);
+          return new TextWebSocketFrame(Unpooled.wrappedBuffer(json(m)));
+        }
+
+        @Override
+        public Object fatalFrame(ErrorCode code, String message) {
+          return new CloseWebSocketFrame(POLICY_VIOLATION, code.number() + " " + code.name());
+        }
+      };
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     ended = true;
-    stop();
+    session.closed();
     release();
     ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    session.writabilityChanged(); // past http.ws-max-pending-bytes: cut off (SLOW_CONSUMER)
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -349,10 +384,33 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     if (decision == io.switchboard.spi.security.Decision.DENY) {
       throw access.denied(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
     }
-    LiveFeed feed = new LiveFeed(sub);
-    feed.subscription =
-        service.broker().live().subscribe(pattern, text(n, "queue", false), feed, ctx.executor());
-    feeds.put(sub, feed);
+    long[] sequence = {0};
+    LiveSubscription live =
+        service
+            .broker()
+            .live()
+            .subscribe(
+                pattern,
+                text(n, "queue", false),
+                session.liveSink(
+                    sub,
+                    // a forbidden subject under a wildcard, or a grant revoked since, is skipped
+                    m ->
+                        access.allows(
+                            io.switchboard.spi.security.Permission.SUBSCRIBE, m.subject()),
+                    m -> {
+                      ObjectNode out = AdminJson.JSON.createObjectNode();
+                      out.put("op", "message");
+                      out.put("sub", sub);
+                      out.put("seq", ++sequence[0]);
+                      out.set("message", MessageJson.live(m));
+                      send(out, null, false);
+                      service
+                          .metrics()
+                          .delivered(HttpMetrics.Transport.WEBSOCKET, m.payload().length);
+                    }),
+                ctx.executor());
+    session.add(sub, live::close);
     return fields().put("sub", sub);
   }
 
@@ -385,8 +443,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
             (int) credits,
             ctx.executor(),
             d -> deliver(sub, d));
-    feeds.put(sub, feed::close);
-    consumerFeeds.put(sub, feed);
+    session.add(sub, new ConsumerFeed(feed));
     return fields().put("sub", sub);
   }
 
@@ -433,7 +490,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
                   .metrics()
                   .delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
             });
-    feeds.put(sub, follower::close);
+    session.add(sub, follower::close);
     return fields().put("sub", sub).put("position", from);
   }
 
@@ -450,12 +507,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private ObjectNode unsubscribe(ObjectNode n) {
     fields(n, UNSUBSCRIBE);
     String sub = text(n, "sub", true);
-    Feed feed = feeds.remove(sub);
-    if (feed == null) {
+    if (session.remove(sub) == null) {
       throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, sub);
     }
-    consumerFeeds.remove(sub);
-    feed.close();
     return fields();
   }
 
@@ -472,8 +526,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     String stream;
     String consumer;
     if (sub != null) {
-      PushFeed feed = consumerFeeds.get(sub);
-      if (feed == null) {
+      if (!(session.get(sub) instanceof ConsumerFeed(PushFeed feed))) {
         throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, sub);
       }
       stream = feed.stream();
@@ -489,15 +542,18 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     AdminRoutes.checkPartition(
         id, AdminRoutes.partitionCount(service.broker(), stream), stream, "");
     long delayMs = whole(n, "delayMs", -1, -1, Long.MAX_VALUE);
-    return AdminRoutes.settle(
-            service.broker(),
-            service.pushes(),
-            stream,
-            consumer,
-            op,
-            id,
-            delayMs,
-            text(n, "error", false))
+    // The consumer's runner completes the settle: the answer is built back on this loop.
+    return session
+        .onLoop(
+            AdminRoutes.settle(
+                service.broker(),
+                service.pushes(),
+                stream,
+                consumer,
+                op,
+                id,
+                delayMs,
+                text(n, "error", false)))
         .thenApply(result -> fields().put("result", result));
   }
 
@@ -509,9 +565,10 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private CompletableFuture<ObjectNode> publish(ObjectNode n) {
     MessageJson.Envelope e = MessageJson.envelope(n, "the publish", PUBLISH);
     HttpAccess.checkPublish(access, e.subject());
+    // Completes on this loop, so the answer's JSON is built here, not on the partition's runner.
     return service
         .broker()
-        .publish(message(e), new PublishOptions(null, e.messageId()))
+        .publish(message(e), new PublishOptions(null, e.messageId()), ctx.executor())
         .thenApply(
             ack -> {
               service.metrics().published(e.payload().length);
@@ -528,10 +585,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     MessageJson.Envelope e = MessageJson.envelope(n, "the request", REQUEST);
     access.check(io.switchboard.spi.security.Permission.REQUEST, e.subject());
     long wait = whole(n, "timeoutMs", timeoutMs, 1, MessagingRoutes.MAX_REQUEST_TIMEOUT_MS);
-    return service
-        .broker()
-        .live()
-        .request(message(e), Duration.ofMillis(wait))
+    // The responder's thread completes the request: the answer is built back on this loop.
+    return session
+        .onLoop(service.broker().live().request(message(e), Duration.ofMillis(wait)))
         .thenApply(reply -> fields().set("reply", MessageJson.live(reply)));
   }
 
@@ -542,57 +598,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
 
   // ------------------------------------------------------------------ subscriptions
 
-  /** A live subscription's sink: messages and drop counts become frames, on the event loop. */
-  private final class LiveFeed implements LiveSink, Feed {
-    private final String sub;
-    private LiveSubscription subscription;
-    private long sequence;
-    private boolean closed;
-
-    LiveFeed(String sub) {
-      this.sub = sub;
-    }
-
-    @Override
-    public void onMessage(Message message) {
-      if (closed
-          || !access.allows(io.switchboard.spi.security.Permission.SUBSCRIBE, message.subject())) {
-        return; // a forbidden subject under a wildcard, or a grant revoked since
-      }
-      ObjectNode m = AdminJson.JSON.createObjectNode();
-      m.put("op", "message");
-      m.put("sub", sub);
-      m.put("seq", ++sequence);
-      m.set("message", MessageJson.live(message));
-      send(m, null, false);
-      service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, message.payload().length);
-    }
-
-    @Override
-    public void onBatchEnd() {
-      if (!closed && !ended) {
-        ctx.flush();
-      }
-    }
-
-    @Override
-    public void onDropped(long totalDropped) {
-      if (closed) {
-        return;
-      }
-      ObjectNode m = AdminJson.JSON.createObjectNode();
-      m.put("op", "dropped");
-      m.put("sub", sub);
-      m.put("dropped", totalDropped);
-      send(m, null);
-    }
-
+  /** A consumer's push feed among the subscriptions, for acks naming their subscription. */
+  private record ConsumerFeed(PushFeed feed) implements ConnectionSession.Feed {
     @Override
     public void close() {
-      closed = true;
-      if (subscription != null) {
-        subscription.close();
-      }
+      feed.close();
     }
   }
 
@@ -601,57 +611,37 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    * SUBSCRIPTION_EXISTS, INVALID_ARGUMENT.
    */
   private String newSub(ObjectNode n) {
-    int max = service.settings().wsMaxSubscriptions();
-    if (feeds.size() >= max) {
-      throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, max);
-    }
     String sub = text(n, "sub", false);
     if (sub == null) {
       do {
         sub = Long.toString(++nextSub);
-      } while (feeds.containsKey(sub));
-      return sub;
-    }
-    if (sub.isEmpty() || sub.length() > MAX_SUB_ID) {
+      } while (session.contains(sub));
+    } else if (sub.isEmpty() || sub.length() > MAX_SUB_ID) {
       throw invalid("\"sub\" must have 1 to " + MAX_SUB_ID + " characters");
     }
-    if (feeds.containsKey(sub)) {
-      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, sub);
-    }
+    session.admit(sub);
     return sub;
   }
 
   /** Closes every subscription (the connection is ending). */
   private void stop() {
-    for (Feed f : feeds.values()) {
-      f.close();
-    }
-    feeds.clear();
-    consumerFeeds.clear();
+    session.closeAll();
   }
 
   // ------------------------------------------------------------------ answers and writing
 
   /** Counts an operation in progress; past the bound the connection stops reading. */
   private <T> void track(CompletableFuture<T> work, Consumer<T> then) {
-    inFlight++;
-    if (inFlight >= MAX_IN_FLIGHT) {
-      ctx.channel().config().setAutoRead(false);
-    }
-    work.whenComplete(
-        (r, e) ->
-            onLoop(
-                () -> {
-                  inFlight--;
-                  if (!ended && inFlight < MAX_IN_FLIGHT && !ctx.channel().config().isAutoRead()) {
-                    ctx.channel().config().setAutoRead(true);
-                  }
-                  if (e != null) {
-                    answerError(null, e);
-                  } else {
-                    then.accept(r);
-                  }
-                }));
+    session
+        .track(work)
+        .whenComplete(
+            (r, e) -> {
+              if (e != null) {
+                answerError(null, e);
+              } else {
+                then.accept(r);
+              }
+            });
   }
 
   private ObjectNode ok(JsonNode id, ObjectNode fields) {
@@ -680,9 +670,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   }
 
   /**
-   * Writes one JSON message as a text frame; past the pending-bytes bound the connection is cut off
-   * instead. Exactly one of the arguments is used: {@code object}, else {@code value} (may be null:
-   * nothing to send).
+   * Writes one JSON message as a text frame; past the pending-bytes bound the session cuts the
+   * connection off instead. Exactly one of the arguments is used: {@code object}, else {@code
+   * value} (may be null: nothing to send).
    */
   private void send(ObjectNode object, JsonNode value) {
     send(object, value, true);
@@ -691,35 +681,22 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   /** As {@link #send(ObjectNode, JsonNode)}; without {@code flush} it waits for the next flush. */
   private void send(ObjectNode object, JsonNode value, boolean flush) {
     JsonNode out = object != null ? object : value;
-    if (out == null || ended) {
+    if (out == null || ended || session.closing()) {
       return;
     }
-    long pending = pendingWriteBytes();
-    if (pending > service.settings().wsMaxPendingBytes()) {
-      SwitchboardException e =
-          SwitchboardException.of(
-              ErrorCode.SLOW_CONSUMER, pending, service.settings().wsMaxPendingBytes());
-      closeWith(POLICY_VIOLATION, e.code().number() + " " + e.code().name());
-      return;
-    }
-    byte[] bytes;
+    byte[] bytes = json(out);
+    // Ownership of the buffer passes to the frame, and of the frame to the session's write.
+    ByteBuf buf = ctx.alloc().buffer(bytes.length);
+    buf.writeBytes(bytes);
+    session.write(new TextWebSocketFrame(buf), flush);
+  }
+
+  private static byte[] json(JsonNode out) {
     try {
-      bytes = AdminJson.JSON.writeValueAsBytes(out);
+      return AdminJson.JSON.writeValueAsBytes(out);
     } catch (IOException e) {
       throw new IllegalStateException("a JSON tree always writes", e);
     }
-    // Ownership of the buffer passes to the frame, and of the frame to the write.
-    ByteBuf buf = ctx.alloc().buffer(bytes.length);
-    buf.writeBytes(bytes);
-    if (flush) {
-      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
-    } else {
-      ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
-    }
-  }
-
-  private long pendingWriteBytes() {
-    return Outbound.pendingBytes(ctx.channel());
   }
 
   /**
@@ -727,28 +704,16 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
    * connection is closed within {@link #LINGER_MS} even if the peer never gets that far).
    */
   private void closeWith(int status, String reason) {
-    if (closing) {
+    if (session.closing()) {
       return;
     }
-    closing = true;
     ended = true;
-    stop();
     byte[] r = reason.getBytes(StandardCharsets.UTF_8);
     String cut =
         r.length <= MAX_REASON_BYTES
             ? reason
             : new String(r, 0, MAX_REASON_BYTES, StandardCharsets.UTF_8).replace("\uFFFD", "");
-    ctx.writeAndFlush(new CloseWebSocketFrame(status, cut))
-        .addListener(ChannelFutureListener.CLOSE);
-    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
-  }
-
-  private void onLoop(Runnable r) {
-    if (ctx.executor().inEventLoop()) {
-      r.run();
-    } else {
-      ctx.executor().execute(r);
-    }
+    session.closeWith(new CloseWebSocketFrame(status, cut));
   }
 
   // ------------------------------------------------------------------ JSON helpers

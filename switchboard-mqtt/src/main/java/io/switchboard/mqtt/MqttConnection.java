@@ -2,7 +2,6 @@ package io.switchboard.mqtt;
 
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
@@ -35,13 +34,16 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
-import io.switchboard.spi.Outbound;
 import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
 import io.switchboard.spi.security.Security;
+import io.switchboard.spi.session.ConnectionSession;
+import io.switchboard.spi.session.SessionFraming;
+import io.switchboard.spi.session.SessionLimits;
+import io.switchboard.spi.session.SessionPush;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -116,8 +118,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** The CONNECT's Session Expiry Interval: a DISCONNECT may not raise a 0 [MQTT-3.14.2-2]. */
   private long connectExpiryMs;
 
-  /** Push delivery of this session's inbox (persistent sessions only). */
-  private io.switchboard.broker.consumer.PushSubscription inbox;
+  /**
+   * Push delivery of this session's inbox (persistent sessions only), the session's one push feed
+   * (under {@link #INBOX_FEED}): deliveries that reach the loop after it closed, or once the
+   * connection is ending, go back to the consumer at once.
+   */
+  private SessionPush inbox;
 
   /**
    * Inbox deliveries in flight by packet id, acknowledged to the consumer on PUBACK (QoS 1) or
@@ -150,9 +156,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private java.util.concurrent.CompletableFuture<Void> inboxReleased;
 
   private ChannelHandlerContext ctx;
+
+  /**
+   * The shared per-connection session, for the parts of it MQTT uses: the hop to the loop, reading
+   * held during session steps, the slow-reader measure with drop counting, the inbox's push feed,
+   * and the close with a linger. (Subscriptions stay in {@link #subscriptions}: a filter's quota
+   * refusal is a reason code, not an error, and deliveries look across every filter.)
+   */
+  private ConnectionSession<String> session;
+
   private ScheduledFuture<?> connectTimer;
   private boolean connected;
-  private boolean closing;
 
   // Security (issue 18): CONNECT's credential is checked before the CONNECT is handled; packets
   // a client sends right behind its CONNECT wait (a few) until then.
@@ -197,7 +211,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private MqttTopicAliases outboundAliases = new MqttTopicAliases(0);
 
   private int nextPacketId = 1;
-  private long dropped;
 
   /**
    * One subscribed filter: its options, and its live subscriptions (none for a QoS 1/2 filter of a
@@ -254,6 +267,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     this.ctx = ctx;
+    // Live QoS 0 messages past the pending-bytes bound are dropped and counted (MQTT has no notice
+    // for it); a slow reader is never cut off: QoS 1/2 deliveries wait for the socket instead.
+    session =
+        new ConnectionSession<>(
+            ctx,
+            new SessionLimits(
+                1, // the inbox's push feed; filters are bounded in subscriptions
+                MAX_HELD_PACKETS,
+                MAX_HELD_PACKETS,
+                settings.maxPendingBytes(),
+                Long.MAX_VALUE,
+                DISCONNECT_LINGER_MS),
+            framing());
     meters.opened();
     connectTimer =
         ctx.executor()
@@ -354,17 +380,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   /** A session step starts: stop reading until {@link #sessionStepDone}. */
   private void sessionStepStarted() {
     sessionStep = true;
-    ctx.channel().config().setAutoRead(false);
+    session.holdReading();
   }
 
   /** The session step answered (on the loop): handle what waited, in order, then read on. */
   private void sessionStepDone() {
     sessionStep = false;
+    // Nothing is read before this task ends: a step started by a held packet holds reading again.
+    session.resumeReading();
     while (!sessionStep && !held.isEmpty() && ctx.channel().isActive()) {
       read(ctx, held.poll());
-    }
-    if (!sessionStep) {
-      ctx.channel().config().setAutoRead(true);
     }
   }
 
@@ -391,7 +416,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     MqttMessage m = (MqttMessage) msg;
     try {
       lastReadNs = System.nanoTime();
-      if (closing) {
+      if (session.closing()) {
         return;
       }
       if (m.decoderResult().isFailure()) {
@@ -485,7 +510,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     java.util.function.BiConsumer<Principal, Throwable> then =
         (principal, e) -> {
           authenticating = false;
-          if (closing || !ctx.channel().isActive()) {
+          if (session.closing()) {
             releaseHeldDuringAuth();
             return;
           }
@@ -524,7 +549,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
       then.accept(p, failure);
     } else {
-      who.whenComplete((p, e) -> ctx.executor().execute(() -> then.accept(p, e)));
+      session.onLoop(who).whenComplete(then);
     }
   }
 
@@ -566,9 +591,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void refuse(MqttConnectReturnCode code) {
-    closing = true;
-    ctx.writeAndFlush(MqttMessageBuilders.connAck().returnCode(code).build())
-        .addListener(ChannelFutureListener.CLOSE);
+    session.closeWith(MqttMessageBuilders.connAck().returnCode(code).build());
   }
 
   private void connect(MqttConnectMessage c) {
@@ -787,7 +810,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       inboxReleased = released;
       sessions
           .claimInbox(clientId, released)
-          .whenComplete((ignored, e) -> ctx.executor().execute(this::startInbox));
+          // Posted even when already on the loop: the inbox starts after this CONNECT's CONNACK.
+          .whenComplete((ignored, e) -> session.loop().execute(this::startInbox));
     }
   }
 
@@ -879,52 +903,51 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (retain) {
       message = message.withHeader(RETAIN_HEADER, new byte[] {1});
     }
+    // Completes on this loop (the broker's executor overloads): no hop by hand.
     publishToBroker(message, retain)
         .whenComplete(
-            (ack, e) ->
-                ctx.executor()
-                    .execute(
-                        () -> {
-                          if (e != null && codeOf(e) == ErrorCode.INVALID_SUBJECT) {
-                            // [MQTT-4.7.3] a topic no subject can hold: a protocol error.
-                            disconnect(
-                                MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID,
-                                "topic \"" + published + "\" is too deep or too long");
-                            return;
-                          }
-                          if (e == null) {
-                            meters.published(payloadBytes);
-                          }
-                          if (qos == MqttQoS.AT_MOST_ONCE) {
-                            return;
-                          }
-                          inboundInflight--;
-                          if (e != null) {
-                            publishFailed(qos, packetId, e);
-                          } else if (qos == MqttQoS.AT_LEAST_ONCE) {
-                            ctx.writeAndFlush(pubReply(MqttMessageType.PUBACK, packetId, (byte) 0));
-                          } else {
-                            awaitingRelease.add(packetId);
-                            ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
-                          }
-                        }));
+            (ack, e) -> {
+              if (e != null && codeOf(e) == ErrorCode.INVALID_SUBJECT) {
+                // [MQTT-4.7.3] a topic no subject can hold: a protocol error.
+                disconnect(
+                    MqttReasonCodes.Disconnect.TOPIC_NAME_INVALID,
+                    "topic \"" + published + "\" is too deep or too long");
+                return;
+              }
+              if (e == null) {
+                meters.published(payloadBytes);
+              }
+              if (qos == MqttQoS.AT_MOST_ONCE) {
+                return;
+              }
+              inboundInflight--;
+              if (e != null) {
+                publishFailed(qos, packetId, e);
+              } else if (qos == MqttQoS.AT_LEAST_ONCE) {
+                ctx.writeAndFlush(pubReply(MqttMessageType.PUBACK, packetId, (byte) 0));
+              } else {
+                awaitingRelease.add(packetId);
+                ctx.writeAndFlush(pubReply(MqttMessageType.PUBREC, packetId, (byte) 0));
+              }
+            });
   }
 
   /**
    * Publishes to the broker; a retained message is also written to the retained stream under {@code
    * $MQTT.retained.<subject>} (an empty payload there clears the topic [MQTT-3.3.1-6]). The future
-   * completes when both are acknowledged.
+   * completes, on this connection's loop, when both are acknowledged.
    */
   private java.util.concurrent.CompletableFuture<?> publishToBroker(
       Message message, boolean retain) {
-    var live = broker.publish(message, PublishOptions.NONE);
+    var live = broker.publish(message, PublishOptions.NONE, ctx.executor());
     if (!retain) {
       return live;
     }
     var stored =
         broker.publish(
             message.withSubject(MqttFrontEnd.RETAINED_PREFIX + message.subject()),
-            PublishOptions.NONE);
+            PublishOptions.NONE,
+            ctx.executor());
     return java.util.concurrent.CompletableFuture.allOf(live, stored);
   }
 
@@ -1153,7 +1176,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                   LOG.debug("mqtt client {}: retained look-up failed: {}", clientId, e.toString());
                   return;
                 }
-                if (closing || !ctx.channel().isActive()) {
+                if (session.closing()) {
                   return;
                 }
                 for (int i = 0; i < found.size(); i++) {
@@ -1333,14 +1356,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void onMessage(Message m) {
-      if (closing || !ctx.channel().isActive()) {
+      if (session.closing()) {
         return;
       }
       String topic;
       try {
         topic = MqttTopics.toTopic(m.subject());
       } catch (IllegalArgumentException e) {
-        dropped++; // a subject no MQTT topic maps to (not written by the escaping rules)
+        session.dropped(null, 1); // a subject no MQTT topic maps to (not by the escaping rules)
         return;
       }
       MqttSessions.Sub sub = own.sub();
@@ -1374,9 +1397,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       deliver(topic, withSubscriptionIds(m, ids), MqttQoS.valueOf(qos), retain);
     }
 
+    /** What the live bus dropped for this sink so far (its mailbox was full). */
+    private long busDropped;
+
     @Override
     public void onDropped(long totalDropped) {
-      dropped = Math.max(dropped, totalDropped);
+      session.dropped(null, totalDropped - busDropped);
+      busDropped = totalDropped;
     }
 
     @Override
@@ -1474,11 +1501,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (!access.allows(Permission.SUBSCRIBE, m.subject())) {
       return; // forbidden under a wildcard, or revoked since the SUBSCRIBE
     }
-    boolean backlogged = pendingWriteBytes() > settings.maxPendingBytes();
-    if (backlogged && qos == MqttQoS.AT_MOST_ONCE) {
-      dropped++; // at-most-once: a slow reader loses live messages, never the broker's memory
-      return;
+    if (qos == MqttQoS.AT_MOST_ONCE && !session.offerLive(null)) {
+      return; // at-most-once: a slow reader loses live messages (counted), not our memory
     }
+    boolean backlogged = session.pendingBytes() > settings.maxPendingBytes();
     if (qos != MqttQoS.AT_MOST_ONCE
         && (backlogged
             || (!waiting.isEmpty() && !draining)
@@ -1486,7 +1512,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       // The client's window is full, or the socket is behind: wait (in order, within a bound)
       // for an acknowledgement or for the socket to drain.
       if (waiting.size() >= MAX_WAITING) {
-        dropped++;
+        session.dropped(null, 1);
       } else {
         waiting.add(new Waiting(topic, m, qos, retainFlag));
       }
@@ -1524,7 +1550,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private MqttProperties outgoing(String topic, Message m, MqttQoS qos) {
     long nowMs = clock.nowMs();
     if (MqttReasons.remainingTtlMs(m, nowMs) <= 0) {
-      dropped++;
+      session.dropped(null, 1);
       return null;
     }
     MqttProperties props = v5 ? MqttReasons.outboundProperties(m, nowMs) : null;
@@ -1536,7 +1562,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             props,
             m.payload().length);
     if (bytes > clientMaxPacketBytes) {
-      dropped++;
+      session.dropped(null, 1);
       return null;
     }
     return props == null ? MqttProperties.NO_PROPERTIES : props;
@@ -1589,7 +1615,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     boolean sent = false;
     while (!waiting.isEmpty()
         && outboundInflight.size() < Math.min(clientReceiveMaximum, settings.maxInflight())
-        && pendingWriteBytes() <= settings.maxPendingBytes()) {
+        && session.pendingBytes() <= settings.maxPendingBytes()) {
       Waiting w = waiting.poll();
       draining = true;
       try {
@@ -1632,7 +1658,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * previous connection has let go of it ({@link MqttSessions#claimInbox}).
    */
   private void startInbox() {
-    if (closing || !ctx.channel().isActive()) {
+    if (session.closing()) {
       inboxReleased.complete(null); // gone before it started: nothing to let go of
       return;
     }
@@ -1647,16 +1673,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     ctx.flush();
     int credits = Math.min(clientReceiveMaximum, settings.maxInflight());
-    var push = new io.switchboard.broker.consumer.PushSubscription[1];
     inbox =
-        broker.push(
+        session.push(
+            INBOX_FEED,
+            broker,
             MqttSessions.INBOX_STREAM,
             MqttSessions.consumerName(clientId),
             INBOX_MEMBER,
             credits,
-            d -> ctx.executor().execute(() -> deliverFromInbox(push[0], d)));
-    push[0] = inbox;
+            batch -> batch.forEach(this::deliverFromInbox));
   }
+
+  /** The inbox's id among the session's feeds (MQTT's filters are not kept there). */
+  private static final String INBOX_FEED = "$inbox";
 
   /**
    * Lets go of the session's inbox: what the client did not acknowledge goes back to the session at
@@ -1678,14 +1707,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       released.complete(null); // never started, or already let go
       return;
     }
-    var push = inbox;
+    var push = inbox.subscription();
     inbox = null;
     for (var d : inboxInflight.values()) {
       push.nack(d, 0, "connection closed");
     }
     inboxInflight.clear();
     inboxPacketIds.clear();
-    push.close();
+    session.remove(INBOX_FEED); // closes it, never blocking
     var loop = ctx.executor();
     broker
         .leave(MqttSessions.INBOX_STREAM, MqttSessions.consumerName(clientId), INBOX_MEMBER)
@@ -1712,26 +1741,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Event loop: one message of the session's inbox, at its recorded QoS. */
-  private void deliverFromInbox(
-      io.switchboard.broker.consumer.PushSubscription from,
-      io.switchboard.broker.consumer.Delivery d) {
-    if (closing || !ctx.channel().isActive() || inbox == null || inbox != from) {
-      if (from != null) {
-        from.nack(d, 0, "connection closed"); // back to the session for the next connection
-      }
-      return;
-    }
+  private void deliverFromInbox(io.switchboard.broker.consumer.Delivery d) {
     Integer sentAs = inboxPacketIds.get(MqttSessions.InboxPosition.of(d));
     if (sentAs != null) {
       // Handed back by the ack timeout while still in flight here: it is not sent again on this
       // connection; later acks and nacks name this delivery, and its extra credit goes back.
       inboxInflight.put(sentAs, d);
-      from.returnCredit();
+      inbox.settled(1);
       return;
     }
     Waiting copy = fromInbox(d.message());
     if (copy == null) {
-      inbox.ack(d); // no subscription of the session wants it any more
+      inbox.subscription().ack(d); // no subscription of the session wants it any more
       return;
     }
     Message m = copy.message();
@@ -1740,12 +1761,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     byte[] original = d.message().header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
     if (original != null
         && !access.allows(Permission.SUBSCRIBE, new String(original, StandardCharsets.UTF_8))) {
-      inbox.ack(d); // forbidden for this principal: done, never sent
+      inbox.subscription().ack(d); // forbidden for this principal: done, never sent
       return;
     }
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
-      inbox.ack(d); // expired or too large for this client: done, as if delivered
+      inbox.subscription().ack(d); // expired or too large for this client: done, as if delivered
       return;
     }
     var position = MqttSessions.InboxPosition.of(d);
@@ -1789,7 +1810,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (d != null) {
       inboxPacketIds.remove(MqttSessions.InboxPosition.of(d));
       if (inbox != null) {
-        inbox.ack(d);
+        inbox.subscription().ack(d);
       }
     }
   }
@@ -1830,7 +1851,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   /** Another connection with this client id arrived: end this one [MQTT-3.1.4-2]. Any thread. */
   void takenOver() {
-    ctx.executor()
+    // Posted even from this loop: the new connection's CONNECT finishes first.
+    session
+        .loop()
         .execute(
             () -> disconnect(MqttReasonCodes.Disconnect.SESSION_TAKEN_OVER, "session taken over"));
   }
@@ -1861,37 +1884,49 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * [MQTT-4.13.2], v3 is just closed (it has no way to hear why).
    */
   private void disconnect(MqttReasonCodes.Disconnect reason, String why) {
-    if (closing) {
+    if (session.closing()) {
       return;
     }
-    closing = true;
     if (!NOT_BAD_INPUT.contains(reason)) {
       meters.badInput(reason.name().toLowerCase(java.util.Locale.ROOT));
     }
     LOG.debug("mqtt client {}: {} ({})", clientId, reason, why);
-    if (v5 && connected) {
-      MqttProperties props = new MqttProperties();
-      props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
-      ctx.writeAndFlush(
-              MqttMessageBuilders.disconnect()
-                  .reasonCode(reason.byteValue())
-                  .properties(props)
-                  .build())
-          .addListener(ChannelFutureListener.CLOSE);
-      // A client that does not read could hold that write, and the close behind it, forever; a
-      // session's next connection waits for this one to close (MqttSessions.claimInbox).
-      ctx.executor().schedule(() -> ctx.close(), DISCONNECT_LINGER_MS, TimeUnit.MILLISECONDS);
-    } else {
-      ctx.close();
-    }
+    // A client that does not read could hold that write, and the close behind it, forever; a
+    // session's next connection waits for this one to close (MqttSessions.claimInbox): the
+    // session closes it within DISCONNECT_LINGER_MS regardless.
+    session.closeWith(disconnectPacket(reason, why));
   }
 
-  private long pendingWriteBytes() {
-    return Outbound.pendingBytes(ctx.channel());
+  /** v5's DISCONNECT with a reason [MQTT-4.13.2]; null for v3, which is just closed. */
+  private MqttMessage disconnectPacket(MqttReasonCodes.Disconnect reason, String why) {
+    if (!v5 || !connected) {
+      return null;
+    }
+    MqttProperties props = new MqttProperties();
+    props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
+    return MqttMessageBuilders.disconnect()
+        .reasonCode(reason.byteValue())
+        .properties(props)
+        .build();
+  }
+
+  /** MQTT has no drop notice; the fatal frame is the DISCONNECT a v5 client understands. */
+  private SessionFraming<String> framing() {
+    return new SessionFraming<>() {
+      @Override
+      public Object dropNotice(String id, long totalDropped) {
+        return null;
+      }
+
+      @Override
+      public Object fatalFrame(ErrorCode code, String message) {
+        return disconnectPacket(MqttReasonCodes.Disconnect.IMPLEMENTATION_SPECIFIC_ERROR, message);
+      }
+    };
   }
 
   /** Messages dropped for this connection (slow reader, full in-flight window, too large). */
   long dropped() {
-    return dropped;
+    return session.dropped();
   }
 }

@@ -1,7 +1,6 @@
 package io.switchboard.nativ;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -10,10 +9,8 @@ import io.switchboard.broker.PartitionRead;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.Delivery;
-import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.consumer.Settlement;
 import io.switchboard.broker.live.LiveBus;
-import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.broker.stream.ProducerSequence;
 import io.switchboard.broker.stream.PublishAck;
@@ -57,7 +54,6 @@ import io.switchboard.protocol.frame.Subscribe;
 import io.switchboard.protocol.frame.Unsubscribe;
 import io.switchboard.protocol.frame.Welcome;
 import io.switchboard.spi.Listeners;
-import io.switchboard.spi.Outbound;
 import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.security.Access;
@@ -66,10 +62,13 @@ import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
 import io.switchboard.spi.security.Security;
+import io.switchboard.spi.session.ConnectionSession;
+import io.switchboard.spi.session.SessionFraming;
+import io.switchboard.spi.session.SessionLimits;
+import io.switchboard.spi.session.SessionPush;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -99,11 +98,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private final String serverId;
   private final ProtocolMeters meters;
   private final ProtocolMeters.Delivery delivery;
-  private final Map<Integer, LiveSubscription> liveSubs = new HashMap<>();
-  private final Map<Integer, PushSubscription> pushSubs = new HashMap<>();
 
-  /** Push subscriptions by stream and consumer, so an ACKS frame naming them returns credits. */
-  private final Map<String, PushSubscription> pushByConsumer = new HashMap<>();
+  /**
+   * Subscriptions by sid (live, and push consumers), requests in flight, slow readers, the fatal
+   * close: the shared per-connection session, with this protocol's frames plugged in.
+   */
+  private ConnectionSession<Integer> session;
 
   private ChannelHandlerContext ctx;
 
@@ -119,8 +119,6 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private boolean authenticating;
   private boolean welcomed;
-  private boolean closing;
-  private int inFlight;
 
   NativeAdapter(
       Broker broker,
@@ -137,8 +135,44 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   @Override
-  public void channelActive(ChannelHandlerContext ctx) {
+  public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    session =
+        new ConnectionSession<>(
+            ctx,
+            SessionLimits.dropThenCutOff(
+                settings.maxSubscriptions(),
+                settings.maxPendingRequests(),
+                settings.maxPendingBytes(),
+                LINGER_MS),
+            FRAMING);
+  }
+
+  /**
+   * [P-9.3] a DROPPED notice; [P-12.1] a fatal ERROR (request id 0), then the output is shut down
+   * once it is written, so the peer reads everything sent before it and then the end of the stream
+   * (closing at once with unread input would reset the connection and could destroy the frame).
+   */
+  private static final SessionFraming<Integer> FRAMING =
+      new SessionFraming<>() {
+        @Override
+        public Object dropNotice(Integer sid, long totalDropped) {
+          return new Dropped(sid, totalDropped);
+        }
+
+        @Override
+        public Object fatalFrame(ErrorCode code, String message) {
+          return ErrorFrame.of(0, true, code, message);
+        }
+
+        @Override
+        public boolean halfCloseOnFatal() {
+          return true;
+        }
+      };
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
     meters.opened();
     if (meters.connections() > settings.maxConnections()) {
       fatal(
@@ -168,42 +202,22 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     if (handshakeTimer != null) {
       handshakeTimer.cancel(false);
     }
-    liveSubs.values().forEach(LiveSubscription::close);
-    liveSubs.clear();
-    // Closing a push subscription joins its thread: not on the event loop.
-    List<PushSubscription> pushes = List.copyOf(pushSubs.values());
-    pushSubs.clear();
-    pushByConsumer.clear();
-    List<List<String>> left = List.copyOf(connectionMemberOf);
-    connectionMemberOf.clear();
-    Runnable leave = () -> left.forEach(sc -> broker.leave(sc.get(0), sc.get(1), connectionMember));
-    if (pushes.isEmpty()) {
-      leave.run(); // posts to the consumers' queues; never blocks
-    } else {
-      Thread.ofVirtual()
-          .start(
-              () -> {
-                pushes.forEach(PushSubscription::close);
-                leave.run(); // after the pushes stop: their last fetches are given back too
-              });
+    // Every subscription stops (a push's close never blocks); then the connection's member leaves
+    // its consumers, which gives back at once what it held. Both only post to the consumers.
+    session.closed();
+    for (List<String> sc : connectionMemberOf) {
+      broker.leave(sc.get(0), sc.get(1), connectionMember);
     }
+    connectionMemberOf.clear();
     ctx.fireChannelInactive();
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // [P-9.3] answers and deliveries alone passed twice the outbound limit (the high water
-    // mark): the reader is too slow; cut it off rather than grow the server's memory.
-    if (!ctx.channel().isWritable()) {
-      fatal(
-          ErrorCode.SLOW_CONSUMER,
-          ErrorCode.SLOW_CONSUMER.format(pendingWriteBytes(), 2 * settings.maxPendingBytes()));
-    }
+    // mark): the reader is too slow; the session cuts it off rather than grow the server's memory.
+    session.writabilityChanged();
     ctx.fireChannelWritabilityChanged();
-  }
-
-  private long pendingWriteBytes() {
-    return Outbound.pendingBytes(ctx.channel());
   }
 
   @Override
@@ -214,7 +228,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (closing) {
+    if (session.closing()) {
       return;
     }
     if (msg instanceof FrameDecodeFailure failure) {
@@ -286,26 +300,25 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     }
     authenticating = true;
     // Nothing more is read until the credential is checked (the pre-auth bound, issue 18).
-    ctx.channel().config().setAutoRead(false);
-    authenticate(h.authToken())
+    session.holdReading();
+    session
+        .onLoop(authenticate(h.authToken()))
         .whenComplete(
-            (principal, e) ->
-                onLoop(
-                    () -> {
-                      authenticating = false;
-                      if (closing || !ctx.channel().isActive()) {
-                        return;
-                      }
-                      if (e != null) {
-                        SwitchboardException x = unwrapAuth(e);
-                        meters.badInput("authentication_failed");
-                        fatal(x.code(), x.getMessage());
-                        return;
-                      }
-                      access = security.access(principal);
-                      welcome(h, version);
-                      ctx.channel().config().setAutoRead(true);
-                    }));
+            (principal, e) -> {
+              authenticating = false;
+              if (session.closing()) {
+                return;
+              }
+              if (e != null) {
+                SwitchboardException x = unwrapAuth(e);
+                meters.badInput("authentication_failed");
+                fatal(x.code(), x.getMessage());
+                return;
+              }
+              access = security.access(principal);
+              welcome(h, version);
+              session.resumeReading();
+            });
   }
 
   /**
@@ -387,59 +400,56 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void publish(Publish p) {
     checkPublish(p.subject());
-    started();
+    session.started();
     broker
-        .publish(toMessage(p), options(p))
+        .publish(toMessage(p), options(p), ctx.executor())
         .whenComplete(
-            (ack, e) ->
-                onLoop(
-                    () -> {
-                      finished();
-                      if (e != null) {
-                        fail(p.requestId(), e);
-                        return;
-                      }
-                      meters.published(p.payload().length);
-                      if (!p.noAck()) {
-                        write(pubAck(p.requestId(), ack));
-                      }
-                    }));
+            (ack, e) -> {
+              session.finished();
+              if (e != null) {
+                fail(p.requestId(), e);
+                return;
+              }
+              meters.published(p.payload().length);
+              if (!p.noAck()) {
+                write(pubAck(p.requestId(), ack));
+              }
+            });
   }
 
   private void publishBatch(PublishBatch batch) {
-    started();
+    session.started();
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(batch.publishes().size());
     for (Publish p : batch.publishes()) {
       try {
         checkPublish(p.subject());
-        futures.add(broker.publish(toMessage(p), options(p)));
+        futures.add(broker.publish(toMessage(p), options(p), ctx.executor()));
       } catch (SwitchboardException e) {
         futures.add(CompletableFuture.failedFuture(e));
       }
     }
+    // Each publish completes on this loop, so the last one completes allOf here too.
     CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
         .whenComplete(
-            (v, ignored) ->
-                onLoop(
-                    () -> {
-                      finished();
-                      List<PubAck> acks = new ArrayList<>();
-                      for (int i = 0; i < futures.size(); i++) {
-                        Publish p = batch.publishes().get(i);
-                        CompletableFuture<PublishAck> f = futures.get(i);
-                        if (f.isCompletedExceptionally()) {
-                          fail(p.requestId(), causeOf(f));
-                          continue;
-                        }
-                        meters.published(p.payload().length);
-                        if (!p.noAck()) {
-                          acks.add(pubAck(p.requestId(), f.join()));
-                        }
-                      }
-                      if (!acks.isEmpty()) {
-                        write(new PubAckBatch(acks));
-                      }
-                    }));
+            (v, ignored) -> {
+              session.finished();
+              List<PubAck> acks = new ArrayList<>();
+              for (int i = 0; i < futures.size(); i++) {
+                Publish p = batch.publishes().get(i);
+                CompletableFuture<PublishAck> f = futures.get(i);
+                if (f.isCompletedExceptionally()) {
+                  fail(p.requestId(), causeOf(f));
+                  continue;
+                }
+                meters.published(p.payload().length);
+                if (!p.noAck()) {
+                  acks.add(pubAck(p.requestId(), f.join()));
+                }
+              }
+              if (!acks.isEmpty()) {
+                write(new PubAckBatch(acks));
+              }
+            });
   }
 
   /** A publish to a reply inbox is a reply ({@link Permission#REPLY}), any other a publish. */
@@ -476,18 +486,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ live
 
-  /** A live subscription or push consumer may take {@code sid}: unused, and within the limit. */
-  private void checkNewSubscription(int sid) {
-    if (liveSubs.containsKey(sid) || pushSubs.containsKey(sid)) {
-      throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_EXISTS, sid);
-    }
-    if (liveSubs.size() + pushSubs.size() >= settings.maxSubscriptions()) {
-      throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, settings.maxSubscriptions());
-    }
-  }
-
   private void subscribe(Subscribe s) {
-    checkNewSubscription(s.sid());
+    session.admit(s.sid());
     // [P-7.1] a pattern that overlaps forbidden subjects is accepted and filtered per message:
     // the subscription never receives what its principal may not read.
     Decision decision = access.decide(Permission.SUBSCRIBE, s.pattern());
@@ -499,205 +499,101 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     boolean filter = decision == Decision.FILTER || security.authorizer() != Authorizer.ALLOW_ALL;
     int sid = s.sid();
     AtomicLong remaining = new AtomicLong(Long.MAX_VALUE);
-    DropNotice drops = new DropNotice(sid);
-    LiveSink sink =
-        new LiveSink() {
-          @Override
-          public void onMessage(Message m) {
-            if (remaining.get() <= 0) {
-              return;
-            }
-            if (filter && !access.allows(Permission.SUBSCRIBE, m.subject())) {
-              return;
-            }
-            // [P-9.3] past the outbound limit live messages are dropped, counted and told.
-            if (pendingWriteBytes() > settings.maxPendingBytes()) {
-              drops.dropped(1);
-              return;
-            }
-            drops.tellIfDue();
-            delivery.delivered(m.payload().length);
-            // Written now, flushed once per batch (onBatchEnd).
-            ctx.write(
-                new LiveMessage(
-                    sid,
-                    m.timestampMs(),
-                    m.subject(),
-                    m.replyTo(),
-                    m.headers(),
-                    m.key(),
-                    m.payload()),
-                ctx.voidPromise());
-            if (remaining.decrementAndGet() == 0) {
-              LiveSubscription sub = liveSubs.remove(sid);
-              if (sub != null) {
-                sub.close();
-              }
-            }
-          }
-
-          @Override
-          public void onBatchEnd() {
-            ctx.flush();
-          }
-
-          @Override
-          public void onDropped(long totalDropped) {
-            // The live bus dropped for this subscriber before it reached the connection.
-            drops.dropped(totalDropped - drops.busDropped);
-            drops.busDropped = totalDropped;
-          }
-        };
+    // [P-9.3] past the outbound limit the session drops live messages, counts them and sends
+    // DROPPED once the queue drains; each drained batch is flushed once.
     LiveSubscription sub =
-        broker.live().subscribe(s.pattern(), s.queueGroup(), sink, ctx.executor());
-    liveSubs.put(sid, new CountedSubscription(sub, remaining));
+        broker
+            .live()
+            .subscribe(
+                s.pattern(),
+                s.queueGroup(),
+                session.liveSink(
+                    sid,
+                    m ->
+                        remaining.get() > 0
+                            && (!filter || access.allows(Permission.SUBSCRIBE, m.subject())),
+                    m -> {
+                      delivery.delivered(m.payload().length);
+                      session.write(
+                          new LiveMessage(
+                              sid,
+                              m.timestampMs(),
+                              m.subject(),
+                              m.replyTo(),
+                              m.headers(),
+                              m.key(),
+                              m.payload()),
+                          false);
+                      if (remaining.decrementAndGet() == 0) {
+                        session.remove(sid); // [P-7.2] the auto-unsubscribe count is reached
+                      }
+                    }),
+                ctx.executor());
+    session.add(sid, new CountedSubscription(sub, remaining));
     write(new Ok(s.requestId()));
-  }
-
-  /** Milliseconds between checks whether a slow subscriber's queue drained enough to tell it. */
-  static final long DROP_NOTICE_CHECK_MS = 50;
-
-  /**
-   * Live messages dropped for one subscription, and the DROPPED notice owed for them ([P-9.3]):
-   * sent once the connection's outbound queue is back under its limit. Event loop only.
-   */
-  private final class DropNotice {
-    private final int sid;
-    private long total;
-    private long told;
-    private long busDropped;
-    private boolean checkScheduled;
-
-    DropNotice(int sid) {
-      this.sid = sid;
-    }
-
-    void dropped(long n) {
-      total += n;
-      if (!checkScheduled) {
-        checkScheduled = true;
-        ctx.executor().schedule(this::check, DROP_NOTICE_CHECK_MS, TimeUnit.MILLISECONDS);
-      }
-    }
-
-    private void check() {
-      checkScheduled = false;
-      if (closing || !ctx.channel().isActive() || !liveSubs.containsKey(sid)) {
-        return;
-      }
-      if (pendingWriteBytes() > settings.maxPendingBytes()) {
-        dropped(0); // still full: look again later
-        return;
-      }
-      tellIfDue();
-    }
-
-    void tellIfDue() {
-      if (total > told) {
-        told = total;
-        ctx.writeAndFlush(new Dropped(sid, total), ctx.voidPromise());
-      }
-    }
   }
 
   /** A live subscription with its auto-unsubscribe count. */
   private record CountedSubscription(LiveSubscription inner, AtomicLong remaining)
-      implements LiveSubscription {
+      implements ConnectionSession.Feed {
     @Override
     public void close() {
       inner.close();
     }
-
-    @Override
-    public String pattern() {
-      return inner.pattern();
-    }
-
-    @Override
-    public String queueGroup() {
-      return inner.queueGroup();
-    }
-
-    @Override
-    public long dropped() {
-      return inner.dropped();
-    }
-
-    @Override
-    public long delivered() {
-      return inner.delivered();
-    }
-
-    @Override
-    public int buffered() {
-      return inner.buffered();
-    }
   }
 
   private void unsubscribe(Unsubscribe u) {
-    LiveSubscription live = liveSubs.get(u.sid());
-    if (live instanceof CountedSubscription counted && u.maxMessages() > 0) {
+    ConnectionSession.Feed feed = session.get(u.sid());
+    if (feed instanceof CountedSubscription counted && u.maxMessages() > 0) {
       counted.remaining().set(u.maxMessages());
       return;
     }
-    if (live != null) {
-      liveSubs.remove(u.sid()).close();
-      return;
-    }
-    PushSubscription push = pushSubs.remove(u.sid());
-    if (push == null) {
+    if (session.remove(u.sid()) == null) { // a push consumer's close never blocks
       throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, u.sid());
     }
-    pushByConsumer.values().remove(push);
-    Thread.ofVirtual().start(push::close);
   }
 
   private void request(Request r) {
     access.check(Permission.REQUEST, r.subject());
-    started();
     Message m = new Message(r.subject(), null, r.headers(), r.payload(), 0, null);
-    broker
-        .live()
-        .request(m, Duration.ofMillis(Math.max(1, r.timeoutMs())))
+    // The reply completes on the responder's thread: the session hops it to this loop.
+    session
+        .track(broker.live().request(m, Duration.ofMillis(Math.max(1, r.timeoutMs()))))
         .whenComplete(
-            (reply, e) ->
-                onLoop(
-                    () -> {
-                      finished();
-                      if (e != null) {
-                        fail(r.requestId(), e);
-                      } else {
-                        write(new Reply(r.requestId(), reply.headers(), reply.payload()));
-                      }
-                    }));
+            (reply, e) -> {
+              if (e != null) {
+                fail(r.requestId(), e);
+              } else {
+                write(new Reply(r.requestId(), reply.headers(), reply.payload()));
+              }
+            });
   }
 
   // ------------------------------------------------------------------ consumers
 
   private void fetch(Fetch f) {
     access.check(Permission.CONSUME, Permission.consumerTarget(f.stream(), f.consumer()));
-    started();
+    session.started();
     broker
         .fetch(
             f.stream(),
             f.consumer(),
             member(f.stream(), f.consumer(), f.member()),
             f.maxMessages(),
-            f.maxWaitMs())
+            f.maxWaitMs(),
+            ctx.executor())
         .whenComplete(
-            (list, e) ->
-                onLoop(
-                    () -> {
-                      finished();
-                      if (e != null) {
-                        fail(f.requestId(), e);
-                      } else {
-                        list.forEach(d -> delivery.delivered(d.message().payload().length));
-                        write(
-                            new Deliveries(
-                                f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
-                      }
-                    }));
+            (list, e) -> {
+              session.finished();
+              if (e != null) {
+                fail(f.requestId(), e);
+              } else {
+                list.forEach(d -> delivery.delivered(d.message().payload().length));
+                write(
+                    new Deliveries(
+                        f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
+              }
+            });
   }
 
   /**
@@ -731,38 +627,32 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void consume(Consume c) {
     access.check(Permission.CONSUME, Permission.consumerTarget(c.stream(), c.consumer()));
-    checkNewSubscription(c.sid());
     int sid = c.sid();
     String consumeTarget = Permission.consumerTarget(c.stream(), c.consumer());
     // Each duty cycle's deliveries reach the loop as one task and leave in one flush.
-    PushSubscription push =
-        broker.pushBatches(
-            c.stream(),
-            c.consumer(),
-            member(c.stream(), c.consumer(), c.member()),
-            c.credits(),
-            batch ->
-                ctx.executor()
-                    .execute(
-                        () -> {
-                          if (!access.allows(Permission.CONSUME, consumeTarget)) {
-                            return; // revoked since CONSUME: not delivered, redelivered later
-                          }
-                          for (Delivery d : batch) {
-                            delivery.delivered(d.message().payload().length);
-                            ctx.write(new DeliveryPush(sid, entry(d)), ctx.voidPromise());
-                          }
-                          ctx.flush();
-                        }));
-    pushSubs.put(sid, push);
-    pushByConsumer.put(c.stream() + "\u0000" + c.consumer(), push);
+    session.push(
+        sid,
+        broker,
+        c.stream(),
+        c.consumer(),
+        member(c.stream(), c.consumer(), c.member()),
+        c.credits(),
+        batch -> {
+          if (!access.allows(Permission.CONSUME, consumeTarget)) {
+            return; // revoked since CONSUME: not delivered, redelivered later
+          }
+          for (Delivery d : batch) {
+            delivery.delivered(d.message().payload().length);
+            session.write(new DeliveryPush(sid, entry(d)), false);
+          }
+          session.flush();
+        });
     write(new Ok(c.requestId()));
   }
 
   /** [P-8.4] widens a push subscription's window; an unknown sid is a non-fatal error. */
   private void credit(Credit c) {
-    PushSubscription push = pushSubs.get(c.sid());
-    if (push == null) {
+    if (!(session.get(c.sid()) instanceof SessionPush push)) {
       throw SwitchboardException.of(ErrorCode.SUBSCRIPTION_NOT_FOUND, c.sid());
     }
     push.grant(c.credits());
@@ -770,8 +660,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void acks(Acks a) {
     access.check(Permission.CONSUME, Permission.consumerTarget(a.stream(), a.consumer()));
-    started();
-    PushSubscription push = pushByConsumer.get(a.stream() + "\u0000" + a.consumer());
+    SessionPush push = session.pushFor(a.stream(), a.consumer());
     // The whole frame goes to the consumer as one settlement: one hand-over, one wake-up.
     List<Settlement> entries = new ArrayList<>(a.entries().size());
     int credits = 0;
@@ -791,21 +680,20 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
           });
     }
     if (push != null) {
-      push.returnCredits(credits);
+      push.settled(credits);
     }
+    session.started();
     broker
-        .settle(a.stream(), a.consumer(), entries)
+        .settle(a.stream(), a.consumer(), entries, ctx.executor())
         .whenComplete(
-            (results, e) ->
-                onLoop(
-                    () -> {
-                      finished();
-                      if (e != null) {
-                        fail(a.requestId(), e);
-                      } else if (a.confirm()) {
-                        write(new Acked(a.requestId(), results));
-                      }
-                    }));
+            (results, e) -> {
+              session.finished();
+              if (e != null) {
+                fail(a.requestId(), e);
+              } else if (a.confirm()) {
+                write(new Acked(a.requestId(), results));
+              }
+            });
   }
 
   // ------------------------------------------------------------------ reads
@@ -860,12 +748,12 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   /** Runs {@code answer} on the broker's executor and writes its frame (or error) on this loop. */
   private void offload(int requestId, java.util.function.Supplier<Frame> answer) {
-    started();
+    session.started();
     broker
         .offload(answer, ctx.executor())
         .whenComplete(
             (frame, e) -> {
-              finished();
+              session.finished();
               if (e != null) {
                 fail(requestId, e);
               } else {
@@ -946,31 +834,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ plumbing
 
-  /** [P-9.2] past the pending-request bound, stop reading until answers go out. */
-  private void started() {
-    if (++inFlight >= settings.maxPendingRequests()) {
-      ctx.channel().config().setAutoRead(false);
-    }
-  }
-
-  private void finished() {
-    if (--inFlight < settings.maxPendingRequests() && !ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
-    }
-  }
-
-  private void onLoop(Runnable r) {
-    if (ctx.executor().inEventLoop()) {
-      r.run();
-    } else {
-      ctx.executor().execute(r);
-    }
-  }
-
+  /** Writes and flushes {@code f}, unless the connection is ending. */
   private void write(Frame f) {
-    if (!closing) {
-      ctx.writeAndFlush(f, ctx.voidPromise());
-    }
+    session.write(f);
   }
 
   private void fail(int requestId, Throwable t) {
@@ -999,27 +865,11 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   /**
    * Sends a fatal error, then ends the connection ([P-12.1]): output is shut down once the error is
-   * written, so the peer reads everything sent before it and then the end of the stream; what the
-   * peer still sends is discarded until it closes or {@link #LINGER_MS} passes. Closing at once
-   * with unread input would reset the connection and could destroy the error frame in flight.
+   * written, and what the peer still sends is discarded until it closes or {@link #LINGER_MS}
+   * passes ({@link #FRAMING}).
    */
   private void fatal(ErrorCode code, String message) {
-    if (closing) {
-      return;
-    }
-    closing = true;
-    ctx.writeAndFlush(ErrorFrame.of(0, true, code, message))
-        .addListener(
-            (ChannelFutureListener)
-                f -> {
-                  if (f.isSuccess()
-                      && f.channel() instanceof io.netty.channel.socket.DuplexChannel duplex) {
-                    duplex.shutdownOutput();
-                    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
-                  } else {
-                    ctx.close();
-                  }
-                });
+    session.fatal(code, message);
   }
 
   private static int requestIdOf(Frame f) {
