@@ -114,6 +114,8 @@ public final class Broker implements AutoCloseable {
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private final BindingStore bindingStore;
+  private final io.switchboard.broker.schema.SchemaRegistry schemas;
+  private final io.switchboard.broker.schema.SchemaValidator schemaCheck;
   private int nextRunner;
   private long nextTrimMs;
   private volatile boolean closed;
@@ -129,6 +131,12 @@ public final class Broker implements AutoCloseable {
     this.live = new LiveBus(config.live(), clock);
     // Restored before anything can publish (the delay ticker below, front ends after open).
     this.bindingStore = openBindings();
+    this.schemas =
+        io.switchboard.broker.schema.SchemaRegistry.open(
+            config.storage(),
+            config.dataDir().resolve(io.switchboard.broker.schema.SchemaRegistry.DIR),
+            io.switchboard.broker.schema.SchemaRegistryConfig.DEFAULTS);
+    this.schemaCheck = new io.switchboard.broker.schema.SchemaValidator(schemas);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
       runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
@@ -728,7 +736,10 @@ public final class Broker implements AutoCloseable {
    *
    * <p>Fails with {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#STREAM_MISMATCH}, {@link
    * ErrorCode#MESSAGE_TOO_LARGE}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
-   * ErrorCode#BROKER_CLOSED}, {@link ErrorCode#INVALID_DELAY}, or the storage's error.
+   * ErrorCode#BROKER_CLOSED}, {@link ErrorCode#INVALID_DELAY}, or the storage's error; for a stream
+   * that requires a schema ({@link io.switchboard.broker.stream.StreamSchema}), before any live
+   * delivery, {@link ErrorCode#SCHEMA_REQUIRED}, {@link ErrorCode#SCHEMA_ID_UNKNOWN}, {@link
+   * ErrorCode#SCHEMA_SUBJECT_MISMATCH} or {@link ErrorCode#SCHEMA_PAYLOAD_INVALID}.
    */
   public CompletableFuture<PublishAck> publish(Message message, PublishOptions options) {
     return publish(message, options, true);
@@ -749,6 +760,9 @@ public final class Broker implements AutoCloseable {
             message.subject(),
             captured == null ? "no stream" : "stream \"" + captured + "\"",
             options.expectedStream());
+      }
+      if (captured != null) {
+        checkSchema(captured, message); // before anyone sees it, live or stored
       }
       long due = mayDelay ? DelayStore.dueTime(message, clock.nowMs()) : -1;
       if (due > 0) {
@@ -803,6 +817,7 @@ public final class Broker implements AutoCloseable {
       if (rt == null) {
         return CompletableFuture.completedFuture(null); // deleted meanwhile (see unbindStream)
       }
+      checkSchema(c.stream(), copy); // a bound stream's schema holds for its copies too
       PartitionAgent agent = rt.agents()[partitionOf(copy, rt.agents().length)];
       return agent.publish(copy, messageId, PartitionAgent.NO_EXPECTATION, null);
     } catch (SwitchboardException e) {
@@ -1253,7 +1268,8 @@ public final class Broker implements AutoCloseable {
    * range, no message, more than {@value #MAX_BATCH_MESSAGES}, a negative epoch or sequence),
    * {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#MESSAGE_TOO_LARGE}, {@link
    * ErrorCode#STREAM_FULL}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
-   * ErrorCode#LOG_BATCH_TOO_LARGE}, {@link ErrorCode#BROKER_CLOSED}, or the storage's error. Never
+   * ErrorCode#LOG_BATCH_TOO_LARGE}, {@link ErrorCode#BROKER_CLOSED}, the schema codes of {@link
+   * #publish} (the whole batch is refused when one message fails), or the storage's error. Never
    * blocks; completes on the partition's runner or the log's flusher (as {@link #publish}).
    */
   public CompletableFuture<PublishAck> publishBatch(
@@ -1309,6 +1325,7 @@ public final class Broker implements AutoCloseable {
           throw SwitchboardException.of(
               ErrorCode.INVALID_DELAY, m.subject(), "a producer batch is stored as it comes");
         }
+        checkSchema(stream, m);
       }
       List<CompletableFuture<PublishAck>> copies = new ArrayList<>();
       for (int i = 0; i < messages.size(); i++) {
@@ -1389,6 +1406,30 @@ public final class Broker implements AutoCloseable {
     maintenance.runOnce();
   }
 
+  /**
+   * The schema registry (subjects, versions, compatibility): changes block on an fsync, so front
+   * ends call them through {@link #offload}.
+   */
+  public io.switchboard.broker.schema.SchemaRegistry schemas() {
+    return schemas;
+  }
+
+  /**
+   * A stream's schema requirement, if it has one ({@link
+   * io.switchboard.broker.stream.StreamSchema}).
+   */
+  private void checkSchema(String stream, Message m) {
+    StreamRuntime rt = streams.get(stream);
+    if (rt != null && rt.config().schema() != null) {
+      schemaCheck.check(stream, rt.config().schema(), m);
+    }
+  }
+
+  /** Messages refused by a stream's schema requirement (every front end's), for metrics. */
+  public long schemaRejectedCount() {
+    return schemaCheck.rejectedCount();
+  }
+
   /** Live subscriptions and request/reply. */
   public LiveBus live() {
     return live;
@@ -1419,6 +1460,7 @@ public final class Broker implements AutoCloseable {
     }
     closed = true;
     bindingStore.close();
+    schemas.close();
     tails.close();
     tailTimer.shutdownNow();
     readers.shutdown();

@@ -130,6 +130,57 @@ public enum ErrorCode {
       2024,
       ErrorCategory.CLIENT,
       "subject \"{}\" is at offset {}, not the expected {}; the publish was not stored"),
+  // 2100-2129: schema registry, stream schemas, request deadlines (issue 17).
+  SCHEMA_SUBJECT_NOT_FOUND(2100, ErrorCategory.CLIENT, "schema subject \"{}\" not found"),
+  SCHEMA_VERSION_NOT_FOUND(2101, ErrorCategory.CLIENT, "schema subject \"{}\" has no version {}"),
+  SCHEMA_NOT_FOUND(2102, ErrorCategory.CLIENT, "schema {} not found"),
+  SCHEMA_SUBJECT_NOT_SOFT_DELETED(
+      2103,
+      ErrorCategory.CLIENT,
+      "schema subject \"{}\" was not deleted first before being permanently deleted"),
+  SCHEMA_VERSION_NOT_SOFT_DELETED(
+      2104,
+      ErrorCategory.CLIENT,
+      "schema subject \"{}\" version {} was not deleted first before being permanently deleted"),
+  SCHEMA_INCOMPATIBLE(
+      2105,
+      ErrorCategory.CLIENT,
+      "schema being registered is incompatible with an earlier schema for subject \"{}\" ({}): {}"),
+  SCHEMA_INVALID(2106, ErrorCategory.CLIENT, "invalid {} schema: {}"),
+  SCHEMA_VERSION_INVALID(
+      2107,
+      ErrorCategory.CLIENT,
+      "\"{}\" is not a schema version: a number from 1 to 2147483647, or latest"),
+  SCHEMA_COMPATIBILITY_INVALID(
+      2108,
+      ErrorCategory.CLIENT,
+      "\"{}\" is not a compatibility level: NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD,"
+          + " FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE"),
+  SCHEMA_COMPATIBILITY_NOT_CONFIGURED(
+      2109, ErrorCategory.CLIENT, "schema subject \"{}\" has no compatibility level of its own"),
+  SCHEMA_REGISTRY_FULL(2110, ErrorCategory.CLIENT, "the schema registry is full: {}"),
+  SCHEMA_STORE_ERROR(
+      2111, ErrorCategory.SERVER, "the schema registry could not store the change: {}"),
+  SCHEMA_REQUIRED(
+      2115,
+      ErrorCategory.CLIENT,
+      "stream \"{}\" requires schema subject \"{}\": the message on \"{}\" names no schema ({})"),
+  SCHEMA_ID_UNKNOWN(
+      2116,
+      ErrorCategory.CLIENT,
+      "stream \"{}\": the message on \"{}\" names unknown schema id {}"),
+  SCHEMA_SUBJECT_MISMATCH(
+      2117,
+      ErrorCategory.CLIENT,
+      "stream \"{}\": schema id {} is not a version of subject \"{}\" (the stream's schema)"),
+  SCHEMA_PAYLOAD_INVALID(
+      2118,
+      ErrorCategory.CLIENT,
+      "stream \"{}\": the payload on \"{}\" does not decode with schema id {}: {}"),
+  DEADLINE_EXPIRED(
+      2120,
+      ErrorCategory.RETRIABLE,
+      "the request to \"{}\" expired {} ms before the broker could deliver it (sb-deadline)"),
 
   // 2130–2159: typed services (switchboard-services, docs/services.md).
   CONTENT_TYPE_MISMATCH(

@@ -17,6 +17,9 @@ import io.switchboard.spi.security.Permission;
 final class HttpAccess {
   private HttpAccess() {}
 
+  /** The one target of every schema registry route. */
+  static final String SCHEMAS = "$schemas";
+
   /** The access of the request being answered, and of an event stream or WebSocket after it. */
   static final AttributeKey<Access> ACCESS = AttributeKey.valueOf("sb-access");
 
@@ -75,6 +78,24 @@ final class HttpAccess {
           "/v1/security/acls",
           "/v1/security/acls/{id}" ->
           access.check(Permission.ADMIN, Permission.SECURITY_TARGET);
+      // The schema registry (Confluent's API): reading needs SUBSCRIBE, registering PUBLISH,
+      // changing levels and deleting ADMIN, each on the one target $schemas.
+      case "/subjects/{s}/versions" ->
+          access.check(m.equals("POST") ? Permission.PUBLISH : Permission.SUBSCRIBE, SCHEMAS);
+      case "/subjects",
+          "/subjects/{s}",
+          "/subjects/{s}/versions/{v}",
+          "/subjects/{s}/versions/{v}/schema",
+          "/schemas/ids/{id}",
+          "/schemas/ids/{id}/versions",
+          "/schemas/types",
+          "/compatibility/subjects/{s}/versions",
+          "/compatibility/subjects/{s}/versions/{v}",
+          "/config",
+          "/config/{s}" ->
+          access.check(
+              m.equals("GET") || m.equals("POST") ? Permission.SUBSCRIBE : Permission.ADMIN,
+              SCHEMAS);
       default ->
           // A route added without a row here is refused to everyone but an admin of everything.
           access.check(Permission.ADMIN, ">");

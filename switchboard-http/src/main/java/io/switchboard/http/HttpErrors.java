@@ -41,8 +41,16 @@ public final class HttpErrors {
           INVALID_DELAY,
           INVALID_BINDING,
           TOO_MANY_STREAM_SUBJECTS,
-          TOO_MANY_GROUP_OFFSETS ->
+          TOO_MANY_GROUP_OFFSETS,
+          SCHEMA_REQUIRED,
+          SCHEMA_ID_UNKNOWN,
+          SCHEMA_SUBJECT_MISMATCH,
+          SCHEMA_PAYLOAD_INVALID ->
           400;
+      // The schema registry's own answers (Confluent uses 422 for a schema it cannot take).
+      case SCHEMA_INVALID, SCHEMA_VERSION_INVALID, SCHEMA_COMPATIBILITY_INVALID -> 422;
+      case DEADLINE_EXPIRED -> 504;
+      case SCHEMA_STORE_ERROR -> 500;
       // "No one listens" is not a timeout: 503 now, with its own code, vs 504 after the wait.
       case NO_RESPONDERS -> 503;
       case REQUEST_TIMEOUT -> 504;
@@ -72,7 +80,13 @@ public final class HttpErrors {
           HTTP_NOT_FOUND,
           GROUP_NOT_FOUND,
           USER_NOT_FOUND,
-          ACL_RULE_NOT_FOUND ->
+          ACL_RULE_NOT_FOUND,
+          SCHEMA_SUBJECT_NOT_FOUND,
+          SCHEMA_VERSION_NOT_FOUND,
+          SCHEMA_NOT_FOUND,
+          SCHEMA_SUBJECT_NOT_SOFT_DELETED,
+          SCHEMA_VERSION_NOT_SOFT_DELETED,
+          SCHEMA_COMPATIBILITY_NOT_CONFIGURED ->
           404;
       case STREAM_EXISTS,
           USER_EXISTS,
@@ -86,7 +100,8 @@ public final class HttpErrors {
           TOO_MANY_BINDINGS,
           STALE_GENERATION,
           UNKNOWN_GROUP_MEMBER,
-          GROUP_NOT_EMPTY ->
+          GROUP_NOT_EMPTY,
+          SCHEMA_INCOMPATIBLE ->
           409;
       // Preconditions the client stated (If-Match, Sb-Expected-Stream) do not hold.
       case PUBLISH_CONFLICT, STREAM_MISMATCH -> 412;
@@ -97,7 +112,7 @@ public final class HttpErrors {
           LOG_DECOMPRESSION_LIMIT,
           OFFSET_METADATA_TOO_LARGE ->
           413;
-      case SUBJECT_INDEX_FULL, TOO_MANY_GROUPS -> 507;
+      case SUBJECT_INDEX_FULL, TOO_MANY_GROUPS, SCHEMA_REGISTRY_FULL -> 507;
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
       case AUTHENTICATION_FAILED, AUTHENTICATION_REQUIRED -> 401;

@@ -103,6 +103,7 @@ public final class HttpFrontEnd implements FrontEnd {
     Router<Handler> routes = new Router<>();
     new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);
     new SecurityRoutes(context.security().admin(), blocking).register(routes);
+    new SchemaRegistryRoutes(context.broker().schemas(), blocking).register(routes);
     JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
     new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc, metrics).register(routes);
     Router<String> upgrades =

@@ -121,6 +121,13 @@ final class HttpMetrics implements AutoCloseable {
     FunctionCounter.builder("switchboard.live.published", broker.live(), b -> b.publishedCount())
         .description("Messages published on the live bus, by every front end")
         .register(registry);
+    FunctionCounter.builder("switchboard.schema.rejected", broker, Broker::schemaRejectedCount)
+        .description("Messages a stream's schema requirement refused, by every front end")
+        .register(registry);
+    FunctionCounter.builder(
+            "switchboard.live.deadline.expired", broker.live(), b -> b.deadlineExpiredCount())
+        .description("Requests the broker dropped because their sb-deadline had passed")
+        .register(registry);
     Gauge.builder("switchboard.live.subscriptions", broker.live(), b -> b.subscriptionCount())
         .description("Live subscriptions, by every front end")
         .register(registry);

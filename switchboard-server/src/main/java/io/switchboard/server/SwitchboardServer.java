@@ -155,7 +155,12 @@ public final class SwitchboardServer implements AutoCloseable {
           Broker.open(
               new BrokerConfig(
                   dataDir,
-                  LiveBusConfig.DEFAULTS,
+                  LiveBusConfig.DEFAULTS.withQueueRouting(
+                      io.switchboard.broker.live.QueueRouting.valueOf(
+                          config
+                              .get(ConfigCatalogue.BROKER_QUEUE_ROUTING)
+                              .replace('-', '_')
+                              .toUpperCase(java.util.Locale.ROOT))),
                   runners == 0 ? BrokerConfig.DEFAULT_RUNNER_THREADS : runners,
                   config.get(ConfigCatalogue.BROKER_PARTITION_QUEUE),
                   config.get(ConfigCatalogue.BROKER_MAINTENANCE_PERIOD_MS),

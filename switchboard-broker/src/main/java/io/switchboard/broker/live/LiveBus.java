@@ -33,10 +33,49 @@ import java.util.concurrent.atomic.AtomicLong;
  * subject and a correlation-id header; the first message published on that inbox completes it. A
  * request that matches no subscription fails at once with {@link ErrorCode#NO_RESPONDERS} rather
  * than waiting for its timeout.
+ *
+ * <p>Deadlines: a request (a message with a reply subject) whose {@value #DEADLINE_HEADER} header
+ * (absolute epoch milliseconds, UTC) has passed is not delivered — neither when published nor when
+ * its turn comes in a subscriber's buffer. It is counted ({@link #deadlineExpiredCount()}) and the
+ * requester hears of it: a request made through {@link #request} fails with {@link
+ * ErrorCode#DEADLINE_EXPIRED}; any other gets an error reply on its reply subject (empty payload,
+ * headers {@value #ERROR_CODE_HEADER} and {@value #ERROR_HEADER}, its correlation id). A header
+ * that is not a number is no deadline here; the responder's service layer refuses it.
+ *
+ * <p>Queue groups route by {@link LiveBusConfig#queueRouting()}. With {@link QueueRouting#ADAPTIVE}
+ * a request goes to the less loaded of two random members ({@link #lessLoaded}): its requests in
+ * flight plus this one, times its recent time to reply. A request is in flight at its member from
+ * delivery to the first message on its reply subject with its correlation id; at most {@link
+ * LiveBusConfig#maxPendingRequests()} are tracked, each forgotten at its deadline or after {@value
+ * #TRACK_MS} ms. {@link QueueRouting#LEAST_IN_FLIGHT} compares the counts alone.
  */
 public final class LiveBus implements AutoCloseable {
   /** Prefix of reply inboxes. */
   public static final String INBOX_PREFIX = "_INBOX.";
+
+  /** A request's deadline: absolute epoch milliseconds (UTC), written by the caller. */
+  public static final String DEADLINE_HEADER = "sb-deadline";
+
+  /** An error reply's code number (decimal), as the service layer writes it. */
+  public static final String ERROR_CODE_HEADER = "sb-error-code";
+
+  /** An error reply's message. */
+  public static final String ERROR_HEADER = "sb-error";
+
+  /**
+   * 30 s: how long a request without a deadline counts as in flight at its member when no reply
+   * comes — longer than usual request timeouts, so a stalled member stays unattractive.
+   */
+  static final long TRACK_MS = 30_000;
+
+  /**
+   * 10 s: how fast a member's recent time to reply fades while it answers nothing (adaptive
+   * routing), so that one slow spell does not keep a member out for good.
+   */
+  static final long LATENCY_FADE_MS = 10_000;
+
+  /** 1 s between sweeps of tracked requests that got no reply. */
+  static final long TRACK_SWEEP_MS = 1_000;
 
   private final LiveBusConfig config;
   private final SubjectTrie<Object> trie = new SubjectTrie<>();
@@ -45,6 +84,13 @@ public final class LiveBus implements AutoCloseable {
   private final AtomicInteger subscriptions = new AtomicInteger();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicLong published = new AtomicLong();
+  private final AtomicLong deadlineExpired = new AtomicLong();
+
+  /** A request delivered to a queue group member, waiting for its reply (adaptive routing). */
+  private record Tracked(Mailbox member, long expiresAtMs, long sentNanos) {}
+
+  private final Map<String, Tracked> inFlight = new ConcurrentHashMap<>();
+  private final java.util.function.IntUnaryOperator randomBelow;
   private final String inboxBase;
   private final ScheduledThreadPoolExecutor timer;
   private final ExecutorService defaultExecutor;
@@ -52,7 +98,7 @@ public final class LiveBus implements AutoCloseable {
   private volatile boolean closed;
 
   /** A queue group: members share one pattern; each message goes to one of them. */
-  private static final class QueueGroup {
+  private final class QueueGroup {
     volatile Mailbox[] members = new Mailbox[0];
     final AtomicInteger cursor = new AtomicInteger();
 
@@ -61,6 +107,9 @@ public final class LiveBus implements AutoCloseable {
       int n = ms.length;
       if (n == 0) {
         return false;
+      }
+      if (m.replyTo() != null && config.queueRouting() != QueueRouting.ROUND_ROBIN) {
+        return offerAdaptive(ms, m);
       }
       int start = Math.floorMod(cursor.getAndIncrement(), n);
       for (int i = 0; i < n; i++) {
@@ -71,17 +120,63 @@ public final class LiveBus implements AutoCloseable {
       }
       return ms[start].offer(m); // every member is full: counted as a drop on the chosen one
     }
+
+    /** Power of two choices: the less loaded of two members picked at random, with room. */
+    private boolean offerAdaptive(Mailbox[] ms, Message m) {
+      int n = ms.length;
+      Mailbox pick;
+      if (n == 1) {
+        pick = ms[0];
+      } else {
+        int a = randomBelow.applyAsInt(n);
+        int b = randomBelow.applyAsInt(n - 1);
+        if (b >= a) {
+          b++;
+        }
+        Mailbox x = ms[a];
+        Mailbox y = ms[b];
+        if (config.queueRouting() == QueueRouting.ADAPTIVE) {
+          pick = lessLoaded(x, y, clock.nanoTime());
+        } else {
+          int lx = x.inFlight.get();
+          int ly = y.inFlight.get();
+          // Fewest in flight; on a tie, the one that has lately answered sooner.
+          pick = lx < ly || (lx == ly && x.latencyEwmaNanos <= y.latencyEwmaNanos) ? x : y;
+        }
+        Mailbox other = pick == x ? y : x;
+        if (!pick.hasRoom() && other.hasRoom()) {
+          pick = other;
+        }
+      }
+      String key = track(m, pick);
+      boolean accepted = pick.offer(m);
+      if (!accepted && key != null) {
+        forget(key);
+      }
+      return accepted;
+    }
   }
 
   public LiveBus(LiveBusConfig config, Clock clock) {
+    this(config, clock, n -> ThreadLocalRandom.current().nextInt(n));
+  }
+
+  /**
+   * @param randomBelow a random int in {@code [0, n)} for adaptive routing (tests pass a seeded
+   *     one)
+   */
+  LiveBus(LiveBusConfig config, Clock clock, java.util.function.IntUnaryOperator randomBelow) {
     this.config = config;
     this.clock = clock;
+    this.randomBelow = randomBelow;
     this.inboxBase =
         INBOX_PREFIX + Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36) + ".";
     this.timer =
         new ScheduledThreadPoolExecutor(
             1, r -> Thread.ofPlatform().daemon().name("sb-live-timer").unstarted(r));
     timer.setRemoveOnCancelPolicy(true);
+    timer.scheduleWithFixedDelay(
+        this::expireTracked, TRACK_SWEEP_MS, TRACK_SWEEP_MS, TimeUnit.MILLISECONDS);
     this.defaultExecutor = Executors.newVirtualThreadPerTaskExecutor();
   }
 
@@ -118,7 +213,8 @@ public final class LiveBus implements AutoCloseable {
             config.drainBatch(),
             sink,
             executor == null ? defaultExecutor : executor,
-            () -> unsubscribe(self[0]));
+            () -> unsubscribe(self[0]),
+            this::dropIfExpired);
     synchronized (this) {
       if (queueGroup == null) {
         trie.add(pattern, self[0]);
@@ -196,8 +292,14 @@ public final class LiveBus implements AutoCloseable {
 
   private int deliver(Message message) {
     published.incrementAndGet();
+    if (message.replyTo() != null && dropIfExpired(message)) {
+      return 0;
+    }
     int matched = 0;
     String subject = message.subject();
+    if (!inFlight.isEmpty()) {
+      answered(message);
+    }
     if (subject.startsWith(inboxBase)) {
       CompletableFuture<Message> waiting = pending.remove(subject);
       if (waiting != null) {
@@ -283,6 +385,192 @@ public final class LiveBus implements AutoCloseable {
       answer = answer.withHeader(Message.CORRELATION_ID, correlation);
     }
     return publish(answer);
+  }
+
+  // ------------------------------------------------------------------ deadlines
+
+  /**
+   * Whether {@code m} is a request whose deadline has passed; if so it is counted and answered
+   * ({@link ErrorCode#DEADLINE_EXPIRED}: the waiting {@link #request} fails, or an error reply goes
+   * to its reply subject), and the caller drops it. Any thread.
+   */
+  boolean dropIfExpired(Message m) {
+    if (m.replyTo() == null) {
+      return false;
+    }
+    byte[] header = m.header(DEADLINE_HEADER);
+    if (header == null) {
+      return false;
+    }
+    long deadlineMs = parseMs(header);
+    long now = clock.nowMs();
+    if (deadlineMs < 0 || now < deadlineMs) {
+      return false;
+    }
+    deadlineExpired.incrementAndGet();
+    String key = trackKey(m.replyTo(), m.header(Message.CORRELATION_ID));
+    untrack(key);
+    SwitchboardException error =
+        SwitchboardException.of(ErrorCode.DEADLINE_EXPIRED, m.subject(), now - deadlineMs);
+    CompletableFuture<Message> waiting = pending.remove(m.replyTo());
+    if (waiting != null) {
+      waiting.completeExceptionally(error);
+      return true;
+    }
+    Message reply =
+        new Message(
+            m.replyTo(),
+            null,
+            errorHeaders(m.header(Message.CORRELATION_ID), error),
+            new byte[0],
+            now,
+            null);
+    try {
+      deliver(reply);
+    } catch (RuntimeException e) {
+      // The requester is gone or its subject is invalid: dropping the request is all there is.
+    }
+    return true;
+  }
+
+  private static java.util.List<io.switchboard.core.Header> errorHeaders(
+      byte[] correlation, SwitchboardException error) {
+    java.util.List<io.switchboard.core.Header> h = new java.util.ArrayList<>(3);
+    if (correlation != null) {
+      h.add(new io.switchboard.core.Header(Message.CORRELATION_ID, correlation));
+    }
+    h.add(
+        new io.switchboard.core.Header(
+            ERROR_CODE_HEADER,
+            Integer.toString(error.code().number()).getBytes(StandardCharsets.US_ASCII)));
+    h.add(
+        new io.switchboard.core.Header(
+            ERROR_HEADER, String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8)));
+    return h;
+  }
+
+  /** A decimal epoch-milliseconds header, or -1 when it is not one. */
+  static long parseMs(byte[] header) {
+    if (header.length == 0 || header.length > 19) {
+      return -1;
+    }
+    long v = 0;
+    for (byte b : header) {
+      if (b < '0' || b > '9') {
+        return -1;
+      }
+      v = v * 10 + (b - '0');
+    }
+    return v;
+  }
+
+  /** Requests dropped because their deadline had passed, since the bus started. */
+  public long deadlineExpiredCount() {
+    return deadlineExpired.get();
+  }
+
+  // ------------------------------------------------------------------ in-flight tracking
+
+  /** The key a request is tracked under: its reply subject, and correlation id unless unique. */
+  private String trackKey(String replyTo, byte[] correlation) {
+    if (replyTo.startsWith(inboxBase) || correlation == null) {
+      return replyTo;
+    }
+    return replyTo + '\u0000' + new String(correlation, StandardCharsets.UTF_8);
+  }
+
+  /** Counts {@code m} in flight at {@code member}; null when not tracked (the bound is reached). */
+  private String track(Message m, Mailbox member) {
+    if (inFlight.size() >= config.maxPendingRequests()) {
+      return null;
+    }
+    long now = clock.nowMs();
+    long expires = now + TRACK_MS;
+    byte[] deadline = m.header(DEADLINE_HEADER);
+    if (deadline != null) {
+      long d = parseMs(deadline);
+      if (d > now && d < expires) {
+        expires = d;
+      }
+    }
+    String key = trackKey(m.replyTo(), m.header(Message.CORRELATION_ID));
+    Tracked previous = inFlight.put(key, new Tracked(member, expires, clock.nanoTime()));
+    member.inFlight.incrementAndGet();
+    if (previous != null) {
+      previous.member().inFlight.decrementAndGet();
+    }
+    return key;
+  }
+
+  private void untrack(String key) {
+    Tracked t = inFlight.remove(key);
+    if (t != null) {
+      t.member().inFlight.decrementAndGet();
+      long now = clock.nanoTime();
+      t.member().observeLatency(now - t.sentNanos(), now, LATENCY_FADE_MS * 1e6);
+    }
+  }
+
+  /**
+   * The member of two with the shorter expected wait for one more request: its requests in flight
+   * plus this one, times its recent time to reply. That time fades with a {@value #LATENCY_FADE_MS}
+   * ms time constant while the member answers nothing, so a member that was slow is tried again
+   * later. A member that has not answered yet is taken to be as fast as the other (between two
+   * such, the counts decide), so a new member is tried at once and a new member that stalls piles
+   * up requests in flight and loses. Ties go to {@code x}.
+   */
+  static Mailbox lessLoaded(Mailbox x, Mailbox y, long nowNanos) {
+    double lx = recentLatency(x, nowNanos);
+    double ly = recentLatency(y, nowNanos);
+    if (lx == 0) {
+      lx = ly == 0 ? 1 : ly;
+    }
+    if (ly == 0) {
+      ly = lx;
+    }
+    return (x.inFlight.get() + 1) * lx <= (y.inFlight.get() + 1) * ly ? x : y;
+  }
+
+  /** A member's faded recent time to reply, in nanoseconds; 0 before its first reply. */
+  private static double recentLatency(Mailbox m, long nowNanos) {
+    long ewma = m.latencyEwmaNanos;
+    if (ewma == 0) {
+      return 0;
+    }
+    long age = Math.max(0, nowNanos - m.latencyAtNanos);
+    return Math.max(1.0, ewma * Math.exp(-age / (LATENCY_FADE_MS * 1e6)));
+  }
+
+  /** Stops tracking a request that never reached its member (a full buffer). */
+  private void forget(String key) {
+    Tracked t = inFlight.remove(key);
+    if (t != null) {
+      t.member().inFlight.decrementAndGet();
+    }
+  }
+
+  /** A message on a reply subject ends its request's time in flight. */
+  private void answered(Message m) {
+    untrack(trackKey(m.subject(), m.header(Message.CORRELATION_ID)));
+  }
+
+  /** Forgets tracked requests past their expiry (the timer, each second; tests call it). */
+  void expireTracked() {
+    long now = clock.nowMs();
+    for (Map.Entry<String, Tracked> e : inFlight.entrySet()) {
+      Tracked t = e.getValue();
+      if (t.expiresAtMs() <= now && inFlight.remove(e.getKey(), t)) {
+        t.member().inFlight.decrementAndGet();
+        long nowNanos = clock.nanoTime();
+        // No reply: it was slow at least this long.
+        t.member().observeLatency(nowNanos - t.sentNanos(), nowNanos, LATENCY_FADE_MS * 1e6);
+      }
+    }
+  }
+
+  /** Requests tracked as in flight at queue group members. */
+  public int trackedRequests() {
+    return inFlight.size();
   }
 
   public int subscriptionCount() {

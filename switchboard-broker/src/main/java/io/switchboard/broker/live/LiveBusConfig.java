@@ -14,13 +14,15 @@ import io.switchboard.core.subject.SubjectLimits;
  *     subscription cannot hold a shared executor
  * @param maxSubscriptions most live subscriptions in the bus
  * @param maxPendingRequests most requests waiting for a reply at once
+ * @param queueRouting how a queue group picks a member ({@link QueueRouting})
  */
 public record LiveBusConfig(
     SubjectLimits subjects,
     int bufferMessages,
     int drainBatch,
     int maxSubscriptions,
-    int maxPendingRequests) {
+    int maxPendingRequests,
+    QueueRouting queueRouting) {
 
   /**
    * 8,192: a client's publish batch (up to 1,024 messages) several times over, about 8 MiB per
@@ -43,17 +45,20 @@ public record LiveBusConfig(
           DEFAULT_BUFFER_MESSAGES,
           DEFAULT_DRAIN_BATCH,
           DEFAULT_MAX_SUBSCRIPTIONS,
-          DEFAULT_MAX_PENDING_REQUESTS);
+          DEFAULT_MAX_PENDING_REQUESTS,
+          QueueRouting.ADAPTIVE);
 
   public LiveBusConfig {
     if (subjects == null
         || bufferMessages < 2
         || drainBatch < 1
         || maxSubscriptions < 1
-        || maxPendingRequests < 1) {
+        || maxPendingRequests < 1
+        || queueRouting == null) {
       throw SwitchboardException.of(
           ErrorCode.INVALID_CONFIG,
-          "live bus: bufferMessages >= 2, drainBatch, maxSubscriptions and maxPendingRequests >= 1"
+          "live bus: bufferMessages >= 2, drainBatch, maxSubscriptions and maxPendingRequests >= 1,"
+              + " queueRouting set"
               + " (got "
               + bufferMessages
               + ", "
@@ -67,14 +72,22 @@ public record LiveBusConfig(
   }
 
   public LiveBusConfig withBufferMessages(int value) {
-    return new LiveBusConfig(subjects, value, drainBatch, maxSubscriptions, maxPendingRequests);
+    return new LiveBusConfig(
+        subjects, value, drainBatch, maxSubscriptions, maxPendingRequests, queueRouting);
   }
 
   public LiveBusConfig withMaxPendingRequests(int value) {
-    return new LiveBusConfig(subjects, bufferMessages, drainBatch, maxSubscriptions, value);
+    return new LiveBusConfig(
+        subjects, bufferMessages, drainBatch, maxSubscriptions, value, queueRouting);
   }
 
   public LiveBusConfig withMaxSubscriptions(int value) {
-    return new LiveBusConfig(subjects, bufferMessages, drainBatch, value, maxPendingRequests);
+    return new LiveBusConfig(
+        subjects, bufferMessages, drainBatch, value, maxPendingRequests, queueRouting);
+  }
+
+  public LiveBusConfig withQueueRouting(QueueRouting value) {
+    return new LiveBusConfig(
+        subjects, bufferMessages, drainBatch, maxSubscriptions, maxPendingRequests, value);
   }
 }

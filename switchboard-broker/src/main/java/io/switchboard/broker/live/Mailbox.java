@@ -30,6 +30,21 @@ final class Mailbox implements LiveSubscription {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong delivered = new AtomicLong();
   private final Runnable onClose;
+  private final java.util.function.Predicate<Message> expired;
+
+  /** Requests delivered through a queue group and not answered yet (adaptive routing). */
+  final java.util.concurrent.atomic.AtomicInteger inFlight =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * Recent time from a request's delivery here to its reply, in nanoseconds (an exponentially
+   * weighted mean, weight 1/8); 0 until the first reply. Adaptive routing breaks ties with it.
+   */
+  volatile long latencyEwmaNanos;
+
+  /** When {@link #latencyEwmaNanos} last changed (the bus clock's nanoseconds). */
+  volatile long latencyAtNanos;
+
   private long droppedReported;
   private volatile boolean closed;
 
@@ -41,7 +56,8 @@ final class Mailbox implements LiveSubscription {
       int drainBatch,
       LiveSink sink,
       Executor executor,
-      Runnable onClose) {
+      Runnable onClose,
+      java.util.function.Predicate<Message> expired) {
     this.id = id;
     this.pattern = pattern;
     this.group = group;
@@ -50,6 +66,7 @@ final class Mailbox implements LiveSubscription {
     this.sink = sink;
     this.executor = executor;
     this.onClose = onClose;
+    this.expired = expired;
   }
 
   /** Buffers {@code m}; returns false (and counts a drop) when the buffer is full or closed. */
@@ -63,6 +80,20 @@ final class Mailbox implements LiveSubscription {
     }
     schedule();
     return accepted;
+  }
+
+  /**
+   * Folds one request's time to reply into {@link #latencyEwmaNanos}, after fading the old value by
+   * the time since it was set ({@code fadeNanos} time constant). Racy by design: a hint.
+   */
+  void observeLatency(long nanos, long nowNanos, double fadeNanos) {
+    long old = latencyEwmaNanos;
+    if (old != 0) {
+      // What had faded while the member was quiet is gone: start from the faded value.
+      old = (long) (old * Math.exp(-Math.max(0, nowNanos - latencyAtNanos) / fadeNanos));
+    }
+    latencyEwmaNanos = old == 0 ? Math.max(1, nanos) : Math.max(1, old + (nanos - old) / 8);
+    latencyAtNanos = nowNanos;
   }
 
   /** Whether the buffer has room right now (queue groups prefer members that do). */
@@ -88,6 +119,9 @@ final class Mailbox implements LiveSubscription {
         Message m = queue.relaxedPoll();
         if (m == null) {
           break;
+        }
+        if (expired.test(m)) {
+          continue; // a request whose deadline passed while it waited here: answered by the bus
         }
         handed++;
         delivered.incrementAndGet();

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * @param discard what a full stream does with a new message
  * @param fsync when a publish is forced to disk before it is acknowledged
  * @param duplicateWindowMs how long message ids are remembered for de-duplication (0 = off)
+ * @param schema the schema every message must have ({@link StreamSchema}), or null for none
  */
 public record StreamConfig(
     String name,
@@ -40,7 +41,10 @@ public record StreamConfig(
     int maxMessageBytes,
     Discard discard,
     FsyncPolicy fsync,
-    long duplicateWindowMs) {
+    long duplicateWindowMs,
+    @com.fasterxml.jackson.annotation.JsonInclude(
+            com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        StreamSchema schema) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
@@ -134,7 +138,8 @@ public record StreamConfig(
         maxMessageBytes,
         discard,
         fsync,
-        duplicateWindowMs);
+        duplicateWindowMs,
+        schema);
   }
 
   /** A stream with every default: one partition, limits retention, no limits, fsync interval. */
@@ -156,6 +161,7 @@ public record StreamConfig(
     private Discard discard = Discard.DROP_OLDEST;
     private FsyncPolicy fsync = FsyncPolicy.INTERVAL;
     private long duplicateWindowMs = DEFAULT_DUPLICATE_WINDOW_MS;
+    private StreamSchema schema;
 
     private Builder(String name, List<String> subjects) {
       this.name = name;
@@ -228,6 +234,12 @@ public record StreamConfig(
       return this;
     }
 
+    /** The schema every message must have; null for none. */
+    public Builder schema(StreamSchema value) {
+      schema = value;
+      return this;
+    }
+
     public StreamConfig build() {
       return new StreamConfig(
           name,
@@ -241,7 +253,8 @@ public record StreamConfig(
           maxMessageBytes,
           discard,
           fsync,
-          duplicateWindowMs);
+          duplicateWindowMs,
+          schema);
     }
   }
 }

@@ -63,6 +63,17 @@ public final class ConfigCatalogue {
               + " (TOO_MANY_STREAM_SUBJECTS). Use wildcards for large families of subjects.",
           ConfigKey.intIn(1, 100_000));
 
+  public static final ConfigKey<String> BROKER_QUEUE_ROUTING =
+      new ConfigKey<>(
+          "broker.queue-routing",
+          "adaptive",
+          "How a queue group picks the member a request goes to: adaptive (the less loaded of two"
+              + " random members, load being its requests delivered and not yet answered, plus this"
+              + " one, times its recent time to reply), least-in-flight (of two random members, the"
+              + " one with fewer requests not yet answered) or round-robin. Other messages always go"
+              + " round-robin.",
+          ConfigKey.oneOf("adaptive", "least-in-flight", "round-robin"));
+
   /** Every key, in documentation order: the process's, then security's ({@link SecurityKeys}). */
   public static final List<ConfigKey<?>> ALL = all();
 
@@ -76,7 +87,8 @@ public final class ConfigCatalogue {
                 BROKER_RUNNER_THREADS,
                 BROKER_PARTITION_QUEUE,
                 BROKER_MAINTENANCE_PERIOD_MS,
-                BROKER_MAX_STREAM_SUBJECTS));
+                BROKER_MAX_STREAM_SUBJECTS,
+                BROKER_QUEUE_ROUTING));
     keys.addAll(SecurityKeys.ALL);
     return List.copyOf(keys);
   }

@@ -72,6 +72,8 @@ public final class AdminJson {
    */
   public static StreamConfig streamConfig(JsonNode body) {
     ObjectNode defaults = JSON.valueToTree(StreamConfig.builder("defaults", "defaults").build());
+    // Left out of written definitions while null (NON_NULL), but a field a body may set.
+    defaults.putNull("schema");
     return overlay(defaults, body, StreamConfig.class, "stream");
   }
 
