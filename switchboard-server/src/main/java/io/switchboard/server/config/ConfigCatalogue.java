@@ -63,7 +63,10 @@ public final class ConfigCatalogue {
               + " (TOO_MANY_STREAM_SUBJECTS). Use wildcards for large families of subjects.",
           ConfigKey.intIn(1, 100_000));
 
-  /** Every key, in documentation order: the process's, then security's ({@link SecurityKeys}). */
+  /**
+   * Every key, in documentation order: the process's, then security's ({@link SecurityKeys}), then
+   * tracing's ({@link OtelKeys}).
+   */
   public static final List<ConfigKey<?>> ALL = all();
 
   private static List<ConfigKey<?>> all() {
@@ -78,6 +81,7 @@ public final class ConfigCatalogue {
                 BROKER_MAINTENANCE_PERIOD_MS,
                 BROKER_MAX_STREAM_SUBJECTS));
     keys.addAll(SecurityKeys.ALL);
+    keys.addAll(OtelKeys.ALL);
     return List.copyOf(keys);
   }
 }
