@@ -369,13 +369,16 @@ final class MessagingRoutes {
     long expected = expectation(x);
     Message m = messageOf(x, x.param("subject"));
     PublishOptions options = new PublishOptions(stream, messageIdOf(x), expected, null);
-    return broker
-        .publish(m, options)
-        .thenApply(
-            ack -> {
-              metrics.published(m.payload().length);
-              return HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset()));
-            });
+    Tracing.Op span = tracing.publish(PROTOCOL, m);
+    CompletableFuture<PublishAck> stored =
+        span == null
+            ? broker.publish(m, options)
+            : span.stored(broker.publish(span.message(), options));
+    return stored.thenApply(
+        ack -> {
+          metrics.published(m.payload().length);
+          return HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset()));
+        });
   }
 
   private static long expectation(Exchange x) {
