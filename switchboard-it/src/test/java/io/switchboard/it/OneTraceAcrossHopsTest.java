@@ -162,7 +162,7 @@ class OneTraceAcrossHopsTest {
             .POST(HttpRequest.BodyPublishers.ofString("order 1"));
     outgoing.forEach(post::header);
     HttpResponse<String> published;
-    try (HttpClient http = HttpClient.newHttpClient()) {
+    try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
       published = http.send(post.build(), HttpResponse.BodyHandlers.ofString());
     }
     caller.end();
@@ -197,6 +197,56 @@ class OneTraceAcrossHopsTest {
               assertThat(p.getValue())
                   .startsWith("00-" + traceId + "-" + mqttDeliver.getSpanId() + "-");
             });
+  }
+
+  @Test
+  void aJavaRequestAndItsReplyAreOneTrace() throws Exception {
+    try (SwitchboardClient responder =
+        SwitchboardClient.connect("127.0.0.1:" + server.addresses().get("native").getPort())
+            .withTracing(otel)) {
+      responder.subscribe(
+          "svc.echo", m -> responder.reply(m, "pong".getBytes(StandardCharsets.UTF_8)));
+      Span caller = otel.getTracer("test").spanBuilder("caller").startSpan();
+      io.opentelemetry.context.Scope scope = caller.makeCurrent();
+      try {
+        assertThat(
+                client
+                    .request(
+                        "svc.echo", "ping".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(10))
+                    .get(20, TimeUnit.SECONDS)
+                    .payload())
+            .asString(StandardCharsets.UTF_8)
+            .isEqualTo("pong");
+      } finally {
+        scope.close();
+        caller.end();
+      }
+      SpanData clientRequest =
+          awaitOne(s -> isClient(s) && s.getName().equals("request"), "client request");
+      SpanData serverRequest =
+          awaitOne(s -> !isClient(s) && s.getName().equals("request"), "server request");
+      SpanData deliver = awaitSpan("deliver", "native");
+      SpanData process = awaitSpanNamed("process");
+      SpanData publish =
+          awaitOne(s -> isClient(s) && s.getName().equals("publish"), "client publish");
+      SpanData reply = awaitSpanNamed("reply");
+      SpanData store = awaitChild("store", reply);
+      assertThat(List.of(clientRequest, serverRequest, deliver, process, publish, reply, store))
+          .allSatisfy(
+              s -> assertThat(s.getTraceId()).isEqualTo(caller.getSpanContext().getTraceId()));
+      assertThat(clientRequest.getParentSpanId()).isEqualTo(caller.getSpanContext().getSpanId());
+      assertThat(clientRequest.getKind()).isEqualTo(SpanKind.CLIENT);
+      assertThat(serverRequest.getParentSpanId()).isEqualTo(clientRequest.getSpanId());
+      assertThat(deliver.getParentSpanId()).isEqualTo(serverRequest.getSpanId());
+      assertThat(process.getParentSpanId()).isEqualTo(deliver.getSpanId());
+      assertThat(publish.getParentSpanId()).isEqualTo(process.getSpanId());
+      assertThat(publish.getKind()).isEqualTo(SpanKind.PRODUCER);
+      assertThat(reply.getParentSpanId()).isEqualTo(publish.getSpanId());
+    }
+  }
+
+  private static boolean isClient(SpanData s) {
+    return s.getInstrumentationScopeInfo().getName().equals("io.switchboard.client");
   }
 
   private SpanData awaitSpanNamed(String name) {
