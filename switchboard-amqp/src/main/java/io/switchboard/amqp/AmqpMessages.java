@@ -21,6 +21,10 @@ import java.util.Map;
  */
 final class AmqpMessages {
   static final String HEADERS_TABLE = "amqp-headers";
+
+  /** W3C trace context headers: {@code traceparent}, {@code tracestate}. */
+  static final List<String> TRACE_HEADERS = List.of("traceparent", "tracestate");
+
   static final String CONTENT_TYPE = "content-type";
 
   private AmqpMessages() {}
@@ -120,6 +124,15 @@ final class AmqpMessages {
       p[ContentHeader.REPLY_TO] = shortStr(replyTo);
     }
     if (table != null) {
+      // The W3C trace context is the message's own (a tracing server hands on its span's), not the
+      // one the publisher's table was stored with.
+      for (String trace : TRACE_HEADERS) {
+        Object v = loose.get(trace);
+        if (v != null && !v.equals(table.get(trace))) {
+          table = new LinkedHashMap<>(table);
+          table.put(trace, v);
+        }
+      }
       p[ContentHeader.HEADERS] = table;
     } else if (!loose.isEmpty()) {
       p[ContentHeader.HEADERS] = loose;

@@ -88,6 +88,16 @@ public final class PublishBuilder {
     return this;
   }
 
+  /** Where it goes (tracing names its span by it). */
+  String subject() {
+    return subject;
+  }
+
+  /** The headers so far, for the client's tracing to add the trace context to. */
+  List<Header> headerList() {
+    return headers;
+  }
+
   /** Whether a message id was set explicitly. */
   boolean hasMessageId() {
     return messageId != null;

@@ -153,6 +153,7 @@ public final class SwitchboardClient implements AutoCloseable {
   private final AtomicLong producerSequence = new AtomicLong();
   private final AtomicLong reconnects = new AtomicLong();
   private volatile Channel channel;
+  private volatile ClientTracing tracing = ClientTracing.OFF;
   private volatile Welcome welcome;
   private volatile State state = State.RECONNECTING;
   private volatile String closeReason;
@@ -299,6 +300,21 @@ public final class SwitchboardClient implements AutoCloseable {
     return reconnects.get();
   }
 
+  // ------------------------------------------------------------------ tracing
+
+  /**
+   * Traces this client's traffic through {@code otel} (the application's SDK, often {@code
+   * GlobalOpenTelemetry.get()}): publishes and requests get a span whose W3C trace context travels
+   * in the {@code traceparent} / {@code tracestate} headers, and every subscription and consumer
+   * handler runs in a {@code process} span, child of the context its message carries, current while
+   * it runs. Without this call the client neither reads nor adds trace headers. Returns this
+   * client.
+   */
+  public SwitchboardClient withTracing(io.opentelemetry.api.OpenTelemetry otel) {
+    this.tracing = ClientTracing.of(otel);
+    return this;
+  }
+
   // ------------------------------------------------------------------ publish
 
   /** Publishes; the future completes with where it was stored, or fails with the server's code. */
@@ -318,6 +334,9 @@ public final class SwitchboardClient implements AutoCloseable {
               ErrorCode.PUBLISH_BACKPRESSURE.number(),
               MAX_PENDING_PUBLISHES + " publishes are waiting for acknowledgements (the limit)"));
     }
+    io.opentelemetry.api.trace.Span span =
+        tracing.startOutgoing(
+            "publish", io.opentelemetry.api.trace.SpanKind.PRODUCER, p.subject(), p.headerList());
     int id = nextId();
     String autoId =
         options.idempotent() && !p.hasMessageId()
@@ -331,7 +350,7 @@ public final class SwitchboardClient implements AutoCloseable {
     outbox.add(frame);
     scheduleFlush();
     // A no-ack publish completes once written (flush); errors still arrive as frames.
-    return answer.thenApply(PubAck.class::cast);
+    return ClientTracing.endOn(span, answer.thenApply(PubAck.class::cast));
   }
 
   /** Publishes and waits for the acknowledgement. */
@@ -433,7 +452,12 @@ public final class SwitchboardClient implements AutoCloseable {
     Consumer<Frame> sink =
         f -> {
           if (f instanceof LiveMessage m) {
-            handler.accept(m);
+            ClientTracing t = tracing;
+            if (t.enabled()) {
+              t.process(m.subject(), queueGroup, m.headers(), () -> handler.accept(m));
+            } else {
+              handler.accept(m);
+            }
           } else if (f instanceof Dropped d && onDropped != null) {
             onDropped.accept(d.totalDropped());
           }
@@ -469,7 +493,13 @@ public final class SwitchboardClient implements AutoCloseable {
     Consumer<Frame> sink =
         f -> {
           if (f instanceof DeliveryPush d) {
-            handler.accept(d.delivery());
+            ClientTracing t = tracing;
+            DeliveryEntry e = d.delivery();
+            if (t.enabled()) {
+              t.process(e.subject(), consumer, e.headers(), () -> handler.accept(e));
+            } else {
+              handler.accept(e);
+            }
           }
         };
     return open(sid, new Consume(sid, sid, credits, stream, consumer, member), sink);
@@ -518,15 +548,24 @@ public final class SwitchboardClient implements AutoCloseable {
   public CompletableFuture<Reply> request(
       String subject, List<Header> headers, byte[] payload, Duration timeout) {
     int id = nextId();
-    return send(
-            id,
-            new Request(
+    io.opentelemetry.api.trace.Span span = null;
+    ClientTracing t = tracing;
+    if (t.enabled()) {
+      headers = new ArrayList<>(headers);
+      span =
+          t.startOutgoing("request", io.opentelemetry.api.trace.SpanKind.CLIENT, subject, headers);
+    }
+    return ClientTracing.endOn(
+        span,
+        send(
                 id,
-                (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())),
-                subject,
-                headers,
-                payload))
-        .thenApply(Reply.class::cast);
+                new Request(
+                    id,
+                    (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())),
+                    subject,
+                    headers,
+                    payload))
+            .thenApply(Reply.class::cast));
   }
 
   /** Answers a request received by a subscription: publishes to its reply subject. */

@@ -18,6 +18,7 @@ import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.admin.JsonErrors;
+import io.switchboard.spi.trace.Tracing;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -41,6 +42,9 @@ final class MessagingRoutes {
 
   /** Prefix of request headers that become message headers, and of reply headers going back. */
   static final String HEADER_PREFIX = "sb-header-";
+
+  /** The protocol named on this front end's spans. */
+  static final String PROTOCOL = "http";
 
   /** 1,000 messages per batch: enough to amortise a round trip, bounded for one event loop. */
   static final int MAX_BATCH = 1000;
@@ -66,8 +70,16 @@ final class MessagingRoutes {
   private final Executor blocking;
   private final JsonRpc rpc;
   private final HttpMetrics metrics;
+  private final Tracing tracing;
 
-  MessagingRoutes(Broker broker, Clock clock, Executor blocking, JsonRpc rpc, HttpMetrics metrics) {
+  MessagingRoutes(
+      Broker broker,
+      Clock clock,
+      Executor blocking,
+      JsonRpc rpc,
+      HttpMetrics metrics,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.broker = broker;
     this.clock = clock;
     this.blocking = blocking;
@@ -100,13 +112,16 @@ final class MessagingRoutes {
             messageIdOf(x),
             PublishOptions.NO_EXPECTATION,
             null);
-    return broker
-        .publish(m, options)
-        .thenApply(
-            ack -> {
-              metrics.published(m.payload().length);
-              return HttpReply.json(200, ackJson(ack));
-            });
+    Tracing.Op span = tracing.publish(PROTOCOL, m);
+    CompletableFuture<PublishAck> stored =
+        span == null
+            ? broker.publish(m, options)
+            : span.stored(broker.publish(span.message(), options));
+    return stored.thenApply(
+        ack -> {
+          metrics.published(m.payload().length);
+          return HttpReply.json(200, ackJson(ack));
+        });
   }
 
   /**
@@ -124,6 +139,13 @@ final class MessagingRoutes {
     }
     copyHeader(
         x, HttpHeaderNames.CONTENT_TYPE.toString(), MessageJson.CONTENT_TYPE_HEADER, headers);
+    // W3C trace context: the standard HTTP headers are the message's (an Sb-Header- copy wins).
+    if (!hasHeader(headers, Tracing.TRACEPARENT)) {
+      copyHeader(x, Tracing.TRACEPARENT, Tracing.TRACEPARENT, headers);
+    }
+    if (!hasHeader(headers, Tracing.TRACESTATE)) {
+      copyHeader(x, Tracing.TRACESTATE, Tracing.TRACESTATE, headers);
+    }
     copyHeader(x, "Sb-Delay-Ms", StoredHeaders.DELAY, headers);
     copyHeader(x, "Sb-Deliver-At", StoredHeaders.DELIVER_AT, headers);
     // Checked here: consumers read a negative or malformed TTL as "expired" or "never", silently.
@@ -139,6 +161,15 @@ final class MessagingRoutes {
         x.body(),
         clock.nowMs(),
         x.headers().get("Sb-Reply-To"));
+  }
+
+  private static boolean hasHeader(List<Header> headers, String name) {
+    for (Header h : headers) {
+      if (h.key().equals(name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void copyHeader(Exchange x, String http, String header, List<Header> out) {
@@ -200,7 +231,12 @@ final class MessagingRoutes {
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(envelopes.size());
     for (MessageJson.Envelope e : envelopes) {
       Message m = new Message(e.subject(), e.key(), e.headers(), e.payload(), now, e.replyTo());
-      futures.add(broker.publish(m, new PublishOptions(null, e.messageId())));
+      PublishOptions options = new PublishOptions(null, e.messageId());
+      Tracing.Op span = tracing.publish(PROTOCOL, m);
+      futures.add(
+          span == null
+              ? broker.publish(m, options)
+              : span.stored(broker.publish(span.message(), options)));
     }
     return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
         .handle(
@@ -248,10 +284,12 @@ final class MessagingRoutes {
     long timeoutMs =
         x.queryLong("timeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
     Message m = messageOf(x, x.param("subject"));
-    return broker
-        .live()
-        .request(m, Duration.ofMillis(timeoutMs))
-        .thenApply(MessagingRoutes::replyOf);
+    Tracing.Op span = tracing.request(PROTOCOL, m);
+    CompletableFuture<Message> reply =
+        span == null
+            ? broker.live().request(m, Duration.ofMillis(timeoutMs))
+            : span.replied(broker.live().request(span.message(), Duration.ofMillis(timeoutMs)));
+    return reply.thenApply(MessagingRoutes::replyOf);
   }
 
   private static HttpReply replyOf(Message reply) {
@@ -261,6 +299,9 @@ final class MessagingRoutes {
       String v = h.value() == null ? "" : MessageJson.utf8(h.value());
       if (!h.key().equals(MessageJson.CONTENT_TYPE_HEADER) && v != null && printable(v)) {
         headers.put("Sb-Header-" + h.key(), v);
+        if (h.key().equals(Tracing.TRACEPARENT) || h.key().equals(Tracing.TRACESTATE)) {
+          headers.putIfAbsent(h.key(), v); // the standard header too, for HTTP tracers
+        }
       }
     }
     String type = ct == null ? null : MessageJson.utf8(ct);
@@ -328,13 +369,16 @@ final class MessagingRoutes {
     long expected = expectation(x);
     Message m = messageOf(x, x.param("subject"));
     PublishOptions options = new PublishOptions(stream, messageIdOf(x), expected, null);
-    return broker
-        .publish(m, options)
-        .thenApply(
-            ack -> {
-              metrics.published(m.payload().length);
-              return HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset()));
-            });
+    Tracing.Op span = tracing.publish(PROTOCOL, m);
+    CompletableFuture<PublishAck> stored =
+        span == null
+            ? broker.publish(m, options)
+            : span.stored(broker.publish(span.message(), options));
+    return stored.thenApply(
+        ack -> {
+          metrics.published(m.payload().length);
+          return HttpReply.json(200, ackJson(ack)).withHeader("ETag", etag(ack.offset()));
+        });
   }
 
   private static long expectation(Exchange x) {

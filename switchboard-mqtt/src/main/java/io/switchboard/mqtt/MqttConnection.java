@@ -44,6 +44,7 @@ import io.switchboard.spi.session.ConnectionSession;
 import io.switchboard.spi.session.SessionFraming;
 import io.switchboard.spi.session.SessionLimits;
 import io.switchboard.spi.session.SessionPush;
+import io.switchboard.spi.trace.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -171,6 +172,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   // Security (issue 18): CONNECT's credential is checked before the CONNECT is handled; packets
   // a client sends right behind its CONNECT wait (a few) until then.
   private final Security security;
+  private final Tracing tracing;
+
+  /** The protocol named on this front end's spans. */
+  private static final String PROTOCOL = "mqtt";
+
   private Access access;
   private boolean authenticating;
   private final java.util.ArrayDeque<Object> heldDuringAuth = new java.util.ArrayDeque<>();
@@ -230,6 +236,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       String transport,
       MqttSessions sessions,
       Security security) {
+    this(broker, settings, meters, transport, sessions, security, Tracing.OFF);
+  }
+
+  /**
+   * @param tracing spans of publishes and deliveries ({@link Tracing#OFF}: none)
+   */
+  MqttConnection(
+      Broker broker,
+      MqttSettings settings,
+      ProtocolMeters meters,
+      String transport,
+      MqttSessions sessions,
+      Security security,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.broker = broker;
     this.security = security;
     this.settings = settings;
@@ -939,7 +960,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    */
   private java.util.concurrent.CompletableFuture<?> publishToBroker(
       Message message, boolean retain) {
-    var live = broker.publish(message, PublishOptions.NONE, ctx.executor());
+    Tracing.Op span = tracing.publish(PROTOCOL, message);
+    var live =
+        span == null
+            ? broker.publish(message, PublishOptions.NONE, ctx.executor())
+            : span.stored(broker.publish(span.message(), PublishOptions.NONE, ctx.executor()));
     if (!retain) {
       return live;
     }
@@ -1518,6 +1543,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    m = tracing.deliver(PROTOCOL, m, null); // OFF: m itself
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
       return;
@@ -1764,6 +1790,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       inbox.subscription().ack(d); // forbidden for this principal: done, never sent
       return;
     }
+    m = tracing.deliver(PROTOCOL, m, null); // OFF: m itself
     MqttProperties props = outgoing(topic, m, qos);
     if (props == null) {
       inbox.subscription().ack(d); // expired or too large for this client: done, as if delivered

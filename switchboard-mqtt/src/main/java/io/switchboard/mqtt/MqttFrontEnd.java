@@ -173,7 +173,13 @@ public final class MqttFrontEnd implements FrontEnd {
               .addLast(
                   "connection",
                   new MqttConnection(
-                      context.broker(), settings, meters, "tcp", sessions, context.security()));
+                      context.broker(),
+                      settings,
+                      meters,
+                      "tcp",
+                      sessions,
+                      context.security(),
+                      context.tracing()));
         };
     tlsListener =
         Listeners.tls(context, TLS_PORT, Listeners.outboundLimit(pending), tcpPipeline)
@@ -205,7 +211,8 @@ public final class MqttFrontEnd implements FrontEnd {
                                 meters,
                                 "websocket",
                                 sessions,
-                                context.security()))));
+                                context.security(),
+                                context.tracing()))));
     long startedMs = System.currentTimeMillis();
     Broker broker = context.broker();
     sysTimer =

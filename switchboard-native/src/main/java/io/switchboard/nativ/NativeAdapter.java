@@ -66,6 +66,7 @@ import io.switchboard.spi.session.ConnectionSession;
 import io.switchboard.spi.session.SessionFraming;
 import io.switchboard.spi.session.SessionLimits;
 import io.switchboard.spi.session.SessionPush;
+import io.switchboard.spi.trace.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,6 +94,9 @@ import org.slf4j.LoggerFactory;
 final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(NativeAdapter.class);
 
+  /** The protocol named on this front end's spans. */
+  private static final String PROTOCOL = "native";
+
   private final Broker broker;
   private final NativeSettings settings;
   private final String serverId;
@@ -114,6 +118,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> handshakeTimer;
   private final Security security;
 
+  /** Spans of publishes, requests and deliveries ({@link Tracing#OFF}: none, no header read). */
+  private final Tracing tracing;
+
   /** Who this connection acts as, once its HELLO was accepted; every frame is checked on it. */
   private Access access;
 
@@ -125,7 +132,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
       NativeSettings settings,
       String serverId,
       ProtocolMeters meters,
-      Security security) {
+      Security security,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.broker = broker;
     this.security = security;
     this.settings = settings;
@@ -401,8 +410,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void publish(Publish p) {
     checkPublish(p.subject());
     session.started();
-    broker
-        .publish(toMessage(p), options(p), ctx.executor())
+    traced(toMessage(p), options(p))
         .whenComplete(
             (ack, e) -> {
               session.finished();
@@ -423,7 +431,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     for (Publish p : batch.publishes()) {
       try {
         checkPublish(p.subject());
-        futures.add(broker.publish(toMessage(p), options(p), ctx.executor()));
+        futures.add(traced(toMessage(p), options(p)));
       } catch (SwitchboardException e) {
         futures.add(CompletableFuture.failedFuture(e));
       }
@@ -456,6 +464,14 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void checkPublish(String subject) {
     access.check(
         subject.startsWith(LiveBus.INBOX_PREFIX) ? Permission.REPLY : Permission.PUBLISH, subject);
+  }
+
+  /** The broker's publish, in a publish span when tracing is on. */
+  private CompletableFuture<PublishAck> traced(Message m, PublishOptions options) {
+    Tracing.Op span = tracing.publish(PROTOCOL, m);
+    return span == null
+        ? broker.publish(m, options, ctx.executor())
+        : span.stored(broker.publish(span.message(), options, ctx.executor()));
   }
 
   private static Message toMessage(Publish p) {
@@ -512,8 +528,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                     m ->
                         remaining.get() > 0
                             && (!filter || access.allows(Permission.SUBSCRIBE, m.subject())),
-                    m -> {
-                      delivery.delivered(m.payload().length);
+                    live -> {
+                      delivery.delivered(live.payload().length);
+                      Message m = tracing.deliver(PROTOCOL, live, null);
                       session.write(
                           new LiveMessage(
                               sid,
@@ -556,9 +573,15 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void request(Request r) {
     access.check(Permission.REQUEST, r.subject());
     Message m = new Message(r.subject(), null, r.headers(), r.payload(), 0, null);
+    Duration timeout = Duration.ofMillis(Math.max(1, r.timeoutMs()));
+    Tracing.Op span = tracing.request(PROTOCOL, m);
+    CompletableFuture<Message> answer =
+        span == null
+            ? broker.live().request(m, timeout)
+            : span.replied(broker.live().request(span.message(), timeout));
     // The reply completes on the responder's thread: the session hops it to this loop.
     session
-        .track(broker.live().request(m, Duration.ofMillis(Math.max(1, r.timeoutMs()))))
+        .track(answer)
         .whenComplete(
             (reply, e) -> {
               if (e != null) {
@@ -591,7 +614,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 list.forEach(d -> delivery.delivered(d.message().payload().length));
                 write(
                     new Deliveries(
-                        f.requestId(), list.stream().map(NativeAdapter::entry).toList()));
+                        f.requestId(), list.stream().map(d -> entry(d, f.consumer())).toList()));
               }
             });
   }
@@ -611,8 +634,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     return connectionMember;
   }
 
-  private static DeliveryEntry entry(Delivery d) {
-    Message m = d.message();
+  private DeliveryEntry entry(Delivery d, String consumer) {
+    Message m = tracing.deliver(PROTOCOL, d.message(), consumer);
     return new DeliveryEntry(
         d.partition(),
         d.offset(),
@@ -643,7 +666,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
           }
           for (Delivery d : batch) {
             delivery.delivered(d.message().payload().length);
-            session.write(new DeliveryPush(sid, entry(d)), false);
+            session.write(new DeliveryPush(sid, entry(d, c.consumer())), false);
           }
           session.flush();
         });

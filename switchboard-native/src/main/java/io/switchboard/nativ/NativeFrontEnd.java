@@ -75,7 +75,12 @@ public final class NativeFrontEnd implements FrontEnd {
               .addLast(
                   "adapter",
                   new NativeAdapter(
-                      context.broker(), settings, context.serverId(), meters, context.security()));
+                      context.broker(),
+                      settings,
+                      context.serverId(),
+                      meters,
+                      context.security(),
+                      context.tracing()));
         };
     tlsListener =
         Listeners.tls(

@@ -16,11 +16,13 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.security.SecurityKeys;
 import io.switchboard.security.SecurityService;
 import io.switchboard.server.config.ConfigCatalogue;
+import io.switchboard.server.trace.ServerTelemetry;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.ServerContext;
 import io.switchboard.spi.WebSocketProtocols;
 import io.switchboard.spi.config.ConfigKey;
 import io.switchboard.spi.config.ServerConfig;
+import io.switchboard.spi.trace.Tracing;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -55,6 +57,7 @@ public final class SwitchboardServer implements AutoCloseable {
   private final Map<String, InetSocketAddress> addresses;
   private final Path dataDir;
   private final SecurityService security;
+  private volatile ServerTelemetry telemetry = ServerTelemetry.OFF; // set once, right after start
   private boolean closed;
 
   private SwitchboardServer(
@@ -145,6 +148,37 @@ public final class SwitchboardServer implements AutoCloseable {
   /** {@link #start(ServerConfig, List)} with the broker on {@code clock} (tests, embedding). */
   public static SwitchboardServer start(ServerConfig config, List<FrontEnd> frontEnds, Clock clock)
       throws Exception {
+    return start(config, frontEnds, clock, ServerTelemetry.open(config));
+  }
+
+  /**
+   * {@link #startOnFreePorts(Map)} with spans through {@code otel} (tests with an in-memory
+   * exporter, embedding), whatever {@code otel.exporter.otlp.endpoint} says.
+   */
+  public static SwitchboardServer startOnFreePorts(
+      Map<String, String> flags, io.opentelemetry.api.OpenTelemetry otel) throws Exception {
+    List<FrontEnd> frontEnds = discoverFrontEnds();
+    ServerConfig config =
+        ServerConfig.resolve(configKeys(frontEnds), Map.of(), Map.of(), onFreePorts(flags));
+    return start(config, frontEnds, Clock.SYSTEM, ServerTelemetry.using(otel));
+  }
+
+  private static SwitchboardServer start(
+      ServerConfig config, List<FrontEnd> frontEnds, Clock clock, ServerTelemetry telemetry)
+      throws Exception {
+    try {
+      SwitchboardServer server = startWith(config, frontEnds, clock, telemetry.tracing());
+      server.telemetry = telemetry;
+      return server;
+    } catch (Exception | Error e) {
+      telemetry.close();
+      throw e;
+    }
+  }
+
+  private static SwitchboardServer startWith(
+      ServerConfig config, List<FrontEnd> frontEnds, Clock clock, Tracing tracing)
+      throws Exception {
     checkExposure(config);
     Path dataDir = Path.of(config.get(ConfigCatalogue.DATA_DIR)).toAbsolutePath();
     SecurityService security = SecurityService.open(dataDir, config, clock);
@@ -195,7 +229,8 @@ public final class SwitchboardServer implements AutoCloseable {
             serverId,
             new WebSocketProtocols(),
             meters,
-            security);
+            security,
+            tracing);
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     List<FrontEnd> started = new ArrayList<>();
     try {
@@ -311,6 +346,7 @@ public final class SwitchboardServer implements AutoCloseable {
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     broker.close();
     security.close();
+    telemetry.close();
     LOG.info("Switchboard stopped; storage closed cleanly");
   }
 }

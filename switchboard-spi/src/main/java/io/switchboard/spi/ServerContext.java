@@ -5,6 +5,7 @@ import io.netty.channel.EventLoopGroup;
 import io.switchboard.broker.Broker;
 import io.switchboard.spi.config.ServerConfig;
 import io.switchboard.spi.security.Security;
+import io.switchboard.spi.trace.Tracing;
 
 /**
  * What a front end gets from the server: the broker, the resolved configuration, the shared network
@@ -22,6 +23,8 @@ import io.switchboard.spi.security.Security;
  *     is one of its children from the start, so it sees every meter
  * @param security authentication, the authorization decision point every front end calls, user and
  *     rule administration, and TLS material ({@link Security#OPEN} when the server runs without)
+ * @param tracing the server's spans ({@link Tracing#OFF} unless {@code otel.exporter.otlp.endpoint}
+ *     is set): every front end starts publish, request and deliver spans through it
  */
 public record ServerContext(
     Broker broker,
@@ -31,7 +34,21 @@ public record ServerContext(
     String serverId,
     WebSocketProtocols webSockets,
     CompositeMeterRegistry meters,
-    Security security) {
+    Security security,
+    Tracing tracing) {
+
+  /** A context without tracing ({@link Tracing#OFF}). */
+  public ServerContext(
+      Broker broker,
+      ServerConfig config,
+      EventLoopGroup acceptors,
+      EventLoopGroup workers,
+      String serverId,
+      WebSocketProtocols webSockets,
+      CompositeMeterRegistry meters,
+      Security security) {
+    this(broker, config, acceptors, workers, serverId, webSockets, meters, security, Tracing.OFF);
+  }
 
   /** A context without security ({@link Security#OPEN}). */
   public ServerContext(

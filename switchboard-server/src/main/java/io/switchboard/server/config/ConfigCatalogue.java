@@ -74,7 +74,10 @@ public final class ConfigCatalogue {
               + " round-robin.",
           ConfigKey.oneOf("adaptive", "least-in-flight", "round-robin"));
 
-  /** Every key, in documentation order: the process's, then security's ({@link SecurityKeys}). */
+  /**
+   * Every key, in documentation order: the process's, then security's ({@link SecurityKeys}), then
+   * tracing's ({@link OtelKeys}).
+   */
   public static final List<ConfigKey<?>> ALL = all();
 
   private static List<ConfigKey<?>> all() {
@@ -90,6 +93,7 @@ public final class ConfigCatalogue {
                 BROKER_MAX_STREAM_SUBJECTS,
                 BROKER_QUEUE_ROUTING));
     keys.addAll(SecurityKeys.ALL);
+    keys.addAll(OtelKeys.ALL);
     return List.copyOf(keys);
   }
 }
