@@ -1334,6 +1334,14 @@ public final class Broker implements AutoCloseable {
 
   // ------------------------------------------------------------------ consumer groups
 
+  /**
+   * The broker's data directory: a front end that keeps state of its own (Kafka's transaction log)
+   * keeps it in a directory of its own below this one.
+   */
+  public java.nio.file.Path dataDir() {
+    return config.dataDir();
+  }
+
   /** Where consumer groups' generations and committed offsets are kept. */
   static final String GROUPS_DIR = "groups";
 
