@@ -124,6 +124,11 @@ public final class HttpErrors {
       // A client-side code (the Java client could not reach a server) seen through a gateway.
       case CONNECTION_FAILED, CONNECTION_LOST -> 502;
       case LOG_IO_ERROR, LOG_FSYNC_FAILED, LOG_CORRUPT_SEGMENT -> 500;
+      // Kafka transaction codes, never produced by HTTP requests; mapped for completeness.
+      case KAFKA_TXN_TOO_LARGE -> 413;
+      case KAFKA_TXN_MEMORY_FULL -> 503;
+      case KAFKA_TXN_IDS_FULL -> 507;
+      case KAFKA_TXN_LOG_CORRUPT -> 500;
     };
   }
 
