@@ -346,11 +346,14 @@ final class KafkaTransactions {
     if (t.phase != Phase.ONGOING || !t.groups.contains(group)) {
       return Errors.INVALID_TXN_STATE;
     }
-    t.offsets.computeIfAbsent(group, g -> new LinkedHashMap<>()).putAll(o);
+    Map<PartitionKey, OffsetCommit> held =
+        t.offsets.computeIfAbsent(group, g -> new LinkedHashMap<>());
     Map<PartitionKey, Integer> pend =
         pendingOffsets.computeIfAbsent(group, g -> new ConcurrentHashMap<>());
-    for (PartitionKey p : o.keySet()) {
-      pend.merge(p, 1, Integer::sum);
+    for (Map.Entry<PartitionKey, OffsetCommit> x : o.entrySet()) {
+      if (held.put(x.getKey(), x.getValue()) == null) {
+        pend.merge(x.getKey(), 1, Integer::sum); // once per transaction and partition
+      }
     }
     return Errors.NONE;
   }

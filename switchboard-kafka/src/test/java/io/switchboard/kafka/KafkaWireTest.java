@@ -851,6 +851,103 @@ class KafkaWireTest {
     }
   }
 
+  private short txnOffset(Wire w, String txn, Pid p, int generation, String member, int[] id)
+      throws IOException {
+    TxnOffsetCommitRequestData commit =
+        new TxnOffsetCommitRequestData()
+            .setTransactionalId(txn)
+            .setGroupId("g")
+            .setProducerId(p.id())
+            .setProducerEpoch(p.epoch())
+            .setGenerationIdOrMemberEpoch(generation)
+            .setMemberId(member);
+    commit
+        .topics()
+        .add(
+            new TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic()
+                .setName("t")
+                .setPartitions(
+                    List.of(
+                        new TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition()
+                            .setPartitionIndex(0)
+                            .setCommittedOffset(5))));
+    w.send(w.frame(commit, (short) 3, id[0]));
+    return w.read(new TxnOffsetCommitResponseData(), (short) 3, id[0]++)
+        .topics()
+        .get(0)
+        .partitions()
+        .get(0)
+        .errorCode();
+  }
+
+  private OffsetFetchResponseData.OffsetFetchResponsePartition stableOffset(Wire w, int[] id)
+      throws IOException {
+    OffsetFetchRequestData req =
+        new OffsetFetchRequestData().setGroupId("g").setRequireStable(true);
+    req.topics()
+        .add(
+            new OffsetFetchRequestData.OffsetFetchRequestTopic()
+                .setName("t")
+                .setPartitionIndexes(List.of(0)));
+    w.send(w.frame(req, (short) 7, id[0]));
+    return w.read(new OffsetFetchResponseData(), (short) 7, id[0]++)
+        .topics()
+        .get(0)
+        .partitions()
+        .get(0);
+  }
+
+  @Test
+  void transactionalOffsetsAreUnstableUntilTheTransactionEnds() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("t")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      Pid p = initTransactional(w, "o", (short) 3, id);
+      w.send(
+          w.frame(
+              new AddOffsetsToTxnRequestData()
+                  .setTransactionalId("o")
+                  .setProducerId(p.id())
+                  .setProducerEpoch(p.epoch())
+                  .setGroupId("g"),
+              (short) 3,
+              id[0]));
+      assertThat(w.read(new AddOffsetsToTxnResponseData(), (short) 3, id[0]++).errorCode())
+          .isZero();
+      // KIP-447: a member's offsets are checked against the group when they are sent.
+      assertThat(txnOffset(w, "o", p, 4, "nobody", id)).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
+      assertThat(txnOffset(w, "o", p, -1, "", id)).isZero();
+      assertThat(txnOffset(w, "o", p, -1, "", id)).as("the same partition again").isZero();
+      assertThat(stableOffset(w, id).errorCode()).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT.code());
+      for (boolean retry : new boolean[] {false, true}) {
+        w.send(
+            w.frame(
+                new EndTxnRequestData()
+                    .setTransactionalId("o")
+                    .setProducerId(p.id())
+                    .setProducerEpoch(p.epoch())
+                    .setCommitted(true),
+                (short) 3,
+                id[0]));
+        assertThat(w.read(new EndTxnResponseData(), (short) 3, id[0]++).errorCode())
+            .as(retry ? "a retried commit is answered as the first" : "commit")
+            .isZero();
+      }
+      OffsetFetchResponseData.OffsetFetchResponsePartition after = stableOffset(w, id);
+      assertThat(after.errorCode()).isZero();
+      assertThat(after.committedOffset()).isEqualTo(5);
+    }
+  }
+
   @Test
   void anApiVersionsVersionNotServedIsAnsweredInTheV0Body() throws Exception {
     try (Wire w = new Wire()) {
