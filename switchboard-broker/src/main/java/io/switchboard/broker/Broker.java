@@ -331,6 +331,11 @@ public final class Broker implements AutoCloseable {
     return new StreamInfo(rt.config(), parts);
   }
 
+  /** Every stream's definition, by name: a look at the catalog, without sizing partitions. */
+  public List<StreamConfig> streamConfigs() {
+    return catalog.list();
+  }
+
   /** Every stream, by name. */
   public List<StreamInfo> listStreams() {
     return catalog.list().stream().map(s -> streamInfo(s.name())).toList();

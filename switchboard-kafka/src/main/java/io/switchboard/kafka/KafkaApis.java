@@ -51,6 +51,8 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.EndTxnRequestData;
 import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -113,6 +115,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.CREATE_PARTITIONS, new short[] {0, 3});
     VERSIONS.put(ApiKeys.DESCRIBE_CONFIGS, new short[] {1, 4});
     VERSIONS.put(ApiKeys.DESCRIBE_CLUSTER, new short[] {0, 2});
+    VERSIONS.put(ApiKeys.DESCRIBE_TOPIC_PARTITIONS, new short[] {0, 0});
     // Advertised from 0 though 0-2 are refused: librdkafka 2.x turns compression off otherwise
     // (KAFKA-18659); the generated codec reads 3 and up, and a lower version closes the connection.
     VERSIONS.put(ApiKeys.PRODUCE, new short[] {0, 13});
@@ -207,6 +210,9 @@ final class KafkaApis {
           saslAuthenticate(ctx, session, (SaslAuthenticateRequestData) request);
       case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions());
       case METADATA -> metadata(ctx, access, (MetadataRequestData) request, version);
+      case DESCRIBE_TOPIC_PARTITIONS ->
+          CompletableFuture.completedFuture(
+              describeTopicPartitions(access, (DescribeTopicPartitionsRequestData) request));
       case CREATE_TOPICS -> createTopics(access, (CreateTopicsRequestData) request, version, loop);
       case DELETE_TOPICS -> deleteTopics(access, (DeleteTopicsRequestData) request, version, loop);
       case CREATE_PARTITIONS ->
@@ -412,10 +418,14 @@ final class KafkaApis {
 
   /** A topic Metadata shows: one the connection may read, manage or produce to. */
   private boolean visible(Access access, StreamInfo s) {
-    String name = s.config().name();
+    return visible(access, s.config());
+  }
+
+  private boolean visible(Access access, StreamConfig c) {
+    String name = c.name();
     return mayRead(access, name)
         || mayAdmin(access, name)
-        || access.allows(Permission.PUBLISH, KafkaRecords.subjectOf(s.config()));
+        || access.allows(Permission.PUBLISH, KafkaRecords.subjectOf(c));
   }
 
   /** A group's commits and committed offsets on a stream are its consumer's: STREAM.GROUP. */
@@ -1394,6 +1404,94 @@ final class KafkaApis {
               made.forEach(out.topics()::add);
               return (ApiMessage) out;
             });
+  }
+
+  /** The most partitions one DescribeTopicPartitions answer holds (Kafka's default limit). */
+  static final int MAX_DESCRIBED_PARTITIONS = 2000;
+
+  /**
+   * DescribeTopicPartitions (KIP-966): the topics asked (none: every visible one), by name, their
+   * partitions from the cursor on, at most the request's limit of them, and a cursor to go on from
+   * when more are left.
+   */
+  private ApiMessage describeTopicPartitions(
+      Access access, DescribeTopicPartitionsRequestData req) {
+    DescribeTopicPartitionsResponseData out = new DescribeTopicPartitionsResponseData();
+    java.util.TreeSet<String> names = new java.util.TreeSet<>();
+    boolean all = req.topics() == null || req.topics().isEmpty();
+    if (all) {
+      for (StreamConfig c : broker.streamConfigs()) {
+        if (visible(access, c)) {
+          names.add(c.name());
+        }
+      }
+    } else {
+      req.topics().forEach(t -> names.add(t.name()));
+    }
+    int limit =
+        req.responsePartitionLimit() <= 0
+            ? MAX_DESCRIBED_PARTITIONS
+            : Math.min(req.responsePartitionLimit(), MAX_DESCRIBED_PARTITIONS);
+    DescribeTopicPartitionsRequestData.Cursor cursor = req.cursor();
+    int left = limit;
+    for (String name : names) {
+      if (cursor != null && name.compareTo(cursor.topicName()) < 0) {
+        continue;
+      }
+      DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponseTopic t =
+          new DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponseTopic()
+              .setName(name)
+              .setTopicId(Uuid.ZERO_UUID)
+              .setTopicAuthorizedOperations(Integer.MIN_VALUE);
+      Optional<StreamConfig> config =
+          name != null && KafkaTopics.isStreamName(name) ? streamConfigOf(name) : Optional.empty();
+      if (config.isEmpty()) {
+        out.topics().add(t.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code()));
+        continue;
+      }
+      if (!visible(access, config.get())) {
+        out.topics().add(t.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+        continue;
+      }
+      if (left == 0) {
+        out.setNextCursor(
+            new DescribeTopicPartitionsResponseData.Cursor()
+                .setTopicName(name)
+                .setPartitionIndex(0));
+        break;
+      }
+      Uuid id = KafkaTopics.topicId(name);
+      topicsById.put(id, name);
+      t.setTopicId(id).setIsInternal(broker.streamOwner(name).isPresent());
+      int first =
+          cursor != null && name.equals(cursor.topicName())
+              ? Math.max(0, cursor.partitionIndex())
+              : 0;
+      int partitions = config.get().partitions();
+      int p = first;
+      for (; p < partitions && left > 0; p++, left--) {
+        t.partitions()
+            .add(
+                new DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition()
+                    .setPartitionIndex(p)
+                    .setLeaderId(NODE_ID)
+                    .setLeaderEpoch(LEADER_EPOCH)
+                    .setReplicaNodes(List.of(NODE_ID))
+                    .setIsrNodes(List.of(NODE_ID))
+                    .setEligibleLeaderReplicas(List.of())
+                    .setLastKnownElr(List.of())
+                    .setOfflineReplicas(List.of()));
+      }
+      out.topics().add(t);
+      if (p < partitions) {
+        out.setNextCursor(
+            new DescribeTopicPartitionsResponseData.Cursor()
+                .setTopicName(name)
+                .setPartitionIndex(p));
+        break;
+      }
+    }
+    return out;
   }
 
   /** Creates a topic a Metadata request asked for; off the loop. */

@@ -38,6 +38,8 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.EndTxnRequestData;
 import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -945,6 +947,63 @@ class KafkaWireTest {
       OffsetFetchResponseData.OffsetFetchResponsePartition after = stableOffset(w, id);
       assertThat(after.errorCode()).isZero();
       assertThat(after.committedOffset()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void describeTopicPartitionsPagesThroughPartitionsWithItsCursor() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("d")
+                  .setNumPartitions(3)
+                  .setReplicationFactor((short) 1));
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("e")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      DescribeTopicPartitionsRequestData req =
+          new DescribeTopicPartitionsRequestData().setResponsePartitionLimit(2);
+      for (String t : List.of("e", "d", "nope")) {
+        req.topics().add(new DescribeTopicPartitionsRequestData.TopicRequest().setName(t));
+      }
+      w.send(w.frame(req, (short) 0, id[0]));
+      DescribeTopicPartitionsResponseData first =
+          w.read(new DescribeTopicPartitionsResponseData(), (short) 0, id[0]++);
+      assertThat(first.topics()).hasSize(1);
+      assertThat(first.topics().find("d").topicId()).isEqualTo(KafkaTopics.topicId("d"));
+      assertThat(first.topics().find("d").partitions())
+          .extracting(
+              DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition
+                  ::partitionIndex)
+          .containsExactly(0, 1);
+      assertThat(first.nextCursor().topicName()).isEqualTo("d");
+      assertThat(first.nextCursor().partitionIndex()).isEqualTo(2);
+
+      req.setCursor(
+          new DescribeTopicPartitionsRequestData.Cursor().setTopicName("d").setPartitionIndex(2));
+      w.send(w.frame(req, (short) 0, id[0]));
+      DescribeTopicPartitionsResponseData second =
+          w.read(new DescribeTopicPartitionsResponseData(), (short) 0, id[0]++);
+      assertThat(second.topics().find("d").partitions())
+          .extracting(
+              DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition
+                  ::partitionIndex)
+          .containsExactly(2);
+      assertThat(second.topics().find("e").partitions()).hasSize(1);
+      assertThat(second.topics().find("e").partitions().get(0).leaderId()).isZero();
+      assertThat(second.topics().find("nope").errorCode())
+          .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+      assertThat(second.nextCursor()).isNull();
     }
   }
 
