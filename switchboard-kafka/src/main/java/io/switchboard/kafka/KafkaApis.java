@@ -53,6 +53,8 @@ import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
+import org.apache.kafka.common.message.DescribeTransactionsRequestData;
+import org.apache.kafka.common.message.DescribeTransactionsResponseData;
 import org.apache.kafka.common.message.EndTxnRequestData;
 import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -68,6 +70,8 @@ import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.ListTransactionsRequestData;
+import org.apache.kafka.common.message.ListTransactionsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
@@ -126,6 +130,8 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.ADD_OFFSETS_TO_TXN, new short[] {0, 4});
     VERSIONS.put(ApiKeys.TXN_OFFSET_COMMIT, new short[] {0, 5});
     VERSIONS.put(ApiKeys.END_TXN, new short[] {0, 4});
+    VERSIONS.put(ApiKeys.DESCRIBE_TRANSACTIONS, new short[] {0, 0});
+    VERSIONS.put(ApiKeys.LIST_TRANSACTIONS, new short[] {0, 1});
     VERSIONS.put(ApiKeys.FIND_COORDINATOR, new short[] {0, 6});
     VERSIONS.put(ApiKeys.JOIN_GROUP, new short[] {0, 9});
     VERSIONS.put(ApiKeys.SYNC_GROUP, new short[] {0, 5});
@@ -232,6 +238,9 @@ final class KafkaApis {
       case ADD_OFFSETS_TO_TXN -> addOffsetsToTxn(access, (AddOffsetsToTxnRequestData) request);
       case TXN_OFFSET_COMMIT -> txnOffsetCommit(access, (TxnOffsetCommitRequestData) request);
       case END_TXN -> endTxn((EndTxnRequestData) request);
+      case DESCRIBE_TRANSACTIONS ->
+          describeTransactions(access, (DescribeTransactionsRequestData) request);
+      case LIST_TRANSACTIONS -> listTransactions(access, (ListTransactionsRequestData) request);
       case FIND_COORDINATOR ->
           CompletableFuture.completedFuture(
               findCoordinator(ctx, (FindCoordinatorRequestData) request, version));
@@ -993,6 +1002,108 @@ final class KafkaApis {
                     .setErrorCode(e.code())
                     .setProducerId(-1)
                     .setProducerEpoch((short) -1));
+  }
+
+  /** Kafka's transaction states (ListTransactions' filter). */
+  static final java.util.Set<String> TRANSACTION_STATES =
+      java.util.Set.of(
+          "Empty",
+          "Ongoing",
+          "PrepareCommit",
+          "PrepareAbort",
+          "CompleteCommit",
+          "CompleteAbort",
+          "Dead",
+          "PrepareEpochFence");
+
+  /** Transactions are the server's to describe: admin on {@code $streams}. */
+  private static boolean mayDescribeTransactions(Access access) {
+    return access.allows(Permission.ADMIN, Permission.STREAMS_TARGET);
+  }
+
+  private CompletableFuture<ApiMessage> describeTransactions(
+      Access access, DescribeTransactionsRequestData req) {
+    List<String> ids = new ArrayList<>(req.transactionalIds());
+    boolean allowed = mayDescribeTransactions(access);
+    return txns.on(
+            () ->
+                CompletableFuture.completedFuture(
+                    allowed ? txns.views(ids) : List.<KafkaTransactions.View>of()))
+        .thenApply(
+            views -> {
+              Map<String, KafkaTransactions.View> byId = new java.util.HashMap<>();
+              views.forEach(v -> byId.put(v.id(), v));
+              DescribeTransactionsResponseData out = new DescribeTransactionsResponseData();
+              for (String id : ids) {
+                DescribeTransactionsResponseData.TransactionState s =
+                    new DescribeTransactionsResponseData.TransactionState()
+                        .setTransactionalId(id)
+                        .setTransactionState("")
+                        .setProducerId(-1)
+                        .setProducerEpoch((short) -1)
+                        .setTransactionStartTimeMs(-1);
+                out.transactionStates().add(s);
+                KafkaTransactions.View v = byId.get(id);
+                if (!allowed) {
+                  s.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+                } else if (v == null) {
+                  s.setErrorCode(Errors.TRANSACTIONAL_ID_NOT_FOUND.code());
+                } else {
+                  s.setTransactionState(v.state())
+                      .setTransactionTimeoutMs(v.timeoutMs())
+                      .setTransactionStartTimeMs(v.startedMs())
+                      .setProducerId(v.producerId())
+                      .setProducerEpoch(v.epoch());
+                  v.partitions()
+                      .forEach(
+                          (topic, parts) ->
+                              s.topics()
+                                  .add(
+                                      new DescribeTransactionsResponseData.TopicData()
+                                          .setTopic(topic)
+                                          .setPartitions(parts)));
+                }
+              }
+              return (ApiMessage) out;
+            });
+  }
+
+  private CompletableFuture<ApiMessage> listTransactions(
+      Access access, ListTransactionsRequestData req) {
+    ListTransactionsResponseData out = new ListTransactionsResponseData();
+    java.util.Set<String> states = new java.util.HashSet<>();
+    for (String s : req.stateFilters()) {
+      if (TRANSACTION_STATES.contains(s)) {
+        states.add(s);
+      } else {
+        out.unknownStateFilters().add(s);
+      }
+    }
+    java.util.Set<Long> producers = new java.util.HashSet<>(req.producerIdFilters());
+    long minDuration = req.durationFilter();
+    if (!mayDescribeTransactions(access)) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return txns.on(() -> CompletableFuture.completedFuture(txns.views(null)))
+        .thenApply(
+            views -> {
+              long now = System.currentTimeMillis();
+              for (KafkaTransactions.View v : views) {
+                if (!req.stateFilters().isEmpty() && !states.contains(v.state())
+                    || !producers.isEmpty() && !producers.contains(v.producerId())
+                    || minDuration >= 0
+                        && (v.startedMs() < 0 || now - v.startedMs() < minDuration)) {
+                  continue;
+                }
+                out.transactionStates()
+                    .add(
+                        new ListTransactionsResponseData.TransactionState()
+                            .setTransactionalId(v.id())
+                            .setProducerId(v.producerId())
+                            .setTransactionState(v.state()));
+              }
+              return (ApiMessage) out;
+            });
   }
 
   // ------------------------------------------------------------------ coordinator, groups

@@ -81,6 +81,7 @@ final class KafkaTransactions {
     Phase phase = Phase.EMPTY;
     Boolean lastCommitted;
     long deadline;
+    long startedMs = -1;
     long bytes;
     final LinkedHashMap<PartitionKey, List<Piece>> partitions = new LinkedHashMap<>();
     final Set<String> groups = new LinkedHashSet<>();
@@ -110,6 +111,10 @@ final class KafkaTransactions {
   private final Map<String, Map<PartitionKey, Integer>> pendingOffsets = new ConcurrentHashMap<>();
   private final java.security.SecureRandom ids = new java.security.SecureRandom();
   private long heldBytes;
+
+  /** The number the next commit decision takes (the log's lock is never taken on the loop). */
+  private long nextCommit;
+
   private ScheduledFuture<?> ticker;
 
   private KafkaTransactions(
@@ -133,6 +138,7 @@ final class KafkaTransactions {
       Broker broker, ScheduledExecutorService executor, LongSupplier clock, Limits limits) {
     KafkaTxnLog log = KafkaTxnLog.open(broker.dataDir());
     KafkaTransactions t = new KafkaTransactions(broker, executor, clock, limits, log);
+    t.nextCommit = log.nextCommitNumber();
     for (Producer p : log.producers().values()) {
       Txn x = new Txn(p.transactionalId());
       x.producerId = p.producerId();
@@ -194,6 +200,53 @@ final class KafkaTransactions {
 
   private static CompletableFuture<Answer> done(Answer a) {
     return CompletableFuture.completedFuture(a);
+  }
+
+  // ------------------------------------------------------------------ Describe, List
+
+  /** A transactional id as DescribeTransactions and ListTransactions show it (Kafka's states). */
+  record View(
+      String id,
+      long producerId,
+      short epoch,
+      String state,
+      int timeoutMs,
+      long startedMs,
+      Map<String, List<Integer>> partitions) {}
+
+  /** The transactional ids known, or those of {@code ids} that are (null: all). On the executor. */
+  List<View> views(java.util.Collection<String> ids) {
+    List<View> out = new ArrayList<>();
+    java.util.Collection<Txn> which =
+        ids == null ? txns.values() : ids.stream().map(txns::get).filter(t -> t != null).toList();
+    for (Txn t : which) {
+      String state =
+          switch (t.phase) {
+            case ONGOING -> "Ongoing";
+            case ENDING -> "PrepareCommit";
+            case EMPTY ->
+                t.lastCommitted == null
+                    ? "Empty"
+                    : t.lastCommitted ? "CompleteCommit" : "CompleteAbort";
+          };
+      Map<String, List<Integer>> parts = new java.util.TreeMap<>();
+      if (t.phase != Phase.EMPTY) {
+        t.partitions
+            .keySet()
+            .forEach(
+                p -> parts.computeIfAbsent(p.stream(), k -> new ArrayList<>()).add(p.partition()));
+      }
+      out.add(
+          new View(
+              t.id,
+              t.producerId,
+              t.epoch,
+              state,
+              t.timeoutMs,
+              t.phase == Phase.EMPTY ? -1 : t.startedMs,
+              parts));
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ InitProducerId
@@ -290,7 +343,8 @@ final class KafkaTransactions {
   private void begin(Txn t) {
     if (t.phase == Phase.EMPTY) {
       t.phase = Phase.ONGOING;
-      t.deadline = clock.getAsLong() + t.timeoutMs;
+      t.startedMs = clock.getAsLong();
+      t.deadline = t.startedMs + t.timeoutMs;
       t.lastCommitted = null;
     }
   }
@@ -508,7 +562,7 @@ final class KafkaTransactions {
     t.offsets.forEach(
         (group, m) ->
             m.forEach((p, o) -> offsets.add(new Offset(group, p, o.offset(), o.metadata()))));
-    return new Commit(log.nextCommitNumber(), t.id, t.producerId, t.epoch, parts, offsets);
+    return new Commit(nextCommit++, t.id, t.producerId, t.epoch, parts, offsets);
   }
 
   /** Drops an open transaction's records and offsets (an abort). */

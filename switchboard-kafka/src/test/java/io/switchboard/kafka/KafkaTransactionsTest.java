@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -28,6 +30,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -245,6 +248,31 @@ class KafkaTransactionsTest {
       assertThatThrownBy(p::commitTransaction).isInstanceOf(KafkaException.class);
     }
     assertThat(readAll("tx", 2, "read_committed")).isEqualTo(Map.of(0, List.of(), 1, List.of()));
+  }
+
+  @Test
+  void adminListsAndDescribesTransactions() throws Exception {
+    try (KafkaProducer<String, String> p = producer("described", 60_000);
+        Admin admin = admin()) {
+      p.initTransactions();
+      p.beginTransaction();
+      p.send(new ProducerRecord<>("tx", 1, null, "v")).get();
+      TransactionDescription d =
+          admin.describeTransactions(List.of("described")).all().get().get("described");
+      assertThat(d.state()).isEqualTo(TransactionState.ONGOING);
+      assertThat(d.transactionTimeoutMs()).isEqualTo(60_000);
+      assertThat(d.topicPartitions()).containsExactly(new TopicPartition("tx", 1));
+      assertThat(admin.listTransactions().all().get())
+          .filteredOn(l -> l.transactionalId().equals("described"))
+          .singleElement()
+          .satisfies(l -> assertThat(l.state()).isEqualTo(TransactionState.ONGOING));
+      p.commitTransaction();
+      assertThat(
+              admin.describeTransactions(List.of("described")).all().get().get("described").state())
+          .isEqualTo(TransactionState.COMPLETE_COMMIT);
+      assertThatThrownBy(() -> admin.describeTransactions(List.of("unknown")).all().get())
+          .hasCauseInstanceOf(TransactionalIdNotFoundException.class);
+    }
   }
 
   @Test

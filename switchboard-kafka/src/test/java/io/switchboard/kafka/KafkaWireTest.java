@@ -40,6 +40,8 @@ import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
+import org.apache.kafka.common.message.DescribeTransactionsRequestData;
+import org.apache.kafka.common.message.DescribeTransactionsResponseData;
 import org.apache.kafka.common.message.EndTxnRequestData;
 import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -58,6 +60,8 @@ import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.ListTransactionsRequestData;
+import org.apache.kafka.common.message.ListTransactionsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
@@ -713,6 +717,27 @@ class KafkaWireTest {
       assertThat(lo.topics().get(0).partitions().get(0).offset())
           .as("six commits of one record each")
           .isEqualTo(6);
+      for (short v = 0; v <= 1; v++) {
+        w.send(
+            w.frame(
+                new ListTransactionsRequestData()
+                    .setStateFilters(List.of("CompleteCommit", "Bogus")),
+                v,
+                id[0]));
+        ListTransactionsResponseData r = w.read(new ListTransactionsResponseData(), v, id[0]++);
+        assertThat(r.transactionStates()).as("list v%d", v).hasSize(6);
+        assertThat(r.unknownStateFilters()).containsExactly("Bogus");
+      }
+      w.send(
+          w.frame(
+              new DescribeTransactionsRequestData().setTransactionalIds(List.of("txn0", "none")),
+              (short) 0,
+              id[0]));
+      DescribeTransactionsResponseData d =
+          w.read(new DescribeTransactionsResponseData(), (short) 0, id[0]++);
+      assertThat(d.transactionStates().get(0).transactionState()).isEqualTo("CompleteCommit");
+      assertThat(d.transactionStates().get(1).errorCode())
+          .isEqualTo(Errors.TRANSACTIONAL_ID_NOT_FOUND.code());
     }
   }
 
