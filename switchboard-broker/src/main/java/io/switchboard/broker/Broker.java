@@ -339,6 +339,11 @@ public final class Broker implements AutoCloseable {
     return new StreamInfo(rt.config(), parts);
   }
 
+  /** Every stream's definition, by name: a look at the catalog, without sizing partitions. */
+  public List<StreamConfig> streamConfigs() {
+    return catalog.list();
+  }
+
   /** Every stream, by name. */
   public List<StreamInfo> listStreams() {
     return catalog.list().stream().map(s -> streamInfo(s.name())).toList();
@@ -1360,6 +1365,14 @@ public final class Broker implements AutoCloseable {
   }
 
   // ------------------------------------------------------------------ consumer groups
+
+  /**
+   * The broker's data directory: a front end that keeps state of its own (Kafka's transaction log)
+   * keeps it in a directory of its own below this one.
+   */
+  public java.nio.file.Path dataDir() {
+    return config.dataDir();
+  }
 
   /** Where consumer groups' generations and committed offsets are kept. */
   static final String GROUPS_DIR = "groups";

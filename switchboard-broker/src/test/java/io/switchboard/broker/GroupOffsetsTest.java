@@ -132,6 +132,22 @@ class GroupOffsetsTest {
   }
 
   @Test
+  void aTransactionsOffsetsAreTakenWhateverTheGenerationAndNameNoMember() {
+    try (Broker b = open()) {
+      Groups g = b.groups();
+      g.newGeneration("g", List.of("a")).join();
+      // Checked when the transaction's offsets were sent; committed with the transaction.
+      g.commit("g", Groups.TRANSACTION, null, offsets(T0, 7)).join();
+      assertThat(offsetOf(g, "g", T0)).isEqualTo(7);
+      assertThatThrownBy(() -> g.commit("g", Groups.TRANSACTION, "a", offsets(T0, 8)).join())
+          .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThatThrownBy(() -> g.commit("g", -3, null, offsets(T0, 8)).join())
+          .satisfies(t -> assertThat(codeOf(t)).isEqualTo(ErrorCode.INVALID_ARGUMENT));
+      assertThat(offsetOf(g, "g", T0)).isEqualTo(7);
+    }
+  }
+
+  @Test
   void fetchListAndDeleteAndAllOfItSurvivesARestart() {
     try (Broker b = open()) {
       Groups g = b.groups();

@@ -272,6 +272,20 @@ public enum ErrorCode {
       3108,
       ErrorCategory.CLIENT,
       "Host {} is not a name of this server (DNS rebinding?); list it in http.allowed-hosts"),
+  KAFKA_TXN_TOO_LARGE(
+      3250,
+      ErrorCategory.CLIENT,
+      "transaction {} would hold {} bytes of records; at most {} (kafka.transaction-max-bytes)"),
+  KAFKA_TXN_MEMORY_FULL(
+      3251,
+      ErrorCategory.RETRIABLE,
+      "open transactions hold {} bytes of records; at most {} (kafka.transactions-max-bytes)"),
+  KAFKA_TXN_IDS_FULL(
+      3252,
+      ErrorCategory.CLIENT,
+      "{} transactional ids are known; at most {} (kafka.transactional-ids-max)"),
+  KAFKA_TXN_LOG_CORRUPT(
+      3253, ErrorCategory.FATAL, "the Kafka transaction log {} is damaged at position {}: {}"),
 
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(

@@ -154,6 +154,11 @@ public final class HttpErrors {
       case SERVICE_FAILED, REPLY_STREAM_BROKEN -> 502;
       case CIRCUIT_OPEN, SERVICE_UNAVAILABLE -> 503;
       case DEADLINE_EXCEEDED -> 504;
+      // Kafka transaction codes, never produced by HTTP requests; mapped for completeness.
+      case KAFKA_TXN_TOO_LARGE -> 413;
+      case KAFKA_TXN_MEMORY_FULL -> 503;
+      case KAFKA_TXN_IDS_FULL -> 507;
+      case KAFKA_TXN_LOG_CORRUPT -> 500;
     };
   }
 

@@ -32,6 +32,10 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.AddOffsetsToTxnRequestData;
+import org.apache.kafka.common.message.AddOffsetsToTxnResponseData;
+import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
+import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
@@ -47,6 +51,12 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
+import org.apache.kafka.common.message.DescribeTransactionsRequestData;
+import org.apache.kafka.common.message.DescribeTransactionsResponseData;
+import org.apache.kafka.common.message.EndTxnRequestData;
+import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
@@ -60,6 +70,8 @@ import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.ListTransactionsRequestData;
+import org.apache.kafka.common.message.ListTransactionsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
@@ -74,6 +86,8 @@ import org.apache.kafka.common.message.SaslAuthenticateResponseData;
 import org.apache.kafka.common.message.SaslHandshakeRequestData;
 import org.apache.kafka.common.message.SaslHandshakeResponseData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
@@ -105,10 +119,19 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.CREATE_PARTITIONS, new short[] {0, 3});
     VERSIONS.put(ApiKeys.DESCRIBE_CONFIGS, new short[] {1, 4});
     VERSIONS.put(ApiKeys.DESCRIBE_CLUSTER, new short[] {0, 2});
+    VERSIONS.put(ApiKeys.DESCRIBE_TOPIC_PARTITIONS, new short[] {0, 0});
     // Advertised from 0 though 0-2 are refused: librdkafka 2.x turns compression off otherwise
     // (KAFKA-18659); the generated codec reads 3 and up, and a lower version closes the connection.
     VERSIONS.put(ApiKeys.PRODUCE, new short[] {0, 13});
     VERSIONS.put(ApiKeys.INIT_PRODUCER_ID, new short[] {0, 5});
+    // Transactions as kafka-clients does them without transaction.version 2 (not advertised):
+    // the client adds partitions itself (versions 0-3 are the client's; 4 and up are brokers').
+    VERSIONS.put(ApiKeys.ADD_PARTITIONS_TO_TXN, new short[] {0, 3});
+    VERSIONS.put(ApiKeys.ADD_OFFSETS_TO_TXN, new short[] {0, 4});
+    VERSIONS.put(ApiKeys.TXN_OFFSET_COMMIT, new short[] {0, 5});
+    VERSIONS.put(ApiKeys.END_TXN, new short[] {0, 4});
+    VERSIONS.put(ApiKeys.DESCRIBE_TRANSACTIONS, new short[] {0, 0});
+    VERSIONS.put(ApiKeys.LIST_TRANSACTIONS, new short[] {0, 1});
     VERSIONS.put(ApiKeys.FIND_COORDINATOR, new short[] {0, 6});
     VERSIONS.put(ApiKeys.JOIN_GROUP, new short[] {0, 9});
     VERSIONS.put(ApiKeys.SYNC_GROUP, new short[] {0, 5});
@@ -148,11 +171,13 @@ final class KafkaApis {
   private final KafkaSettings settings;
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
   private final KafkaGroups groups;
+  private final KafkaTransactions txns;
 
-  KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups) {
+  KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups, KafkaTransactions txns) {
     this.broker = broker;
     this.settings = settings;
     this.groups = groups;
+    this.txns = txns;
   }
 
   /** The coordinator's generations are the broker's: numbered and recorded there. */
@@ -191,6 +216,9 @@ final class KafkaApis {
           saslAuthenticate(ctx, session, (SaslAuthenticateRequestData) request);
       case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions());
       case METADATA -> metadata(ctx, access, (MetadataRequestData) request, version);
+      case DESCRIBE_TOPIC_PARTITIONS ->
+          CompletableFuture.completedFuture(
+              describeTopicPartitions(access, (DescribeTopicPartitionsRequestData) request));
       case CREATE_TOPICS -> createTopics(access, (CreateTopicsRequestData) request, version, loop);
       case DELETE_TOPICS -> deleteTopics(access, (DeleteTopicsRequestData) request, version, loop);
       case CREATE_PARTITIONS ->
@@ -204,8 +232,15 @@ final class KafkaApis {
           CompletableFuture.completedFuture(
               describeCluster(ctx, (DescribeClusterRequestData) request));
       case PRODUCE -> produce(access, (ProduceRequestData) request, version);
-      case INIT_PRODUCER_ID ->
-          CompletableFuture.completedFuture(initProducerId((InitProducerIdRequestData) request));
+      case INIT_PRODUCER_ID -> initProducerId((InitProducerIdRequestData) request);
+      case ADD_PARTITIONS_TO_TXN ->
+          addPartitionsToTxn(access, (AddPartitionsToTxnRequestData) request);
+      case ADD_OFFSETS_TO_TXN -> addOffsetsToTxn(access, (AddOffsetsToTxnRequestData) request);
+      case TXN_OFFSET_COMMIT -> txnOffsetCommit(access, (TxnOffsetCommitRequestData) request);
+      case END_TXN -> endTxn((EndTxnRequestData) request);
+      case DESCRIBE_TRANSACTIONS ->
+          describeTransactions(access, (DescribeTransactionsRequestData) request);
+      case LIST_TRANSACTIONS -> listTransactions(access, (ListTransactionsRequestData) request);
       case FIND_COORDINATOR ->
           CompletableFuture.completedFuture(
               findCoordinator(ctx, (FindCoordinatorRequestData) request, version));
@@ -227,7 +262,7 @@ final class KafkaApis {
         yield groups.on(() -> groups.leave(r, version)).thenApply(a -> a);
       }
       case OFFSET_COMMIT -> offsetCommit(access, (OffsetCommitRequestData) request);
-      case OFFSET_FETCH ->
+      case OFFSET_FETCH -> // (requireStable: see committed)
           CompletableFuture.completedFuture(
               offsetFetch(access, (OffsetFetchRequestData) request, version));
       case DESCRIBE_GROUPS -> describeGroups((DescribeGroupsRequestData) request, version);
@@ -392,10 +427,14 @@ final class KafkaApis {
 
   /** A topic Metadata shows: one the connection may read, manage or produce to. */
   private boolean visible(Access access, StreamInfo s) {
-    String name = s.config().name();
+    return visible(access, s.config());
+  }
+
+  private boolean visible(Access access, StreamConfig c) {
+    String name = c.name();
     return mayRead(access, name)
         || mayAdmin(access, name)
-        || access.allows(Permission.PUBLISH, KafkaRecords.subjectOf(s.config()));
+        || access.allows(Permission.PUBLISH, KafkaRecords.subjectOf(c));
   }
 
   /** A group's commits and committed offsets on a stream are its consumer's: STREAM.GROUP. */
@@ -577,8 +616,7 @@ final class KafkaApis {
           continue;
         }
         if (req.transactionalId() != null) {
-          pr.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code())
-              .setErrorMessage("transactions are not served yet");
+          pending.add(produceTransactional(access, req.transactionalId(), stream, p, pr));
           continue;
         }
         pending.add(producePartition(access, stream, p, pr));
@@ -656,6 +694,88 @@ final class KafkaApis {
         });
   }
 
+  /**
+   * Keeps one partition's records of a transactional produce in its transaction (docs/kafka.md,
+   * "Transactions"): checked as a plain produce's are, stored when the transaction commits. The
+   * answer has no offset (-1): the records have none until then.
+   */
+  private CompletableFuture<Void> produceTransactional(
+      Access access,
+      String transactionalId,
+      String stream,
+      ProduceRequestData.PartitionProduceData p,
+      ProduceResponseData.PartitionProduceResponse pr) {
+    MemoryRecords records = (MemoryRecords) p.records();
+    long producerId;
+    short epoch;
+    int first;
+    int last;
+    try {
+      StreamConfig config = broker.streamConfig(stream);
+      if (p.index() < 0 || p.index() >= config.partitions()) {
+        throw SwitchboardException.of(ErrorCode.STREAM_NOT_FOUND, stream + "/" + p.index());
+      }
+      List<KafkaRecords.Batch> batches = KafkaRecords.decode(records, config, true);
+      java.util.Set<String> subjects = new java.util.HashSet<>();
+      for (KafkaRecords.Batch b : batches) {
+        b.messages().forEach(m -> subjects.add(m.subject()));
+      }
+      for (String subject : subjects) {
+        if (!access.allows(Permission.PUBLISH, subject)) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("not allowed to publish on " + subject);
+          return CompletableFuture.completedFuture(null);
+        }
+      }
+      KafkaRecords.Batch head = batches.get(0);
+      producerId = head.producerId();
+      epoch = head.producerEpoch();
+      first = head.baseSequence();
+      last = first - 1;
+      for (KafkaRecords.Batch b : batches) {
+        if (b.producerId() != producerId
+            || b.producerEpoch() != epoch
+            || b.baseSequence() != last + 1) {
+          pr.setErrorCode(Errors.INVALID_RECORD.code())
+              .setErrorMessage("the batches of one produce are one producer's, in sequence");
+          return CompletableFuture.completedFuture(null);
+        }
+        last += b.messages().size();
+      }
+    } catch (SwitchboardException e) {
+      pr.setErrorCode(KafkaErrors.of(e).code()).setErrorMessage(e.getMessage());
+      return CompletableFuture.completedFuture(null);
+    } catch (KafkaRecords.Invalid e) {
+      pr.setErrorCode(e.error.code()).setErrorMessage(e.getMessage());
+      return CompletableFuture.completedFuture(null);
+    }
+    // A copy: the request's buffer is the connection's, and freed once the request is answered.
+    java.nio.ByteBuffer view = records.buffer();
+    byte[] bytes = new byte[view.remaining()];
+    view.get(bytes);
+    long pid = producerId;
+    short ep = epoch;
+    int f = first;
+    int l = last;
+    return txns.on(
+            () ->
+                CompletableFuture.completedFuture(
+                    txns.produce(
+                        transactionalId,
+                        new KafkaTxnLog.PartitionKey(stream, p.index()),
+                        pid,
+                        ep,
+                        f,
+                        l,
+                        bytes)))
+        .thenAccept(
+            a -> {
+              if (a.error() != Errors.NONE) {
+                pr.setErrorCode(a.error().code()).setErrorMessage(a.message());
+              }
+            });
+  }
+
   private static SwitchboardException unwrap(Throwable e) {
     while (e instanceof CompletionException && e.getCause() != null) {
       e = e.getCause();
@@ -666,13 +786,33 @@ final class KafkaApis {
   /** Producer ids for idempotent producers: random, so no two producers share one. */
   private final java.security.SecureRandom ids = new java.security.SecureRandom();
 
-  private ApiMessage initProducerId(InitProducerIdRequestData req) {
+  private CompletableFuture<ApiMessage> initProducerId(InitProducerIdRequestData req) {
     InitProducerIdResponseData out = new InitProducerIdResponseData();
     if (req.transactionalId() != null) {
-      return out.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code())
-          .setProducerId(-1)
-          .setProducerEpoch((short) -1);
+      if (req.transactionalId().isEmpty()) {
+        return CompletableFuture.completedFuture(
+            out.setErrorCode(Errors.INVALID_REQUEST.code())
+                .setProducerId(-1)
+                .setProducerEpoch((short) -1));
+      }
+      return txns.on(
+              () ->
+                  txns.initProducerId(
+                      req.transactionalId(),
+                      req.transactionTimeoutMs(),
+                      req.producerId(),
+                      req.producerEpoch()))
+          .thenApply(
+              i ->
+                  out.setErrorCode(i.error().code())
+                      .setProducerId(i.producerId())
+                      .setProducerEpoch(i.epoch()));
     }
+    return CompletableFuture.completedFuture(idempotentProducerId(req, out));
+  }
+
+  private ApiMessage idempotentProducerId(
+      InitProducerIdRequestData req, InitProducerIdResponseData out) {
     if (req.producerId() >= 0
         && req.producerEpoch() >= 0
         && req.producerEpoch() < Short.MAX_VALUE - 1) {
@@ -684,6 +824,288 @@ final class KafkaApis {
     return out.setProducerId(id).setProducerEpoch((short) 0);
   }
 
+  // ------------------------------------------------------------------ transactions
+
+  private CompletableFuture<ApiMessage> addPartitionsToTxn(
+      Access access, AddPartitionsToTxnRequestData req) {
+    AddPartitionsToTxnResponseData out = new AddPartitionsToTxnResponseData();
+    List<KafkaTxnLog.PartitionKey> add = new ArrayList<>();
+    Map<String, List<Integer>> unknown = new java.util.LinkedHashMap<>();
+    for (AddPartitionsToTxnRequestData.AddPartitionsToTxnTopic t : req.v3AndBelowTopics()) {
+      Optional<StreamConfig> config =
+          KafkaTopics.isStreamName(t.name()) && broker.streamOwner(t.name()).isEmpty()
+              ? streamConfigOf(t.name())
+              : Optional.empty();
+      for (int p : t.partitions()) {
+        if (config.isEmpty() || p < 0 || p >= config.get().partitions()) {
+          unknown.computeIfAbsent(t.name(), k -> new ArrayList<>()).add(p);
+        } else {
+          add.add(new KafkaTxnLog.PartitionKey(t.name(), p));
+        }
+      }
+    }
+    // All or none, as Kafka: with an unknown partition the others are answered
+    // OPERATION_NOT_ATTEMPTED.
+    CompletableFuture<Errors> result =
+        unknown.isEmpty()
+            ? txns.on(
+                () ->
+                    CompletableFuture.completedFuture(
+                        txns.addPartitions(
+                            req.v3AndBelowTransactionalId(),
+                            req.v3AndBelowProducerId(),
+                            req.v3AndBelowProducerEpoch(),
+                            add)))
+            : CompletableFuture.completedFuture(Errors.OPERATION_NOT_ATTEMPTED);
+    return result.thenApply(
+        e -> {
+          Map<String, AddPartitionsToTxnResponseData.AddPartitionsToTxnTopicResult> byTopic =
+              new java.util.LinkedHashMap<>();
+          for (KafkaTxnLog.PartitionKey k : add) {
+            partitionResult(out, byTopic, k.stream(), k.partition(), e);
+          }
+          unknown.forEach(
+              (t, ps) ->
+                  ps.forEach(
+                      p -> partitionResult(out, byTopic, t, p, Errors.UNKNOWN_TOPIC_OR_PARTITION)));
+          return (ApiMessage) out;
+        });
+  }
+
+  private static void partitionResult(
+      AddPartitionsToTxnResponseData out,
+      Map<String, AddPartitionsToTxnResponseData.AddPartitionsToTxnTopicResult> byTopic,
+      String topic,
+      int partition,
+      Errors e) {
+    AddPartitionsToTxnResponseData.AddPartitionsToTxnTopicResult tr =
+        byTopic.computeIfAbsent(
+            topic,
+            n -> {
+              AddPartitionsToTxnResponseData.AddPartitionsToTxnTopicResult r =
+                  new AddPartitionsToTxnResponseData.AddPartitionsToTxnTopicResult().setName(n);
+              out.resultsByTopicV3AndBelow().add(r);
+              return r;
+            });
+    tr.resultsByPartition()
+        .add(
+            new AddPartitionsToTxnResponseData.AddPartitionsToTxnPartitionResult()
+                .setPartitionIndex(partition)
+                .setPartitionErrorCode(e.code()));
+  }
+
+  private Optional<StreamConfig> streamConfigOf(String stream) {
+    try {
+      return Optional.of(broker.streamConfig(stream));
+    } catch (SwitchboardException e) {
+      return Optional.empty();
+    }
+  }
+
+  private CompletableFuture<ApiMessage> addOffsetsToTxn(
+      Access access, AddOffsetsToTxnRequestData req) {
+    if (req.groupId() == null || req.groupId().isEmpty()) {
+      return CompletableFuture.completedFuture(
+          new AddOffsetsToTxnResponseData().setErrorCode(Errors.INVALID_GROUP_ID.code()));
+    }
+    return txns.on(
+            () ->
+                CompletableFuture.completedFuture(
+                    txns.addOffsets(
+                        req.transactionalId(),
+                        req.producerId(),
+                        req.producerEpoch(),
+                        req.groupId())))
+        .thenApply(e -> new AddOffsetsToTxnResponseData().setErrorCode(e.code()));
+  }
+
+  private CompletableFuture<ApiMessage> txnOffsetCommit(
+      Access access, TxnOffsetCommitRequestData req) {
+    TxnOffsetCommitResponseData out = new TxnOffsetCommitResponseData();
+    Map<KafkaTxnLog.PartitionKey, OffsetCommit> offsets = new java.util.LinkedHashMap<>();
+    List<TxnOffsetCommitResponseData.TxnOffsetCommitResponsePartition> toCommit = new ArrayList<>();
+    for (TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic t : req.topics()) {
+      TxnOffsetCommitResponseData.TxnOffsetCommitResponseTopic tr =
+          new TxnOffsetCommitResponseData.TxnOffsetCommitResponseTopic().setName(t.name());
+      out.topics().add(tr);
+      for (TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition p : t.partitions()) {
+        TxnOffsetCommitResponseData.TxnOffsetCommitResponsePartition pr =
+            new TxnOffsetCommitResponseData.TxnOffsetCommitResponsePartition()
+                .setPartitionIndex(p.partitionIndex());
+        tr.partitions().add(pr);
+        Optional<StreamConfig> config =
+            KafkaTopics.isStreamName(t.name()) ? streamConfigOf(t.name()) : Optional.empty();
+        if (config.isEmpty()
+            || p.partitionIndex() < 0
+            || p.partitionIndex() >= config.get().partitions()) {
+          pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        } else if (!mayConsumeAs(access, t.name(), req.groupId())) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+        } else if (p.committedOffset() < 0) {
+          pr.setErrorCode(Errors.INVALID_COMMIT_OFFSET_SIZE.code());
+        } else if (p.committedMetadata() != null
+            && p.committedMetadata().getBytes(StandardCharsets.UTF_8).length
+                > MAX_OFFSET_METADATA_BYTES) {
+          pr.setErrorCode(Errors.OFFSET_METADATA_TOO_LARGE.code());
+        } else {
+          offsets.put(
+              new KafkaTxnLog.PartitionKey(t.name(), p.partitionIndex()),
+              new OffsetCommit(p.committedOffset(), p.committedMetadata()));
+          toCommit.add(pr);
+        }
+      }
+    }
+    if (offsets.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    String group = req.groupId();
+    int generation = req.generationIdOrMemberEpoch();
+    String member = req.memberId();
+    // KIP-447: a member's offsets are checked against the group's generation when sent; offsets
+    // sent without one (generation -1) are not.
+    CompletableFuture<Errors> membership =
+        generation < 0
+            ? CompletableFuture.completedFuture(Errors.NONE)
+            : groups.on(
+                () ->
+                    CompletableFuture.completedFuture(
+                        groups.checkCommit(group, generation, member, req.groupInstanceId())));
+    return membership
+        .thenCompose(
+            check ->
+                check != Errors.NONE
+                    ? CompletableFuture.completedFuture(check)
+                    : txns.on(
+                        () ->
+                            CompletableFuture.completedFuture(
+                                txns.txnOffsets(
+                                    req.transactionalId(),
+                                    req.producerId(),
+                                    req.producerEpoch(),
+                                    group,
+                                    offsets))))
+        .thenApply(
+            e -> {
+              toCommit.forEach(pr -> pr.setErrorCode(e.code()));
+              return (ApiMessage) out;
+            });
+  }
+
+  private CompletableFuture<ApiMessage> endTxn(EndTxnRequestData req) {
+    return txns.on(
+            () ->
+                txns.end(
+                    req.transactionalId(), req.producerId(), req.producerEpoch(), req.committed()))
+        .thenApply(
+            e ->
+                new EndTxnResponseData()
+                    .setErrorCode(e.code())
+                    .setProducerId(-1)
+                    .setProducerEpoch((short) -1));
+  }
+
+  /** Kafka's transaction states (ListTransactions' filter). */
+  static final java.util.Set<String> TRANSACTION_STATES =
+      java.util.Set.of(
+          "Empty",
+          "Ongoing",
+          "PrepareCommit",
+          "PrepareAbort",
+          "CompleteCommit",
+          "CompleteAbort",
+          "Dead",
+          "PrepareEpochFence");
+
+  /** Transactions are the server's to describe: admin on {@code $streams}. */
+  private static boolean mayDescribeTransactions(Access access) {
+    return access.allows(Permission.ADMIN, Permission.STREAMS_TARGET);
+  }
+
+  private CompletableFuture<ApiMessage> describeTransactions(
+      Access access, DescribeTransactionsRequestData req) {
+    List<String> ids = new ArrayList<>(req.transactionalIds());
+    boolean allowed = mayDescribeTransactions(access);
+    return txns.on(
+            () ->
+                CompletableFuture.completedFuture(
+                    allowed ? txns.views(ids) : List.<KafkaTransactions.View>of()))
+        .thenApply(
+            views -> {
+              Map<String, KafkaTransactions.View> byId = new java.util.HashMap<>();
+              views.forEach(v -> byId.put(v.id(), v));
+              DescribeTransactionsResponseData out = new DescribeTransactionsResponseData();
+              for (String id : ids) {
+                DescribeTransactionsResponseData.TransactionState s =
+                    new DescribeTransactionsResponseData.TransactionState()
+                        .setTransactionalId(id)
+                        .setTransactionState("")
+                        .setProducerId(-1)
+                        .setProducerEpoch((short) -1)
+                        .setTransactionStartTimeMs(-1);
+                out.transactionStates().add(s);
+                KafkaTransactions.View v = byId.get(id);
+                if (!allowed) {
+                  s.setErrorCode(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.code());
+                } else if (v == null) {
+                  s.setErrorCode(Errors.TRANSACTIONAL_ID_NOT_FOUND.code());
+                } else {
+                  s.setTransactionState(v.state())
+                      .setTransactionTimeoutMs(v.timeoutMs())
+                      .setTransactionStartTimeMs(v.startedMs())
+                      .setProducerId(v.producerId())
+                      .setProducerEpoch(v.epoch());
+                  v.partitions()
+                      .forEach(
+                          (topic, parts) ->
+                              s.topics()
+                                  .add(
+                                      new DescribeTransactionsResponseData.TopicData()
+                                          .setTopic(topic)
+                                          .setPartitions(parts)));
+                }
+              }
+              return (ApiMessage) out;
+            });
+  }
+
+  private CompletableFuture<ApiMessage> listTransactions(
+      Access access, ListTransactionsRequestData req) {
+    ListTransactionsResponseData out = new ListTransactionsResponseData();
+    java.util.Set<String> states = new java.util.HashSet<>();
+    for (String s : req.stateFilters()) {
+      if (TRANSACTION_STATES.contains(s)) {
+        states.add(s);
+      } else {
+        out.unknownStateFilters().add(s);
+      }
+    }
+    java.util.Set<Long> producers = new java.util.HashSet<>(req.producerIdFilters());
+    long minDuration = req.durationFilter();
+    if (!mayDescribeTransactions(access)) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return txns.on(() -> CompletableFuture.completedFuture(txns.views(null)))
+        .thenApply(
+            views -> {
+              long now = System.currentTimeMillis();
+              for (KafkaTransactions.View v : views) {
+                if (!req.stateFilters().isEmpty() && !states.contains(v.state())
+                    || !producers.isEmpty() && !producers.contains(v.producerId())
+                    || minDuration >= 0
+                        && (v.startedMs() < 0 || now - v.startedMs() < minDuration)) {
+                  continue;
+                }
+                out.transactionStates()
+                    .add(
+                        new ListTransactionsResponseData.TransactionState()
+                            .setTransactionalId(v.id())
+                            .setProducerId(v.producerId())
+                            .setTransactionState(v.state()));
+              }
+              return (ApiMessage) out;
+            });
+  }
+
   // ------------------------------------------------------------------ coordinator, groups
 
   /** Kafka's {@code offset.metadata.max.bytes}, which the broker's group store holds to too. */
@@ -691,6 +1113,8 @@ final class KafkaApis {
 
   /** Kafka's coordinator key types. */
   static final byte GROUP_KEY = 0;
+
+  static final byte TRANSACTION_KEY = 1;
 
   private ApiMessage findCoordinator(
       ChannelHandlerContext ctx, FindCoordinatorRequestData req, short version) {
@@ -701,14 +1125,15 @@ final class KafkaApis {
     for (String key : keys) {
       FindCoordinatorResponseData.Coordinator c =
           new FindCoordinatorResponseData.Coordinator().setKey(key);
-      if (req.keyType() == GROUP_KEY) {
+      if (req.keyType() == GROUP_KEY || req.keyType() == TRANSACTION_KEY) {
         c.setNodeId(NODE_ID).setHost(host).setPort(local.getPort());
       } else {
         c.setNodeId(-1)
             .setHost("")
             .setPort(-1)
             .setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
-            .setErrorMessage("only consumer groups have a coordinator here (key type 0)");
+            .setErrorMessage(
+                "only consumer groups and transactions have a coordinator here (key types 0, 1)");
       }
       out.coordinators().add(c);
     }
@@ -818,7 +1243,7 @@ final class KafkaApis {
             asked.put(t.name(), t.partitionIndexes());
           }
         }
-        committed(access, g.groupId(), asked)
+        committed(access, g.groupId(), asked, req.requireStable())
             .forEach(
                 (topic, parts) -> {
                   OffsetFetchResponseData.OffsetFetchResponseTopics tr =
@@ -845,7 +1270,7 @@ final class KafkaApis {
         asked.put(t.name(), t.partitionIndexes());
       }
     }
-    committed(access, req.groupId(), asked)
+    committed(access, req.groupId(), asked, version >= 7 && req.requireStable())
         .forEach(
             (topic, parts) -> {
               OffsetFetchResponseData.OffsetFetchResponseTopic tr =
@@ -873,7 +1298,7 @@ final class KafkaApis {
    * every partition it committed. Partitions without a commit answer offset -1, as Kafka's do.
    */
   private Map<String, List<Committed>> committed(
-      Access access, String group, Map<String, List<Integer>> asked) {
+      Access access, String group, Map<String, List<Integer>> asked, boolean requireStable) {
     Map<String, List<Committed>> out = new java.util.LinkedHashMap<>();
     if (asked == null) {
       broker
@@ -898,6 +1323,11 @@ final class KafkaApis {
           for (int p : parts) {
             if (!mayConsumeAs(access, t, group)) {
               l.add(new Committed(p, -1, "", Errors.TOPIC_AUTHORIZATION_FAILED));
+              continue;
+            }
+            if (requireStable && txns.hasPendingOffset(group, t, p)) {
+              // An open transaction commits this partition's offset: the client asks again.
+              l.add(new Committed(p, -1, "", Errors.UNSTABLE_OFFSET_COMMIT));
               continue;
             }
             CommittedOffset c = found.get(new StreamPartition(t, p));
@@ -1085,6 +1515,94 @@ final class KafkaApis {
               made.forEach(out.topics()::add);
               return (ApiMessage) out;
             });
+  }
+
+  /** The most partitions one DescribeTopicPartitions answer holds (Kafka's default limit). */
+  static final int MAX_DESCRIBED_PARTITIONS = 2000;
+
+  /**
+   * DescribeTopicPartitions (KIP-966): the topics asked (none: every visible one), by name, their
+   * partitions from the cursor on, at most the request's limit of them, and a cursor to go on from
+   * when more are left.
+   */
+  private ApiMessage describeTopicPartitions(
+      Access access, DescribeTopicPartitionsRequestData req) {
+    DescribeTopicPartitionsResponseData out = new DescribeTopicPartitionsResponseData();
+    java.util.TreeSet<String> names = new java.util.TreeSet<>();
+    boolean all = req.topics() == null || req.topics().isEmpty();
+    if (all) {
+      for (StreamConfig c : broker.streamConfigs()) {
+        if (visible(access, c)) {
+          names.add(c.name());
+        }
+      }
+    } else {
+      req.topics().forEach(t -> names.add(t.name()));
+    }
+    int limit =
+        req.responsePartitionLimit() <= 0
+            ? MAX_DESCRIBED_PARTITIONS
+            : Math.min(req.responsePartitionLimit(), MAX_DESCRIBED_PARTITIONS);
+    DescribeTopicPartitionsRequestData.Cursor cursor = req.cursor();
+    int left = limit;
+    for (String name : names) {
+      if (cursor != null && name.compareTo(cursor.topicName()) < 0) {
+        continue;
+      }
+      DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponseTopic t =
+          new DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponseTopic()
+              .setName(name)
+              .setTopicId(Uuid.ZERO_UUID)
+              .setTopicAuthorizedOperations(Integer.MIN_VALUE);
+      Optional<StreamConfig> config =
+          name != null && KafkaTopics.isStreamName(name) ? streamConfigOf(name) : Optional.empty();
+      if (config.isEmpty()) {
+        out.topics().add(t.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code()));
+        continue;
+      }
+      if (!visible(access, config.get())) {
+        out.topics().add(t.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+        continue;
+      }
+      if (left == 0) {
+        out.setNextCursor(
+            new DescribeTopicPartitionsResponseData.Cursor()
+                .setTopicName(name)
+                .setPartitionIndex(0));
+        break;
+      }
+      Uuid id = KafkaTopics.topicId(name);
+      topicsById.put(id, name);
+      t.setTopicId(id).setIsInternal(broker.streamOwner(name).isPresent());
+      int first =
+          cursor != null && name.equals(cursor.topicName())
+              ? Math.max(0, cursor.partitionIndex())
+              : 0;
+      int partitions = config.get().partitions();
+      int p = first;
+      for (; p < partitions && left > 0; p++, left--) {
+        t.partitions()
+            .add(
+                new DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition()
+                    .setPartitionIndex(p)
+                    .setLeaderId(NODE_ID)
+                    .setLeaderEpoch(LEADER_EPOCH)
+                    .setReplicaNodes(List.of(NODE_ID))
+                    .setIsrNodes(List.of(NODE_ID))
+                    .setEligibleLeaderReplicas(List.of())
+                    .setLastKnownElr(List.of())
+                    .setOfflineReplicas(List.of()));
+      }
+      out.topics().add(t);
+      if (p < partitions) {
+        out.setNextCursor(
+            new DescribeTopicPartitionsResponseData.Cursor()
+                .setTopicName(name)
+                .setPartitionIndex(p));
+        break;
+      }
+    }
+    return out;
   }
 
   /** Creates a topic a Metadata request asked for; off the loop. */

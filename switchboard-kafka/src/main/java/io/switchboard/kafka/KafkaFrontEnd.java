@@ -81,11 +81,45 @@ public final class KafkaFrontEnd implements FrontEnd {
               + " connected to.",
           text -> text.trim());
 
+  public static final ConfigKey<Integer> TRANSACTION_MAX_BYTES =
+      new ConfigKey<>(
+          "kafka.transaction-max-bytes",
+          "33554432",
+          "Bytes of records one Kafka transaction may hold until it ends (32 MiB): the server keeps"
+              + " them until the commit; past it a produce is refused (RECORD_LIST_TOO_LARGE) and the"
+              + " transaction can only abort.",
+          ConfigKey.intIn(1024, Integer.MAX_VALUE));
+
+  public static final ConfigKey<Integer> TRANSACTIONS_MAX_BYTES =
+      new ConfigKey<>(
+          "kafka.transactions-max-bytes",
+          "268435456",
+          "Bytes of records all open Kafka transactions together may hold (256 MiB); past it a"
+              + " transactional produce is refused (RECORD_LIST_TOO_LARGE).",
+          ConfigKey.intIn(1024, Integer.MAX_VALUE));
+
+  public static final ConfigKey<Integer> TRANSACTIONAL_IDS_MAX =
+      new ConfigKey<>(
+          "kafka.transactional-ids-max",
+          "100000",
+          "Transactional ids the server keeps; past it InitProducerId for a new one is refused"
+              + " (POLICY_VIOLATION).",
+          ConfigKey.intIn(1, 10_000_000));
+
+  public static final ConfigKey<Integer> TRANSACTION_MAX_TIMEOUT_MS =
+      new ConfigKey<>(
+          "kafka.transaction-max-timeout-ms",
+          "900000",
+          "Largest transaction.timeout.ms a producer may ask for (Kafka's"
+              + " transaction.max.timeout.ms, 15 min); more is INVALID_TRANSACTION_TIMEOUT.",
+          ConfigKey.intIn(1, Integer.MAX_VALUE));
+
   private static final org.slf4j.Logger LOG =
       org.slf4j.LoggerFactory.getLogger(KafkaFrontEnd.class);
 
   private ChannelGroup channels;
   private KafkaGroups groups;
+  private KafkaTransactions txns;
   private Channel listener;
   private Channel tlsListener;
 
@@ -104,7 +138,11 @@ public final class KafkaFrontEnd implements FrontEnd {
         MAX_IN_FLIGHT,
         AUTO_CREATE_TOPICS,
         DEFAULT_PARTITIONS,
-        ADVERTISED_HOST);
+        ADVERTISED_HOST,
+        TRANSACTION_MAX_BYTES,
+        TRANSACTIONS_MAX_BYTES,
+        TRANSACTIONAL_IDS_MAX,
+        TRANSACTION_MAX_TIMEOUT_MS);
   }
 
   @Override
@@ -129,7 +167,17 @@ public final class KafkaFrontEnd implements FrontEnd {
                 System::currentTimeMillis,
                 KafkaApis.generationsOf(context.broker()))
             .start();
-    KafkaApis apis = new KafkaApis(context.broker(), settings, groups);
+    txns =
+        KafkaTransactions.open(
+            context.broker(),
+            context.workers().next(),
+            System::currentTimeMillis,
+            new KafkaTransactions.Limits(
+                config.get(TRANSACTION_MAX_BYTES),
+                config.get(TRANSACTIONS_MAX_BYTES),
+                config.get(TRANSACTIONAL_IDS_MAX),
+                config.get(TRANSACTION_MAX_TIMEOUT_MS)));
+    KafkaApis apis = new KafkaApis(context.broker(), settings, groups, txns);
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
     java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
@@ -168,6 +216,9 @@ public final class KafkaFrontEnd implements FrontEnd {
     }
     if (groups != null) {
       groups.close();
+    }
+    if (txns != null) {
+      txns.close();
     }
   }
 }

@@ -48,6 +48,15 @@ final class KafkaRecords {
   }
 
   static List<Batch> decode(MemoryRecords records, StreamConfig stream) throws Invalid {
+    return decode(records, stream, false);
+  }
+
+  /**
+   * The batches of a produce; {@code transactional}: the produce of a transaction, whose batches
+   * are all transactional (a plain produce's are all not).
+   */
+  static List<Batch> decode(MemoryRecords records, StreamConfig stream, boolean transactional)
+      throws Invalid {
     if (records == null || records.sizeInBytes() == 0) {
       throw new Invalid(Errors.INVALID_RECORD, "a produce for a partition without records");
     }
@@ -66,9 +75,15 @@ final class KafkaRecords {
       } catch (CorruptRecordException e) {
         throw new Invalid(Errors.CORRUPT_MESSAGE, e.getMessage());
       }
-      if (b.isControlBatch() || b.isTransactional()) {
+      if (b.isControlBatch()) {
+        throw new Invalid(Errors.INVALID_RECORD, "a control batch: only the server writes them");
+      }
+      if (b.isTransactional() != transactional) {
         throw new Invalid(
-            Errors.INVALID_RECORD, "transactional and control batches are not served yet");
+            Errors.INVALID_RECORD,
+            transactional
+                ? "a produce with a transactional id carries transactional batches only"
+                : "a transactional batch in a produce without a transactional id");
       }
       List<Message> messages = new ArrayList<>();
       long inflated = 0;

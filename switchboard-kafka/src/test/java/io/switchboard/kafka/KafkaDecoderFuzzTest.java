@@ -46,7 +46,12 @@ class KafkaDecoderFuzzTest {
             broker,
             settings,
             new KafkaGroups(
-                coordinator, System::currentTimeMillis, KafkaApis.generationsOf(broker)));
+                coordinator, System::currentTimeMillis, KafkaApis.generationsOf(broker)),
+            KafkaTransactions.open(
+                broker,
+                coordinator,
+                System::currentTimeMillis,
+                new KafkaTransactions.Limits(1 << 20, 1 << 22, 100, 60_000)));
   }
 
   @AfterAll

@@ -17,6 +17,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.message.AddOffsetsToTxnRequestData;
+import org.apache.kafka.common.message.AddOffsetsToTxnResponseData;
+import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
+import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
@@ -34,6 +38,12 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
+import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
+import org.apache.kafka.common.message.DescribeTransactionsRequestData;
+import org.apache.kafka.common.message.DescribeTransactionsResponseData;
+import org.apache.kafka.common.message.EndTxnRequestData;
+import org.apache.kafka.common.message.EndTxnResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
@@ -50,6 +60,8 @@ import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.ListTransactionsRequestData;
+import org.apache.kafka.common.message.ListTransactionsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
@@ -61,6 +73,8 @@ import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
@@ -94,7 +108,9 @@ class KafkaWireTest {
                 ConfigCatalogue.DATA_DIR.name(),
                 dir.toString(),
                 KafkaFrontEnd.MAX_REQUEST_BYTES.name(),
-                "65536"));
+                "65536",
+                KafkaFrontEnd.TRANSACTION_MAX_BYTES.name(),
+                "1024"));
     port = server.addresses().get("kafka").getPort();
   }
 
@@ -528,6 +544,491 @@ class KafkaWireTest {
         DeleteGroupsResponseData r = w.read(new DeleteGroupsResponseData(), v, id[0]++);
         assertThat(r.results().find("leave" + v).errorCode()).as("delete v%d", v).isZero();
       }
+    }
+  }
+
+  /** A transactional producer's id and epoch. */
+  private record Pid(long id, short epoch) {}
+
+  private Pid initTransactional(Wire w, String txn, short v, int[] id) throws IOException {
+    w.send(
+        w.frame(
+            new InitProducerIdRequestData()
+                .setTransactionalId(txn)
+                .setTransactionTimeoutMs(60_000)
+                .setProducerId(-1)
+                .setProducerEpoch((short) -1),
+            v,
+            id[0]));
+    InitProducerIdResponseData r = w.read(new InitProducerIdResponseData(), v, id[0]++);
+    assertThat(r.errorCode()).as("init v%d", v).isZero();
+    return new Pid(r.producerId(), r.producerEpoch());
+  }
+
+  private short addPartition(Wire w, String txn, Pid p, String topic, short v, int[] id)
+      throws IOException {
+    AddPartitionsToTxnRequestData req =
+        new AddPartitionsToTxnRequestData()
+            .setV3AndBelowTransactionalId(txn)
+            .setV3AndBelowProducerId(p.id())
+            .setV3AndBelowProducerEpoch(p.epoch());
+    req.v3AndBelowTopics()
+        .add(
+            new AddPartitionsToTxnRequestData.AddPartitionsToTxnTopic()
+                .setName(topic)
+                .setPartitions(List.of(0)));
+    w.send(w.frame(req, v, id[0]));
+    AddPartitionsToTxnResponseData r = w.read(new AddPartitionsToTxnResponseData(), v, id[0]++);
+    return r.resultsByTopicV3AndBelow()
+        .find(topic)
+        .resultsByPartition()
+        .find(0)
+        .partitionErrorCode();
+  }
+
+  private ProduceResponseData.PartitionProduceResponse produceTxn(
+      Wire w, String txn, MemoryRecords records, short v, int[] id) throws IOException {
+    ProduceRequestData req =
+        new ProduceRequestData().setAcks((short) -1).setTimeoutMs(10_000).setTransactionalId(txn);
+    req.topicData()
+        .add(
+            new ProduceRequestData.TopicProduceData()
+                .setName("t")
+                .setPartitionData(
+                    List.of(
+                        new ProduceRequestData.PartitionProduceData()
+                            .setIndex(0)
+                            .setRecords(records))));
+    w.send(w.frame(req, v, id[0]));
+    return w.read(new ProduceResponseData(), v, id[0]++)
+        .responses()
+        .iterator()
+        .next()
+        .partitionResponses()
+        .get(0);
+  }
+
+  @Test
+  void transactionApisRoundTripAtEveryVersion() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("t")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      for (short v = 1; v <= 6; v++) { // key types came with v1
+        FindCoordinatorRequestData req = new FindCoordinatorRequestData().setKeyType((byte) 1);
+        if (v >= 4) {
+          req.setCoordinatorKeys(List.of("txn"));
+        } else {
+          req.setKey("txn");
+        }
+        w.send(w.frame(req, v, id[0]));
+        FindCoordinatorResponseData r = w.read(new FindCoordinatorResponseData(), v, id[0]++);
+        assertThat(v >= 4 ? r.coordinators().get(0).port() : r.port()).isEqualTo(port);
+      }
+      // One committed transaction per version, each API at min(i, its highest version).
+      for (short i = 0; i <= 5; i++) {
+        String txn = "txn" + i;
+        Pid p = initTransactional(w, txn, (short) Math.min(i, 5), id);
+        assertThat(addPartition(w, txn, p, "t", (short) Math.min(i, 3), id)).isZero();
+        ProduceResponseData.PartitionProduceResponse pr =
+            produceTxn(
+                w,
+                txn,
+                MemoryRecords.withTransactionalRecords(
+                    Compression.NONE, p.id(), p.epoch(), 0, new SimpleRecord(("r" + i).getBytes())),
+                (short) (3 + i),
+                id);
+        assertThat(pr.errorCode()).as("produce v%d", 3 + i).isZero();
+        assertThat(pr.baseOffset()).as("no offset before the commit").isEqualTo(-1);
+
+        short ao = (short) Math.min(i, 4);
+        w.send(
+            w.frame(
+                new AddOffsetsToTxnRequestData()
+                    .setTransactionalId(txn)
+                    .setProducerId(p.id())
+                    .setProducerEpoch(p.epoch())
+                    .setGroupId("g" + i),
+                ao,
+                id[0]));
+        assertThat(w.read(new AddOffsetsToTxnResponseData(), ao, id[0]++).errorCode()).isZero();
+
+        short to = (short) Math.min(i, 5);
+        TxnOffsetCommitRequestData commit =
+            new TxnOffsetCommitRequestData()
+                .setTransactionalId(txn)
+                .setGroupId("g" + i)
+                .setProducerId(p.id())
+                .setProducerEpoch(p.epoch());
+        commit
+            .topics()
+            .add(
+                new TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic()
+                    .setName("t")
+                    .setPartitions(
+                        List.of(
+                            new TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition()
+                                .setPartitionIndex(0)
+                                .setCommittedOffset(i + 1))));
+        w.send(w.frame(commit, to, id[0]));
+        TxnOffsetCommitResponseData tr = w.read(new TxnOffsetCommitResponseData(), to, id[0]++);
+        assertThat(tr.topics().get(0).partitions().get(0).errorCode())
+            .as("txn offsets v%d", to)
+            .isZero();
+
+        short et = (short) Math.min(i, 4);
+        w.send(
+            w.frame(
+                new EndTxnRequestData()
+                    .setTransactionalId(txn)
+                    .setProducerId(p.id())
+                    .setProducerEpoch(p.epoch())
+                    .setCommitted(true),
+                et,
+                id[0]));
+        assertThat(w.read(new EndTxnResponseData(), et, id[0]++).errorCode())
+            .as("end v%d", et)
+            .isZero();
+      }
+      w.send(
+          w.frame(
+              new ListOffsetsRequestData()
+                  .setReplicaId(-1)
+                  .setTopics(
+                      List.of(
+                          new ListOffsetsRequestData.ListOffsetsTopic()
+                              .setName("t")
+                              .setPartitions(
+                                  List.of(
+                                      new ListOffsetsRequestData.ListOffsetsPartition()
+                                          .setPartitionIndex(0)
+                                          .setTimestamp(-1))))),
+              (short) 7,
+              id[0]));
+      ListOffsetsResponseData lo = w.read(new ListOffsetsResponseData(), (short) 7, id[0]++);
+      assertThat(lo.topics().get(0).partitions().get(0).offset())
+          .as("six commits of one record each")
+          .isEqualTo(6);
+      for (short v = 0; v <= 1; v++) {
+        w.send(
+            w.frame(
+                new ListTransactionsRequestData()
+                    .setStateFilters(List.of("CompleteCommit", "Bogus")),
+                v,
+                id[0]));
+        ListTransactionsResponseData r = w.read(new ListTransactionsResponseData(), v, id[0]++);
+        assertThat(r.transactionStates()).as("list v%d", v).hasSize(6);
+        assertThat(r.unknownStateFilters()).containsExactly("Bogus");
+      }
+      w.send(
+          w.frame(
+              new DescribeTransactionsRequestData().setTransactionalIds(List.of("txn0", "none")),
+              (short) 0,
+              id[0]));
+      DescribeTransactionsResponseData d =
+          w.read(new DescribeTransactionsResponseData(), (short) 0, id[0]++);
+      assertThat(d.transactionStates().get(0).transactionState()).isEqualTo("CompleteCommit");
+      assertThat(d.transactionStates().get(1).errorCode())
+          .isEqualTo(Errors.TRANSACTIONAL_ID_NOT_FOUND.code());
+    }
+  }
+
+  @Test
+  void transactionsRefuseWhatKafkaRefuses() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("t")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      short v = 5;
+
+      w.send(
+          w.frame(
+              new InitProducerIdRequestData()
+                  .setTransactionalId("x")
+                  .setTransactionTimeoutMs(Integer.MAX_VALUE)
+                  .setProducerId(-1)
+                  .setProducerEpoch((short) -1),
+              v,
+              id[0]));
+      assertThat(w.read(new InitProducerIdResponseData(), v, id[0]++).errorCode())
+          .isEqualTo(Errors.INVALID_TRANSACTION_TIMEOUT.code());
+
+      Pid p = initTransactional(w, "x", v, id);
+      MemoryRecords one =
+          MemoryRecords.withTransactionalRecords(
+              Compression.NONE, p.id(), p.epoch(), 0, new SimpleRecord("a".getBytes()));
+      // Records for a partition not added to the transaction.
+      assertThat(produceTxn(w, "x", one, (short) 11, id).errorCode())
+          .isEqualTo(Errors.INVALID_TXN_STATE.code());
+      // A partition that does not exist: nothing is added.
+      assertThat(addPartition(w, "x", p, "nope", (short) 3, id))
+          .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+      // A stale epoch is fenced.
+      assertThat(addPartition(w, "x", new Pid(p.id(), (short) (p.epoch() - 1)), "t", (short) 3, id))
+          .isEqualTo(Errors.PRODUCER_FENCED.code());
+      assertThat(addPartition(w, "x", p, "t", (short) 3, id)).isZero();
+      assertThat(produceTxn(w, "x", one, (short) 11, id).errorCode()).isZero();
+      // A retry of kept records is answered as they were, a gap is refused.
+      assertThat(produceTxn(w, "x", one, (short) 11, id).errorCode()).isZero();
+      assertThat(
+              produceTxn(
+                      w,
+                      "x",
+                      MemoryRecords.withTransactionalRecords(
+                          Compression.NONE, p.id(), p.epoch(), 5, new SimpleRecord("b".getBytes())),
+                      (short) 11,
+                      id)
+                  .errorCode())
+          .isEqualTo(Errors.OUT_OF_ORDER_SEQUENCE_NUMBER.code());
+      // Past kafka.transaction-max-bytes (1024 here): refused with a message naming the limit.
+      ProduceResponseData.PartitionProduceResponse big =
+          produceTxn(
+              w,
+              "x",
+              MemoryRecords.withTransactionalRecords(
+                  Compression.NONE, p.id(), p.epoch(), 1, new SimpleRecord(new byte[2000])),
+              (short) 11,
+              id);
+      assertThat(big.errorCode()).isEqualTo(Errors.RECORD_LIST_TOO_LARGE.code());
+      assertThat(big.errorMessage()).contains("kafka.transaction-max-bytes");
+      // A transactional batch without a transactional id.
+      ProduceRequestData plain = new ProduceRequestData().setAcks((short) -1).setTimeoutMs(10_000);
+      plain
+          .topicData()
+          .add(
+              new ProduceRequestData.TopicProduceData()
+                  .setName("t")
+                  .setPartitionData(
+                      List.of(
+                          new ProduceRequestData.PartitionProduceData()
+                              .setIndex(0)
+                              .setRecords(one))));
+      w.send(w.frame(plain, (short) 11, id[0]));
+      assertThat(
+              w.read(new ProduceResponseData(), (short) 11, id[0]++)
+                  .responses()
+                  .iterator()
+                  .next()
+                  .partitionResponses()
+                  .get(0)
+                  .errorCode())
+          .isEqualTo(Errors.INVALID_RECORD.code());
+      // The abort drops what was kept: nothing reached the partition.
+      w.send(
+          w.frame(
+              new EndTxnRequestData()
+                  .setTransactionalId("x")
+                  .setProducerId(p.id())
+                  .setProducerEpoch(p.epoch())
+                  .setCommitted(false),
+              (short) 4,
+              id[0]));
+      assertThat(w.read(new EndTxnResponseData(), (short) 4, id[0]++).errorCode()).isZero();
+      // Committing what was aborted is out of place.
+      w.send(
+          w.frame(
+              new EndTxnRequestData()
+                  .setTransactionalId("x")
+                  .setProducerId(p.id())
+                  .setProducerEpoch(p.epoch())
+                  .setCommitted(true),
+              (short) 4,
+              id[0]));
+      assertThat(w.read(new EndTxnResponseData(), (short) 4, id[0]++).errorCode())
+          .isEqualTo(Errors.INVALID_TXN_STATE.code());
+      w.send(
+          w.frame(
+              new ListOffsetsRequestData()
+                  .setReplicaId(-1)
+                  .setTopics(
+                      List.of(
+                          new ListOffsetsRequestData.ListOffsetsTopic()
+                              .setName("t")
+                              .setPartitions(
+                                  List.of(
+                                      new ListOffsetsRequestData.ListOffsetsPartition()
+                                          .setPartitionIndex(0)
+                                          .setTimestamp(-1))))),
+              (short) 7,
+              id[0]));
+      assertThat(
+              w.read(new ListOffsetsResponseData(), (short) 7, id[0]++)
+                  .topics()
+                  .get(0)
+                  .partitions()
+                  .get(0)
+                  .offset())
+          .isZero();
+    }
+  }
+
+  private short txnOffset(Wire w, String txn, Pid p, int generation, String member, int[] id)
+      throws IOException {
+    TxnOffsetCommitRequestData commit =
+        new TxnOffsetCommitRequestData()
+            .setTransactionalId(txn)
+            .setGroupId("g")
+            .setProducerId(p.id())
+            .setProducerEpoch(p.epoch())
+            .setGenerationIdOrMemberEpoch(generation)
+            .setMemberId(member);
+    commit
+        .topics()
+        .add(
+            new TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic()
+                .setName("t")
+                .setPartitions(
+                    List.of(
+                        new TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition()
+                            .setPartitionIndex(0)
+                            .setCommittedOffset(5))));
+    w.send(w.frame(commit, (short) 3, id[0]));
+    return w.read(new TxnOffsetCommitResponseData(), (short) 3, id[0]++)
+        .topics()
+        .get(0)
+        .partitions()
+        .get(0)
+        .errorCode();
+  }
+
+  private OffsetFetchResponseData.OffsetFetchResponsePartition stableOffset(Wire w, int[] id)
+      throws IOException {
+    OffsetFetchRequestData req =
+        new OffsetFetchRequestData().setGroupId("g").setRequireStable(true);
+    req.topics()
+        .add(
+            new OffsetFetchRequestData.OffsetFetchRequestTopic()
+                .setName("t")
+                .setPartitionIndexes(List.of(0)));
+    w.send(w.frame(req, (short) 7, id[0]));
+    return w.read(new OffsetFetchResponseData(), (short) 7, id[0]++)
+        .topics()
+        .get(0)
+        .partitions()
+        .get(0);
+  }
+
+  @Test
+  void transactionalOffsetsAreUnstableUntilTheTransactionEnds() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("t")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      Pid p = initTransactional(w, "o", (short) 3, id);
+      w.send(
+          w.frame(
+              new AddOffsetsToTxnRequestData()
+                  .setTransactionalId("o")
+                  .setProducerId(p.id())
+                  .setProducerEpoch(p.epoch())
+                  .setGroupId("g"),
+              (short) 3,
+              id[0]));
+      assertThat(w.read(new AddOffsetsToTxnResponseData(), (short) 3, id[0]++).errorCode())
+          .isZero();
+      // KIP-447: a member's offsets are checked against the group when they are sent.
+      assertThat(txnOffset(w, "o", p, 4, "nobody", id)).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
+      assertThat(txnOffset(w, "o", p, -1, "", id)).isZero();
+      assertThat(txnOffset(w, "o", p, -1, "", id)).as("the same partition again").isZero();
+      assertThat(stableOffset(w, id).errorCode()).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT.code());
+      for (boolean retry : new boolean[] {false, true}) {
+        w.send(
+            w.frame(
+                new EndTxnRequestData()
+                    .setTransactionalId("o")
+                    .setProducerId(p.id())
+                    .setProducerEpoch(p.epoch())
+                    .setCommitted(true),
+                (short) 3,
+                id[0]));
+        assertThat(w.read(new EndTxnResponseData(), (short) 3, id[0]++).errorCode())
+            .as(retry ? "a retried commit is answered as the first" : "commit")
+            .isZero();
+      }
+      OffsetFetchResponseData.OffsetFetchResponsePartition after = stableOffset(w, id);
+      assertThat(after.errorCode()).isZero();
+      assertThat(after.committedOffset()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void describeTopicPartitionsPagesThroughPartitionsWithItsCursor() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("d")
+                  .setNumPartitions(3)
+                  .setReplicationFactor((short) 1));
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("e")
+                  .setNumPartitions(1)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      DescribeTopicPartitionsRequestData req =
+          new DescribeTopicPartitionsRequestData().setResponsePartitionLimit(2);
+      for (String t : List.of("e", "d", "nope")) {
+        req.topics().add(new DescribeTopicPartitionsRequestData.TopicRequest().setName(t));
+      }
+      w.send(w.frame(req, (short) 0, id[0]));
+      DescribeTopicPartitionsResponseData first =
+          w.read(new DescribeTopicPartitionsResponseData(), (short) 0, id[0]++);
+      assertThat(first.topics()).hasSize(1);
+      assertThat(first.topics().find("d").topicId()).isEqualTo(KafkaTopics.topicId("d"));
+      assertThat(first.topics().find("d").partitions())
+          .extracting(
+              DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition
+                  ::partitionIndex)
+          .containsExactly(0, 1);
+      assertThat(first.nextCursor().topicName()).isEqualTo("d");
+      assertThat(first.nextCursor().partitionIndex()).isEqualTo(2);
+
+      req.setCursor(
+          new DescribeTopicPartitionsRequestData.Cursor().setTopicName("d").setPartitionIndex(2));
+      w.send(w.frame(req, (short) 0, id[0]));
+      DescribeTopicPartitionsResponseData second =
+          w.read(new DescribeTopicPartitionsResponseData(), (short) 0, id[0]++);
+      assertThat(second.topics().find("d").partitions())
+          .extracting(
+              DescribeTopicPartitionsResponseData.DescribeTopicPartitionsResponsePartition
+                  ::partitionIndex)
+          .containsExactly(2);
+      assertThat(second.topics().find("e").partitions()).hasSize(1);
+      assertThat(second.topics().find("e").partitions().get(0).leaderId()).isZero();
+      assertThat(second.topics().find("nope").errorCode())
+          .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+      assertThat(second.nextCursor()).isNull();
     }
   }
 

@@ -239,12 +239,13 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
     CompletableFuture<Void> out = new CompletableFuture<>();
     try {
       checkId("group id", group);
-      if (generation < Groups.NO_GENERATION) {
+      if (generation < Groups.TRANSACTION) {
         throw SwitchboardException.of(
-            ErrorCode.INVALID_ARGUMENT, "generation " + generation + " (-1: none)");
+            ErrorCode.INVALID_ARGUMENT,
+            "generation " + generation + " (-1: none, -2: a transaction's)");
       }
       String m = member == null || member.isEmpty() ? null : member;
-      if (generation == Groups.NO_GENERATION && m != null) {
+      if (generation < 0 && m != null) {
         throw SwitchboardException.of(
             ErrorCode.INVALID_ARGUMENT, "a commit without a generation names no member");
       }
@@ -408,7 +409,9 @@ public final class GroupCoordinator implements Agent, AutoCloseable {
   private void handle(Commit c) {
     Group g = groups.get(c.group());
     Generation gen = g == null ? Generation.NONE : g.generation;
-    if (c.generation() == Groups.NO_GENERATION) {
+    if (c.generation() == Groups.TRANSACTION) {
+      // checked when the transaction's offsets were sent
+    } else if (c.generation() == Groups.NO_GENERATION) {
       if (!gen.members().isEmpty()) {
         throw SwitchboardException.of(
             ErrorCode.GROUP_NOT_EMPTY,

@@ -38,6 +38,13 @@ public final class Groups {
   /** The generation of a commit made outside any generation, and of a group without one. */
   public static final int NO_GENERATION = -1;
 
+  /**
+   * The generation of a transaction's offsets (Kafka's TxnOffsetCommit): checked against the
+   * generation when they were sent, applied when the transaction commits whatever the generation is
+   * then, as Kafka's transaction markers are. Names no member.
+   */
+  public static final int TRANSACTION = -2;
+
   private final GroupCoordinator coordinator;
 
   Groups(GroupCoordinator coordinator) {

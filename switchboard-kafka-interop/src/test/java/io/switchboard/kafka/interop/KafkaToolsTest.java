@@ -266,6 +266,89 @@ class KafkaToolsTest {
     assertThat(records).isEqualTo(1000);
   }
 
+  static final String COPIER = "org.apache.kafka.tools.TransactionalMessageCopier";
+
+  @Test
+  void theTransactionalMessageCopierCopiesEveryMessageOnceThroughRandomAborts() throws Exception {
+    for (String topic : List.of("copy-in", "copy-out")) {
+      ok(
+          null,
+          TOPICS,
+          "--bootstrap-server",
+          bootstrap(),
+          "--create",
+          "--topic",
+          topic,
+          "--partitions",
+          "1",
+          "--replication-factor",
+          "1");
+    }
+    ok(
+        null,
+        VERIFIABLE_PRODUCER,
+        "--bootstrap-server",
+        bootstrap(),
+        "--topic",
+        "copy-in",
+        "--max-messages",
+        "500",
+        "--acks",
+        "-1");
+    // Kafka's own exactly-once copier (what its system tests run): transactions of 50, some
+    // aborted at random and redone, offsets committed with the group's metadata.
+    String copied =
+        ok(
+            null,
+            COPIER,
+            "--broker-list",
+            bootstrap(),
+            "--transactional-id",
+            "copier-1",
+            "--input-topic",
+            "copy-in",
+            "--input-partition",
+            "0",
+            "--output-topic",
+            "copy-out",
+            "--consumer-group",
+            "copy-group",
+            "--transaction-size",
+            "50",
+            "--enable-random-aborts",
+            "--use-group-metadata");
+    assertThat(copied).contains("\"remaining\":0");
+    String consumed =
+        ok(
+            null,
+            CONSUMER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "copy-out",
+            "--from-beginning",
+            "--consumer-property",
+            "isolation.level=read_committed",
+            "--timeout-ms",
+            "5000");
+    List<String> values = consumed.lines().filter(l -> l.matches("\\d+")).toList();
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      expected.add(Integer.toString(i));
+    }
+    assertThat(values).as("every message once, in order; nothing of an abort").isEqualTo(expected);
+    assertThat(
+            ok(
+                null,
+                GROUPS,
+                "--bootstrap-server",
+                bootstrap(),
+                "--describe",
+                "--group",
+                "copy-group"))
+        .containsPattern("copy-in\\s+0\\s+500\\s+500\\s+0");
+  }
+
   static long count(String text, String needle) {
     return text.lines().filter(l -> l.contains(needle)).count();
   }

@@ -98,6 +98,14 @@ final class SwitchboardProcess implements AutoCloseable {
     }
   }
 
+  /** SIGKILL to the server's PID; returns once it is gone. */
+  void kill() throws InterruptedException {
+    if (process != null) {
+      process.destroyForcibly(); // SIGKILL on Unix
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
   @Override
   public void close() {
     if (process != null && process.isAlive()) {
