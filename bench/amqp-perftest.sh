@@ -40,6 +40,7 @@ scenarios=(
   "1p1c-1KiB-q50|-x 1 -y 1 -s 1024 -c 50 -q 50"
   "4p4c-100B-q1000|-x 4 -y 4 -s 100 -c 1000 -q 1000"
   "4p4c-1KiB-q1000|-x 4 -y 4 -s 1024 -c 1000 -q 1000"
+  "4p1c-100B-q1000|-x 4 -y 1 -s 100 -c 1000 -q 1000"
 )
 
 run() { # broker-label port

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -284,6 +285,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         f.release();
       }
     }
+    flushAcks();
     if (queued.size() < MAX_QUEUED / 2 && !blocked && ctx.channel().isActive()) {
       ctx.channel().config().setAutoRead(true);
     }
@@ -393,6 +395,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   /** Stops a channel's consumers and gives back what it held. */
   private void releaseChannel(Chan c) {
+    flushAcks();
     if (c.header != null) {
       pendingContent -= c.header.bodySize();
     }
@@ -431,6 +434,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     if (k.cancelled) {
       return;
     }
+    flushAcks();
     k.cancelled = true;
     if (k.subscription != null) {
       k.subscription.close();
@@ -1303,6 +1307,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       settle(u);
       return;
     }
+    flushAcks(); // a cumulative ack counts (and returns credits for) what it finds unacked
     NavigableMap<Long, Unacked> head = tag == 0 ? c.unacked : c.unacked.headMap(tag, true);
     if (tag != 0 && !c.unacked.containsKey(tag) && head.isEmpty()) {
       throw AmqpException.channel(AmqpException.PRECONDITION_FAILED, "unknown delivery tag " + tag);
@@ -1322,16 +1327,71 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Consumers' deliveries acknowledged one by one and not yet handed to the broker: sent as one
+   * settle per queue when the frames read so far are handled ({@link #flushAcks}), rather than a
+   * command and a wake-up of the consumer's agent per basic.ack. Bounded: flushed at {@link
+   * #MAX_PENDING_ACKS}.
+   */
+  private final List<Unacked> pendingAcks = new ArrayList<>();
+
+  static final int MAX_PENDING_ACKS = 1024;
+
   private void settle(Unacked u) {
     Delivery d = u.delivery();
     if (u.consumer() != null) {
-      u.consumer().subscription.ack(d);
+      pendingAcks.add(u);
+      if (pendingAcks.size() >= MAX_PENDING_ACKS) {
+        flushAcks();
+      }
     } else {
       broker.ack(u.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
     }
   }
 
+  /**
+   * Hands the pending acks to the broker: one settle per queue, then the consumers' credits back
+   * (the credits after the acks, so the agent sees the acks before it pushes more). Called when the
+   * frames read so far are handled and before anything that gives deliveries back (a channel or
+   * consumer closing), so an acknowledged delivery is never redelivered for want of its ack.
+   */
+  private void flushAcks() {
+    if (pendingAcks.isEmpty()) {
+      return;
+    }
+    Map<String, List<io.switchboard.broker.consumer.Settlement>> byStream = new LinkedHashMap<>();
+    Map<Consumer, Integer> credits = new LinkedHashMap<>();
+    for (Unacked u : pendingAcks) {
+      Delivery d = u.delivery();
+      byStream
+          .computeIfAbsent(u.stream(), k -> new ArrayList<>())
+          .add(io.switchboard.broker.consumer.Settlement.ack(d.partition(), d.offset()));
+      credits.merge(u.consumer(), 1, Integer::sum);
+    }
+    pendingAcks.clear();
+    for (Map.Entry<String, List<io.switchboard.broker.consumer.Settlement>> e :
+        byStream.entrySet()) {
+      String stream = e.getKey();
+      broker
+          .settle(stream, AmqpModel.CONSUMER, e.getValue())
+          .whenComplete(
+              (ok, error) -> {
+                if (error != null) {
+                  LOG.debug(
+                      "amqp connection {}: acks on {} not settled: {}",
+                      id,
+                      stream,
+                      error.toString());
+                }
+              });
+    }
+    for (Map.Entry<Consumer, Integer> e : credits.entrySet()) {
+      e.getKey().subscription.returnCredits(e.getValue());
+    }
+  }
+
   private void nack(Chan c, long tag, boolean multiple, boolean requeue) {
+    flushAcks();
     List<Unacked> settled = new ArrayList<>();
     if (multiple) {
       NavigableMap<Long, Unacked> head = tag == 0 ? c.unacked : c.unacked.headMap(tag, true);
@@ -1619,28 +1679,60 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     broker
         .publish(message, PublishOptions.NONE)
-        .whenComplete(
-            (ack, error) ->
-                ctx.executor()
-                    .execute(
-                        () -> {
-                          unconfirmed--;
-                          if (blocked && unconfirmed < settings.maxUnconfirmed() / 2) {
-                            blocked = false;
-                            if (blockedCapability && state != State.CLOSING) {
-                              send(0, AmqpMethod.of("connection.unblocked"));
-                            }
-                            drain();
-                          }
-                          if (error != null) {
-                            LOG.debug(
-                                "amqp connection {}: publish to {} failed: {}",
-                                id,
-                                subject,
-                                error.toString());
-                          }
-                          confirm(c, seq, error == null);
-                        }));
+        .whenComplete((ack, error) -> publishDone(c, seq, subject, error));
+  }
+
+  /** A publish's outcome, on whichever thread stored it: handed to the loop with the others. */
+  private record PublishDone(Chan chan, long seq, String subject, Throwable error) {}
+
+  /**
+   * Outcomes of publishes not yet handled on the loop. Bounded by the publishes in flight ({@code
+   * unconfirmed}, at most {@link AmqpSettings#maxUnconfirmed()} before reading stops).
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<PublishDone> publishesDone =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final java.util.concurrent.atomic.AtomicBoolean publishesDoneScheduled =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Any thread: queues a publish's outcome and hops to the loop once for all that arrive meanwhile
+   * — a group commit completes its publishes one after the other on the storage's thread, and one
+   * task per publish (each a wake-up of the loop and a confirm frame of its own) cost more than the
+   * publish itself on a busy machine.
+   */
+  private void publishDone(Chan c, long seq, String subject, Throwable error) {
+    publishesDone.add(new PublishDone(c, seq, subject, error));
+    if (publishesDoneScheduled.compareAndSet(false, true)) {
+      ctx.executor().execute(this::handlePublishesDone);
+    }
+  }
+
+  /** Loop: every publish outcome queued so far, then one confirm per channel (multiple=true). */
+  private void handlePublishesDone() {
+    publishesDoneScheduled.set(false);
+    Set<Chan> touched = new java.util.LinkedHashSet<>();
+    PublishDone d;
+    while ((d = publishesDone.poll()) != null) {
+      unconfirmed--;
+      if (d.error() != null) {
+        LOG.debug(
+            "amqp connection {}: publish to {} failed: {}", id, d.subject(), d.error().toString());
+      }
+      if (record(d.chan(), d.seq(), d.error() == null)) {
+        touched.add(d.chan());
+      }
+    }
+    for (Chan c : touched) {
+      sendConfirms(c);
+    }
+    if (blocked && unconfirmed < settings.maxUnconfirmed() / 2) {
+      blocked = false;
+      if (blockedCapability && state != State.CLOSING) {
+        send(0, AmqpMethod.of("connection.unblocked"));
+      }
+      drain();
+    }
   }
 
   /**
@@ -1648,10 +1740,25 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
    * successes as one basic.ack with multiple=true, a failure as basic.nack.
    */
   private void confirm(Chan c, long seq, boolean ok) {
+    if (record(c, seq, ok)) {
+      sendConfirms(c);
+    }
+  }
+
+  /** Records a publish's outcome; false when no confirm is due for it (none asked, or closed). */
+  private boolean record(Chan c, long seq, boolean ok) {
     if (seq == 0 || c.closing || channels.get(c.number) != c || state == State.CLOSING) {
-      return;
+      return false;
     }
     c.confirmResults.put(seq, ok);
+    return true;
+  }
+
+  /** Sends the confirms due on {@code c}, in publish order (see {@link #confirm}). */
+  private void sendConfirms(Chan c) {
+    if (c.closing || channels.get(c.number) != c || state == State.CLOSING) {
+      return;
+    }
     long first = 0;
     long acked = 0;
     Boolean next;

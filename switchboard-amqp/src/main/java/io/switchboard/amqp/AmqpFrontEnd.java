@@ -3,6 +3,7 @@ package io.switchboard.amqp;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.Listeners;
@@ -139,6 +140,12 @@ public final class AmqpFrontEnd implements FrontEnd {
               channels.add(ch);
               AmqpFrameDecoder decoder = new AmqpFrameDecoder(settings.frameMax());
               ch.pipeline()
+                  // One write to the socket for the frames of a read and for those written by
+                  // tasks meanwhile (deliveries, confirms), not a flush (a syscall) per frame.
+                  .addLast(
+                      "flush",
+                      new FlushConsolidationHandler(
+                          FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
                   .addLast("frames-out", new AmqpFrameEncoder())
                   .addLast("frames", decoder)
                   .addLast(

@@ -518,4 +518,116 @@ class AmqpClientTest {
       assertThat(r.getProps().getHeaders().get("trace").toString()).isEqualTo("t1");
     }
   }
+
+  /**
+   * PerfTest's slow case (issue 15): four producers with 1,000 unconfirmed publishes each into one
+   * queue, one consumer with prefetch 1,000 acknowledging each delivery. Every message must arrive
+   * and be confirmed well within the suite's timeout; it took minutes when the consumer only got a
+   * window's worth now and then.
+   */
+  @Test
+  void manyProducersWithLargeConfirmWindowsIntoOneConsumerWithLargePrefetch() throws Exception {
+    int producers = 4;
+    int perProducer = 5_000;
+    int total = producers * perProducer;
+    Channel setup = connection.createChannel();
+    setup.queueDeclare("perf", true, false, false, null);
+    Connection consuming = connect();
+    Channel consumer = consuming.createChannel();
+    consumer.basicQos(1000);
+    java.util.concurrent.atomic.AtomicInteger received =
+        new java.util.concurrent.atomic.AtomicInteger();
+    consumer.basicConsume(
+        "perf",
+        false,
+        (tag, d) -> {
+          consumer.basicAck(d.getEnvelope().getDeliveryTag(), false);
+          received.incrementAndGet();
+        },
+        tag -> {});
+    List<Connection> producing = new ArrayList<>();
+    List<java.util.concurrent.CompletableFuture<Void>> sent = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger confirmed =
+        new java.util.concurrent.atomic.AtomicInteger();
+    long start = System.nanoTime();
+    for (int p = 0; p < producers; p++) {
+      Connection pc = connect();
+      producing.add(pc);
+      Channel ch = pc.createChannel();
+      ch.confirmSelect();
+      java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(1000);
+      java.util.concurrent.atomic.AtomicLong settledUpTo =
+          new java.util.concurrent.atomic.AtomicLong();
+      ch.addConfirmListener(
+          (tag, multiple) -> {
+            long before = settledUpTo.getAndAccumulate(tag, Math::max);
+            int n = multiple ? (int) Math.max(0, tag - before) : 1;
+            window.release(n);
+            confirmed.addAndGet(n);
+          },
+          (tag, multiple) -> {
+            throw new IllegalStateException("nacked " + tag);
+          });
+      byte[] body = new byte[100];
+      sent.add(
+          java.util.concurrent.CompletableFuture.runAsync(
+              () -> {
+                try {
+                  for (int i = 0; i < perProducer; i++) {
+                    window.acquire();
+                    ch.basicPublish("", "perf", MessageProperties.PERSISTENT_BASIC, body);
+                  }
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              }));
+    }
+    java.util.concurrent.CompletableFuture.allOf(
+            sent.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+        .get(90, TimeUnit.SECONDS);
+    await().atMost(Duration.ofSeconds(90)).until(() -> received.get() >= total);
+    await().atMost(Duration.ofSeconds(30)).until(() -> confirmed.get() >= total);
+    System.out.printf(
+        "4 producers (confirm window 1000) into 1 consumer (prefetch 1000): %d messages in %d ms%n",
+        total, (System.nanoTime() - start) / 1_000_000);
+    assertThat(received.get()).isEqualTo(total);
+    for (Connection pc : producing) {
+      pc.close();
+    }
+    consuming.close();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> setup.queueDeclarePassive("perf").getMessageCount() == 0);
+  }
+
+  /**
+   * Publishes stored together are confirmed together: one basic.ack with multiple=true for what
+   * completed meanwhile, not a confirm frame (and a hop to the event loop) per publish.
+   */
+  @Test
+  void confirmsOfPublishesStoredTogetherComeAsOneMultipleAck() throws Exception {
+    Channel ch = connection.createChannel();
+    ch.queueDeclare("confirmed", true, false, false, null);
+    ch.confirmSelect();
+    int n = 5_000;
+    java.util.concurrent.atomic.AtomicInteger ackFrames =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong highest = new java.util.concurrent.atomic.AtomicLong();
+    ch.addConfirmListener(
+        (tag, multiple) -> {
+          ackFrames.incrementAndGet();
+          highest.accumulateAndGet(tag, Math::max);
+        },
+        (tag, multiple) -> {
+          throw new IllegalStateException("nacked " + tag);
+        });
+    byte[] body = new byte[100];
+    for (int i = 0; i < n; i++) {
+      ch.basicPublish("", "confirmed", MessageProperties.PERSISTENT_BASIC, body);
+    }
+    await().atMost(Duration.ofSeconds(60)).until(() -> highest.get() == n);
+    // Without batching it is one frame per publish (5,000); stored in batches, far fewer.
+    assertThat(ackFrames.get()).isLessThan(n / 5);
+    assertThat(ch.queueDeclarePassive("confirmed").getMessageCount()).isEqualTo(n);
+  }
 }
