@@ -155,6 +155,37 @@ public final class Access {
     }
   }
 
+  /**
+   * Whether the principal holds its quota of subscriptions and consumers: a new one would be
+   * refused. Counts the refusal when it says so.
+   */
+  public boolean consumerQuotaFull() {
+    long max = quota.limits().consumers();
+    if (max > 0 && quota.consumers() >= max) {
+      return !quota.openConsumer() || releaseRace();
+    }
+    return false;
+  }
+
+  private boolean releaseRace() {
+    quota.closeConsumer(); // a place was freed meanwhile: give back the one just taken
+    return false;
+  }
+
+  /**
+   * For front ends that keep their own subscription table (MQTT): makes this connection hold {@code
+   * n} places against the quota (check {@link #consumerQuotaFull} before adding one); places the
+   * quota has no room for are taken at the next call.
+   */
+  public void holdConsumers(int n) {
+    while (consumersHeld > n) {
+      closeConsumer();
+    }
+    while (consumersHeld < n && quota.openConsumer()) {
+      consumersHeld++;
+    }
+  }
+
   /** Subscriptions and consumers this connection holds against the quota. */
   public int consumersHeld() {
     return consumersHeld;
