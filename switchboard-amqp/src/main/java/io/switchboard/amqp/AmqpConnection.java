@@ -69,6 +69,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private String user;
   private boolean blockedCapability;
   private boolean blocked;
+
+  /** Reading is paused for the principal's publish quota. */
+  private boolean quotaPaused;
+
   private int unconfirmed;
 
   /** Bytes of content announced by headers and not yet complete, over all channels. */
@@ -213,6 +217,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void cleanup() {
+    if (access != null) {
+      access.closeConnection();
+    }
     if (heartbeats != null) {
       heartbeats.cancel(false);
     }
@@ -252,7 +259,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         f.release();
       }
     }
-    if (queued.size() < MAX_QUEUED / 2 && !blocked && ctx.channel().isActive()) {
+    if (queued.size() < MAX_QUEUED / 2 && !blocked && !quotaPaused && ctx.channel().isActive()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -609,7 +616,19 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                                 m);
                             return;
                           }
-                          access = security.access(principal);
+                          Access a = security.access(principal);
+                          try {
+                            a.openConnection(); // the principal's connection quota
+                          } catch (io.switchboard.core.SwitchboardException over) {
+                            // As RabbitMQ's per-user connection limit: 530 NOT_ALLOWED.
+                            fail(
+                                AmqpException.connection(
+                                    AmqpException.NOT_ALLOWED, over.getMessage()),
+                                0,
+                                m);
+                            return;
+                          }
+                          access = a;
                           user = login;
                           send(
                               0,
@@ -1195,6 +1214,26 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ publishing
 
+  /**
+   * Past the principal's publish quota the publish is taken and reading pauses for {@code ms}
+   * (issue 18): TCP back-pressure, as RabbitMQ's flow control does.
+   */
+  private void quotaPause(long ms) {
+    if (ms <= 0 || quotaPaused) {
+      return;
+    }
+    quotaPaused = true;
+    ctx.channel().config().setAutoRead(false);
+    ctx.executor()
+        .schedule(
+            () -> {
+              quotaPaused = false;
+              drain();
+            },
+            ms,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   private void published(Chan c) {
     AmqpMethod m = c.publish;
     ContentHeader h = c.header;
@@ -1243,6 +1282,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           m);
       return;
     }
+    quotaPause(access.quota().publish(1, body.length));
     Message message;
     try {
       message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());
