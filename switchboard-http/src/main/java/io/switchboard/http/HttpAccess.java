@@ -75,7 +75,9 @@ final class HttpAccess {
       case "/v1/security/users",
           "/v1/security/users/{user}",
           "/v1/security/acls",
-          "/v1/security/acls/{id}" ->
+          "/v1/security/acls/{id}",
+          "/v1/security/quotas",
+          "/v1/security/quotas/{principal}" ->
           access.check(Permission.ADMIN, Permission.SECURITY_TARGET);
       default ->
           // A route added without a row here is refused to everyone but an admin of everything.

@@ -162,4 +162,43 @@ class QuotasTest {
     assertThat(value(scrape(), "switchboard_quota_refused_total", "quota=\"requests\""))
         .isGreaterThanOrEqualTo(2);
   }
+
+  @Test
+  void quotasAreSetListedAndRemovedOverTheAdminApiAndApplyAtOnce() throws Exception {
+    String base = "http://127.0.0.1:" + port("http") + "/v1/security/quotas";
+    HttpResponse<String> put =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/user:alice"))
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"connections\": 1}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(put.statusCode()).isEqualTo(200);
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(URI.create(base)).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body())
+        .isEqualTo("{\"quotas\":{\"user:alice\":{\"connections\":1}}}");
+    try (SwitchboardClient first = alice()) {
+      assertThat(first.publish("held.open", new byte[0])).isNotNull();
+      assertThatThrownBy(this::alice)
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.QUOTA_CONNECTIONS));
+      HttpResponse<String> bad =
+          http.send(
+              HttpRequest.newBuilder(URI.create(base + "/user:alice"))
+                  .header("Content-Type", "application/json")
+                  .PUT(HttpRequest.BodyPublishers.ofString("{\"conections\": 1}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.body()).contains("unknown quota");
+      HttpResponse<Void> rm =
+          http.send(
+              HttpRequest.newBuilder(URI.create(base + "/user:alice")).DELETE().build(),
+              HttpResponse.BodyHandlers.discarding());
+      assertThat(rm.statusCode()).isEqualTo(204);
+      alice().close(); // the quota is gone: a second connection is taken
+    }
+  }
 }
