@@ -375,6 +375,9 @@ final class KafkaApis {
                   out.setErrorCode(Errors.SASL_AUTHENTICATION_FAILED.code())
                       .setErrorMessage(over.getMessage());
             }
+            if (session.access != null) {
+              session.access.closeConnection(); // anonymous until now (auth.required off)
+            }
             session.access = a;
             session.scram = null;
           }

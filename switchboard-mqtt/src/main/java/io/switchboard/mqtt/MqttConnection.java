@@ -818,6 +818,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
       }
       currentSubscriptionId = 0;
+      access.holdConsumers(subscriptions.size()); // a resumed session's count as the principal's
     }
     if (persistent) {
       var released = new java.util.concurrent.CompletableFuture<Void>();
