@@ -70,6 +70,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   private String user;
   private boolean blockedCapability;
   private boolean blocked;
+
+  /** Reading is paused for the principal's publish quota. */
+  private boolean quotaPaused;
+
   private int unconfirmed;
 
   /** Bytes of content announced by headers and not yet complete, over all channels. */
@@ -246,6 +250,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void cleanup() {
+    if (access != null) {
+      access.closeConnection();
+    }
     if (heartbeats != null) {
       heartbeats.cancel(false);
     }
@@ -286,7 +293,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
     }
     flushAcks();
-    if (queued.size() < MAX_QUEUED / 2 && !blocked && ctx.channel().isActive()) {
+    if (queued.size() < MAX_QUEUED / 2 && !blocked && !quotaPaused && ctx.channel().isActive()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -659,7 +666,19 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                                 m);
                             return;
                           }
-                          access = security.access(principal);
+                          Access a = security.access(principal);
+                          try {
+                            a.openConnection(); // the principal's connection quota
+                          } catch (io.switchboard.core.SwitchboardException over) {
+                            // As RabbitMQ's per-user connection limit: 530 NOT_ALLOWED.
+                            fail(
+                                AmqpException.connection(
+                                    AmqpException.NOT_ALLOWED, over.getMessage()),
+                                0,
+                                m);
+                            return;
+                          }
+                          access = a;
                           user = login;
                           send(
                               0,
@@ -1555,6 +1574,26 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ publishing
 
+  /**
+   * Past the principal's publish quota the publish is taken and reading pauses for {@code ms}
+   * (issue 18): TCP back-pressure, as RabbitMQ's flow control does.
+   */
+  private void quotaPause(long ms) {
+    if (ms <= 0 || quotaPaused) {
+      return;
+    }
+    quotaPaused = true;
+    ctx.channel().config().setAutoRead(false);
+    ctx.executor()
+        .schedule(
+            () -> {
+              quotaPaused = false;
+              drain();
+            },
+            ms,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   private void published(Chan c) {
     AmqpMethod m = c.publish;
     ContentHeader h = c.header;
@@ -1623,6 +1662,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           m);
       return;
     }
+    quotaPause(access.quota().publish(1, body.length));
     Message message;
     try {
       message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());

@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       UserCommand.class,
       AclCommand.class,
+      QuotaCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = ExitCodes.HEADING,

@@ -186,4 +186,46 @@ class SecurityCliTest {
       assertThat(r.code()).as(r.err()).isZero();
     }
   }
+
+  @Test
+  void quotasAreManagedOfflineAndARunningServerHoldsConnectionsToThem() throws Exception {
+    Path data = dir.resolve("quotas");
+    String d = data.toString();
+    try (SwitchboardServer server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                d,
+                "security.reload-check-ms",
+                "100",
+                "auth.failure-delay-ms",
+                "10"))) {
+      server.security().addUser("alice", "a-pw", "test");
+      Result set = run(Map.of(), "", "quota", "set", "user:alice", "connections=1", "--data", d);
+      assertThat(set.code()).as(set.err()).isZero();
+      assertThat(set.out()).isEqualTo("set quota user:alice connections=1\n");
+      assertThat(run(Map.of(), "", "quota", "ls", "--data", d).out())
+          .isEqualTo("user:alice connections=1\n");
+      Result bad = run(Map.of(), "", "quota", "set", "user:alice", "conections=1", "--data", d);
+      assertThat(bad.code()).isEqualTo(ExitCodes.REFUSED);
+      assertThat(bad.err()).contains("unknown quota \"conections\"");
+      // the running server reads the file within security.reload-check-ms
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  server
+                          .security()
+                          .quotas()
+                          .meter(io.switchboard.spi.security.Principal.user("alice"))
+                          .limits()
+                          .connections()
+                      == 1);
+      assertThat(run(Map.of(), "", "quota", "rm", "user:alice", "--data", d).code()).isZero();
+      assertThat(run(Map.of(), "", "quota", "ls", "--data", d).out()).isEmpty();
+      Result none = run(Map.of(), "", "quota", "rm", "user:alice", "--data", d);
+      assertThat(none.code()).isEqualTo(ExitCodes.REFUSED);
+      assertThat(none.err()).contains("no quota is set for \"user:alice\"");
+    }
+  }
 }

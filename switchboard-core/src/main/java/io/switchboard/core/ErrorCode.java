@@ -31,6 +31,15 @@ public enum ErrorCode {
           + " auth.required=true (and add users or token keys), or start with --insecure to accept"
           + " that"),
   AUTHENTICATION_REQUIRED(25, ErrorCategory.CLIENT, "this server requires authentication: {}"),
+  QUOTA_CONNECTIONS(
+      26, ErrorCategory.RETRIABLE, "{} has {} connections open (its connection quota)"),
+  QUOTA_CONSUMERS(
+      27,
+      ErrorCategory.RETRIABLE,
+      "{} has {} subscriptions and consumers open (its subscription quota)"),
+  QUOTA_RATE(
+      28, ErrorCategory.RETRIABLE, "{} is over its {} quota of {} per second; retry in {} ms"),
+  QUOTA_NOT_FOUND(29, ErrorCategory.CLIENT, "no quota is set for \"{}\""),
 
   NO_RESPONDERS(2000, ErrorCategory.RETRIABLE, "no responders are subscribed to \"{}\""),
   REQUEST_TIMEOUT(2001, ErrorCategory.RETRIABLE, "no reply to \"{}\" within {} ms"),

@@ -8,6 +8,7 @@ import io.switchboard.broker.live.LiveBus;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.QuotaMeter;
 
 /**
  * What each HTTP route is checked on at the decision point (issue 18; docs/security.md). Stateless.
@@ -36,6 +37,7 @@ final class HttpAccess {
    */
   static void check(Access access, HttpMethod method, String template, Exchange x) {
     String m = method.name();
+    checkQuota(access, template, m, x);
     switch (template) {
       case "/healthz",
           "/readyz",
@@ -76,7 +78,9 @@ final class HttpAccess {
       case "/v1/security/users",
           "/v1/security/users/{user}",
           "/v1/security/acls",
-          "/v1/security/acls/{id}" ->
+          "/v1/security/acls/{id}",
+          "/v1/security/quotas",
+          "/v1/security/quotas/{principal}" ->
           access.check(Permission.ADMIN, Permission.SECURITY_TARGET);
       // The schema registry (Confluent's API): reading needs SUBSCRIBE, registering PUBLISH,
       // changing levels and deleting ADMIN, each on the one target $schemas.
@@ -100,6 +104,41 @@ final class HttpAccess {
           // A route added without a row here is refused to everyone but an admin of everything.
           access.check(Permission.ADMIN, ">");
     }
+  }
+
+  /**
+   * The principal's quotas (issue 18): HTTP cannot slow a client down, so while a bucket is in debt
+   * the request is refused with 429 QUOTA_RATE and Retry-After, and an admitted one is charged:
+   * every request to the request rate, a publish to the publish rates. Health checks are free.
+   *
+   * @throws io.switchboard.core.SwitchboardException {@code QUOTA_RATE}
+   */
+  private static void checkQuota(Access access, String template, String method, Exchange x) {
+    if (template.equals("/healthz") || template.equals("/readyz")) {
+      return;
+    }
+    access.checkRate(QuotaMeter.Rate.REQUESTS);
+    boolean publish =
+        method.equals("POST")
+            && (template.equals("/v1/subjects/{subject}")
+                || template.equals("/v1/streams/{stream}/subjects/{subject}"));
+    if (publish) {
+      checkPublishRate(access);
+    }
+    access.quota().request();
+    if (publish) {
+      access.quota().publish(1, x.body().length);
+    }
+  }
+
+  /**
+   * Refuses while the publish buckets are in debt; the caller charges what it then publishes.
+   *
+   * @throws io.switchboard.core.SwitchboardException {@code QUOTA_RATE}
+   */
+  static void checkPublishRate(Access access) {
+    access.checkRate(QuotaMeter.Rate.PUBLISH_MESSAGES);
+    access.checkRate(QuotaMeter.Rate.PUBLISH_BYTES);
   }
 
   /** A publish to a reply inbox is a reply, any other a publish. */

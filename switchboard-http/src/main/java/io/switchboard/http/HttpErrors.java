@@ -61,7 +61,10 @@ public final class HttpErrors {
           TOO_MANY_SUBSCRIPTIONS,
           BINDING_BACKPRESSURE,
           GROUP_BACKPRESSURE,
-          CONSUMER_BACKPRESSURE ->
+          CONSUMER_BACKPRESSURE,
+          QUOTA_RATE,
+          QUOTA_CONNECTIONS,
+          QUOTA_CONSUMERS ->
           429;
       // The server (or a part of it) cannot take work now: 503 with Retry-After.
       case LIVE_BUS_CLOSED,
@@ -86,7 +89,8 @@ public final class HttpErrors {
           SCHEMA_NOT_FOUND,
           SCHEMA_SUBJECT_NOT_SOFT_DELETED,
           SCHEMA_VERSION_NOT_SOFT_DELETED,
-          SCHEMA_COMPATIBILITY_NOT_CONFIGURED ->
+          SCHEMA_COMPATIBILITY_NOT_CONFIGURED,
+          QUOTA_NOT_FOUND ->
           404;
       case STREAM_EXISTS,
           USER_EXISTS,
@@ -166,6 +170,22 @@ public final class HttpErrors {
   static boolean retryAfter(ErrorCode code) {
     int s = status(code);
     return (s == 429 || s == 503) && code.category() == ErrorCategory.RETRIABLE;
+  }
+
+  private static final Pattern QUOTA_RETRY = Pattern.compile("retry in (\\d+) ms$");
+
+  /**
+   * Seconds a 429/503 tells the client to wait: a quota's own wait rounded up, else 1. The quota
+   * states it only in the detail, following the code's template.
+   */
+  static long retryAfterSeconds(SwitchboardException e) {
+    if (e.code() == ErrorCode.QUOTA_RATE) {
+      Matcher m = QUOTA_RETRY.matcher(e.detail());
+      if (m.find()) {
+        return Math.max(1, (Long.parseLong(m.group(1)) + 999) / 1000);
+      }
+    }
+    return 1;
   }
 
   /** The failure inside a future's wrapping, as our exception ({@code INTERNAL} if foreign). */

@@ -39,7 +39,7 @@ record HttpReply(int status, String contentType, byte[] body, Map<String, String
     ObjectNode doc = HttpErrors.problem(e, instance);
     Map<String, String> headers = new LinkedHashMap<>();
     if (HttpErrors.retryAfter(e.code())) {
-      headers.put("Retry-After", "1");
+      headers.put("Retry-After", Long.toString(HttpErrors.retryAfterSeconds(e)));
     }
     return new HttpReply(
         HttpErrors.status(e.code()), HttpErrors.PROBLEM_JSON, AdminJson.write(doc), headers);

@@ -224,9 +224,13 @@ final class MessagingRoutes {
       envelopes.add(MessageJson.envelope(array.get(i), i));
     }
     // All or nothing: a batch with one forbidden subject publishes none of it.
+    long bytes = 0;
     for (MessageJson.Envelope e : envelopes) {
       HttpAccess.checkPublish(x.access(), e.subject());
+      bytes += e.payload().length;
     }
+    HttpAccess.checkPublishRate(x.access());
+    x.access().quota().publish(envelopes.size(), bytes);
     long now = clock.nowMs();
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(envelopes.size());
     for (MessageJson.Envelope e : envelopes) {

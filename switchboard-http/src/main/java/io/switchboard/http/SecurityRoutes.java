@@ -7,6 +7,7 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.security.AclRule;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.QuotaLimits;
 import io.switchboard.spi.security.SecurityAdmin;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -37,7 +38,66 @@ final class SecurityRoutes {
         .add(HttpMethod.DELETE, "/v1/security/users/{user}", this::removeUser)
         .add(HttpMethod.GET, "/v1/security/acls", x -> run(() -> Map.of("rules", rules())))
         .add(HttpMethod.POST, "/v1/security/acls", this::addRule)
-        .add(HttpMethod.DELETE, "/v1/security/acls/{id}", this::removeRule);
+        .add(HttpMethod.DELETE, "/v1/security/acls/{id}", this::removeRule)
+        .add(HttpMethod.GET, "/v1/security/quotas", x -> run(this::quotas))
+        .add(HttpMethod.PUT, "/v1/security/quotas/{principal}", this::setQuota)
+        .add(HttpMethod.DELETE, "/v1/security/quotas/{principal}", this::removeQuota);
+  }
+
+  /** {@code {"quotas": {"user:alice": {"connections": 2, ...}, "default": {...}}}}: set fields. */
+  private Map<String, Object> quotas() {
+    Map<String, Object> all = new LinkedHashMap<>();
+    admin.storedQuotas().forEach((who, q) -> all.put(who, quotaJson(q)));
+    return Map.of("quotas", all);
+  }
+
+  static Map<String, Long> quotaJson(QuotaLimits q) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    q.asMap()
+        .forEach(
+            (k, v) -> {
+              if (v != QuotaLimits.INHERIT) {
+                m.put(k, v);
+              }
+            });
+    return m;
+  }
+
+  /**
+   * {@code {"publish-bytes": n, ...}} (fields left out take the defaults; 0 is unlimited) → 200
+   * with the stored quota. Codes: INVALID_ARGUMENT.
+   */
+  private CompletableFuture<HttpReply> setQuota(Exchange x) {
+    JsonNode body = AdminJson.parse(x.body());
+    if (!body.isObject()) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT, "a quota is an object of limits by name");
+    }
+    Map<String, Long> fields = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : body.properties()) {
+      if (!e.getValue().canConvertToExactIntegral()) {
+        throw SwitchboardException.of(
+            ErrorCode.INVALID_ARGUMENT, "quota \"" + e.getKey() + "\" needs a whole number");
+      }
+      fields.put(e.getKey(), e.getValue().asLong());
+    }
+    QuotaLimits q = QuotaLimits.fromMap(fields);
+    String who = x.param("principal");
+    return blocking(
+        () -> {
+          admin.setQuota(who, q, actor(x));
+          return HttpReply.json(200, Map.of("principal", who, "quota", quotaJson(q)));
+        });
+  }
+
+  /** → 204. Codes: QUOTA_NOT_FOUND. */
+  private CompletableFuture<HttpReply> removeQuota(Exchange x) {
+    String who = x.param("principal");
+    return blocking(
+        () -> {
+          admin.removeQuota(who, actor(x));
+          return HttpReply.noContent();
+        });
   }
 
   /** {@code {"name", "password"}} → 201. Codes: USER_EXISTS, INVALID_ARGUMENT. */

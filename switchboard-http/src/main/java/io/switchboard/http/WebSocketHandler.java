@@ -194,6 +194,12 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       service.wsConnections().decrementAndGet();
       throw SwitchboardException.of(ErrorCode.TOO_MANY_CONNECTIONS, max);
     }
+    try {
+      access.openConnection(); // the principal's connection quota: a refused upgrade is a 429
+    } catch (SwitchboardException e) {
+      service.wsConnections().decrementAndGet();
+      throw e;
+    }
     counted = true;
   }
 
@@ -201,6 +207,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     if (counted) {
       counted = false;
       service.wsConnections().decrementAndGet();
+      access.closeConnection(); // and its subscriptions' places in the quota
     }
   }
 
@@ -220,6 +227,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
                 service.settings().wsMaxPendingBytes(),
                 LINGER_MS),
             FRAMING);
+    session.meterSubscriptions(access);
   }
 
   /**
@@ -565,6 +573,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private CompletableFuture<ObjectNode> publish(ObjectNode n) {
     MessageJson.Envelope e = MessageJson.envelope(n, "the publish", PUBLISH);
     HttpAccess.checkPublish(access, e.subject());
+    // Past the principal's publish quota the publish is taken and reading pauses (issue 18).
+    session.pauseReadingFor(access.quota().publish(1, e.payload().length));
     // Completes on this loop, so the answer's JSON is built here, not on the partition's runner.
     return service
         .broker()
@@ -584,6 +594,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   private CompletableFuture<ObjectNode> request(ObjectNode n) {
     MessageJson.Envelope e = MessageJson.envelope(n, "the request", REQUEST);
     access.check(io.switchboard.spi.security.Permission.REQUEST, e.subject());
+    session.pauseReadingFor(access.quota().request());
     long wait = whole(n, "timeoutMs", timeoutMs, 1, MessagingRoutes.MAX_REQUEST_TIMEOUT_MS);
     // The responder's thread completes the request: the answer is built back on this loop.
     return session

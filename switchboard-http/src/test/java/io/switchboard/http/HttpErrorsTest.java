@@ -97,6 +97,10 @@ class HttpErrorsTest {
       USER_NOT_FOUND, 404
       USER_EXISTS, 409
       ACL_RULE_NOT_FOUND, 404
+      QUOTA_CONNECTIONS, 429
+      QUOTA_CONSUMERS, 429
+      QUOTA_RATE, 429
+      QUOTA_NOT_FOUND, 404
       INSECURE_BIND, 400
       HTTP_ORIGIN_NOT_ALLOWED, 403
       HTTP_VERSION_NOT_SUPPORTED, 505
@@ -176,6 +180,17 @@ class HttpErrorsTest {
     Set<String> codes =
         EnumSet.allOf(ErrorCode.class).stream().map(Enum::name).collect(Collectors.toSet());
     assertThat(rows).isEqualTo(codes);
+  }
+
+  @Test
+  void aRateQuotasRetryAfterIsItsOwnWaitRoundedUpToSeconds() {
+    assertThat(
+            HttpReply.problem(
+                    SwitchboardException.of(
+                        ErrorCode.QUOTA_RATE, "user:alice", "requests", 2, 1_500),
+                    null)
+                .headers())
+        .containsEntry("Retry-After", "2");
   }
 
   @Test

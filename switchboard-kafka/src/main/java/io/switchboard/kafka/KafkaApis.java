@@ -401,7 +401,19 @@ final class KafkaApis {
           }
           io.switchboard.spi.security.Principal p = who.getNow(null);
           if (p != null) {
-            session.access = session.security.access(p);
+            io.switchboard.spi.security.Access a = session.security.access(p);
+            try {
+              a.openConnection(); // the principal's connection quota
+            } catch (SwitchboardException over) {
+              session.failed = true; // answered, then closed
+              return (ApiMessage)
+                  out.setErrorCode(Errors.SASL_AUTHENTICATION_FAILED.code())
+                      .setErrorMessage(over.getMessage());
+            }
+            if (session.access != null) {
+              session.access.closeConnection(); // anonymous until now (auth.required off)
+            }
+            session.access = a;
             session.scram = null;
           }
           return (ApiMessage) out.setErrorCode(Errors.NONE.code()).setAuthBytes(serverMessage);

@@ -45,6 +45,9 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private boolean closing;
 
+  /** Reading is muted for a quota's throttle time (as Kafka's broker mutes after a response). */
+  private boolean throttled;
+
   KafkaConnection(
       KafkaApis apis, KafkaSettings settings, ProtocolMeters meters, KafkaSession session) {
     this.apis = apis;
@@ -64,6 +67,13 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     this.ctx = ctx;
     meters.opened();
+    if (session.authenticated() && !session.openConnection()) {
+      // Anonymous over the anonymous principal's connection quota: closed, as Kafka's connection
+      // quotas do.
+      closing = true;
+      ctx.close();
+      return;
+    }
     super.channelActive(ctx);
   }
 
@@ -71,6 +81,9 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     meters.closed();
     pending.clear();
+    if (session.access != null) {
+      session.access.closeConnection();
+    }
     super.channelInactive(ctx);
   }
 
@@ -136,12 +149,93 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     CompletableFuture<ApiMessage> answer;
     try {
       answer = apis.handle(ctx, session, header, request, version);
+      answer = metered(request, answer);
     } catch (RuntimeException e) {
       LOG.warn("kafka: {} v{} failed", key, version, e);
       fail(key + " failed: " + e);
       return;
     }
     reply(new Pending(correlationId, type.responseHeaderVersion(version), version, answer));
+  }
+
+  /**
+   * The principal's quotas (issue 18), the Kafka way: a produce is charged to the publish rates and
+   * a fetch's records to the consume rate; past them the answer carries {@code throttle_time_ms}
+   * (the client backs off, KIP-219) and this connection stops reading for that time. Never an
+   * error.
+   */
+  private CompletableFuture<ApiMessage> metered(
+      ApiMessage request, CompletableFuture<ApiMessage> answer) {
+    if (answer == null || session.access == null) {
+      return answer;
+    }
+    if (request instanceof org.apache.kafka.common.message.ProduceRequestData produce) {
+      int messages = 0;
+      long bytes = 0;
+      for (var t : produce.topicData()) {
+        for (var p : t.partitionData()) {
+          if (p.records()
+              instanceof org.apache.kafka.common.record.internal.MemoryRecords records) {
+            bytes += records.sizeInBytes();
+            for (var b : records.batches()) {
+              Integer n = b.countOrNull();
+              messages += n == null ? 1 : n;
+            }
+          }
+        }
+      }
+      int pause = (int) session.access.quota().publish(messages, bytes);
+      if (pause > 0) {
+        throttle(pause);
+        return answer.thenApply(
+            r ->
+                r instanceof org.apache.kafka.common.message.ProduceResponseData pr
+                    ? pr.setThrottleTimeMs(pause)
+                    : r);
+      }
+      return answer;
+    }
+    if (request instanceof org.apache.kafka.common.message.FetchRequestData) {
+      return answer.thenApply(
+          r -> {
+            if (r instanceof org.apache.kafka.common.message.FetchResponseData fr) {
+              long bytes = 0;
+              for (var t : fr.responses()) {
+                for (var p : t.partitions()) {
+                  if (p.records() != null) {
+                    bytes += p.records().sizeInBytes();
+                  }
+                }
+              }
+              int pause = (int) session.access.quota().consume(bytes);
+              if (pause > 0) {
+                ctx.executor().execute(() -> throttle(pause));
+                fr.setThrottleTimeMs(pause);
+              }
+            }
+            return r;
+          });
+    }
+    return answer;
+  }
+
+  /** Stops reading for {@code ms} (a pause already running is not extended). On the loop. */
+  private void throttle(long ms) {
+    if (throttled || closing) {
+      return;
+    }
+    throttled = true;
+    ctx.channel().config().setAutoRead(false);
+    ctx.executor()
+        .schedule(
+            () -> {
+              throttled = false;
+              if (!closing && pending.size() < settings.maxInFlight()) {
+                ctx.channel().config().setAutoRead(true);
+              }
+            },
+            ms,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void reply(Pending p) {
@@ -200,7 +294,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     }
     if (pending.isEmpty() && closing) {
       ctx.close();
-    } else if (pending.size() < settings.maxInFlight() && !closing) {
+    } else if (pending.size() < settings.maxInFlight() && !closing && !throttled) {
       ctx.channel().config().setAutoRead(true);
     }
   }

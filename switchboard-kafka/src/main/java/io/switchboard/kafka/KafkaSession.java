@@ -44,6 +44,16 @@ final class KafkaSession {
     return access != null;
   }
 
+  /** Counts this connection against its principal's connection quota; false when over it. */
+  boolean openConnection() {
+    try {
+      access.openConnection();
+      return true;
+    } catch (io.switchboard.core.SwitchboardException over) {
+      return false;
+    }
+  }
+
   /**
    * The frame decoder of a connection: Kafka's size prefix, with the request limit, and a much
    * lower one until the connection has authenticated, checked before anything is buffered.

@@ -341,6 +341,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       s.subs().forEach(LiveSubscription::close);
     }
     subscriptions.clear();
+    if (access != null) {
+      access.closeConnection(); // and its subscriptions' places in the quota
+    }
     if (connected && sessions != null && sessions.available()) {
       sessions.disconnected(clientId, persistent ? sessionExpiryMs : 0, this, releasing());
     }
@@ -546,7 +549,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                     : notAuthorized(version5));
             return;
           }
-          access = security.access(principal);
+          Access a = security.access(principal);
+          try {
+            a.openConnection(); // the principal's connection quota
+          } catch (SwitchboardException over) {
+            releaseHeldDuringAuth();
+            refuse(
+                version5
+                    ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED
+                    : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+            return;
+          }
+          access = a;
           if (c.variableHeader().isWillFlag() && !willAllowed(c.payload().willTopic())) {
             releaseHeldDuringAuth();
             refuse(notAuthorized(version5));
@@ -825,6 +839,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         }
       }
       currentSubscriptionId = 0;
+      access.holdConsumers(subscriptions.size()); // a resumed session's count as the principal's
     }
     if (persistent) {
       var released = new java.util.concurrent.CompletableFuture<Void>();
@@ -911,6 +926,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     }
     // The broker validates the subject (a topic too deep or too long for one) as it publishes.
     Message message = toMessage(topic, ByteBufUtil.getBytes(p.payload()), qos, props);
+    // Past the principal's publish quota the message is taken and reading pauses (issue 18).
+    session.pauseReadingFor(access.quota().publish(1, message.payload().length));
     if (!access.allows(
         message.subject().startsWith(io.switchboard.broker.live.LiveBus.INBOX_PREFIX)
             ? Permission.REPLY
@@ -1123,6 +1140,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         stored.add(null);
       }
       reasons.add(granted);
+      access.holdConsumers(subscriptions.size()); // the next filter is checked against it
       var handling = t.option().retainHandling();
       boolean sendRetained =
           granted <= 2
@@ -1167,6 +1185,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
                   retainedToSend.removeIf(r -> r.getKey().equals(filter));
                 }
               }
+              access.holdConsumers(subscriptions.size());
               subscribed(packetId, reasons, retainedToSend);
               sessionStepDone();
             });
@@ -1285,6 +1304,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     if (subscriptions.size() >= settings.maxSubscriptions()) {
       return v5 ? 0x97 : MqttQoS.FAILURE.value(); // quota exceeded
     }
+    if (old == null && access.consumerQuotaFull()) {
+      return v5 ? 0x97 : MqttQoS.FAILURE.value(); // the principal's subscription quota
+    }
     MqttQoS granted = requested == MqttQoS.FAILURE ? MqttQoS.AT_MOST_ONCE : requested;
     var sub =
         new MqttSessions.Sub(
@@ -1331,6 +1353,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       stored.add(persistent ? sessions.unsubscribe(clientId, filter, ctx.executor()) : null);
       reasons.add(s != null ? (short) 0x00 : (short) 0x11); // 0x11: no subscription existed
     }
+    access.holdConsumers(subscriptions.size());
     if (!persistent) {
       unsubscribed(packetId, reasons);
       return;
@@ -1562,7 +1585,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             .properties(props)
             .payload(Unpooled.wrappedBuffer(m.payload()))
             .build();
-    delivery.delivered(m.payload().length);
+    delivered(m.payload().length);
     // Live deliveries come in batches; the sink flushes at the end of each (onBatchEnd).
     ctx.write(out, ctx.voidPromise());
   }
@@ -1808,8 +1831,18 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
             new io.netty.handler.codec.mqtt.MqttPublishVariableHeader(
                 aliased(topic, props), packetId, props),
             Unpooled.wrappedBuffer(m.payload()));
-    delivery.delivered(m.payload().length);
+    delivered(m.payload().length);
     ctx.writeAndFlush(out, ctx.voidPromise());
+  }
+
+  /**
+   * A message went out: counted and charged to the principal's consume quota; past it reading
+   * pauses, so acknowledgements wait and the in-flight window (receive maximum) holds further QoS 1
+   * and 2 deliveries back.
+   */
+  private void delivered(int payloadBytes) {
+    delivery.delivered(payloadBytes);
+    session.pauseReadingFor(access.quota().consume(payloadBytes));
   }
 
   private void pubrec(MqttMessage m) {

@@ -214,6 +214,9 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     // Every subscription stops (a push's close never blocks); then the connection's member leaves
     // its consumers, which gives back at once what it held. Both only post to the consumers.
     session.closed();
+    if (access != null) {
+      access.closeConnection();
+    }
     for (List<String> sc : connectionMemberOf) {
       broker.leave(sc.get(0), sc.get(1), connectionMember);
     }
@@ -324,7 +327,15 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 fatal(x.code(), x.getMessage());
                 return;
               }
-              access = security.access(principal);
+              Access a = security.access(principal);
+              try {
+                a.openConnection(); // the principal's connection quota
+              } catch (SwitchboardException x) {
+                fatal(x.code(), x.getMessage());
+                return;
+              }
+              access = a;
+              session.meterSubscriptions(a);
               welcome(h, version);
               session.resumeReading();
             });
@@ -409,6 +420,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void publish(Publish p) {
     checkPublish(p.subject());
+    // Past the principal's publish quota the publish is taken and reading pauses (issue 18).
+    session.pauseReadingFor(access.quota().publish(1, p.payload().length));
     session.started();
     traced(toMessage(p), options(p))
         .whenComplete(
@@ -428,6 +441,11 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private void publishBatch(PublishBatch batch) {
     session.started();
     List<CompletableFuture<PublishAck>> futures = new ArrayList<>(batch.publishes().size());
+    long bytes = 0;
+    for (Publish p : batch.publishes()) {
+      bytes += p.payload().length;
+    }
+    session.pauseReadingFor(access.quota().publish(batch.publishes().size(), bytes));
     for (Publish p : batch.publishes()) {
       try {
         checkPublish(p.subject());
@@ -458,6 +476,15 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                 write(new PubAckBatch(acks));
               }
             });
+  }
+
+  /**
+   * A message went out: counted, and charged to the principal's consume quota; past it reading
+   * pauses, so credits and fetches wait (live subscriptions keep the slow-reader policy).
+   */
+  private void delivered(int payloadBytes) {
+    delivery.delivered(payloadBytes);
+    session.pauseReadingFor(access.quota().consume(payloadBytes));
   }
 
   /** A publish to a reply inbox is a reply ({@link Permission#REPLY}), any other a publish. */
@@ -529,7 +556,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                         remaining.get() > 0
                             && (!filter || access.allows(Permission.SUBSCRIBE, m.subject())),
                     live -> {
-                      delivery.delivered(live.payload().length);
+                      delivered(live.payload().length);
                       Message m = tracing.deliver(PROTOCOL, live, null);
                       session.write(
                           new LiveMessage(
@@ -572,6 +599,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void request(Request r) {
     access.check(Permission.REQUEST, r.subject());
+    session.pauseReadingFor(access.quota().request());
     Message m = new Message(r.subject(), null, r.headers(), r.payload(), 0, null);
     Duration timeout = Duration.ofMillis(Math.max(1, r.timeoutMs()));
     Tracing.Op span = tracing.request(PROTOCOL, m);
@@ -611,7 +639,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
               if (e != null) {
                 fail(f.requestId(), e);
               } else {
-                list.forEach(d -> delivery.delivered(d.message().payload().length));
+                list.forEach(d -> delivered(d.message().payload().length));
                 write(
                     new Deliveries(
                         f.requestId(), list.stream().map(d -> entry(d, f.consumer())).toList()));
@@ -665,7 +693,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
             return; // revoked since CONSUME: not delivered, redelivered later
           }
           for (Delivery d : batch) {
-            delivery.delivered(d.message().payload().length);
+            delivered(d.message().payload().length);
             session.write(new DeliveryPush(sid, entry(d, c.consumer())), false);
           }
           session.flush();

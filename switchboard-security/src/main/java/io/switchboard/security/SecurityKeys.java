@@ -141,6 +141,47 @@ public final class SecurityKeys {
               + " applies.",
           ConfigKey.longIn(100, 3_600_000));
 
+  public static final ConfigKey<Long> QUOTA_PUBLISH_BYTES =
+      quota(
+          "quota.publish-bytes",
+          "Payload bytes each principal may publish per second, over all its connections (0:"
+              + " unlimited). Past it the client is slowed (reads paused, Kafka throttle_time_ms),"
+              + " HTTP answers 429.");
+
+  public static final ConfigKey<Long> QUOTA_PUBLISH_MESSAGES =
+      quota(
+          "quota.publish-messages",
+          "Messages each principal may publish per second (0: unlimited); slowed as"
+              + " quota.publish-bytes.");
+
+  public static final ConfigKey<Long> QUOTA_CONSUME_BYTES =
+      quota(
+          "quota.consume-bytes",
+          "Payload bytes each principal may receive per second from consumers, subscriptions and"
+              + " reads (0: unlimited); past it deliveries wait (credits withheld, reads paused).");
+
+  public static final ConfigKey<Long> QUOTA_REQUESTS =
+      quota(
+          "quota.requests",
+          "Requests (request/reply, and every HTTP request) each principal may make per second"
+              + " (0: unlimited).");
+
+  public static final ConfigKey<Long> QUOTA_CONNECTIONS =
+      quota(
+          "quota.connections",
+          "Connections each principal may hold open at once (0: unlimited); one more is refused"
+              + " with QUOTA_CONNECTIONS.");
+
+  public static final ConfigKey<Long> QUOTA_CONSUMERS =
+      quota(
+          "quota.consumers",
+          "Subscriptions and consumers each principal may hold open at once over all its"
+              + " connections (0: unlimited); one more is refused with QUOTA_CONSUMERS.");
+
+  private static ConfigKey<Long> quota(String name, String doc) {
+    return new ConfigKey<>(name, "0", doc, ConfigKey.longIn(0, Long.MAX_VALUE));
+  }
+
   /** Every key, in documentation order. */
   public static final List<ConfigKey<?>> ALL =
       List.of(
@@ -159,5 +200,11 @@ public final class SecurityKeys {
           TLS_CLIENT_AUTH,
           TLS_PROVIDER,
           TLS_HANDSHAKE_TIMEOUT_MS,
-          RELOAD_CHECK_MS);
+          RELOAD_CHECK_MS,
+          QUOTA_PUBLISH_BYTES,
+          QUOTA_PUBLISH_MESSAGES,
+          QUOTA_CONSUME_BYTES,
+          QUOTA_REQUESTS,
+          QUOTA_CONNECTIONS,
+          QUOTA_CONSUMERS);
 }

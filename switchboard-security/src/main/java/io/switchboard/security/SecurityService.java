@@ -10,6 +10,8 @@ import io.switchboard.spi.security.Authorizer;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.QuotaLimits;
+import io.switchboard.spi.security.Quotas;
 import io.switchboard.spi.security.Security;
 import io.switchboard.spi.security.SecurityAdmin;
 import io.switchboard.spi.security.TlsContexts;
@@ -18,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -48,6 +51,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
 
   private final CredentialStore credentials;
   private final RuleStore rules;
+  private final QuotaStore quotaStore;
+  private final QuotaEngine quotas;
   private final boolean authRequired;
   private final boolean defaultAllow;
   private final AtomicLong version = new AtomicLong(1);
@@ -60,6 +65,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
   private SecurityService(
       CredentialStore credentials,
       RuleStore rules,
+      QuotaStore quotaStore,
+      QuotaEngine quotas,
       boolean authRequired,
       boolean defaultAllow,
       Logins logins,
@@ -68,6 +75,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
       Optional<TlsContexts> tls) {
     this.credentials = credentials;
     this.rules = rules;
+    this.quotaStore = quotaStore;
+    this.quotas = quotas;
     this.authRequired = authRequired;
     this.defaultAllow = defaultAllow;
     this.logins = logins;
@@ -75,6 +84,7 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
     this.background = background;
     this.tls = tls;
     this.ruleSet = new RuleSet(rules.rules(), defaultAllow);
+    quotas.update(quotaStore.quotas());
   }
 
   /**
@@ -88,6 +98,7 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
     SecureRandom random = new SecureRandom();
     CredentialStore credentials = new CredentialStore(dir, random);
     RuleStore rules = new RuleStore(dir);
+    QuotaStore quotaStore = new QuotaStore(dir);
     ThreadPoolExecutor hashing =
         new ThreadPoolExecutor(
             2,
@@ -121,6 +132,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
           new SecurityService(
               credentials,
               rules,
+              quotaStore,
+              new QuotaEngine(clock, quotaSettings(config)),
               config.get(SecurityKeys.AUTH_REQUIRED),
               config.get(SecurityKeys.ACL_DEFAULT).equals("allow"),
               logins,
@@ -148,6 +161,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
     return new SecurityService(
         new CredentialStore(dir, random),
         new RuleStore(dir),
+        new QuotaStore(dir),
+        new QuotaEngine(Clock.SYSTEM, QuotaLimits.UNLIMITED),
         false,
         true,
         null,
@@ -156,8 +171,29 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
         Optional.empty());
   }
 
+  /** The {@code quota.*} settings: every principal's limits unless a stored quota says more. */
+  static QuotaLimits quotaSettings(ServerConfig config) {
+    return new QuotaLimits(
+        config.get(SecurityKeys.QUOTA_PUBLISH_BYTES),
+        config.get(SecurityKeys.QUOTA_PUBLISH_MESSAGES),
+        config.get(SecurityKeys.QUOTA_CONSUME_BYTES),
+        config.get(SecurityKeys.QUOTA_REQUESTS),
+        config.get(SecurityKeys.QUOTA_CONNECTIONS),
+        config.get(SecurityKeys.QUOTA_CONSUMERS));
+  }
+
+  /** Registers the quota meters (throttles and refusals) in {@code registry}. */
+  public void bindMeters(io.micrometer.core.instrument.MeterRegistry registry) {
+    quotas.bindMeters(registry);
+  }
+
   private void reload(JwtFiles jwt, Optional<TlsContexts> tls) {
+    quotas.sweep();
     try {
+      if (quotaStore.reloadIfChanged()) {
+        quotas.update(quotaStore.quotas());
+        LOG.info("SB-SEC-1003 quotas changed on disk; re-read");
+      }
       boolean changed = credentials.reloadIfChanged();
       if (rules.reloadIfChanged()) {
         ruleSet = new RuleSet(rules.rules(), defaultAllow);
@@ -189,6 +225,11 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
   @Override
   public Authorizer authorizer() {
     return this;
+  }
+
+  @Override
+  public Quotas quotas() {
+    return quotas;
   }
 
   @Override
@@ -263,6 +304,25 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
     io(() -> rules.remove(id));
     ruleSet = new RuleSet(rules.rules(), defaultAllow);
     changed(actor, "acl rm " + Logins.printable(id));
+  }
+
+  @Override
+  public Map<String, QuotaLimits> storedQuotas() {
+    return quotaStore.quotas();
+  }
+
+  @Override
+  public void setQuota(String principal, QuotaLimits limits, String actor) {
+    io(() -> quotaStore.put(principal, limits));
+    quotas.update(quotaStore.quotas());
+    changed(actor, "quota set " + Logins.printable(principal) + " " + limits.asMap());
+  }
+
+  @Override
+  public void removeQuota(String principal, String actor) {
+    io(() -> quotaStore.remove(principal));
+    quotas.update(quotaStore.quotas());
+    changed(actor, "quota rm " + Logins.printable(principal));
   }
 
   static String describe(AclRule r) {

@@ -220,6 +220,7 @@ public final class SwitchboardServer implements AutoCloseable {
     for (FrontEnd f : frontEnds) {
       f.meterRegistry(config).ifPresent(meters::add);
     }
+    security.bindMeters(meters);
     ServerContext context =
         new ServerContext(
             broker,

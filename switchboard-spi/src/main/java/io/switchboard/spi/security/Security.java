@@ -28,9 +28,18 @@ public interface Security {
   /** The server's TLS material, when {@code tls.cert} is set. */
   Optional<TlsContexts> tls();
 
-  /** A new per-connection {@link Access} for {@code principal}. */
+  /** The quota engine: one shared meter per principal. */
+  default Quotas quotas() {
+    return Quotas.NONE;
+  }
+
+  /**
+   * A new per-connection {@link Access} for {@code principal}, metered against its quota. The front
+   * end calls {@link Access#openConnection()} once it accepts the connection and {@link
+   * Access#closeConnection()} when it ends.
+   */
   default Access access(Principal principal) {
-    return new Access(authorizer(), principal);
+    return new Access(authorizer(), principal, quotas().meter(principal));
   }
 
   /**

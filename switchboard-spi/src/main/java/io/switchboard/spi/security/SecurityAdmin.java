@@ -49,4 +49,30 @@ public interface SecurityAdmin {
    * @throws io.switchboard.core.SwitchboardException {@code ACL_RULE_NOT_FOUND}
    */
   void removeRule(String id, String actor);
+
+  /** Stored quotas by principal id ({@code default} is the one for everyone without their own). */
+  default java.util.Map<String, QuotaLimits> storedQuotas() {
+    return java.util.Map.of();
+  }
+
+  /**
+   * Sets the quota of {@code principal} (a principal id, or {@code default} for everyone without
+   * one); its {@link QuotaLimits#INHERIT} fields take the {@code quota.*} settings. Open
+   * connections are held to it at once.
+   */
+  default void setQuota(String principal, QuotaLimits limits, String actor) {
+    throw io.switchboard.core.SwitchboardException.of(
+        io.switchboard.core.ErrorCode.INVALID_ARGUMENT,
+        "this server runs without a security store");
+  }
+
+  /**
+   * Removes the quota of {@code principal}.
+   *
+   * @throws io.switchboard.core.SwitchboardException {@code QUOTA_NOT_FOUND}
+   */
+  default void removeQuota(String principal, String actor) {
+    throw io.switchboard.core.SwitchboardException.of(
+        io.switchboard.core.ErrorCode.QUOTA_NOT_FOUND, principal);
+  }
 }

@@ -79,6 +79,13 @@ public final class ConnectionSession<K> {
 
   private int inFlight;
   private int readHolds;
+
+  /** The connection's access, once it authenticated: subscriptions count against its quota. */
+  private io.switchboard.spi.security.Access access;
+
+  /** Whether reading is stopped for a quota's pause. */
+  private boolean quotaPaused;
+
   private boolean pausedForInFlight;
   private boolean closing;
   private long droppedTotal;
@@ -203,6 +210,40 @@ public final class ConnectionSession<K> {
     updateAutoRead();
   }
 
+  /**
+   * A quota asked this connection to wait: stops reading for {@code pauseMs} milliseconds (a pause
+   * already running is not extended; the next charge after it asks again). 0 does nothing.
+   */
+  public void pauseReadingFor(long pauseMs) {
+    if (pauseMs <= 0 || quotaPaused || closing()) {
+      return;
+    }
+    quotaPaused = true;
+    holdReading();
+    ctx.executor()
+        .schedule(
+            () -> {
+              quotaPaused = false;
+              resumeReading();
+            },
+            pauseMs,
+            TimeUnit.MILLISECONDS);
+  }
+
+  /** Whether reading is paused for a quota now. */
+  public boolean pausedForQuota() {
+    return quotaPaused;
+  }
+
+  /**
+   * Counts this connection's subscriptions (live and push) against {@code access}'s quota of
+   * subscriptions and consumers from now on: {@link #admit} refuses past it ({@code
+   * QUOTA_CONSUMERS}), and each one removed or closed gives its place back.
+   */
+  public void meterSubscriptions(io.switchboard.spi.security.Access access) {
+    this.access = access;
+  }
+
   private void updateAutoRead() {
     boolean read = readHolds == 0 && !pausedForInFlight;
     if (ctx.channel().config().isAutoRead() != read) {
@@ -223,6 +264,12 @@ public final class ConnectionSession<K> {
     if (subscriptions.size() >= limits.maxSubscriptions()) {
       throw SwitchboardException.of(ErrorCode.TOO_MANY_SUBSCRIPTIONS, limits.maxSubscriptions());
     }
+    if (access != null) {
+      long max = access.quota().limits().consumers();
+      if (max > 0 && access.quota().consumers() >= max) {
+        access.openConsumer(); // throws QUOTA_CONSUMERS, and counts the refusal
+      }
+    }
   }
 
   /**
@@ -236,7 +283,9 @@ public final class ConnectionSession<K> {
       feed.close();
       return;
     }
-    subscriptions.put(id, new Entry(id, feed));
+    Entry entry = new Entry(id, feed);
+    subscriptions.put(id, entry);
+    entry.counted = opened();
   }
 
   /** The subscription under {@code id}, or null. */
@@ -263,8 +312,31 @@ public final class ConnectionSession<K> {
     if (e.feed instanceof SessionPush push) {
       pushByConsumer.remove(push.key(), push);
     }
+    closedOne(e);
     e.feed.close();
     return e.feed;
+  }
+
+  private boolean opened() {
+    if (access == null) {
+      return false;
+    }
+    try {
+      access.openConsumer();
+      return true;
+    } catch (SwitchboardException overBy) {
+      // Admitted while under the quota, but another connection of the principal took the last
+      // place meanwhile: this one is kept uncounted (refusing after the broker accepted it would
+      // leak it).
+      return false;
+    }
+  }
+
+  private void closedOne(Entry e) {
+    if (e.counted) {
+      e.counted = false;
+      access.closeConsumer();
+    }
   }
 
   /** Closes every subscription (the connection ends). */
@@ -273,6 +345,7 @@ public final class ConnectionSession<K> {
     subscriptions.clear();
     pushByConsumer.clear();
     for (Entry e : all) {
+      closedOne(e);
       e.feed.close();
     }
   }
@@ -513,6 +586,7 @@ public final class ConnectionSession<K> {
     long told;
     long busDropped;
     boolean checkScheduled;
+    boolean counted;
 
     Entry(K id, Feed feed) {
       this.id = id;

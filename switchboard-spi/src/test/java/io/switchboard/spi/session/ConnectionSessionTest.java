@@ -191,6 +191,28 @@ class ConnectionSessionTest {
   }
 
   @Test
+  void aQuotaPauseStopsReadingForItsTimeIsNotExtendedAndKeepsAProtocolsHold() {
+    ConnectionSession<Integer> s = open(limits());
+    s.pauseReadingFor(0);
+    assertThat(ch.config().isAutoRead()).isTrue();
+    s.pauseReadingFor(100);
+    assertThat(ch.config().isAutoRead()).isFalse();
+    assertThat(s.pausedForQuota()).isTrue();
+    s.pauseReadingFor(5_000); // a pause running is not extended
+    ch.advanceTimeBy(100, TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(ch.config().isAutoRead()).isTrue();
+    assertThat(s.pausedForQuota()).isFalse();
+    s.holdReading();
+    s.pauseReadingFor(50);
+    ch.advanceTimeBy(50, TimeUnit.MILLISECONDS);
+    ch.runScheduledPendingTasks();
+    assertThat(ch.config().isAutoRead()).as("the protocol's hold outlasts the pause").isFalse();
+    s.resumeReading();
+    assertThat(ch.config().isAutoRead()).isTrue();
+  }
+
+  @Test
   void completionsFromOtherThreadsAreHandedOverOnTheLoop() throws Exception {
     ConnectionSession<Integer> s = open(limits());
     Thread loop = Thread.currentThread(); // an EmbeddedChannel's loop is its caller
