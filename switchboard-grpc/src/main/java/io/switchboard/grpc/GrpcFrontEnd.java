@@ -1,0 +1,204 @@
+package io.switchboard.grpc;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.switchboard.core.Clock;
+import io.switchboard.spi.FrontEnd;
+import io.switchboard.spi.ServerContext;
+import io.switchboard.spi.config.CommonKeys;
+import io.switchboard.spi.config.ConfigKey;
+import io.switchboard.spi.config.ServerConfig;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gRPC listener (docs/grpc.md): grpc-java's Netty server on the server's own event loops, with
+ * the {@code switchboard.v1} services, {@code grpc.health.v1.Health} and server reflection v1 and
+ * v1alpha. Handlers run on the connection's event loop and never block: every broker call is
+ * asynchronous, and the calls that may block go through {@code Broker.offload}. Started and closed
+ * by the server's thread.
+ */
+public final class GrpcFrontEnd implements FrontEnd {
+  public static final ConfigKey<Integer> PORT =
+      new ConfigKey<>(
+          "grpc.port",
+          "7410",
+          "Port of the gRPC listener (HTTP/2); 0 picks a free port, -1 turns it off.",
+          ConfigKey.intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> MAX_MESSAGE_BYTES =
+      new ConfigKey<>(
+          "grpc.max-message-bytes",
+          String.valueOf(GrpcSettings.DEFAULTS.maxMessageBytes()),
+          "Largest gRPC request message; a larger one fails its call with RESOURCE_EXHAUSTED"
+              + " before it is buffered.",
+          ConfigKey.intIn(1024, 64 << 20));
+
+  public static final ConfigKey<Integer> MAX_CONCURRENT_STREAMS =
+      new ConfigKey<>(
+          "grpc.max-concurrent-streams",
+          String.valueOf(GrpcSettings.DEFAULTS.maxConcurrentStreams()),
+          "Calls one gRPC connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).",
+          ConfigKey.intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_IN_FLIGHT =
+      new ConfigKey<>(
+          "grpc.max-in-flight",
+          String.valueOf(GrpcSettings.DEFAULTS.maxInFlight()),
+          "Publishes one PublishStream may have waiting for storage (past it the stream is not"
+              + " read until acks go out), and requests one Serve stream may hold unanswered.",
+          ConfigKey.intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_PENDING =
+      new ConfigKey<>(
+          "grpc.max-pending-messages",
+          String.valueOf(GrpcSettings.DEFAULTS.maxPending()),
+          "Messages a Subscribe stream holds for a client that does not read; past it messages"
+              + " are dropped (live delivery is at most once) and the client is told how many.",
+          ConfigKey.intIn(1, 1_000_000));
+
+  public static final ConfigKey<Integer> MAX_CREDIT =
+      new ConfigKey<>(
+          "grpc.max-credit",
+          String.valueOf(GrpcSettings.DEFAULTS.maxCredit()),
+          "Most unsettled deliveries one Consume stream may ask for.",
+          ConfigKey.intIn(1, 100_000));
+
+  public static final ConfigKey<Long> REQUEST_TIMEOUT_MS =
+      new ConfigKey<>(
+          "grpc.request-timeout-ms",
+          String.valueOf(GrpcSettings.DEFAULTS.requestTimeoutMs()),
+          "How long a Request waits for a reply when neither its deadline nor timeout_ms says.",
+          ConfigKey.longIn(1, 3_600_000));
+
+  public static final ConfigKey<Long> KEEPALIVE_MS =
+      new ConfigKey<>(
+          "grpc.keepalive-ms",
+          "60000",
+          "The server pings a connection idle this long, and closes it when the ping is not"
+              + " answered within 20 s.",
+          ConfigKey.longIn(1000, 86_400_000));
+
+  public static final ConfigKey<Long> PERMIT_KEEPALIVE_MS =
+      new ConfigKey<>(
+          "grpc.permit-keepalive-ms",
+          "10000",
+          "Shortest interval between a client's keep-alive pings; a client pinging more often is"
+              + " sent GOAWAY (ENHANCE_YOUR_CALM).",
+          ConfigKey.longIn(1, 86_400_000));
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GrpcFrontEnd.class);
+
+  private Server server;
+  private HealthStatusManager health;
+
+  @Override
+  public String name() {
+    return "grpc";
+  }
+
+  @Override
+  public List<ConfigKey<?>> configKeys() {
+    return List.of(
+        PORT,
+        MAX_MESSAGE_BYTES,
+        MAX_CONCURRENT_STREAMS,
+        MAX_IN_FLIGHT,
+        MAX_PENDING,
+        MAX_CREDIT,
+        REQUEST_TIMEOUT_MS,
+        KEEPALIVE_MS,
+        PERMIT_KEEPALIVE_MS);
+  }
+
+  @Override
+  public Optional<InetSocketAddress> start(ServerContext context) throws Exception {
+    ServerConfig config = context.config();
+    int port = config.get(PORT);
+    if (port < 0) {
+      return Optional.empty();
+    }
+    GrpcSettings settings =
+        new GrpcSettings(
+            config.get(MAX_MESSAGE_BYTES),
+            config.get(MAX_CONCURRENT_STREAMS),
+            config.get(MAX_IN_FLIGHT),
+            config.get(MAX_PENDING),
+            config.get(MAX_CREDIT),
+            config.get(REQUEST_TIMEOUT_MS));
+    Clock clock = Clock.SYSTEM;
+    GrpcAuth auth = new GrpcAuth(context.security());
+    health = new HealthStatusManager();
+    server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.get(CommonKeys.BIND), port))
+            .bossEventLoopGroup(context.acceptors())
+            .workerEventLoopGroup(context.workers())
+            .channelType(
+                Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            // Handlers run on the connection's event loop; they never block (class comment).
+            .directExecutor()
+            .maxInboundMessageSize(settings.maxMessageBytes())
+            .maxInboundMetadataSize(64 * 1024)
+            .maxConcurrentCallsPerConnection(settings.maxConcurrentStreams())
+            .keepAliveTime(config.get(KEEPALIVE_MS), TimeUnit.MILLISECONDS)
+            .keepAliveTimeout(20, TimeUnit.SECONDS)
+            .permitKeepAliveTime(config.get(PERMIT_KEEPALIVE_MS), TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .addService(
+                ServerInterceptors.intercept(
+                    new PublisherService(context.broker(), clock, settings), auth))
+            .addService(
+                ServerInterceptors.intercept(
+                    new SubscriberService(context.broker(), settings), auth))
+            .addService(
+                ServerInterceptors.intercept(
+                    new RequestsService(context.broker(), clock, settings), auth))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .addService(reflectionV1alpha())
+            .build()
+            .start();
+    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    for (String service :
+        List.of(
+            "switchboard.v1.Publisher", "switchboard.v1.Subscriber", "switchboard.v1.Requests")) {
+      health.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    }
+    InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
+    LOG.info("grpc listening on {}", bound);
+    return Optional.of(bound);
+  }
+
+  /** v1alpha is deprecated in grpc-java, but evans and older grpcurl speak only it. */
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService reflectionV1alpha() {
+    return ProtoReflectionService.newInstance();
+  }
+
+  @Override
+  public void close() {
+    if (health != null) {
+      health.enterTerminalState(); // Watch streams see NOT_SERVING before the connections go
+    }
+    if (server != null) {
+      server.shutdown();
+      try {
+        if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
+          server.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        server.shutdownNow();
+      }
+    }
+  }
+}
