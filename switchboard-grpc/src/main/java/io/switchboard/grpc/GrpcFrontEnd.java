@@ -162,6 +162,10 @@ public final class GrpcFrontEnd implements FrontEnd {
             .addService(
                 ServerInterceptors.intercept(
                     new RequestsService(context.broker(), clock, settings), auth))
+            .addService(ServerInterceptors.intercept(new StreamsService(context.broker()), auth))
+            .addService(
+                ServerInterceptors.intercept(new EventStoreService(context.broker(), clock), auth))
+            .addService(ServerInterceptors.intercept(new AdminService(context.broker()), auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1alpha())
@@ -170,7 +174,12 @@ public final class GrpcFrontEnd implements FrontEnd {
     health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     for (String service :
         List.of(
-            "switchboard.v1.Publisher", "switchboard.v1.Subscriber", "switchboard.v1.Requests")) {
+            "switchboard.v1.Publisher",
+            "switchboard.v1.Subscriber",
+            "switchboard.v1.Requests",
+            "switchboard.v1.Streams",
+            "switchboard.v1.EventStore",
+            "switchboard.v1.Admin")) {
       health.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     }
     InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
