@@ -103,11 +103,7 @@ final class GrpcAuth implements ServerInterceptor {
                   principal,
                   System.nanoTime() + REMEMBER_MS * 1_000_000,
                   security.authorizer().version()));
-          delayed.delegate = start(call, headers, next, principal);
-          delayed.delegate.onReady();
-          if (delayed.halfClosed) {
-            delayed.delegate.onHalfClose();
-          }
+          delayed.started(start(call, headers, next, principal));
         },
         loop);
     return delayed;
@@ -173,25 +169,42 @@ final class GrpcAuth implements ServerInterceptor {
 
   /**
    * The listener of a call whose credential is being verified. Until then the handler has not
-   * started, so it has asked for no message: only cancellation or the end of an empty stream can
-   * arrive, and is remembered.
+   * started and has asked for no message; while it starts it may ask for some, which arrive before
+   * its listener is known: they are kept (no more than it asked for) and handed over in order. All
+   * on the call's event loop.
    */
   private static final class Delayed<Q, R> extends ServerCall.Listener<Q> {
-    ServerCall.Listener<Q> delegate;
+    private ServerCall.Listener<Q> delegate;
+    private final java.util.ArrayDeque<Q> early = new java.util.ArrayDeque<>();
     boolean cancelled;
-    boolean halfClosed;
+    private boolean halfClosed;
+
+    void started(ServerCall.Listener<Q> listener) {
+      delegate = listener;
+      while (!early.isEmpty()) {
+        delegate.onMessage(early.poll());
+      }
+      if (halfClosed) {
+        delegate.onHalfClose();
+      }
+      delegate.onReady();
+    }
 
     @Override
     public void onMessage(Q message) {
-      delegate.onMessage(message);
+      if (delegate == null) {
+        early.add(message);
+      } else {
+        delegate.onMessage(message);
+      }
     }
 
     @Override
     public void onHalfClose() {
-      if (delegate != null) {
-        delegate.onHalfClose();
-      } else {
+      if (delegate == null) {
         halfClosed = true;
+      } else {
+        delegate.onHalfClose();
       }
     }
 
