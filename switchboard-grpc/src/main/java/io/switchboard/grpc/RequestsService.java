@@ -5,6 +5,7 @@ import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.switchboard.broker.Broker;
+import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.live.LiveSink;
 import io.switchboard.broker.live.LiveSubscription;
 import io.switchboard.core.Clock;
@@ -132,16 +133,17 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
         if (correlation != null) {
           headers.add(new Header(Message.CORRELATION_ID, correlation));
         }
-        broker
-            .live()
-            .publish(
-                new Message(
-                    request.replyTo(),
-                    null,
-                    headers,
-                    reply.getPayload().toByteArray(),
-                    clock.nowMs(),
-                    null));
+        // Through Broker.publish, as every publish: a stream or binding may capture replies too.
+        broker.publish(
+            new Message(
+                request.replyTo(),
+                null,
+                headers,
+                reply.getPayload().toByteArray(),
+                clock.nowMs(),
+                null),
+            PublishOptions.NONE,
+            loop);
       } catch (RuntimeException e) {
         end();
         call.onError(GrpcErrors.toStatus(e));
