@@ -144,6 +144,8 @@ public final class GrpcFrontEnd implements FrontEnd {
             .workerEventLoopGroup(context.workers())
             .channelType(
                 Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            // As every front end's listener (Listeners.tcp): small acks are not held back by Nagle.
+            .withChildOption(io.netty.channel.ChannelOption.TCP_NODELAY, true)
             // Handlers run on the connection's event loop; they never block (class comment).
             .directExecutor()
             .maxInboundMessageSize(settings.maxMessageBytes())
