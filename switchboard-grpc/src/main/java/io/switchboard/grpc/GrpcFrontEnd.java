@@ -10,11 +10,14 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.switchboard.core.Clock;
+import io.switchboard.core.ErrorCode;
+import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.FrontEnd;
 import io.switchboard.spi.ServerContext;
 import io.switchboard.spi.config.CommonKeys;
 import io.switchboard.spi.config.ConfigKey;
 import io.switchboard.spi.config.ServerConfig;
+import io.switchboard.spi.security.TlsContexts;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -33,6 +36,14 @@ public final class GrpcFrontEnd implements FrontEnd {
           "grpc.port",
           "7410",
           "Port of the gRPC listener (HTTP/2); 0 picks a free port, -1 turns it off.",
+          ConfigKey.intIn(-1, 65535));
+
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "grpc.tls-port",
+          "-1",
+          "Port of the gRPC listener over TLS (ALPN h2) with the server's tls.cert and tls.key; 0"
+              + " picks a free port, -1 (the default) turns it off.",
           ConfigKey.intIn(-1, 65535));
 
   public static final ConfigKey<Integer> MAX_MESSAGE_BYTES =
@@ -99,6 +110,7 @@ public final class GrpcFrontEnd implements FrontEnd {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GrpcFrontEnd.class);
 
   private Server server;
+  private Server tlsServer;
   private HealthStatusManager health;
 
   @Override
@@ -110,6 +122,7 @@ public final class GrpcFrontEnd implements FrontEnd {
   public List<ConfigKey<?>> configKeys() {
     return List.of(
         PORT,
+        TLS_PORT,
         MAX_MESSAGE_BYTES,
         MAX_CONCURRENT_STREAMS,
         MAX_IN_FLIGHT,
@@ -138,7 +151,52 @@ public final class GrpcFrontEnd implements FrontEnd {
     Clock clock = Clock.SYSTEM;
     GrpcAuth auth = new GrpcAuth(context.security());
     health = new HealthStatusManager();
-    server =
+    server = build(context, settings, clock, auth, port, null).start();
+    int tlsPort = config.get(TLS_PORT);
+    if (tlsPort >= 0) {
+      TlsContexts tls =
+          context
+              .security()
+              .tls()
+              .orElseThrow(
+                  () ->
+                      SwitchboardException.of(
+                          ErrorCode.INVALID_CONFIG,
+                          TLS_PORT.name() + " is set but tls.cert and tls.key are not"));
+      try {
+        tlsServer = build(context, settings, clock, auth, tlsPort, tls.currentHttp2()).start();
+      } catch (java.io.IOException | RuntimeException e) {
+        stop(server);
+        throw e;
+      }
+      LOG.info("grpc (TLS) listening on {}", tlsServer.getListenSockets().get(0));
+    }
+    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    for (String service :
+        List.of(
+            "switchboard.v1.Publisher",
+            "switchboard.v1.Subscriber",
+            "switchboard.v1.Requests",
+            "switchboard.v1.Streams",
+            "switchboard.v1.EventStore",
+            "switchboard.v1.Admin")) {
+      health.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    }
+    InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
+    LOG.info("grpc listening on {}", bound);
+    return Optional.of(bound);
+  }
+
+  /** A server on {@code port} with every service; over TLS when {@code ssl} is not null. */
+  private Server build(
+      ServerContext context,
+      GrpcSettings settings,
+      Clock clock,
+      GrpcAuth auth,
+      int port,
+      io.netty.handler.ssl.SslContext ssl) {
+    ServerConfig config = context.config();
+    NettyServerBuilder b =
         NettyServerBuilder.forAddress(new InetSocketAddress(config.get(CommonKeys.BIND), port))
             .bossEventLoopGroup(context.acceptors())
             .workerEventLoopGroup(context.workers())
@@ -170,23 +228,11 @@ public final class GrpcFrontEnd implements FrontEnd {
             .addService(ServerInterceptors.intercept(new AdminService(context.broker()), auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
-            .addService(reflectionV1alpha())
-            .build()
-            .start();
-    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    for (String service :
-        List.of(
-            "switchboard.v1.Publisher",
-            "switchboard.v1.Subscriber",
-            "switchboard.v1.Requests",
-            "switchboard.v1.Streams",
-            "switchboard.v1.EventStore",
-            "switchboard.v1.Admin")) {
-      health.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+            .addService(reflectionV1alpha());
+    if (ssl != null) {
+      b.sslContext(ssl);
     }
-    InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
-    LOG.info("grpc listening on {}", bound);
-    return Optional.of(bound);
+    return b.build();
   }
 
   /** v1alpha is deprecated in grpc-java, but evans and older grpcurl speak only it. */
@@ -196,20 +242,33 @@ public final class GrpcFrontEnd implements FrontEnd {
   }
 
   @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return tlsServer == null
+        ? Optional.empty()
+        : Optional.of((InetSocketAddress) tlsServer.getListenSockets().get(0));
+  }
+
+  @Override
   public void close() {
+    stop(tlsServer);
     if (health != null) {
       health.enterTerminalState(); // Watch streams see NOT_SERVING before the connections go
     }
-    if (server != null) {
-      server.shutdown();
-      try {
-        if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
-          server.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        server.shutdownNow();
+    stop(server);
+  }
+
+  private static void stop(Server s) {
+    if (s == null) {
+      return;
+    }
+    s.shutdown();
+    try {
+      if (!s.awaitTermination(2, TimeUnit.SECONDS)) {
+        s.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      s.shutdownNow();
     }
   }
 }
