@@ -296,6 +296,21 @@ public enum ErrorCode {
   KAFKA_TXN_LOG_CORRUPT(
       3253, ErrorCategory.FATAL, "the Kafka transaction log {} is damaged at position {}: {}"),
 
+  GRPC_STREAM_NOT_OPEN(
+      3300, ErrorCategory.CLIENT, "{} stream: the first message must be \"{}\", got \"{}\""),
+  GRPC_STREAM_ALREADY_OPEN(
+      3301, ErrorCategory.CLIENT, "{} stream: \"{}\" is accepted only as the first message"),
+  GRPC_UNKNOWN_DELIVERY(
+      3302,
+      ErrorCategory.CLIENT,
+      "no delivery \"{}\" is outstanding on this Consume stream (settled, expired or never sent)"),
+  GRPC_INVALID_CREDIT(3303, ErrorCategory.CLIENT, "credit {} is not in [1, {}]"),
+  GRPC_UNKNOWN_REQUEST(
+      3304, ErrorCategory.CLIENT, "no request \"{}\" is waiting for a reply from this responder"),
+  GRPC_TOO_MANY_IN_FLIGHT(
+      3305,
+      ErrorCategory.RETRIABLE,
+      "{} {} are already waiting on this stream (the limit); wait for their answers"),
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
       1001, ErrorCategory.FATAL, "fsync failed on {}; the log accepts no more appends: {}"),

@@ -64,7 +64,8 @@ public final class HttpErrors {
           CONSUMER_BACKPRESSURE,
           QUOTA_RATE,
           QUOTA_CONNECTIONS,
-          QUOTA_CONSUMERS ->
+          QUOTA_CONSUMERS,
+          GRPC_TOO_MANY_IN_FLIGHT ->
           429;
       // The server (or a part of it) cannot take work now: 503 with Retry-After.
       case LIVE_BUS_CLOSED,
@@ -138,7 +139,13 @@ public final class HttpErrors {
           FEATURE_NOT_NEGOTIATED,
           LOG_OFFSET_OUT_OF_RANGE,
           LOG_INVALID_BATCH,
-          LOG_UNSUPPORTED_COMPRESSION ->
+          LOG_UNSUPPORTED_COMPRESSION,
+          // gRPC stream codes, never produced by HTTP requests either.
+          GRPC_STREAM_NOT_OPEN,
+          GRPC_STREAM_ALREADY_OPEN,
+          GRPC_UNKNOWN_DELIVERY,
+          GRPC_INVALID_CREDIT,
+          GRPC_UNKNOWN_REQUEST ->
           400;
       // A client-side code (the Java client could not reach a server) seen through a gateway.
       case CONNECTION_FAILED, CONNECTION_LOST -> 502;

@@ -28,7 +28,8 @@ class AdapterLayeringTest {
     "io.switchboard.http..",
     "io.switchboard.mqtt..",
     "io.switchboard.kafka..",
-    "io.switchboard.amqp.."
+    "io.switchboard.amqp..",
+    "io.switchboard.grpc.."
   };
 
   /** Broker internals: the engine's agents, catalogue and stores. */
@@ -55,7 +56,8 @@ class AdapterLayeringTest {
                 "io.switchboard.http",
                 "io.switchboard.mqtt",
                 "io.switchboard.kafka",
-                "io.switchboard.amqp");
+                "io.switchboard.amqp",
+                "io.switchboard.grpc");
   }
 
   @Test

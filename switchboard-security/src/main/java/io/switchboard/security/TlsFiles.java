@@ -36,6 +36,7 @@ final class TlsFiles implements TlsContexts {
   private final SslProvider provider;
   private final long handshakeTimeoutMs;
   private volatile SslContext current;
+  private volatile SslContext currentHttp2;
   private long stamp;
 
   TlsFiles(
@@ -52,7 +53,8 @@ final class TlsFiles implements TlsContexts {
     this.provider = provider;
     this.handshakeTimeoutMs = handshakeTimeoutMs;
     this.stamp = stamp();
-    this.current = build();
+    this.current = build(false);
+    this.currentHttp2 = build(true);
   }
 
   /**
@@ -109,6 +111,11 @@ final class TlsFiles implements TlsContexts {
   }
 
   @Override
+  public SslContext currentHttp2() {
+    return currentHttp2;
+  }
+
+  @Override
   public long handshakeTimeoutMs() {
     return handshakeTimeoutMs;
   }
@@ -126,20 +133,35 @@ final class TlsFiles implements TlsContexts {
     }
     stamp = s;
     try {
-      current = build();
+      SslContext plain = build(false);
+      currentHttp2 = build(true);
+      current = plain;
       LOG.info("SB-SEC-1004 TLS certificate files changed; new connections use them");
     } catch (SwitchboardException e) {
       LOG.warn("SB-SEC-5004 {}; the previous certificate stays in force", e.getMessage());
     }
   }
 
-  private SslContext build() {
+  /**
+   * @param http2 offer ALPN {@code h2} alone (gRPC requires it)
+   */
+  private SslContext build(boolean http2) {
     try {
       SslContextBuilder b =
           SslContextBuilder.forServer(cert.toFile(), key.toFile())
               .sslProvider(provider)
               .protocols("TLSv1.3", "TLSv1.2")
               .clientAuth(clientAuth);
+      if (http2) {
+        // Netty's default TLS 1.2 suites are ECDHE with AEAD, which HTTP/2 (RFC 9113 §9.2) allows.
+        b.applicationProtocolConfig(
+            new io.netty.handler.ssl.ApplicationProtocolConfig(
+                io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior
+                    .ACCEPT,
+                io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2));
+      }
       if (ca != null) {
         b.trustManager(ca.toFile());
       }

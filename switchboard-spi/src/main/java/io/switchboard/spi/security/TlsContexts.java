@@ -12,6 +12,12 @@ public interface TlsContexts {
   /** The context for new connections. */
   SslContext current();
 
+  /**
+   * The context for listeners that speak HTTP/2 chosen by ALPN ({@code h2} only: gRPC), built from
+   * the same files as {@link #current()} and renewed with them.
+   */
+  SslContext currentHttp2();
+
   /** A TLS handshake not finished within this time closes the connection. */
   long handshakeTimeoutMs();
 
