@@ -127,6 +127,51 @@ public final class GrpcErrors {
           HTTP_ORIGIN_NOT_ALLOWED,
           HTTP_HOST_NOT_ALLOWED ->
           Status.Code.PERMISSION_DENIED;
+      // Quotas (docs/security.md), the schema registry's bound, Kafka transaction bounds,
+      // typed-service limits.
+      case QUOTA_CONNECTIONS,
+          QUOTA_CONSUMERS,
+          QUOTA_RATE,
+          SCHEMA_REGISTRY_FULL,
+          KAFKA_TXN_TOO_LARGE,
+          KAFKA_TXN_MEMORY_FULL,
+          KAFKA_TXN_IDS_FULL,
+          BULKHEAD_FULL,
+          REPLY_STREAM_TOO_LONG ->
+          Status.Code.RESOURCE_EXHAUSTED;
+      // Quotas, the schema registry, typed services.
+      case QUOTA_NOT_FOUND,
+          SCHEMA_SUBJECT_NOT_FOUND,
+          SCHEMA_VERSION_NOT_FOUND,
+          SCHEMA_NOT_FOUND,
+          SCHEMA_COMPATIBILITY_NOT_CONFIGURED,
+          UNKNOWN_SERVICE_METHOD ->
+          Status.Code.NOT_FOUND;
+      // The schema registry: a permanent delete before a soft one; a schema its level refuses.
+      case SCHEMA_SUBJECT_NOT_SOFT_DELETED, SCHEMA_VERSION_NOT_SOFT_DELETED, SCHEMA_INCOMPATIBLE ->
+          Status.Code.FAILED_PRECONDITION;
+      // The schema registry, a stream's required schema, typed-service codecs and headers.
+      case SCHEMA_INVALID,
+          SCHEMA_VERSION_INVALID,
+          SCHEMA_COMPATIBILITY_INVALID,
+          SCHEMA_REQUIRED,
+          SCHEMA_ID_UNKNOWN,
+          SCHEMA_SUBJECT_MISMATCH,
+          SCHEMA_PAYLOAD_INVALID,
+          CONTENT_TYPE_MISMATCH,
+          UNKNOWN_CONTENT_TYPE,
+          DECODE_FAILED,
+          ENCODE_FAILED,
+          INVALID_SERVICE_DEFINITION,
+          UNKNOWN_SCHEMA,
+          INVALID_DEADLINE ->
+          Status.Code.INVALID_ARGUMENT;
+      // Stores that failed, and a typed service's own failure (the method threw).
+      case SCHEMA_STORE_ERROR, KAFKA_TXN_LOG_CORRUPT, SERVICE_FAILED -> Status.Code.INTERNAL;
+      // A request whose sb-deadline passed (broker or typed services).
+      case DEADLINE_EXPIRED, DEADLINE_EXCEEDED -> Status.Code.DEADLINE_EXCEEDED;
+      // Typed services: an open circuit, a responder that says "try again", a broken reply stream.
+      case CIRCUIT_OPEN, SERVICE_UNAVAILABLE, REPLY_STREAM_BROKEN -> Status.Code.UNAVAILABLE;
       case HTTP_METHOD_NOT_ALLOWED, HTTP_VERSION_NOT_SUPPORTED, HTTP_SIMPLE_CONTENT_TYPE ->
           Status.Code.UNIMPLEMENTED;
     };
