@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code PublishStream} is pipelined: many publishes are stored before the client reads a single
  * ack, and the in-flight bound ({@code grpc.max-in-flight}) is given back in batches as answers go
- * out, so a stream far longer than the bound is answered in full, each sequence once.
+ * out (as many as were answered), so a stream far longer than the bound is answered in full, each
+ * sequence once.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class GrpcPublishPipelineTest {
@@ -135,8 +136,8 @@ class GrpcPublishPipelineTest {
 
   @Test
   void aStreamFarLongerThanTheInFlightBoundIsAnsweredInFullEachSequenceOnce() throws Exception {
-    start(4);
-    int n = 2000;
+    start(16);
+    int n = 5000;
     Acks acks = new Acks();
     PublisherGrpc.newStub(channel).publishStream(acks);
     ClientCallStreamObserver<PublishRequest> out = acks.call.get();
