@@ -46,6 +46,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
             });
   }
 
+  /** Completes on {@code loop}, or where storage completes it when {@code loop} is null. */
   private CompletableFuture<io.switchboard.broker.stream.PublishAck> publish(
       PublishRequest request, Access access, Executor loop, long sequence) {
     try {
@@ -59,7 +60,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
           new PublishOptions(
               request.getExpectedStream().isEmpty() ? null : request.getExpectedStream(),
               messageId.isEmpty() ? null : messageId);
-      return broker.publish(m, options, loop);
+      return loop == null ? broker.publish(m, options) : broker.publish(m, options, loop);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -75,63 +76,104 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
     // stream is not read (HTTP/2 window fills, the client's sends wait) until answers go out.
     call.disableAutoRequest();
     call.request(settings.maxInFlight());
-    return new StreamObserver<>() {
-      int inFlight;
-      boolean halfClosed;
-      boolean done;
+    return new PublishStreamObserver(call, access, loop);
+  }
 
-      @Override
-      public void onNext(PublishRequest request) {
-        if (done) {
-          return;
-        }
-        long seq = request.getSequence();
-        if (seq < 0) {
-          fail(GrpcErrors.of(ErrorCode.INVALID_ARGUMENT, "sequence " + seq + " must be >= 0"));
-          return;
-        }
-        inFlight++;
-        publish(request, access, loop, seq)
-            .whenComplete(
-                (ack, error) -> {
-                  inFlight--;
-                  if (done) {
-                    return;
-                  }
-                  PublishStreamAck.Builder b = PublishStreamAck.newBuilder().setSequence(seq);
-                  if (error != null) {
-                    b.setError(GrpcErrors.itemError(error));
-                  } else {
-                    b.setAck(Protos.ack(ack));
-                  }
-                  call.onNext(b.build());
-                  if (halfClosed && inFlight == 0) {
-                    done = true;
-                    call.onCompleted();
-                  } else {
-                    call.request(1);
-                  }
-                });
+  /**
+   * One {@code PublishStream}: publishes as its messages arrive (up to {@code maxInFlight} waiting
+   * for storage), and answers them in batches. A storage ack lands on the partition's runner or the
+   * log's flusher; it is queued there, and one task on the call's event loop writes every answer
+   * queued by then (grpc-java flushes them together) and asks the transport for as many messages as
+   * it answered — one loop task, one flush and one {@code request(n)} per batch rather than per
+   * message. The queue holds at most {@code maxInFlight} answers (one per publish in flight).
+   */
+  private final class PublishStreamObserver implements StreamObserver<PublishRequest> {
+    private final ServerCallStreamObserver<PublishStreamAck> call;
+    private final Access access;
+    private final Executor loop;
+    private final java.util.concurrent.ConcurrentLinkedQueue<PublishStreamAck> answered =
+        new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicBoolean drainScheduled =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    // Loop only:
+    private int inFlight;
+    private boolean halfClosed;
+    private boolean done;
+
+    PublishStreamObserver(
+        ServerCallStreamObserver<PublishStreamAck> call, Access access, Executor loop) {
+      this.call = call;
+      this.access = access;
+      this.loop = loop;
+    }
+
+    @Override
+    public void onNext(PublishRequest request) {
+      if (done) {
+        return;
       }
-
-      @Override
-      public void onError(Throwable t) {
-        done = true; // cancelled by the client: pending acks have nowhere to go
+      long seq = request.getSequence();
+      if (seq < 0) {
+        fail(GrpcErrors.of(ErrorCode.INVALID_ARGUMENT, "sequence " + seq + " must be >= 0"));
+        return;
       }
+      inFlight++;
+      publish(request, access, null, seq)
+          .whenComplete(
+              (ack, error) -> {
+                PublishStreamAck.Builder b = PublishStreamAck.newBuilder().setSequence(seq);
+                if (error != null) {
+                  b.setError(GrpcErrors.itemError(error));
+                } else {
+                  b.setAck(Protos.ack(ack));
+                }
+                answered.add(b.build());
+                if (drainScheduled.compareAndSet(false, true)) {
+                  loop.execute(this::drain);
+                }
+              });
+    }
 
-      @Override
-      public void onCompleted() {
-        halfClosed = true;
-        if (inFlight == 0 && !done) {
-          done = true;
-          call.onCompleted();
+    /** On the loop: writes every answer queued so far and reads as many more publishes. */
+    private void drain() {
+      drainScheduled.set(false);
+      int n = 0;
+      PublishStreamAck a;
+      while ((a = answered.poll()) != null) {
+        n++;
+        if (!done) {
+          call.onNext(a);
         }
       }
-
-      private void fail(RuntimeException e) {
+      inFlight -= n;
+      if (done || n == 0) {
+        return;
+      }
+      if (halfClosed && inFlight == 0) {
         done = true;
-        call.onError(e);
+        call.onCompleted();
+      } else {
+        call.request(n);
       }
-    };
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      done = true; // cancelled by the client: pending acks have nowhere to go
+    }
+
+    @Override
+    public void onCompleted() {
+      halfClosed = true;
+      if (inFlight == 0 && !done) {
+        done = true;
+        call.onCompleted();
+      }
+    }
+
+    private void fail(RuntimeException e) {
+      done = true;
+      call.onError(e);
+    }
   }
 }
