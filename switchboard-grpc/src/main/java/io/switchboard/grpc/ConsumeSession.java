@@ -10,6 +10,7 @@ import io.switchboard.grpc.v1.ConsumeRequest;
 import io.switchboard.grpc.v1.ConsumeResponse;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.trace.Tracing;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
@@ -30,6 +31,7 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
   private final ServerCallStreamObserver<ConsumeResponse> call;
   private final Executor loop;
   private final Access access;
+  private final Tracing tracing = GrpcTrace.tracing();
 
   private PushSubscription sub;
   private String stream;
@@ -154,10 +156,19 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
               .setDelivery(
                   io.switchboard.grpc.v1.Delivery.newBuilder()
                       .setDeliveryId(deliveryId(d))
-                      .setMessage(Protos.stored(d))
+                      .setMessage(delivered(d))
                       .setDeliveryCount(d.deliveryCount()))
               .build());
     }
+  }
+
+  /** The delivery as sent, in a deliver span when tracing is on (OFF: as stored). */
+  private io.switchboard.grpc.v1.StoredMessage delivered(Delivery d) {
+    return Protos.stored(
+        d.stream(),
+        d.partition(),
+        d.offset(),
+        tracing.deliver(GrpcTrace.PROTOCOL, d.message(), consumer));
   }
 
   private Delivery known(String id) {

@@ -196,6 +196,7 @@ public final class GrpcFrontEnd implements FrontEnd {
       int port,
       io.netty.handler.ssl.SslContext ssl) {
     ServerConfig config = context.config();
+    GrpcTrace trace = new GrpcTrace(context.tracing()); // trace context from metadata
     NettyServerBuilder b =
         NettyServerBuilder.forAddress(new InetSocketAddress(config.get(CommonKeys.BIND), port))
             .bossEventLoopGroup(context.acceptors())
@@ -215,14 +216,15 @@ public final class GrpcFrontEnd implements FrontEnd {
             .permitKeepAliveWithoutCalls(true)
             .addService(
                 ServerInterceptors.intercept(
-                    new PublisherService(context.broker(), clock, settings), auth))
+                    new PublisherService(context.broker(), clock, settings), auth, trace))
             .addService(
                 ServerInterceptors.intercept(
-                    new SubscriberService(context.broker(), settings), auth))
+                    new SubscriberService(context.broker(), settings), auth, trace))
             .addService(
                 ServerInterceptors.intercept(
-                    new RequestsService(context.broker(), clock, settings), auth))
-            .addService(ServerInterceptors.intercept(new StreamsService(context.broker()), auth))
+                    new RequestsService(context.broker(), clock, settings), auth, trace))
+            .addService(
+                ServerInterceptors.intercept(new StreamsService(context.broker()), auth, trace))
             .addService(
                 ServerInterceptors.intercept(new EventStoreService(context.broker(), clock), auth))
             .addService(ServerInterceptors.intercept(new AdminService(context.broker()), auth))

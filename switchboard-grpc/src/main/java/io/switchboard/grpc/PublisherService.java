@@ -13,6 +13,7 @@ import io.switchboard.grpc.v1.PublishStreamAck;
 import io.switchboard.grpc.v1.PublisherGrpc;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.trace.Tracing;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -50,7 +51,9 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
   private CompletableFuture<io.switchboard.broker.stream.PublishAck> publish(
       PublishRequest request, Access access, Executor loop, long sequence) {
     try {
-      Message m = Protos.toCore(request.getMessage(), clock.nowMs());
+      Message m =
+          GrpcTrace.withTrace(
+              Protos.toCore(request.getMessage(), clock.nowMs()), GrpcTrace.headers());
       access.check(Permission.PUBLISH, m.subject());
       String messageId = request.getMessageId();
       if (messageId.isEmpty() && !request.getProducerId().isEmpty() && sequence >= 0) {
@@ -60,10 +63,20 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
           new PublishOptions(
               request.getExpectedStream().isEmpty() ? null : request.getExpectedStream(),
               messageId.isEmpty() ? null : messageId);
-      return loop == null ? broker.publish(m, options) : broker.publish(m, options, loop);
+      return traced(m, options, loop);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** The broker's publish, in a publish span when tracing is on (as every front end). */
+  private CompletableFuture<io.switchboard.broker.stream.PublishAck> traced(
+      Message m, PublishOptions options, Executor loop) {
+    Tracing.Op span = GrpcTrace.tracing().publish(GrpcTrace.PROTOCOL, m);
+    Message sent = span == null ? m : span.message();
+    CompletableFuture<io.switchboard.broker.stream.PublishAck> ack =
+        loop == null ? broker.publish(sent, options) : broker.publish(sent, options, loop);
+    return span == null ? ack : span.stored(ack);
   }
 
   @Override

@@ -18,10 +18,12 @@ import io.switchboard.grpc.v1.ServeRequest;
 import io.switchboard.grpc.v1.ServeResponse;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.trace.Tracing;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -41,7 +43,9 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
   public void request(RequestMessage request, StreamObserver<io.switchboard.grpc.v1.Message> out) {
     Executor loop = Loops.current();
     try {
-      Message m = Protos.toCore(request.getMessage(), clock.nowMs());
+      Message m =
+          GrpcTrace.withTrace(
+              Protos.toCore(request.getMessage(), clock.nowMs()), GrpcTrace.headers());
       GrpcAuth.access().check(Permission.REQUEST, m.subject());
       long timeoutMs =
           request.getTimeoutMs() > 0 ? request.getTimeoutMs() : settings.requestTimeoutMs();
@@ -50,9 +54,7 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
         // A call past its deadline stops its work: the wait ends with the deadline.
         timeoutMs = Math.max(1, Math.min(timeoutMs, deadline.timeRemaining(TimeUnit.MILLISECONDS)));
       }
-      broker
-          .live()
-          .request(m, Duration.ofMillis(timeoutMs))
+      traced(m, Duration.ofMillis(timeoutMs))
           .whenCompleteAsync(
               (reply, error) -> {
                 ServerCallStreamObserver<?> call = (ServerCallStreamObserver<?>) out;
@@ -72,6 +74,14 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
     }
   }
 
+  /** The broker's request, in a request span when tracing is on (as every front end). */
+  private CompletableFuture<Message> traced(Message m, Duration timeout) {
+    Tracing.Op span = GrpcTrace.tracing().request(GrpcTrace.PROTOCOL, m);
+    return span == null
+        ? broker.live().request(m, timeout)
+        : span.replied(broker.live().request(span.message(), timeout));
+  }
+
   @Override
   public StreamObserver<ServeRequest> serve(StreamObserver<ServeResponse> out) {
     return new Responder((ServerCallStreamObserver<ServeResponse>) out);
@@ -86,6 +96,8 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
     private final ServerCallStreamObserver<ServeResponse> call;
     private final Executor loop = Loops.current();
     private final Access access = GrpcAuth.access();
+    private final Tracing tracing = GrpcTrace.tracing();
+    private final List<Header> trace = GrpcTrace.headers(); // the Serve call's metadata
     private final LinkedHashMap<String, Message> waiting = new LinkedHashMap<>();
     private LiveSubscription sub;
     private long nextId;
@@ -134,7 +146,7 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
           headers.add(new Header(Message.CORRELATION_ID, correlation));
         }
         // Through Broker.publish, as every publish: a stream or binding may capture replies too.
-        broker.publish(
+        publishReply(
             new Message(
                 request.replyTo(),
                 null,
@@ -142,11 +154,26 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
                 reply.getPayload().toByteArray(),
                 clock.nowMs(),
                 null),
-            PublishOptions.NONE,
-            loop);
+            request);
       } catch (RuntimeException e) {
         end();
         call.onError(GrpcErrors.toStatus(e));
+      }
+    }
+
+    /**
+     * A reply in a reply span when tracing is on. Without a {@code traceparent} of its own it
+     * continues the request's trace (the context the request was delivered with), else the one in
+     * the Serve call's metadata.
+     */
+    private void publishReply(Message reply, Message request) {
+      Message m = GrpcTrace.withTrace(reply, GrpcTrace.traceHeaders(request));
+      m = GrpcTrace.withTrace(m, trace);
+      Tracing.Op span = tracing.publish(GrpcTrace.PROTOCOL, m);
+      if (span == null) {
+        broker.publish(m, PublishOptions.NONE, loop);
+      } else {
+        span.stored(broker.publish(span.message(), PublishOptions.NONE, loop));
       }
     }
 
@@ -155,6 +182,7 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
       if (done || m.replyTo() == null || waiting.size() >= settings.maxInFlight()) {
         return; // not a request, or too many unanswered: its requester times out
       }
+      m = tracing.deliver(GrpcTrace.PROTOCOL, m, null); // OFF: m itself
       String id = Long.toString(++nextId);
       waiting.put(id, m);
       // Requests are small and bounded by maxInFlight; sent even when the client reads slowly.

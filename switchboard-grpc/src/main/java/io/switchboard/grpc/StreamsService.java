@@ -11,6 +11,7 @@ import io.switchboard.grpc.v1.ReadRequest;
 import io.switchboard.grpc.v1.ReadResponse;
 import io.switchboard.grpc.v1.StreamsGrpc;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.trace.Tracing;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -89,6 +90,7 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     private final ServerCallStreamObserver<ReadResponse> call;
     private final Executor loop;
     private final ReadRequest request;
+    private final Tracing tracing = GrpcTrace.tracing(); // built in the call
     private long position = -1;
     private long sent;
     private boolean reading;
@@ -134,7 +136,12 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
         }
         call.onNext(
             ReadResponse.newBuilder()
-                .setMessage(Protos.stored(m.stream(), m.partition(), m.offset(), m.message()))
+                .setMessage(
+                    Protos.stored(
+                        m.stream(),
+                        m.partition(),
+                        m.offset(),
+                        tracing.deliver(GrpcTrace.PROTOCOL, m.message(), null)))
                 .build());
         position = m.offset() + 1;
         if (limit > 0 && ++sent >= limit) {

@@ -14,6 +14,7 @@ import io.switchboard.grpc.v1.SubscriberGrpc;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.trace.Tracing;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 
@@ -61,6 +62,7 @@ final class SubscriberService extends SubscriberGrpc.SubscriberImplBase {
     private final ServerCallStreamObserver<SubscribeResponse> call;
     private final int maxPending;
     private final Access access;
+    private final Tracing tracing = GrpcTrace.tracing(); // built in the call
     private final ArrayDeque<SubscribeResponse> pending = new ArrayDeque<>();
     private long dropped;
     private long busDropped;
@@ -81,7 +83,10 @@ final class SubscriberService extends SubscriberGrpc.SubscriberImplBase {
       if (filter && !access.allows(Permission.SUBSCRIBE, m.subject())) {
         return;
       }
-      SubscribeResponse r = SubscribeResponse.newBuilder().setMessage(Protos.toProto(m)).build();
+      SubscribeResponse r =
+          SubscribeResponse.newBuilder()
+              .setMessage(Protos.toProto(tracing.deliver(GrpcTrace.PROTOCOL, m, null)))
+              .build();
       if (pending.isEmpty() && call.isReady()) {
         call.onNext(r);
       } else if (pending.size() < maxPending) {
