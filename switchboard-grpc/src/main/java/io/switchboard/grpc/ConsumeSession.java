@@ -39,6 +39,7 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
   private String member;
   private long credit;
   private boolean done;
+  private boolean paused;
 
   /** Deliveries sent (or waiting to be) and not settled yet, by delivery id. */
   private final HashMap<String, Delivery> outstanding = new HashMap<>();
@@ -124,9 +125,15 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
     access.check(Permission.CONSUME, Permission.consumerTarget(stream, consumer));
     member = open.getMember().isEmpty() ? "grpc-" + UUID.randomUUID() : open.getMember();
     credit = n;
-    sub =
-        broker.pushBatches(
-            stream, consumer, member, n, batch -> loop.execute(() -> delivered(batch)));
+    access.openConsumer(); // given back in end()
+    try {
+      sub =
+          broker.pushBatches(
+              stream, consumer, member, n, batch -> loop.execute(() -> delivered(batch)));
+    } catch (RuntimeException e) {
+      access.closeConsumer();
+      throw e;
+    }
     call.onNext(
         ConsumeResponse.newBuilder()
             .setOpened(ConsumeResponse.Opened.newBuilder().setMember(member))
@@ -149,8 +156,9 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
   }
 
   private void drain() {
-    while (!done && !waiting.isEmpty() && call.isReady()) {
+    while (!done && !paused && !waiting.isEmpty() && call.isReady()) {
       Delivery d = waiting.poll();
+      pauseFor(access.quota().consume(d.message().payload().length));
       call.onNext(
           ConsumeResponse.newBuilder()
               .setDelivery(
@@ -169,6 +177,20 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
         d.partition(),
         d.offset(),
         tracing.deliver(GrpcTrace.PROTOCOL, d.message(), consumer));
+  }
+
+  /** Past the consume rate: no delivery goes out for {@code ms} (the pause is not extended). */
+  private void pauseFor(long ms) {
+    if (ms > 0 && !paused) {
+      paused = true;
+      GrpcQuota.later(
+          loop,
+          ms,
+          () -> {
+            paused = false;
+            drain();
+          });
+    }
   }
 
   private Delivery known(String id) {
@@ -206,6 +228,7 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
     if (sub != null) {
       sub.close();
       broker.leave(stream, consumer, member);
+      access.closeConsumer();
     }
   }
 

@@ -142,7 +142,20 @@ final class GrpcAuth implements ServerInterceptor {
 
   private <Q, R> ServerCall.Listener<Q> start(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next, Principal p) {
-    Context ctx = Context.current().withValue(ACCESS, security.access(p));
+    GrpcConnection connection = call.getAttributes().get(GrpcConnection.KEY);
+    Access shared = connection == null ? null : connection.access(security, p);
+    Access access = shared != null ? shared : security.access(p);
+    try {
+      access.openConnection(); // once per connection and principal: a no-op once held
+    } catch (RuntimeException e) {
+      return refuse(call, GrpcErrors.toStatus(e));
+    }
+    if (shared == null) {
+      // No connection to give it back with: this call's access is counted for the call only.
+      // (the call's context is cancelled when it ends, however it ends).
+      Context.current().addListener(c -> access.closeConnection(), Runnable::run);
+    }
+    Context ctx = Context.current().withValue(ACCESS, access);
     return Contexts.interceptCall(ctx, call, headers, next);
   }
 

@@ -214,6 +214,7 @@ public final class GrpcFrontEnd implements FrontEnd {
             .keepAliveTimeout(20, TimeUnit.SECONDS)
             .permitKeepAliveTime(config.get(PERMIT_KEEPALIVE_MS), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)
+            .addTransportFilter(new GrpcConnection.Filter()) // quota per connection
             .addService(
                 ServerInterceptors.intercept(
                     new PublisherService(context.broker(), clock, settings), auth, trace))

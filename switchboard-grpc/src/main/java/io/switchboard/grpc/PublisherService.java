@@ -35,7 +35,14 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
   @Override
   public void publish(PublishRequest request, StreamObserver<PublishAck> out) {
     Executor loop = Loops.current();
-    publish(request, GrpcAuth.access(), loop, -1)
+    Access access = GrpcAuth.access();
+    try {
+      GrpcQuota.admitPublish(access, request.getMessage().getPayload().size());
+    } catch (RuntimeException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    publish(request, access, loop, -1)
         .whenComplete(
             (ack, error) -> {
               if (error != null) {
@@ -108,6 +115,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
         new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicBoolean drainScheduled =
         new java.util.concurrent.atomic.AtomicBoolean();
+    private final GrpcQuota.Throttle throttle;
     // Loop only:
     private int inFlight;
     private boolean halfClosed;
@@ -118,6 +126,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
       this.call = call;
       this.access = access;
       this.loop = loop;
+      this.throttle = new GrpcQuota.Throttle(call, loop);
     }
 
     @Override
@@ -131,6 +140,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
         return;
       }
       inFlight++;
+      throttle.pause(access.quota().publish(1, request.getMessage().getPayload().size()));
       publish(request, access, null, seq)
           .whenComplete(
               (ack, error) -> {
@@ -166,7 +176,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
         done = true;
         call.onCompleted();
       } else {
-        call.request(n);
+        throttle.request(n); // after a pause when past a publish rate
       }
     }
 

@@ -47,6 +47,7 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
           GrpcTrace.withTrace(
               Protos.toCore(request.getMessage(), clock.nowMs()), GrpcTrace.headers());
       GrpcAuth.access().check(Permission.REQUEST, m.subject());
+      GrpcQuota.admitRequest(GrpcAuth.access());
       long timeoutMs =
           request.getTimeoutMs() > 0 ? request.getTimeoutMs() : settings.requestTimeoutMs();
       Deadline deadline = Context.current().getDeadline();
@@ -124,8 +125,14 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
           }
           String pattern = r.getServe().getPattern();
           access.check(Permission.SUBSCRIBE, pattern);
+          access.openConsumer(); // given back in end()
           String group = r.getServe().getQueueGroup();
-          sub = broker.live().subscribe(pattern, group.isEmpty() ? null : group, this, loop);
+          try {
+            sub = broker.live().subscribe(pattern, group.isEmpty() ? null : group, this, loop);
+          } catch (RuntimeException e) {
+            access.closeConsumer();
+            throw e;
+          }
           return;
         }
         if (r.getRequestCase() != ServeRequest.RequestCase.REPLY) {
@@ -167,6 +174,7 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
      * the Serve call's metadata.
      */
     private void publishReply(Message reply, Message request) {
+      access.quota().publish(1, reply.payload().length); // counted; Serve is not slowed
       Message m = GrpcTrace.withTrace(reply, GrpcTrace.traceHeaders(request));
       m = GrpcTrace.withTrace(m, trace);
       Tracing.Op span = tracing.publish(GrpcTrace.PROTOCOL, m);
@@ -195,6 +203,8 @@ final class RequestsService extends RequestsGrpc.RequestsImplBase {
       waiting.clear();
       if (sub != null) {
         sub.close();
+        sub = null;
+        access.closeConsumer();
       }
     }
 

@@ -44,12 +44,22 @@ final class SubscriberService extends SubscriberGrpc.SubscriberImplBase {
       }
       sender.filter = d == Decision.FILTER;
       String group = request.getQueueGroup().isEmpty() ? null : request.getQueueGroup();
-      sub = broker.live().subscribe(pattern, group, sender, loop);
+      access.openConsumer();
+      try {
+        sub = broker.live().subscribe(pattern, group, sender, loop);
+      } catch (RuntimeException e) {
+        access.closeConsumer();
+        throw e;
+      }
     } catch (RuntimeException e) {
       call.onError(GrpcErrors.toStatus(e));
       return;
     }
-    call.setOnCancelHandler(sub::close);
+    call.setOnCancelHandler(
+        () -> {
+          sub.close();
+          access.closeConsumer();
+        });
     call.setOnReadyHandler(sender::drain);
   }
 
@@ -83,6 +93,7 @@ final class SubscriberService extends SubscriberGrpc.SubscriberImplBase {
       if (filter && !access.allows(Permission.SUBSCRIBE, m.subject())) {
         return;
       }
+      access.quota().consume(m.payload().length); // counted; live messages are not slowed
       SubscribeResponse r =
           SubscribeResponse.newBuilder()
               .setMessage(Protos.toProto(tracing.deliver(GrpcTrace.PROTOCOL, m, null)))
