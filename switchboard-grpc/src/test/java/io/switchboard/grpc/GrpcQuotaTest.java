@@ -12,7 +12,13 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.switchboard.broker.consumer.AckPolicy;
+import io.switchboard.broker.consumer.ConsumerConfig;
+import io.switchboard.broker.consumer.DeliveryMode;
+import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.grpc.GrpcApiTest.Collector;
+import io.switchboard.grpc.v1.ConsumeRequest;
+import io.switchboard.grpc.v1.ConsumeResponse;
 import io.switchboard.grpc.v1.PublishRequest;
 import io.switchboard.grpc.v1.PublishStreamAck;
 import io.switchboard.grpc.v1.PublisherGrpc;
@@ -178,5 +184,44 @@ class GrpcQuotaTest {
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     assertThat(acks.items).hasSize(n).allSatisfy(a -> assertThat(a.hasAck()).isTrue());
     assertThat(ms).as("slowed by the rate").isGreaterThanOrEqualTo(1_500);
+  }
+
+  @Test
+  void aConsumeStreamPastTheConsumeRateSendsNoDeliveryForTheWait() throws Exception {
+    ManagedChannel c = start(Map.of("quota.consume-bytes", "10"));
+    server.broker().createStream(StreamConfig.builder("jobs", "jobs.>").build());
+    server
+        .broker()
+        .createConsumer(
+            "jobs",
+            ConsumerConfig.builder("workers")
+                .mode(DeliveryMode.SHARED)
+                .ackPolicy(AckPolicy.EACH)
+                .ackTimeoutMs(60_000)
+                .build());
+    PublisherGrpc.PublisherBlockingStub pub = PublisherGrpc.newBlockingStub(c);
+    for (int i = 0; i < 3; i++) {
+      pub.publish(PublishRequest.newBuilder().setMessage(msg("jobs.j", "0123456789")).build());
+    }
+    Collector<ConsumeResponse> in = new Collector<>();
+    StreamObserver<ConsumeRequest> out = SubscriberGrpc.newStub(c).consume(in);
+    out.onNext(
+        ConsumeRequest.newBuilder()
+            .setOpen(
+                ConsumeRequest.Open.newBuilder()
+                    .setStream("jobs")
+                    .setConsumer("workers")
+                    .setCredit(10))
+            .build());
+    assertThat(in.next().hasOpened()).isTrue();
+    // 10 bytes/s: the first empties the bucket, the second takes it 1 s into debt.
+    in.next();
+    in.next();
+    long t0 = System.nanoTime();
+    assertThat(in.next().hasDelivery()).isTrue();
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))
+        .as("the third waits for the rate")
+        .isGreaterThanOrEqualTo(700);
+    out.onCompleted();
   }
 }
