@@ -61,10 +61,6 @@ final class MessageJson {
         "message id \"" + id + "\" is not partition:offset:deliveryCount");
   }
 
-  static ObjectNode delivery(Delivery d) {
-    return delivery(d, d.message());
-  }
-
   /**
    * A delivery to a consumer (SSE, WebSocket, fetch) with its {@code deliver} span: the message
    * shown carries the span's context ({@link Tracing#OFF}: the stored message as it is).
