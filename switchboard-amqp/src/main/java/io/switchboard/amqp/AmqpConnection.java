@@ -16,6 +16,7 @@ import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
 import io.switchboard.spi.security.Security;
+import io.switchboard.spi.trace.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -92,8 +93,21 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   /** Who this connection is, once start-ok was checked; decides every declare, publish, consume. */
   private Access access;
 
+  /**
+   * The server's spans ({@link Tracing#OFF}: none): publish, and deliver of what reaches clients.
+   */
+  private final Tracing tracing;
+
+  /** The {@code switchboard.protocol} attribute of this front end's spans. */
+  static final String PROTOCOL = "amqp";
+
   AmqpConnection(
-      AmqpModel model, AmqpSettings settings, AmqpFrameDecoder decoder, Security security) {
+      AmqpModel model,
+      AmqpSettings settings,
+      AmqpFrameDecoder decoder,
+      Security security,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.model = model;
     this.broker = model.broker();
     this.settings = settings;
@@ -1039,7 +1053,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             p.returned().run();
           }
           if (p.message() != null) {
-            stored.add(broker.publish(p.message(), PublishOptions.NONE));
+            stored.add(publishToBroker(p.message()));
           }
         }
         await(
@@ -1213,7 +1227,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           sendContent(
               c.number,
               AmqpMethod.of("basic.deliver", k.tag, tag, d.deliveryCount() > 1, route[0], route[1]),
-              AmqpMessages.toHeader(d.message()),
+              AmqpMessages.toHeader(delivered(d.message(), AmqpModel.CONSUMER)),
               d.message().payload());
       if (k.noAck) {
         // Acknowledged once written: the credit bounds what waits in the socket's buffer.
@@ -1306,7 +1320,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                   route[0],
                   route[1],
                   counts.join().messages()),
-              AmqpMessages.toHeader(d.message()),
+              AmqpMessages.toHeader(delivered(d.message(), AmqpModel.CONSUMER)),
               d.message().payload());
           if (noAck) {
             broker.ack(q.stream(), AmqpModel.CONSUMER, d.partition(), d.offset());
@@ -1497,7 +1511,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                             false,
                             "",
                             DIRECT_REPLY + "." + token),
-                        AmqpMessages.toHeader(reply),
+                        AmqpMessages.toHeader(delivered(reply, null)),
                         reply.payload());
                   },
                   ctx.executor());
@@ -1717,9 +1731,20 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         send(0, AmqpMethod.of("connection.blocked", "publishes waiting for storage"));
       }
     }
-    broker
-        .publish(message, PublishOptions.NONE)
-        .whenComplete((ack, error) -> publishDone(c, seq, subject, error));
+    publishToBroker(message).whenComplete((ack, error) -> publishDone(c, seq, subject, error));
+  }
+
+  /** basic.publish to the broker, with its {@code publish} span (none when tracing is off). */
+  private CompletableFuture<?> publishToBroker(Message message) {
+    Tracing.Op span = tracing.publish(PROTOCOL, message);
+    return span == null
+        ? broker.publish(message, PublishOptions.NONE)
+        : span.stored(broker.publish(span.message(), PublishOptions.NONE));
+  }
+
+  /** A delivery's message as the client gets it: with its {@code deliver} span's context. */
+  private Message delivered(Message message, String consumer) {
+    return tracing.deliver(PROTOCOL, message, consumer); // OFF: message itself
   }
 
   /** A publish's outcome, on whichever thread stored it: handed to the loop with the others. */

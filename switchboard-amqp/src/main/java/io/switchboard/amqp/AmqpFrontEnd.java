@@ -149,7 +149,9 @@ public final class AmqpFrontEnd implements FrontEnd {
                   .addLast("frames-out", new AmqpFrameEncoder())
                   .addLast("frames", decoder)
                   .addLast(
-                      "amqp", new AmqpConnection(model, settings, decoder, context.security()));
+                      "amqp",
+                      new AmqpConnection(
+                          model, settings, decoder, context.security(), context.tracing()));
             });
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     LOG.info("amqp listening on {}", bound);

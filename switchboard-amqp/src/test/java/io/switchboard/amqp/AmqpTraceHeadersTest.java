@@ -11,6 +11,13 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.switchboard.client.ClientOptions;
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
@@ -142,5 +149,89 @@ class AmqpTraceHeadersTest {
       }
     }
     return null;
+  }
+
+  @Test
+  void withTracingOnPublishGetAndDeliverRecordSpansEachTheChildOfTheOneBefore() throws Exception {
+    InMemorySpanExporter spans = InMemorySpanExporter.create();
+    try (OpenTelemetrySdk otel =
+            OpenTelemetrySdk.builder()
+                .setTracerProvider(
+                    SdkTracerProvider.builder()
+                        .addSpanProcessor(SimpleSpanProcessor.create(spans))
+                        .build())
+                .build();
+        SwitchboardServer traced =
+            SwitchboardServer.startOnFreePorts(
+                Map.of(ConfigCatalogue.DATA_DIR.name(), dir.resolve("traced").toString()), otel)) {
+      ConnectionFactory f = new ConnectionFactory();
+      f.setHost("127.0.0.1");
+      f.setPort(traced.addresses().get("amqp").getPort());
+      f.setAutomaticRecoveryEnabled(false);
+      try (Connection conn = f.newConnection("traced")) {
+        Channel ch = conn.createChannel();
+        ch.queueDeclare("traced-q", true, false, false, null);
+        AMQP.BasicProperties props =
+            new AMQP.BasicProperties.Builder()
+                .headers(Map.<String, Object>of("traceparent", PARENT))
+                .build();
+
+        // basic.publish -> publish span; basic.get-ok -> deliver span
+        ch.basicPublish("", "traced-q", props, "got".getBytes(StandardCharsets.UTF_8));
+        GetResponse got =
+            await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> ch.basicGet("traced-q", true), r -> r != null);
+        SpanData publish = span(spans, "publish", "got");
+        assertThat(publish.getParentSpanId()).isEqualTo("00f067aa0ba902b7");
+        assertThat(publish.getKind()).isEqualTo(SpanKind.SERVER);
+        SpanData deliver = span(spans, "deliver", "got");
+        assertThat(deliver.getParentSpanId()).isEqualTo(publish.getSpanId());
+        assertThat(deliver.getTraceId()).isEqualTo(publish.getTraceId());
+        assertThat(String.valueOf(got.getProps().getHeaders().get("traceparent")))
+            .isEqualTo(context(deliver));
+
+        // basic.deliver to a consumer
+        BlockingQueue<AMQP.BasicProperties> delivered = new LinkedBlockingQueue<>();
+        ch.basicConsume("traced-q", true, (tag, d) -> delivered.add(d.getProperties()), tag -> {});
+        ch.basicPublish("", "traced-q", props, "pushed".getBytes(StandardCharsets.UTF_8));
+        AMQP.BasicProperties p = delivered.poll(10, TimeUnit.SECONDS);
+        assertThat(p).isNotNull();
+        SpanData pushedPublish = span(spans, "publish", "pushed");
+        SpanData pushed = span(spans, "deliver", "pushed");
+        assertThat(pushed.getParentSpanId()).isEqualTo(pushedPublish.getSpanId());
+        assertThat(String.valueOf(p.getHeaders().get("traceparent"))).isEqualTo(context(pushed));
+      }
+    }
+  }
+
+  private static String context(SpanData s) {
+    return "00-" + s.getTraceId() + "-" + s.getSpanId() + "-01";
+  }
+
+  /** The one span named {@code name} of the message whose body size tells it apart. */
+  private static SpanData span(InMemorySpanExporter spans, String name, String body) {
+    long size = body.length();
+    return await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                spans.getFinishedSpanItems().stream()
+                    .filter(s -> s.getName().equals(name))
+                    .filter(
+                        s ->
+                            Long.valueOf(size)
+                                .equals(
+                                    s.getAttributes()
+                                        .get(AttributeKey.longKey("messaging.message.body.size"))))
+                    .filter(
+                        s ->
+                            "amqp"
+                                .equals(
+                                    s.getAttributes()
+                                        .get(AttributeKey.stringKey("switchboard.protocol"))))
+                    .findFirst()
+                    .orElse(null),
+            java.util.Objects::nonNull);
   }
 }

@@ -44,6 +44,7 @@ final class AdminRoutes {
   private final PushRegistry pushes;
   private final BooleanSupplier ready;
   private final HttpMetrics metrics;
+  private final io.switchboard.spi.trace.Tracing tracing;
   private final byte[] openApi = openApi();
 
   AdminRoutes(
@@ -51,7 +52,9 @@ final class AdminRoutes {
       Executor blocking,
       PushRegistry pushes,
       BooleanSupplier ready,
-      HttpMetrics metrics) {
+      HttpMetrics metrics,
+      io.switchboard.spi.trace.Tracing tracing) {
+    this.tracing = tracing;
     this.broker = broker;
     this.blocking = blocking;
     this.pushes = pushes;
@@ -283,7 +286,7 @@ final class AdminRoutes {
               ObjectNode out = AdminJson.JSON.createObjectNode();
               ArrayNode messages = out.putArray("messages");
               for (Delivery d : list) {
-                messages.add(MessageJson.delivery(d));
+                messages.add(MessageJson.delivery(d, tracing, consumer));
                 metrics.delivered(HttpMetrics.Transport.FETCH, d.message().payload().length);
               }
               return HttpReply.json(200, out);

@@ -18,9 +18,11 @@ final class ConsumerEventStream extends EventStream {
   static final int MAX_CREDITS = 1000;
 
   private PushFeed feed;
+  private final String consumer;
 
-  private ConsumerEventStream(ChannelHandlerContext ctx, HttpService service) {
+  private ConsumerEventStream(ChannelHandlerContext ctx, HttpService service, String consumer) {
     super(ctx, service);
+    this.consumer = consumer;
   }
 
   /**
@@ -32,7 +34,7 @@ final class ConsumerEventStream extends EventStream {
     String member = x.query("member", AdminRoutes.DEFAULT_MEMBER);
     String stream = x.param("stream");
     String consumer = x.param("consumer");
-    ConsumerEventStream s = new ConsumerEventStream(ctx, service);
+    ConsumerEventStream s = new ConsumerEventStream(ctx, service, consumer);
     // Fails with STREAM_NOT_FOUND / CONSUMER_NOT_FOUND before anything is reserved or written.
     service.broker().consumerInfo(stream, consumer);
     s.reserve();
@@ -59,7 +61,7 @@ final class ConsumerEventStream extends EventStream {
     event(
         MessageJson.deliveryId(d.partition(), d.offset(), d.deliveryCount()),
         "message",
-        MessageJson.delivery(d).toString());
+        MessageJson.delivery(d, service.tracing(), consumer).toString());
     service.metrics().delivered(HttpMetrics.Transport.SSE, d.message().payload().length);
   }
 

@@ -101,7 +101,8 @@ public final class HttpFrontEnd implements FrontEnd {
             failedRequests);
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
-    new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics).register(routes);
+    new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics, context.tracing())
+        .register(routes);
     new SecurityRoutes(context.security().admin(), blocking).register(routes);
     new SchemaRegistryRoutes(context.broker().schemas(), blocking).register(routes);
     JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
@@ -141,7 +142,8 @@ public final class HttpFrontEnd implements FrontEnd {
             failedRequests,
             metrics,
             context.webSockets(),
-            context.security());
+            context.security(),
+            context.tracing());
     self[0] = service;
     this.service = service;
     channels = new DefaultChannelGroup("http", GlobalEventExecutor.INSTANCE);

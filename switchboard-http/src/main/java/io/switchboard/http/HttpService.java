@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.LongAdder;
  * @param metrics what {@code /metrics} serves
  * @param mounts other front ends' protocols over WebSocket (see {@link MountedWebSocket})
  * @param security authentication and the decision point ({@link HttpAccess})
+ * @param tracing {@code deliver} spans of SSE and WebSocket deliveries ({@code OFF}: none)
  */
 record HttpService(
     Broker broker,
@@ -45,7 +46,8 @@ record HttpService(
     LongAdder failedRequests,
     HttpMetrics metrics,
     io.switchboard.spi.WebSocketProtocols mounts,
-    io.switchboard.spi.security.Security security) {
+    io.switchboard.spi.security.Security security,
+    io.switchboard.spi.trace.Tracing tracing) {
 
   /**
    * The REST route for a request.

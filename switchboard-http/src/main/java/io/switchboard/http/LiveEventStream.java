@@ -97,10 +97,11 @@ final class LiveEventStream extends EventStream implements LiveSink {
       };
 
   @Override
-  public void onMessage(Message m) {
-    if (!access.allows(io.switchboard.spi.security.Permission.SUBSCRIBE, m.subject())) {
+  public void onMessage(Message live) {
+    if (!access.allows(io.switchboard.spi.security.Permission.SUBSCRIBE, live.subject())) {
       return; // a forbidden subject under a wildcard, or a grant revoked since
     }
+    Message m = service.tracing().deliver(MessagingRoutes.PROTOCOL, live, null); // OFF: live
     Encoded cache = ENCODED.get();
     int slot = System.identityHashCode(m) & (CACHE_SLOTS - 1);
     ByteBuf bytes;

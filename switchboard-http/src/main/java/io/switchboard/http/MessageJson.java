@@ -9,6 +9,7 @@ import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.admin.AdminJson;
+import io.switchboard.spi.trace.Tracing;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -60,14 +61,22 @@ final class MessageJson {
         "message id \"" + id + "\" is not partition:offset:deliveryCount");
   }
 
-  static ObjectNode delivery(Delivery d) {
+  /**
+   * A delivery to a consumer (SSE, WebSocket, fetch) with its {@code deliver} span: the message
+   * shown carries the span's context ({@link Tracing#OFF}: the stored message as it is).
+   */
+  static ObjectNode delivery(Delivery d, Tracing tracing, String consumer) {
+    return delivery(d, tracing.deliver(MessagingRoutes.PROTOCOL, d.message(), consumer));
+  }
+
+  private static ObjectNode delivery(Delivery d, Message message) {
     ObjectNode n = AdminJson.JSON.createObjectNode();
     n.put("id", deliveryId(d.partition(), d.offset(), d.deliveryCount()));
     n.put("stream", d.stream());
     n.put("partition", d.partition());
     n.put("offset", d.offset());
     n.put("deliveryCount", d.deliveryCount());
-    body(n, d.message());
+    body(n, message);
     return n;
   }
 

@@ -54,7 +54,7 @@ final class StreamEventStream extends EventStream {
     if (ended()) {
       return;
     }
-    event(position, "message", MessageJson.delivery(d).toString());
+    event(position, "message", MessageJson.delivery(d, service.tracing(), null).toString());
     service.metrics().delivered(HttpMetrics.Transport.SSE, d.message().payload().length);
   }
 

@@ -411,7 +411,10 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
                       out.put("op", "message");
                       out.put("sub", sub);
                       out.put("seq", ++sequence[0]);
-                      out.set("message", MessageJson.live(m));
+                      out.set(
+                          "message",
+                          MessageJson.live(
+                              service.tracing().deliver(MessagingRoutes.PROTOCOL, m, null)));
                       send(out, null, false);
                       service
                           .metrics()
@@ -450,7 +453,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
             member == null ? AdminRoutes.DEFAULT_MEMBER : member,
             (int) credits,
             ctx.executor(),
-            d -> deliver(sub, d));
+            d -> deliver(sub, consumer, d));
     session.add(sub, new ConsumerFeed(feed));
     return fields().put("sub", sub);
   }
@@ -492,7 +495,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
               m.put("op", "message");
               m.put("sub", sub);
               m.put("position", position);
-              m.set("message", MessageJson.delivery(d));
+              m.set("message", MessageJson.delivery(d, service.tracing(), null));
               send(m, null);
               service
                   .metrics()
@@ -502,11 +505,11 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     return fields().put("sub", sub).put("position", from);
   }
 
-  private void deliver(String sub, Delivery d) {
+  private void deliver(String sub, String consumer, Delivery d) {
     ObjectNode m = AdminJson.JSON.createObjectNode();
     m.put("op", "message");
     m.put("sub", sub);
-    m.set("message", MessageJson.delivery(d));
+    m.set("message", MessageJson.delivery(d, service.tracing(), consumer));
     send(m, null);
     service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
   }

@@ -168,12 +168,28 @@ final class KafkaApis {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KafkaApis.class);
 
   private final Broker broker;
+
+  /** The {@code switchboard.protocol} attribute of this front end's spans. */
+  static final String PROTOCOL = "kafka";
+
+  private final io.switchboard.spi.trace.Tracing tracing;
   private final KafkaSettings settings;
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
   private final KafkaGroups groups;
   private final KafkaTransactions txns;
 
   KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups, KafkaTransactions txns) {
+    this(broker, settings, groups, txns, io.switchboard.spi.trace.Tracing.OFF);
+  }
+
+  /** With {@code publish} spans of produced records ({@code Tracing.OFF}: none). */
+  KafkaApis(
+      Broker broker,
+      KafkaSettings settings,
+      KafkaGroups groups,
+      KafkaTransactions txns,
+      io.switchboard.spi.trace.Tracing tracing) {
+    this.tracing = tracing;
     this.broker = broker;
     this.settings = settings;
     this.groups = groups;
@@ -678,14 +694,7 @@ final class KafkaApis {
       chain =
           chain.thenCompose(
               first ->
-                  broker
-                      .publishBatch(
-                          stream,
-                          p.index(),
-                          b.messages(),
-                          b.producerId(),
-                          b.producerEpoch(),
-                          b.baseSequence())
+                  publishBatch(stream, p.index(), b)
                       .thenApply(ack -> first >= 0 ? first : ack.offset()));
     }
     return chain.handle(
@@ -786,6 +795,45 @@ final class KafkaApis {
                 pr.setErrorCode(a.error().code()).setErrorMessage(a.message());
               }
             });
+  }
+
+  /**
+   * One produced batch to the broker. With tracing on, each record gets its {@code publish} span (a
+   * child of its {@code traceparent} header) and is stored with the span's context; the {@code
+   * store} spans end with the batch's acknowledgement, each with its record's offset.
+   */
+  private CompletableFuture<io.switchboard.broker.stream.PublishAck> publishBatch(
+      String stream, int partition, KafkaRecords.Batch b) {
+    if (!tracing.enabled()) {
+      return broker.publishBatch(
+          stream, partition, b.messages(), b.producerId(), b.producerEpoch(), b.baseSequence());
+    }
+    List<io.switchboard.spi.trace.Tracing.Op> spans = new ArrayList<>(b.messages().size());
+    List<io.switchboard.core.Message> traced = new ArrayList<>(b.messages().size());
+    for (io.switchboard.core.Message m : b.messages()) {
+      io.switchboard.spi.trace.Tracing.Op op = tracing.publish(PROTOCOL, m);
+      spans.add(op);
+      traced.add(op.message());
+    }
+    CompletableFuture<io.switchboard.broker.stream.PublishAck> ack =
+        broker.publishBatch(
+            stream, partition, traced, b.producerId(), b.producerEpoch(), b.baseSequence());
+    for (int i = 0; i < spans.size(); i++) {
+      int at = i;
+      spans
+          .get(i)
+          .stored(
+              ack.thenApply(
+                  a ->
+                      new io.switchboard.broker.stream.PublishAck(
+                          a.stream(),
+                          a.partition(),
+                          a.offset() + at,
+                          a.durability(),
+                          a.duplicate(),
+                          a.deliverAtMs())));
+    }
+    return ack;
   }
 
   private static SwitchboardException unwrap(Throwable e) {

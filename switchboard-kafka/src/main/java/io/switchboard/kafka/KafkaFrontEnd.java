@@ -177,7 +177,7 @@ public final class KafkaFrontEnd implements FrontEnd {
                 config.get(TRANSACTIONS_MAX_BYTES),
                 config.get(TRANSACTIONAL_IDS_MAX),
                 config.get(TRANSACTION_MAX_TIMEOUT_MS)));
-    KafkaApis apis = new KafkaApis(context.broker(), settings, groups, txns);
+    KafkaApis apis = new KafkaApis(context.broker(), settings, groups, txns, context.tracing());
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
     java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =

@@ -3,6 +3,13 @@ package io.switchboard.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.switchboard.client.ClientOptions;
 import io.switchboard.client.PublishBuilder;
 import io.switchboard.client.SwitchboardClient;
@@ -125,5 +132,123 @@ class KafkaTraceHeadersTest {
       }
     }
     return null;
+  }
+
+  @Test
+  void withTracingOnEachProducedRecordGetsAPublishSpanAndIsStoredWithItsContext() throws Exception {
+    InMemorySpanExporter spans = InMemorySpanExporter.create();
+    try (OpenTelemetrySdk otel =
+            OpenTelemetrySdk.builder()
+                .setTracerProvider(
+                    SdkTracerProvider.builder()
+                        .addSpanProcessor(SimpleSpanProcessor.create(spans))
+                        .build())
+                .build();
+        SwitchboardServer traced =
+            SwitchboardServer.startOnFreePorts(
+                Map.of(ConfigCatalogue.DATA_DIR.name(), dir.resolve("traced").toString()), otel)) {
+      String kafka = "127.0.0.1:" + traced.addresses().get("kafka").getPort();
+      Properties a = new Properties();
+      a.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+      try (Admin admin = Admin.create(a)) {
+        admin.createTopics(List.of(new NewTopic("spans", 1, (short) 1))).all().get();
+      }
+      Properties p = new Properties();
+      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+      p.put(ProducerConfig.LINGER_MS_CONFIG, "50");
+      p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+        ProducerRecord<String, String> first = new ProducerRecord<>("spans", "k", "first");
+        first.headers().add("traceparent", PARENT.getBytes(StandardCharsets.UTF_8));
+        var one = producer.send(first);
+        var two = producer.send(new ProducerRecord<>("spans", "k", "second-one"));
+        one.get(30, TimeUnit.SECONDS);
+        two.get(30, TimeUnit.SECONDS);
+      }
+      // A child of the record's traceparent; a record without one starts a trace.
+      SpanData publishFirst = span(spans, "publish", "first".length());
+      assertThat(publishFirst.getKind()).isEqualTo(SpanKind.SERVER);
+      assertThat(publishFirst.getTraceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+      assertThat(publishFirst.getParentSpanId()).isEqualTo("00f067aa0ba902b7");
+      SpanData publishSecond = span(spans, "publish", "second-one".length());
+      assertThat(publishSecond.getParentSpanContext().isValid()).isFalse();
+      // store: each record's own offset from the batch's acknowledgement
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  spans.getFinishedSpanItems().stream()
+                          .filter(s -> s.getName().equals("store"))
+                          .count()
+                      == 2);
+      for (SpanData publish : List.of(publishFirst, publishSecond)) {
+        SpanData store =
+            spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getName().equals("store"))
+                .filter(s -> s.getParentSpanId().equals(publish.getSpanId()))
+                .findFirst()
+                .orElseThrow();
+        assertThat(store.getAttributes().get(AttributeKey.longKey("switchboard.offset")))
+            .isEqualTo(publish == publishFirst ? 0L : 1L);
+      }
+
+      // Fetch serves the stored batch: the records carry their publish span's context.
+      Properties c = new Properties();
+      c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+      c.put(ConsumerConfig.GROUP_ID_CONFIG, "spans");
+      c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+      c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+      c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      List<ConsumerRecord<String, String>> got = new ArrayList<>();
+      try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
+        consumer.subscribe(List.of("spans"));
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  consumer.poll(Duration.ofMillis(200)).forEach(got::add);
+                  return got.size() >= 2;
+                });
+      }
+      assertThat(
+              new String(
+                  got.get(0).headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8))
+          .startsWith(context(publishFirst));
+      assertThat(
+              new String(
+                  got.get(1).headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8))
+          .startsWith(context(publishSecond));
+    }
+  }
+
+  /** The {@code traceparent} of {@code s} up to its flags (a new trace may set more than 01). */
+  private static String context(SpanData s) {
+    return "00-" + s.getTraceId() + "-" + s.getSpanId() + "-";
+  }
+
+  /** The span named {@code name} of the Kafka record whose value has {@code size} bytes. */
+  private static SpanData span(InMemorySpanExporter spans, String name, long size) {
+    return await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                spans.getFinishedSpanItems().stream()
+                    .filter(s -> s.getName().equals(name))
+                    .filter(
+                        s ->
+                            Long.valueOf(size)
+                                .equals(
+                                    s.getAttributes()
+                                        .get(AttributeKey.longKey("messaging.message.body.size"))))
+                    .filter(
+                        s ->
+                            "kafka"
+                                .equals(
+                                    s.getAttributes()
+                                        .get(AttributeKey.stringKey("switchboard.protocol"))))
+                    .findFirst()
+                    .orElse(null),
+            java.util.Objects::nonNull);
   }
 }
