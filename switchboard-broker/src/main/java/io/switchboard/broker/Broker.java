@@ -8,6 +8,9 @@ import io.switchboard.broker.consumer.ConsumerManager;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.PushSubscription;
 import io.switchboard.broker.live.LiveBus;
+import io.switchboard.broker.schema.SchemaRegistry;
+import io.switchboard.broker.schema.SchemaRegistryConfig;
+import io.switchboard.broker.schema.SchemaValidator;
 import io.switchboard.broker.stream.AgentRunner;
 import io.switchboard.broker.stream.DelayStore;
 import io.switchboard.broker.stream.Discard;
@@ -19,6 +22,7 @@ import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamCatalog;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.broker.stream.StreamInfo;
+import io.switchboard.broker.stream.StreamSchema;
 import io.switchboard.core.Blocking;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
@@ -114,8 +118,8 @@ public final class Broker implements AutoCloseable {
   private final Map<String, StreamRuntime> streams = new ConcurrentHashMap<>();
   private final Bindings bindings = new Bindings();
   private final BindingStore bindingStore;
-  private final io.switchboard.broker.schema.SchemaRegistry schemas;
-  private final io.switchboard.broker.schema.SchemaValidator schemaCheck;
+  private final SchemaRegistry schemas;
+  private final SchemaValidator schemaCheck;
   private int nextRunner;
   private long nextTrimMs;
   private volatile boolean closed;
@@ -132,11 +136,11 @@ public final class Broker implements AutoCloseable {
     // Restored before anything can publish (the delay ticker below, front ends after open).
     this.bindingStore = openBindings();
     this.schemas =
-        io.switchboard.broker.schema.SchemaRegistry.open(
+        SchemaRegistry.open(
             config.storage(),
-            config.dataDir().resolve(io.switchboard.broker.schema.SchemaRegistry.DIR),
-            io.switchboard.broker.schema.SchemaRegistryConfig.DEFAULTS);
-    this.schemaCheck = new io.switchboard.broker.schema.SchemaValidator(schemas);
+            config.dataDir().resolve(SchemaRegistry.DIR),
+            SchemaRegistryConfig.DEFAULTS);
+    this.schemaCheck = new SchemaValidator(schemas);
     this.runners = new AgentRunner[config.runnerThreads()];
     for (int i = 0; i < runners.length; i++) {
       runners[i] = invoker() ? AgentRunner.invoker() : new AgentRunner("sb-partition-" + i);
@@ -742,8 +746,8 @@ public final class Broker implements AutoCloseable {
    * <p>Fails with {@link ErrorCode#INVALID_SUBJECT}, {@link ErrorCode#STREAM_MISMATCH}, {@link
    * ErrorCode#MESSAGE_TOO_LARGE}, {@link ErrorCode#PUBLISH_BACKPRESSURE}, {@link
    * ErrorCode#BROKER_CLOSED}, {@link ErrorCode#INVALID_DELAY}, or the storage's error; for a stream
-   * that requires a schema ({@link io.switchboard.broker.stream.StreamSchema}), before any live
-   * delivery, {@link ErrorCode#SCHEMA_REQUIRED}, {@link ErrorCode#SCHEMA_ID_UNKNOWN}, {@link
+   * that requires a schema ({@link StreamSchema}), before any live delivery, {@link
+   * ErrorCode#SCHEMA_REQUIRED}, {@link ErrorCode#SCHEMA_ID_UNKNOWN}, {@link
    * ErrorCode#SCHEMA_SUBJECT_MISMATCH} or {@link ErrorCode#SCHEMA_PAYLOAD_INVALID}.
    */
   public CompletableFuture<PublishAck> publish(Message message, PublishOptions options) {
@@ -822,7 +826,7 @@ public final class Broker implements AutoCloseable {
       if (rt == null) {
         return CompletableFuture.completedFuture(null); // deleted meanwhile (see unbindStream)
       }
-      checkSchema(c.stream(), copy); // a bound stream's schema holds for its copies too
+      checkSchema(rt, c.stream(), copy); // a bound stream's schema holds for its copies too
       PartitionAgent agent = rt.agents()[partitionOf(copy, rt.agents().length)];
       return agent.publish(copy, messageId, PartitionAgent.NO_EXPECTATION, null);
     } catch (SwitchboardException e) {
@@ -1330,7 +1334,7 @@ public final class Broker implements AutoCloseable {
           throw SwitchboardException.of(
               ErrorCode.INVALID_DELAY, m.subject(), "a producer batch is stored as it comes");
         }
-        checkSchema(stream, m);
+        checkSchema(rt, stream, m);
       }
       List<CompletableFuture<PublishAck>> copies = new ArrayList<>();
       for (int i = 0; i < messages.size(); i++) {
@@ -1423,18 +1427,20 @@ public final class Broker implements AutoCloseable {
    * The schema registry (subjects, versions, compatibility): changes block on an fsync, so front
    * ends call them through {@link #offload}.
    */
-  public io.switchboard.broker.schema.SchemaRegistry schemas() {
+  public SchemaRegistry schemas() {
     return schemas;
   }
 
-  /**
-   * A stream's schema requirement, if it has one ({@link
-   * io.switchboard.broker.stream.StreamSchema}).
-   */
+  /** A stream's schema requirement, if it has one ({@link StreamSchema}). */
   private void checkSchema(String stream, Message m) {
-    StreamRuntime rt = streams.get(stream);
-    if (rt != null && rt.config().schema() != null) {
-      schemaCheck.check(stream, rt.config().schema(), m);
+    checkSchema(streams.get(stream), stream, m);
+  }
+
+  /** As {@link #checkSchema(String, Message)}, with the stream's runtime already in hand. */
+  private void checkSchema(StreamRuntime rt, String stream, Message m) {
+    StreamSchema schema = rt == null ? null : rt.config().schema();
+    if (schema != null) {
+      schemaCheck.check(stream, schema, m);
     }
   }
 
