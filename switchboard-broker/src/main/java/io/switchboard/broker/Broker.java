@@ -1130,6 +1130,17 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * {offset, timestamp} of a partition's first readable message stamped with the largest timestamp
+   * among its readable messages, or null when it has none. Reads the log: call through {@link
+   * #offload}.
+   */
+  public long[] maxTimestampOffset(String stream, int partition) {
+    Blocking.check("Broker.maxTimestampOffset");
+    PartitionLog log = partitionLog(stream, partition);
+    return log.maxTimestampOffset(log.readableEndOffset());
+  }
+
+  /**
    * Reads one partition of a stream as decoded messages, from {@code offset} on, at most {@code
    * maxMessages} of them (0 or less: no limit) from at most about {@code maxBytes} of the log (see
    * {@link #read}). For front ends: no log types cross.

@@ -1980,8 +1980,21 @@ final class KafkaApis {
           pr.setOffset(bounds.logStartOffset());
         } else if (ts == LATEST_TIERED || ts == EARLIEST_PENDING_UPLOAD) {
           pr.setOffset(-1); // no tiered storage: Kafka answers -1 too
-        } else if (ts == MAX_TIMESTAMP) {
-          pr.setErrorCode(Errors.UNSUPPORTED_VERSION.code());
+        } else if (ts == MAX_TIMESTAMP) { // KIP-734, sent from version 7
+          String stream = t.name();
+          int partition = p.partitionIndex();
+          lookups.add(
+              broker
+                  .offload(() -> broker.maxTimestampOffset(stream, partition), loop)
+                  .handle(
+                      (found, e) -> {
+                        if (e != null) {
+                          pr.setErrorCode(KafkaErrors.of(e).code());
+                        } else if (found != null) {
+                          pr.setOffset(found[0]).setTimestamp(found[1]);
+                        }
+                        return null;
+                      }));
         } else if (ts < 0) {
           pr.setErrorCode(Errors.INVALID_REQUEST.code());
         } else {

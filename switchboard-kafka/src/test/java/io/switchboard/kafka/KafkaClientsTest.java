@@ -23,13 +23,18 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
@@ -37,6 +42,7 @@ import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -197,6 +203,33 @@ class KafkaClientsTest {
       Map<TopicPartition, OffsetAndTimestamp> future =
           c.offsetsForTimes(Map.of(tp, System.currentTimeMillis() + 3_600_000));
       assertThat(future.get(tp)).isNull();
+    }
+  }
+
+  @Test
+  void listOffsetsAnswersTheFirstRecordWithTheLargestTimestamp() throws Exception {
+    try (Admin admin = admin()) {
+      admin.createTopics(List.of(new NewTopic("stamps", 2, (short) 1))).all().get();
+      TopicPartition tp = new TopicPartition("stamps", 0);
+      TopicPartition empty = new TopicPartition("stamps", 1);
+      Properties p = new Properties();
+      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      long[] stamps = {1_000, 5_000, 3_000, 5_000, 2_000}; // largest at offsets 1 and 3
+      try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+        for (int i = 0; i < stamps.length; i++) {
+          producer.send(new ProducerRecord<>("stamps", 0, stamps[i], "k", "v" + i)).get();
+        }
+      }
+      Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> max =
+          admin
+              .listOffsets(Map.of(tp, OffsetSpec.maxTimestamp(), empty, OffsetSpec.maxTimestamp()))
+              .all()
+              .get();
+      assertThat(max.get(tp).offset()).isEqualTo(1L);
+      assertThat(max.get(tp).timestamp()).isEqualTo(5_000L);
+      assertThat(max.get(empty).offset()).isEqualTo(-1L);
     }
   }
 

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -706,6 +707,86 @@ public final class PartitionLog implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /**
+   * The offset and timestamp of the first record below {@code endOffset} stamped with the largest
+   * timestamp there (Kafka's ListOffsets "max timestamp", KIP-734), or null when there is no record
+   * below it. Each segment keeps its largest timestamp and the batch holding it, so this reads one
+   * batch; a segment cut by the log start or by {@code endOffset}, or whose largest record was
+   * compacted away, has its part scanned instead.
+   */
+  public long[] maxTimestampOffset(long endOffset) {
+    long start = logStartOffset;
+    List<Segment> byLargest = new ArrayList<>(segments.values());
+    // stable: among segments with the same largest timestamp, the earlier one comes first
+    byLargest.sort(Comparator.comparingLong(Segment::maxTimestamp).reversed());
+    long[] best = null;
+    for (Segment seg : byLargest) {
+      long largest = seg.maxTimestamp();
+      if (largest < 0 || (best != null && largest <= best[1])) {
+        break; // the rest are no larger
+      }
+      long from = Math.max(seg.baseOffset, start);
+      long to = Math.min(seg.nextOffset(), endOffset);
+      if (from >= to) {
+        continue;
+      }
+      long at = seg.offsetOfMaxTimestamp();
+      long[] found = null;
+      if (at >= from && at < to) {
+        found = largestIn(at, to, largest, true);
+      }
+      if (found == null) {
+        found = largestIn(from, to, -1, false);
+      }
+      if (found != null
+          && (best == null || found[1] > best[1] || (found[1] == best[1] && found[0] < best[0]))) {
+        best = found;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * {offset, timestamp} of the first record in [from, to) with the largest timestamp, or null; with
+   * {@code firstBatchOnly}, only the batch at {@code from} is read and a record must be stamped
+   * {@code wanted}.
+   */
+  private long[] largestIn(long from, long to, long wanted, boolean firstBatchOnly) {
+    long[] best = null;
+    long offset = from;
+    while (offset < to) {
+      List<RecordBatch> batches = read(offset, 1 << 20).batches();
+      if (batches.isEmpty()) {
+        break;
+      }
+      for (RecordBatch b : batches) {
+        if (b.baseOffset() >= to) {
+          return best;
+        }
+        if (best == null || b.maxTimestamp() > best[1]) {
+          for (Record r : b.records(config.maxBatchBytes())) {
+            if (r.offset() < from || r.offset() >= to) {
+              continue;
+            }
+            if (firstBatchOnly
+                ? r.timestamp() == wanted
+                : best == null || r.timestamp() > best[1]) {
+              best = new long[] {r.offset(), r.timestamp()};
+              if (firstBatchOnly) {
+                return best;
+              }
+            }
+          }
+        }
+        if (firstBatchOnly) {
+          return null;
+        }
+        offset = Math.max(offset, b.nextOffset());
+      }
+    }
+    return best;
   }
 
   // ---------------------------------------------------------------- retention

@@ -403,6 +403,11 @@ final class Segment {
     return maxTimestamp;
   }
 
+  /** The base offset of the first batch holding {@link #maxTimestamp}, or -1. */
+  long offsetOfMaxTimestamp() {
+    return offsetOfMaxTimestamp;
+  }
+
   long createdMs() {
     return createdMs;
   }

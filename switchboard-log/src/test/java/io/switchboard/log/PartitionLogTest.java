@@ -128,6 +128,41 @@ class PartitionLogTest {
   }
 
   @Test
+  void shouldFindTheFirstRecordWithTheLargestTimestamp() {
+    try (PartitionLog log = open(small(FsyncPolicy.NEVER))) {
+      assertThat(log.maxTimestampOffset(log.logEndOffset())).isNull();
+      for (int i = 0; i < 100; i++) {
+        // out of order, with repeats: the largest stamp (10_000 + 960 + 1) recurs
+        log.append(TestBatches.batch(i * 2L, 2, 60, 10_000 + (i * 37 % 50) * 20L)).join();
+      }
+      assertThat(log.segmentCount()).isGreaterThan(3);
+      List<Record> all = TestBatches.readAll(log);
+      for (long end : new long[] {1, 2, 3, 57, 101, 150, 199, 200}) {
+        assertThat(log.maxTimestampOffset(end)).as("end %d", end).isEqualTo(expected(all, 0, end));
+      }
+      assertThat(log.maxTimestampOffset(0)).isNull();
+      long[] whole = log.maxTimestampOffset(200);
+      assertThat(whole[1]).isEqualTo(10_000 + 49 * 20 + 1);
+      // the log start cuts the first occurrence's segment: the next one is found
+      log.deleteRecordsBefore(whole[0] + 1);
+      long start = log.logStartOffset();
+      assertThat(log.maxTimestampOffset(200)).isEqualTo(expected(all, start, 200));
+      assertThat(log.maxTimestampOffset(200)[0]).isGreaterThan(whole[0]);
+    }
+  }
+
+  /** The first record in [from, to) with the largest timestamp, by reading them all. */
+  private static long[] expected(List<Record> all, long from, long to) {
+    long[] best = null;
+    for (Record r : all) {
+      if (r.offset() >= from && r.offset() < to && (best == null || r.timestamp() > best[1])) {
+        best = new long[] {r.offset(), r.timestamp()};
+      }
+    }
+    return best;
+  }
+
+  @Test
   void shouldRollSegmentsByAge() {
     LogConfig config = small(FsyncPolicy.NEVER).withSegmentBytes(1 << 20).withSegmentMs(1000);
     try (PartitionLog log = open(config)) {

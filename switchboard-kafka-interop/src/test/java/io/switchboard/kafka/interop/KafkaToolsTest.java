@@ -7,7 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -347,6 +352,49 @@ class KafkaToolsTest {
                 "--group",
                 "copy-group"))
         .containsPattern("copy-in\\s+0\\s+500\\s+500\\s+0");
+  }
+
+  static final String GET_OFFSETS = "org.apache.kafka.tools.GetOffsetShell";
+
+  /** A kafka-clients producer (idempotent, as by default) to the server. */
+  KafkaProducer<String, String> producer() {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    return new KafkaProducer<>(p);
+  }
+
+  @Test
+  void getOffsetsAnswersEarliestLatestAndTheLargestTimestamp() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "stamped",
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "1");
+    long[] stamps = {1_000, 9_000, 4_000, 9_000, 2_000}; // largest first at offset 1
+    try (KafkaProducer<String, String> producer = producer()) {
+      for (int i = 0; i < stamps.length; i++) {
+        producer.send(new ProducerRecord<>("stamped", 0, stamps[i], "k", "v" + i)).get();
+      }
+    }
+    String[] common = {"--bootstrap-server", bootstrap(), "--topic", "stamped", "--time"};
+    assertThat(ok(null, GET_OFFSETS, concat(common, "earliest"))).contains("stamped:0:0");
+    assertThat(ok(null, GET_OFFSETS, concat(common, "latest"))).contains("stamped:0:5");
+    assertThat(ok(null, GET_OFFSETS, concat(common, "max-timestamp"))).contains("stamped:0:1");
+  }
+
+  static String[] concat(String[] a, String... b) {
+    String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
   }
 
   static long count(String text, String needle) {
