@@ -17,6 +17,7 @@ import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Durability;
 import io.switchboard.broker.stream.PartitionAgent;
 import io.switchboard.broker.stream.PartitionReader;
+import io.switchboard.broker.stream.ProducerInfo;
 import io.switchboard.broker.stream.PublishAck;
 import io.switchboard.broker.stream.Retention;
 import io.switchboard.broker.stream.StreamCatalog;
@@ -1028,6 +1029,18 @@ public final class Broker implements AutoCloseable {
   public LogReadResult read(String stream, int partition, long offset, int maxBytes) {
     Blocking.check("Broker.read");
     return partitionLog(stream, partition).read(offset, maxBytes);
+  }
+
+  /**
+   * The idempotent producers a partition remembers (its producer state: id, epoch, last sequence,
+   * last timestamp), answered by the partition's owner without blocking the caller.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#INVALID_ARGUMENT} for a partition out of range
+   */
+  public CompletableFuture<List<ProducerInfo>> producers(String stream, int partition) {
+    partitionLog(stream, partition); // checks both
+    return runtime(stream).agents()[partition].producers();
   }
 
   /** A stream's partition log; STREAM_NOT_FOUND, or INVALID_ARGUMENT out of range. */

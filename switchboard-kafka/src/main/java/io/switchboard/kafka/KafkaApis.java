@@ -51,6 +51,8 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeProducersRequestData;
+import org.apache.kafka.common.message.DescribeProducersResponseData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.DescribeTransactionsRequestData;
@@ -132,6 +134,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.END_TXN, new short[] {0, 4});
     VERSIONS.put(ApiKeys.DESCRIBE_TRANSACTIONS, new short[] {0, 0});
     VERSIONS.put(ApiKeys.LIST_TRANSACTIONS, new short[] {0, 1});
+    VERSIONS.put(ApiKeys.DESCRIBE_PRODUCERS, new short[] {0, 0});
     VERSIONS.put(ApiKeys.FIND_COORDINATOR, new short[] {0, 6});
     VERSIONS.put(ApiKeys.JOIN_GROUP, new short[] {0, 9});
     VERSIONS.put(ApiKeys.SYNC_GROUP, new short[] {0, 5});
@@ -257,6 +260,7 @@ final class KafkaApis {
       case DESCRIBE_TRANSACTIONS ->
           describeTransactions(access, (DescribeTransactionsRequestData) request);
       case LIST_TRANSACTIONS -> listTransactions(access, (ListTransactionsRequestData) request);
+      case DESCRIBE_PRODUCERS -> describeProducers(access, (DescribeProducersRequestData) request);
       case FIND_COORDINATOR ->
           CompletableFuture.completedFuture(
               findCoordinator(ctx, (FindCoordinatorRequestData) request, version));
@@ -1126,6 +1130,63 @@ final class KafkaApis {
               }
               return (ApiMessage) out;
             });
+  }
+
+  /**
+   * DescribeProducers (KIP-664, {@code kafka-transactions describe-producers}): each partition's
+   * producer state as the broker keeps it. Partitions hold committed data only, so no producer has
+   * a transaction open in one (CurrentTxnStartOffset -1).
+   */
+  private CompletableFuture<ApiMessage> describeProducers(
+      Access access, DescribeProducersRequestData req) {
+    DescribeProducersResponseData out = new DescribeProducersResponseData();
+    List<CompletableFuture<?>> lookups = new ArrayList<>();
+    for (DescribeProducersRequestData.TopicRequest t : req.topics()) {
+      DescribeProducersResponseData.TopicResponse tr =
+          new DescribeProducersResponseData.TopicResponse().setName(t.name());
+      out.topics().add(tr);
+      for (int index : t.partitionIndexes()) {
+        DescribeProducersResponseData.PartitionResponse pr =
+            new DescribeProducersResponseData.PartitionResponse().setPartitionIndex(index);
+        tr.partitions().add(pr);
+        if (!mayRead(access, t.name())) {
+          pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+          continue;
+        }
+        CompletableFuture<List<io.switchboard.broker.stream.ProducerInfo>> states;
+        try {
+          bounds(t.name(), index); // an unknown topic or partition
+          states = broker.producers(t.name(), index);
+        } catch (SwitchboardException e) {
+          pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code()).setErrorMessage(e.getMessage());
+          continue;
+        }
+        lookups.add(
+            states.handle(
+                (list, e) -> {
+                  if (e != null) {
+                    SwitchboardException se = unwrap(e);
+                    pr.setErrorCode(KafkaErrors.of(e).code())
+                        .setErrorMessage(se == null ? null : se.getMessage());
+                    return null;
+                  }
+                  for (io.switchboard.broker.stream.ProducerInfo p : list) {
+                    pr.activeProducers()
+                        .add(
+                            new DescribeProducersResponseData.ProducerState()
+                                .setProducerId(p.producerId())
+                                .setProducerEpoch(p.epoch())
+                                .setLastSequence(p.lastSequence())
+                                .setLastTimestamp(p.lastTimestampMs())
+                                .setCoordinatorEpoch(-1)
+                                .setCurrentTxnStartOffset(-1));
+                  }
+                  return null;
+                }));
+      }
+    }
+    return CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (ApiMessage) out);
   }
 
   private CompletableFuture<ApiMessage> listTransactions(

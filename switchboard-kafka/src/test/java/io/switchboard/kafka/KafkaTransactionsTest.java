@@ -16,7 +16,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeProducersResult;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -272,6 +274,62 @@ class KafkaTransactionsTest {
           .isEqualTo(TransactionState.COMPLETE_COMMIT);
       assertThatThrownBy(() -> admin.describeTransactions(List.of("unknown")).all().get())
           .hasCauseInstanceOf(TransactionalIdNotFoundException.class);
+    }
+  }
+
+  @Test
+  void adminDescribesEachPartitionsProducersAcrossARestart() throws Exception {
+    long before = System.currentTimeMillis();
+    try (KafkaProducer<String, String> p = producer("producing", 60_000)) {
+      p.initTransactions();
+      p.beginTransaction();
+      for (int i = 0; i < 3; i++) {
+        p.send(new ProducerRecord<>("tx", 0, null, "t" + i));
+      }
+      p.commitTransaction();
+    }
+    Properties idempotent = new Properties();
+    idempotent.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    idempotent.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    idempotent.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    try (KafkaProducer<String, String> p = new KafkaProducer<>(idempotent)) {
+      p.send(new ProducerRecord<>("tx", 0, null, "i0")).get();
+      p.send(new ProducerRecord<>("tx", 0, null, "i1")).get();
+    }
+    TopicPartition tp0 = new TopicPartition("tx", 0);
+    TopicPartition tp1 = new TopicPartition("tx", 1);
+    for (int round = 0; round < 2; round++) {
+      if (round == 1) { // the producer state is rebuilt from the partitions
+        server.close();
+        server =
+            SwitchboardServer.startOnFreePorts(
+                Map.of(ConfigCatalogue.DATA_DIR.name(), dir.toString()));
+        bootstrap = "127.0.0.1:" + server.addresses().get("kafka").getPort();
+      }
+      try (Admin admin = admin()) {
+        TransactionDescription txn =
+            admin.describeTransactions(List.of("producing")).all().get().get("producing");
+        Map<TopicPartition, DescribeProducersResult.PartitionProducerState> states =
+            admin.describeProducers(List.of(tp0, tp1)).all().get();
+        List<ProducerState> active = states.get(tp0).activeProducers();
+        assertThat(active).as("round %d: %s", round, active).hasSize(2);
+        ProducerState transactional =
+            active.stream()
+                .filter(s -> s.producerId() == txn.producerId())
+                .findFirst()
+                .orElseThrow();
+        assertThat(transactional.producerEpoch()).isEqualTo(txn.producerEpoch());
+        assertThat(transactional.lastSequence()).isEqualTo(2);
+        assertThat(transactional.lastTimestamp()).isGreaterThanOrEqualTo(before);
+        assertThat(transactional.currentTransactionStartOffset()).isEmpty();
+        ProducerState plain =
+            active.stream()
+                .filter(s -> s.producerId() != txn.producerId())
+                .findFirst()
+                .orElseThrow();
+        assertThat(plain.lastSequence()).isEqualTo(1);
+        assertThat(states.get(tp1).activeProducers()).isEmpty();
+      }
     }
   }
 

@@ -38,6 +38,8 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeProducersRequestData;
+import org.apache.kafka.common.message.DescribeProducersResponseData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.DescribeTransactionsRequestData;
@@ -738,7 +740,32 @@ class KafkaWireTest {
       assertThat(d.transactionStates().get(0).transactionState()).isEqualTo("CompleteCommit");
       assertThat(d.transactionStates().get(1).errorCode())
           .isEqualTo(Errors.TRANSACTIONAL_ID_NOT_FOUND.code());
+      w.send(w.frame(describeProducers("t", 0, 7), (short) 0, id[0]));
+      DescribeProducersResponseData dp =
+          w.read(new DescribeProducersResponseData(), (short) 0, id[0]++);
+      DescribeProducersResponseData.PartitionResponse p0 = dp.topics().get(0).partitions().get(0);
+      assertThat(p0.errorCode()).isZero();
+      assertThat(p0.activeProducers()).as("the six committing producers").hasSize(6);
+      assertThat(p0.activeProducers())
+          .allSatisfy(
+              ps -> {
+                assertThat(ps.lastSequence()).isZero();
+                assertThat(ps.lastTimestamp()).isPositive();
+                assertThat(ps.currentTxnStartOffset()).isEqualTo(-1);
+              });
+      assertThat(dp.topics().get(0).partitions().get(1).errorCode())
+          .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
     }
+  }
+
+  private static DescribeProducersRequestData describeProducers(String topic, int... partitions) {
+    DescribeProducersRequestData req = new DescribeProducersRequestData();
+    req.topics()
+        .add(
+            new DescribeProducersRequestData.TopicRequest()
+                .setName(topic)
+                .setPartitionIndexes(java.util.Arrays.stream(partitions).boxed().toList()));
+    return req;
   }
 
   @Test

@@ -95,6 +95,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   private final StreamConfig config;
   private final Clock clock;
   private final MpscArrayQueue<Command> queue;
+
+  /** Look-ups of owner-only state waiting for the owner ({@link #producers}). */
+  static final int MAX_INSPECTIONS = 64;
+
+  private final MpscArrayQueue<Runnable> inspections = new MpscArrayQueue<>(MAX_INSPECTIONS);
   private final Durability durability;
 
   /**
@@ -228,6 +233,26 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     return post(new Batch(List.copyOf(messages), producer, new CompletableFuture<>()));
   }
 
+  /**
+   * The producer state of this partition: every idempotent producer it remembers (any thread;
+   * answered by the owner in its next duty cycle). Fails with {@link ErrorCode#PARTITION_CLOSED},
+   * or {@link ErrorCode#PUBLISH_BACKPRESSURE} when {@link #MAX_INSPECTIONS} are already waiting.
+   */
+  public CompletableFuture<List<ProducerInfo>> producers() {
+    CompletableFuture<List<ProducerInfo>> out = new CompletableFuture<>();
+    if (closed) {
+      out.completeExceptionally(
+          SwitchboardException.of(ErrorCode.PARTITION_CLOSED, stream, partition));
+    } else if (!inspections.offer(() -> out.complete(producers.describe()))) {
+      out.completeExceptionally(
+          SwitchboardException.of(
+              ErrorCode.PUBLISH_BACKPRESSURE, stream, partition, MAX_INSPECTIONS));
+    } else {
+      wakeUp.run();
+    }
+    return out;
+  }
+
   private CompletableFuture<PublishAck> post(Command c) {
     CompletableFuture<PublishAck> ack = c.ack();
     if (closed) {
@@ -251,6 +276,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   @Override
   public int doWork() {
     int handled = 0;
+    Runnable inspection;
+    while ((inspection = inspections.relaxedPoll()) != null) {
+      inspection.run();
+      handled++;
+    }
     long now = clock.nowMs();
     expireDedup(now);
     RecordBatchBuilder builder = null;
@@ -338,7 +368,7 @@ public final class PartitionAgent implements Agent, AutoCloseable {
         remember(p.messageId(), new Seen(offset, now, p.ack()));
       }
       if (ps != null) {
-        producers.stored(ps, offset, p.ack());
+        producers.stored(ps, offset, p.ack(), timestampOf(p.message(), now));
       }
       undo.add(indexBatched(p.message().subject(), offset));
       inBatch.add(p);
@@ -399,6 +429,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     if (excess > 0 && excess >= Math.max(1, limit / 64)) {
       log.tryDeleteRecordsBefore(log.logEndOffset() - limit);
     }
+  }
+
+  /** The timestamp a message is stored with. */
+  private static long timestampOf(Message m, long now) {
+    return m.timestampMs() > 0 ? m.timestampMs() : now;
   }
 
   private void addRecord(RecordBatchBuilder builder, Message m, String messageId, long now) {
@@ -496,7 +531,11 @@ public final class PartitionAgent implements Agent, AutoCloseable {
       return;
     }
     if (ps != null) {
-      producers.stored(ps, messages.size(), base, b.ack());
+      long largest = -1;
+      for (Message m : messages) {
+        largest = Math.max(largest, timestampOf(m, now));
+      }
+      producers.stored(ps, messages.size(), base, b.ack(), largest);
     }
     for (int i = 0; i < messages.size(); i++) {
       indexSubject(messages.get(i).subject(), base + i);
@@ -710,7 +749,8 @@ public final class PartitionAgent implements Agent, AutoCloseable {
               b.producerEpoch(),
               b.baseSequence(),
               b.baseOffset(),
-              b.lastOffsetDelta() + 1);
+              b.lastOffsetDelta() + 1,
+              b.maxTimestamp());
         }
         for (Record r : b.records(log.config().maxBatchBytes())) {
           if (r.offset() < offset) {
@@ -741,6 +781,10 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    Runnable inspection;
+    while ((inspection = inspections.relaxedPoll()) != null) {
+      inspection.run(); // the owner's state is still whole: answer it
+    }
     Command c;
     while ((c = queue.relaxedPoll()) != null) {
       c.ack()

@@ -49,6 +49,7 @@ final class ProducerStates {
   private static final class State {
     short epoch;
     int lastSequence = -1;
+    long lastTimestampMs = -1;
 
     /** Ring of the last batches: first sequence, record count, first offset, acknowledgement. */
     final int[] firstSequences = new int[REMEMBERED];
@@ -154,18 +155,36 @@ final class ProducerStates {
             ErrorCode.OUT_OF_ORDER_SEQUENCE, p.producerId(), p.epoch(), p.sequence(), why));
   }
 
-  /** Records an accepted publish at {@code offset}. */
-  void stored(ProducerSequence p, long offset, CompletableFuture<PublishAck> ack) {
-    stored(p, 1, offset, ack);
+  /** Records an accepted publish at {@code offset}, stamped {@code timestampMs}. */
+  void stored(
+      ProducerSequence p, long offset, CompletableFuture<PublishAck> ack, long timestampMs) {
+    stored(p, 1, offset, ack, timestampMs);
   }
 
-  /** Records an accepted batch of {@code records} messages from {@code offset} on. */
-  void stored(ProducerSequence p, int records, long offset, CompletableFuture<PublishAck> ack) {
+  /**
+   * Records an accepted batch of {@code records} messages from {@code offset} on, the largest of
+   * whose timestamps is {@code timestampMs}.
+   */
+  void stored(
+      ProducerSequence p,
+      int records,
+      long offset,
+      CompletableFuture<PublishAck> ack,
+      long timestampMs) {
     State s = states.computeIfAbsent(p.producerId(), id -> new State());
     if (p.epoch() != s.epoch) {
       s.reset(p.epoch());
     }
     s.add(p.sequence(), records, offset, ack);
+    s.lastTimestampMs = timestampMs;
+  }
+
+  /** Every producer remembered, least recently used first (at most {@link #MAX_PRODUCERS}). */
+  List<ProducerInfo> describe() {
+    List<ProducerInfo> out = new ArrayList<>(states.size());
+    states.forEach(
+        (id, s) -> out.add(new ProducerInfo(id, s.epoch, s.lastSequence, s.lastTimestampMs)));
+    return out;
   }
 
   /**
@@ -187,7 +206,13 @@ final class ProducerStates {
   }
 
   /** Replays one stored batch's producer fields (records {@code base..base+count-1}). */
-  void replay(long producerId, short epoch, int baseSequence, long baseOffset, int count) {
+  void replay(
+      long producerId,
+      short epoch,
+      int baseSequence,
+      long baseOffset,
+      int count,
+      long maxTimestampMs) {
     if (producerId < 0 || baseSequence < 0) {
       return;
     }
@@ -196,5 +221,6 @@ final class ProducerStates {
       s.reset(epoch);
     }
     s.add(baseSequence, count, baseOffset, null);
+    s.lastTimestampMs = maxTimestampMs;
   }
 }

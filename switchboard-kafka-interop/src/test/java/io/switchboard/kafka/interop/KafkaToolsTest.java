@@ -391,6 +391,61 @@ class KafkaToolsTest {
     assertThat(ok(null, GET_OFFSETS, concat(common, "max-timestamp"))).contains("stamped:0:1");
   }
 
+  static final String TRANSACTIONS = "org.apache.kafka.tools.TransactionsCommand";
+
+  @Test
+  void kafkaTransactionsDescribesAPartitionsProducersAndListsTransactions() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "produced",
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "1");
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tools-txn");
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      for (int i = 0; i < 4; i++) {
+        producer.send(new ProducerRecord<>("produced", 0, null, "v" + i));
+      }
+      producer.commitTransaction();
+    }
+    String listed = ok(null, TRANSACTIONS, "--bootstrap-server", bootstrap(), "list");
+    assertThat(listed).containsPattern("tools-txn\\s+0\\s+\\d+\\s+CompleteCommit");
+    String producerId =
+        listed
+            .lines()
+            .filter(l -> l.startsWith("tools-txn"))
+            .findFirst()
+            .orElseThrow()
+            .split("\\s+")[2];
+    String described =
+        ok(
+            null,
+            TRANSACTIONS,
+            "--bootstrap-server",
+            bootstrap(),
+            "describe-producers",
+            "--topic",
+            "produced",
+            "--partition",
+            "0");
+    // ProducerId ProducerEpoch LatestCoordinatorEpoch LastSequence LastTimestamp CurrentTxnStart
+    assertThat(described)
+        .contains("ProducerId")
+        .containsPattern(producerId + "\\s+0\\s+-1\\s+3\\s+\\d+\\s+None");
+  }
+
   static String[] concat(String[] a, String... b) {
     String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, all, a.length, b.length);
