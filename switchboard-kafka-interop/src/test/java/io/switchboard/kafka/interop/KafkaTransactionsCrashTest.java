@@ -35,6 +35,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,13 +43,18 @@ import org.junit.jupiter.api.io.TempDir;
  * consumer group, the server (a child JVM) SIGKILLed by PID while the loop commits: every input
  * reaches the output exactly once, every acknowledged commit's records and offsets are there after
  * the restart, and nothing of an aborted transaction is ever visible.
+ *
+ * <p>Ten kills in about a minute and a half: the killer interrupts the loop as soon as the server
+ * is gone (rather than letting the clients time out) and starts the next server while the loop
+ * winds down.
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class KafkaTransactionsCrashTest {
   static final int INPUTS = 1000;
-  static final int KILLS = 6;
+  static final int KILLS = 10;
 
-  @TempDir Path dir;
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS) // the servers' logs stay for a failure
+  Path dir;
 
   @Test
   void consumeTransformProduceIsExactlyOnceAcrossKills() throws Exception {
@@ -76,37 +82,47 @@ class KafkaTransactionsCrashTest {
         AtomicBoolean killed = new AtomicBoolean();
         AtomicBoolean done = new AtomicBoolean();
         AtomicInteger commits = new AtomicInteger();
-        CompletableFuture<Void> killer = CompletableFuture.completedFuture(null);
+        // Set while the loop runs; the killer interrupts it only then (guarded by itself).
+        AtomicBoolean copying = new AtomicBoolean(true);
+        Thread loop = Thread.currentThread();
+        CompletableFuture<SwitchboardProcess> killer = CompletableFuture.completedFuture(null);
         if (kills < KILLS) {
           SwitchboardProcess victim = server;
-          int after = 2 + ThreadLocalRandom.current().nextInt(5);
+          int after = 1 + ThreadLocalRandom.current().nextInt(4);
           killer =
-              CompletableFuture.runAsync(
+              CompletableFuture.supplyAsync(
                   () -> {
                     await()
                         .atMost(Duration.ofMinutes(2))
                         .pollInterval(Duration.ofMillis(1))
                         .until(() -> commits.get() >= after || done.get());
-                    if (!done.get()) {
-                      try {
-                        killed.set(true);
-                        victim.kill(); // while the loop is in its next transaction
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+                    if (done.get()) {
+                      return null;
+                    }
+                    try {
+                      killed.set(true);
+                      victim.kill(); // while the loop is in its next transaction
+                      synchronized (copying) {
+                        if (copying.get()) {
+                          loop.interrupt(); // its clients stop waiting for the dead server
+                        }
                       }
+                      return SwitchboardProcess.start(data);
+                    } catch (Exception e) {
+                      throw new java.util.concurrent.CompletionException(e);
                     }
                   });
         }
         try {
-          copy(server.bootstrap(), killed, commits, acknowledged, ackedOffsets);
+          copy(server.bootstrap(), killed, copying, commits, acknowledged, ackedOffsets);
           done.set(true);
         } catch (KafkaException | IllegalStateException serverGone) {
           // the server was killed under the loop
         }
-        killer.get(3, TimeUnit.MINUTES);
+        SwitchboardProcess restarted = killer.get(3, TimeUnit.MINUTES);
         if (killed.get()) {
           kills++;
-          server = SwitchboardProcess.start(data);
+          server = restarted;
           // Every acknowledged commit's offsets are there after the restart.
           try (Admin admin = admin(server.bootstrap())) {
             Map<TopicPartition, OffsetAndMetadata> now =
@@ -142,6 +158,7 @@ class KafkaTransactionsCrashTest {
   private void copy(
       String bootstrap,
       AtomicBoolean killed,
+      AtomicBoolean copying,
       AtomicInteger commits,
       Set<String> acknowledged,
       Map<TopicPartition, Long> ackedOffsets) {
@@ -184,6 +201,10 @@ class KafkaTransactionsCrashTest {
         commits.incrementAndGet();
       }
     } finally {
+      synchronized (copying) {
+        copying.set(false);
+        Thread.interrupted(); // the killer's interrupt, if any, is spent: the clients close
+      }
       p.close(Duration.ofSeconds(1));
       c.close(CloseOptions.timeout(Duration.ofSeconds(1)));
     }
