@@ -37,6 +37,10 @@ import org.apache.kafka.common.message.AddOffsetsToTxnResponseData;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
 import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.ConsumerGroupDescribeRequestData;
+import org.apache.kafka.common.message.ConsumerGroupDescribeResponseData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData;
 import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
@@ -145,6 +149,9 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.DESCRIBE_GROUPS, new short[] {0, 6});
     VERSIONS.put(ApiKeys.LIST_GROUPS, new short[] {0, 5});
     VERSIONS.put(ApiKeys.DELETE_GROUPS, new short[] {0, 3});
+    // KIP-848 (group.protocol=consumer): the consumer's versions; 1 has client-made member ids.
+    VERSIONS.put(ApiKeys.CONSUMER_GROUP_HEARTBEAT, new short[] {0, 1});
+    VERSIONS.put(ApiKeys.CONSUMER_GROUP_DESCRIBE, new short[] {0, 1});
     // Handshake v0 means raw SASL tokens on the wire (before KIP-152): clients of the last years
     // send v1 and SaslAuthenticate.
     VERSIONS.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, 1});
@@ -202,6 +209,20 @@ final class KafkaApis {
   /** The coordinator's generations are the broker's: numbered and recorded there. */
   static KafkaGroups.Generations generationsOf(Broker broker) {
     return (group, members) -> broker.groups().newGeneration(group, members);
+  }
+
+  /** A topic's partitions now, 0 when it is not a stream (for the consumer-protocol assignor). */
+  static java.util.function.ToIntFunction<String> partitionsOf(Broker broker) {
+    return topic -> {
+      if (!KafkaTopics.isStreamName(topic)) {
+        return 0;
+      }
+      try {
+        return broker.streamConfig(topic).partitions();
+      } catch (SwitchboardException e) {
+        return 0;
+      }
+    };
   }
 
   private static KafkaGroups.Client client(ChannelHandlerContext ctx, RequestHeaderData header) {
@@ -283,11 +304,15 @@ final class KafkaApis {
       }
       case OFFSET_COMMIT -> offsetCommit(access, (OffsetCommitRequestData) request);
       case OFFSET_FETCH -> // (requireStable: see committed)
-          CompletableFuture.completedFuture(
-              offsetFetch(access, (OffsetFetchRequestData) request, version));
+          offsetFetchOfMembers(access, (OffsetFetchRequestData) request, version);
       case DESCRIBE_GROUPS -> describeGroups((DescribeGroupsRequestData) request, version);
       case LIST_GROUPS -> listGroups((ListGroupsRequestData) request);
       case DELETE_GROUPS -> deleteGroups(access, (DeleteGroupsRequestData) request);
+      case CONSUMER_GROUP_HEARTBEAT ->
+          consumerGroupHeartbeat(
+              access, client(ctx, header), (ConsumerGroupHeartbeatRequestData) request, version);
+      case CONSUMER_GROUP_DESCRIBE ->
+          consumerGroupDescribe((ConsumerGroupDescribeRequestData) request);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };
@@ -1311,15 +1336,21 @@ final class KafkaApis {
         .on(
             () ->
                 CompletableFuture.completedFuture(
-                    groups.checkCommit(group, generation, member, req.groupInstanceId())))
+                    new CommitCheck(
+                        groups.checkCommit(group, generation, member, req.groupInstanceId()),
+                        groups.isConsumerGroup(group))))
         .thenCompose(
-            check -> {
+            checked -> {
+              Errors check = checked.error();
               if (check != Errors.NONE) {
                 toCommit.forEach(pr -> pr.setErrorCode(check.code()));
                 return CompletableFuture.completedFuture((ApiMessage) out);
               }
-              int gen = generation < 0 ? Groups.NO_GENERATION : generation;
-              String who = generation < 0 ? null : member;
+              // A consumer-protocol group (KIP-848) was checked here, by member epoch: the
+              // broker's store keeps no generation for it.
+              boolean outside = generation < 0 || checked.consumerGroup();
+              int gen = outside ? Groups.NO_GENERATION : generation;
+              String who = outside ? null : member;
               return broker
                   .groups()
                   .commit(group, gen, who, offsets)
@@ -1333,6 +1364,9 @@ final class KafkaApis {
                       });
             });
   }
+
+  /** A commit's check by the coordinator, and whether the group runs the consumer protocol. */
+  private record CommitCheck(Errors error, boolean consumerGroup) {}
 
   /** The broker's group errors as Kafka's. */
   private static Errors groupError(Throwable e) {
@@ -1350,13 +1384,42 @@ final class KafkaApis {
     };
   }
 
-  private ApiMessage offsetFetch(Access access, OffsetFetchRequestData req, short version) {
+  /**
+   * OffsetFetch; from version 9 a member of a consumer-protocol group names itself and its epoch,
+   * checked first (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID for the group).
+   */
+  private CompletableFuture<ApiMessage> offsetFetchOfMembers(
+      Access access, OffsetFetchRequestData req, short version) {
+    if (version < 9 || req.groups().stream().allMatch(g -> g.memberId() == null)) {
+      return CompletableFuture.completedFuture(offsetFetch(access, req, version, Map.of()));
+    }
+    return groups
+        .on(
+            () -> {
+              Map<String, Errors> checks = new java.util.HashMap<>();
+              for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
+                checks.put(
+                    g.groupId(),
+                    groups.checkOffsetFetch(g.groupId(), g.memberId(), g.memberEpoch()));
+              }
+              return CompletableFuture.completedFuture(checks);
+            })
+        .thenApply(checks -> offsetFetch(access, req, version, checks));
+  }
+
+  private ApiMessage offsetFetch(
+      Access access, OffsetFetchRequestData req, short version, Map<String, Errors> checks) {
     OffsetFetchResponseData out = new OffsetFetchResponseData();
     if (version >= 8) {
       for (OffsetFetchRequestData.OffsetFetchRequestGroup g : req.groups()) {
         OffsetFetchResponseData.OffsetFetchResponseGroup gr =
             new OffsetFetchResponseData.OffsetFetchResponseGroup().setGroupId(g.groupId());
         out.groups().add(gr);
+        Errors check = checks.getOrDefault(g.groupId(), Errors.NONE);
+        if (check != Errors.NONE) {
+          gr.setErrorCode(check.code());
+          continue;
+        }
         Map<String, List<Integer>> asked = null;
         if (g.topics() != null) {
           asked = new java.util.LinkedHashMap<>();
@@ -1461,6 +1524,43 @@ final class KafkaApis {
     return out;
   }
 
+  /**
+   * ConsumerGroupHeartbeat (KIP-848): the coordinator assigns (KafkaConsumerGroups). Subscribing
+   * needs {@code consume} on each topic as the group, as committing does.
+   */
+  private CompletableFuture<ApiMessage> consumerGroupHeartbeat(
+      Access access,
+      KafkaGroups.Client client,
+      ConsumerGroupHeartbeatRequestData req,
+      short version) {
+    if (req.subscribedTopicNames() != null) {
+      for (String topic : req.subscribedTopicNames()) {
+        if (!mayConsumeAs(access, topic, req.groupId())) {
+          return CompletableFuture.completedFuture(
+              new ConsumerGroupHeartbeatResponseData()
+                  .setMemberId(req.memberId())
+                  .setMemberEpoch(req.memberEpoch())
+                  .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+                  .setErrorMessage("may not consume " + topic + " as group " + req.groupId()));
+        }
+      }
+    }
+    return groups
+        .on(() -> CompletableFuture.completedFuture(groups.consumerHeartbeat(req, version, client)))
+        .thenApply(a -> a);
+  }
+
+  private CompletableFuture<ApiMessage> consumerGroupDescribe(
+      ConsumerGroupDescribeRequestData req) {
+    List<String> ids = new ArrayList<>(req.groupIds());
+    return groups.on(
+        () -> {
+          ConsumerGroupDescribeResponseData out = new ConsumerGroupDescribeResponseData();
+          ids.forEach(id -> out.groups().add(groups.describeConsumerGroup(id)));
+          return CompletableFuture.completedFuture(out);
+        });
+  }
+
   private CompletableFuture<ApiMessage> describeGroups(
       DescribeGroupsRequestData req, short version) {
     List<String> ids = new ArrayList<>(req.groups());
@@ -1469,7 +1569,8 @@ final class KafkaApis {
           DescribeGroupsResponseData out = new DescribeGroupsResponseData();
           for (String id : ids) {
             DescribeGroupsResponseData.DescribedGroup d = groups.describe(id);
-            if (d.groupState().equals(KafkaGroups.State.DEAD.kafkaName)) {
+            if (d.errorCode() == Errors.NONE.code()
+                && d.groupState().equals(KafkaGroups.State.DEAD.kafkaName)) {
               if (broker.groups().describe(id).isPresent()) {
                 d.setGroupState(KafkaGroups.State.EMPTY.kafkaName).setProtocolType("consumer");
               } else if (version >= 6) {

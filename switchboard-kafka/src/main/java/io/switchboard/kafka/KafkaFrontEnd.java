@@ -114,6 +114,23 @@ public final class KafkaFrontEnd implements FrontEnd {
               + " transaction.max.timeout.ms, 15 min); more is INVALID_TRANSACTION_TIMEOUT.",
           ConfigKey.intIn(1, Integer.MAX_VALUE));
 
+  public static final ConfigKey<Integer> CONSUMER_HEARTBEAT_INTERVAL_MS =
+      new ConfigKey<>(
+          "kafka.consumer-heartbeat-interval-ms",
+          "5000",
+          "How often members of consumer-protocol groups (KIP-848, group.protocol=consumer)"
+              + " heartbeat (Kafka's group.consumer.heartbeat.interval.ms); a rebalance step"
+              + " waits for the next heartbeat.",
+          ConfigKey.intIn(100, 60_000));
+
+  public static final ConfigKey<Integer> CONSUMER_SESSION_TIMEOUT_MS =
+      new ConfigKey<>(
+          "kafka.consumer-session-timeout-ms",
+          "45000",
+          "How long a member of a consumer-protocol group may stay silent before it is removed"
+              + " and its partitions go to the others (Kafka's group.consumer.session.timeout.ms).",
+          ConfigKey.intIn(1_000, 1_800_000));
+
   private static final org.slf4j.Logger LOG =
       org.slf4j.LoggerFactory.getLogger(KafkaFrontEnd.class);
 
@@ -142,7 +159,9 @@ public final class KafkaFrontEnd implements FrontEnd {
         TRANSACTION_MAX_BYTES,
         TRANSACTIONS_MAX_BYTES,
         TRANSACTIONAL_IDS_MAX,
-        TRANSACTION_MAX_TIMEOUT_MS);
+        TRANSACTION_MAX_TIMEOUT_MS,
+        CONSUMER_HEARTBEAT_INTERVAL_MS,
+        CONSUMER_SESSION_TIMEOUT_MS);
   }
 
   @Override
@@ -165,7 +184,11 @@ public final class KafkaFrontEnd implements FrontEnd {
         new KafkaGroups(
                 context.workers().next(),
                 System::currentTimeMillis,
-                KafkaApis.generationsOf(context.broker()))
+                KafkaApis.generationsOf(context.broker()),
+                new KafkaConsumerGroups.Settings(
+                    config.get(CONSUMER_HEARTBEAT_INTERVAL_MS),
+                    config.get(CONSUMER_SESSION_TIMEOUT_MS)),
+                KafkaApis.partitionsOf(context.broker()))
             .start();
     txns =
         KafkaTransactions.open(

@@ -123,12 +123,66 @@ final class KafkaGroups implements AutoCloseable {
   private final LongSupplier clock;
   private final Generations generations;
   private final Map<String, Group> groups = new HashMap<>();
+  private final KafkaConsumerGroups consumerGroups;
   private ScheduledFuture<?> ticker;
 
   KafkaGroups(ScheduledExecutorService executor, LongSupplier clock, Generations generations) {
+    this(executor, clock, generations, new KafkaConsumerGroups.Settings(5_000, 45_000), topic -> 0);
+  }
+
+  /**
+   * @param consumerSettings heartbeats of the consumer protocol (KIP-848)
+   * @param partitionsOf a topic's partitions now, 0 when it does not exist (never blocks)
+   */
+  KafkaGroups(
+      ScheduledExecutorService executor,
+      LongSupplier clock,
+      Generations generations,
+      KafkaConsumerGroups.Settings consumerSettings,
+      java.util.function.ToIntFunction<String> partitionsOf) {
     this.executor = executor;
     this.clock = clock;
     this.generations = generations;
+    this.consumerGroups = new KafkaConsumerGroups(clock, consumerSettings, partitionsOf);
+  }
+
+  // ------------------------------------------------------------------ consumer protocol (KIP-848)
+
+  /** A ConsumerGroupHeartbeat; a classic group with members under the id refuses it. */
+  org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData consumerHeartbeat(
+      org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData req,
+      short version,
+      Client client) {
+    boolean classic = req.groupId() != null && hasClassicMembers(req.groupId());
+    return consumerGroups.heartbeat(
+        req, version, client, classic, MAX_GROUPS - groups.size(), MAX_MEMBERS);
+  }
+
+  /** A consumer-protocol group's description (GROUP_ID_NOT_FOUND for any other). */
+  org.apache.kafka.common.message.ConsumerGroupDescribeResponseData.DescribedGroup
+      describeConsumerGroup(String groupId) {
+    return consumerGroups.describe(groupId);
+  }
+
+  /**
+   * Whether a member of a consumer-protocol group may fetch its group's offsets at {@code
+   * memberEpoch} (OffsetFetch 9 and later); NONE for other groups.
+   */
+  Errors checkOffsetFetch(String groupId, String memberId, int memberEpoch) {
+    if (!consumerGroups.has(groupId) || memberId == null) {
+      return Errors.NONE;
+    }
+    return consumerGroups.checkOffsets(groupId, memberId, memberEpoch, true);
+  }
+
+  /** Whether the consumer protocol (KIP-848) runs {@code groupId} now. */
+  boolean isConsumerGroup(String groupId) {
+    return consumerGroups.has(groupId);
+  }
+
+  private boolean hasClassicMembers(String groupId) {
+    Group g = groups.get(groupId);
+    return g != null && !g.members.isEmpty();
   }
 
   /** Starts checking deadlines every {@link #TICK_MS} on the executor. */
@@ -161,9 +215,12 @@ final class KafkaGroups implements AutoCloseable {
     if (req.protocolType() == null || req.protocolType().isEmpty() || req.protocols().isEmpty()) {
       return done(error.setErrorCode(Errors.INCONSISTENT_GROUP_PROTOCOL.code()));
     }
+    if (consumerGroups.hasMembers(req.groupId())) { // a consumer-protocol group (KIP-848)
+      return done(error.setErrorCode(Errors.INCONSISTENT_GROUP_PROTOCOL.code()));
+    }
     Group g = groups.get(req.groupId());
     if (g == null) {
-      if (groups.size() >= MAX_GROUPS) {
+      if (groups.size() + consumerGroups.size() >= MAX_GROUPS) {
         return done(error.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code()));
       }
       g = new Group(req.groupId());
@@ -585,6 +642,7 @@ final class KafkaGroups implements AutoCloseable {
 
   /** Expires silent members and ends rebalances whose time is up. */
   void tick() {
+    consumerGroups.tick();
     long now = clock.getAsLong();
     for (Iterator<Group> it = groups.values().iterator(); it.hasNext(); ) {
       Group g = it.next();
@@ -617,6 +675,13 @@ final class KafkaGroups implements AutoCloseable {
   DescribeGroupsResponseData.DescribedGroup describe(String groupId) {
     DescribeGroupsResponseData.DescribedGroup d =
         new DescribeGroupsResponseData.DescribedGroup().setGroupId(groupId);
+    if (consumerGroups.hasMembers(groupId)) { // as Kafka: ConsumerGroupDescribe describes it
+      return d.setGroupState(State.DEAD.kafkaName)
+          .setProtocolType("")
+          .setProtocolData("")
+          .setErrorCode(Errors.GROUP_ID_NOT_FOUND.code())
+          .setErrorMessage("group " + groupId + " is not a classic group");
+    }
     Group g = groups.get(groupId);
     if (g == null) {
       return d.setGroupState(State.DEAD.kafkaName).setProtocolType("").setProtocolData("");
@@ -644,7 +709,7 @@ final class KafkaGroups implements AutoCloseable {
 
   /** Groups with members now, and their state. */
   List<ListGroupsResponseData.ListedGroup> list() {
-    List<ListGroupsResponseData.ListedGroup> out = new ArrayList<>();
+    List<ListGroupsResponseData.ListedGroup> out = consumerGroups.list();
     for (Group g : groups.values()) {
       out.add(
           new ListGroupsResponseData.ListedGroup()
@@ -658,6 +723,9 @@ final class KafkaGroups implements AutoCloseable {
 
   /** Whether a member of {@code groupId} may commit for {@code generation} (null: yes). */
   Errors checkCommit(String groupId, int generation, String memberId, String instanceId) {
+    if (consumerGroups.has(groupId)) { // KIP-848: the generation is the member's epoch
+      return consumerGroups.checkOffsets(groupId, memberId, generation, false);
+    }
     Group g = groups.get(groupId);
     if (generation < 0 && (memberId == null || memberId.isEmpty())) {
       // A standalone commit (assign, or an admin tool): only while nobody is a member.
@@ -682,8 +750,7 @@ final class KafkaGroups implements AutoCloseable {
 
   /** Whether the group has members now (DeleteGroups refuses those: NON_EMPTY_GROUP). */
   boolean hasMembers(String groupId) {
-    Group g = groups.get(groupId);
-    return g != null && !g.members.isEmpty();
+    return hasClassicMembers(groupId) || consumerGroups.hasMembers(groupId);
   }
 
   private static <T> CompletableFuture<T> done(T value) {
