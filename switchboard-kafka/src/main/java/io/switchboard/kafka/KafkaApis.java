@@ -1569,6 +1569,9 @@ final class KafkaApis {
           DescribeGroupsResponseData out = new DescribeGroupsResponseData();
           for (String id : ids) {
             DescribeGroupsResponseData.DescribedGroup d = groups.describe(id);
+            if (version < 6) {
+              d.setErrorMessage(null); // the field came with version 6
+            }
             if (d.errorCode() == Errors.NONE.code()
                 && d.groupState().equals(KafkaGroups.State.DEAD.kafkaName)) {
               if (broker.groups().describe(id).isPresent()) {

@@ -24,6 +24,10 @@ import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.ConsumerGroupDescribeRequestData;
+import org.apache.kafka.common.message.ConsumerGroupDescribeResponseData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData;
 import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
@@ -932,6 +936,136 @@ class KafkaWireTest {
         .partitions()
         .get(0)
         .errorCode();
+  }
+
+  @Test
+  void consumerGroupApisRoundTripAtEveryVersionAndGuardOffsetsByMemberEpoch() throws Exception {
+    try (Wire w = new Wire()) {
+      int[] id = {1};
+      CreateTopicsRequestData create = new CreateTopicsRequestData().setTimeoutMs(10_000);
+      create
+          .topics()
+          .add(
+              new CreateTopicsRequestData.CreatableTopic()
+                  .setName("t")
+                  .setNumPartitions(2)
+                  .setReplicationFactor((short) 1));
+      w.send(w.frame(create, (short) 7, id[0]));
+      w.read(new CreateTopicsResponseData(), (short) 7, id[0]++);
+      String[] members = new String[2];
+      int[] epochs = new int[2];
+      for (short v = 0; v <= 1; v++) {
+        ConsumerGroupHeartbeatRequestData join =
+            new ConsumerGroupHeartbeatRequestData()
+                .setGroupId("cg" + v)
+                .setMemberId(v == 0 ? "" : "client-made-" + v)
+                .setMemberEpoch(0)
+                .setRebalanceTimeoutMs(30_000)
+                .setSubscribedTopicNames(List.of("t"))
+                .setTopicPartitions(List.of());
+        w.send(w.frame(join, v, id[0]));
+        ConsumerGroupHeartbeatResponseData r =
+            w.read(new ConsumerGroupHeartbeatResponseData(), v, id[0]++);
+        assertThat(r.errorCode()).as("heartbeat v%d", v).isZero();
+        assertThat(r.memberId()).as("v0: the coordinator names the member").isNotEmpty();
+        assertThat(r.assignment().topicPartitions().get(0).topicId())
+            .isEqualTo(KafkaTopics.topicId("t"));
+        assertThat(r.assignment().topicPartitions().get(0).partitions()).containsExactly(0, 1);
+        members[v] = r.memberId();
+        epochs[v] = r.memberEpoch();
+      }
+      for (short v = 0; v <= 1; v++) {
+        w.send(
+            w.frame(
+                new ConsumerGroupDescribeRequestData().setGroupIds(List.of("cg1", "nothing")),
+                v,
+                id[0]));
+        ConsumerGroupDescribeResponseData d =
+            w.read(new ConsumerGroupDescribeResponseData(), v, id[0]++);
+        assertThat(d.groups().get(0).errorCode()).isZero();
+        assertThat(d.groups().get(0).groupState()).isEqualTo("Stable");
+        assertThat(
+                d.groups()
+                    .get(0)
+                    .members()
+                    .get(0)
+                    .assignment()
+                    .topicPartitions()
+                    .get(0)
+                    .topicName())
+            .isEqualTo("t");
+        assertThat(d.groups().get(1).errorCode()).isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
+      }
+      // OffsetCommit and OffsetFetch 9 carry the member epoch.
+      for (int epoch : new int[] {epochs[1] + 1, epochs[1]}) {
+        OffsetCommitRequestData commit =
+            new OffsetCommitRequestData()
+                .setGroupId("cg1")
+                .setMemberId(members[1])
+                .setGenerationIdOrMemberEpoch(epoch);
+        commit
+            .topics()
+            .add(
+                new OffsetCommitRequestData.OffsetCommitRequestTopic()
+                    .setName("t")
+                    .setPartitions(
+                        List.of(
+                            new OffsetCommitRequestData.OffsetCommitRequestPartition()
+                                .setPartitionIndex(0)
+                                .setCommittedOffset(0))));
+        w.send(w.frame(commit, (short) 9, id[0]));
+        short error =
+            w.read(new OffsetCommitResponseData(), (short) 9, id[0]++)
+                .topics()
+                .get(0)
+                .partitions()
+                .get(0)
+                .errorCode();
+        assertThat(error)
+            .isEqualTo(epoch == epochs[1] ? Errors.NONE.code() : Errors.STALE_MEMBER_EPOCH.code());
+        OffsetFetchRequestData fetch = new OffsetFetchRequestData();
+        fetch
+            .groups()
+            .add(
+                new OffsetFetchRequestData.OffsetFetchRequestGroup()
+                    .setGroupId("cg1")
+                    .setMemberId(members[1])
+                    .setMemberEpoch(epoch)
+                    .setTopics(null));
+        w.send(w.frame(fetch, (short) 9, id[0]));
+        OffsetFetchResponseData.OffsetFetchResponseGroup g =
+            w.read(new OffsetFetchResponseData(), (short) 9, id[0]++).groups().get(0);
+        if (epoch == epochs[1]) {
+          assertThat(g.errorCode()).isZero();
+          assertThat(g.topics().get(0).partitions().get(0).committedOffset()).isZero();
+        } else {
+          assertThat(g.errorCode()).isEqualTo(Errors.STALE_MEMBER_EPOCH.code());
+        }
+      }
+      // ListGroups tells the type; DescribeGroups leaves a consumer group to ConsumerGroupDescribe.
+      w.send(w.frame(new ListGroupsRequestData(), (short) 5, id[0]));
+      assertThat(w.read(new ListGroupsResponseData(), (short) 5, id[0]++).groups())
+          .filteredOn(g -> g.groupId().equals("cg1"))
+          .singleElement()
+          .satisfies(g -> assertThat(g.groupType()).isEqualTo("consumer"));
+      w.send(w.frame(new DescribeGroupsRequestData().setGroups(List.of("cg1")), (short) 5, id[0]));
+      assertThat(
+              w.read(new DescribeGroupsResponseData(), (short) 5, id[0]++)
+                  .groups()
+                  .get(0)
+                  .errorCode())
+          .isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
+      w.send(
+          w.frame(
+              new ConsumerGroupHeartbeatRequestData()
+                  .setGroupId("cg1")
+                  .setMemberId(members[1])
+                  .setMemberEpoch(-1),
+              (short) 1,
+              id[0]));
+      assertThat(w.read(new ConsumerGroupHeartbeatResponseData(), (short) 1, id[0]++).memberEpoch())
+          .isEqualTo(-1);
+    }
   }
 
   private OffsetFetchResponseData.OffsetFetchResponsePartition stableOffset(Wire w, int[] id)

@@ -1,17 +1,25 @@
 package io.switchboard.kafka.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -444,6 +452,98 @@ class KafkaToolsTest {
     assertThat(described)
         .contains("ProducerId")
         .containsPattern(producerId + "\\s+0\\s+-1\\s+3\\s+\\d+\\s+None");
+  }
+
+  @Test
+  void consumerProtocolGroupsWithTheConsoleConsumerAndKafkaConsumerGroups() throws Exception {
+    ok(
+        null,
+        TOPICS,
+        "--bootstrap-server",
+        bootstrap(),
+        "--create",
+        "--topic",
+        "kip848",
+        "--partitions",
+        "2",
+        "--replication-factor",
+        "1");
+    try (KafkaProducer<String, String> producer = producer()) {
+      List<String> values = List.of("one", "two", "three", "four");
+      for (int i = 0; i < values.size(); i++) {
+        producer.send(new ProducerRecord<>("kip848", i % 2, null, values.get(i))).get();
+      }
+    }
+    String consumed =
+        ok(
+            null,
+            CONSUMER,
+            "--bootstrap-server",
+            bootstrap(),
+            "--topic",
+            "kip848",
+            "--from-beginning",
+            "--max-messages",
+            "4",
+            "--group",
+            "g848",
+            "--consumer-property",
+            "group.protocol=consumer");
+    assertThat(consumed.lines()).contains("one", "two", "three", "four");
+    assertThat(ok(null, GROUPS, "--bootstrap-server", bootstrap(), "--list")).contains("g848");
+    assertThat(ok(null, GROUPS, "--bootstrap-server", bootstrap(), "--describe", "--group", "g848"))
+        .containsPattern("kip848\\s+0\\s+2\\s+2\\s+0")
+        .containsPattern("kip848\\s+1\\s+2\\s+2\\s+0");
+    // With a member consuming: the coordinator's assignment, described by ConsumerGroupDescribe.
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "g848");
+    p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "live-member");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger assigned = new AtomicInteger();
+    CompletableFuture<Void> member =
+        CompletableFuture.runAsync(
+            () -> {
+              try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+                c.subscribe(List.of("kip848"));
+                while (!stop.get()) {
+                  c.poll(Duration.ofMillis(100));
+                  assigned.set(c.assignment().size());
+                }
+              }
+            });
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> assigned.get() == 2 || member.isDone());
+      assertThat(assigned.get()).isEqualTo(2);
+      String members =
+          ok(
+              null,
+              GROUPS,
+              "--bootstrap-server",
+              bootstrap(),
+              "--describe",
+              "--group",
+              "g848",
+              "--members");
+      assertThat(members).containsPattern("live-member\\s+2");
+      String state =
+          ok(
+              null,
+              GROUPS,
+              "--bootstrap-server",
+              bootstrap(),
+              "--describe",
+              "--group",
+              "g848",
+              "--state");
+      assertThat(state).contains("uniform").contains("Stable");
+    } finally {
+      stop.set(true);
+      member.get(30, TimeUnit.SECONDS);
+    }
   }
 
   static String[] concat(String[] a, String... b) {
