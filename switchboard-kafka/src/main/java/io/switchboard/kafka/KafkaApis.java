@@ -1612,6 +1612,11 @@ final class KafkaApis {
           if (states != null && !states.isEmpty()) {
             out.groups().removeIf(g -> !states.contains(g.groupState()));
           }
+          List<String> types = req.typesFilter(); // version 5: classic, consumer
+          if (types != null && !types.isEmpty()) {
+            out.groups()
+                .removeIf(g -> types.stream().noneMatch(t -> t.equalsIgnoreCase(g.groupType())));
+          }
           return CompletableFuture.completedFuture(out);
         });
   }

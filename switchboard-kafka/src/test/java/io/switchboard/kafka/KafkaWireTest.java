@@ -1043,6 +1043,12 @@ class KafkaWireTest {
         }
       }
       // ListGroups tells the type; DescribeGroups leaves a consumer group to ConsumerGroupDescribe.
+      w.send(
+          w.frame(
+              new ListGroupsRequestData().setTypesFilter(List.of("classic")), (short) 5, id[0]));
+      assertThat(w.read(new ListGroupsResponseData(), (short) 5, id[0]++).groups())
+          .extracting(ListGroupsResponseData.ListedGroup::groupId)
+          .doesNotContain("cg1");
       w.send(w.frame(new ListGroupsRequestData(), (short) 5, id[0]));
       assertThat(w.read(new ListGroupsResponseData(), (short) 5, id[0]++).groups())
           .filteredOn(g -> g.groupId().equals("cg1"))
