@@ -157,6 +157,45 @@ class PartitionAgentTest {
   }
 
   @Test
+  void theProducerStateIsDescribedByTheOwnerAndRebuiltFromTheLog() {
+    long stamp = clock.nowMs();
+    {
+      PartitionAgent a = agent(FsyncPolicy.NEVER, stream(), 1024);
+      CompletableFuture<List<ProducerInfo>> none = a.producers();
+      assertThat(none).as("answered by the owner's next cycle").isNotDone();
+      a.doWork();
+      assertThat(none.join()).isEmpty();
+      a.publishBatch(
+          List.of(msg("s.a", "1"), msg("s.a", "2")), new ProducerSequence(7, (short) 2, 0));
+      a.publish(
+          msg("s.a", "3"),
+          null,
+          PartitionAgent.NO_EXPECTATION,
+          new ProducerSequence(9, (short) 0, 0));
+      a.doWork();
+      CompletableFuture<List<ProducerInfo>> two = a.producers();
+      a.doWork();
+      assertThat(two.join())
+          .containsExactlyInAnyOrder(
+              new ProducerInfo(7, (short) 2, 1, stamp), new ProducerInfo(9, (short) 0, 0, stamp));
+      CompletableFuture<List<ProducerInfo>> atClose = a.producers();
+      a.close();
+      assertThat(atClose.join()).as("what is waiting at close is answered").hasSize(2);
+      assertThat(a.producers())
+          .failsWithin(java.time.Duration.ZERO)
+          .withThrowableThat()
+          .satisfies(e -> assertThat(codeOf(e.getCause())).isEqualTo(ErrorCode.PARTITION_CLOSED));
+    }
+    try (PartitionAgent a = agent(FsyncPolicy.NEVER, stream(), 1024)) {
+      CompletableFuture<List<ProducerInfo>> rebuilt = a.producers();
+      a.doWork();
+      assertThat(rebuilt.join())
+          .containsExactlyInAnyOrder(
+              new ProducerInfo(7, (short) 2, 1, stamp), new ProducerInfo(9, (short) 0, 0, stamp));
+    }
+  }
+
+  @Test
   void oversizedMessagesAndAFullQueueGetCodedErrors() {
     StreamConfig small = StreamConfig.builder("S", "s.>").maxMessageBytes(10).build();
     try (PartitionAgent a = agent(FsyncPolicy.NEVER, small, 2)) {
