@@ -37,7 +37,8 @@ import org.HdrHistogram.Histogram;
 /**
  * The gRPC front end beside the native protocol, in one run against one server
  * (docs/benchmarks.md): persisted publish of 100 B messages (native async publishes, gRPC {@code
- * PublishStream}, gRPC unary {@code Publish}), consume with a per-message ack (native push
+ * PublishStream} with requests of {@value #BATCH} messages and batched acks, and one message a
+ * request as before, gRPC unary {@code Publish}), consume with a per-message ack (native push
  * consumer, gRPC {@code Consume}), and request/reply round trips (native request with a native
  * responder, gRPC {@code Request} with a {@code Serve} responder). Starts Switchboard with its
  * launcher on free loopback ports, stops it by PID. Prints a Markdown table.
@@ -52,6 +53,9 @@ public final class GrpcBench {
   static final int UNARY_WINDOW = 100;
   static final int CREDIT = 1000;
   static final int REQUESTS = 20_000;
+
+  /** Messages per PublishStream request in the batched mode (entries, batch_acks). */
+  static final int BATCH = 100;
 
   private GrpcBench() {}
 
@@ -115,11 +119,22 @@ public final class GrpcBench {
       out.append("| workload | native | gRPC | gRPC / native |\n| --- | --- | --- | --- |\n");
 
       double natPub = nativePublish(nat, payload, seconds);
-      double grpcStream = grpcStreamPublish(ch, payload, seconds);
+      double grpcBatched = grpcStreamPublish(ch, payload, seconds, BATCH);
+      double grpcStream = grpcStreamPublish(ch, payload, seconds, 1);
       double grpcUnary = grpcUnaryPublish(ch, payload, seconds);
       row(
           out,
-          "persisted publish, 100 B, streaming (" + WINDOW + " in flight)",
+          "persisted publish, 100 B, streaming, "
+              + BATCH
+              + " a request, batched acks ("
+              + WINDOW
+              + " in flight)",
+          natPub,
+          grpcBatched,
+          "msg/s");
+      row(
+          out,
+          "persisted publish, 100 B, streaming, one a request (" + WINDOW + " in flight)",
           natPub,
           grpcStream,
           "msg/s");
@@ -193,7 +208,11 @@ public final class GrpcBench {
     return acked.get() / ((System.nanoTime() - t0) / 1e9);
   }
 
-  static double grpcStreamPublish(ManagedChannel ch, byte[] payload, long seconds)
+  /**
+   * {@code PublishStream} with {@link #WINDOW} messages in flight: {@code batch} messages a request
+   * (as entries, with batched acks) or, with 1, one message a request answered one by one.
+   */
+  static double grpcStreamPublish(ManagedChannel ch, byte[] payload, long seconds, int batch)
       throws Exception {
     Semaphore window = new Semaphore(WINDOW);
     AtomicLong acked = new AtomicLong();
@@ -219,10 +238,26 @@ public final class GrpcBench {
                   @Override
                   public void onNext(PublishStreamAck a) {
                     acks.get().request(1);
-                    if (a.hasAck()) {
-                      acked.incrementAndGet();
+                    int answered;
+                    if (a.hasBatch()) {
+                      int ok = 0;
+                      for (io.switchboard.grpc.v1.AckRange r : a.getBatch().getRangesList()) {
+                        ok += r.getCount();
+                      }
+                      answered = ok + a.getBatch().getItemsCount();
+                      for (PublishStreamAck item : a.getBatch().getItemsList()) {
+                        if (item.hasAck()) {
+                          ok++;
+                        }
+                      }
+                      acked.addAndGet(ok);
+                    } else {
+                      answered = 1;
+                      if (a.hasAck()) {
+                        acked.incrementAndGet();
+                      }
                     }
-                    window.release();
+                    window.release(answered);
                   }
 
                   @Override
@@ -241,9 +276,20 @@ public final class GrpcBench {
     long t0 = System.nanoTime();
     long seq = 0;
     while (System.nanoTime() < end) {
-      window.acquire();
+      window.acquire(batch);
+      PublishRequest r;
+      if (batch == 1) {
+        r = PublishRequest.newBuilder().setMessage(m).setSequence(seq++).build();
+      } else {
+        PublishRequest.Builder b = PublishRequest.newBuilder().setBatchAcks(true);
+        for (int i = 0; i < batch; i++) {
+          b.addEntries(
+              io.switchboard.grpc.v1.PublishEntry.newBuilder().setMessage(m).setSequence(seq++));
+        }
+        r = b.build();
+      }
       synchronized (out) {
-        out.onNext(PublishRequest.newBuilder().setMessage(m).setSequence(seq++).build());
+        out.onNext(r);
       }
     }
     window.acquire(WINDOW);
@@ -314,12 +360,23 @@ public final class GrpcBench {
     java.util.concurrent.atomic.AtomicReference<StreamObserver<ConsumeRequest>> out =
         new java.util.concurrent.atomic.AtomicReference<>();
     long t0 = System.nanoTime();
+    java.util.concurrent.atomic.AtomicReference<
+            io.grpc.stub.ClientCallStreamObserver<ConsumeRequest>>
+        call = new java.util.concurrent.atomic.AtomicReference<>();
     out.set(
         SubscriberGrpc.newStub(ch)
             .consume(
-                new StreamObserver<ConsumeResponse>() {
+                new io.grpc.stub.ClientResponseObserver<ConsumeRequest, ConsumeResponse>() {
+                  @Override
+                  public void beforeStart(io.grpc.stub.ClientCallStreamObserver<ConsumeRequest> c) {
+                    // Read a credit's worth of deliveries ahead, not one at a time (as publish).
+                    c.disableAutoRequestWithInitial(CREDIT);
+                    call.set(c);
+                  }
+
                   @Override
                   public void onNext(ConsumeResponse r) {
+                    call.get().request(1);
                     if (r.hasDelivery()) {
                       synchronized (lock) {
                         out.get()
