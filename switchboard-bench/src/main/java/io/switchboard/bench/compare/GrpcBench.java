@@ -416,11 +416,36 @@ public final class GrpcBench {
     return rate;
   }
 
+  /**
+   * Repeats {@code probe} until it succeeds (a responder answered: its subscription is in place on
+   * the server), for at most 30 s. Each failed probe is itself a round trip to the server, which
+   * says at once that no one responds; the millisecond between probes only keeps this off a spin.
+   */
+  static void awaitAnswered(java.util.concurrent.Callable<?> probe) throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        probe.call();
+        return;
+      } catch (Exception e) {
+        if (System.nanoTime() > end) {
+          throw new IllegalStateException("the responder did not answer a probe within 30 s", e);
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+      }
+    }
+  }
+
   static Histogram nativeRequests(int port, byte[] payload) throws Exception {
     try (SwitchboardClient responder = SwitchboardClient.connect("127.0.0.1:" + port);
         SwitchboardClient requester = SwitchboardClient.connect("127.0.0.1:" + port)) {
       var sub = responder.subscribe("rpc.native", m -> responder.reply(m, m.payload()));
-      Thread.sleep(200); // the subscription reaches the server before the first request
+      // Ready when a probe request is answered: the subscription has reached the server.
+      awaitAnswered(
+          () ->
+              requester
+                  .request("rpc.native", payload, Duration.ofSeconds(5))
+                  .get(5, TimeUnit.SECONDS));
       Histogram h = new Histogram(3);
       for (int i = 0; i < REQUESTS; i++) {
         long t = System.nanoTime();
@@ -467,7 +492,6 @@ public final class GrpcBench {
                   .setServe(ServeRequest.Serve.newBuilder().setPattern("rpc.grpc"))
                   .build());
     }
-    Thread.sleep(200); // the Serve stream is open before the first request
     RequestsGrpc.RequestsBlockingStub req = RequestsGrpc.newBlockingStub(ch);
     RequestMessage m =
         RequestMessage.newBuilder()
@@ -476,6 +500,8 @@ public final class GrpcBench {
                     .setSubject("rpc.grpc")
                     .setPayload(ByteString.copyFrom(payload)))
             .build();
+    // Ready when a probe request is answered (until then: UNAVAILABLE, no responders).
+    awaitAnswered(() -> req.withDeadlineAfter(5, TimeUnit.SECONDS).request(m));
     Histogram h = new Histogram(3);
     for (int i = 0; i < REQUESTS; i++) {
       long t = System.nanoTime();
