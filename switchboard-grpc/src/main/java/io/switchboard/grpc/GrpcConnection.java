@@ -59,7 +59,8 @@ final class GrpcConnection {
 
     @Override
     public void transportTerminated(Attributes attrs) {
-      GrpcConnection c = attrs.get(KEY);
+      // null for a transport that ended before it was ready (a port probe, a failed handshake)
+      GrpcConnection c = attrs == null ? null : attrs.get(KEY);
       if (c != null) {
         c.close();
       }
