@@ -164,7 +164,11 @@ public final class GrpcFrontEnd implements FrontEnd {
                           ErrorCode.INVALID_CONFIG,
                           TLS_PORT.name() + " is set but tls.cert and tls.key are not"));
       try {
-        tlsServer = build(context, settings, clock, auth, tlsPort, tls.currentHttp2()).start();
+        // Each new connection takes the context of the files as they are now (reloaded when they
+        // change), not the one of the server's start.
+        tlsServer =
+            build(context, settings, clock, auth, tlsPort, new CurrentSslContext(tls::currentHttp2))
+                .start();
       } catch (java.io.IOException | RuntimeException e) {
         stop(server);
         throw e;
