@@ -12,6 +12,7 @@ import io.switchboard.grpc.v1.AppendRequest;
 import io.switchboard.grpc.v1.AppendResponse;
 import io.switchboard.grpc.v1.EventStoreGrpc;
 import io.switchboard.grpc.v1.ReadSubjectRequest;
+import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import java.util.List;
@@ -36,10 +37,12 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
 
   private final Broker broker;
   private final Clock clock;
+  private final ProtocolMeters meters;
 
-  EventStoreService(Broker broker, Clock clock) {
+  EventStoreService(Broker broker, Clock clock, ProtocolMeters meters) {
     this.broker = broker;
     this.clock = clock;
+    this.meters = meters;
   }
 
   @Override
@@ -89,6 +92,9 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
           if (error != null) {
             out.onError(GrpcErrors.toStatus(error));
           } else {
+            if (r.hasSuccess()) {
+              meters.published(request.getMessage().getPayload().size());
+            }
             out.onNext(r);
             out.onCompleted();
           }

@@ -14,6 +14,7 @@ import io.switchboard.grpc.v1.PublishEntry;
 import io.switchboard.grpc.v1.PublishRequest;
 import io.switchboard.grpc.v1.PublishStreamAck;
 import io.switchboard.grpc.v1.PublisherGrpc;
+import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.trace.Tracing;
@@ -28,11 +29,13 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
   private final Broker broker;
   private final Clock clock;
   private final GrpcSettings settings;
+  private final ProtocolMeters meters;
 
-  PublisherService(Broker broker, Clock clock, GrpcSettings settings) {
+  PublisherService(Broker broker, Clock clock, GrpcSettings settings, ProtocolMeters meters) {
     this.broker = broker;
     this.clock = clock;
     this.settings = settings;
+    this.meters = meters;
   }
 
   @Override
@@ -51,6 +54,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
               if (error != null) {
                 out.onError(GrpcErrors.toStatus(error));
               } else {
+                meters.published(request.getMessage().getPayload().size());
                 out.onNext(Protos.ack(ack));
                 out.onCompleted();
               }
@@ -206,7 +210,11 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
       Owed owed = new Owed(count);
       if (first) {
         long seq = request.getSequence();
-        answerWhenDone(seq, owed, publish(request, access, null, seq));
+        answerWhenDone(
+            seq,
+            owed,
+            request.getMessage().getPayload().size(),
+            publish(request, access, null, seq));
       }
       for (int i = 0; i < entries; i++) {
         PublishEntry e = request.getEntries(i);
@@ -214,6 +222,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
         answerWhenDone(
             seq,
             owed,
+            e.getMessage().getPayload().size(),
             publish(
                 e.getMessage(),
                 request.getExpectedStream(),
@@ -230,9 +239,15 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
     }
 
     private void answerWhenDone(
-        long seq, Owed owed, CompletableFuture<io.switchboard.broker.stream.PublishAck> f) {
+        long seq,
+        Owed owed,
+        int payloadBytes,
+        CompletableFuture<io.switchboard.broker.stream.PublishAck> f) {
       f.whenComplete(
           (ack, error) -> {
+            if (error == null) {
+              meters.published(payloadBytes); // an adder: safe where storage completes it
+            }
             answered.add(new Answer(seq, ack, error, owed));
             if (drainScheduled.compareAndSet(false, true)) {
               loop.execute(this::drain);
