@@ -53,6 +53,7 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
     try {
       Message m = Protos.toCore(request.getMessage(), clock.nowMs());
       access.check(Permission.PUBLISH, m.subject());
+      GrpcQuota.admitPublish(access, request.getMessage().getPayload().size());
       String stream = request.getStream().isEmpty() ? null : request.getStream();
       result =
           switch (request.getExpectedRevisionCase()) {
@@ -130,10 +131,11 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
   public void readSubject(
       ReadSubjectRequest request, StreamObserver<io.switchboard.grpc.v1.StoredMessage> out) {
     Executor loop = Loops.current();
+    Access access = GrpcAuth.access();
     String stream = request.getStream();
     try {
-      GrpcAuth.access()
-          .check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      GrpcQuota.admitRead(access);
       int max = request.getMax() == 0 ? DEFAULT_READ : request.getMax();
       if (max < 0 || max > MAX_READ) {
         throw GrpcErrors.of(
@@ -152,6 +154,7 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
                   return;
                 }
                 for (StoredMessage e : events) {
+                  access.quota().consume(e.message().payload().length);
                   out.onNext(Protos.stored(e.stream(), e.partition(), e.offset(), e.message()));
                 }
                 out.onCompleted();

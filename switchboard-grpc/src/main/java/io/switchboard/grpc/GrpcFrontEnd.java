@@ -248,7 +248,10 @@ public final class GrpcFrontEnd implements FrontEnd {
             .addService(
                 ServerInterceptors.intercept(
                     new EventStoreService(context.broker(), clock, meters.meters()), auth))
-            .addService(ServerInterceptors.intercept(new AdminService(context.broker()), auth))
+            // Admin calls are charged to the request rate (the quota interceptor runs after auth).
+            .addService(
+                ServerInterceptors.intercept(
+                    new AdminService(context.broker()), GrpcQuota.REQUESTS, auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1alpha());
