@@ -157,6 +157,21 @@ class GrpcConnectionLimitsTest {
   }
 
   @Test
+  void aStreamTheClientResetsGivesItsPlaceBack() throws Exception {
+    start("grpc.max-concurrent-streams", "2");
+    try (RawH2 raw = new RawH2(port(), 30_000)) {
+      raw.openCall(1, SUBSCRIBE);
+      raw.openCall(3, SUBSCRIBE);
+      raw.write(RawH2.RST_STREAM, 0, 1, new byte[] {0, 0, 0, 8}); // CANCEL
+      raw.openCall(5, SUBSCRIBE); // takes the place of 1
+      raw.openCall(7, SUBSCRIBE); // over the limit again
+      RawH2.Frame reset = raw.readUntil(RawH2.RST_STREAM);
+      assertThat(reset.stream()).isEqualTo(7);
+      assertThat(reset.errorCode()).isEqualTo(RawH2.REFUSED_STREAM);
+    }
+  }
+
+  @Test
   void aClientPingingTooOftenIsSentGoAwayEnhanceYourCalmAndOthersCarryOn() throws Exception {
     start("grpc.permit-keepalive-ms", "10000");
     ManagedChannel other = channel();
