@@ -311,6 +311,8 @@ public enum ErrorCode {
       3305,
       ErrorCategory.RETRIABLE,
       "{} {} are already waiting on this stream (the limit); wait for their answers"),
+  GRPC_BATCH_TOO_LARGE(
+      3306, ErrorCategory.CLIENT, "a PublishStream request carries {} messages; at most {}"),
   LOG_IO_ERROR(1000, ErrorCategory.SERVER, "I/O error on {}: {}"),
   LOG_FSYNC_FAILED(
       1001, ErrorCategory.FATAL, "fsync failed on {}; the log accepts no more appends: {}"),

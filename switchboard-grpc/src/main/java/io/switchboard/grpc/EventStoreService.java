@@ -12,6 +12,7 @@ import io.switchboard.grpc.v1.AppendRequest;
 import io.switchboard.grpc.v1.AppendResponse;
 import io.switchboard.grpc.v1.EventStoreGrpc;
 import io.switchboard.grpc.v1.ReadSubjectRequest;
+import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import java.util.List;
@@ -36,10 +37,12 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
 
   private final Broker broker;
   private final Clock clock;
+  private final ProtocolMeters meters;
 
-  EventStoreService(Broker broker, Clock clock) {
+  EventStoreService(Broker broker, Clock clock, ProtocolMeters meters) {
     this.broker = broker;
     this.clock = clock;
+    this.meters = meters;
   }
 
   @Override
@@ -50,6 +53,7 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
     try {
       Message m = Protos.toCore(request.getMessage(), clock.nowMs());
       access.check(Permission.PUBLISH, m.subject());
+      GrpcQuota.admitPublish(access, request.getMessage().getPayload().size());
       String stream = request.getStream().isEmpty() ? null : request.getStream();
       result =
           switch (request.getExpectedRevisionCase()) {
@@ -89,6 +93,9 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
           if (error != null) {
             out.onError(GrpcErrors.toStatus(error));
           } else {
+            if (r.hasSuccess()) {
+              meters.published(request.getMessage().getPayload().size());
+            }
             out.onNext(r);
             out.onCompleted();
           }
@@ -124,10 +131,11 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
   public void readSubject(
       ReadSubjectRequest request, StreamObserver<io.switchboard.grpc.v1.StoredMessage> out) {
     Executor loop = Loops.current();
+    Access access = GrpcAuth.access();
     String stream = request.getStream();
     try {
-      GrpcAuth.access()
-          .check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      GrpcQuota.admitRead(access);
       int max = request.getMax() == 0 ? DEFAULT_READ : request.getMax();
       if (max < 0 || max > MAX_READ) {
         throw GrpcErrors.of(
@@ -146,6 +154,7 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
                   return;
                 }
                 for (StoredMessage e : events) {
+                  access.quota().consume(e.message().payload().length);
                   out.onNext(Protos.stored(e.stream(), e.partition(), e.offset(), e.message()));
                 }
                 out.onCompleted();

@@ -28,7 +28,9 @@ import java.util.concurrent.Executor;
  * the server's one authenticator, and the call's {@link Access} (the decision point every front end
  * uses) in the gRPC {@link Context} for the services. Thread-safe.
  *
- * <p>Without the header a call is anonymous, or refused with UNAUTHENTICATED when {@code
+ * <p>Without the header a call over TLS with a verified client certificate ({@code
+ * tls.client-auth}) is the certificate's principal (the authenticator maps its subject, as on every
+ * listener); any other call without it is anonymous, or refused with UNAUTHENTICATED when {@code
  * auth.required}. A verified credential is remembered (by a hash of the header, never the header
  * itself) for {@link #REMEMBER_MS}, at most {@link #MAX_REMEMBERED} of them, and forgotten whenever
  * the rules or users change, so password hashing does not run on every call.
@@ -62,6 +64,17 @@ final class GrpcAuth implements ServerInterceptor {
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String auth = headers.get(AUTHORIZATION);
     if (auth == null) {
+      java.security.cert.X509Certificate cert = peerCertificate(call);
+      if (cert != null) {
+        // Mutual TLS: the verified client certificate names the principal (as on every listener).
+        Principal p;
+        try {
+          p = security.authenticator().certificate(cert);
+        } catch (RuntimeException e) {
+          return refuse(call, GrpcErrors.toStatus(e));
+        }
+        return start(call, headers, next, p);
+      }
       if (security.authRequired()) {
         return refuse(
             call, GrpcErrors.of(ErrorCode.AUTHENTICATION_REQUIRED, "send authorization metadata"));
@@ -163,6 +176,25 @@ final class GrpcAuth implements ServerInterceptor {
       ServerCall<Q, R> call, io.grpc.StatusRuntimeException s) {
     call.close(s.getStatus(), s.getTrailers() != null ? s.getTrailers() : new Metadata());
     return new ServerCall.Listener<>() {};
+  }
+
+  /**
+   * The verified client certificate of a call over TLS (the chain's first), or null: a plain
+   * connection, or none sent ({@code tls.client-auth=request}).
+   */
+  private static java.security.cert.X509Certificate peerCertificate(ServerCall<?, ?> call) {
+    javax.net.ssl.SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+    if (session == null) {
+      return null;
+    }
+    try {
+      java.security.cert.Certificate[] chain = session.getPeerCertificates();
+      return chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate x
+          ? x
+          : null;
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      return null;
+    }
   }
 
   private static InetAddress source(ServerCall<?, ?> call) {

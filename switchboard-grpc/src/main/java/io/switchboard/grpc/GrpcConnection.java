@@ -52,15 +52,27 @@ final class GrpcConnection {
 
   /** Attaches a {@link GrpcConnection} to each transport and closes it when the transport ends. */
   static final class Filter extends ServerTransportFilter {
+    private final io.switchboard.spi.ProtocolMeters meters;
+
+    /**
+     * @param meters counts the connections open ({@code switchboard.connections{protocol=grpc}})
+     */
+    Filter(io.switchboard.spi.ProtocolMeters meters) {
+      this.meters = meters;
+    }
+
     @Override
     public Attributes transportReady(Attributes attrs) {
+      meters.opened();
       return attrs.toBuilder().set(KEY, new GrpcConnection()).build();
     }
 
     @Override
     public void transportTerminated(Attributes attrs) {
-      GrpcConnection c = attrs.get(KEY);
+      // null for a transport that ended before it was ready (a port probe, a failed handshake)
+      GrpcConnection c = attrs == null ? null : attrs.get(KEY);
       if (c != null) {
+        meters.closed();
         c.close();
       }
     }

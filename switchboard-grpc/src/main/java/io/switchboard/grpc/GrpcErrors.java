@@ -60,7 +60,8 @@ public final class GrpcErrors {
           GRPC_STREAM_ALREADY_OPEN,
           GRPC_UNKNOWN_DELIVERY,
           GRPC_INVALID_CREDIT,
-          GRPC_UNKNOWN_REQUEST ->
+          GRPC_UNKNOWN_REQUEST,
+          GRPC_BATCH_TOO_LARGE ->
           Status.Code.INVALID_ARGUMENT;
       // "No one listens" is not a timeout: UNAVAILABLE at once, vs DEADLINE_EXCEEDED after waiting.
       case NO_RESPONDERS,

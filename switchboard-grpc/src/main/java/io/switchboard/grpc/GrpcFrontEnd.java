@@ -150,8 +150,11 @@ public final class GrpcFrontEnd implements FrontEnd {
             config.get(REQUEST_TIMEOUT_MS));
     Clock clock = Clock.SYSTEM;
     GrpcAuth auth = new GrpcAuth(context.security());
+    GrpcMeters meters =
+        new GrpcMeters(
+            new io.switchboard.spi.ProtocolMeters(context.meters(), GrpcMeters.PROTOCOL));
     health = new HealthStatusManager();
-    server = build(context, settings, clock, auth, port, null).start();
+    server = build(context, settings, clock, auth, meters, port, null).start();
     int tlsPort = config.get(TLS_PORT);
     if (tlsPort >= 0) {
       TlsContexts tls =
@@ -164,7 +167,18 @@ public final class GrpcFrontEnd implements FrontEnd {
                           ErrorCode.INVALID_CONFIG,
                           TLS_PORT.name() + " is set but tls.cert and tls.key are not"));
       try {
-        tlsServer = build(context, settings, clock, auth, tlsPort, tls.currentHttp2()).start();
+        // Each new connection takes the context of the files as they are now (reloaded when they
+        // change), not the one of the server's start.
+        tlsServer =
+            build(
+                    context,
+                    settings,
+                    clock,
+                    auth,
+                    meters,
+                    tlsPort,
+                    new CurrentSslContext(tls::currentHttp2))
+                .start();
       } catch (java.io.IOException | RuntimeException e) {
         stop(server);
         throw e;
@@ -193,6 +207,7 @@ public final class GrpcFrontEnd implements FrontEnd {
       GrpcSettings settings,
       Clock clock,
       GrpcAuth auth,
+      GrpcMeters meters,
       int port,
       io.netty.handler.ssl.SslContext ssl) {
     ServerConfig config = context.config();
@@ -214,10 +229,14 @@ public final class GrpcFrontEnd implements FrontEnd {
             .keepAliveTimeout(20, TimeUnit.SECONDS)
             .permitKeepAliveTime(config.get(PERMIT_KEEPALIVE_MS), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .addTransportFilter(new GrpcConnection.Filter()) // quota per connection
+            // quota per connection, and the connections meter
+            .addTransportFilter(new GrpcConnection.Filter(meters.meters()))
+            .intercept(meters) // every call, health and reflection too
             .addService(
                 ServerInterceptors.intercept(
-                    new PublisherService(context.broker(), clock, settings), auth, trace))
+                    new PublisherService(context.broker(), clock, settings, meters.meters()),
+                    auth,
+                    trace))
             .addService(
                 ServerInterceptors.intercept(
                     new SubscriberService(context.broker(), settings), auth, trace))
@@ -227,8 +246,12 @@ public final class GrpcFrontEnd implements FrontEnd {
             .addService(
                 ServerInterceptors.intercept(new StreamsService(context.broker()), auth, trace))
             .addService(
-                ServerInterceptors.intercept(new EventStoreService(context.broker(), clock), auth))
-            .addService(ServerInterceptors.intercept(new AdminService(context.broker()), auth))
+                ServerInterceptors.intercept(
+                    new EventStoreService(context.broker(), clock, meters.meters()), auth))
+            // Admin calls are charged to the request rate (the quota interceptor runs after auth).
+            .addService(
+                ServerInterceptors.intercept(
+                    new AdminService(context.broker()), GrpcQuota.REQUESTS, auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1alpha());

@@ -11,8 +11,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Quota rates on gRPC (docs/security.md). Unary calls are answered one at a time, like HTTP
  * requests: while the principal's bucket is in debt they are refused ({@code RESOURCE_EXHAUSTED},
- * {@code QUOTA_RATE}), else charged. Streams are slowed: a charge's wait stops them requesting (or
- * sending) more for that long.
+ * {@code QUOTA_RATE}), else charged — {@code Publish} and {@code Append} to the publish rates,
+ * {@code Request} and every {@code Admin} call to the request rate, {@code ReadSubject} (a bounded
+ * one-shot read) to the consume rate. Streams are slowed: a charge's wait stops them requesting (or
+ * sending) more for that long — {@code PublishStream} on the publish rates, {@code Consume} and
+ * {@code Read} on the consume rate.
  */
 final class GrpcQuota {
   private GrpcQuota() {}
@@ -29,6 +32,39 @@ final class GrpcQuota {
     access.checkRate(QuotaMeter.Rate.REQUESTS);
     access.quota().request();
   }
+
+  /**
+   * A one-shot read ({@code ReadSubject}): refused while the consume rate is in debt; the caller
+   * charges what it then sends.
+   */
+  static void admitRead(Access access) {
+    access.checkRate(QuotaMeter.Rate.CONSUME_BYTES);
+  }
+
+  /**
+   * Charges every call of a service to its principal's request rate, and refuses it ({@code
+   * RESOURCE_EXHAUSTED}, {@code QUOTA_RATE}) while that rate is in debt: the admin service, whose
+   * calls are all unary (as HTTP charges every request). Runs inside {@link GrpcAuth}, which puts
+   * the call's access in its context.
+   */
+  static final io.grpc.ServerInterceptor REQUESTS =
+      new io.grpc.ServerInterceptor() {
+        @Override
+        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+            io.grpc.ServerCall<Q, R> call,
+            io.grpc.Metadata headers,
+            io.grpc.ServerCallHandler<Q, R> next) {
+          try {
+            admitRequest(GrpcAuth.access());
+          } catch (RuntimeException e) {
+            io.grpc.StatusRuntimeException s = GrpcErrors.toStatus(e);
+            call.close(
+                s.getStatus(), s.getTrailers() != null ? s.getTrailers() : new io.grpc.Metadata());
+            return new io.grpc.ServerCall.Listener<>() {};
+          }
+          return next.startCall(call, headers);
+        }
+      };
 
   /** Runs {@code task} on {@code loop} after {@code ms} milliseconds. */
   static void later(Executor loop, long ms, Runnable task) {

@@ -7,10 +7,14 @@ import io.switchboard.broker.PublishOptions;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.Message;
+import io.switchboard.grpc.v1.AckBatch;
+import io.switchboard.grpc.v1.AckRange;
 import io.switchboard.grpc.v1.PublishAck;
+import io.switchboard.grpc.v1.PublishEntry;
 import io.switchboard.grpc.v1.PublishRequest;
 import io.switchboard.grpc.v1.PublishStreamAck;
 import io.switchboard.grpc.v1.PublisherGrpc;
+import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.trace.Tracing;
@@ -25,11 +29,13 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
   private final Broker broker;
   private final Clock clock;
   private final GrpcSettings settings;
+  private final ProtocolMeters meters;
 
-  PublisherService(Broker broker, Clock clock, GrpcSettings settings) {
+  PublisherService(Broker broker, Clock clock, GrpcSettings settings, ProtocolMeters meters) {
     this.broker = broker;
     this.clock = clock;
     this.settings = settings;
+    this.meters = meters;
   }
 
   @Override
@@ -48,6 +54,7 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
               if (error != null) {
                 out.onError(GrpcErrors.toStatus(error));
               } else {
+                meters.published(request.getMessage().getPayload().size());
                 out.onNext(Protos.ack(ack));
                 out.onCompleted();
               }
@@ -57,18 +64,33 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
   /** Completes on {@code loop}, or where storage completes it when {@code loop} is null. */
   private CompletableFuture<io.switchboard.broker.stream.PublishAck> publish(
       PublishRequest request, Access access, Executor loop, long sequence) {
+    return publish(
+        request.getMessage(),
+        request.getExpectedStream(),
+        request.getMessageId(),
+        request.getProducerId(),
+        access,
+        loop,
+        sequence);
+  }
+
+  private CompletableFuture<io.switchboard.broker.stream.PublishAck> publish(
+      io.switchboard.grpc.v1.Message message,
+      String expectedStream,
+      String messageId,
+      String producerId,
+      Access access,
+      Executor loop,
+      long sequence) {
     try {
-      Message m =
-          GrpcTrace.withTrace(
-              Protos.toCore(request.getMessage(), clock.nowMs()), GrpcTrace.headers());
+      Message m = GrpcTrace.withTrace(Protos.toCore(message, clock.nowMs()), GrpcTrace.headers());
       access.check(Permission.PUBLISH, m.subject());
-      String messageId = request.getMessageId();
-      if (messageId.isEmpty() && !request.getProducerId().isEmpty() && sequence >= 0) {
-        messageId = request.getProducerId() + ":" + sequence;
+      if (messageId.isEmpty() && !producerId.isEmpty() && sequence >= 0) {
+        messageId = producerId + ":" + sequence;
       }
       PublishOptions options =
           new PublishOptions(
-              request.getExpectedStream().isEmpty() ? null : request.getExpectedStream(),
+              expectedStream.isEmpty() ? null : expectedStream,
               messageId.isEmpty() ? null : messageId);
       return traced(m, options, loop);
     } catch (RuntimeException e) {
@@ -99,25 +121,49 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
     return new PublishStreamObserver(call, access, loop);
   }
 
+  /** Most messages one {@code PublishStream} request may carry ({@code message} and entries). */
+  static final int MAX_ENTRIES = 1000;
+
+  /** Most answers (ranges and items) in one batched ack: keeps a response well under 4 MiB. */
+  static final int MAX_BATCH_ANSWERS = 1000;
+
+  /** The answers one request still owes; its in-flight slot is freed at zero. Loop only. */
+  private static final class Owed {
+    int remaining;
+
+    Owed(int remaining) {
+      this.remaining = remaining;
+    }
+  }
+
+  /** One message's answer, queued where storage completed it. */
+  private record Answer(
+      long sequence, io.switchboard.broker.stream.PublishAck ack, Throwable error, Owed owed) {}
+
   /**
-   * One {@code PublishStream}: publishes as its messages arrive (up to {@code maxInFlight} waiting
-   * for storage), and answers them in batches. A storage ack lands on the partition's runner or the
-   * log's flusher; it is queued there, and one task on the call's event loop writes every answer
-   * queued by then (grpc-java flushes them together) and asks the transport for as many messages as
-   * it answered — one loop task, one flush and one {@code request(n)} per batch rather than per
-   * message. The queue holds at most {@code maxInFlight} answers (one per publish in flight).
+   * One {@code PublishStream}: publishes as its requests arrive (up to {@code maxInFlight} requests
+   * waiting for storage, each of one message or of up to {@value #MAX_ENTRIES} entries), and
+   * answers them in batches. A storage ack lands on the partition's runner or the log's flusher; it
+   * is queued there, and one task on the call's event loop writes every answer queued by then
+   * (grpc-java flushes them together) and asks the transport for as many requests as it finished
+   * answering — one loop task, one flush and one {@code request(n)} per batch rather than per
+   * message. With {@code batch_acks} the answers of one such task go out as one response (an {@code
+   * AckBatch}: runs of consecutive sequences at consecutive offsets as ranges, the rest as items),
+   * so an ack is never held back for another, and one frame carries many. The queue holds at most
+   * the answers of {@code maxInFlight} requests.
    */
   private final class PublishStreamObserver implements StreamObserver<PublishRequest> {
     private final ServerCallStreamObserver<PublishStreamAck> call;
     private final Access access;
     private final Executor loop;
-    private final java.util.concurrent.ConcurrentLinkedQueue<PublishStreamAck> answered =
+    private final java.util.concurrent.ConcurrentLinkedQueue<Answer> answered =
         new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicBoolean drainScheduled =
         new java.util.concurrent.atomic.AtomicBoolean();
     private final GrpcQuota.Throttle throttle;
     // Loop only:
-    private int inFlight;
+    private int inFlight; // requests with answers still owed
+    private boolean batchAcks;
     private boolean halfClosed;
     private boolean done;
 
@@ -134,49 +180,113 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
       if (done) {
         return;
       }
-      long seq = request.getSequence();
-      if (seq < 0) {
-        fail(GrpcErrors.of(ErrorCode.INVALID_ARGUMENT, "sequence " + seq + " must be >= 0"));
+      int entries = request.getEntriesCount();
+      // Without entries a request is one message (an unset one is answered INVALID_SUBJECT, as
+      // always); with entries, its message is published first when set.
+      boolean first = entries == 0 || request.hasMessage();
+      int count = entries + (first ? 1 : 0);
+      if (count > MAX_ENTRIES) {
+        fail(GrpcErrors.of(ErrorCode.GRPC_BATCH_TOO_LARGE, count, MAX_ENTRIES));
         return;
       }
+      long bytes = first ? request.getMessage().getPayload().size() : 0;
+      if (first && request.getSequence() < 0) {
+        fail(badSequence(request.getSequence()));
+        return;
+      }
+      for (int i = 0; i < entries; i++) {
+        PublishEntry e = request.getEntries(i);
+        if (e.getSequence() < 0) {
+          fail(badSequence(e.getSequence()));
+          return;
+        }
+        bytes += e.getMessage().getPayload().size();
+      }
+      if (request.getBatchAcks()) {
+        batchAcks = true;
+      }
       inFlight++;
-      throttle.pause(access.quota().publish(1, request.getMessage().getPayload().size()));
-      publish(request, access, null, seq)
-          .whenComplete(
-              (ack, error) -> {
-                PublishStreamAck.Builder b = PublishStreamAck.newBuilder().setSequence(seq);
-                if (error != null) {
-                  b.setError(GrpcErrors.itemError(error));
-                } else {
-                  b.setAck(Protos.ack(ack));
-                }
-                answered.add(b.build());
-                if (drainScheduled.compareAndSet(false, true)) {
-                  loop.execute(this::drain);
-                }
-              });
+      throttle.pause(access.quota().publish(count, bytes));
+      Owed owed = new Owed(count);
+      if (first) {
+        long seq = request.getSequence();
+        answerWhenDone(
+            seq,
+            owed,
+            request.getMessage().getPayload().size(),
+            publish(request, access, null, seq));
+      }
+      for (int i = 0; i < entries; i++) {
+        PublishEntry e = request.getEntries(i);
+        long seq = e.getSequence();
+        answerWhenDone(
+            seq,
+            owed,
+            e.getMessage().getPayload().size(),
+            publish(
+                e.getMessage(),
+                request.getExpectedStream(),
+                e.getMessageId(),
+                request.getProducerId(),
+                access,
+                null,
+                seq));
+      }
     }
 
-    /** On the loop: writes every answer queued so far and reads as many more publishes. */
+    private RuntimeException badSequence(long seq) {
+      return GrpcErrors.of(ErrorCode.INVALID_ARGUMENT, "sequence " + seq + " must be >= 0");
+    }
+
+    private void answerWhenDone(
+        long seq,
+        Owed owed,
+        int payloadBytes,
+        CompletableFuture<io.switchboard.broker.stream.PublishAck> f) {
+      f.whenComplete(
+          (ack, error) -> {
+            if (error == null) {
+              meters.published(payloadBytes); // an adder: safe where storage completes it
+            }
+            answered.add(new Answer(seq, ack, error, owed));
+            if (drainScheduled.compareAndSet(false, true)) {
+              loop.execute(this::drain);
+            }
+          });
+    }
+
+    /** On the loop: writes every answer queued so far and reads as many more requests. */
     private void drain() {
       drainScheduled.set(false);
-      int n = 0;
-      PublishStreamAck a;
+      int freed = 0;
+      Batch batch = batchAcks && !done ? new Batch() : null;
+      Answer a;
       while ((a = answered.poll()) != null) {
-        n++;
-        if (!done) {
-          call.onNext(a);
+        if (--a.owed().remaining == 0) {
+          freed++;
+        }
+        if (done) {
+          continue;
+        }
+        if (batch == null) {
+          call.onNext(single(a));
+        } else if (batch.add(a)) {
+          call.onNext(batch.build());
+          batch = new Batch();
         }
       }
-      inFlight -= n;
-      if (done || n == 0) {
+      if (batch != null && !batch.isEmpty()) {
+        call.onNext(batch.build());
+      }
+      inFlight -= freed;
+      if (done) {
         return;
       }
       if (halfClosed && inFlight == 0) {
         done = true;
         call.onCompleted();
-      } else {
-        throttle.request(n); // after a pause when past a publish rate
+      } else if (freed > 0) {
+        throttle.request(freed); // after a pause when past a publish rate
       }
     }
 
@@ -197,6 +307,78 @@ final class PublisherService extends PublisherGrpc.PublisherImplBase {
     private void fail(RuntimeException e) {
       done = true;
       call.onError(e);
+    }
+  }
+
+  /** One message's answer on its own. */
+  private static PublishStreamAck single(Answer a) {
+    PublishStreamAck.Builder b = PublishStreamAck.newBuilder().setSequence(a.sequence());
+    if (a.error() != null) {
+      b.setError(GrpcErrors.itemError(a.error()));
+    } else {
+      b.setAck(Protos.ack(a.ack()));
+    }
+    return b.build();
+  }
+
+  /**
+   * The answers of one drain as an {@link AckBatch}: a stored message continuing the open run (next
+   * sequence at the next offset of the same partition) extends it, another stored message opens a
+   * new run, and errors, duplicates, delayed and uncaptured messages are items.
+   */
+  private static final class Batch {
+    private final AckBatch.Builder b = AckBatch.newBuilder();
+    private io.switchboard.broker.stream.PublishAck runAck; // the run's first ack
+    private long runSequence;
+    private int runCount;
+
+    /** Adds an answer; true when the batch is full and must be sent. */
+    boolean add(Answer a) {
+      io.switchboard.broker.stream.PublishAck ack = a.ack();
+      if (a.error() != null
+          || ack.stream() == null
+          || ack.duplicate()
+          || ack.deliverAtMs() != 0
+          || ack.offset() < 0) {
+        b.addItems(single(a));
+      } else if (runAck != null
+          && a.sequence() == runSequence + runCount
+          && ack.offset() == runAck.offset() + runCount
+          && ack.partition() == runAck.partition()
+          && ack.durability() == runAck.durability()
+          && ack.stream().equals(runAck.stream())) {
+        runCount++;
+        return false; // a longer run takes no more room
+      } else {
+        closeRun();
+        runAck = ack;
+        runSequence = a.sequence();
+        runCount = 1;
+      }
+      return b.getItemsCount() + b.getRangesCount() + (runAck == null ? 0 : 1) >= MAX_BATCH_ANSWERS;
+    }
+
+    private void closeRun() {
+      if (runAck != null) {
+        b.addRanges(
+            AckRange.newBuilder()
+                .setFirstSequence(runSequence)
+                .setCount(runCount)
+                .setStream(runAck.stream())
+                .setPartition(runAck.partition())
+                .setFirstOffset(runAck.offset())
+                .setDurability(Protos.durability(runAck.durability())));
+        runAck = null;
+      }
+    }
+
+    boolean isEmpty() {
+      return runAck == null && b.getItemsCount() == 0 && b.getRangesCount() == 0;
+    }
+
+    PublishStreamAck build() {
+      closeRun();
+      return PublishStreamAck.newBuilder().setBatch(b).build();
     }
   }
 }

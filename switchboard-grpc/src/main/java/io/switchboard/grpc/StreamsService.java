@@ -10,6 +10,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.grpc.v1.ReadRequest;
 import io.switchboard.grpc.v1.ReadResponse;
 import io.switchboard.grpc.v1.StreamsGrpc;
+import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.trace.Tracing;
 import java.util.concurrent.CompletableFuture;
@@ -19,7 +20,8 @@ import java.util.concurrent.Executor;
  * {@code Streams.Read}: one partition from an offset, a time or the end, optionally following.
  * Reads go through the broker's tail reads (off the loop, completing on it), one at a time, and the
  * next is asked for only while the client reads (HTTP/2 readiness): a slow reader holds at most one
- * read's bytes ({@link #READ_BYTES}).
+ * read's bytes ({@link #READ_BYTES}). Each message sent is charged to the principal's consume rate;
+ * past it the reader pauses for the wait (docs/security.md).
  */
 final class StreamsService extends StreamsGrpc.StreamsImplBase {
   /** About this many bytes of log per tail read. */
@@ -40,9 +42,9 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     Executor loop = Loops.current();
     String stream = request.getStream();
     int partition = request.getPartition();
+    Access access = GrpcAuth.access();
     try {
-      GrpcAuth.access()
-          .check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
       if (request.getMaxMessages() < 0) {
         throw GrpcErrors.of(
             ErrorCode.INVALID_ARGUMENT, "max_messages " + request.getMaxMessages() + " < 0");
@@ -68,7 +70,7 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
             case FROM_NOT_SET -> CompletableFuture.completedFuture(bounds.logStartOffset());
           };
       // gRPC takes the handlers only while this method runs, not once the start is known.
-      Reader reader = new Reader(call, loop, request);
+      Reader reader = new Reader(call, loop, request, access);
       call.setOnReadyHandler(reader::next);
       call.setOnCancelHandler(() -> reader.done = true);
       start.whenComplete(
@@ -90,17 +92,24 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     private final ServerCallStreamObserver<ReadResponse> call;
     private final Executor loop;
     private final ReadRequest request;
+    private final Access access;
     private final Tracing tracing = GrpcTrace.tracing(); // built in the call
     private long position = -1;
     private long sent;
     private boolean reading;
+    private boolean paused; // past the consume rate: nothing read or sent until the wait ends
     private boolean caughtUp;
     boolean done;
 
-    Reader(ServerCallStreamObserver<ReadResponse> call, Executor loop, ReadRequest request) {
+    Reader(
+        ServerCallStreamObserver<ReadResponse> call,
+        Executor loop,
+        ReadRequest request,
+        Access access) {
       this.call = call;
       this.loop = loop;
       this.request = request;
+      this.access = access;
     }
 
     void start(long from) {
@@ -109,7 +118,7 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     }
 
     void next() {
-      if (position < 0 || done || reading || call.isCancelled() || !call.isReady()) {
+      if (position < 0 || done || reading || paused || call.isCancelled() || !call.isReady()) {
         return; // onReady calls again once the client reads
       }
       reading = true;
@@ -146,6 +155,20 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
         position = m.offset() + 1;
         if (limit > 0 && ++sent >= limit) {
           finish();
+          return;
+        }
+        long wait = access.quota().consume(m.message().payload().length);
+        if (wait > 0) {
+          // Past the principal's consume rate: the rest of this read is read again after the
+          // wait (from position), so the client is slowed, not sent a burst.
+          paused = true;
+          GrpcQuota.later(
+              loop,
+              wait,
+              () -> {
+                paused = false;
+                next();
+              });
           return;
         }
       }

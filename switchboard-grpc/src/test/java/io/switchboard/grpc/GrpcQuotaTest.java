@@ -17,13 +17,21 @@ import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.DeliveryMode;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.grpc.GrpcApiTest.Collector;
+import io.switchboard.grpc.v1.AdminGrpc;
+import io.switchboard.grpc.v1.AppendRequest;
 import io.switchboard.grpc.v1.ConsumeRequest;
 import io.switchboard.grpc.v1.ConsumeResponse;
+import io.switchboard.grpc.v1.EventStoreGrpc;
+import io.switchboard.grpc.v1.ListStreamsRequest;
 import io.switchboard.grpc.v1.PublishRequest;
 import io.switchboard.grpc.v1.PublishStreamAck;
 import io.switchboard.grpc.v1.PublisherGrpc;
+import io.switchboard.grpc.v1.ReadRequest;
+import io.switchboard.grpc.v1.ReadResponse;
+import io.switchboard.grpc.v1.ReadSubjectRequest;
 import io.switchboard.grpc.v1.RequestMessage;
 import io.switchboard.grpc.v1.RequestsGrpc;
+import io.switchboard.grpc.v1.StreamsGrpc;
 import io.switchboard.grpc.v1.SubscribeRequest;
 import io.switchboard.grpc.v1.SubscribeResponse;
 import io.switchboard.grpc.v1.SubscriberGrpc;
@@ -41,9 +49,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Quotas on gRPC (docs/security.md): connections per principal and subscriptions are counted and
- * refused past the quota ({@code RESOURCE_EXHAUSTED} with our code), unary calls are refused while
- * a rate is in debt ({@code QUOTA_RATE}, as HTTP's 429), and a {@code PublishStream} is slowed
- * rather than refused.
+ * refused past the quota ({@code RESOURCE_EXHAUSTED} with our code), unary calls ({@code Publish},
+ * {@code Request}, {@code Append}, {@code Admin}, the one-shot {@code ReadSubject}) are refused
+ * while their rate is in debt ({@code QUOTA_RATE}, as HTTP's 429), and streams ({@code
+ * PublishStream}, {@code Consume}, {@code Read}) are slowed rather than refused.
  */
 class GrpcQuotaTest {
   @TempDir Path dir;
@@ -167,6 +176,83 @@ class GrpcQuotaTest {
     }
     assertThat(reason(org.assertj.core.api.Assertions.catchThrowable(() -> req.request(r))))
         .isEqualTo("QUOTA_RATE");
+  }
+
+  @Test
+  void appendsAndAdminCallsAreRefusedWithQuotaRateWhileTheirBucketIsInDebt() throws Exception {
+    ManagedChannel c = start(Map.of("quota.publish-messages", "1", "quota.requests", "1"));
+    EventStoreGrpc.EventStoreBlockingStub store = EventStoreGrpc.newBlockingStub(c);
+    // Append is a publish: one second's worth (1) plus the charge into debt pass, then refused.
+    AppendRequest append = AppendRequest.newBuilder().setMessage(msg("es.1", "e")).build();
+    store.append(append);
+    store.append(append);
+    assertThat(reason(org.assertj.core.api.Assertions.catchThrowable(() -> store.append(append))))
+        .isEqualTo("QUOTA_RATE");
+    // Every admin call is a request (as every HTTP request is): the same, on the request rate.
+    AdminGrpc.AdminBlockingStub admin = AdminGrpc.newBlockingStub(c);
+    admin.listStreams(ListStreamsRequest.getDefaultInstance());
+    admin.listStreams(ListStreamsRequest.getDefaultInstance());
+    assertThat(
+            reason(
+                org.assertj.core.api.Assertions.catchThrowable(
+                    () -> admin.listStreams(ListStreamsRequest.getDefaultInstance()))))
+        .isEqualTo("QUOTA_RATE");
+    // The bucket refills: admitted again after about a second.
+    await()
+        .ignoreExceptions()
+        .untilAsserted(() -> admin.listStreams(ListStreamsRequest.getDefaultInstance()));
+  }
+
+  /** Three stored messages of 10 bytes on {@code jobs.j}. */
+  void threeJobs(ManagedChannel c) {
+    server.broker().createStream(StreamConfig.builder("jobs", "jobs.>").build());
+    PublisherGrpc.PublisherBlockingStub pub = PublisherGrpc.newBlockingStub(c);
+    for (int i = 0; i < 3; i++) {
+      pub.publish(PublishRequest.newBuilder().setMessage(msg("jobs.j", "0123456789")).build());
+    }
+  }
+
+  @Test
+  void aReadPastTheConsumeRateIsSlowedNotRefused() throws Exception {
+    ManagedChannel c = start(Map.of("quota.consume-bytes", "10"));
+    threeJobs(c);
+    java.util.Iterator<ReadResponse> read =
+        StreamsGrpc.newBlockingStub(c)
+            .withDeadlineAfter(30, TimeUnit.SECONDS)
+            .read(ReadRequest.newBuilder().setStream("jobs").setOffset(0).build());
+    // 10 bytes/s: the first empties the bucket, the second takes it 1 s into debt.
+    assertThat(read.next().getMessage().getPosition().getOffset()).isEqualTo(0);
+    assertThat(read.next().getMessage().getPosition().getOffset()).isEqualTo(1);
+    long t0 = System.nanoTime();
+    assertThat(read.next().getMessage().getPosition().getOffset()).isEqualTo(2);
+    assertThat(TimeNanos.since(t0)).as("the third waits for the rate").isGreaterThanOrEqualTo(700);
+    assertThat(read.next().hasCaughtUp()).isTrue();
+  }
+
+  @Test
+  void aReadSubjectWhileTheConsumeRateIsInDebtIsRefused() throws Exception {
+    ManagedChannel c = start(Map.of("quota.consume-bytes", "10"));
+    threeJobs(c);
+    EventStoreGrpc.EventStoreBlockingStub store = EventStoreGrpc.newBlockingStub(c);
+    ReadSubjectRequest r =
+        ReadSubjectRequest.newBuilder().setStream("jobs").setSubject("jobs.j").build();
+    // 30 bytes read at 10 bytes/s: answered in full, and charged.
+    java.util.List<io.switchboard.grpc.v1.StoredMessage> events = new ArrayList<>();
+    store.readSubject(r).forEachRemaining(events::add);
+    assertThat(events).hasSize(3);
+    // Now in debt: the next one-shot read is refused, as a unary call.
+    assertThat(
+            reason(
+                org.assertj.core.api.Assertions.catchThrowable(
+                    () -> store.readSubject(r).forEachRemaining(e -> {}))))
+        .isEqualTo("QUOTA_RATE");
+  }
+
+  /** Milliseconds since a {@link System#nanoTime()} reading. */
+  static final class TimeNanos {
+    static long since(long t0) {
+      return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    }
   }
 
   @Test

@@ -145,7 +145,8 @@ public final class HttpErrors {
           GRPC_STREAM_ALREADY_OPEN,
           GRPC_UNKNOWN_DELIVERY,
           GRPC_INVALID_CREDIT,
-          GRPC_UNKNOWN_REQUEST ->
+          GRPC_UNKNOWN_REQUEST,
+          GRPC_BATCH_TOO_LARGE ->
           400;
       // A client-side code (the Java client could not reach a server) seen through a gateway.
       case CONNECTION_FAILED, CONNECTION_LOST -> 502;

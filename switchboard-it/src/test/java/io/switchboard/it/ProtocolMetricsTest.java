@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code /metrics} on the HTTP port counts every front end, not only HTTP: connections, messages
- * and bytes published and delivered by the native protocol and MQTT (over TCP and WebSocket), and
- * bad input by protocol and reason.
+ * and bytes published and delivered by the native protocol, MQTT (over TCP and WebSocket) and gRPC
+ * (with its calls by method and status), and bad input by protocol and reason.
  */
 class ProtocolMetricsTest {
   static final Duration WAIT = Duration.ofSeconds(20);
@@ -125,6 +125,97 @@ class ProtocolMetricsTest {
     await()
         .atMost(WAIT)
         .until(() -> current("switchboard_connections", "protocol=\"native\"") == 0);
+  }
+
+  @Test
+  void grpcConnectionsCallsAndMessagesAreCounted() throws Exception {
+    io.grpc.ManagedChannel ch =
+        io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", port("grpc"))
+            .usePlaintext()
+            .build();
+    try {
+      ConcurrentLinkedQueue<io.switchboard.grpc.v1.SubscribeResponse> got =
+          new ConcurrentLinkedQueue<>();
+      io.grpc.stub.StreamObserver<io.switchboard.grpc.v1.SubscribeResponse> sink =
+          new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(io.switchboard.grpc.v1.SubscribeResponse r) {
+              got.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {}
+          };
+      io.switchboard.grpc.v1.SubscriberGrpc.newStub(ch)
+          .subscribe(
+              io.switchboard.grpc.v1.SubscribeRequest.newBuilder().setPattern("g.>").build(), sink);
+      await().atMost(WAIT).until(() -> server.broker().live().subscriptionCount() == 1);
+      assertThat(current("switchboard_connections", "protocol=\"grpc\"")).isEqualTo(1);
+      var pub = io.switchboard.grpc.v1.PublisherGrpc.newBlockingStub(ch);
+      // Two publishes of 5 bytes, one refused (an invalid subject): 3 calls, 2 messages in.
+      for (String subject : new String[] {"g.a", "g.b"}) {
+        pub.publish(grpcPublish(subject, "hello"));
+      }
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pub.publish(grpcPublish("g..", "x")))
+          .isInstanceOf(io.grpc.StatusRuntimeException.class);
+      await().atMost(WAIT).until(() -> got.size() == 2);
+
+      String s = scrape();
+      assertThat(value(s, "switchboard_published_messages_total", "protocol=\"grpc\""))
+          .isEqualTo(2); // accepted by the broker: not the refused one
+      assertThat(value(s, "switchboard_published_bytes_total", "protocol=\"grpc\"")).isEqualTo(10);
+      assertThat(
+              value(
+                  s,
+                  "switchboard_delivered_messages_total",
+                  "protocol=\"grpc\"",
+                  "transport=\"subscribe\""))
+          .isEqualTo(2);
+      assertThat(
+              value(
+                  s,
+                  "switchboard_delivered_bytes_total",
+                  "protocol=\"grpc\"",
+                  "transport=\"subscribe\""))
+          .isEqualTo(10);
+      String publish = "method=\"switchboard.v1.Publisher/Publish\"";
+      assertThat(value(s, "switchboard_calls_total", "protocol=\"grpc\"", publish, "status=\"OK\""))
+          .isEqualTo(2);
+      assertThat(
+              value(
+                  s,
+                  "switchboard_calls_total",
+                  "protocol=\"grpc\"",
+                  publish,
+                  "status=\"INVALID_ARGUMENT\""))
+          .isEqualTo(1);
+    } finally {
+      ch.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    // The subscription ended with its connection: cancelled, and no connection left open.
+    await().atMost(WAIT).until(() -> current("switchboard_connections", "protocol=\"grpc\"") == 0);
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                current(
+                        "switchboard_calls_total",
+                        "protocol=\"grpc\"",
+                        "method=\"switchboard.v1.Subscriber/Subscribe\"",
+                        "status=\"CANCELLED\"")
+                    == 1);
+  }
+
+  static io.switchboard.grpc.v1.PublishRequest grpcPublish(String subject, String payload) {
+    return io.switchboard.grpc.v1.PublishRequest.newBuilder()
+        .setMessage(
+            io.switchboard.grpc.v1.Message.newBuilder()
+                .setSubject(subject)
+                .setPayload(com.google.protobuf.ByteString.copyFromUtf8(payload)))
+        .build();
   }
 
   @Test

@@ -37,6 +37,7 @@ public final class ProtocolMeters {
   private final LongAdder publishedBytes = new LongAdder();
   private final ConcurrentMap<String, Delivery> deliveries = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, LongAdder> badInput = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, LongAdder> calls = new ConcurrentHashMap<>();
 
   /**
    * Registers the front end's meters.
@@ -113,6 +114,26 @@ public final class ProtocolMeters {
               .register(registry);
           return d;
         });
+  }
+
+  /**
+   * A call (an RPC: gRPC's {@code service/method}) ended with {@code status} (the protocol's status
+   * name, e.g. {@code OK}, {@code INVALID_ARGUMENT}). Both are fixed names: methods the front end
+   * serves and the protocol's status codes, never client input, so the series are bounded.
+   */
+  public void call(String method, String status) {
+    calls
+        .computeIfAbsent(
+            method + ' ' + status,
+            k -> {
+              LongAdder a = new LongAdder();
+              FunctionCounter.builder("switchboard.calls", a, LongAdder::sum)
+                  .description("Calls (RPCs) ended, by protocol, method and status")
+                  .tags("protocol", protocol, "method", method, "status", status)
+                  .register(registry);
+              return a;
+            })
+        .increment();
   }
 
   /**

@@ -37,7 +37,8 @@ import org.HdrHistogram.Histogram;
 /**
  * The gRPC front end beside the native protocol, in one run against one server
  * (docs/benchmarks.md): persisted publish of 100 B messages (native async publishes, gRPC {@code
- * PublishStream}, gRPC unary {@code Publish}), consume with a per-message ack (native push
+ * PublishStream} with requests of {@value #BATCH} messages and batched acks, and one message a
+ * request as before, gRPC unary {@code Publish}), consume with a per-message ack (native push
  * consumer, gRPC {@code Consume}), and request/reply round trips (native request with a native
  * responder, gRPC {@code Request} with a {@code Serve} responder). Starts Switchboard with its
  * launcher on free loopback ports, stops it by PID. Prints a Markdown table.
@@ -52,6 +53,9 @@ public final class GrpcBench {
   static final int UNARY_WINDOW = 100;
   static final int CREDIT = 1000;
   static final int REQUESTS = 20_000;
+
+  /** Messages per PublishStream request in the batched mode (entries, batch_acks). */
+  static final int BATCH = 100;
 
   private GrpcBench() {}
 
@@ -114,12 +118,36 @@ public final class GrpcBench {
       StringBuilder out = new StringBuilder();
       out.append("| workload | native | gRPC | gRPC / native |\n| --- | --- | --- | --- |\n");
 
-      double natPub = nativePublish(nat, payload, seconds);
-      double grpcStream = grpcStreamPublish(ch, payload, seconds);
+      // Warm up both publish paths (JIT) before measuring either: on a loaded machine the first
+      // workload of a cold server ran several times slower than the same one a minute later.
+      long warm = Math.max(2, seconds / 3);
+      nativePublish(nat, payload, warm);
+      grpcStreamPublish(ch, payload, warm, BATCH);
+      grpcStreamPublish(ch, payload, warm, 1);
+      // Native before and after the gRPC workloads, compared with their mean: load that drifts
+      // during the run shows as the gap between the two rather than biasing the ratio.
+      double natBefore = nativePublish(nat, payload, seconds);
+      double grpcBatched = grpcStreamPublish(ch, payload, seconds, BATCH);
+      double grpcStream = grpcStreamPublish(ch, payload, seconds, 1);
       double grpcUnary = grpcUnaryPublish(ch, payload, seconds);
+      double natAfter = nativePublish(nat, payload, seconds);
+      double natPub = (natBefore + natAfter) / 2;
+      System.err.printf(
+          "native publish: %,.0f msg/s before the gRPC workloads, %,.0f after%n",
+          natBefore, natAfter);
       row(
           out,
-          "persisted publish, 100 B, streaming (" + WINDOW + " in flight)",
+          "persisted publish, 100 B, streaming, "
+              + BATCH
+              + " a request, batched acks ("
+              + WINDOW
+              + " in flight)",
+          natPub,
+          grpcBatched,
+          "msg/s");
+      row(
+          out,
+          "persisted publish, 100 B, streaming, one a request (" + WINDOW + " in flight)",
           natPub,
           grpcStream,
           "msg/s");
@@ -155,6 +183,11 @@ public final class GrpcBench {
               natRtt.getValueAtPercentile(99),
               grpcRtt.getValueAtPercentile(99),
               (double) grpcRtt.getValueAtPercentile(99) / natRtt.getValueAtPercentile(99)));
+      out.append(
+          String.format(
+              "%nNative publish %,.0f msg/s before the gRPC publish workloads and %,.0f after;"
+                  + " the publish rows compare with their mean.%n",
+              natBefore, natAfter));
       System.out.print(out);
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -193,7 +226,11 @@ public final class GrpcBench {
     return acked.get() / ((System.nanoTime() - t0) / 1e9);
   }
 
-  static double grpcStreamPublish(ManagedChannel ch, byte[] payload, long seconds)
+  /**
+   * {@code PublishStream} with {@link #WINDOW} messages in flight: {@code batch} messages a request
+   * (as entries, with batched acks) or, with 1, one message a request answered one by one.
+   */
+  static double grpcStreamPublish(ManagedChannel ch, byte[] payload, long seconds, int batch)
       throws Exception {
     Semaphore window = new Semaphore(WINDOW);
     AtomicLong acked = new AtomicLong();
@@ -219,10 +256,26 @@ public final class GrpcBench {
                   @Override
                   public void onNext(PublishStreamAck a) {
                     acks.get().request(1);
-                    if (a.hasAck()) {
-                      acked.incrementAndGet();
+                    int answered;
+                    if (a.hasBatch()) {
+                      int ok = 0;
+                      for (io.switchboard.grpc.v1.AckRange r : a.getBatch().getRangesList()) {
+                        ok += r.getCount();
+                      }
+                      answered = ok + a.getBatch().getItemsCount();
+                      for (PublishStreamAck item : a.getBatch().getItemsList()) {
+                        if (item.hasAck()) {
+                          ok++;
+                        }
+                      }
+                      acked.addAndGet(ok);
+                    } else {
+                      answered = 1;
+                      if (a.hasAck()) {
+                        acked.incrementAndGet();
+                      }
                     }
-                    window.release();
+                    window.release(answered);
                   }
 
                   @Override
@@ -241,9 +294,20 @@ public final class GrpcBench {
     long t0 = System.nanoTime();
     long seq = 0;
     while (System.nanoTime() < end) {
-      window.acquire();
+      window.acquire(batch);
+      PublishRequest r;
+      if (batch == 1) {
+        r = PublishRequest.newBuilder().setMessage(m).setSequence(seq++).build();
+      } else {
+        PublishRequest.Builder b = PublishRequest.newBuilder().setBatchAcks(true);
+        for (int i = 0; i < batch; i++) {
+          b.addEntries(
+              io.switchboard.grpc.v1.PublishEntry.newBuilder().setMessage(m).setSequence(seq++));
+        }
+        r = b.build();
+      }
       synchronized (out) {
-        out.onNext(PublishRequest.newBuilder().setMessage(m).setSequence(seq++).build());
+        out.onNext(r);
       }
     }
     window.acquire(WINDOW);
@@ -314,12 +378,23 @@ public final class GrpcBench {
     java.util.concurrent.atomic.AtomicReference<StreamObserver<ConsumeRequest>> out =
         new java.util.concurrent.atomic.AtomicReference<>();
     long t0 = System.nanoTime();
+    java.util.concurrent.atomic.AtomicReference<
+            io.grpc.stub.ClientCallStreamObserver<ConsumeRequest>>
+        call = new java.util.concurrent.atomic.AtomicReference<>();
     out.set(
         SubscriberGrpc.newStub(ch)
             .consume(
-                new StreamObserver<ConsumeResponse>() {
+                new io.grpc.stub.ClientResponseObserver<ConsumeRequest, ConsumeResponse>() {
+                  @Override
+                  public void beforeStart(io.grpc.stub.ClientCallStreamObserver<ConsumeRequest> c) {
+                    // Read a credit's worth of deliveries ahead, not one at a time (as publish).
+                    c.disableAutoRequestWithInitial(CREDIT);
+                    call.set(c);
+                  }
+
                   @Override
                   public void onNext(ConsumeResponse r) {
+                    call.get().request(1);
                     if (r.hasDelivery()) {
                       synchronized (lock) {
                         out.get()
@@ -359,11 +434,36 @@ public final class GrpcBench {
     return rate;
   }
 
+  /**
+   * Repeats {@code probe} until it succeeds (a responder answered: its subscription is in place on
+   * the server), for at most 30 s. Each failed probe is itself a round trip to the server, which
+   * says at once that no one responds; the millisecond between probes only keeps this off a spin.
+   */
+  static void awaitAnswered(java.util.concurrent.Callable<?> probe) throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        probe.call();
+        return;
+      } catch (Exception e) {
+        if (System.nanoTime() > end) {
+          throw new IllegalStateException("the responder did not answer a probe within 30 s", e);
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+      }
+    }
+  }
+
   static Histogram nativeRequests(int port, byte[] payload) throws Exception {
     try (SwitchboardClient responder = SwitchboardClient.connect("127.0.0.1:" + port);
         SwitchboardClient requester = SwitchboardClient.connect("127.0.0.1:" + port)) {
       var sub = responder.subscribe("rpc.native", m -> responder.reply(m, m.payload()));
-      Thread.sleep(200); // the subscription reaches the server before the first request
+      // Ready when a probe request is answered: the subscription has reached the server.
+      awaitAnswered(
+          () ->
+              requester
+                  .request("rpc.native", payload, Duration.ofSeconds(5))
+                  .get(5, TimeUnit.SECONDS));
       Histogram h = new Histogram(3);
       for (int i = 0; i < REQUESTS; i++) {
         long t = System.nanoTime();
@@ -410,7 +510,6 @@ public final class GrpcBench {
                   .setServe(ServeRequest.Serve.newBuilder().setPattern("rpc.grpc"))
                   .build());
     }
-    Thread.sleep(200); // the Serve stream is open before the first request
     RequestsGrpc.RequestsBlockingStub req = RequestsGrpc.newBlockingStub(ch);
     RequestMessage m =
         RequestMessage.newBuilder()
@@ -419,6 +518,8 @@ public final class GrpcBench {
                     .setSubject("rpc.grpc")
                     .setPayload(ByteString.copyFrom(payload)))
             .build();
+    // Ready when a probe request is answered (until then: UNAVAILABLE, no responders).
+    awaitAnswered(() -> req.withDeadlineAfter(5, TimeUnit.SECONDS).request(m));
     Histogram h = new Histogram(3);
     for (int i = 0; i < REQUESTS; i++) {
       long t = System.nanoTime();
