@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.switchboard.broker.BindingSpec;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.consumer.Delivery;
@@ -1247,17 +1246,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   /** Exchange and routing key a delivery was published with. */
   private static String[] route(Delivery d) {
-    Message m = d.message();
-    byte[] bound = m.header(BindingSpec.ORIGINAL_SUBJECT_HEADER);
-    if (bound != null) {
-      return AmqpSubjects.exchangeAndKey(new String(bound, StandardCharsets.UTF_8));
-    }
-    if (m.subject().startsWith(AmqpSubjects.QUEUE_PREFIX)) {
-      return new String[] {
-        "", AmqpSubjects.unescape(m.subject().substring(AmqpSubjects.QUEUE_PREFIX.length()))
-      };
-    }
-    return new String[] {"", m.subject()};
+    return AmqpSubjects.route(d.message());
   }
 
   private void get(Chan c, AmqpMethod m) {
@@ -1558,6 +1547,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                       try {
                         if (error == null) {
                           settle(u);
+                          flushAcks(); // not in a read: nothing else would send it (or credit)
                         } else {
                           LOG.debug("amqp connection {}: dead-lettering failed: {}", id, error);
                           otherwise.run();
@@ -1731,7 +1721,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         send(0, AmqpMethod.of("connection.blocked", "publishes waiting for storage"));
       }
     }
-    publishToBroker(message).whenComplete((ack, error) -> publishDone(c, seq, subject, error));
+    Message published = message;
+    publishToBroker(message)
+        .whenComplete(
+            (ack, error) -> {
+              CompletableFuture<Void> dead =
+                  model.deadLetterRefused(published, exchange, key, error);
+              if (dead == null) {
+                publishDone(c, seq, subject, error);
+              } else {
+                dead.whenComplete((ok, e) -> publishDone(c, seq, subject, error));
+              }
+            });
   }
 
   /** basic.publish to the broker, with its {@code publish} span (none when tracing is off). */

@@ -197,4 +197,19 @@ final class AmqpSubjects {
     }
     return next[0];
   }
+
+  /**
+   * The exchange and routing key a stored queue message was published with: from the binding's
+   * original subject, else the default exchange and the queue's name (or the subject).
+   */
+  static String[] route(io.switchboard.core.Message m) {
+    byte[] bound = m.header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (bound != null) {
+      return exchangeAndKey(new String(bound, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    if (m.subject().startsWith(QUEUE_PREFIX)) {
+      return new String[] {"", unescape(m.subject().substring(QUEUE_PREFIX.length()))};
+    }
+    return new String[] {"", m.subject()};
+  }
 }
