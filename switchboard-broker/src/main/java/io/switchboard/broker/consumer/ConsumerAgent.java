@@ -237,6 +237,18 @@ public final class ConsumerAgent implements Agent {
   private final int[] dropping;
 
   /**
+   * Hand-overs waiting for the executor, run one at a time in the order made, so dropped messages
+   * reach the hook (and its dead-letter exchange) in queue order. Bounded by maxAckPending.
+   */
+  private record HandOver(int partition, long offset, Runnable call) {}
+
+  private final java.util.concurrent.ConcurrentLinkedQueue<HandOver> handOvers =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final java.util.concurrent.atomic.AtomicBoolean handingOver =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
    * @param logs the stream's partition logs, by index (read only)
    * @param state where to resume (see {@link ConsumerState}); each unacknowledged offset is treated
    *     as a delivery that just timed out: redelivered (after the back-off) with its count kept, or
@@ -614,9 +626,6 @@ public final class ConsumerAgent implements Agent {
         Tracked tr = tracked(d.partition(), d.offset());
         if (tr != null && tr.deadLettering) {
           if (d.ok()) {
-            if (tr.dropReason != null) {
-              dropping[d.partition()]--;
-            }
             remove(d.partition(), d.offset());
             deadLettered++;
           } else {
@@ -900,6 +909,10 @@ public final class ConsumerAgent implements Agent {
   }
 
   private void remove(int partition, long offset) {
+    Tracked tr = cursors[partition].get(offset);
+    if (tr != null && tr.dropReason != null) {
+      dropping[partition]--; // however it goes: handed over, acknowledged, gone from the stream
+    }
     if (cursors[partition].remove(offset)) {
       unackedTotal--;
       dirty = true;
@@ -1009,7 +1022,6 @@ public final class ConsumerAgent implements Agent {
       } else if (!tr.deadLettering && tr.dropReason != null) {
         Message m = read(t.partition(), t.offset()); // its hand-over failed: try again
         if (m == null) {
-          dropping[t.partition()]--;
           remove(t.partition(), t.offset()); // gone from the stream meanwhile
         } else {
           handOver(t.partition(), t.offset(), tr, m, tr.dropReason);
@@ -1417,13 +1429,37 @@ public final class ConsumerAgent implements Agent {
                 wakeUp.run();
               });
         };
-    try {
-      if (hook == null || executor == null) {
-        throw new java.util.concurrent.RejectedExecutionException("no drop hook");
-      }
-      executor.execute(call);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    if (hook == null || executor == null) {
       deadLetterResults.add(new DeadLettered(p, offset, false));
+      return;
+    }
+    handOvers.add(new HandOver(p, offset, call));
+    runHandOvers(executor);
+  }
+
+  /** Runs the waiting hand-overs in order on {@code executor}, one task at a time. Any thread. */
+  private void runHandOvers(java.util.concurrent.Executor executor) {
+    if (handOvers.isEmpty() || !handingOver.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      executor.execute(
+          () -> {
+            HandOver next;
+            while ((next = handOvers.poll()) != null) {
+              next.call().run();
+            }
+            handingOver.set(false);
+            runHandOvers(executor); // one added after the poll came up empty
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      handingOver.set(false);
+      HandOver h;
+      while ((h = handOvers.poll()) != null) {
+        // The broker is closing: failed (tried again by the timer), never stranded.
+        deadLetterResults.add(new DeadLettered(h.partition(), h.offset(), false));
+      }
+      wakeUp.run();
     }
   }
 

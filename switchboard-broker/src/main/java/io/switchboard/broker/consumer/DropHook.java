@@ -41,7 +41,8 @@ public interface DropHook {
   /**
    * Takes {@code message}, dropped by {@code consumer} for {@code reason}; the future completes
    * once it is safe (stored elsewhere), or fails to have it handed over again later. Called on the
-   * broker's executor, not the consumer's runner; must not block for long.
+   * broker's executor, not the consumer's runner, one call at a time per consumer and in the order
+   * the messages left the head (a retry comes later, out of that order); must not block for long.
    */
   CompletableFuture<?> dropped(String stream, String consumer, Message message, Reason reason);
 }
