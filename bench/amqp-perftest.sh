@@ -64,7 +64,7 @@ for fsync in interval always; do
   dir="$work/switchboard-$fsync"
   mkdir -p "$dir"
   ./switchboard server --data "$dir/data" --port 0 --set "amqp.port=$port" --set http.port=0 \
-    --set mqtt.port=0 --set kafka.port=0 --set "amqp.queue-fsync=$fsync" > "$dir/server.log" 2>&1 &
+    --set mqtt.port=0 --set kafka.port=0 --set grpc.port=-1 --set "amqp.queue-fsync=$fsync" > "$dir/server.log" 2>&1 &
   pids+=($!)
   await_port "$port" 120
   run "Switchboard (queue fsync $fsync)" "$port"

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.switchboard.broker.BindingSpec;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.consumer.Delivery;
@@ -74,6 +73,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   /** Reading is paused for the principal's publish quota. */
   private boolean quotaPaused;
+
+  /**
+   * A read's frames are being handled (from the first channelRead to channelReadComplete): single
+   * acks and publish quota charges wait for its end, so a read of many frames costs the broker one
+   * settle and the quota one charge, not one per frame. Loop only.
+   */
+  private boolean reading;
+
+  /** Publishes of the current read not yet charged to the principal's quota. Loop only. */
+  private int unchargedMessages;
+
+  private long unchargedBytes;
 
   private int unconfirmed;
 
@@ -234,6 +245,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     lastRead = System.nanoTime();
+    reading = true;
     switch (msg) {
       case ProtocolHeader h -> onHeader(h);
       case AmqpException e -> fail(e, 0, null);
@@ -250,6 +262,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
       }
       default -> throw new IllegalStateException("unexpected " + msg);
     }
+  }
+
+  /**
+   * The end of a read (Netty's batch of up to 16 socket reads, every frame decoded from them): the
+   * acks and quota charges it gathered go out now, one settle per queue and one charge.
+   */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
+    chargeQuota();
+    flushAcks();
+    ctx.fireChannelReadComplete();
   }
 
   @Override
@@ -306,7 +330,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         f.release();
       }
     }
-    flushAcks();
+    if (!reading) {
+      chargeQuota();
+      flushAcks(); // (in a read: at its end, see channelReadComplete)
+    }
     if (queued.size() < MAX_QUEUED / 2 && !blocked && !quotaPaused && ctx.channel().isActive()) {
       ctx.channel().config().setAutoRead(true);
     }
@@ -352,24 +379,54 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     return ctx.writeAndFlush(f);
   }
 
-  /** A method with content: method frame, header frame, body frames of at most frame-max - 8. */
+  /**
+   * A method with content: method frame, header frame, body frames of at most frame-max - 8, all
+   * encoded into one buffer and written once (one allocation, one trip down the pipeline, one
+   * promise per delivery rather than three of each).
+   */
   private io.netty.channel.ChannelFuture sendContent(
       int channel, AmqpMethod m, ContentHeader h, byte[] body) {
-    ByteBuf payload = ctx.alloc().buffer();
-    AmqpMethods.write(m, payload);
-    ctx.write(new AmqpFrame(AmqpFrame.METHOD, channel, payload));
-    ByteBuf hb = ctx.alloc().buffer();
-    h.write(hb);
-    io.netty.channel.ChannelFuture last = ctx.write(new AmqpFrame(AmqpFrame.HEADER, channel, hb));
     int max = frameMax - AmqpFrame.OVERHEAD;
-    for (int off = 0; off < body.length; off += max) {
-      int n = Math.min(max, body.length - off);
-      last =
-          ctx.write(new AmqpFrame(AmqpFrame.BODY, channel, Unpooled.wrappedBuffer(body, off, n)));
+    int bodyFrames = body.length == 0 ? 0 : (body.length + max - 1) / max;
+    ByteBuf out = ctx.alloc().ioBuffer(256 + body.length + AmqpFrame.OVERHEAD * (2 + bodyFrames));
+    try {
+      int at = startFrame(out, AmqpFrame.METHOD, channel);
+      AmqpMethods.write(m, out);
+      endFrame(out, at);
+      at = startFrame(out, AmqpFrame.HEADER, channel);
+      h.write(out);
+      endFrame(out, at);
+      for (int off = 0; off < body.length; off += max) {
+        int n = Math.min(max, body.length - off);
+        out.writeByte(AmqpFrame.BODY);
+        out.writeShort(channel);
+        out.writeInt(n);
+        out.writeBytes(body, off, n);
+        out.writeByte(AmqpFrame.FRAME_END);
+      }
+    } catch (RuntimeException e) {
+      out.release();
+      throw e;
     }
+    io.netty.channel.ChannelFuture written = ctx.write(out);
     ctx.flush();
     lastWrite = System.nanoTime();
-    return last;
+    return written;
+  }
+
+  /** Writes a frame's type, channel and a size to fill in; returns where the size goes. */
+  private static int startFrame(ByteBuf out, int type, int channel) {
+    out.writeByte(type);
+    out.writeShort(channel);
+    int sizeAt = out.writerIndex();
+    out.writeInt(0);
+    return sizeAt;
+  }
+
+  /** Fills in the size of the frame started at {@code sizeAt} and writes its end octet. */
+  private static void endFrame(ByteBuf out, int sizeAt) {
+    out.setInt(sizeAt, out.writerIndex() - sizeAt - 4);
+    out.writeByte(AmqpFrame.FRAME_END);
   }
 
   // ------------------------------------------------------------------ errors
@@ -1247,17 +1304,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   /** Exchange and routing key a delivery was published with. */
   private static String[] route(Delivery d) {
-    Message m = d.message();
-    byte[] bound = m.header(BindingSpec.ORIGINAL_SUBJECT_HEADER);
-    if (bound != null) {
-      return AmqpSubjects.exchangeAndKey(new String(bound, StandardCharsets.UTF_8));
-    }
-    if (m.subject().startsWith(AmqpSubjects.QUEUE_PREFIX)) {
-      return new String[] {
-        "", AmqpSubjects.unescape(m.subject().substring(AmqpSubjects.QUEUE_PREFIX.length()))
-      };
-    }
-    return new String[] {"", m.subject()};
+    return AmqpSubjects.route(d.message());
   }
 
   private void get(Chan c, AmqpMethod m) {
@@ -1558,6 +1605,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                       try {
                         if (error == null) {
                           settle(u);
+                          flushAcks(); // not in a read: nothing else would send it (or credit)
                         } else {
                           LOG.debug("amqp connection {}: dead-lettering failed: {}", id, error);
                           otherwise.run();
@@ -1588,8 +1636,20 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ publishing
 
+  /** Charges the publishes not yet charged to the principal's quota, pausing reads past it. */
+  private void chargeQuota() {
+    if (unchargedMessages == 0) {
+      return;
+    }
+    int messages = unchargedMessages;
+    long bytes = unchargedBytes;
+    unchargedMessages = 0;
+    unchargedBytes = 0;
+    quotaPause(access.quota().publish(messages, bytes));
+  }
+
   /**
-   * Past the principal's publish quota the publish is taken and reading pauses for {@code ms}
+   * Past the principal's publish quota the publishes are taken and reading pauses for {@code ms}
    * (issue 18): TCP back-pressure, as RabbitMQ's flow control does.
    */
   private void quotaPause(long ms) {
@@ -1676,7 +1736,11 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
           m);
       return;
     }
-    quotaPause(access.quota().publish(1, body.length));
+    unchargedMessages++; // charged at the end of the read (chargeQuota), one lock for them all
+    unchargedBytes += body.length;
+    if (!reading) {
+      chargeQuota();
+    }
     Message message;
     try {
       message = AmqpMessages.toMessage(subject, h, body, System.currentTimeMillis());
@@ -1731,7 +1795,18 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         send(0, AmqpMethod.of("connection.blocked", "publishes waiting for storage"));
       }
     }
-    publishToBroker(message).whenComplete((ack, error) -> publishDone(c, seq, subject, error));
+    Message published = message;
+    publishToBroker(message)
+        .whenComplete(
+            (ack, error) -> {
+              CompletableFuture<Void> dead =
+                  model.deadLetterRefused(published, exchange, key, error);
+              if (dead == null) {
+                publishDone(c, seq, subject, error);
+              } else {
+                dead.whenComplete((ok, e) -> publishDone(c, seq, subject, error));
+              }
+            });
   }
 
   /** basic.publish to the broker, with its {@code publish} span (none when tracing is off). */

@@ -11,6 +11,7 @@ import io.switchboard.broker.consumer.ConsumerConfig;
 import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.consumer.DeliveryMode;
+import io.switchboard.broker.consumer.DropHook;
 import io.switchboard.broker.consumer.Settlement;
 import io.switchboard.broker.stream.Discard;
 import io.switchboard.broker.stream.Retention;
@@ -111,6 +112,9 @@ final class AmqpModel {
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
   private final Map<String, Queue> queues = new ConcurrentHashMap<>();
 
+  /** The queues by their stream's name, for the broker's drop hook. */
+  private final Map<String, Queue> queuesByStream = new ConcurrentHashMap<>();
+
   /** Queues being created: later declarers wait for the first. */
   private final Map<String, CompletableFuture<Queue>> creating = new ConcurrentHashMap<>();
 
@@ -194,6 +198,7 @@ final class AmqpModel {
     }
     exchanges.put("amq.match", new Exchange("amq.match", "headers", true, false, false));
     broker.bindingFilter(OWNER, this::accepts);
+    broker.dropHook(new Drops());
     boolean exists =
         broker.listStreams().stream().anyMatch(s -> s.config().name().equals(META_STREAM));
     if (!exists) {
@@ -237,8 +242,7 @@ final class AmqpModel {
       } else if (subject.startsWith("queue.")) {
         String name = AmqpSubjects.unescape(subject.substring("queue.".length()));
         String stream = text(m, "stream");
-        queues.put(
-            name,
+        Queue q =
             new Queue(
                 name,
                 stream,
@@ -247,7 +251,9 @@ final class AmqpModel {
                 "true".equals(text(m, "auto-delete")),
                 AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())),
                 null,
-                QueueArgs.lenient(name, AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload())))));
+                QueueArgs.lenient(name, AmqpTypes.readTable(Unpooled.wrappedBuffer(m.payload()))));
+        queues.put(name, q);
+        queuesByStream.put(stream, q);
         described.add(stream);
       }
     }
@@ -496,12 +502,13 @@ final class AmqpModel {
     return broker
         .offload(
             () -> {
+              queuesByStream.put(created.stream(), created); // before its consumer asks
               broker.createStream(
                   StreamConfig.builder(created.stream(), AmqpSubjects.queueSubject(name))
                       .retention(Retention.WORK_QUEUE)
                       .maxMessageBytes(StreamConfig.MAX_MESSAGE_BYTES)
                       .fsyncPolicy(queueFsync)
-                      .maxMessages(created.args().maxLength())
+                      .maxMessages(created.args().streamMaxMessages())
                       .maxBytes(created.args().maxLengthBytes())
                       .discard(
                           created.args().rejectPublish() ? Discard.REJECT_NEW : Discard.DROP_OLDEST)
@@ -533,6 +540,7 @@ final class AmqpModel {
             (ok, error) -> {
               creating.remove(name);
               if (error != null) {
+                queuesByStream.remove(created.stream(), created);
                 mine.completeExceptionally(error);
                 throw new java.util.concurrent.CompletionException(error);
               }
@@ -598,6 +606,7 @@ final class AmqpModel {
                 return -1L;
               }
               if (queues.remove(name, q)) {
+                queuesByStream.remove(q.stream(), q);
                 broker.deleteStream(q.stream());
               }
               return held;
@@ -652,6 +661,70 @@ final class AmqpModel {
   }
 
   // ------------------------------------------------------------------ dead letters
+
+  /**
+   * The broker's drop hook: a queue with a dead-letter exchange has its consumer hand over what it
+   * drops from the head (expired by {@code x-message-ttl} or the message's {@code expiration}, or
+   * past {@code x-max-length} with drop-head), and each is dead-lettered here with reason {@code
+   * expired} or {@code maxlen}; the consumer forgets it once the dead letter is stored.
+   */
+  private final class Drops implements DropHook {
+    @Override
+    public Limits limits(String stream, String consumer) {
+      Queue q = CONSUMER.equals(consumer) ? queuesByStream.get(stream) : null;
+      if (q == null || q.args().deadLetterExchange() == null) {
+        return null;
+      }
+      return new Limits(
+          q.args().deadLettersOverflow() ? q.args().maxLength() : -1, q.args().messageTtlMs());
+    }
+
+    @Override
+    public CompletableFuture<?> dropped(
+        String stream, String consumer, Message message, Reason reason) {
+      Queue q = queuesByStream.get(stream);
+      if (q == null) {
+        return CompletableFuture.completedFuture(null); // deleted meanwhile: gone with it
+      }
+      String[] route = AmqpSubjects.route(message);
+      return deadLetter(
+          q, message, reason == Reason.EXPIRED ? "expired" : "maxlen", route[0], route[1]);
+    }
+  }
+
+  private static final java.util.regex.Pattern FULL_STREAM =
+      java.util.regex.Pattern.compile("stream \"([^\"]+)\" partition");
+
+  /**
+   * A publish {@code error} from a full queue with {@code x-overflow=reject-publish-dlx}: the
+   * refused message is dead-lettered (reason {@code maxlen}) as RabbitMQ does, and the returned
+   * future completes once it is stored (or failed); null when {@code error} is not that (nothing to
+   * do). The publisher is nacked all the same.
+   */
+  CompletableFuture<Void> deadLetterRefused(
+      Message message, String exchange, String routingKey, Throwable error) {
+    Throwable e =
+        error instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : error;
+    if (!(e instanceof SwitchboardException se) || se.code() != ErrorCode.STREAM_FULL) {
+      return null;
+    }
+    java.util.regex.Matcher m = FULL_STREAM.matcher(String.valueOf(se.getMessage()));
+    Queue q = m.find() ? queuesByStream.get(m.group(1)) : null;
+    if (q == null || !q.args().rejectPublishDlx()) {
+      return null;
+    }
+    try {
+      return deadLetter(q, message, "maxlen", exchange, routingKey)
+          .exceptionally(
+              failed -> {
+                org.slf4j.LoggerFactory.getLogger(AmqpModel.class)
+                    .debug("amqp: dead-lettering a refused publish failed: {}", failed.toString());
+                return null;
+              });
+    } catch (RuntimeException failed) {
+      return CompletableFuture.completedFuture(null);
+    }
+  }
 
   /** Headers a dead letter does not keep: its binding's, and its expiry (RabbitMQ drops it). */
   private static final Set<String> NOT_DEAD_LETTERED =

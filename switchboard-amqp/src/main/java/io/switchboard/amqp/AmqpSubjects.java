@@ -49,6 +49,31 @@ final class AmqpSubjects {
     return out == null ? word : out.toString();
   }
 
+  /** Whether {@code s} has no character {@link #escape} changes ({@code dots}: '.' allowed). */
+  private static boolean plain(String s, boolean dots) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if ((c == '.' && !dots)
+          || c == '*'
+          || c == '>'
+          || c == '%'
+          || c <= ' '
+          || c == 0x7f
+          || (c > 0x7f && Character.isWhitespace(c))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A non-empty key whose words are all non-empty and need no escaping. */
+  private static boolean plainKey(String key) {
+    return key.charAt(0) != '.'
+        && key.charAt(key.length() - 1) != '.'
+        && !key.contains("..")
+        && plain(key, true);
+  }
+
   static String unescape(String token) {
     if (token.equals("%")) {
       return "";
@@ -86,6 +111,9 @@ final class AmqpSubjects {
 
   /** The subject a publish to {@code exchange} (not the default one) with {@code key} goes to. */
   static String subject(String exchange, String key) {
+    if (!exchange.isEmpty() && plain(exchange, false) && (key.isEmpty() || plainKey(key))) {
+      return key.isEmpty() ? exchange : exchange + '.' + key; // nothing to escape: the usual case
+    }
     StringBuilder s = new StringBuilder(escape(exchange));
     for (String w : words(key)) {
       s.append('.').append(escape(w));
@@ -99,6 +127,12 @@ final class AmqpSubjects {
 
   /** Exchange and routing key of a subject made by {@link #subject}: {@code [exchange, key]}. */
   static String[] exchangeAndKey(String subject) {
+    if (subject.indexOf('%') < 0) { // nothing escaped: split at the first dot
+      int dot = subject.indexOf('.');
+      return dot < 0
+          ? new String[] {subject, ""}
+          : new String[] {subject.substring(0, dot), subject.substring(dot + 1)};
+    }
     String[] tokens = subject.split("\\.", -1);
     StringBuilder key = new StringBuilder();
     for (int i = 1; i < tokens.length; i++) {
@@ -196,5 +230,20 @@ final class AmqpSubjects {
       next = cur;
     }
     return next[0];
+  }
+
+  /**
+   * The exchange and routing key a stored queue message was published with: from the binding's
+   * original subject, else the default exchange and the queue's name (or the subject).
+   */
+  static String[] route(io.switchboard.core.Message m) {
+    byte[] bound = m.header(io.switchboard.broker.BindingSpec.ORIGINAL_SUBJECT_HEADER);
+    if (bound != null) {
+      return exchangeAndKey(new String(bound, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    if (m.subject().startsWith(QUEUE_PREFIX)) {
+      return new String[] {"", unescape(m.subject().substring(QUEUE_PREFIX.length()))};
+    }
+    return new String[] {"", m.subject()};
   }
 }

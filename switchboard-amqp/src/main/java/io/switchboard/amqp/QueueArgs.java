@@ -15,6 +15,8 @@ import java.util.Set;
  * @param maxLength {@code x-max-length}, or -1
  * @param maxLengthBytes {@code x-max-length-bytes}, or -1
  * @param rejectPublish {@code x-overflow} is reject-publish (or reject-publish-dlx), not drop-head
+ * @param rejectPublishDlx {@code x-overflow} is reject-publish-dlx: a refused publish is also
+ *     dead-lettered
  * @param deadLetterExchange {@code x-dead-letter-exchange}, or null
  * @param deadLetterRoutingKey {@code x-dead-letter-routing-key}, or null (the message's own)
  * @param singleActiveConsumer {@code x-single-active-consumer}
@@ -25,11 +27,12 @@ record QueueArgs(
     long maxLength,
     long maxLengthBytes,
     boolean rejectPublish,
+    boolean rejectPublishDlx,
     String deadLetterExchange,
     String deadLetterRoutingKey,
     boolean singleActiveConsumer) {
 
-  static final QueueArgs NONE = new QueueArgs(-1, -1, -1, -1, false, null, null, false);
+  static final QueueArgs NONE = new QueueArgs(-1, -1, -1, -1, false, false, null, null, false);
 
   /** RabbitMQ's own arguments Switchboard does not apply: refused, not silently ignored. */
   static final Set<String> NOT_SERVED =
@@ -91,9 +94,28 @@ record QueueArgs(
         maxLength,
         maxBytes,
         overflow != null && overflow.startsWith("reject-publish"),
+        "reject-publish-dlx".equals(overflow),
         dlx,
         dlrk,
         Boolean.TRUE.equals(sac));
+  }
+
+  /**
+   * Whether messages dropped at the head for {@code x-max-length} are dead-lettered (a dead-letter
+   * exchange and drop-head): then the queue's consumer drops them and the stream's own limit is
+   * only a bound above it (see {@link #streamMaxMessages}).
+   */
+  boolean deadLettersOverflow() {
+    return deadLetterExchange != null && !rejectPublish && maxLength > 0;
+  }
+
+  /**
+   * The queue stream's message limit: {@code x-max-length}, or when the queue's consumer drops the
+   * head itself to dead-letter it, a bound above that (twice, at least 10,000 more) which only a
+   * dead-letter exchange slower than the publishers would reach.
+   */
+  long streamMaxMessages() {
+    return deadLettersOverflow() ? maxLength + Math.max(maxLength, 10_000) : maxLength;
   }
 
   /** Reads a stored queue's arguments, not failing on ones a newer check would refuse. */

@@ -77,4 +77,31 @@ class TopicMatchProperties {
       assertThat(captured).as("patterns of '%s' capture %s", pattern, subject).isNotEmpty();
     }
   }
+
+  @Provide
+  Arbitrary<String> names() {
+    return Arbitraries.of(
+            "a", "b", "", ".", "*", ">", "%", " ", "\t", "\u00a0", "\u2003", "é", "x.y")
+        .list()
+        .ofMaxSize(5)
+        .map(ws -> String.join("", ws));
+  }
+
+  /**
+   * The fast paths of the subject mapping (nothing to escape: plain concatenation, and a split at
+   * the first dot back) say what the word-by-word escaping says, and the mapping goes back and
+   * forth.
+   */
+  @Property(tries = 3000)
+  void subjectsAreTheWordByWordEscapingAndGoBack(
+      @ForAll("names") String exchange, @ForAll("names") String key) {
+    org.junit.jupiter.api.Assumptions.assumeFalse(exchange.isEmpty());
+    StringBuilder general = new StringBuilder(AmqpSubjects.escape(exchange));
+    for (String w : AmqpSubjects.words(key)) {
+      general.append('.').append(AmqpSubjects.escape(w));
+    }
+    String subject = AmqpSubjects.subject(exchange, key);
+    assertThat(subject).isEqualTo(general.toString());
+    assertThat(AmqpSubjects.exchangeAndKey(subject)).containsExactly(exchange, key);
+  }
 }

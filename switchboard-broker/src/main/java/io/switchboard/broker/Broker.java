@@ -971,6 +971,15 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * Hands the messages consumers drop from their heads (expired, or past a ready limit) to {@code
+   * hook} rather than letting them go: see {@link io.switchboard.broker.consumer.DropHook}. The
+   * hook is called on the broker's executor, never on a runner. Null: drops go silently again.
+   */
+  public void dropHook(io.switchboard.broker.consumer.DropHook hook) {
+    consumers.dropHook(hook, readers);
+  }
+
+  /**
    * Runs a call that may block (disk reads, admin, consumer creation: see {@link Blocking}) on the
    * broker's executor and completes on {@code completeOn}, the caller's event loop: how a front end
    * makes such a call without blocking its loop.

@@ -24,6 +24,10 @@ final class AckTracker {
     int deliveries;
     boolean inFlight;
     boolean deadLettering;
+
+    /** Why it is being handed to the {@link DropHook} (then never delivered again), or null. */
+    DropHook.Reason dropReason;
+
     long dueMs;
     String lastError;
 
@@ -192,6 +196,11 @@ final class AckTracker {
     tr.inFlight = false;
     idle.put(offset, tr);
     rehold(tr);
+  }
+
+  /** Entries not in flight. */
+  int idleSize() {
+    return idle.size();
   }
 
   boolean hasIdle() {

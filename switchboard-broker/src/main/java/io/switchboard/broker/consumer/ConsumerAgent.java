@@ -74,6 +74,15 @@ public final class ConsumerAgent implements Agent {
 
   private static final long RETRY_DEAD_LETTER_MS = 1000;
 
+  /**
+   * With a {@link DropHook}: how often the head is looked at when nothing was appended (expiry),
+   * and how often the hook's limits are asked again.
+   */
+  public static final long DROP_SWEEP_MS = 100;
+
+  /** Messages handed to the drop hook per duty cycle at most. */
+  static final int MAX_DROPS_PER_CYCLE = 1024;
+
   private sealed interface Command {}
 
   private record Fetch(
@@ -212,6 +221,33 @@ public final class ConsumerAgent implements Agent {
 
   private long activeSeenMs;
 
+  /** Where dropped messages go (see {@link DropHook}); null: expired ones go silently. */
+  private volatile DropHook dropHook;
+
+  private volatile java.util.concurrent.Executor dropExecutor;
+
+  /** The hook's limits for this consumer, asked every {@link #DROP_SWEEP_MS}; owner only. */
+  private DropHook.Limits dropLimits;
+
+  private long nextDropSweepMs;
+
+  /** Per partition: the readable end at the last sweep, and the entries being handed over. */
+  private final long[] sweptEnd;
+
+  private final int[] dropping;
+
+  /**
+   * Hand-overs waiting for the executor, run one at a time in the order made, so dropped messages
+   * reach the hook (and its dead-letter exchange) in queue order. Bounded by maxAckPending.
+   */
+  private record HandOver(int partition, long offset, Runnable call) {}
+
+  private final java.util.concurrent.ConcurrentLinkedQueue<HandOver> handOvers =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final java.util.concurrent.atomic.AtomicBoolean handingOver =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   /**
    * @param logs the stream's partition logs, by index (read only)
    * @param state where to resume (see {@link ConsumerState}); each unacknowledged offset is treated
@@ -257,6 +293,8 @@ public final class ConsumerAgent implements Agent {
                       e.getMessage()));
     }
     this.floors = new java.util.concurrent.atomic.AtomicLongArray(logs.size());
+    this.sweptEnd = new long[logs.size()];
+    this.dropping = new int[logs.size()];
     long now = clock.nowMs();
     this.deliveryLog = new DeliveryLog(now, this::isLive);
     for (int p = 0; p < cursors.length; p++) {
@@ -294,6 +332,16 @@ public final class ConsumerAgent implements Agent {
                 }
               }));
     }
+  }
+
+  /**
+   * Hands the messages this consumer drops from its head to {@code hook} (called on {@code
+   * executor}) from now on; null: drops go silently. Any thread.
+   */
+  public void dropHook(DropHook hook, java.util.concurrent.Executor executor) {
+    this.dropExecutor = executor;
+    this.dropHook = hook;
+    wakeUp.run();
   }
 
   /** Everything below this offset of {@code partition} is done (acknowledged or filtered out). */
@@ -497,6 +545,7 @@ public final class ConsumerAgent implements Agent {
     if (now >= nextDueMs) {
       work += expire(now);
     }
+    work += sweepHead(now);
     work += serveWaiting(now);
     work += serveSinks(now);
     demand = !waiting.isEmpty() || !sinks.isEmpty();
@@ -860,6 +909,10 @@ public final class ConsumerAgent implements Agent {
   }
 
   private void remove(int partition, long offset) {
+    Tracked tr = cursors[partition].get(offset);
+    if (tr != null && tr.dropReason != null) {
+      dropping[partition]--; // however it goes: handed over, acknowledged, gone from the stream
+    }
     if (cursors[partition].remove(offset)) {
       unackedTotal--;
       dirty = true;
@@ -884,6 +937,7 @@ public final class ConsumerAgent implements Agent {
    */
   private boolean awaitsDeadLetter(Tracked tr) {
     return tr.deadLettering
+        || tr.dropReason != null
         || (!tr.inFlight && config.maxDeliver() > 0 && tr.deliveries >= config.maxDeliver());
   }
 
@@ -964,6 +1018,14 @@ public final class ConsumerAgent implements Agent {
       if (tr.inFlight && !tr.deadLettering) {
         tr.lastError = tr.lastError == null ? "ack timeout" : tr.lastError;
         giveBack(t.partition(), t.offset(), tr, now, -1);
+        expired++;
+      } else if (!tr.deadLettering && tr.dropReason != null) {
+        Message m = read(t.partition(), t.offset()); // its hand-over failed: try again
+        if (m == null) {
+          remove(t.partition(), t.offset()); // gone from the stream meanwhile
+        } else {
+          handOver(t.partition(), t.offset(), tr, m, tr.dropReason);
+        }
         expired++;
       } else if (!tr.deadLettering && awaitsDeadLetter(tr)) {
         deadLetter(t.partition(), t.offset(), tr); // its dead letter failed: try again
@@ -1051,6 +1113,10 @@ public final class ConsumerAgent implements Agent {
           if (m == null || isExpired(m, now)) {
             if (m != null) {
               expired++;
+              if (dropLimits != null) {
+                startDrop(p, offset, tr, m, DropHook.Reason.EXPIRED);
+                continue;
+              }
             }
             remove(p, offset);
             continue;
@@ -1110,6 +1176,17 @@ public final class ConsumerAgent implements Agent {
       }
       if (isExpired(r, now)) {
         expired++;
+        if (dropLimits != null) {
+          Tracked dropped = new Tracked(0, false, now);
+          cursor.add(r.offset(), dropped);
+          unackedTotal++;
+          startDrop(
+              p,
+              r.offset(),
+              dropped,
+              StoredMessage.of(stream, p, r).message(),
+              DropHook.Reason.EXPIRED);
+        }
         continue;
       }
       if (keyShared) {
@@ -1200,13 +1277,190 @@ public final class ConsumerAgent implements Agent {
     return KeyRouter.keyed(config.mode());
   }
 
-  /** Whether the record's time to live ({@link Message#TTL_HEADER}) has run out. */
-  private static boolean isExpired(Record r, long now) {
-    return isExpired(r.header(Message.TTL_HEADER), r.timestamp(), now);
+  /**
+   * Whether the record's time to live ({@link Message#TTL_HEADER}), or the drop hook's for this
+   * consumer, has run out.
+   */
+  private boolean isExpired(Record r, long now) {
+    return isExpired(r.header(Message.TTL_HEADER), r.timestamp(), now)
+        || (dropLimits != null
+            && dropLimits.ttlMs() >= 0
+            && now - r.timestamp() >= dropLimits.ttlMs());
   }
 
-  private static boolean isExpired(Message m, long now) {
-    return isExpired(m.header(Message.TTL_HEADER), m.timestampMs(), now);
+  private boolean isExpired(Message m, long now) {
+    return isExpired(m.header(Message.TTL_HEADER), m.timestampMs(), now)
+        || (dropLimits != null
+            && dropLimits.ttlMs() >= 0
+            && now - m.timestampMs() >= dropLimits.ttlMs());
+  }
+
+  // ------------------------------------------------------------------ drops from the head
+
+  /**
+   * With a {@link DropHook} that names limits for this consumer: hands over what leaves the head,
+   * oldest first (idle entries, then new messages), while more are ready than {@code maxReady} or
+   * the head has expired; stops at the first head that stays. Runs when something was appended and
+   * every {@link #DROP_SWEEP_MS}. Not in keyed modes. Owner thread.
+   */
+  private int sweepHead(long now) {
+    DropHook hook = dropHook;
+    if (hook == null || keyed()) {
+      dropLimits = null;
+      return 0;
+    }
+    boolean due = now >= nextDropSweepMs;
+    if (due) {
+      nextDropSweepMs = now + DROP_SWEEP_MS;
+      try {
+        dropLimits = hook.limits(stream, config.name());
+      } catch (RuntimeException e) {
+        LOG.warn("SB-BRK-2010 {}/{}: drop hook failed: {}", stream, config.name(), e.toString());
+        dropLimits = null;
+      }
+    }
+    DropHook.Limits limits = dropLimits;
+    if (limits == null) {
+      return 0;
+    }
+    int work = 0;
+    partitions:
+    for (int p = 0; p < cursors.length; p++) {
+      PartitionLog log = logs.get(p);
+      long end = log.readableEndOffset();
+      if (!due && end == sweptEnd[p]) {
+        continue;
+      }
+      sweptEnd[p] = end;
+      AckTracker cursor = cursors[p];
+      cursor.next(Math.max(cursor.next(), log.logStartOffset()));
+      long ready = cursor.idleSize() - dropping[p] + Math.max(0, end - cursor.next());
+      long offset = cursor.firstIdle();
+      while (work < MAX_DROPS_PER_CYCLE && offset != AckTracker.NONE) {
+        Tracked tr = cursor.get(offset);
+        long after = cursor.idleAfter(offset);
+        if (!awaitsDeadLetter(tr)) {
+          Message m = tr.parked != null ? tr.parked : read(p, offset);
+          DropHook.Reason reason = m == null ? null : dropReason(limits, ready, m, now);
+          if (m == null) {
+            remove(p, offset);
+            ready--;
+          } else if (reason == null) {
+            continue partitions; // the head stays
+          } else {
+            tr.parked = null;
+            startDrop(p, offset, tr, m, reason);
+            ready--;
+            work++;
+          }
+        }
+        offset = after;
+      }
+      PartitionReader reader = readers[p];
+      while (work < MAX_DROPS_PER_CYCLE && unackedTotal < config.maxAckPending()) {
+        Record r = reader.next(cursor.next(), end);
+        if (r == null) {
+          break;
+        }
+        if (config.filter() != null
+            && (r.subject() == null || !Subjects.matches(config.filter(), r.subject()))) {
+          cursor.next(r.offset() + 1);
+          dirty = true;
+          ready--;
+          continue;
+        }
+        Message m = StoredMessage.of(stream, p, r).message();
+        DropHook.Reason reason = dropReason(limits, ready, m, now);
+        if (reason == null) {
+          break; // the head stays, and is delivered as usual
+        }
+        cursor.next(r.offset() + 1);
+        Tracked tr = new Tracked(0, false, now);
+        cursor.add(r.offset(), tr);
+        unackedTotal++;
+        startDrop(p, r.offset(), tr, m, reason);
+        ready--;
+        work++;
+      }
+    }
+    return work;
+  }
+
+  private DropHook.Reason dropReason(DropHook.Limits limits, long ready, Message m, long now) {
+    if (limits.maxReady() > 0 && ready > limits.maxReady()) {
+      return DropHook.Reason.MAX_LENGTH;
+    }
+    return isExpired(m, now) ? DropHook.Reason.EXPIRED : null;
+  }
+
+  /** Marks an idle entry as dropped (never delivered again) and hands its message over. */
+  private void startDrop(int p, long offset, Tracked tr, Message m, DropHook.Reason reason) {
+    tr.dropReason = reason;
+    dropping[p]++;
+    dirty = true;
+    handOver(p, offset, tr, m, reason);
+  }
+
+  private void handOver(int p, long offset, Tracked tr, Message m, DropHook.Reason reason) {
+    DropHook hook = dropHook;
+    java.util.concurrent.Executor executor = dropExecutor;
+    tr.deadLettering = true;
+    cursors[p].rehold(tr);
+    Runnable call =
+        () -> {
+          CompletableFuture<?> done;
+          try {
+            done = hook.dropped(stream, config.name(), m, reason);
+          } catch (RuntimeException e) {
+            done = CompletableFuture.failedFuture(e);
+          }
+          done.whenComplete(
+              (r, e) -> {
+                if (e != null) {
+                  LOG.warn(
+                      "SB-BRK-2010 {}/{}: handing over dropped {}:{} failed; will retry: {}",
+                      stream,
+                      config.name(),
+                      p,
+                      offset,
+                      e.toString());
+                }
+                deadLetterResults.add(new DeadLettered(p, offset, e == null));
+                wakeUp.run();
+              });
+        };
+    if (hook == null || executor == null) {
+      deadLetterResults.add(new DeadLettered(p, offset, false));
+      return;
+    }
+    handOvers.add(new HandOver(p, offset, call));
+    runHandOvers(executor);
+  }
+
+  /** Runs the waiting hand-overs in order on {@code executor}, one task at a time. Any thread. */
+  private void runHandOvers(java.util.concurrent.Executor executor) {
+    if (handOvers.isEmpty() || !handingOver.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      executor.execute(
+          () -> {
+            HandOver next;
+            while ((next = handOvers.poll()) != null) {
+              next.call().run();
+            }
+            handingOver.set(false);
+            runHandOvers(executor); // one added after the poll came up empty
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      handingOver.set(false);
+      HandOver h;
+      while ((h = handOvers.poll()) != null) {
+        // The broker is closing: failed (tried again by the timer), never stranded.
+        deadLetterResults.add(new DeadLettered(h.partition(), h.offset(), false));
+      }
+      wakeUp.run();
+    }
   }
 
   private static boolean isExpired(byte[] ttl, long timestampMs, long now) {

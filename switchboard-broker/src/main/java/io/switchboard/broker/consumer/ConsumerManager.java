@@ -56,6 +56,9 @@ public final class ConsumerManager implements AutoCloseable {
   private final Function<Message, CompletableFuture<?>> deadLetterPublisher;
   private final Map<String, Map<String, Running>> byStream = new ConcurrentHashMap<>();
   private final Map<Path, ConsumerState> unwritten = new ConcurrentHashMap<>();
+  private volatile DropHook dropHook;
+  private volatile java.util.concurrent.Executor dropExecutor;
+
   private final ExecutorService writer =
       Executors.newSingleThreadExecutor(
           r -> Thread.ofPlatform().daemon().name("sb-consumer-state").unstarted(r));
@@ -161,10 +164,29 @@ public final class ConsumerManager implements AutoCloseable {
             deadLetterPublisher,
             s -> persistLater(stateFile, s),
             persistIntervalMs);
+    if (dropHook != null) {
+      agent.dropHook(dropHook, dropExecutor);
+    }
     byStream
         .computeIfAbsent(stream, s -> new ConcurrentHashMap<>())
         .put(config.name(), new Running(agent, runner, dir));
     runner.add(agent);
+  }
+
+  /**
+   * Hands what every consumer drops from its head to {@code hook}, called on {@code executor} (see
+   * {@link DropHook}); consumers started later get it too. Null: drops go silently.
+   */
+  public void dropHook(DropHook hook, java.util.concurrent.Executor executor) {
+    synchronized (this) {
+      this.dropExecutor = executor;
+      this.dropHook = hook;
+    }
+    for (Map<String, Running> consumers : byStream.values()) {
+      for (Running r : consumers.values()) {
+        r.agent().dropHook(hook, executor);
+      }
+    }
   }
 
   private static ConsumerState initialState(
