@@ -85,6 +85,10 @@ import org.apache.kafka.common.message.SaslAuthenticateRequestData;
 import org.apache.kafka.common.message.SaslAuthenticateResponseData;
 import org.apache.kafka.common.message.SaslHandshakeRequestData;
 import org.apache.kafka.common.message.SaslHandshakeResponseData;
+import org.apache.kafka.common.message.ShareAcknowledgeRequestData;
+import org.apache.kafka.common.message.ShareFetchRequestData;
+import org.apache.kafka.common.message.ShareGroupDescribeRequestData;
+import org.apache.kafka.common.message.ShareGroupHeartbeatRequestData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
 import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
@@ -146,6 +150,11 @@ final class KafkaApis {
     // send v1 and SaslAuthenticate.
     VERSIONS.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, 1});
     VERSIONS.put(ApiKeys.SASL_AUTHENTICATE, new short[] {0, 2});
+    // Share groups (KIP-932, KafkaShareGroups): the stable versions; 0 was 4.0's early access.
+    VERSIONS.put(ApiKeys.SHARE_GROUP_HEARTBEAT, new short[] {1, 1});
+    VERSIONS.put(ApiKeys.SHARE_GROUP_DESCRIBE, new short[] {1, 1});
+    VERSIONS.put(ApiKeys.SHARE_FETCH, new short[] {1, 2});
+    VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
   }
 
   private static final String CLUSTER_ID =
@@ -177,6 +186,7 @@ final class KafkaApis {
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
   private final KafkaGroups groups;
   private final KafkaTransactions txns;
+  private volatile KafkaShareGroups shares;
 
   KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups, KafkaTransactions txns) {
     this(broker, settings, groups, txns, io.switchboard.spi.trace.Tracing.OFF);
@@ -194,6 +204,17 @@ final class KafkaApis {
     this.settings = settings;
     this.groups = groups;
     this.txns = txns;
+    this.shares =
+        new KafkaShareGroups(
+            broker,
+            KafkaShareGroups.Settings.DEFAULTS,
+            groups.executor(),
+            System::currentTimeMillis);
+  }
+
+  /** The share groups the front end keeps (its settings, its timer). */
+  void shareGroups(KafkaShareGroups shares) {
+    this.shares = shares;
   }
 
   /** The coordinator's generations are the broker's: numbered and recorded there. */
@@ -284,6 +305,23 @@ final class KafkaApis {
       case DESCRIBE_GROUPS -> describeGroups((DescribeGroupsRequestData) request, version);
       case LIST_GROUPS -> listGroups((ListGroupsRequestData) request);
       case DELETE_GROUPS -> deleteGroups(access, (DeleteGroupsRequestData) request);
+      case SHARE_GROUP_HEARTBEAT ->
+          shares.heartbeat(
+              (ShareGroupHeartbeatRequestData) request,
+              new KafkaShareGroups.Client(
+                  header.clientId() == null ? "" : header.clientId(),
+                  String.valueOf(ctx.channel().remoteAddress())),
+              (topic, group) -> mayConsumeAs(access, topic, group),
+              loop);
+      case SHARE_GROUP_DESCRIBE -> shares.describe((ShareGroupDescribeRequestData) request);
+      case SHARE_FETCH ->
+          shares.fetch(
+              (ShareFetchRequestData) request,
+              version,
+              (topic, group) -> mayConsumeAs(access, topic, group),
+              loop);
+      case SHARE_ACKNOWLEDGE ->
+          shares.acknowledge((ShareAcknowledgeRequestData) request, version, loop);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };

@@ -1,0 +1,329 @@
+package io.switchboard.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.switchboard.server.SwitchboardServer;
+import io.switchboard.server.config.ConfigCatalogue;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ShareGroupDescription;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kafka-clients 4.4's {@link KafkaShareConsumer} (KIP-932), unmodified, against a whole server on
+ * loopback: share groups on Switchboard's work queues — records spread over members, explicit and
+ * implicit acknowledgement, RELEASE redelivering with a rising delivery count, REJECT never
+ * redelivering, and Admin describing the group.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class KafkaShareGroupsTest {
+  static final int LOCK_MS = 2_000;
+
+  @TempDir Path dir;
+  SwitchboardServer server;
+  String bootstrap;
+  final List<AutoCloseable> open = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    server =
+        SwitchboardServer.startOnFreePorts(
+            Map.of(
+                ConfigCatalogue.DATA_DIR.name(),
+                dir.toString(),
+                KafkaShareGroups.AUTO_OFFSET_RESET.name(),
+                "earliest",
+                KafkaShareGroups.RECORD_LOCK_DURATION_MS.name(),
+                Integer.toString(LOCK_MS),
+                KafkaShareGroups.HEARTBEAT_INTERVAL_MS.name(),
+                "500"));
+    bootstrap = "127.0.0.1:" + server.addresses().get("kafka").getPort();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    Collections.reverse(open);
+    for (AutoCloseable c : open) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // closing what a test left open; the server goes next
+      }
+    }
+    server.close();
+  }
+
+  Admin admin() {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    Admin a = Admin.create(p);
+    open.add(a);
+    return a;
+  }
+
+  void topic(String name, int partitions) throws Exception {
+    admin().createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+  }
+
+  void produce(String topic, int from, int count) throws Exception {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+      for (int i = from; i < from + count; i++) {
+        producer.send(new ProducerRecord<>(topic, "k" + i, "v" + i));
+      }
+      producer.flush();
+    }
+  }
+
+  KafkaShareConsumer<String, String> shareConsumer(String group, String mode) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, mode);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 20);
+    KafkaShareConsumer<String, String> c = new KafkaShareConsumer<>(p);
+    open.add(c);
+    return c;
+  }
+
+  @Test
+  void twoMembersShareATopicAndNoRecordGoesToBoth() throws Exception {
+    topic("jobs", 3);
+    produce("jobs", 0, 300);
+    Map<String, String> takenBy = new ConcurrentHashMap<>();
+    Set<String> doubles = ConcurrentHashMap.newKeySet();
+    Map<String, Integer> counts = new ConcurrentHashMap<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<Thread> threads = new ArrayList<>();
+    List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
+    for (String name : List.of("a", "b")) {
+      KafkaShareConsumer<String, String> c = shareConsumer("workers", "implicit");
+      c.subscribe(List.of("jobs"));
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  while (!stop.get()) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                      if (takenBy.putIfAbsent(r.value(), name) != null) {
+                        doubles.add(r.value());
+                      }
+                      counts.merge(name, 1, Integer::sum);
+                      assertThat(r.deliveryCount()).contains((short) 1);
+                      assertThat(r.headers().lastHeader("sb-subject")).isNotNull();
+                    }
+                  }
+                  c.commitSync(); // the last poll's records, accepted
+                } catch (Throwable e) {
+                  failures.add(e);
+                }
+              },
+              "share-" + name);
+      threads.add(t);
+      t.start();
+    }
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> takenBy.size() == 300);
+      // Both took part (each holds at most 20 at once, so one alone cannot hold them all) ...
+      await().atMost(Duration.ofSeconds(10)).until(() -> counts.size() == 2);
+    } finally {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(30_000);
+      }
+    }
+    assertThat(failures).isEmpty();
+    // ... and, every record accepted within its lock, none was delivered twice.
+    assertThat(doubles).isEmpty();
+    assertThat(counts.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(300);
+    Set<String> expected = new HashSet<>();
+    for (int i = 0; i < 300; i++) {
+      expected.add("v" + i);
+    }
+    assertThat(takenBy.keySet()).isEqualTo(expected);
+  }
+
+  @Test
+  void acceptedRecordsAreNotDeliveredAgainToANewMember() throws Exception {
+    topic("once", 2);
+    produce("once", 0, 50);
+    Set<String> seen = new HashSet<>();
+    try (KafkaShareConsumer<String, String> c = shareConsumer("g1", "explicit")) {
+      c.subscribe(List.of("once"));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                  seen.add(r.value());
+                  c.acknowledge(r, AcknowledgeType.ACCEPT);
+                }
+                c.commitSync();
+                return seen.size() == 50;
+              });
+    }
+    // A new member of the same group, past every lock: nothing is left to deliver.
+    KafkaShareConsumer<String, String> next = shareConsumer("g1", "implicit");
+    next.subscribe(List.of("once"));
+    long until = System.currentTimeMillis() + LOCK_MS * 2L;
+    while (System.currentTimeMillis() < until) {
+      assertThat(next.poll(Duration.ofMillis(300)).count()).isZero();
+    }
+    // A record produced now reaches it.
+    produce("once", 50, 1);
+    List<String> got = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> {
+              next.poll(Duration.ofMillis(200)).forEach(r -> got.add(r.value()));
+              return !got.isEmpty();
+            });
+    assertThat(got).containsExactly("v50");
+  }
+
+  @Test
+  void releaseRedeliversWithARisingDeliveryCount() throws Exception {
+    topic("retry", 1);
+    produce("retry", 0, 1);
+    KafkaShareConsumer<String, String> c = shareConsumer("g2", "explicit");
+    c.subscribe(List.of("retry"));
+    List<Short> counts = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      ConsumerRecord<String, String> r = pollOne(c);
+      assertThat(r.value()).isEqualTo("v0");
+      counts.add(r.deliveryCount().orElseThrow());
+      c.acknowledge(r, round < 2 ? AcknowledgeType.RELEASE : AcknowledgeType.ACCEPT);
+      assertThat(c.commitSync().values()).allMatch(java.util.Optional::isEmpty);
+    }
+    assertThat(counts).containsExactly((short) 1, (short) 2, (short) 3);
+    // Accepted at the third delivery: never again, not even after the lock would have passed.
+    long until = System.currentTimeMillis() + LOCK_MS * 2L;
+    while (System.currentTimeMillis() < until) {
+      assertThat(c.poll(Duration.ofMillis(300)).count()).isZero();
+    }
+  }
+
+  @Test
+  void rejectedRecordsAreNeverRedelivered() throws Exception {
+    topic("poison", 1);
+    produce("poison", 0, 2);
+    KafkaShareConsumer<String, String> c = shareConsumer("g3", "explicit");
+    c.subscribe(List.of("poison"));
+    Map<String, ConsumerRecord<String, String>> got = new HashMap<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                got.put(r.value(), r);
+                c.acknowledge(
+                    r, r.value().equals("v0") ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT);
+              }
+              return got.size() == 2;
+            });
+    assertThat(c.commitSync().values()).allMatch(java.util.Optional::isEmpty);
+    // Neither this member nor another one sees the rejected record again, past the lock.
+    KafkaShareConsumer<String, String> other = shareConsumer("g3", "implicit");
+    other.subscribe(List.of("poison"));
+    long until = System.currentTimeMillis() + LOCK_MS * 2L;
+    while (System.currentTimeMillis() < until) {
+      assertThat(c.poll(Duration.ofMillis(200)).count()).isZero();
+      assertThat(other.poll(Duration.ofMillis(200)).count()).isZero();
+    }
+  }
+
+  @Test
+  void recordsPastTheDeliveryCountLimitAreDropped() throws Exception {
+    topic("limit", 1);
+    produce("limit", 0, 1);
+    KafkaShareConsumer<String, String> c = shareConsumer("g4", "explicit");
+    c.subscribe(List.of("limit"));
+    // Kafka's default limit is 5 deliveries: released five times, it is gone.
+    for (int round = 1; round <= 5; round++) {
+      ConsumerRecord<String, String> r = pollOne(c);
+      assertThat(r.deliveryCount()).contains((short) round);
+      c.acknowledge(r, AcknowledgeType.RELEASE);
+      c.commitSync();
+    }
+    long until = System.currentTimeMillis() + LOCK_MS;
+    while (System.currentTimeMillis() < until) {
+      assertThat(c.poll(Duration.ofMillis(300)).count()).isZero();
+    }
+  }
+
+  @Test
+  void adminDescribesAShareGroupAndItsMembers() throws Exception {
+    topic("described", 2);
+    KafkaShareConsumer<String, String> a = shareConsumer("seen", "implicit");
+    KafkaShareConsumer<String, String> b = shareConsumer("seen", "implicit");
+    a.subscribe(List.of("described"));
+    b.subscribe(List.of("described"));
+    Admin admin = admin();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              a.poll(Duration.ofMillis(100));
+              b.poll(Duration.ofMillis(100));
+              ShareGroupDescription d =
+                  admin.describeShareGroups(List.of("seen")).all().get().get("seen");
+              return d.members().size() == 2
+                  && d.members().stream()
+                      .allMatch(m -> m.assignment().topicPartitions().size() == 2);
+            });
+    ShareGroupDescription d = admin.describeShareGroups(List.of("seen")).all().get().get("seen");
+    assertThat(d.groupState()).isEqualTo(org.apache.kafka.common.GroupState.STABLE);
+    assertThat(d.coordinator().id()).isEqualTo(KafkaApis.NODE_ID);
+  }
+
+  static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {
+    List<ConsumerRecord<String, String>> got = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+              rs.forEach(got::add);
+              return !got.isEmpty();
+            });
+    assertThat(got).hasSize(1);
+    return got.get(0);
+  }
+}
