@@ -30,6 +30,8 @@ import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.ShareFetchResponseData;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -311,6 +313,41 @@ class KafkaShareGroupsTest {
     ShareGroupDescription d = admin.describeShareGroups(List.of("seen")).all().get().get("seen");
     assertThat(d.groupState()).isEqualTo(org.apache.kafka.common.GroupState.STABLE);
     assertThat(d.coordinator().id()).isEqualTo(KafkaApis.NODE_ID);
+  }
+
+  @Test
+  void aMemberThatDiesHoldingRecordsLosesThemToAnotherWhenTheLockRunsOut() throws Exception {
+    topic("crash", 1);
+    produce("crash", 0, 5);
+    Uuid id = KafkaTopics.topicId("crash");
+    long acquiredAt;
+    try (ShareWire dead = new ShareWire(server.addresses().get("kafka").getPort())) {
+      assertThat(dead.heartbeat("crashers", "dead-1", 0, List.of("crash")).errorCode()).isZero();
+      ShareFetchResponseData f = dead.fetch("crashers", "dead-1", 0, id, 1, (short) 1);
+      acquiredAt = System.currentTimeMillis();
+      assertThat(f.errorCode()).isZero();
+      ShareFetchResponseData.AcquiredRecords run =
+          f.responses().find(id).partitions().get(0).acquiredRecords().get(0);
+      assertThat(run.firstOffset()).isZero();
+      assertThat(run.lastOffset()).isEqualTo(4);
+    } // it vanishes: no acknowledgement, no leave, its connection gone
+    KafkaShareConsumer<String, String> heir = shareConsumer("crashers", "implicit");
+    heir.subscribe(List.of("crash"));
+    Map<String, Short> got = new HashMap<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              for (ConsumerRecord<String, String> r : heir.poll(Duration.ofMillis(200))) {
+                got.put(r.value(), r.deliveryCount().orElseThrow());
+              }
+              return got.size() == 5;
+            });
+    long waited = System.currentTimeMillis() - acquiredAt;
+    // Not before the dead member's lock ran out, and as second deliveries.
+    assertThat(waited).isGreaterThanOrEqualTo(LOCK_MS - 250);
+    assertThat(got).containsOnlyKeys("v0", "v1", "v2", "v3", "v4");
+    assertThat(got.values()).containsOnly((short) 2);
   }
 
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {
