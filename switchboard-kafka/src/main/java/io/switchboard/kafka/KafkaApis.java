@@ -1482,8 +1482,23 @@ final class KafkaApis {
                           .setGroupType("classic"));
             }
           }
+          // Share groups with members (KIP-932), Kafka's type "share".
+          for (String id : shares.groupIds()) {
+            out.groups()
+                .add(
+                    new ListGroupsResponseData.ListedGroup()
+                        .setGroupId(id)
+                        .setProtocolType("share")
+                        .setGroupState("Stable")
+                        .setGroupType("share"));
+          }
           if (states != null && !states.isEmpty()) {
             out.groups().removeIf(g -> !states.contains(g.groupState()));
+          }
+          List<String> types = req.typesFilter();
+          if (types != null && !types.isEmpty()) {
+            out.groups()
+                .removeIf(g -> types.stream().noneMatch(t -> t.equalsIgnoreCase(g.groupType())));
           }
           return CompletableFuture.completedFuture(out);
         });

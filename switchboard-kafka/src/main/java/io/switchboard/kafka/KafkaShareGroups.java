@@ -242,6 +242,7 @@ final class KafkaShareGroups implements AutoCloseable {
     final LinkedHashSet<Part> parts = new LinkedHashSet<>();
     final Holdings holdings;
     int nextEpoch = 1;
+    long lastUsedMs;
 
     Session(String group, String member, Holdings holdings) {
       this.group = group;
@@ -584,6 +585,18 @@ final class KafkaShareGroups implements AutoCloseable {
         }
       }
     }
+    List<Session> idle = new ArrayList<>();
+    synchronized (this) {
+      for (Session s : sessions.values()) {
+        if (now - s.lastUsedMs > settings.sessionTimeoutMs() && !inGroup(s.group, s.member)) {
+          idle.add(s);
+        }
+      }
+    }
+    for (Session s : idle) {
+      LOG.info("share group {}: closing the idle share session of {}", s.group, s.member);
+      closeSession(s);
+    }
     for (int i = 0; i < expired.size(); i++) {
       LOG.info(
           "share group {}: member {} timed out; its records go back",
@@ -591,6 +604,12 @@ final class KafkaShareGroups implements AutoCloseable {
           expired.get(i)[1]);
       release(expired.get(i)[0], expired.get(i)[1], topics.get(i));
     }
+  }
+
+  /** Whether {@code member} is in {@code group} now; under the monitor. */
+  private boolean inGroup(String group, String member) {
+    Group g = groups.get(group);
+    return g != null && g.members.containsKey(member);
   }
 
   // ------------------------------------------------------------------ ShareGroupDescribe
@@ -660,6 +679,14 @@ final class KafkaShareGroups implements AutoCloseable {
    * one to close, any other epoch must be the session's next.
    */
   private Checked session(String group, String member, int epoch, boolean mayOpen) {
+    Checked c = checkSession(group, member, epoch, mayOpen);
+    if (c.session() != null) {
+      c.session().lastUsedMs = clock.getAsLong();
+    }
+    return c;
+  }
+
+  private Checked checkSession(String group, String member, int epoch, boolean mayOpen) {
     String k = key(group, member);
     Session s = sessions.get(k);
     if (epoch == INITIAL_EPOCH) {
@@ -987,6 +1014,10 @@ final class KafkaShareGroups implements AutoCloseable {
     }
     Session s = c.session();
     boolean fetching = epoch != FINAL_EPOCH && !req.isRenewAck() && !toRead.isEmpty();
+    // Locks are counted from before the read: the broker's ack deadline of a record delivered by
+    // it is never earlier, so an acknowledgement this side takes is never one the broker has
+    // already given to another member.
+    long lockedFrom = clock.getAsLong();
     int max = Math.min(MAX_FETCH_RECORDS, req.maxRecords() > 0 ? req.maxRecords() : 500);
     long waitMs = Math.min(MAX_WAIT_MS, Math.max(0, req.maxWaitMs()));
     return acknowledge(s, acks, version >= 2, loop)
@@ -1000,7 +1031,7 @@ final class KafkaShareGroups implements AutoCloseable {
                       ? read(group, s.member, toRead, max, waitMs, clock.getAsLong() + waitMs, loop)
                       : CompletableFuture.completedFuture(Map.of());
               return read.thenCompose(
-                  got -> answer(out, s, toRead, got, partErrors, ackResults, loop));
+                  got -> answer(out, s, toRead, got, partErrors, ackResults, lockedFrom, loop));
             });
   }
 
@@ -1060,11 +1091,12 @@ final class KafkaShareGroups implements AutoCloseable {
       Map<String, List<Delivery>> got,
       Map<Part, Errors> partErrors,
       Map<Part, Errors> ackResults,
+      long lockedFrom,
       Executor loop) {
-    long now = clock.getAsLong();
     Map<Part, ShareFetchResponseData.PartitionData> parts = new LinkedHashMap<>();
     List<Delivery> strays = new ArrayList<>();
     synchronized (this) {
+      s.holdings.prune(clock.getAsLong());
       for (Map.Entry<String, List<Delivery>> e : got.entrySet()) {
         Uuid id = KafkaTopics.topicId(e.getKey());
         Set<Integer> wanted = asked.getOrDefault(e.getKey(), Set.of());
@@ -1083,7 +1115,9 @@ final class KafkaShareGroups implements AutoCloseable {
               TreeMap<Long, Lock> held =
                   s.holdings.locks.computeIfAbsent(part, k -> new TreeMap<>());
               for (Delivery d : ds) {
-                held.put(d.offset(), new Lock(d.deliveryCount(), now + settings.lockDurationMs()));
+                held.put(
+                    d.offset(),
+                    new Lock(d.deliveryCount(), lockedFrom + settings.lockDurationMs()));
               }
               ShareFetchResponseData.PartitionData pd = partition(parts, part);
               pd.setRecords(records(ds));

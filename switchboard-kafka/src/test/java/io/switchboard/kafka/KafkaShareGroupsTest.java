@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
@@ -30,6 +31,7 @@ import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.ShareFetchResponseData;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -313,6 +315,15 @@ class KafkaShareGroupsTest {
     ShareGroupDescription d = admin.describeShareGroups(List.of("seen")).all().get().get("seen");
     assertThat(d.groupState()).isEqualTo(org.apache.kafka.common.GroupState.STABLE);
     assertThat(d.coordinator().id()).isEqualTo(KafkaApis.NODE_ID);
+    // Listed as a share group, and only when share groups are asked for.
+    assertThat(admin.listGroups(ListGroupsOptions.forShareGroups()).all().get())
+        .anySatisfy(
+            g -> {
+              assertThat(g.groupId()).isEqualTo("seen");
+              assertThat(g.type()).contains(GroupType.SHARE);
+            });
+    assertThat(admin.listGroups(ListGroupsOptions.forConsumerGroups()).all().get())
+        .noneMatch(g -> g.groupId().equals("seen"));
   }
 
   @Test
