@@ -208,6 +208,9 @@ final class KafkaShareGroups implements AutoCloseable {
 
   static final int FINAL_EPOCH = -1;
 
+  /** ShareFetch v2's acquire mode that makes MaxRecords a hard bound (KIP-1206). */
+  static final byte RECORD_LIMIT = 1;
+
   private record Part(Uuid topicId, int partition) {}
 
   /** A record acquired by a member: which delivery, and until when it is locked. */
@@ -1018,7 +1021,12 @@ final class KafkaShareGroups implements AutoCloseable {
     // it is never earlier, so an acknowledgement this side takes is never one the broker has
     // already given to another member.
     long lockedFrom = clock.getAsLong();
-    int max = Math.min(MAX_FETCH_RECORDS, req.maxRecords() > 0 ? req.maxRecords() : 500);
+    int asked = Math.min(MAX_FETCH_RECORDS, req.maxRecords() > 0 ? req.maxRecords() : 500);
+    // Acquire mode record_limit (ShareFetch v2) bounds the whole answer: split over the topics.
+    int max =
+        req.shareAcquireMode() == RECORD_LIMIT && toRead.size() > 1
+            ? Math.max(1, asked / toRead.size())
+            : asked;
     long waitMs = Math.min(MAX_WAIT_MS, Math.max(0, req.maxWaitMs()));
     return acknowledge(s, acks, version >= 2, loop)
         .thenCompose(

@@ -361,6 +361,36 @@ class KafkaShareGroupsTest {
     assertThat(got.values()).containsOnly((short) 2);
   }
 
+  @Test
+  void oneMemberReadsTwoTopicsWithinTheRecordLimit() throws Exception {
+    topic("left", 2);
+    topic("right", 1);
+    produce("left", 0, 10);
+    produce("right", 100, 10);
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "both");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 4);
+    KafkaShareConsumer<String, String> c = new KafkaShareConsumer<>(p);
+    open.add(c);
+    c.subscribe(List.of("left", "right"));
+    Map<String, String> got = new HashMap<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+              assertThat(rs.count()).isLessThanOrEqualTo(4);
+              rs.forEach(r -> got.put(r.value(), r.topic()));
+              return got.size() == 20;
+            });
+    assertThat(got.values().stream().filter("left"::equals).count()).isEqualTo(10);
+    assertThat(got.values().stream().filter("right"::equals).count()).isEqualTo(10);
+  }
+
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {
     List<ConsumerRecord<String, String>> got = new ArrayList<>();
     await()
