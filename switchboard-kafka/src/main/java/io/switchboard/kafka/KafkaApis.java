@@ -62,6 +62,7 @@ import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
@@ -155,6 +156,8 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.SHARE_GROUP_DESCRIBE, new short[] {1, 1});
     VERSIONS.put(ApiKeys.SHARE_FETCH, new short[] {1, 2});
     VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
+    // Share groups' configurations only (resource type group); other resources are refused.
+    VERSIONS.put(ApiKeys.INCREMENTAL_ALTER_CONFIGS, new short[] {0, 1});
   }
 
   private static final String CLUSTER_ID =
@@ -319,6 +322,11 @@ final class KafkaApis {
               (ShareFetchRequestData) request,
               version,
               (topic, group) -> mayConsumeAs(access, topic, group),
+              loop);
+      case INCREMENTAL_ALTER_CONFIGS ->
+          shares.alterConfigs(
+              (IncrementalAlterConfigsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
               loop);
       case SHARE_ACKNOWLEDGE ->
           shares.acknowledge((ShareAcknowledgeRequestData) request, version, loop);

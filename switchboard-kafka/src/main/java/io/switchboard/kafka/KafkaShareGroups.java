@@ -216,10 +216,12 @@ final class KafkaShareGroups implements AutoCloseable {
   /** A record acquired by a member: which delivery, and until when it is locked. */
   private static final class Lock {
     final int deliveryCount;
+    final long lockMs;
     long untilMs;
 
-    Lock(int deliveryCount, long untilMs) {
+    Lock(int deliveryCount, long lockMs, long untilMs) {
       this.deliveryCount = deliveryCount;
+      this.lockMs = lockMs;
       this.untilMs = untilMs;
     }
   }
@@ -284,7 +286,14 @@ final class KafkaShareGroups implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Map<String, Group> groups = new HashMap<>();
   private final Map<String, Session> sessions = new HashMap<>();
-  private final Set<String> knownConsumers = ConcurrentHashMap.newKeySet();
+
+  /** The group consumers known to exist ("stream/consumer"), each with its lock duration. */
+  private final Map<String, Long> consumerLocks = new ConcurrentHashMap<>();
+
+  /** Share groups' own configurations (IncrementalAlterConfigs), by group, name to value. */
+  private final Map<String, TreeMap<String, String>> groupConfigs = new HashMap<>();
+
+  private final java.nio.file.Path configFile;
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
   private ScheduledFuture<?> ticker;
 
@@ -294,7 +303,9 @@ final class KafkaShareGroups implements AutoCloseable {
     this.settings = settings;
     this.timer = timer;
     this.clock = clock;
+    this.configFile = broker.dataDir().resolve("kafka-share-groups").resolve("configs.properties");
     broker.ownConsumers(CONSUMER_PREFIX, "Kafka share groups");
+    loadConfigs();
   }
 
   /** Starts checking members' session timeouts every {@link #TICK_MS}. */
@@ -514,17 +525,18 @@ final class KafkaShareGroups implements AutoCloseable {
       String group, List<String> streams, Executor loop) {
     String name = consumerName(group);
     List<String> missing =
-        streams.stream().filter(s -> !knownConsumers.contains(s + "/" + name)).toList();
+        streams.stream().filter(s -> !consumerLocks.containsKey(s + "/" + name)).toList();
     if (missing.isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
+    Settings own = settingsOf(group);
     ConsumerConfig config =
         ConsumerConfig.builder(name)
             .mode(DeliveryMode.SHARED)
-            .startAt(settings.fromEarliest() ? StartPosition.EARLIEST : StartPosition.LATEST)
-            .ackTimeoutMs(settings.lockDurationMs())
-            .maxDeliver(settings.deliveryCountLimit())
-            .maxAckPending(settings.recordLocks())
+            .startAt(own.fromEarliest() ? StartPosition.EARLIEST : StartPosition.LATEST)
+            .ackTimeoutMs(own.lockDurationMs())
+            .maxDeliver(own.deliveryCountLimit())
+            .maxAckPending(own.recordLocks())
             .build();
     return broker
         .offload(
@@ -537,7 +549,9 @@ final class KafkaShareGroups implements AutoCloseable {
                     throw e;
                   }
                 }
-                knownConsumers.add(s + "/" + name);
+                // The consumer may be older than the group's settings: its own lock counts.
+                consumerLocks.put(
+                    s + "/" + name, broker.consumerInfo(s, name).config().ackTimeoutMs());
               }
               return (Void) null;
             },
@@ -613,6 +627,258 @@ final class KafkaShareGroups implements AutoCloseable {
   private boolean inGroup(String group, String member) {
     Group g = groups.get(group);
     return g != null && g.members.containsKey(member);
+  }
+
+  // ------------------------------------------------------------------ group configurations
+
+  /** Kafka's group configurations a share group may set, and the server settings they replace. */
+  static final String GROUP_AUTO_OFFSET_RESET = "share.auto.offset.reset";
+
+  static final String GROUP_LOCK_DURATION_MS = "share.record.lock.duration.ms";
+  static final String GROUP_DELIVERY_COUNT_LIMIT = "share.delivery.count.limit";
+
+  /** Kafka's resource type of a group, and the operations of IncrementalAlterConfigs. */
+  static final byte GROUP_RESOURCE = 32;
+
+  static final byte SET = 0;
+  static final byte DELETE = 1;
+
+  /** The settings {@code group} reads with: the server's, with the group's own over them. */
+  synchronized Settings settingsOf(String group) {
+    TreeMap<String, String> own = group == null ? null : groupConfigs.get(group);
+    if (own == null) {
+      return settings;
+    }
+    return new Settings(
+        own.containsKey(GROUP_LOCK_DURATION_MS)
+            ? Long.parseLong(own.get(GROUP_LOCK_DURATION_MS))
+            : settings.lockDurationMs(),
+        own.containsKey(GROUP_DELIVERY_COUNT_LIMIT)
+            ? Integer.parseInt(own.get(GROUP_DELIVERY_COUNT_LIMIT))
+            : settings.deliveryCountLimit(),
+        own.containsKey(GROUP_AUTO_OFFSET_RESET)
+            ? own.get(GROUP_AUTO_OFFSET_RESET).equals("earliest")
+            : settings.fromEarliest(),
+        settings.heartbeatIntervalMs(),
+        settings.sessionTimeoutMs(),
+        settings.recordLocks());
+  }
+
+  /** The lock duration of the group's consumer on {@code stream}: the one it was made with. */
+  private long lockOf(String stream, String group) {
+    Long known = consumerLocks.get(stream + "/" + consumerName(group));
+    return known != null ? known : settingsOf(group).lockDurationMs();
+  }
+
+  /** Why {@code value} is not a legal value of group configuration {@code name}, or null. */
+  static String invalid(String name, String value) {
+    if (value == null) {
+      return name + " needs a value";
+    }
+    switch (name) {
+      case GROUP_AUTO_OFFSET_RESET -> {
+        return value.equals("earliest") || value.equals("latest")
+            ? null
+            : name + " is earliest or latest (by_duration is not served), not " + value;
+      }
+      case GROUP_LOCK_DURATION_MS -> {
+        return inRange(name, value, 1_000, 3_600_000);
+      }
+      case GROUP_DELIVERY_COUNT_LIMIT -> {
+        return inRange(name, value, 2, 10);
+      }
+      default -> {
+        return "group configuration "
+            + name
+            + " is not served; a share group takes "
+            + GROUP_AUTO_OFFSET_RESET
+            + ", "
+            + GROUP_LOCK_DURATION_MS
+            + " and "
+            + GROUP_DELIVERY_COUNT_LIMIT;
+      }
+    }
+  }
+
+  private static String inRange(String name, String value, long min, long max) {
+    try {
+      long v = Long.parseLong(value.trim());
+      return v >= min && v <= max ? null : name + " must be in [" + min + ", " + max + "]";
+    } catch (NumberFormatException e) {
+      return name + " must be a number, not " + value;
+    }
+  }
+
+  /**
+   * IncrementalAlterConfigs of share groups' configurations (resource type group): SET and DELETE
+   * of {@link #GROUP_AUTO_OFFSET_RESET}, {@link #GROUP_LOCK_DURATION_MS} and {@link
+   * #GROUP_DELIVERY_COUNT_LIMIT}, each resource all or nothing, kept on disk before the answer.
+   * They apply to the topics a group starts reading afterwards (its consumer on a topic is made
+   * with them); {@code mayAlter}: whether the connection may ({@code admin} on {@code $streams}).
+   */
+  CompletableFuture<ApiMessage> alterConfigs(
+      org.apache.kafka.common.message.IncrementalAlterConfigsRequestData req,
+      boolean mayAlter,
+      Executor loop) {
+    var out = new org.apache.kafka.common.message.IncrementalAlterConfigsResponseData();
+    boolean changed = false;
+    List<
+            org.apache.kafka.common.message.IncrementalAlterConfigsResponseData
+                .AlterConfigsResourceResponse>
+        applied = new ArrayList<>();
+    synchronized (this) {
+      for (var r : req.resources()) {
+        var answer =
+            new org.apache.kafka.common.message.IncrementalAlterConfigsResponseData
+                    .AlterConfigsResourceResponse()
+                .setResourceType(r.resourceType())
+                .setResourceName(r.resourceName());
+        out.responses().add(answer);
+        if (r.resourceType() != GROUP_RESOURCE) {
+          answer
+              .setErrorCode(Errors.INVALID_REQUEST.code())
+              .setErrorMessage(
+                  "only share groups' configurations (resource type group) are altered here;"
+                      + " a topic's configuration is set when it is made");
+          continue;
+        }
+        if (!mayAlter) {
+          answer
+              .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("altering group configurations needs admin on $streams");
+          continue;
+        }
+        if (r.resourceName() == null || r.resourceName().isEmpty()) {
+          answer.setErrorCode(Errors.INVALID_GROUP_ID.code()).setErrorMessage("no group named");
+          continue;
+        }
+        TreeMap<String, String> next =
+            new TreeMap<>(groupConfigs.getOrDefault(r.resourceName(), new TreeMap<>()));
+        String problem = null;
+        for (var c : r.configs()) {
+          if (c.configOperation() == SET) {
+            problem = invalid(c.name(), c.value());
+            if (problem == null) {
+              next.put(c.name(), c.value().trim());
+            }
+          } else if (c.configOperation() == DELETE) {
+            // Back to the server's setting; a name not served is refused as for SET.
+            problem = invalid(c.name(), defaultOf(c.name()));
+            next.remove(c.name());
+          } else {
+            problem = c.name() + ": only SET and DELETE apply to a share group's configuration";
+          }
+          if (problem != null) {
+            break;
+          }
+        }
+        if (problem != null) {
+          answer.setErrorCode(Errors.INVALID_CONFIG.code()).setErrorMessage(problem);
+          continue;
+        }
+        if (!groupConfigs.containsKey(r.resourceName())
+            && !next.isEmpty()
+            && groupConfigs.size() >= MAX_GROUPS) {
+          answer
+              .setErrorCode(Errors.POLICY_VIOLATION.code())
+              .setErrorMessage(MAX_GROUPS + " share groups have configurations already");
+          continue;
+        }
+        if (!req.validateOnly()) {
+          if (next.isEmpty()) {
+            groupConfigs.remove(r.resourceName());
+          } else {
+            groupConfigs.put(r.resourceName(), next);
+          }
+          changed = true;
+          applied.add(answer);
+        }
+      }
+    }
+    if (!changed) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return broker
+        .offload(
+            () -> {
+              saveConfigs();
+              return (Void) null;
+            },
+            loop)
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                LOG.error("share group configurations could not be written to {}", configFile, e);
+                for (var a : applied) {
+                  a.setErrorCode(Errors.KAFKA_STORAGE_ERROR.code())
+                      .setErrorMessage("the configuration could not be stored: " + e.getMessage());
+                }
+              }
+              return (ApiMessage) out;
+            });
+  }
+
+  /** A legal value standing for a configuration's default, to check a DELETE's name with. */
+  private static String defaultOf(String name) {
+    return switch (name) {
+      case GROUP_AUTO_OFFSET_RESET -> "latest";
+      case GROUP_LOCK_DURATION_MS -> "30000";
+      case GROUP_DELIVERY_COUNT_LIMIT -> "5";
+      default -> "";
+    };
+  }
+
+  /** Writes every group's configuration (a new file moved over the old one). Not on a loop. */
+  private void saveConfigs() {
+    java.util.Properties p = new java.util.Properties();
+    synchronized (this) {
+      groupConfigs.forEach(
+          (g, m) -> m.forEach((name, value) -> p.setProperty(name + "|" + g, value)));
+    }
+    try {
+      java.nio.file.Files.createDirectories(configFile.getParent());
+      java.nio.file.Path tmp = configFile.resolveSibling("configs.properties.tmp");
+      try (java.io.OutputStream o = java.nio.file.Files.newOutputStream(tmp)) {
+        p.store(o, "Kafka share groups' configurations (IncrementalAlterConfigs)");
+      }
+      try (java.nio.channels.FileChannel ch =
+          java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      java.nio.file.Files.move(
+          tmp,
+          configFile,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Reads the groups' configurations back at start; a value no longer legal is skipped. */
+  private void loadConfigs() {
+    if (!java.nio.file.Files.exists(configFile)) {
+      return;
+    }
+    java.util.Properties p = new java.util.Properties();
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(configFile)) {
+      p.load(in);
+    } catch (java.io.IOException e) {
+      LOG.error("share group configurations in {} could not be read", configFile, e);
+      return;
+    }
+    synchronized (this) {
+      for (String k : p.stringPropertyNames()) {
+        int bar = k.indexOf('|');
+        if (bar < 0 || invalid(k.substring(0, bar), p.getProperty(k)) != null) {
+          LOG.warn("share group configuration {} in {} skipped", k, configFile);
+          continue;
+        }
+        groupConfigs
+            .computeIfAbsent(k.substring(bar + 1), g -> new TreeMap<>())
+            .put(k.substring(0, bar), p.getProperty(k));
+      }
+    }
   }
 
   // ------------------------------------------------------------------ ShareGroupDescribe
@@ -869,7 +1135,7 @@ final class KafkaShareGroups implements AutoCloseable {
               Settlement.nack(p, offset, l.deliveryCount, 0, "released by a Kafka share consumer"));
       case RENEW -> {
         out.entries.add(Settlement.inProgress(p, offset, l.deliveryCount));
-        l.untilMs = now + settings.lockDurationMs();
+        l.untilMs = now + l.lockMs;
         out.parts.add(part);
         return false;
       }
@@ -885,7 +1151,7 @@ final class KafkaShareGroups implements AutoCloseable {
       ShareAcknowledgeRequestData req, short version, Executor loop) {
     ShareAcknowledgeResponseData out = new ShareAcknowledgeResponseData();
     if (version >= 2) {
-      out.setAcquisitionLockTimeoutMs((int) settings.lockDurationMs());
+      out.setAcquisitionLockTimeoutMs((int) settingsOf(req.groupId()).lockDurationMs());
     }
     if (req.groupId() == null
         || req.groupId().isEmpty()
@@ -955,7 +1221,8 @@ final class KafkaShareGroups implements AutoCloseable {
       BiPredicate<String, String> mayConsume,
       Executor loop) {
     ShareFetchResponseData out =
-        new ShareFetchResponseData().setAcquisitionLockTimeoutMs((int) settings.lockDurationMs());
+        new ShareFetchResponseData()
+            .setAcquisitionLockTimeoutMs((int) settingsOf(req.groupId()).lockDurationMs());
     String group = req.groupId();
     if (group == null || group.isEmpty() || req.memberId() == null || req.memberId().isEmpty()) {
       return CompletableFuture.completedFuture(
@@ -1120,12 +1387,11 @@ final class KafkaShareGroups implements AutoCloseable {
             (p, ds) -> {
               ds.sort((a, b) -> Long.compare(a.offset(), b.offset()));
               Part part = new Part(id, p);
+              long lockMs = lockOf(e.getKey(), s.group);
               TreeMap<Long, Lock> held =
                   s.holdings.locks.computeIfAbsent(part, k -> new TreeMap<>());
               for (Delivery d : ds) {
-                held.put(
-                    d.offset(),
-                    new Lock(d.deliveryCount(), lockedFrom + settings.lockDurationMs()));
+                held.put(d.offset(), new Lock(d.deliveryCount(), lockMs, lockedFrom + lockMs));
               }
               ShareFetchResponseData.PartitionData pd = partition(parts, part);
               pd.setRecords(records(ds));

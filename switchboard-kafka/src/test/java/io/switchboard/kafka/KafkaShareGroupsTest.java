@@ -1,6 +1,7 @@
 package io.switchboard.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.switchboard.server.SwitchboardServer;
@@ -20,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
@@ -33,6 +36,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.message.ShareFetchResponseData;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -389,6 +395,120 @@ class KafkaShareGroupsTest {
             });
     assertThat(got.values().stream().filter("left"::equals).count()).isEqualTo(10);
     assertThat(got.values().stream().filter("right"::equals).count()).isEqualTo(10);
+  }
+
+  @Test
+  void groupConfigurationsChooseWhereAGroupStartsAndItsLockAndOutliveARestart() throws Exception {
+    Admin admin = admin();
+    ConfigResource late = new ConfigResource(ConfigResource.Type.GROUP, "late");
+    ConfigResource quick = new ConfigResource(ConfigResource.Type.GROUP, "quick");
+    admin
+        .incrementalAlterConfigs(
+            Map.of(
+                late,
+                List.of(
+                    new AlterConfigOp(
+                        new ConfigEntry("share.auto.offset.reset", "latest"),
+                        AlterConfigOp.OpType.SET)),
+                quick,
+                List.of(
+                    new AlterConfigOp(
+                        new ConfigEntry("share.record.lock.duration.ms", "1500"),
+                        AlterConfigOp.OpType.SET))))
+        .all()
+        .get();
+    // Bad input: a value not legal, a configuration not served, a topic's configuration.
+    assertThatThrownBy(
+            () ->
+                admin
+                    .incrementalAlterConfigs(
+                        Map.of(
+                            late,
+                            List.of(
+                                new AlterConfigOp(
+                                    new ConfigEntry("share.delivery.count.limit", "99"),
+                                    AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get())
+        .hasCauseInstanceOf(InvalidConfigurationException.class)
+        .hasMessageContaining("share.delivery.count.limit");
+    assertThatThrownBy(
+            () ->
+                admin
+                    .incrementalAlterConfigs(
+                        Map.of(
+                            late,
+                            List.of(
+                                new AlterConfigOp(
+                                    new ConfigEntry("consumer.session.timeout.ms", "9000"),
+                                    AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get())
+        .hasCauseInstanceOf(InvalidConfigurationException.class);
+    assertThatThrownBy(
+            () ->
+                admin
+                    .incrementalAlterConfigs(
+                        Map.of(
+                            new ConfigResource(ConfigResource.Type.TOPIC, "x"),
+                            List.of(
+                                new AlterConfigOp(
+                                    new ConfigEntry("retention.ms", "1"),
+                                    AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get())
+        .hasCauseInstanceOf(InvalidRequestException.class);
+
+    // The configurations are on disk: a restart keeps them.
+    admin.close();
+    open.remove(admin);
+    server.close();
+    start();
+
+    topic("news", 1);
+    produce("news", 0, 5); // before the group reads: a group starting at the latest never sees them
+    KafkaShareConsumer<String, String> c = shareConsumer("late", "implicit");
+    c.subscribe(List.of("news"));
+    Admin again = admin();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              c.poll(Duration.ofMillis(100));
+              var d = again.describeShareGroups(List.of("late")).all().get().get("late");
+              return d.members().size() == 1
+                  && !d.members().iterator().next().assignment().topicPartitions().isEmpty();
+            });
+    produce("news", 5, 1);
+    List<String> got = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> {
+              c.poll(Duration.ofMillis(200)).forEach(r -> got.add(r.value()));
+              return !got.isEmpty();
+            });
+    assertThat(got).containsExactly("v5");
+
+    // A group with its own lock duration: the consumer is told it, and it holds.
+    KafkaShareConsumer<String, String> q = shareConsumer("quick", "explicit");
+    q.subscribe(List.of("news"));
+    ConsumerRecord<String, String> first = null;
+    List<ConsumerRecord<String, String>> batch = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> {
+              q.poll(Duration.ofMillis(200)).forEach(batch::add);
+              return !batch.isEmpty();
+            });
+    first = batch.get(0);
+    assertThat(q.acquisitionLockTimeoutMs()).contains(1500);
+    for (ConsumerRecord<String, String> r : batch) {
+      q.acknowledge(r, AcknowledgeType.ACCEPT);
+    }
+    q.commitSync();
+    assertThat(first.deliveryCount()).contains((short) 1);
   }
 
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {

@@ -18,6 +18,8 @@ import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
 import org.apache.kafka.common.message.ShareAcknowledgeResponseData;
 import org.apache.kafka.common.message.ShareFetchRequestData;
 import org.apache.kafka.common.message.ShareFetchResponseData;
@@ -234,6 +236,44 @@ class KafkaShareWireTest {
       ShareGroupHeartbeatResponseData left = w.heartbeat("wg", "m1", -1, null);
       assertThat(left.errorCode()).isZero();
       assertThat(left.memberEpoch()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void incrementalAlterConfigsTakesShareGroupConfigurationsAtEachVersion() throws Exception {
+    try (ShareWire w = new ShareWire(port)) {
+      for (short v = 0; v <= 1; v++) {
+        IncrementalAlterConfigsRequestData req = new IncrementalAlterConfigsRequestData();
+        IncrementalAlterConfigsRequestData.AlterConfigsResource group =
+            new IncrementalAlterConfigsRequestData.AlterConfigsResource()
+                .setResourceType(KafkaShareGroups.GROUP_RESOURCE)
+                .setResourceName("cfg" + v);
+        group
+            .configs()
+            .add(
+                new IncrementalAlterConfigsRequestData.AlterableConfig()
+                    .setName("share.auto.offset.reset")
+                    .setConfigOperation(KafkaShareGroups.SET)
+                    .setValue("earliest"));
+        req.resources().add(group);
+        IncrementalAlterConfigsRequestData.AlterConfigsResource topic =
+            new IncrementalAlterConfigsRequestData.AlterConfigsResource()
+                .setResourceType(KafkaApis.TOPIC)
+                .setResourceName("t");
+        topic
+            .configs()
+            .add(
+                new IncrementalAlterConfigsRequestData.AlterableConfig()
+                    .setName("retention.ms")
+                    .setConfigOperation(KafkaShareGroups.SET)
+                    .setValue("1"));
+        req.resources().add(topic);
+        IncrementalAlterConfigsResponseData r =
+            w.call(req, v, new IncrementalAlterConfigsResponseData());
+        assertThat(r.responses()).hasSize(2);
+        assertThat(r.responses().get(0).errorCode()).as("v%d", v).isZero();
+        assertThat(r.responses().get(1).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
+      }
     }
   }
 
