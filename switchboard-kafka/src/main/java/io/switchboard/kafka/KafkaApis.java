@@ -51,6 +51,7 @@ import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.DescribeShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.DescribeTransactionsRequestData;
@@ -156,6 +157,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.SHARE_GROUP_DESCRIBE, new short[] {1, 1});
     VERSIONS.put(ApiKeys.SHARE_FETCH, new short[] {1, 2});
     VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
+    VERSIONS.put(ApiKeys.DESCRIBE_SHARE_GROUP_OFFSETS, new short[] {0, 1});
     // Share groups' configurations only (resource type group); other resources are refused.
     VERSIONS.put(ApiKeys.INCREMENTAL_ALTER_CONFIGS, new short[] {0, 1});
   }
@@ -328,6 +330,10 @@ final class KafkaApis {
               (IncrementalAlterConfigsRequestData) request,
               access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
               loop);
+      case DESCRIBE_SHARE_GROUP_OFFSETS ->
+          shares.describeOffsets(
+              (DescribeShareGroupOffsetsRequestData) request,
+              (topic, group) -> mayConsumeAs(access, topic, group));
       case SHARE_ACKNOWLEDGE ->
           shares.acknowledge((ShareAcknowledgeRequestData) request, version, loop);
       default ->

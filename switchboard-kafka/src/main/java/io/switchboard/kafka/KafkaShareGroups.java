@@ -881,6 +881,108 @@ final class KafkaShareGroups implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ DescribeShareGroupOffsets
+
+  /**
+   * DescribeShareGroupOffsets (Admin's {@code listShareGroupOffsets}, {@code kafka-share-groups
+   * --describe}): per partition the group's start offset — its consumer's ack floor, below which
+   * everything is done — and, from version 1, the lag: the records from there to the end, an upper
+   * bound (records acknowledged out of order above the floor are counted). Topics null: every topic
+   * the group reads; a group that reads none and has no members is GROUP_ID_NOT_FOUND.
+   */
+  CompletableFuture<ApiMessage> describeOffsets(
+      org.apache.kafka.common.message.DescribeShareGroupOffsetsRequestData req,
+      BiPredicate<String, String> mayConsume) {
+    var out = new org.apache.kafka.common.message.DescribeShareGroupOffsetsResponseData();
+    for (var g : req.groups()) {
+      var group =
+          new org.apache.kafka.common.message.DescribeShareGroupOffsetsResponseData
+                  .DescribeShareGroupOffsetsResponseGroup()
+              .setGroupId(g.groupId());
+      out.groups().add(group);
+      if (g.groupId() == null || g.groupId().isEmpty()) {
+        group.setErrorCode(Errors.INVALID_GROUP_ID.code()).setErrorMessage("no group named");
+        continue;
+      }
+      String name = consumerName(g.groupId());
+      Map<String, List<Integer>> asked = new LinkedHashMap<>();
+      if (g.topics() == null) {
+        for (StreamConfig c : broker.streamConfigs()) {
+          if (hasConsumer(c.name(), name)) {
+            List<Integer> ps = new ArrayList<>();
+            for (int p = 0; p < c.partitions(); p++) {
+              ps.add(p);
+            }
+            asked.put(c.name(), ps);
+          }
+        }
+        boolean live;
+        synchronized (this) {
+          live = groups.containsKey(g.groupId());
+        }
+        if (asked.isEmpty() && !live) {
+          group
+              .setErrorCode(Errors.GROUP_ID_NOT_FOUND.code())
+              .setErrorMessage("share group " + g.groupId() + " reads no topic");
+          continue;
+        }
+      } else {
+        for (var t : g.topics()) {
+          asked.put(t.topicName(), t.partitions());
+        }
+      }
+      asked.forEach(
+          (topic, partitions) -> {
+            var tr =
+                new org.apache.kafka.common.message.DescribeShareGroupOffsetsResponseData
+                        .DescribeShareGroupOffsetsResponseTopic()
+                    .setTopicName(topic)
+                    .setTopicId(KafkaTopics.topicId(topic));
+            group.topics().add(tr);
+            Optional<StreamConfig> c = config(topic);
+            boolean allowed = c.isPresent() && mayConsume.test(topic, g.groupId());
+            boolean reads = c.isPresent() && hasConsumer(topic, name);
+            for (int p : partitions) {
+              var pr =
+                  new org.apache.kafka.common.message.DescribeShareGroupOffsetsResponseData
+                          .DescribeShareGroupOffsetsResponsePartition()
+                      .setPartitionIndex(p)
+                      .setLeaderEpoch(KafkaApis.LEADER_EPOCH)
+                      .setStartOffset(-1)
+                      .setLag(-1);
+              tr.partitions().add(pr);
+              if (c.isEmpty() || p < 0 || p >= c.get().partitions()) {
+                pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+              } else if (!allowed) {
+                pr.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
+              } else if (reads) {
+                try {
+                  long floor = broker.ackFloor(topic, name, p);
+                  long end = broker.partitionBounds(topic, p).highWatermark();
+                  pr.setStartOffset(floor).setLag(Math.max(0, end - floor));
+                } catch (SwitchboardException e) {
+                  pr.setErrorCode(KafkaErrors.of(e).code()).setErrorMessage(e.getMessage());
+                }
+              }
+            }
+          });
+    }
+    return CompletableFuture.completedFuture(out);
+  }
+
+  /** Whether the group consumer {@code name} exists on {@code stream}. */
+  private boolean hasConsumer(String stream, String name) {
+    if (consumerLocks.containsKey(stream + "/" + name)) {
+      return true;
+    }
+    try {
+      broker.consumerInfo(stream, name);
+      return true;
+    } catch (SwitchboardException e) {
+      return false;
+    }
+  }
+
   // ------------------------------------------------------------------ ShareGroupDescribe
 
   CompletableFuture<ApiMessage> describe(ShareGroupDescribeRequestData req) {

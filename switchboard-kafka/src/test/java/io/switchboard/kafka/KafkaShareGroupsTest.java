@@ -24,8 +24,10 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,6 +37,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
@@ -509,6 +512,46 @@ class KafkaShareGroupsTest {
     }
     q.commitSync();
     assertThat(first.deliveryCount()).contains((short) 1);
+  }
+
+  @Test
+  void adminListsAShareGroupsStartOffsetsAndLag() throws Exception {
+    topic("lagging", 1);
+    produce("lagging", 0, 10);
+    Set<String> accepted = new HashSet<>();
+    Set<String> first = Set.of("v0", "v1", "v2", "v3");
+    try (KafkaShareConsumer<String, String> c = shareConsumer("lagger", "explicit")) {
+      c.subscribe(List.of("lagging"));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                  boolean take = first.contains(r.value());
+                  c.acknowledge(r, take ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE);
+                  if (take) {
+                    accepted.add(r.value());
+                  }
+                }
+                c.commitSync();
+                return accepted.size() == 4;
+              });
+    }
+    Map<TopicPartition, SharePartitionOffsetInfo> offsets =
+        admin()
+            .listShareGroupOffsets(Map.of("lagger", new ListShareGroupOffsetsSpec()))
+            .partitionsToOffsetInfo("lagger")
+            .get();
+    // Offsets 0-3 accepted, 4-9 left: the group starts at 4, six behind.
+    assertThat(offsets).containsOnlyKeys(new TopicPartition("lagging", 0));
+    SharePartitionOffsetInfo p0 = offsets.get(new TopicPartition("lagging", 0));
+    assertThat(p0.startOffset()).isEqualTo(4);
+    assertThat(p0.lag()).contains(6L);
+    assertThat(
+            admin()
+                .listShareGroupOffsets(Map.of("nobody", new ListShareGroupOffsetsSpec()))
+                .partitionsToOffsetInfo("nobody"))
+        .failsWithin(Duration.ofSeconds(20));
   }
 
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {

@@ -18,6 +18,8 @@ import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DescribeShareGroupOffsetsRequestData;
+import org.apache.kafka.common.message.DescribeShareGroupOffsetsResponseData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
 import org.apache.kafka.common.message.ShareAcknowledgeResponseData;
@@ -273,6 +275,41 @@ class KafkaShareWireTest {
         assertThat(r.responses()).hasSize(2);
         assertThat(r.responses().get(0).errorCode()).as("v%d", v).isZero();
         assertThat(r.responses().get(1).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
+      }
+    }
+  }
+
+  @Test
+  void describeShareGroupOffsetsAtEachVersion() throws Exception {
+    try (ShareWire w = new ShareWire(port)) {
+      topic(w, "o", 2);
+      produce("o", 1, 3);
+      assertThat(w.heartbeat("og", "m", 0, List.of("o")).errorCode()).isZero();
+      for (short v = 0; v <= 1; v++) {
+        DescribeShareGroupOffsetsRequestData req = new DescribeShareGroupOffsetsRequestData();
+        req.groups()
+            .add(
+                new DescribeShareGroupOffsetsRequestData.DescribeShareGroupOffsetsRequestGroup()
+                    .setGroupId("og")
+                    .setTopics(null));
+        req.groups()
+            .add(
+                new DescribeShareGroupOffsetsRequestData.DescribeShareGroupOffsetsRequestGroup()
+                    .setGroupId("none")
+                    .setTopics(null));
+        DescribeShareGroupOffsetsResponseData r =
+            w.call(req, v, new DescribeShareGroupOffsetsResponseData());
+        var og = r.groups().get(0);
+        assertThat(og.errorCode()).isZero();
+        assertThat(og.topics()).hasSize(1);
+        assertThat(og.topics().get(0).topicId()).isEqualTo(KafkaTopics.topicId("o"));
+        var p1 = og.topics().get(0).partitions().get(1);
+        assertThat(p1.partitionIndex()).isEqualTo(1);
+        assertThat(p1.startOffset()).isZero();
+        if (v >= 1) {
+          assertThat(p1.lag()).isEqualTo(3);
+        }
+        assertThat(r.groups().get(1).errorCode()).isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
       }
     }
   }
