@@ -1403,12 +1403,30 @@ final class KafkaShareGroups implements AutoCloseable {
               if (epoch == FINAL_EPOCH) {
                 closeSession(s);
               }
+              Map<String, Errors> failures = new ConcurrentHashMap<>();
               CompletableFuture<Map<String, List<Delivery>>> read =
                   fetching
-                      ? read(group, s.member, toRead, max, waitMs, clock.getAsLong() + waitMs, loop)
+                      ? read(
+                          group,
+                          s.member,
+                          toRead,
+                          max,
+                          waitMs,
+                          clock.getAsLong() + waitMs,
+                          failures,
+                          loop)
                       : CompletableFuture.completedFuture(Map.of());
               return read.thenCompose(
-                  got -> answer(out, s, toRead, got, partErrors, ackResults, lockedFrom, loop));
+                  got -> {
+                    // A topic whose read failed says so on each of its partitions.
+                    failures.forEach(
+                        (stream, err) -> {
+                          for (int p : toRead.getOrDefault(stream, Set.of())) {
+                            partErrors.put(new Part(KafkaTopics.topicId(stream), p), err);
+                          }
+                        });
+                    return answer(out, s, toRead, got, partErrors, ackResults, lockedFrom, loop);
+                  });
             });
   }
 
@@ -1424,12 +1442,13 @@ final class KafkaShareGroups implements AutoCloseable {
       int max,
       long waitMs,
       long deadlineMs,
+      Map<String, Errors> failures,
       Executor loop) {
     String name = consumerName(group);
     long wait = streams.size() == 1 ? waitMs : Math.min(waitMs, WAIT_SLICE_MS);
     Map<String, CompletableFuture<List<Delivery>>> reads = new LinkedHashMap<>();
     for (String stream : streams.keySet()) {
-      reads.put(stream, readOne(group, stream, name, member, max, wait, loop));
+      reads.put(stream, readOne(group, stream, name, member, max, wait, failures, loop));
     }
     return CompletableFuture.allOf(reads.values().toArray(CompletableFuture[]::new))
         .thenCompose(
@@ -1445,19 +1464,51 @@ final class KafkaShareGroups implements AutoCloseable {
               if (any || left <= 0 || streams.size() == 1) {
                 return CompletableFuture.completedFuture(got);
               }
-              return read(group, member, streams, max, left, deadlineMs, loop);
+              return read(group, member, streams, max, left, deadlineMs, failures, loop);
             });
   }
 
   private CompletableFuture<List<Delivery>> readOne(
-      String group, String stream, String name, String member, int max, long wait, Executor loop) {
+      String group,
+      String stream,
+      String name,
+      String member,
+      int max,
+      long wait,
+      Map<String, Errors> failures,
+      Executor loop) {
     return ensureConsumers(group, List.of(stream), loop)
         .thenCompose(v -> broker.fetch(stream, name, member, max, wait, loop))
+        .handle(
+            (got, e) -> {
+              if (e == null) {
+                return CompletableFuture.completedFuture(got);
+              }
+              Throwable cause = unwrap(e);
+              if (cause instanceof SwitchboardException se
+                  && se.code() == ErrorCode.CONSUMER_NOT_FOUND) {
+                // Gone with its stream (deleted, maybe made again): made afresh, read once more.
+                consumerLocks.remove(stream + "/" + name);
+                return ensureConsumers(group, List.of(stream), loop)
+                    .thenCompose(v -> broker.fetch(stream, name, member, max, wait, loop));
+              }
+              return CompletableFuture.<List<Delivery>>failedFuture(cause);
+            })
+        .thenCompose(f -> f)
         .exceptionally(
             e -> {
-              LOG.debug("share fetch of {} for {} failed", stream, group, e);
+              Throwable cause = unwrap(e);
+              LOG.debug("share fetch of {} for {} failed", stream, group, cause);
+              failures.put(stream, KafkaErrors.of(cause));
               return List.of();
             });
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    while (e instanceof java.util.concurrent.CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
   }
 
   /** Builds the answer: each partition's acquired records, acknowledgement results and errors. */

@@ -554,6 +554,20 @@ class KafkaShareGroupsTest {
         .failsWithin(Duration.ofSeconds(20));
   }
 
+  @Test
+  void aTopicDeletedAndMadeAgainIsReadOnByTheSameMember() throws Exception {
+    topic("phoenix", 1);
+    produce("phoenix", 0, 1);
+    KafkaShareConsumer<String, String> c = shareConsumer("risen", "implicit");
+    c.subscribe(List.of("phoenix"));
+    assertThat(pollOne(c).value()).isEqualTo("v0");
+    Admin admin = admin();
+    admin.deleteTopics(List.of("phoenix")).all().get();
+    admin.createTopics(List.of(new NewTopic("phoenix", 1, (short) 1))).all().get();
+    produce("phoenix", 1, 1);
+    assertThat(pollOne(c).value()).isEqualTo("v1");
+  }
+
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {
     List<ConsumerRecord<String, String>> got = new ArrayList<>();
     await()
