@@ -202,6 +202,19 @@ class KafkaShareToolsTest {
               "console-readers",
               "--members");
       assertThat(members).contains("console-readers").contains("console-share:0,1");
+      // Offsets (DescribeShareGroupOffsets): a line per partition of the topic.
+      String offsets =
+          ok(
+              null,
+              SHARE_GROUPS,
+              "--bootstrap-server",
+              server.bootstrap(),
+              "--describe",
+              "--group",
+              "console-readers");
+      assertThat(offsets.lines().filter(l -> l.contains("console-share")).count())
+          .as(offsets)
+          .isEqualTo(2);
       ok("later\n", PRODUCER, "--bootstrap-server", server.bootstrap(), "--topic", "console-share");
       await()
           .atMost(Duration.ofSeconds(30))
