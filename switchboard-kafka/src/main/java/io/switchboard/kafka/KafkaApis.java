@@ -43,6 +43,7 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
+import org.apache.kafka.common.message.DeleteShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
@@ -158,6 +159,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.SHARE_FETCH, new short[] {1, 2});
     VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
     VERSIONS.put(ApiKeys.DESCRIBE_SHARE_GROUP_OFFSETS, new short[] {0, 1});
+    VERSIONS.put(ApiKeys.DELETE_SHARE_GROUP_OFFSETS, new short[] {0, 0});
     // Share groups' configurations only (resource type group); other resources are refused.
     VERSIONS.put(ApiKeys.INCREMENTAL_ALTER_CONFIGS, new short[] {0, 1});
   }
@@ -334,6 +336,11 @@ final class KafkaApis {
           shares.describeOffsets(
               (DescribeShareGroupOffsetsRequestData) request,
               (topic, group) -> mayConsumeAs(access, topic, group));
+      case DELETE_SHARE_GROUP_OFFSETS ->
+          shares.deleteOffsets(
+              (DeleteShareGroupOffsetsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
+              loop);
       case SHARE_ACKNOWLEDGE ->
           shares.acknowledge((ShareAcknowledgeRequestData) request, version, loop);
       default ->

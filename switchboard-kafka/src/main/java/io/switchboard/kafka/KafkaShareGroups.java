@@ -983,6 +983,86 @@ final class KafkaShareGroups implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ DeleteShareGroupOffsets
+
+  /**
+   * DeleteShareGroupOffsets (Admin's {@code deleteShareGroupOffsets}, {@code kafka-share-groups
+   * --delete-offsets}): forgets where an empty group stands on each topic named — its consumer on
+   * the topic is deleted, so the next member to read it starts as a new group does ({@code
+   * share.auto.offset.reset}). {@code mayDelete}: admin on {@code $streams}.
+   */
+  CompletableFuture<ApiMessage> deleteOffsets(
+      org.apache.kafka.common.message.DeleteShareGroupOffsetsRequestData req,
+      boolean mayDelete,
+      Executor loop) {
+    var out = new org.apache.kafka.common.message.DeleteShareGroupOffsetsResponseData();
+    String group = req.groupId();
+    if (group == null || group.isEmpty()) {
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("no group named"));
+    }
+    if (!mayDelete) {
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("deleting a share group's offsets needs admin on $streams"));
+    }
+    synchronized (this) {
+      if (groups.containsKey(group)) {
+        return CompletableFuture.completedFuture(
+            out.setErrorCode(Errors.NON_EMPTY_GROUP.code())
+                .setErrorMessage("share group " + group + " has members"));
+      }
+    }
+    String name = consumerName(group);
+    List<String> delete = new ArrayList<>();
+    for (var t : req.topics()) {
+      var r =
+          new org.apache.kafka.common.message.DeleteShareGroupOffsetsResponseData
+                  .DeleteShareGroupOffsetsResponseTopic()
+              .setTopicName(t.topicName())
+              .setTopicId(KafkaTopics.topicId(t.topicName()));
+      out.responses().add(r);
+      if (config(t.topicName()).isEmpty()) {
+        r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code())
+            .setErrorMessage("no topic " + t.topicName());
+      } else {
+        delete.add(t.topicName());
+      }
+    }
+    if (delete.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return broker
+        .offload(
+            () -> {
+              Map<String, Errors> failed = new HashMap<>();
+              for (String stream : delete) {
+                consumerLocks.remove(stream + "/" + name);
+                try {
+                  broker.deleteOwnedConsumer(stream, name);
+                } catch (SwitchboardException e) {
+                  if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
+                    LOG.warn("share group {}: its consumer on {} not deleted", group, stream, e);
+                    failed.put(stream, KafkaErrors.of(e));
+                  }
+                }
+              }
+              return failed;
+            },
+            loop)
+        .handle(
+            (failed, e) -> {
+              for (var r : out.responses()) {
+                Errors err =
+                    e != null ? KafkaErrors.of(e) : failed.getOrDefault(r.topicName(), Errors.NONE);
+                if (r.errorCode() == Errors.NONE.code() && err != Errors.NONE) {
+                  r.setErrorCode(err.code()).setErrorMessage(err.message());
+                }
+              }
+              return (ApiMessage) out;
+            });
+  }
+
   // ------------------------------------------------------------------ ShareGroupDescribe
 
   CompletableFuture<ApiMessage> describe(ShareGroupDescribeRequestData req) {

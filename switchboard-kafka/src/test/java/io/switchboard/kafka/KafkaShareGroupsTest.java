@@ -40,6 +40,7 @@ import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.message.ShareFetchResponseData;
@@ -552,6 +553,28 @@ class KafkaShareGroupsTest {
                 .listShareGroupOffsets(Map.of("nobody", new ListShareGroupOffsetsSpec()))
                 .partitionsToOffsetInfo("nobody"))
         .failsWithin(Duration.ofSeconds(20));
+
+    // Deleting the group's offsets on the topic: it starts again as a new group (earliest here).
+    admin().deleteShareGroupOffsets("lagger", Set.of("lagging")).all().get();
+    assertThat(
+            admin()
+                .listShareGroupOffsets(Map.of("lagger", new ListShareGroupOffsetsSpec()))
+                .partitionsToOffsetInfo("lagger"))
+        .failsWithin(Duration.ofSeconds(20));
+    KafkaShareConsumer<String, String> again = shareConsumer("lagger", "implicit");
+    again.subscribe(List.of("lagging"));
+    Set<String> all = new HashSet<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              again.poll(Duration.ofMillis(200)).forEach(r -> all.add(r.value()));
+              return all.size() == 10;
+            });
+    // Not while it has members.
+    assertThatThrownBy(
+            () -> admin().deleteShareGroupOffsets("lagger", Set.of("lagging")).all().get())
+        .hasCauseInstanceOf(GroupNotEmptyException.class);
   }
 
   @Test
