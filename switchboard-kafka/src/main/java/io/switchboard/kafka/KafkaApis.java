@@ -36,6 +36,7 @@ import org.apache.kafka.common.message.AddOffsetsToTxnRequestData;
 import org.apache.kafka.common.message.AddOffsetsToTxnResponseData;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
 import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
+import org.apache.kafka.common.message.AlterShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
@@ -160,6 +161,7 @@ final class KafkaApis {
     VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
     VERSIONS.put(ApiKeys.DESCRIBE_SHARE_GROUP_OFFSETS, new short[] {0, 1});
     VERSIONS.put(ApiKeys.DELETE_SHARE_GROUP_OFFSETS, new short[] {0, 0});
+    VERSIONS.put(ApiKeys.ALTER_SHARE_GROUP_OFFSETS, new short[] {0, 0});
     // Share groups' configurations only (resource type group); other resources are refused.
     VERSIONS.put(ApiKeys.INCREMENTAL_ALTER_CONFIGS, new short[] {0, 1});
   }
@@ -339,6 +341,11 @@ final class KafkaApis {
       case DELETE_SHARE_GROUP_OFFSETS ->
           shares.deleteOffsets(
               (DeleteShareGroupOffsetsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
+              loop);
+      case ALTER_SHARE_GROUP_OFFSETS ->
+          shares.alterOffsets(
+              (AlterShareGroupOffsetsRequestData) request,
               access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
               loop);
       case SHARE_ACKNOWLEDGE ->

@@ -1063,6 +1063,179 @@ final class KafkaShareGroups implements AutoCloseable {
             });
   }
 
+  // ------------------------------------------------------------------ AlterShareGroupOffsets
+
+  /**
+   * AlterShareGroupOffsets (Admin's {@code alterShareGroupOffsets}, {@code kafka-share-groups
+   * --reset-offsets}): where an empty group starts again on each topic named. A group's position on
+   * a topic is its consumer's, made again whole: every partition is named, with one offset for all,
+   * or each partition's earliest, or each one's latest (what {@code --to-earliest} and {@code
+   * --to-latest} send); other mixes are INVALID_REQUEST. {@code mayAlter}: admin on {@code
+   * $streams}.
+   */
+  CompletableFuture<ApiMessage> alterOffsets(
+      org.apache.kafka.common.message.AlterShareGroupOffsetsRequestData req,
+      boolean mayAlter,
+      Executor loop) {
+    var out = new org.apache.kafka.common.message.AlterShareGroupOffsetsResponseData();
+    String group = req.groupId();
+    if (group == null || group.isEmpty()) {
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("no group named"));
+    }
+    if (!mayAlter) {
+      return CompletableFuture.completedFuture(
+          out.setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())
+              .setErrorMessage("altering a share group's offsets needs admin on $streams"));
+    }
+    synchronized (this) {
+      if (groups.containsKey(group)) {
+        return CompletableFuture.completedFuture(
+            out.setErrorCode(Errors.NON_EMPTY_GROUP.code())
+                .setErrorMessage("share group " + group + " has members"));
+      }
+    }
+    String name = consumerName(group);
+    Settings own = settingsOf(group);
+    Map<String, ConsumerConfig> remake = new LinkedHashMap<>();
+    for (var t : req.topics()) {
+      var r =
+          new org.apache.kafka.common.message.AlterShareGroupOffsetsResponseData
+                  .AlterShareGroupOffsetsResponseTopic()
+              .setTopicName(t.topicName())
+              .setTopicId(KafkaTopics.topicId(t.topicName()));
+      out.responses().add(r);
+      Optional<StreamConfig> c = config(t.topicName());
+      String problem = null;
+      Errors error = Errors.INVALID_REQUEST;
+      StartPosition start = null;
+      long offset = 0;
+      if (c.isEmpty()) {
+        problem = "no topic " + t.topicName();
+        error = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+      } else {
+        Map<Integer, Long> asked = new TreeMap<>();
+        for (var p : t.partitions()) {
+          asked.put(p.partitionIndex(), p.startOffset());
+        }
+        boolean earliest = true;
+        boolean latest = true;
+        java.util.Set<Long> distinct = new java.util.HashSet<>(asked.values());
+        for (int p = 0; p < c.get().partitions() && problem == null; p++) {
+          Long o = asked.remove(p);
+          if (o == null) {
+            problem =
+                "partition "
+                    + p
+                    + " is not named: a share group's position on a topic is reset whole";
+            break;
+          }
+          io.switchboard.broker.PartitionBounds b = broker.partitionBounds(t.topicName(), p);
+          if (o < b.logStartOffset() || o > b.highWatermark()) {
+            problem =
+                "offset "
+                    + o
+                    + " of partition "
+                    + p
+                    + " is outside ["
+                    + b.logStartOffset()
+                    + ", "
+                    + b.highWatermark()
+                    + "]";
+            error = Errors.INVALID_REQUEST;
+          }
+          earliest &= o == b.logStartOffset();
+          latest &= o == b.highWatermark();
+        }
+        if (problem == null && !asked.isEmpty()) {
+          problem = "the topic has no partition " + asked.keySet().iterator().next();
+          error = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        if (problem == null) {
+          if (earliest) {
+            start = StartPosition.EARLIEST;
+          } else if (latest) {
+            start = StartPosition.LATEST;
+          } else if (distinct.size() == 1) {
+            start = StartPosition.OFFSET;
+            offset = distinct.iterator().next();
+          } else {
+            problem =
+                "different offsets per partition: one offset for every partition, or each one's"
+                    + " earliest or latest";
+          }
+        }
+      }
+      for (var p : t.partitions()) {
+        var pr =
+            new org.apache.kafka.common.message.AlterShareGroupOffsetsResponseData
+                    .AlterShareGroupOffsetsResponsePartition()
+                .setPartitionIndex(p.partitionIndex());
+        if (problem != null) {
+          pr.setErrorCode(error.code()).setErrorMessage(problem);
+        }
+        r.partitions().add(pr);
+      }
+      if (problem == null) {
+        ConsumerConfig.Builder b =
+            ConsumerConfig.builder(name)
+                .mode(DeliveryMode.SHARED)
+                .ackTimeoutMs(own.lockDurationMs())
+                .maxDeliver(own.deliveryCountLimit())
+                .maxAckPending(own.recordLocks());
+        if (start == StartPosition.OFFSET) {
+          b.startOffset(offset);
+        } else {
+          b.startAt(start);
+        }
+        remake.put(t.topicName(), b.build());
+      }
+    }
+    if (remake.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    return broker
+        .offload(
+            () -> {
+              Map<String, Errors> failed = new HashMap<>();
+              remake.forEach(
+                  (stream, config) -> {
+                    consumerLocks.remove(stream + "/" + name);
+                    try {
+                      try {
+                        broker.deleteOwnedConsumer(stream, name);
+                      } catch (SwitchboardException e) {
+                        if (e.code() != ErrorCode.CONSUMER_NOT_FOUND) {
+                          throw e;
+                        }
+                      }
+                      broker.createOwnedConsumer(stream, config);
+                      consumerLocks.put(stream + "/" + name, config.ackTimeoutMs());
+                    } catch (SwitchboardException e) {
+                      LOG.warn("share group {}: its consumer on {} not reset", group, stream, e);
+                      failed.put(stream, KafkaErrors.of(e));
+                    }
+                  });
+              return failed;
+            },
+            loop)
+        .handle(
+            (failed, e) -> {
+              for (var r : out.responses()) {
+                if (!remake.containsKey(r.topicName())) {
+                  continue;
+                }
+                Errors err =
+                    e != null ? KafkaErrors.of(e) : failed.getOrDefault(r.topicName(), Errors.NONE);
+                if (err != Errors.NONE) {
+                  r.partitions()
+                      .forEach(p -> p.setErrorCode(err.code()).setErrorMessage(err.message()));
+                }
+              }
+              return (ApiMessage) out;
+            });
+  }
+
   // ------------------------------------------------------------------ ShareGroupDescribe
 
   CompletableFuture<ApiMessage> describe(ShareGroupDescribeRequestData req) {

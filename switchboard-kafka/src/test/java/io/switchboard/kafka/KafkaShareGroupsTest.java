@@ -591,6 +591,52 @@ class KafkaShareGroupsTest {
     assertThat(pollOne(c).value()).isEqualTo("v1");
   }
 
+  @Test
+  void adminResetsAnEmptyGroupsOffsets() throws Exception {
+    topic("rewind", 1);
+    produce("rewind", 0, 5);
+    Set<String> seen = new HashSet<>();
+    try (KafkaShareConsumer<String, String> c = shareConsumer("rewinder", "implicit")) {
+      c.subscribe(List.of("rewind"));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                c.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+                return seen.size() == 5;
+              });
+      c.commitSync();
+    }
+    TopicPartition p0 = new TopicPartition("rewind", 0);
+    Admin admin = admin();
+    admin.alterShareGroupOffsets("rewinder", Map.of(p0, 2L)).all().get();
+    SharePartitionOffsetInfo info =
+        admin
+            .listShareGroupOffsets(Map.of("rewinder", new ListShareGroupOffsetsSpec()))
+            .partitionsToOffsetInfo("rewinder")
+            .get()
+            .get(p0);
+    assertThat(info.startOffset()).isEqualTo(2);
+    assertThat(info.lag()).contains(3L);
+    // An offset outside the partition is refused.
+    assertThatThrownBy(() -> admin.alterShareGroupOffsets("rewinder", Map.of(p0, 99L)).all().get())
+        .hasCauseInstanceOf(InvalidRequestException.class);
+    KafkaShareConsumer<String, String> again = shareConsumer("rewinder", "implicit");
+    again.subscribe(List.of("rewind"));
+    List<String> got = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              again.poll(Duration.ofMillis(200)).forEach(r -> got.add(r.value()));
+              return got.size() >= 3;
+            });
+    assertThat(got).containsExactlyInAnyOrder("v2", "v3", "v4");
+    // Not while it has members.
+    assertThatThrownBy(() -> admin.alterShareGroupOffsets("rewinder", Map.of(p0, 0L)).all().get())
+        .hasCauseInstanceOf(GroupNotEmptyException.class);
+  }
+
   static ConsumerRecord<String, String> pollOne(KafkaShareConsumer<String, String> c) {
     List<ConsumerRecord<String, String>> got = new ArrayList<>();
     await()
