@@ -569,6 +569,32 @@ public final class Broker implements AutoCloseable {
     return consumers.info(stream, consumer);
   }
 
+  /**
+   * Where a consumer stands on one partition: every message of it below this offset is done for the
+   * consumer (acknowledged, or not the consumer's to deliver); the consumer's published floor, so
+   * any thread may ask.
+   *
+   * @throws SwitchboardException {@link ErrorCode#STREAM_NOT_FOUND}, {@link
+   *     ErrorCode#CONSUMER_NOT_FOUND}, {@link ErrorCode#INVALID_ARGUMENT} for a partition the
+   *     consumer does not read
+   */
+  public long ackFloor(String stream, String consumer, int partition) {
+    runtime(stream);
+    io.switchboard.broker.consumer.ConsumerAgent agent = consumers.get(stream, consumer);
+    try {
+      return agent.ackFloor(partition);
+    } catch (IndexOutOfBoundsException e) {
+      throw SwitchboardException.of(
+          ErrorCode.INVALID_ARGUMENT,
+          "consumer "
+              + consumer
+              + " of stream "
+              + stream
+              + " does not read partition "
+              + partition);
+    }
+  }
+
   public List<ConsumerInfo> listConsumers(String stream) {
     runtime(stream);
     return consumers.list(stream);

@@ -36,6 +36,7 @@ import org.apache.kafka.common.message.AddOffsetsToTxnRequestData;
 import org.apache.kafka.common.message.AddOffsetsToTxnResponseData;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
 import org.apache.kafka.common.message.AddPartitionsToTxnResponseData;
+import org.apache.kafka.common.message.AlterShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.ConsumerGroupDescribeRequestData;
 import org.apache.kafka.common.message.ConsumerGroupDescribeResponseData;
@@ -47,6 +48,7 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
+import org.apache.kafka.common.message.DeleteShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
@@ -57,6 +59,7 @@ import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.DescribeProducersRequestData;
 import org.apache.kafka.common.message.DescribeProducersResponseData;
+import org.apache.kafka.common.message.DescribeShareGroupOffsetsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsRequestData;
 import org.apache.kafka.common.message.DescribeTopicPartitionsResponseData;
 import org.apache.kafka.common.message.DescribeTransactionsRequestData;
@@ -68,6 +71,7 @@ import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
@@ -91,6 +95,10 @@ import org.apache.kafka.common.message.SaslAuthenticateRequestData;
 import org.apache.kafka.common.message.SaslAuthenticateResponseData;
 import org.apache.kafka.common.message.SaslHandshakeRequestData;
 import org.apache.kafka.common.message.SaslHandshakeResponseData;
+import org.apache.kafka.common.message.ShareAcknowledgeRequestData;
+import org.apache.kafka.common.message.ShareFetchRequestData;
+import org.apache.kafka.common.message.ShareGroupDescribeRequestData;
+import org.apache.kafka.common.message.ShareGroupHeartbeatRequestData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
 import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
@@ -156,6 +164,16 @@ final class KafkaApis {
     // send v1 and SaslAuthenticate.
     VERSIONS.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, 1});
     VERSIONS.put(ApiKeys.SASL_AUTHENTICATE, new short[] {0, 2});
+    // Share groups (KIP-932, KafkaShareGroups): the stable versions; 0 was 4.0's early access.
+    VERSIONS.put(ApiKeys.SHARE_GROUP_HEARTBEAT, new short[] {1, 1});
+    VERSIONS.put(ApiKeys.SHARE_GROUP_DESCRIBE, new short[] {1, 1});
+    VERSIONS.put(ApiKeys.SHARE_FETCH, new short[] {1, 2});
+    VERSIONS.put(ApiKeys.SHARE_ACKNOWLEDGE, new short[] {1, 2});
+    VERSIONS.put(ApiKeys.DESCRIBE_SHARE_GROUP_OFFSETS, new short[] {0, 1});
+    VERSIONS.put(ApiKeys.DELETE_SHARE_GROUP_OFFSETS, new short[] {0, 0});
+    VERSIONS.put(ApiKeys.ALTER_SHARE_GROUP_OFFSETS, new short[] {0, 0});
+    // Share groups' configurations only (resource type group); other resources are refused.
+    VERSIONS.put(ApiKeys.INCREMENTAL_ALTER_CONFIGS, new short[] {0, 1});
   }
 
   private static final String CLUSTER_ID =
@@ -187,6 +205,7 @@ final class KafkaApis {
   private final Map<Uuid, String> topicsById = new ConcurrentHashMap<>();
   private final KafkaGroups groups;
   private final KafkaTransactions txns;
+  private volatile KafkaShareGroups shares;
 
   KafkaApis(Broker broker, KafkaSettings settings, KafkaGroups groups, KafkaTransactions txns) {
     this(broker, settings, groups, txns, io.switchboard.spi.trace.Tracing.OFF);
@@ -204,6 +223,17 @@ final class KafkaApis {
     this.settings = settings;
     this.groups = groups;
     this.txns = txns;
+    this.shares =
+        new KafkaShareGroups(
+            broker,
+            KafkaShareGroups.Settings.DEFAULTS,
+            groups.executor(),
+            System::currentTimeMillis);
+  }
+
+  /** The share groups the front end keeps (its settings, its timer). */
+  void shareGroups(KafkaShareGroups shares) {
+    this.shares = shares;
   }
 
   /** The coordinator's generations are the broker's: numbered and recorded there. */
@@ -313,6 +343,42 @@ final class KafkaApis {
               access, client(ctx, header), (ConsumerGroupHeartbeatRequestData) request, version);
       case CONSUMER_GROUP_DESCRIBE ->
           consumerGroupDescribe((ConsumerGroupDescribeRequestData) request);
+      case SHARE_GROUP_HEARTBEAT ->
+          shares.heartbeat(
+              (ShareGroupHeartbeatRequestData) request,
+              new KafkaShareGroups.Client(
+                  header.clientId() == null ? "" : header.clientId(),
+                  String.valueOf(ctx.channel().remoteAddress())),
+              (topic, group) -> mayConsumeAs(access, topic, group),
+              loop);
+      case SHARE_GROUP_DESCRIBE -> shares.describe((ShareGroupDescribeRequestData) request);
+      case SHARE_FETCH ->
+          shares.fetch(
+              (ShareFetchRequestData) request,
+              version,
+              (topic, group) -> mayConsumeAs(access, topic, group),
+              loop);
+      case INCREMENTAL_ALTER_CONFIGS ->
+          shares.alterConfigs(
+              (IncrementalAlterConfigsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
+              loop);
+      case DESCRIBE_SHARE_GROUP_OFFSETS ->
+          shares.describeOffsets(
+              (DescribeShareGroupOffsetsRequestData) request,
+              (topic, group) -> mayConsumeAs(access, topic, group));
+      case DELETE_SHARE_GROUP_OFFSETS ->
+          shares.deleteOffsets(
+              (DeleteShareGroupOffsetsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
+              loop);
+      case ALTER_SHARE_GROUP_OFFSETS ->
+          shares.alterOffsets(
+              (AlterShareGroupOffsetsRequestData) request,
+              access.allows(Permission.ADMIN, Permission.STREAMS_TARGET),
+              loop);
+      case SHARE_ACKNOWLEDGE ->
+          shares.acknowledge((ShareAcknowledgeRequestData) request, version, loop);
       default ->
           throw new IllegalStateException("no handler for " + ApiKeys.forId(request.apiKey()));
     };
@@ -1608,6 +1674,16 @@ final class KafkaApis {
                           .setGroupState(KafkaGroups.State.EMPTY.kafkaName)
                           .setGroupType("classic"));
             }
+          }
+          // Share groups with members (KIP-932), Kafka's type "share".
+          for (String id : shares.groupIds()) {
+            out.groups()
+                .add(
+                    new ListGroupsResponseData.ListedGroup()
+                        .setGroupId(id)
+                        .setProtocolType("share")
+                        .setGroupState("Stable")
+                        .setGroupType("share"));
           }
           if (states != null && !states.isEmpty()) {
             out.groups().removeIf(g -> !states.contains(g.groupState()));

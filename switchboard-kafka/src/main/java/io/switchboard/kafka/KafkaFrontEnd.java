@@ -137,6 +137,7 @@ public final class KafkaFrontEnd implements FrontEnd {
   private ChannelGroup channels;
   private KafkaGroups groups;
   private KafkaTransactions txns;
+  private KafkaShareGroups shares;
   private Channel listener;
   private Channel tlsListener;
 
@@ -147,21 +148,24 @@ public final class KafkaFrontEnd implements FrontEnd {
 
   @Override
   public List<ConfigKey<?>> configKeys() {
-    return List.of(
-        PORT,
-        TLS_PORT,
-        MAX_REQUEST_BYTES,
-        MAX_CONNECTIONS,
-        MAX_IN_FLIGHT,
-        AUTO_CREATE_TOPICS,
-        DEFAULT_PARTITIONS,
-        ADVERTISED_HOST,
-        TRANSACTION_MAX_BYTES,
-        TRANSACTIONS_MAX_BYTES,
-        TRANSACTIONAL_IDS_MAX,
-        TRANSACTION_MAX_TIMEOUT_MS,
-        CONSUMER_HEARTBEAT_INTERVAL_MS,
-        CONSUMER_SESSION_TIMEOUT_MS);
+    List<ConfigKey<?>> keys = new java.util.ArrayList<>(KafkaShareGroups.CONFIG_KEYS);
+    keys.addAll(
+        List.of(
+            PORT,
+            TLS_PORT,
+            MAX_REQUEST_BYTES,
+            MAX_CONNECTIONS,
+            MAX_IN_FLIGHT,
+            AUTO_CREATE_TOPICS,
+            DEFAULT_PARTITIONS,
+            ADVERTISED_HOST,
+            TRANSACTION_MAX_BYTES,
+            TRANSACTIONS_MAX_BYTES,
+            TRANSACTIONAL_IDS_MAX,
+            TRANSACTION_MAX_TIMEOUT_MS,
+            CONSUMER_HEARTBEAT_INTERVAL_MS,
+            CONSUMER_SESSION_TIMEOUT_MS));
+    return keys;
   }
 
   @Override
@@ -201,6 +205,14 @@ public final class KafkaFrontEnd implements FrontEnd {
                 config.get(TRANSACTIONAL_IDS_MAX),
                 config.get(TRANSACTION_MAX_TIMEOUT_MS)));
     KafkaApis apis = new KafkaApis(context.broker(), settings, groups, txns, context.tracing());
+    shares =
+        new KafkaShareGroups(
+                context.broker(),
+                KafkaShareGroups.settingsOf(config),
+                context.workers().next(),
+                System::currentTimeMillis)
+            .start();
+    apis.shareGroups(shares);
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("kafka", GlobalEventExecutor.INSTANCE);
     java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
@@ -242,6 +254,9 @@ public final class KafkaFrontEnd implements FrontEnd {
     }
     if (txns != null) {
       txns.close();
+    }
+    if (shares != null) {
+      shares.close();
     }
   }
 }

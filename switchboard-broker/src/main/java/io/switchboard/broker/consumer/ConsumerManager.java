@@ -100,6 +100,9 @@ public final class ConsumerManager implements AutoCloseable {
     if (consumers.containsKey(config.name())) {
       throw SwitchboardException.of(ErrorCode.CONSUMER_EXISTS, stream, config.name());
     }
+    // A consumer of this name deleted just before still has its files deleted (and maybe its last
+    // state written) by the writer: let that happen first, so none of it lands on the new one.
+    flush();
     Path dir = streamDir.resolve("consumers").resolve(config.name());
     ConsumerState initial = initialState(config, logs, lastPerSubject);
     try {
