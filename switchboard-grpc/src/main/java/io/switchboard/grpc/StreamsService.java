@@ -10,7 +10,10 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.grpc.v1.ReadRequest;
 import io.switchboard.grpc.v1.ReadResponse;
 import io.switchboard.grpc.v1.StreamsGrpc;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.StreamReads;
 import io.switchboard.spi.trace.Tracing;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -41,8 +44,8 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     String stream = request.getStream();
     int partition = request.getPartition();
     try {
-      GrpcAuth.access()
-          .check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+      Access access = GrpcAuth.access();
+      access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
       if (request.getMaxMessages() < 0) {
         throw GrpcErrors.of(
             ErrorCode.INVALID_ARGUMENT, "max_messages " + request.getMaxMessages() + " < 0");
@@ -68,7 +71,7 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
             case FROM_NOT_SET -> CompletableFuture.completedFuture(bounds.logStartOffset());
           };
       // gRPC takes the handlers only while this method runs, not once the start is known.
-      Reader reader = new Reader(call, loop, request);
+      Reader reader = new Reader(call, loop, request, access);
       call.setOnReadyHandler(reader::next);
       call.setOnCancelHandler(() -> reader.done = true);
       start.whenComplete(
@@ -91,13 +94,19 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
     private final Executor loop;
     private final ReadRequest request;
     private final Tracing tracing = GrpcTrace.tracing(); // built in the call
+    private final Access access;
     private long position = -1;
     private long sent;
     private boolean reading;
     private boolean caughtUp;
     boolean done;
 
-    Reader(ServerCallStreamObserver<ReadResponse> call, Executor loop, ReadRequest request) {
+    Reader(
+        ServerCallStreamObserver<ReadResponse> call,
+        Executor loop,
+        ReadRequest request,
+        Access access) {
+      this.access = access;
       this.call = call;
       this.loop = loop;
       this.request = request;
@@ -130,8 +139,20 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
         return;
       }
       long limit = request.getMaxMessages();
+      Decision whole;
+      try {
+        whole = StreamReads.stream(access, broker, request.getStream()); // rules may change
+      } catch (RuntimeException e) {
+        done = true;
+        call.onError(GrpcErrors.toStatus(e));
+        return;
+      }
       for (StoredMessage m : read.messages()) {
         if (m.offset() < position) {
+          continue;
+        }
+        if (!StreamReads.readable(access, whole, m.message().subject())) {
+          position = m.offset() + 1; // skipped: the reader may not subscribe to its subject
           continue;
         }
         call.onNext(

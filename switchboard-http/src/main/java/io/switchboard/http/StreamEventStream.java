@@ -41,7 +41,8 @@ final class StreamEventStream extends EventStream {
               next,
               ctx.executor(),
               ctx.channel()::isWritable,
-              s::deliver);
+              s::deliver,
+              x.access());
     } catch (RuntimeException e) {
       s.close();
       throw e;

@@ -16,7 +16,9 @@ import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.StreamReads;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -447,6 +449,19 @@ final class KafkaApis {
   private static boolean mayRead(Access access, String stream) {
     return access.allows(
         Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+  }
+
+  /**
+   * Whether every subject the stream can hold may be read: a fetch serves record batches byte for
+   * byte, so it cannot skip the messages of a subject the principal may not subscribe to ({@link
+   * StreamReads}). An unknown stream passes (the read reports it).
+   */
+  private boolean mayReadWhole(Access access, String stream) {
+    try {
+      return StreamReads.stream(access, broker, stream) == Decision.ALLOW;
+    } catch (SwitchboardException e) {
+      return true;
+    }
   }
 
   private static boolean mayAdmin(Access access, String stream) {
@@ -2063,7 +2078,7 @@ final class KafkaApis {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
         } else if (!KafkaTopics.isStreamName(stream)) {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-        } else if (!mayRead(access, stream)) {
+        } else if (!mayRead(access, stream) || !mayReadWhole(access, stream)) {
           part.answer.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         } else {
           parts.add(part);
