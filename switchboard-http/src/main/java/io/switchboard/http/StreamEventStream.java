@@ -31,7 +31,7 @@ final class StreamEventStream extends EventStream {
             x.query("start", "latest"),
             "Last-Event-ID");
     StreamEventStream s = new StreamEventStream(ctx, service);
-    s.reserve();
+    s.reserve(x.access());
     try {
       s.follower =
           StreamFollower.open(

@@ -67,6 +67,7 @@ import org.apache.kafka.common.message.HeartbeatRequestData;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
 import org.apache.kafka.common.message.LeaveGroupRequestData;
 import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
@@ -265,6 +266,14 @@ final class KafkaApis {
       case JOIN_GROUP -> {
         KafkaGroups.Client client = client(ctx, header);
         JoinGroupRequestData r = (JoinGroupRequestData) request;
+        if (!session.joinGroup(r.groupId())) {
+          // Joining counts as a consumer (docs/security.md "Quotas"); the error JoinGroup has
+          // for a group that takes no more members.
+          yield CompletableFuture.completedFuture(
+              new JoinGroupResponseData()
+                  .setMemberId(r.memberId())
+                  .setErrorCode(Errors.GROUP_MAX_SIZE_REACHED.code()));
+        }
         yield groups.on(() -> groups.join(r, version, client)).thenApply(a -> a);
       }
       case SYNC_GROUP -> {
@@ -277,6 +286,7 @@ final class KafkaApis {
       }
       case LEAVE_GROUP -> {
         LeaveGroupRequestData r = (LeaveGroupRequestData) request;
+        session.leaveGroup(r.groupId());
         yield groups.on(() -> groups.leave(r, version)).thenApply(a -> a);
       }
       case OFFSET_COMMIT -> offsetCommit(access, (OffsetCommitRequestData) request);
@@ -430,6 +440,7 @@ final class KafkaApis {
             }
             if (session.access != null) {
               session.access.closeConnection(); // anonymous until now (auth.required off)
+              session.forgetGroups();
             }
             session.access = a;
             session.scram = null;
