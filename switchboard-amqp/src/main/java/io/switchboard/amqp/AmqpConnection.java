@@ -154,6 +154,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     boolean cancelled;
     Runnable onQueueDeleted;
 
+    /** Counted against the principal's consumer quota until cancelled. */
+    boolean counted;
+
     Consumer(String tag, AmqpModel.Queue queue, boolean noAck, boolean exclusive, String member) {
       this.tag = tag;
       this.queue = queue;
@@ -514,12 +517,21 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     flushAcks();
     k.cancelled = true;
+    releaseConsumer(k);
     if (k.subscription != null) {
       k.subscription.close();
     }
     model.offDelete(k.queue.name(), k.onQueueDeleted);
     if (model.removeConsumer(k.queue.name(), k.exclusive)) {
       model.deleteQueue(k.queue.name(), false, false, ctx.executor()).exceptionally(e -> 0L);
+    }
+  }
+
+  /** Gives a cancelled consumer's place back to the principal's consumer quota. */
+  private void releaseConsumer(Consumer k) {
+    if (k.counted) {
+      k.counted = false;
+      access.closeConsumer();
     }
   }
 
@@ -1204,6 +1216,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     }
     c.consumers.remove(k.tag);
     k.cancelled = true;
+    releaseConsumer(k);
     if (k.subscription != null) {
       k.subscription.close();
     }
@@ -1229,7 +1242,23 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     boolean noAck = m.bit(4);
     boolean exclusive = m.bit(5);
     boolean noWait = m.bit(6);
-    model.addConsumer(q.name(), exclusive);
+    try {
+      access.openConsumer(); // the principal's consumer quota; given back when cancelled
+    } catch (io.switchboard.core.SwitchboardException over) {
+      // RabbitMQ's code for a consumer limit (consumer_max_per_channel), on this channel only.
+      throw AmqpException.channel(
+          AmqpException.NOT_ALLOWED,
+          "reached maximum ("
+              + access.quota().limits().consumers()
+              + ") of consumers for "
+              + access.principal().id());
+    }
+    try {
+      model.addConsumer(q.name(), exclusive);
+    } catch (RuntimeException e) {
+      access.closeConsumer();
+      throw e;
+    }
     String member =
         "amqp-"
             + id
@@ -1242,6 +1271,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             + "-"
             + System.nanoTime();
     Consumer k = new Consumer(tag, q, noAck, exclusive, member);
+    k.counted = true;
     c.consumers.put(tag, k);
     c.member(q.stream(), member);
     k.onQueueDeleted = () -> ctx.executor().execute(() -> queueDeleted(c, k));

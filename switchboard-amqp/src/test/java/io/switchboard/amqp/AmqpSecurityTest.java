@@ -131,4 +131,58 @@ class AmqpSecurityTest {
       assertThat(app.isOpen()).isTrue();
     }
   }
+
+  /**
+   * basic.consume counts against the principal's consumer quota (issue 18): past it the channel is
+   * closed with RabbitMQ's code for a consumer limit (530 NOT_ALLOWED), the connection carries on,
+   * and a cancelled consumer gives its place back.
+   */
+  @Test
+  void basicConsumePastTheConsumerQuotaClosesTheChannelAndACancelGivesThePlaceBack()
+      throws Exception {
+    try (Connection ops = as("ops", "ops-pw")) {
+      ops.createChannel().queueDeclare("orders", true, false, false, null);
+    }
+    admin.setQuota(
+        "user:app", io.switchboard.spi.security.QuotaLimits.fromMap(Map.of("consumers", 1L)), "t");
+    try (Connection app = as("app", "app-pw")) {
+      Channel first = app.createChannel();
+      String tag =
+          first.basicConsume("orders", true, new com.rabbitmq.client.DefaultConsumer(first));
+      Channel second = app.createChannel();
+      assertThatThrownBy(
+              () ->
+                  second.basicConsume(
+                      "orders", true, new com.rabbitmq.client.DefaultConsumer(second)))
+          .isInstanceOf(IOException.class)
+          .cause()
+          .hasMessageContaining("reply-code=530")
+          .hasMessageContaining("reached maximum (1) of consumers for user:app");
+      assertThat(app.isOpen()).isTrue();
+      first.basicCancel(tag);
+      Channel third = app.createChannel();
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(10))
+          .until(
+              () ->
+                  server
+                          .security()
+                          .quotas()
+                          .meter(io.switchboard.spi.security.Principal.user("app"))
+                          .consumers()
+                      == 0);
+      third.basicConsume("orders", true, new com.rabbitmq.client.DefaultConsumer(third));
+      // closing the connection gives back what it still holds
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () ->
+                server
+                        .security()
+                        .quotas()
+                        .meter(io.switchboard.spi.security.Principal.user("app"))
+                        .consumers()
+                    == 0);
+  }
 }

@@ -564,6 +564,17 @@ public final class Broker implements AutoCloseable {
     consumers.delete(stream, consumer);
   }
 
+  /**
+   * A consumer's definition alone: map look-ups, no disk and no monitor, so event loops call it
+   * (per-read security checks).
+   *
+   * @throws SwitchboardException STREAM_NOT_FOUND, CONSUMER_NOT_FOUND
+   */
+  public ConsumerConfig consumerConfig(String stream, String consumer) {
+    runtime(stream);
+    return consumers.get(stream, consumer).config();
+  }
+
   public ConsumerInfo consumerInfo(String stream, String consumer) {
     runtime(stream);
     return consumers.info(stream, consumer);

@@ -123,6 +123,8 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
     stream = open.getStream();
     consumer = open.getConsumer();
     access.check(Permission.CONSUME, Permission.consumerTarget(stream, consumer));
+    // What a consumer delivers cannot be skipped: all of it must be readable.
+    io.switchboard.spi.security.StreamReads.checkConsumer(access, broker, stream, consumer);
     member = open.getMember().isEmpty() ? "grpc-" + UUID.randomUUID() : open.getMember();
     credit = n;
     access.openConsumer(); // given back in end()

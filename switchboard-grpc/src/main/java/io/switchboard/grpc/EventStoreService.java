@@ -136,6 +136,7 @@ final class EventStoreService extends EventStoreGrpc.EventStoreImplBase {
     try {
       access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
       GrpcQuota.admitRead(access);
+      access.check(Permission.SUBSCRIBE, request.getSubject());
       int max = request.getMax() == 0 ? DEFAULT_READ : request.getMax();
       if (max < 0 || max > MAX_READ) {
         throw GrpcErrors.of(

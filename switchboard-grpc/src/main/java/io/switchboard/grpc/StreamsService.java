@@ -11,7 +11,9 @@ import io.switchboard.grpc.v1.ReadRequest;
 import io.switchboard.grpc.v1.ReadResponse;
 import io.switchboard.grpc.v1.StreamsGrpc;
 import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.StreamReads;
 import io.switchboard.spi.trace.Tracing;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -139,8 +141,20 @@ final class StreamsService extends StreamsGrpc.StreamsImplBase {
         return;
       }
       long limit = request.getMaxMessages();
+      Decision whole;
+      try {
+        whole = StreamReads.stream(access, broker, request.getStream()); // rules may change
+      } catch (RuntimeException e) {
+        done = true;
+        call.onError(GrpcErrors.toStatus(e));
+        return;
+      }
       for (StoredMessage m : read.messages()) {
         if (m.offset() < position) {
+          continue;
+        }
+        if (!StreamReads.readable(access, whole, m.message().subject())) {
+          position = m.offset() + 1; // skipped: the reader may not subscribe to its subject
           continue;
         }
         call.onNext(

@@ -159,4 +159,83 @@ class GrpcSecurityTest {
         .subscribe(SubscribeRequest.newBuilder().setPattern("payroll.>").build(), denied);
     assertThat(denied.failure()).isEqualTo(Status.Code.PERMISSION_DENIED);
   }
+
+  /**
+   * Whole-stream reads (issue 18): Read skips the subjects the reader may not subscribe to,
+   * ReadSubject of one is refused, and a Consume of a consumer that could deliver one is refused.
+   */
+  @Test
+  void streamReadsNeverCarryASubjectTheReaderMayNotSubscribeTo() throws Exception {
+    server
+        .broker()
+        .createStream(
+            io.switchboard.broker.stream.StreamConfig.builder("orders", "orders.>").build());
+    server
+        .broker()
+        .createConsumer(
+            "orders", io.switchboard.broker.consumer.ConsumerConfig.builder("all").build());
+    for (String subject : new String[] {"orders.1", "orders.secret.1", "orders.2"}) {
+      server
+          .broker()
+          .publish(
+              io.switchboard.core.Message.of(subject, new byte[] {1}, 0),
+              io.switchboard.broker.PublishOptions.NONE)
+          .get(10, TimeUnit.SECONDS);
+    }
+    rule("token:reader", Permission.CONSUME, "orders.>");
+    rule("token:reader", Permission.SUBSCRIBE, "orders.>");
+    server
+        .security()
+        .addRule(
+            new AclRule(
+                "",
+                AclRule.Effect.DENY,
+                "token:reader",
+                EnumSet.of(Permission.SUBSCRIBE),
+                "orders.secret.>"),
+            "test");
+    Metadata m = auth("Bearer " + token("reader"));
+    java.util.List<String> read = new java.util.ArrayList<>();
+    io.switchboard.grpc.v1.StreamsGrpc.newBlockingStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m))
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .read(io.switchboard.grpc.v1.ReadRequest.newBuilder().setStream("orders").build())
+        .forEachRemaining(
+            r -> {
+              if (r.hasMessage()) {
+                read.add(r.getMessage().getMessage().getSubject());
+              } else {
+                assertThat(r.getCaughtUp().getNextOffset()).isEqualTo(3);
+              }
+            });
+    assertThat(read).containsExactly("orders.1", "orders.2");
+    assertThat(server.security().skippedReads()).isEqualTo(1);
+    assertThatThrownBy(
+            () ->
+                io.switchboard.grpc.v1.EventStoreGrpc.newBlockingStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m))
+                    .readSubject(
+                        io.switchboard.grpc.v1.ReadSubjectRequest.newBuilder()
+                            .setStream("orders")
+                            .setSubject("orders.secret.1")
+                            .build())
+                    .hasNext())
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    GrpcApiTest.Collector<io.switchboard.grpc.v1.ConsumeResponse> in =
+        new GrpcApiTest.Collector<>();
+    SubscriberGrpc.newStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m))
+        .consume(in)
+        .onNext(
+            io.switchboard.grpc.v1.ConsumeRequest.newBuilder()
+                .setOpen(
+                    io.switchboard.grpc.v1.ConsumeRequest.Open.newBuilder()
+                        .setStream("orders")
+                        .setConsumer("all")
+                        .setCredit(5))
+                .build());
+    assertThat(in.failure()).isEqualTo(Status.Code.PERMISSION_DENIED);
+  }
 }

@@ -37,7 +37,7 @@ final class ConsumerEventStream extends EventStream {
     ConsumerEventStream s = new ConsumerEventStream(ctx, service, consumer);
     // Fails with STREAM_NOT_FOUND / CONSUMER_NOT_FOUND before anything is reserved or written.
     service.broker().consumerInfo(stream, consumer);
-    s.reserve();
+    s.reserve(x.access());
     try {
       s.feed =
           new PushFeed(

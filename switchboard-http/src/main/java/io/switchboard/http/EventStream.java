@@ -50,6 +50,7 @@ abstract class EventStream {
   private ScheduledFuture<?> heartbeat;
   private boolean counted;
   private boolean ended;
+  private io.switchboard.spi.security.Access access;
 
   EventStream(ChannelHandlerContext ctx, HttpService service) {
     this.ctx = ctx;
@@ -57,16 +58,26 @@ abstract class EventStream {
   }
 
   /**
-   * Takes an event-stream slot, or fails with TOO_MANY_CONNECTIONS; call before subscribing.
+   * Takes an event-stream slot and a place in the principal's consumer quota (a stream is a
+   * subscription, as on every protocol), or fails; call before subscribing. Both are given back
+   * when the stream ends.
    *
-   * @throws SwitchboardException {@link ErrorCode#TOO_MANY_CONNECTIONS}
+   * @throws SwitchboardException {@link ErrorCode#TOO_MANY_CONNECTIONS}, {@link
+   *     ErrorCode#QUOTA_CONSUMERS} (429)
    */
-  protected final void reserve() {
+  protected final void reserve(io.switchboard.spi.security.Access access) {
     int max = service.settings().maxSseConnections();
     if (service.sseConnections().incrementAndGet() > max) {
       service.sseConnections().decrementAndGet();
       throw SwitchboardException.of(ErrorCode.TOO_MANY_CONNECTIONS, max);
     }
+    try {
+      access.openConsumer();
+    } catch (RuntimeException e) {
+      service.sseConnections().decrementAndGet();
+      throw e;
+    }
+    this.access = access;
     counted = true;
   }
 
@@ -313,6 +324,7 @@ abstract class EventStream {
     if (counted) {
       counted = false;
       service.sseConnections().decrementAndGet();
+      access.closeConsumer();
       closeSource();
     }
   }

@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.AttributeKey;
+import io.switchboard.broker.Broker;
 import io.switchboard.broker.live.LiveBus;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.QuotaMeter;
+import io.switchboard.spi.security.StreamReads;
 
 /**
  * What each HTTP route is checked on at the decision point (issue 18; docs/security.md). Stateless.
@@ -35,7 +37,7 @@ final class HttpAccess {
    *
    * @throws io.switchboard.core.SwitchboardException {@code PERMISSION_DENIED}
    */
-  static void check(Access access, HttpMethod method, String template, Exchange x) {
+  static void check(Access access, HttpMethod method, String template, Exchange x, Broker broker) {
     String m = method.name();
     checkQuota(access, template, m, x);
     switch (template) {
@@ -60,10 +62,14 @@ final class HttpAccess {
                   m.equals("GET") ? Permission.CONSUMERS_TOKEN : bodyName(x, "$unnamed")));
       case "/v1/streams/{stream}/consumers/{consumer}" ->
           access.check(Permission.ADMIN, consumer(x));
-      case "/v1/streams/{stream}/consumers/{consumer}/fetch",
-          "/v1/streams/{stream}/consumers/{consumer}/acks",
-          "/v1/streams/{stream}/consumers/{consumer}/events" ->
+      case "/v1/streams/{stream}/consumers/{consumer}/acks" ->
           access.check(Permission.CONSUME, consumer(x));
+      case "/v1/streams/{stream}/consumers/{consumer}/fetch",
+          "/v1/streams/{stream}/consumers/{consumer}/events" -> {
+        access.check(Permission.CONSUME, consumer(x));
+        // What a consumer delivers cannot be skipped: all of it must be readable.
+        StreamReads.checkConsumer(access, broker, x.param("stream"), x.param("consumer"));
+      }
       case "/v1/subjects/{subject}" -> checkPublish(access, x.param("subject"));
       case "/v1/requests/{subject}" -> access.check(Permission.REQUEST, x.param("subject"));
       case "/v1/streams/{stream}/subjects/{subject}" -> {
@@ -71,10 +77,15 @@ final class HttpAccess {
           checkPublish(access, x.param("subject"));
         } else {
           access.check(Permission.CONSUME, read(x));
+          access.check(Permission.SUBSCRIBE, x.param("subject"));
         }
       }
-      case "/v1/streams/{stream}/subjects/{subject}/last", "/v1/streams/{stream}/events" ->
-          access.check(Permission.CONSUME, read(x));
+      case "/v1/streams/{stream}/subjects/{subject}/last" -> {
+        access.check(Permission.CONSUME, read(x));
+        access.check(Permission.SUBSCRIBE, x.param("subject"));
+      }
+      // A follow skips, message by message, what the principal may not subscribe to.
+      case "/v1/streams/{stream}/events" -> access.check(Permission.CONSUME, read(x));
       case "/v1/security/users",
           "/v1/security/users/{user}",
           "/v1/security/acls",

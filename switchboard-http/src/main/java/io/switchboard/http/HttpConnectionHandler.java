@@ -207,7 +207,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
           x.method().equals(HttpMethod.GET) ? service.streams().find(x.method(), x.path()) : null;
       if (sse != null) {
         route = sse.template();
-        HttpAccess.check(access, x.method(), sse.template(), x.withParams(sse));
+        HttpAccess.check(access, x.method(), sse.template(), x.withParams(sse), service.broker());
         openStream(sse, x, keepAlive);
         return;
       }
@@ -236,7 +236,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
       Router.Match<Handler> found = service.route(x.method(), x.path());
       route = found.template();
       Exchange routed = x.withParams(found);
-      HttpAccess.check(access, x.method(), found.template(), routed);
+      HttpAccess.check(access, x.method(), found.template(), routed, service.broker());
       reply = found.target().handle(routed);
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);

@@ -40,7 +40,7 @@ final class LiveEventStream extends EventStream implements LiveSink {
       throw x.access().denied(io.switchboard.spi.security.Permission.SUBSCRIBE, pattern);
     }
     LiveEventStream s = new LiveEventStream(ctx, service, x.access());
-    s.reserve();
+    s.reserve(x.access());
     try {
       s.subscription =
           service.broker().live().subscribe(pattern, x.query("queue", null), s, ctx.executor());

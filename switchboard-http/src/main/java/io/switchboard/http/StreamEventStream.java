@@ -31,7 +31,7 @@ final class StreamEventStream extends EventStream {
             x.query("start", "latest"),
             "Last-Event-ID");
     StreamEventStream s = new StreamEventStream(ctx, service);
-    s.reserve();
+    s.reserve(x.access());
     try {
       s.follower =
           StreamFollower.open(
@@ -41,7 +41,8 @@ final class StreamEventStream extends EventStream {
               next,
               ctx.executor(),
               ctx.channel()::isWritable,
-              s::deliver);
+              s::deliver,
+              x.access());
     } catch (RuntimeException e) {
       s.close();
       throw e;

@@ -11,6 +11,9 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.core.subject.SubjectLimits;
 import io.switchboard.core.subject.Subjects;
+import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
+import io.switchboard.spi.security.StreamReads;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -56,6 +59,7 @@ final class StreamFollower {
   private final EventExecutor loop;
   private final BooleanSupplier writable;
   private final BiConsumer<String, Delivery> sink;
+  private final Access access;
   private volatile boolean closed;
 
   private StreamFollower(
@@ -65,7 +69,8 @@ final class StreamFollower {
       long[] next,
       EventExecutor loop,
       BooleanSupplier writable,
-      BiConsumer<String, Delivery> sink) {
+      BiConsumer<String, Delivery> sink,
+      Access access) {
     this.broker = broker;
     this.stream = stream;
     this.subject = subject;
@@ -73,6 +78,7 @@ final class StreamFollower {
     this.loop = loop;
     this.writable = writable;
     this.sink = sink;
+    this.access = access;
   }
 
   /**
@@ -119,8 +125,9 @@ final class StreamFollower {
 
   /**
    * Starts following: messages of {@code stream} (matching {@code subject} when given) from {@code
-   * next} on reach {@code sink} on {@code loop} with the position after each. Codes:
-   * STREAM_NOT_FOUND, INVALID_PATTERN, BROKER_CLOSED.
+   * next} on reach {@code sink} on {@code loop} with the position after each; those whose subject
+   * {@code access} may not subscribe to are skipped ({@link StreamReads}). Codes: STREAM_NOT_FOUND,
+   * INVALID_PATTERN, BROKER_CLOSED.
    */
   static StreamFollower open(
       Broker broker,
@@ -129,12 +136,14 @@ final class StreamFollower {
       long[] next,
       EventExecutor loop,
       BooleanSupplier writable,
-      BiConsumer<String, Delivery> sink) {
+      BiConsumer<String, Delivery> sink,
+      Access access) {
     if (subject != null) {
       Subjects.validatePattern(subject, SubjectLimits.DEFAULTS);
     }
     broker.streamInfo(stream); // STREAM_NOT_FOUND now rather than from the first read
-    StreamFollower f = new StreamFollower(broker, stream, subject, next, loop, writable, sink);
+    StreamFollower f =
+        new StreamFollower(broker, stream, subject, next, loop, writable, sink, access);
     for (int p = 0; p < next.length; p++) {
       f.read(p);
     }
@@ -164,6 +173,12 @@ final class StreamFollower {
       LOG.debug("SB-HTTP-4101 follow of {} partition {} ends: {}", stream, p, e.toString());
       return;
     }
+    Decision whole;
+    try {
+      whole = StreamReads.stream(access, broker, stream); // the rules may have changed
+    } catch (SwitchboardException deleted) {
+      whole = Decision.FILTER; // decided message by message
+    }
     for (StoredMessage m : r.messages()) {
       if (closed) {
         return;
@@ -172,7 +187,8 @@ final class StreamFollower {
         continue; // before the resume point of its partition: the reader has it already
       }
       next[p] = m.offset() + 1;
-      if (subject == null || Subjects.matches(subject, m.message().subject())) {
+      if ((subject == null || Subjects.matches(subject, m.message().subject()))
+          && StreamReads.readable(access, whole, m.message().subject())) {
         sink.accept(position(next), new Delivery(stream, null, p, m.offset(), 1, m.message()));
       }
     }

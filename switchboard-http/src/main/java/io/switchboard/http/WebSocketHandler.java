@@ -443,7 +443,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     long credits =
         whole(
             n, "credits", ConsumerEventStream.DEFAULT_CREDITS, 1, ConsumerEventStream.MAX_CREDITS);
-    service.broker().consumerInfo(stream, consumer);
+    // What a consumer delivers cannot be skipped: all of it must be readable (and it exists).
+    io.switchboard.spi.security.StreamReads.checkConsumer(
+        access, service.broker(), stream, consumer);
     PushFeed feed =
         new PushFeed(
             service.broker(),
@@ -500,7 +502,8 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
               service
                   .metrics()
                   .delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
-            });
+            },
+            access);
     session.add(sub, follower::close);
     return fields().put("sub", sub).put("position", from);
   }

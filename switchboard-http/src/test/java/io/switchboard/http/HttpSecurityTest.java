@@ -224,4 +224,112 @@ class HttpSecurityTest {
         401,
         ErrorCode.AUTHENTICATION_FAILED);
   }
+
+  /**
+   * Whole-stream reads: a reader that may read the stream but not every subject in it gets the
+   * others skipped (SSE replay, WebSocket follow), is refused a read of one forbidden subject
+   * (403), and is refused a consumer that could deliver one (403); one filtered to readable
+   * subjects works.
+   */
+  @Test
+  void streamReadsNeverCarryASubjectTheReaderMayNotSubscribeTo() throws Exception {
+    SecurityAdmin admin = s.server.security();
+    rule(admin, "user:root", Permission.PUBLISH, ">");
+    rule(admin, "token:reader", Permission.CONSUME, "ORDERS.>");
+    rule(admin, "token:reader", Permission.SUBSCRIBE, "orders.>");
+    admin.addRule(
+        new AclRule(
+            "",
+            AclRule.Effect.DENY,
+            "token:reader",
+            EnumSet.of(Permission.SUBSCRIBE),
+            "orders.secret.>"),
+        "test");
+    String root = basic("root", "root-pw");
+    assertThat(
+            post("/v1/streams", "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"]}", root)
+                .statusCode())
+        .isEqualTo(201);
+    for (String subject : new String[] {"orders.1", "orders.secret.1", "orders.2"}) {
+      assertThat(post("/v1/subjects/" + subject, "x", root).statusCode()).isEqualTo(200);
+    }
+    assertThat(post("/v1/streams/ORDERS/consumers", "{\"name\":\"all\"}", root).statusCode())
+        .isEqualTo(201);
+    assertThat(
+            post(
+                    "/v1/streams/ORDERS/consumers",
+                    "{\"name\":\"open\",\"filter\":\"orders.*\"}",
+                    root)
+                .statusCode())
+        .isEqualTo(201);
+    String token = token("reader");
+    String bearer = "Bearer " + token;
+    assertThat(get("/v1/streams/ORDERS/subjects/orders.1", bearer).statusCode()).isEqualTo(200);
+    assertProblem(
+        get("/v1/streams/ORDERS/subjects/orders.secret.1", bearer),
+        403,
+        ErrorCode.PERMISSION_DENIED);
+    assertProblem(
+        get("/v1/streams/ORDERS/subjects/orders.secret.1/last", bearer),
+        403,
+        ErrorCode.PERMISSION_DENIED);
+    JsonNode refused =
+        assertProblem(
+            post("/v1/streams/ORDERS/consumers/all/fetch?max=10", "", bearer),
+            403,
+            ErrorCode.PERMISSION_DENIED);
+    assertThat(refused.path("detail").asText()).contains("every subject of ORDERS's consumer all");
+    HttpResponse<String> fetched =
+        post("/v1/streams/ORDERS/consumers/open/fetch?max=10&waitMs=5000", "", bearer);
+    assertThat(fetched.statusCode()).isEqualTo(200);
+    assertThat(fetched.body()).contains("orders.1", "orders.2").doesNotContain("secret");
+    try (io.switchboard.http.testing.SseClient sse =
+        io.switchboard.http.testing.SseClient.open(
+            s.http,
+            s.request("/v1/streams/ORDERS/events?start=earliest&access_token=" + token)
+                .header("Accept", "text/event-stream")
+                .GET()
+                .build())) {
+      assertThat(post("/v1/subjects/orders.secret.2", "x", root).statusCode()).isEqualTo(200);
+      assertThat(post("/v1/subjects/orders.3", "x", root).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> sse.ofType("message").size() >= 3);
+      assertThat(sse.ofType("message"))
+          .extracting(e -> subjectOf(e.data()))
+          .containsExactly("orders.1", "orders.2", "orders.3");
+    }
+    try (io.switchboard.http.testing.WsClient ws =
+        io.switchboard.http.testing.WsClient.connect(s, "/v1/ws?access_token=" + token)) {
+      JsonNode ok =
+          ws.call(
+              "1",
+              "{\"op\":\"follow\",\"id\":\"1\",\"stream\":\"ORDERS\",\"start\":\"earliest\",\"sub\":\"f\"}");
+      assertThat(ok.path("op").asText()).as("%s", ok).isEqualTo("ok");
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> ws.messages("f").size() >= 3);
+      assertThat(ws.messages("f"))
+          .extracting(m -> m.path("message").path("subject").asText())
+          .containsExactly("orders.1", "orders.2", "orders.3");
+      JsonNode no =
+          ws.call(
+              "2", "{\"op\":\"consume\",\"id\":\"2\",\"stream\":\"ORDERS\",\"consumer\":\"all\"}");
+      assertThat(no.path("error").path("error").asText())
+          .as("%s", no)
+          .isEqualTo("PERMISSION_DENIED");
+    }
+    assertThat(s.server.security().skippedReads()).isGreaterThanOrEqualTo(4);
+  }
+
+  static String subjectOf(String json) {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(json)
+          .path("subject")
+          .asText();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }

@@ -201,4 +201,37 @@ class QuotasTest {
       alice().close(); // the quota is gone: a second connection is taken
     }
   }
+
+  /**
+   * A Server-Sent Events stream is a subscription (issue 18): past the principal's consumer quota
+   * it is refused 429 QUOTA_CONSUMERS, and one that ends gives its place back.
+   */
+  @Test
+  void anEventStreamPastTheConsumerQuotaIs429AndItsPlaceComesBackWhenItEnds() throws Exception {
+    quota("consumers", 1);
+    String basic =
+        "Basic "
+            + Base64.getEncoder().encodeToString("alice:alice-pw".getBytes(StandardCharsets.UTF_8));
+    HttpRequest events =
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port("http") + "/v1/subjects/news.%3E/events"))
+            .header("Authorization", basic)
+            .header("Accept", "text/event-stream")
+            .build();
+    io.switchboard.spi.security.QuotaMeter meter =
+        server.security().quotas().meter(io.switchboard.spi.security.Principal.user("alice"));
+    HttpResponse<java.io.InputStream> first =
+        http.send(events, HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(first.statusCode()).isEqualTo(200);
+    HttpResponse<String> second = http.send(events, HttpResponse.BodyHandlers.ofString());
+    assertThat(second.statusCode()).isEqualTo(429);
+    assertThat(second.body()).contains("QUOTA_CONSUMERS");
+    assertThat(meter.consumers()).isEqualTo(1);
+    first.body().close();
+    await().atMost(Duration.ofSeconds(10)).until(() -> meter.consumers() == 0);
+    HttpResponse<java.io.InputStream> third =
+        http.send(events, HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(third.statusCode()).isEqualTo(200);
+    third.body().close();
+  }
 }

@@ -34,13 +34,18 @@ final class RawConnection implements AutoCloseable {
 
   /** Says HELLO and reads the WELCOME. */
   RawConnection handshake() throws IOException {
+    return handshake(null);
+  }
+
+  /** Says HELLO with {@code credential} ([P-4.1], null for none) and reads the WELCOME. */
+  RawConnection handshake(byte[] credential) throws IOException {
     send(
         new Hello(
             FrameDescriptor.MIN_VERSION,
             FrameDescriptor.MAX_VERSION,
             FrameDescriptor.FEATURES_V1,
             "raw-test",
-            null));
+            credential));
     Frame f = read();
     if (!(f instanceof Welcome)) {
       throw new IllegalStateException("expected WELCOME, got " + f);

@@ -49,9 +49,12 @@ import org.junit.jupiter.api.io.TempDir;
  * The cross-protocol differential test of issue 18: a reference model of the rules (deny wins, then
  * allow, then the default, over concrete subjects), and 100,000 random operations — publishes,
  * subscriptions with wildcards and queue groups, consumes, requests and admin calls — by several
- * principals over the native protocol, HTTP and MQTT, with the rules replaced every round while the
- * connections stay open. Every answer is compared with the model: zero deliveries the model
- * forbids, zero refusals it allows (and every delivery it allows arrives).
+ * principals over the native protocol, HTTP and MQTT, and gRPC (publish, subscribe, consume), AMQP
+ * 0-9-1 (publish, consume) and Kafka (produce, fetch), with the rules replaced every round while
+ * the connections stay open. Native, HTTP, MQTT and gRPC act as each principal's bearer token
+ * ({@code token:u1}), AMQP and Kafka as the user of the same name ({@code user:u1}); the rules name
+ * both kinds. Every answer is compared with the model: zero deliveries the model forbids, zero
+ * refusals it allows (and every delivery it allows arrives).
  *
  * <p>Where a protocol cannot say no (an MQTT 3.1.1 publish is acknowledged and dropped), the
  * deliveries say it. A subscription pattern is compared over the model's finite subject universe:
@@ -111,12 +114,24 @@ class SecurityDifferentialTest {
   // ------------------------------------------------------------------ the model
 
   boolean allowed(String principal, Permission perm, String target) {
-    String id = "token:" + principal;
+    return allowedAs("token:" + principal, perm, target);
+  }
+
+  /** Whether a rule names the principal {@code id}: {@code *}, {@code KIND:*} or the id itself. */
+  static boolean appliesTo(AclRule r, String id) {
+    String kind = id.substring(0, id.indexOf(':') + 1);
+    return r.principal().equals("*")
+        || r.principal().equals(id)
+        || r.principal().equals(kind + "*");
+  }
+
+  /** The model's answer for the principal {@code id} ({@code token:u1}, {@code user:u1}). */
+  boolean allowedAs(String id, Permission perm, String target) {
     boolean allow = false;
     for (AclRule r : rules) {
-      boolean who =
-          r.principal().equals("*") || r.principal().equals(id) || r.principal().equals("token:*");
-      if (!who || !r.permissions().contains(perm) || !Subjects.matches(r.resource(), target)) {
+      if (!appliesTo(r, id)
+          || !r.permissions().contains(perm)
+          || !Subjects.matches(r.resource(), target)) {
         continue;
       }
       if (r.effect() == AclRule.Effect.DENY) {
@@ -125,6 +140,61 @@ class SecurityDifferentialTest {
       allow = true;
     }
     return allow; // acl.default=deny
+  }
+
+  /**
+   * Whether all of {@code pattern} is allowed at once, as a read that cannot skip a subject needs
+   * (a Kafka fetch, docs/security.md "Whole-stream reads"): a single allow rule covers it and no
+   * deny rule could match any subject under it.
+   */
+  boolean wholeAllowedAs(String id, Permission perm, String pattern) {
+    boolean covered = false;
+    for (AclRule r : rules) {
+      if (!appliesTo(r, id) || !r.permissions().contains(perm)) {
+        continue;
+      }
+      if (r.effect() == AclRule.Effect.DENY) {
+        if (overlaps(r.resource(), pattern)) {
+          return false;
+        }
+      } else {
+        covered |= covers(r.resource(), pattern);
+      }
+    }
+    return covered;
+  }
+
+  /** Whether every subject {@code inner} matches is matched by {@code outer}. */
+  static boolean covers(String outer, String inner) {
+    String[] o = outer.split("\\.");
+    String[] i = inner.split("\\.");
+    for (int k = 0; k < o.length; k++) {
+      if (o[k].equals(">")) {
+        return k < i.length;
+      }
+      if (k >= i.length || i[k].equals(">")) {
+        return false;
+      }
+      if (!o[k].equals("*") && (i[k].equals("*") || !o[k].equals(i[k]))) {
+        return false;
+      }
+    }
+    return o.length == i.length;
+  }
+
+  /** Whether some subject is matched by both patterns. */
+  static boolean overlaps(String a, String b) {
+    String[] x = a.split("\\.");
+    String[] y = b.split("\\.");
+    for (int k = 0; k < x.length && k < y.length; k++) {
+      if (x[k].equals(">") || y[k].equals(">")) {
+        return true;
+      }
+      if (!x[k].equals("*") && !y[k].equals("*") && !x[k].equals(y[k])) {
+        return false;
+      }
+    }
+    return x.length == y.length;
   }
 
   boolean anyAllowedUnder(String principal, String pattern, boolean mqtt) {
@@ -191,7 +261,9 @@ class SecurityDifferentialTest {
     }
     rules.clear();
     int n = 4 + random.nextInt(8);
-    String[] who = {"*", "token:*", "token:u1", "token:u2", "token:u3"};
+    String[] who = {
+      "*", "token:*", "token:u1", "token:u2", "token:u3", "user:*", "user:u1", "user:u2", "user:u3"
+    };
     for (int i = 0; i < n; i++) {
       EnumSet<Permission> perms = EnumSet.noneOf(Permission.class);
       perms.add(PERMISSIONS[random.nextInt(PERMISSIONS.length)]);
@@ -228,12 +300,21 @@ class SecurityDifferentialTest {
     return server.addresses().get(frontEnd).getPort();
   }
 
-  /** One principal's connections: native and MQTT, and its HTTP bearer token. */
+  /**
+   * One principal's connections: native, MQTT and gRPC with its bearer token (principal {@code
+   * token:NAME}), its HTTP bearer token, and AMQP and Kafka (SASL PLAIN) as the user of the same
+   * name (principal {@code user:NAME}).
+   */
   final class Party {
     final String name;
     final String bearer;
     final SwitchboardClient nat;
     final MqttClient mqtt;
+    final io.grpc.ManagedChannel grpc;
+    final com.rabbitmq.client.Connection amqp;
+    com.rabbitmq.client.Channel amqpPublisher;
+    final org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> kafkaProducer;
+    final org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> kafkaConsumer;
 
     Party(String name) throws Exception {
       this.name = name;
@@ -250,13 +331,157 @@ class SecurityDifferentialTest {
       o.setPassword(bearer.toCharArray()); // a JWT as the password is a bearer token
       o.setMaxInflight(1000);
       mqtt.connect(o);
+      io.grpc.Metadata auth = new io.grpc.Metadata();
+      auth.put(
+          io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + bearer);
+      this.grpc =
+          io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", port("grpc"))
+              .usePlaintext()
+              .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth))
+              .build();
+      com.rabbitmq.client.ConnectionFactory f = new com.rabbitmq.client.ConnectionFactory();
+      f.setHost("127.0.0.1");
+      f.setPort(port("amqp"));
+      f.setAutomaticRecoveryEnabled(false);
+      f.setUsername(name);
+      f.setPassword(password(name));
+      this.amqp = f.newConnection();
+      Map<String, Object> k = new java.util.HashMap<>(kafka(name));
+      k.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+      k.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+      k.put("linger.ms", 0);
+      k.put("max.block.ms", 20_000);
+      k.put("delivery.timeout.ms", 20_000);
+      k.put("request.timeout.ms", 10_000);
+      // a refused topic's metadata is asked again at once, not after the default back-off
+      k.put("retry.backoff.ms", 5);
+      k.put("retry.backoff.max.ms", 20);
+      this.kafkaProducer = new org.apache.kafka.clients.producer.KafkaProducer<>(k);
+      Map<String, Object> c = new java.util.HashMap<>(kafka(name));
+      c.put("key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+      c.put(
+          "value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+      c.put("enable.auto.commit", false);
+      this.kafkaConsumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(c);
+    }
+
+    /** The AMQP channel publishes go through, with confirms; a refusal closes it, so a new one. */
+    com.rabbitmq.client.Channel amqpPublisher() throws Exception {
+      if (amqpPublisher == null || !amqpPublisher.isOpen()) {
+        amqpPublisher = amqp.createChannel();
+        amqpPublisher.confirmSelect();
+      }
+      return amqpPublisher;
     }
 
     void close() throws Exception {
       nat.close();
       mqtt.disconnect();
       mqtt.close();
+      grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      amqp.close();
+      kafkaProducer.close(Duration.ofSeconds(5));
+      kafkaConsumer.close(
+          org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
     }
+  }
+
+  static String password(String user) {
+    return "pw-" + user;
+  }
+
+  Map<String, Object> kafka(String user) {
+    return Map.of(
+        "bootstrap.servers",
+        "127.0.0.1:" + port("kafka"),
+        "security.protocol",
+        "SASL_PLAINTEXT",
+        "sasl.mechanism",
+        "PLAIN",
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + password(user)
+            + "\";",
+        "default.api.timeout.ms",
+        20_000);
+  }
+
+  /** Kafka topics and AMQP queues the operations name (made before the first rules). */
+  static final List<String> TOPICS = List.of("k1", "k2");
+
+  static final List<String> QUEUES = List.of("q1", "q2");
+
+  /**
+   * What the Kafka and AMQP operations need, made by an administrator while one rule lets it:
+   * topics (streams capturing {@code k1} and {@code k1.>}), AMQP queues, and a topic exchange per
+   * first token of the subject universe (an AMQP publish to exchange {@code a}, key {@code b.c} is
+   * on subject {@code a.b.c}); and the users of the AMQP and Kafka connections.
+   */
+  void prepare() throws Exception {
+    for (String u : PRINCIPALS) {
+      server.security().addUser(u, password(u), "differential");
+    }
+    server.security().addUser("root", password("root"), "differential");
+    server
+        .security()
+        .addRule(
+            new AclRule(
+                "", AclRule.Effect.ALLOW, "user:root", EnumSet.allOf(Permission.class), ">"),
+            "differential");
+    for (String t : TOPICS) {
+      server
+          .broker()
+          .createStream(io.switchboard.broker.stream.StreamConfig.builder(t, t, t + ".>").build());
+      server
+          .broker()
+          .publish(
+              io.switchboard.core.Message.of(t, new byte[] {0}, System.currentTimeMillis()),
+              io.switchboard.broker.PublishOptions.NONE)
+          .get(10, TimeUnit.SECONDS);
+    }
+    com.rabbitmq.client.ConnectionFactory f = new com.rabbitmq.client.ConnectionFactory();
+    f.setHost("127.0.0.1");
+    f.setPort(port("amqp"));
+    f.setAutomaticRecoveryEnabled(false);
+    f.setUsername("root");
+    f.setPassword(password("root"));
+    try (com.rabbitmq.client.Connection c = f.newConnection()) {
+      com.rabbitmq.client.Channel ch = c.createChannel();
+      for (String t : TOKENS) {
+        ch.exchangeDeclare(t, "topic", true);
+      }
+      for (String q : QUEUES) {
+        ch.queueDeclare(q, true, false, false, null);
+      }
+    }
+  }
+
+  /** The code a gRPC call ends with: OK when it has sent a first message or completed. */
+  static <T> io.grpc.Status.Code grpcOutcome(
+      java.util.function.Consumer<io.grpc.stub.StreamObserver<T>> call) throws Exception {
+    java.util.concurrent.CompletableFuture<io.grpc.Status.Code> done =
+        new java.util.concurrent.CompletableFuture<>();
+    call.accept(
+        new io.grpc.stub.StreamObserver<>() {
+          @Override
+          public void onNext(T value) {
+            done.complete(io.grpc.Status.Code.OK);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            done.complete(io.grpc.Status.fromThrowable(t).getCode());
+          }
+
+          @Override
+          public void onCompleted() {
+            done.complete(io.grpc.Status.Code.OK);
+          }
+        });
+    return done.get(20, TimeUnit.SECONDS);
   }
 
   /** A subscription the test made and what it received (payload ids). */
@@ -321,12 +546,134 @@ class SecurityDifferentialTest {
     }
   }
 
+  /**
+   * A consume over gRPC or AMQP, or a Kafka produce or fetch: the refusals the model predicts and
+   * no others. A Kafka fetch serves whole batches, so it needs CONSUME on {@code TOPIC.$read} and
+   * every subject of the topic's stream (docs/security.md "Whole-stream reads").
+   */
+  void otherProtocols(Party p, Random r, int op) throws Exception {
+    long t0 = System.nanoTime();
+    String kind =
+        op % 10 < 4
+            ? "grpc-consume"
+            : op % 10 < 7 ? "amqp-consume" : op % 10 == 7 ? "kafka-produce" : "kafka-fetch";
+    otherProtocol(p, r, op);
+    tally.computeIfAbsent(
+        kind,
+        k ->
+            new java.util.concurrent.atomic.LongAdder[] {
+              new java.util.concurrent.atomic.LongAdder(),
+              new java.util.concurrent.atomic.LongAdder()
+            });
+    tally.get(kind)[0].increment();
+    tally.get(kind)[1].add(System.nanoTime() - t0);
+  }
+
+  /** Operations per kind over the other protocols, and the nanoseconds they took. */
+  final Map<String, java.util.concurrent.atomic.LongAdder[]> tally = new ConcurrentHashMap<>();
+
+  void otherProtocol(Party p, Random r, int op) throws Exception {
+    String user = "user:" + p.name;
+    switch (op % 10) {
+      case 0, 1, 2, 3 -> {
+        String stream = TOKENS.get(r.nextInt(3));
+        String consumer = TOKENS.get(r.nextInt(3));
+        boolean allow =
+            allowed(p.name, Permission.CONSUME, Permission.consumerTarget(stream, consumer));
+        io.grpc.Status.Code code =
+            SecurityDifferentialTest.<io.switchboard.grpc.v1.ConsumeResponse>grpcOutcome(
+                o ->
+                    io.switchboard.grpc.v1.SubscriberGrpc.newStub(p.grpc)
+                        .consume(o)
+                        .onNext(
+                            io.switchboard.grpc.v1.ConsumeRequest.newBuilder()
+                                .setOpen(
+                                    io.switchboard.grpc.v1.ConsumeRequest.Open.newBuilder()
+                                        .setStream(stream)
+                                        .setConsumer(consumer)
+                                        .setCredit(1))
+                                .build()));
+        assertThat(code)
+            .as("gRPC consume by %s of %s.%s", p.name, stream, consumer)
+            .isEqualTo(
+                allow ? io.grpc.Status.Code.NOT_FOUND : io.grpc.Status.Code.PERMISSION_DENIED);
+      }
+      case 4, 5, 6 -> {
+        String queue = QUEUES.get(r.nextInt(QUEUES.size()));
+        boolean allow = allowedAs(user, Permission.CONSUME, "$AMQP.queue." + queue);
+        com.rabbitmq.client.Channel ch = p.amqp.createChannel();
+        boolean ok;
+        try {
+          String tag = ch.basicConsume(queue, true, new com.rabbitmq.client.DefaultConsumer(ch));
+          ch.basicCancel(tag);
+          ok = true;
+        } catch (java.io.IOException e) {
+          assertThat(String.valueOf(e.getCause())).contains("ACCESS_REFUSED");
+          ok = false;
+        } finally {
+          if (ch.isOpen()) {
+            ch.close();
+          }
+        }
+        assertThat(ok).as("AMQP consume by %s of %s", user, queue).isEqualTo(allow);
+      }
+      case 7 -> {
+        String topic = TOPICS.get(r.nextInt(TOPICS.size()));
+        boolean allow = allowedAs(user, Permission.PUBLISH, topic);
+        Throwable t =
+            org.assertj.core.api.Assertions.catchThrowable(
+                () ->
+                    p.kafkaProducer
+                        .send(
+                            new org.apache.kafka.clients.producer.ProducerRecord<>(
+                                topic, new byte[] {1}))
+                        .get(30, TimeUnit.SECONDS));
+        if (t instanceof java.util.concurrent.ExecutionException) {
+          t = t.getCause();
+        }
+        if (allow) {
+          assertThat(t).as("Kafka produce by %s to %s", user, topic).isNull();
+        } else {
+          assertThat(t)
+              .as("Kafka produce by %s to %s", user, topic)
+              .isInstanceOf(org.apache.kafka.common.errors.TopicAuthorizationException.class);
+        }
+      }
+      default -> {
+        String topic = TOPICS.get(r.nextInt(TOPICS.size()));
+        boolean allow =
+            allowedAs(user, Permission.CONSUME, Permission.consumerTarget(topic, "$read"))
+                && wholeAllowedAs(user, Permission.SUBSCRIBE, topic)
+                && wholeAllowedAs(user, Permission.SUBSCRIBE, topic + ".>");
+        org.apache.kafka.common.TopicPartition tp =
+            new org.apache.kafka.common.TopicPartition(topic, 0);
+        p.kafkaConsumer.assign(List.of(tp));
+        p.kafkaConsumer.seek(tp, 0);
+        // the topic holds a record (prepare): an allowed fetch returns it, a refused one throws
+        boolean refused = false;
+        boolean read = false;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!refused && !read && System.nanoTime() < deadline) {
+          try {
+            read = !p.kafkaConsumer.poll(Duration.ofMillis(100)).isEmpty();
+          } catch (org.apache.kafka.common.errors.TopicAuthorizationException e) {
+            refused = true;
+          }
+        }
+        assertThat(refused || read).as("Kafka fetch by %s of %s answered", user, topic).isTrue();
+        assertThat(read).as("Kafka fetch by %s of %s", user, topic).isEqualTo(allow);
+        p.kafkaConsumer.unsubscribe();
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ the test
 
   @Test
   void everyProtocolAgreesWithTheModelOverRandomOperations() throws Exception {
     long target = Long.getLong("security.differential.ops", 100_000L);
     List<Party> parties = new ArrayList<>();
+    prepare();
     newRules(); // the first rules; the connections outlive every later change
     for (String name : PRINCIPALS) {
       parties.add(new Party(name));
@@ -346,10 +693,62 @@ class SecurityDifferentialTest {
             String pattern = pattern();
             Set<String> got = ConcurrentHashMap.newKeySet();
             boolean mqtt = random.nextBoolean();
-            boolean group = !mqtt && random.nextInt(4) == 0;
+            boolean grpc = !mqtt && random.nextInt(3) == 0;
+            boolean group = !mqtt && !grpc && random.nextInt(4) == 0;
             boolean accepted;
             AutoCloseable handle = null;
-            if (mqtt) {
+            if (grpc) {
+              int before = server.broker().live().subscriptionCount();
+              java.util.concurrent.CompletableFuture<io.grpc.Status.Code> failed =
+                  new java.util.concurrent.CompletableFuture<>();
+              List<io.grpc.stub.ClientCallStreamObserver<?>> call = new ArrayList<>();
+              io.switchboard.grpc.v1.SubscriberGrpc.newStub(p.grpc)
+                  .subscribe(
+                      io.switchboard.grpc.v1.SubscribeRequest.newBuilder()
+                          .setPattern(pattern)
+                          .build(),
+                      new io.grpc.stub.ClientResponseObserver<
+                          io.switchboard.grpc.v1.SubscribeRequest,
+                          io.switchboard.grpc.v1.SubscribeResponse>() {
+                        @Override
+                        public void beforeStart(
+                            io.grpc.stub.ClientCallStreamObserver<
+                                    io.switchboard.grpc.v1.SubscribeRequest>
+                                r) {
+                          call.add(r);
+                        }
+
+                        @Override
+                        public void onNext(io.switchboard.grpc.v1.SubscribeResponse m) {
+                          if (m.hasMessage()) {
+                            got.add(m.getMessage().getPayload().toStringUtf8());
+                          }
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                          failed.complete(io.grpc.Status.fromThrowable(t).getCode());
+                        }
+
+                        @Override
+                        public void onCompleted() {}
+                      });
+              // accepted once the server holds the subscription; refused with an error
+              await()
+                  .atMost(Duration.ofSeconds(20))
+                  .pollDelay(Duration.ZERO)
+                  .pollInterval(Duration.ofMillis(2))
+                  .until(
+                      () -> failed.isDone() || server.broker().live().subscriptionCount() > before);
+              accepted = !failed.isDone();
+              if (accepted) {
+                handle = () -> call.get(0).cancel("round over", null);
+              } else {
+                assertThat(failed.join())
+                    .as("gRPC subscribe by %s to %s", p.name, pattern)
+                    .isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
+              }
+            } else if (mqtt) {
               String filter = pattern.replace('.', '/').replace('*', '+').replace('>', '#');
               int granted =
                   p.mqtt.subscribeWithResponse(
@@ -388,7 +787,9 @@ class SecurityDifferentialTest {
             }
             if (any) {
               assertThat(accepted)
-                  .as("%s was refused %s (mqtt %s), which the model allows", p.name, pattern, mqtt)
+                  .as(
+                      "%s was refused %s (mqtt %s, gRPC %s), which the model allows",
+                      p.name, pattern, mqtt, grpc)
                   .isTrue();
             }
           }
@@ -405,7 +806,9 @@ class SecurityDifferentialTest {
                 String id = thisRound + "-" + p.name + "-" + i;
                 byte[] payload = id.getBytes(StandardCharsets.UTF_8);
                 boolean allow = allowed(p.name, Permission.PUBLISH, subject);
-                switch (r.nextInt(3)) {
+                // gRPC and AMQP publishes are one confirmed round trip each: fewer of them
+                int kind = r.nextInt(8); // native, HTTP, MQTT two in eight; gRPC, AMQP one
+                switch (kind < 6 ? kind / 2 : kind - 3) {
                   case 0 -> {
                     boolean ok;
                     try {
@@ -426,8 +829,50 @@ class SecurityDifferentialTest {
                         .isEqualTo(!allow);
                     assertThat(status).isIn(200, 403);
                   }
-                  default -> // 3.1.1 cannot refuse: acknowledged, and dropped when forbidden
+                  case 2 -> // 3.1.1 cannot refuse: acknowledged, and dropped when forbidden
                       p.mqtt.publish(subject.replace('.', '/'), payload, 1, false);
+                  case 3 -> {
+                    io.grpc.Status.Code code =
+                        SecurityDifferentialTest.<io.switchboard.grpc.v1.PublishAck>grpcOutcome(
+                            o ->
+                                io.switchboard.grpc.v1.PublisherGrpc.newStub(p.grpc)
+                                    .publish(
+                                        io.switchboard.grpc.v1.PublishRequest.newBuilder()
+                                            .setMessage(
+                                                io.switchboard.grpc.v1.Message.newBuilder()
+                                                    .setSubject(subject)
+                                                    .setPayload(
+                                                        com.google.protobuf.ByteString.copyFrom(
+                                                            payload)))
+                                            .build(),
+                                        o));
+                    assertThat(code)
+                        .as("gRPC publish by %s to %s", p.name, subject)
+                        .isEqualTo(
+                            allow ? io.grpc.Status.Code.OK : io.grpc.Status.Code.PERMISSION_DENIED);
+                  }
+                  default -> {
+                    // AMQP, as the user: exchange a, key b.c is subject a.b.c
+                    allow = allowedAs("user:" + p.name, Permission.PUBLISH, subject);
+                    int dot = subject.indexOf('.');
+                    boolean ok;
+                    try {
+                      com.rabbitmq.client.Channel ch = p.amqpPublisher();
+                      ch.basicPublish(
+                          dot < 0 ? subject : subject.substring(0, dot),
+                          dot < 0 ? "" : subject.substring(dot + 1),
+                          null,
+                          payload);
+                      ok = ch.waitForConfirms(20_000);
+                    } catch (java.io.IOException | com.rabbitmq.client.ShutdownSignalException e) {
+                      assertThat(String.valueOf(e.getMessage()) + e.getCause())
+                          .contains("ACCESS_REFUSED");
+                      ok = false;
+                    }
+                    assertThat(ok)
+                        .as("AMQP publish by user %s to %s", p.name, subject)
+                        .isEqualTo(allow);
+                  }
                 }
                 if (allow) {
                   sent.add(id);
@@ -479,7 +924,12 @@ class SecurityDifferentialTest {
             (p, r) -> {
               for (int i = 0; i < 200; i++) {
                 boolean overHttp = r.nextInt(3) == 0;
-                switch (r.nextInt(3)) {
+                int op = r.nextInt(100);
+                if (op >= 90) { // one in ten: gRPC, AMQP and Kafka (slower round trips)
+                  otherProtocols(p, r, op);
+                  continue;
+                }
+                switch (op % 3) {
                   case 0 -> {
                     String subject = subject(r);
                     boolean allow = allowed(p.name, Permission.REQUEST, subject);
@@ -572,6 +1022,13 @@ class SecurityDifferentialTest {
         p.close();
       }
     }
+    tally.forEach(
+        (k, v) ->
+            System.out.printf(
+                "differential: %s %d operations, %d ms%n", k, v[0].sum(), v[1].sum() / 1_000_000));
+    assertThat(tally.keySet())
+        .as("gRPC, AMQP and Kafka operations were compared")
+        .contains("grpc-consume", "amqp-consume", "kafka-produce", "kafka-fetch");
     assertThat(ops).isGreaterThanOrEqualTo(target);
     assertThat(published).isPositive();
     assertThat(delivered).as("some deliveries were compared").isPositive();

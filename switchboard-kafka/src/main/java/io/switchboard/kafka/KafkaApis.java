@@ -16,7 +16,9 @@ import io.switchboard.broker.stream.StreamInfo;
 import io.switchboard.core.ErrorCode;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.security.Access;
+import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.StreamReads;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -75,6 +77,7 @@ import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
 import org.apache.kafka.common.message.LeaveGroupRequestData;
 import org.apache.kafka.common.message.ListGroupsRequestData;
 import org.apache.kafka.common.message.ListGroupsResponseData;
@@ -318,6 +321,14 @@ final class KafkaApis {
       case JOIN_GROUP -> {
         KafkaGroups.Client client = client(ctx, header);
         JoinGroupRequestData r = (JoinGroupRequestData) request;
+        if (!session.joinGroup(r.groupId())) {
+          // Joining counts as a consumer (docs/security.md "Quotas"); the error JoinGroup has
+          // for a group that takes no more members.
+          yield CompletableFuture.completedFuture(
+              new JoinGroupResponseData()
+                  .setMemberId(r.memberId())
+                  .setErrorCode(Errors.GROUP_MAX_SIZE_REACHED.code()));
+        }
         yield groups.on(() -> groups.join(r, version, client)).thenApply(a -> a);
       }
       case SYNC_GROUP -> {
@@ -330,6 +341,7 @@ final class KafkaApis {
       }
       case LEAVE_GROUP -> {
         LeaveGroupRequestData r = (LeaveGroupRequestData) request;
+        session.leaveGroup(r.groupId());
         yield groups.on(() -> groups.leave(r, version)).thenApply(a -> a);
       }
       case OFFSET_COMMIT -> offsetCommit(access, (OffsetCommitRequestData) request);
@@ -523,6 +535,7 @@ final class KafkaApis {
             }
             if (session.access != null) {
               session.access.closeConnection(); // anonymous until now (auth.required off)
+              session.forgetGroups();
             }
             session.access = a;
             session.scram = null;
@@ -542,6 +555,19 @@ final class KafkaApis {
   private static boolean mayRead(Access access, String stream) {
     return access.allows(
         Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+  }
+
+  /**
+   * Whether every subject the stream can hold may be read: a fetch serves record batches byte for
+   * byte, so it cannot skip the messages of a subject the principal may not subscribe to ({@link
+   * StreamReads}). An unknown stream passes (the read reports it).
+   */
+  private boolean mayReadWhole(Access access, String stream) {
+    try {
+      return StreamReads.stream(access, broker, stream) == Decision.ALLOW;
+    } catch (SwitchboardException e) {
+      return true;
+    }
   }
 
   private static boolean mayAdmin(Access access, String stream) {
@@ -2322,7 +2348,7 @@ final class KafkaApis {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code());
         } else if (!KafkaTopics.isStreamName(stream)) {
           part.answer.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-        } else if (!mayRead(access, stream)) {
+        } else if (!mayRead(access, stream) || !mayReadWhole(access, stream)) {
           part.answer.setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
         } else {
           parts.add(part);

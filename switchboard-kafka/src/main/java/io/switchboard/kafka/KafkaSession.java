@@ -31,6 +31,15 @@ final class KafkaSession {
   /** A SASL exchange failed: the connection closes once its answer is written (as Kafka). */
   boolean failed;
 
+  /** Most consumer groups one connection is counted in at once (a bound on {@link #groups}). */
+  static final int MAX_GROUPS = 1_024;
+
+  /**
+   * The groups this connection has joined, each counted once against the principal's consumer quota
+   * (docs/security.md "Quotas") until it leaves the group or the connection closes.
+   */
+  private final java.util.Set<String> groups = new java.util.HashSet<>();
+
   KafkaSession(Security security, boolean tls) {
     this.security = security;
     this.tls = tls;
@@ -42,6 +51,38 @@ final class KafkaSession {
 
   boolean authenticated() {
     return access != null;
+  }
+
+  /**
+   * Counts a JoinGroup of {@code group} as one consumer of the principal, once per connection and
+   * group (a rejoin is free); false when the principal holds its quota of consumers.
+   */
+  boolean joinGroup(String group) {
+    if (group == null || groups.contains(group)) {
+      return true;
+    }
+    if (groups.size() >= MAX_GROUPS) {
+      return false;
+    }
+    try {
+      access.openConsumer();
+    } catch (io.switchboard.core.SwitchboardException over) {
+      return false;
+    }
+    groups.add(group);
+    return true;
+  }
+
+  /** The connection left {@code group}: its consumer place is given back. */
+  void leaveGroup(String group) {
+    if (groups.remove(group)) {
+      access.closeConsumer();
+    }
+  }
+
+  /** The access changed (a re-authentication): the old one gave back what it held. */
+  void forgetGroups() {
+    groups.clear();
   }
 
   /** Counts this connection against its principal's connection quota; false when over it. */

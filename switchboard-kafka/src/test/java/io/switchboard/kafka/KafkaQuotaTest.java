@@ -124,4 +124,50 @@ class KafkaQuotaTest {
       assertThat(metric(consumer.metrics(), "fetch-throttle-time-max")).isPositive();
     }
   }
+
+  /**
+   * Joining a consumer group counts as a consumer (issue 18): past the principal's consumer quota a
+   * JoinGroup is answered GROUP_MAX_SIZE_REACHED, which kafka-clients raise from poll; a member
+   * that closes (LeaveGroup, connection closed) gives its place back.
+   */
+  @Test
+  void aGroupMemberPastTheConsumerQuotaIsRefusedAndAClosedOneGivesItsPlaceBack() throws Exception {
+    server.security().setQuota("anonymous", QuotaLimits.fromMap(Map.of("consumers", 1L)), "test");
+    java.util.function.Supplier<KafkaConsumer<byte[], byte[]>> member =
+        () -> {
+          Properties c = new Properties();
+          c.put("bootstrap.servers", bootstrap);
+          c.put("group.id", "quota-group");
+          c.put("key.deserializer", ByteArrayDeserializer.class.getName());
+          c.put("value.deserializer", ByteArrayDeserializer.class.getName());
+          c.put("session.timeout.ms", 10_000);
+          return new KafkaConsumer<>(c);
+        };
+    io.switchboard.spi.security.QuotaMeter meter =
+        server.security().quotas().meter(io.switchboard.spi.security.Principal.ANONYMOUS);
+    try (KafkaConsumer<byte[], byte[]> first = member.get()) {
+      first.subscribe(List.of("metered"));
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(60))
+          .until(
+              () -> {
+                first.poll(java.time.Duration.ofMillis(100));
+                return !first.assignment().isEmpty();
+              });
+      assertThat(meter.consumers()).isEqualTo(1);
+      try (KafkaConsumer<byte[], byte[]> second = member.get()) {
+        second.subscribe(List.of("metered"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> {
+                  for (int i = 0; i < 100; i++) {
+                    second.poll(java.time.Duration.ofMillis(200));
+                  }
+                })
+            .isInstanceOf(org.apache.kafka.common.errors.GroupMaxSizeReachedException.class);
+      }
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> meter.consumers() == 0);
+  }
 }

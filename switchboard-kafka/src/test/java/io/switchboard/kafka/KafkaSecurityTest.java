@@ -70,6 +70,9 @@ class KafkaSecurityTest {
     rule("user:ops", Permission.PUBLISH, ">");
     rule("user:app", Permission.PUBLISH, "orders");
     rule("user:app", Permission.CONSUME, "orders.*");
+    // A fetch serves whole batches: it needs subscribe on every subject the stream holds.
+    rule("user:app", Permission.SUBSCRIBE, "orders");
+    rule("user:app", Permission.SUBSCRIBE, "orders.>");
   }
 
   @AfterEach
@@ -173,6 +176,53 @@ class KafkaSecurityTest {
           .isInstanceOfAny(
               java.util.concurrent.ExecutionException.class,
               java.util.concurrent.TimeoutException.class);
+    }
+  }
+
+  /**
+   * A fetch serves record batches byte for byte, so it cannot skip a subject: a reader that may not
+   * subscribe to every subject of the topic's stream is refused TOPIC_AUTHORIZATION_FAILED, and
+   * reads once the rule that carved a subject out is gone (issue 18).
+   */
+  @Test
+  void aFetchOfATopicWithASubjectTheReaderMayNotReadIsRefused() throws Exception {
+    try (Admin ops = Admin.create(sasl("PLAIN", "ops", "ops-pw"))) {
+      ops.createTopics(List.of(new NewTopic("orders", 1, (short) 1))).all().get();
+    }
+    AclRule carve =
+        admin.addRule(
+            new AclRule(
+                "",
+                AclRule.Effect.DENY,
+                "user:app",
+                EnumSet.of(Permission.SUBSCRIBE),
+                "orders.secret.>"),
+            "test");
+    Properties pp = sasl("PLAIN", "ops", "ops-pw");
+    pp.put("key.serializer", StringSerializer.class.getName());
+    pp.put("value.serializer", StringSerializer.class.getName());
+    try (KafkaProducer<String, String> p = new KafkaProducer<>(pp)) {
+      p.send(new ProducerRecord<>("orders", "k", "v")).get(30, TimeUnit.SECONDS);
+    }
+    Properties cp = sasl("PLAIN", "app", "app-pw");
+    cp.put("key.deserializer", StringDeserializer.class.getName());
+    cp.put("value.deserializer", StringDeserializer.class.getName());
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(cp)) {
+      TopicPartition orders = new TopicPartition("orders", 0);
+      c.assign(List.of(orders));
+      c.seek(orders, 0);
+      assertThatThrownBy(() -> c.poll(Duration.ofSeconds(5)))
+          .isInstanceOf(TopicAuthorizationException.class);
+      admin.removeRule(carve.id(), "test");
+      List<ConsumerRecord<String, String>> got = new ArrayList<>();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                c.poll(Duration.ofMillis(200)).forEach(got::add);
+                return !got.isEmpty();
+              });
+      assertThat(got).extracting(ConsumerRecord::value).containsExactly("v");
     }
   }
 }

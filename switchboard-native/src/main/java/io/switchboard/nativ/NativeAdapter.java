@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.switchboard.broker.Broker;
-import io.switchboard.broker.PartitionRead;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.consumer.Delivery;
@@ -62,6 +61,7 @@ import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
 import io.switchboard.spi.security.Security;
+import io.switchboard.spi.security.StreamReads;
 import io.switchboard.spi.session.ConnectionSession;
 import io.switchboard.spi.session.SessionFraming;
 import io.switchboard.spi.session.SessionLimits;
@@ -624,6 +624,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void fetch(Fetch f) {
     access.check(Permission.CONSUME, Permission.consumerTarget(f.stream(), f.consumer()));
+    StreamReads.checkConsumer(access, broker, f.stream(), f.consumer());
     session.started();
     broker
         .fetch(
@@ -678,6 +679,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
 
   private void consume(Consume c) {
     access.check(Permission.CONSUME, Permission.consumerTarget(c.stream(), c.consumer()));
+    StreamReads.checkConsumer(access, broker, c.stream(), c.consumer());
     int sid = c.sid();
     String consumeTarget = Permission.consumerTarget(c.stream(), c.consumer());
     // Each duty cycle's deliveries reach the loop as one task and leave in one flush.
@@ -689,7 +691,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         member(c.stream(), c.consumer(), c.member()),
         c.credits(),
         batch -> {
-          if (!access.allows(Permission.CONSUME, consumeTarget)) {
+          if (!access.allows(Permission.CONSUME, consumeTarget)
+              || !wholeConsumer(c.stream(), c.consumer())) {
             return; // revoked since CONSUME: not delivered, redelivered later
           }
           for (Delivery d : batch) {
@@ -753,22 +756,21 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   // and answer back on this loop (the threading contract, docs/architecture.md).
 
   private void read(Read r) {
-    checkRead(r.stream());
+    Decision whole = checkRead(r.stream());
     offload(
         r.requestId(),
-        () -> {
-          PartitionRead got =
-              broker.readMessages(
-                  r.stream(), r.partition(), r.fromOffset(), r.maxBytes(), r.maxMessages());
-          return new Messages(
-              r.requestId(),
-              got.nextOffset(),
-              got.messages().stream().map(NativeAdapter::stored).toList());
-        });
+        () ->
+            broker.readMessages(
+                r.stream(), r.partition(), r.fromOffset(), r.maxBytes(), r.maxMessages()),
+        got ->
+            new Messages(
+                r.requestId(),
+                got.nextOffset(),
+                readable(whole, got.messages()).stream().map(NativeAdapter::stored).toList()));
   }
 
   private void readSubject(ReadSubject r) {
-    checkRead(r.stream());
+    checkRead(r.stream(), r.subject());
     offload(
         r.requestId(),
         () -> {
@@ -782,7 +784,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void last(Last l) {
-    checkRead(l.stream());
+    checkRead(l.stream(), l.subject());
     offload(
         l.requestId(),
         () ->
@@ -793,23 +795,66 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
                     .toList()));
   }
 
-  private void checkRead(String stream) {
+  /** A read of one subject: CONSUME on {@code STREAM.$read} and SUBSCRIBE on the subject. */
+  private void checkRead(String stream, String subject) {
     access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+    access.check(Permission.SUBSCRIBE, subject);
+  }
+
+  /**
+   * CONSUME on {@code STREAM.$read}, and the subject decision over the whole stream: reads skip the
+   * messages whose subject the principal may not subscribe to ({@link StreamReads}).
+   */
+  private Decision checkRead(String stream) {
+    access.check(Permission.CONSUME, Permission.consumerTarget(stream, Permission.READ_TOKEN));
+    return StreamReads.stream(access, broker, stream);
+  }
+
+  /** On this loop: {@code got} without what the principal may not read (counted). */
+  private List<StoredMessage> readable(Decision whole, List<StoredMessage> got) {
+    return StreamReads.readable(access, whole, got, m -> m.message().subject());
+  }
+
+  private boolean wholeConsumer(String stream, String consumer) {
+    try {
+      return StreamReads.consumer(access, broker, stream, consumer) == Decision.ALLOW;
+    } catch (SwitchboardException e) {
+      return false; // deleted meanwhile: the push ends by itself
+    }
   }
 
   /** Runs {@code answer} on the broker's executor and writes its frame (or error) on this loop. */
   private void offload(int requestId, java.util.function.Supplier<Frame> answer) {
+    offload(requestId, answer, f -> f);
+  }
+
+  /**
+   * Runs {@code read} on the broker's executor, then {@code answer} on this loop (where the
+   * connection's {@link io.switchboard.spi.security.Access} lives), and writes the frame (or
+   * error).
+   */
+  private <T> void offload(
+      int requestId,
+      java.util.function.Supplier<T> read,
+      java.util.function.Function<T, Frame> answer) {
     session.started();
     broker
-        .offload(answer, ctx.executor())
+        .offload(read, ctx.executor())
         .whenComplete(
-            (frame, e) -> {
+            (got, e) -> {
               session.finished();
               if (e != null) {
                 fail(requestId, e);
-              } else {
-                write(frame);
+                return;
               }
+              Frame frame;
+              try {
+                frame = answer.apply(got);
+              } catch (RuntimeException x) {
+                fail(requestId, x);
+                return;
+              }
+              write(frame);
             });
   }
 

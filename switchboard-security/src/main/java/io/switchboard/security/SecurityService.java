@@ -56,6 +56,8 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
   private final boolean authRequired;
   private final boolean defaultAllow;
   private final AtomicLong version = new AtomicLong(1);
+  private final java.util.concurrent.atomic.LongAdder skippedReads =
+      new java.util.concurrent.atomic.LongAdder();
   private volatile RuleSet ruleSet;
   private final Logins logins;
   private final ThreadPoolExecutor hashing;
@@ -185,6 +187,18 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
   /** Registers the quota meters (throttles and refusals) in {@code registry}. */
   public void bindMeters(io.micrometer.core.instrument.MeterRegistry registry) {
     quotas.bindMeters(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "switchboard.security.read.skipped",
+            skippedReads,
+            java.util.concurrent.atomic.LongAdder::sum)
+        .description(
+            "Messages whole-stream reads skipped: the reader may not subscribe to their subject")
+        .register(registry);
+  }
+
+  /** Messages whole-stream reads skipped so far. */
+  public long skippedReads() {
+    return skippedReads.sum();
   }
 
   private void reload(JwtFiles jwt, Optional<TlsContexts> tls) {
@@ -253,6 +267,11 @@ public final class SecurityService implements Security, SecurityAdmin, Authorize
       return Decision.DENY;
     }
     return ruleSet.decide(principal, permission, target);
+  }
+
+  @Override
+  public void skipped(long messages) {
+    skippedReads.add(messages);
   }
 
   @Override

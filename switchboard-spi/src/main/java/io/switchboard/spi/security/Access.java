@@ -88,6 +88,11 @@ public final class Access {
     }
   }
 
+  /** Counts {@code messages} a read skipped for their subject ({@link StreamReads}). */
+  public void skipped(long messages) {
+    authorizer.skipped(messages);
+  }
+
   /** The refusal of {@code permission} on {@code target}, as each front end reports it. */
   public SwitchboardException denied(Permission permission, String target) {
     return SwitchboardException.of(

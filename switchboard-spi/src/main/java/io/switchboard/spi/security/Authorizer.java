@@ -24,6 +24,12 @@ public interface Authorizer {
    */
   long version();
 
+  /**
+   * Counts {@code messages} a whole-stream read skipped because their subject may not be read by
+   * the reader ({@link StreamReads}); shown in /metrics. Thread-safe.
+   */
+  default void skipped(long messages) {}
+
   /** Allows everything: a server without rules and without required authentication. */
   Authorizer ALLOW_ALL =
       new Authorizer() {
