@@ -237,6 +237,30 @@ class NativeScramTest {
   }
 
   @Test
+  void aServerAskingForFewIterationsOrKeepingTheNonceGetsNoProof() throws Exception {
+    for (String serverFirst :
+        new String[] {"r=NONCEfake,s=c2FsdHNhbHQ=,i=1", "r=someone-elses,s=c2FsdHNhbHQ=,i=4096"}) {
+      try (ServerSocket fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        CompletableFuture<Frame> answer =
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try (Socket s = fake.accept()) {
+                    Hello h = (Hello) read(s);
+                    String clientFirst = text(h.authToken());
+                    String nonce = attr(clientFirst.substring(clientFirst.indexOf("n=")), "r");
+                    write(s, new AuthChallenge(utf8(serverFirst.replace("NONCE", nonce))));
+                    return read(s); // the client must close instead of sending its proof
+                  } catch (IOException e) {
+                    return null;
+                  }
+                });
+        assertRefused(fake.getLocalPort());
+        assertThat(answer.join()).as(serverFirst).isNull();
+      }
+    }
+  }
+
+  @Test
   void aServerThatWelcomesWithoutAnExchangeIsRefused() throws Exception {
     try (ServerSocket fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       CompletableFuture<Void> served =
