@@ -28,6 +28,15 @@ public final class AmqpFrontEnd implements FrontEnd {
           "Port of the AMQP 0-9-1 listener (RabbitMQ's own); 0 picks a free port, -1 turns it off.",
           ConfigKey.intIn(-1, 65535));
 
+  public static final ConfigKey<Integer> TLS_PORT =
+      new ConfigKey<>(
+          "amqp.tls-port",
+          "-1",
+          "Port of AMQP 0-9-1 over TLS (AMQPS, 5671 by convention; needs tls.cert and tls.key); -1"
+              + " (the default) turns it off, 0 picks a free port. Set amqp.port to -1 for TLS"
+              + " only.",
+          ConfigKey.intIn(-1, 65535));
+
   public static final ConfigKey<Integer> MAX_CONNECTIONS =
       new ConfigKey<>(
           "amqp.max-connections",
@@ -89,6 +98,7 @@ public final class AmqpFrontEnd implements FrontEnd {
   private ChannelGroup channels;
   private AmqpModel model;
   private Channel listener;
+  private Channel tlsListener;
 
   @Override
   public String name() {
@@ -99,6 +109,7 @@ public final class AmqpFrontEnd implements FrontEnd {
   public List<ConfigKey<?>> configKeys() {
     return List.of(
         PORT,
+        TLS_PORT,
         MAX_CONNECTIONS,
         FRAME_MAX,
         CHANNEL_MAX,
@@ -112,7 +123,7 @@ public final class AmqpFrontEnd implements FrontEnd {
   public Optional<InetSocketAddress> start(ServerContext context) throws InterruptedException {
     ServerConfig config = context.config();
     int port = config.get(PORT);
-    if (port < 0) {
+    if (port < 0 && config.get(TLS_PORT) < 0) {
       return Optional.empty();
     }
     AmqpSettings settings =
@@ -128,40 +139,53 @@ public final class AmqpFrontEnd implements FrontEnd {
     this.model = model;
     AtomicInteger open = new AtomicInteger();
     channels = new DefaultChannelGroup("amqp", GlobalEventExecutor.INSTANCE);
-    listener =
-        Listeners.tcp(
-            context,
-            port,
-            b -> {},
-            ch -> {
-              if (!Listeners.admit(ch, open, settings.maxConnections(), "amqp")) {
-                return;
-              }
-              channels.add(ch);
-              AmqpFrameDecoder decoder = new AmqpFrameDecoder(settings.frameMax());
-              ch.pipeline()
-                  // One write to the socket for the frames of a read and for those written by
-                  // tasks meanwhile (deliveries, confirms), not a flush (a syscall) per frame.
-                  .addLast(
-                      "flush",
-                      new FlushConsolidationHandler(
-                          FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
-                  .addLast("frames-out", new AmqpFrameEncoder())
-                  .addLast("frames", decoder)
-                  .addLast(
-                      "amqp",
-                      new AmqpConnection(
-                          model, settings, decoder, context.security(), context.tracing()));
-            });
+    java.util.function.Consumer<io.netty.channel.socket.SocketChannel> pipeline =
+        ch -> {
+          if (!Listeners.admit(ch, open, settings.maxConnections(), "amqp")) {
+            return;
+          }
+          channels.add(ch);
+          AmqpFrameDecoder decoder = new AmqpFrameDecoder(settings.frameMax());
+          ch.pipeline()
+              // One write to the socket for the frames of a read and for those written by
+              // tasks meanwhile (deliveries, confirms), not a flush (a syscall) per frame.
+              .addLast(
+                  "flush",
+                  new FlushConsolidationHandler(
+                      FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
+              .addLast("frames-out", new AmqpFrameEncoder())
+              .addLast("frames", decoder)
+              .addLast(
+                  "amqp",
+                  new AmqpConnection(
+                      model, settings, decoder, context.security(), context.tracing()));
+        };
+    // AMQPS: the same connections behind TLS (the connection count is shared).
+    tlsListener = Listeners.tls(context, TLS_PORT, b -> {}, pipeline).orElse(null);
+    if (tlsListener != null) {
+      LOG.info("amqp (TLS) listening on {}", tlsListener.localAddress());
+    }
+    if (port < 0) {
+      return Optional.empty();
+    }
+    listener = Listeners.tcp(context, port, b -> {}, pipeline);
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     LOG.info("amqp listening on {}", bound);
     return Optional.of(bound);
   }
 
   @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return Optional.ofNullable(tlsListener).map(c -> (InetSocketAddress) c.localAddress());
+  }
+
+  @Override
   public void close() {
     if (listener != null) {
       listener.close().awaitUninterruptibly();
+    }
+    if (tlsListener != null) {
+      tlsListener.close().awaitUninterruptibly();
     }
     if (channels != null) {
       channels.close().awaitUninterruptibly();

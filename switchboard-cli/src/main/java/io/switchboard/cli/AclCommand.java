@@ -13,10 +13,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code switchboard acl}: allow and deny rules, in a data directory. */
+/** {@code switchboard acl}: allow and deny rules, in a data directory or a running server. */
 @Command(
     name = "acl",
-    description = "Manage authorization rules: add, ls, rm (deny wins; see docs/security.md).",
+    description =
+        "Manage authorization rules: add, ls, rm (deny wins; see docs/security.md), in the data"
+            + " directory or, with --server, a running server.",
     mixinStandardHelpOptions = true,
     subcommands = {AclCommand.Add.class, AclCommand.Ls.class, AclCommand.Rm.class})
 final class AclCommand {

@@ -11,12 +11,12 @@ import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code switchboard quota}: limits per principal, in a data directory. */
+/** {@code switchboard quota}: limits per principal, in a data directory or a running server. */
 @Command(
     name = "quota",
     description =
         "Manage quotas per principal: set, ls, rm (rates per second; 0 is unlimited; see"
-            + " docs/security.md).",
+            + " docs/security.md), in the data directory or, with --server, a running server.",
     mixinStandardHelpOptions = true,
     subcommands = {QuotaCommand.Set.class, QuotaCommand.Ls.class, QuotaCommand.Rm.class})
 final class QuotaCommand {

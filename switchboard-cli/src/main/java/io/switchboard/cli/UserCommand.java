@@ -2,15 +2,14 @@ package io.switchboard.cli;
 
 import io.switchboard.spi.security.SecurityAdmin;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code switchboard user}: users with SCRAM credentials, in a data directory. */
+/** {@code switchboard user}: users with SCRAM credentials, in a data directory or a server. */
 @Command(
     name = "user",
     description =
-        "Manage users: add, ls, rm, passwd (in the data directory; a running server"
-            + " reads the change within seconds).",
+        "Manage users: add, ls, rm, passwd (in the data directory, which a running server"
+            + " reads within seconds; or with --server, through a running server's HTTP API).",
     mixinStandardHelpOptions = true,
     subcommands = {
       UserCommand.Add.class,
@@ -29,12 +28,9 @@ final class UserCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "User name.")
     String name;
 
-    @Option(names = "--password-stdin", description = "Read the password from standard input.")
-    boolean stdin;
-
     @Override
     int run(SecurityAdmin admin) {
-      admin.addUser(name, readPassword(stdin), actor());
+      admin.addUser(name, readPassword(), actor());
       out().println("added user " + name);
       return ExitCodes.OK;
     }
@@ -70,12 +66,9 @@ final class UserCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "User name.")
     String name;
 
-    @Option(names = "--password-stdin", description = "Read the password from standard input.")
-    boolean stdin;
-
     @Override
     int run(SecurityAdmin admin) {
-      admin.setPassword(name, readPassword(stdin), actor());
+      admin.setPassword(name, readPassword(), actor());
       out().println("changed the password of " + name);
       return ExitCodes.OK;
     }

@@ -13,11 +13,15 @@ package io.switchboard.client;
  * @param maxReconnectDelayMs the longest wait between two reconnect attempts
  * @param idempotent whether each publish gets a unique message id, so a publish retried after a
  *     reconnect is stored once (within the stream's duplicate window)
- * @param user the user to log in as (with {@code password}; SASL PLAIN in HELLO), or null
+ * @param user the user to log in as (with {@code password}: a SCRAM exchange in the handshake, see
+ *     {@code mechanism}), or null
  * @param password the user's password, or null
  * @param token a bearer token (JWT) to log in with instead, or null
  * @param tls whether to connect over TLS (to the server's {@code native.tls-port})
  * @param tlsCa a PEM file of the CA certificates to trust, or null for the JDK's trust store
+ * @param mechanism how {@code user} and {@code password} are sent: {@code SCRAM-SHA-256} (null
+ *     means this), {@code SCRAM-SHA-512}, or {@code PLAIN} (the password itself, for servers older
+ *     than the SCRAM handshake; send it over TLS only)
  */
 public record ClientOptions(
     String host,
@@ -32,7 +36,15 @@ public record ClientOptions(
     String password,
     String token,
     boolean tls,
-    String tlsCa) {
+    String tlsCa,
+    String mechanism) {
+
+  /** The default mechanism for a user and password. */
+  public static final String SCRAM_SHA_256 = "SCRAM-SHA-256";
+
+  /** The mechanisms {@code mechanism} may name. */
+  public static final java.util.List<String> MECHANISMS =
+      java.util.List.of(SCRAM_SHA_256, "SCRAM-SHA-512", "PLAIN");
 
   /** 7400, the server's default native port. */
   public static final int DEFAULT_PORT = 7400;
@@ -53,6 +65,11 @@ public record ClientOptions(
     }
     if (user != null && token != null) {
       throw new IllegalArgumentException("log in with a user and password or a token, not both");
+    }
+    mechanism = mechanism == null ? SCRAM_SHA_256 : mechanism.toUpperCase(java.util.Locale.ROOT);
+    if (!MECHANISMS.contains(mechanism)) {
+      throw new IllegalArgumentException(
+          "mechanism " + mechanism + " is not one of " + String.join(", ", MECHANISMS));
     }
   }
 
@@ -75,6 +92,8 @@ public record ClientOptions(
         + tls
         + ", tlsCa="
         + tlsCa
+        + ", mechanism="
+        + mechanism
         + "]";
   }
 
@@ -93,7 +112,8 @@ public record ClientOptions(
         password,
         null,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /** A copy that logs in with the bearer token {@code token} (a JWT). */
@@ -111,7 +131,8 @@ public record ClientOptions(
         null,
         token,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /**
@@ -132,14 +153,52 @@ public record ClientOptions(
         password,
         token,
         true,
-        caFile);
+        caFile,
+        mechanism);
   }
 
   /**
-   * The HELLO credential ([P-4.1] of docs/protocol.md): {@code PLAIN NUL user NUL password}, {@code
-   * BEARER token}, or null.
+   * A copy that sends the user and password with {@code mechanism}: {@code SCRAM-SHA-256} (the
+   * default), {@code SCRAM-SHA-512} or {@code PLAIN}.
    */
-  byte[] helloCredential() {
+  public ClientOptions withMechanism(String mechanism) {
+    return new ClientOptions(
+        host,
+        port,
+        clientName,
+        connectTimeoutMs,
+        requestTimeoutMs,
+        reconnect,
+        maxReconnectDelayMs,
+        idempotent,
+        user,
+        password,
+        token,
+        tls,
+        tlsCa,
+        mechanism);
+  }
+
+  /**
+   * The SCRAM exchange for one connection attempt, or null when the HELLO credential says it all
+   * ([P-4.1], [P-4.5] of docs/protocol.md).
+   */
+  ScramClient scram() {
+    return user != null && mechanism.startsWith("SCRAM-")
+        ? new ScramClient(mechanism, user, password, RANDOM)
+        : null;
+  }
+
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  /**
+   * The HELLO credential ([P-4.1] of docs/protocol.md): {@code SCRAM-SHA-… client-first} (from
+   * {@code scram}), {@code PLAIN NUL user NUL password}, {@code BEARER token}, or null.
+   */
+  byte[] helloCredential(ScramClient scram) {
+    if (scram != null) {
+      return scram.hello();
+    }
     String text =
         user != null
             ? "PLAIN \u0000" + user + "\u0000" + password
@@ -165,6 +224,7 @@ public record ClientOptions(
         null,
         null,
         false,
+        null,
         null);
   }
 
@@ -183,7 +243,8 @@ public record ClientOptions(
         password,
         token,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /** A copy with, or without, automatic message ids on publishes. */
@@ -201,7 +262,8 @@ public record ClientOptions(
         password,
         token,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /** A copy that introduces itself to the server as {@code name}. */
@@ -219,7 +281,8 @@ public record ClientOptions(
         password,
         token,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /** A copy with another request timeout. */
@@ -237,7 +300,8 @@ public record ClientOptions(
         password,
         token,
         tls,
-        tlsCa);
+        tlsCa,
+        mechanism);
   }
 
   /**

@@ -25,6 +25,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -260,6 +262,7 @@ public final class SwitchboardClient implements AutoCloseable {
                   }
                   Handler h = f.channel().pipeline().get(Handler.class);
                   h.welcomed = done;
+                  h.scram = options.scram();
                   f.channel()
                       .writeAndFlush(
                           new Hello(
@@ -267,7 +270,7 @@ public final class SwitchboardClient implements AutoCloseable {
                               FrameDescriptor.MAX_VERSION,
                               FrameDescriptor.FEATURES_V1,
                               options.clientName(),
-                              options.helloCredential()));
+                              options.helloCredential(h.scram)));
                 });
     return done;
   }
@@ -888,6 +891,43 @@ public final class SwitchboardClient implements AutoCloseable {
   private final class Handler extends SimpleChannelInboundHandler<Object> {
     CompletableFuture<Welcome> welcomed = new CompletableFuture<>();
 
+    /** This connection's SCRAM exchange ([P-4.5]), or null when HELLO carried all of it. */
+    ScramClient scram;
+
+    /** Whether the server proved it knows the user's credential (server-final verified). */
+    boolean serverProven;
+
+    /** [P-4.5] server-first: answer with the proof; server-final: check the server's signature. */
+    private void onChallenge(ChannelHandlerContext ctx, AuthChallenge c) {
+      if (scram == null || serverProven) {
+        refuseServer(ctx, "an AUTH_CHALLENGE the client did not ask for");
+        return;
+      }
+      if (!scram.started()) {
+        byte[] answer = scram.clientFinal(c.data());
+        if (answer == null) {
+          refuseServer(ctx, scram.problem());
+          return;
+        }
+        ctx.writeAndFlush(new AuthResponse(answer));
+        return;
+      }
+      if (!scram.verify(c.data())) {
+        refuseServer(ctx, scram.problem());
+        return;
+      }
+      serverProven = true;
+    }
+
+    /** The handshake fails with {@code SERVER_NOT_PROVEN} and the connection closes. */
+    private void refuseServer(ChannelHandlerContext ctx, String why) {
+      String message = ErrorCode.SERVER_NOT_PROVEN.format(options.user(), why);
+      closeReason = message;
+      welcomed.completeExceptionally(
+          new SwitchboardClientException(ErrorCode.SERVER_NOT_PROVEN.number(), message));
+      ctx.close();
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
       if (msg instanceof FrameDecodeFailure failure) {
@@ -922,8 +962,14 @@ public final class SwitchboardClient implements AutoCloseable {
       } else if (f instanceof Dropped d) {
         dispatch(ctx, d.sid(), d);
       } else if (f instanceof Welcome w) {
+        if (scram != null && !serverProven) {
+          refuseServer(ctx, "WELCOME without a verified server signature");
+          return;
+        }
         onConnected(ctx.channel(), w);
         welcomed.complete(w);
+      } else if (f instanceof AuthChallenge c) {
+        onChallenge(ctx, c);
       } else if (f instanceof Ping p) {
         ctx.writeAndFlush(new Pong(p.token()));
       } else if (f instanceof Goodbye g) {

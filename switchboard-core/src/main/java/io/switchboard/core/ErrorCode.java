@@ -40,6 +40,11 @@ public enum ErrorCode {
   QUOTA_RATE(
       28, ErrorCategory.RETRIABLE, "{} is over its {} quota of {} per second; retry in {} ms"),
   QUOTA_NOT_FOUND(29, ErrorCategory.CLIENT, "no quota is set for \"{}\""),
+  SERVER_NOT_PROVEN(
+      40,
+      ErrorCategory.FATAL,
+      "the server did not prove that it knows {}'s SCRAM credential ({}): it may not be the"
+          + " server it claims to be"),
 
   NO_RESPONDERS(2000, ErrorCategory.RETRIABLE, "no responders are subscribed to \"{}\""),
   REQUEST_TIMEOUT(2001, ErrorCategory.RETRIABLE, "no reply to \"{}\" within {} ms"),

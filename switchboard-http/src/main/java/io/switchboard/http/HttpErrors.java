@@ -121,6 +121,8 @@ public final class HttpErrors {
       case HTTP_REQUEST_INCOMPLETE, HANDSHAKE_TIMEOUT -> 408;
       case HTTP_METHOD_NOT_ALLOWED -> 405;
       case AUTHENTICATION_FAILED, AUTHENTICATION_REQUIRED -> 401;
+      // Found by a client about its server (a SCRAM signature that does not verify); never sent.
+      case SERVER_NOT_PROVEN -> 502;
       case HTTP_ORIGIN_NOT_ALLOWED, STREAM_RESERVED, CONSUMER_RESERVED, PERMISSION_DENIED -> 403;
       case HTTP_VERSION_NOT_SUPPORTED -> 505;
       case HTTP_SIMPLE_CONTENT_TYPE -> 415;

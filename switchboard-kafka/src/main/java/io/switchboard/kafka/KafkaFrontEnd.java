@@ -238,6 +238,12 @@ public final class KafkaFrontEnd implements FrontEnd {
     return Optional.of(bound);
   }
 
+  /** The TLS listener ({@code kafka.tls-port}), reported as the server's {@code kafka-tls}. */
+  @Override
+  public Optional<InetSocketAddress> tlsAddress() {
+    return Optional.ofNullable(tlsListener).map(c -> (InetSocketAddress) c.localAddress());
+  }
+
   @Override
   public void close() {
     if (listener != null) {

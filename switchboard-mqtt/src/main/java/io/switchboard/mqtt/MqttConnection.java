@@ -39,6 +39,7 @@ import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.ScramExchange;
 import io.switchboard.spi.security.Security;
 import io.switchboard.spi.session.ConnectionSession;
 import io.switchboard.spi.session.SessionFraming;
@@ -180,6 +181,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private Access access;
   private boolean authenticating;
   private final java.util.ArrayDeque<Object> heldDuringAuth = new java.util.ArrayDeque<>();
+
+  /**
+   * MQTT 5 enhanced authentication (§4.12): the method CONNECT named (kept for re-authentication,
+   * which must use the same one [MQTT-4.12.1-1]), the SCRAM exchange in progress (CONNECT's or a
+   * re-authentication's), the CONNECT waiting for it, and the server-final message for CONNACK.
+   */
+  private String authMethod;
+
+  private ScramExchange authExchange;
+  private MqttConnectMessage authConnect;
+  private byte[] authServerFinal;
 
   /**
    * Packets held behind a CONNECT whose credential is being checked; more closes the connection.
@@ -448,12 +460,26 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return;
       }
       MqttMessageType type = m.fixedHeader().messageType();
+      if (!connected && authConnect != null && type != MqttMessageType.AUTH) {
+        // [MQTT-3.1.2-30] only AUTH or DISCONNECT until CONNACK when enhanced auth is used
+        if (type == MqttMessageType.DISCONNECT) {
+          ctx.close();
+          return;
+        }
+        meters.badInput("packet_during_enhanced_auth");
+        protocolErrorOrRefuse("only AUTH until CONNACK");
+        return;
+      }
       if (type == MqttMessageType.CONNECT && access == null && !authenticating) {
         authenticate((MqttConnectMessage) m);
         return;
       }
       if (type == MqttMessageType.CONNECT) {
         connect((MqttConnectMessage) m);
+        return;
+      }
+      if (type == MqttMessageType.AUTH && v5Connect()) {
+        auth(m);
         return;
       }
       if (!connected && authenticating && heldDuringAuth.size() < MAX_HELD_DURING_AUTH) {
@@ -497,6 +523,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private void authenticate(MqttConnectMessage c) {
     authenticating = true;
     boolean version5 = c.variableHeader().version() == 5;
+    if (version5
+        && c.variableHeader().properties().getProperty(MqttProperties.AUTHENTICATION_METHOD)
+            != null) {
+      enhancedAuthentication(c);
+      return;
+    }
     String user = c.variableHeader().hasUserName() ? c.payload().userName() : null;
     byte[] pw = c.variableHeader().hasPassword() ? c.payload().passwordInBytes() : null;
     java.net.InetAddress source =
@@ -532,45 +564,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
     }
     java.util.function.BiConsumer<Principal, Throwable> then =
-        (principal, e) -> {
-          authenticating = false;
-          if (session.closing()) {
-            releaseHeldDuringAuth();
-            return;
-          }
-          if (e != null) {
-            releaseHeldDuringAuth();
-            meters.badInput("authentication_failed");
-            refuse(
-                codeOf(e) == ErrorCode.AUTHENTICATION_FAILED
-                    ? (version5
-                        ? MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USERNAME_OR_PASSWORD
-                        : MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD)
-                    : notAuthorized(version5));
-            return;
-          }
-          Access a = security.access(principal);
-          try {
-            a.openConnection(); // the principal's connection quota
-          } catch (SwitchboardException over) {
-            releaseHeldDuringAuth();
-            refuse(
-                version5
-                    ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED
-                    : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
-            return;
-          }
-          access = a;
-          if (c.variableHeader().isWillFlag() && !willAllowed(c.payload().willTopic())) {
-            releaseHeldDuringAuth();
-            refuse(notAuthorized(version5));
-            return;
-          }
-          channelRead(ctx, c);
-          while (!heldDuringAuth.isEmpty()) {
-            channelRead(ctx, heldDuringAuth.poll());
-          }
-        };
+        (principal, e) -> credentialChecked(c, version5, principal, e);
     if (who.isDone()) {
       // Anonymous or a certificate: decided already, handled in this read like before.
       Principal p = who.isCompletedExceptionally() ? null : who.join();
@@ -587,6 +581,207 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       session.onLoop(who).whenComplete(then);
     }
   }
+
+  /**
+   * The CONNECT's credential was checked (on the loop): refused with a CONNACK, or the CONNECT and
+   * the packets held behind it handled.
+   */
+  private void credentialChecked(
+      MqttConnectMessage c, boolean version5, Principal principal, Throwable e) {
+    authenticating = false;
+    if (session.closing()) {
+      releaseHeldDuringAuth();
+      return;
+    }
+    if (e != null) {
+      releaseHeldDuringAuth();
+      meters.badInput("authentication_failed");
+      refuse(
+          codeOf(e) == ErrorCode.AUTHENTICATION_FAILED
+              ? (version5
+                  ? MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USERNAME_OR_PASSWORD
+                  : MqttConnectReturnCode.CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD)
+              : notAuthorized(version5));
+      return;
+    }
+    Access a = security.access(principal);
+    try {
+      a.openConnection(); // the principal's connection quota
+    } catch (SwitchboardException over) {
+      releaseHeldDuringAuth();
+      refuse(
+          version5
+              ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED
+              : MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      return;
+    }
+    access = a;
+    if (c.variableHeader().isWillFlag() && !willAllowed(c.payload().willTopic())) {
+      releaseHeldDuringAuth();
+      refuse(notAuthorized(version5));
+      return;
+    }
+    channelRead(ctx, c);
+    while (!heldDuringAuth.isEmpty()) {
+      channelRead(ctx, heldDuringAuth.poll());
+    }
+  }
+
+  // ------------------------------------------------------------------ enhanced authentication
+
+  /** Whether this connection speaks MQTT 5 (known from CONNECT, also before CONNACK). */
+  private boolean v5Connect() {
+    return v5 || (authConnect != null);
+  }
+
+  /**
+   * MQTT 5 enhanced authentication (§4.12) with SCRAM-SHA-256/512: CONNECT carries the method and
+   * client-first; the server answers AUTH 0x18 with server-first; the client's AUTH 0x18 carries
+   * client-final; CONNACK 0x00 carries server-final. A method not offered gets CONNACK 0x8C; a
+   * failed exchange (wrong proof, unknown user: the same answer, after the failed-login delay)
+   * CONNACK 0x87. Reading waits while a step is checked, so a client has one packet in the server's
+   * hands at a time before it is authenticated.
+   */
+  private void enhancedAuthentication(MqttConnectMessage c) {
+    MqttProperties props = c.variableHeader().properties();
+    String method = stringProperty(props, MqttProperties.AUTHENTICATION_METHOD);
+    byte[] data = binaryProperty(props, MqttProperties.AUTHENTICATION_DATA);
+    ScramExchange exchange;
+    try {
+      exchange = security.authenticator().scram(method, source());
+    } catch (SwitchboardException e) {
+      authenticating = false;
+      meters.badInput("bad_authentication_method");
+      refuse(MqttConnectReturnCode.CONNECTION_REFUSED_BAD_AUTHENTICATION_METHOD);
+      return;
+    }
+    authMethod = method;
+    authExchange = exchange;
+    authConnect = c;
+    authStep(data == null ? new byte[0] : data);
+  }
+
+  /** An AUTH packet: the next step of CONNECT's exchange, or a re-authentication (§4.12.1). */
+  private void auth(MqttMessage m) {
+    var header =
+        (io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader) m.variableHeader();
+    byte reason = header == null ? 0 : header.reasonCode();
+    MqttProperties props = header == null ? MqttProperties.NO_PROPERTIES : header.properties();
+    String method = stringProperty(props, MqttProperties.AUTHENTICATION_METHOD);
+    byte[] data = binaryProperty(props, MqttProperties.AUTHENTICATION_DATA);
+    if (authMethod == null || !authMethod.equals(method)) {
+      // [MQTT-4.12.0-5] / [MQTT-4.12.1-1]: AUTH only within the method CONNECT chose
+      protocolErrorOrRefuse("AUTH without the connection's authentication method");
+      return;
+    }
+    if (reason == REAUTHENTICATE && connected && authExchange == null) {
+      try {
+        authExchange = security.authenticator().scram(method, source());
+      } catch (SwitchboardException e) {
+        protocolErrorOrRefuse("authentication method not offered");
+        return;
+      }
+      authStep(data == null ? new byte[0] : data);
+      return;
+    }
+    if (reason != CONTINUE_AUTHENTICATION || authExchange == null) {
+      protocolErrorOrRefuse("unexpected AUTH reason 0x" + Integer.toHexString(reason & 0xFF));
+      return;
+    }
+    authStep(data == null ? new byte[0] : data);
+  }
+
+  /** Hands one client message to the exchange; answers when it has (on the loop). */
+  private void authStep(byte[] clientMessage) {
+    ScramExchange exchange = authExchange;
+    session.holdReading();
+    session
+        .onLoop(exchange.next(clientMessage))
+        .whenComplete(
+            (step, e) -> {
+              session.resumeReading();
+              if (session.closing()) {
+                return;
+              }
+              if (e != null) {
+                authFailed();
+              } else if (!step.complete()) {
+                ctx.writeAndFlush(authPacket(CONTINUE_AUTHENTICATION, step.serverMessage()));
+              } else {
+                authSucceeded(step.principal(), step.serverMessage());
+              }
+            });
+  }
+
+  private void authFailed() {
+    authExchange = null;
+    meters.badInput("authentication_failed");
+    if (connected) {
+      disconnect(MqttReasonCodes.Disconnect.NOT_AUTHORIZED, "re-authentication failed");
+      return;
+    }
+    authConnect = null;
+    authenticating = false;
+    refuse(MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED_5);
+  }
+
+  private void authSucceeded(Principal principal, byte[] serverFinal) {
+    authExchange = null;
+    if (connected) {
+      // A re-authentication proves the same principal again; another one is not a switch.
+      if (!principal.equals(access.principal())) {
+        disconnect(MqttReasonCodes.Disconnect.NOT_AUTHORIZED, "re-authenticated as another user");
+        return;
+      }
+      ctx.writeAndFlush(authPacket(SUCCESS, serverFinal));
+      return;
+    }
+    MqttConnectMessage c = authConnect;
+    authConnect = null;
+    authServerFinal = serverFinal; // CONNACK carries it (accepted())
+    credentialChecked(c, true, principal, null);
+  }
+
+  private MqttMessage authPacket(byte reason, byte[] data) {
+    MqttProperties props = new MqttProperties();
+    props.add(new MqttProperties.StringProperty(MqttProperties.AUTHENTICATION_METHOD, authMethod));
+    props.add(new MqttProperties.BinaryProperty(MqttProperties.AUTHENTICATION_DATA, data));
+    return MqttMessageBuilders.auth().reasonCode(reason).properties(props).build();
+  }
+
+  /** Before CONNACK a CONNACK 0x82 refusal; after it a DISCONNECT 0x82. */
+  private void protocolErrorOrRefuse(String why) {
+    if (connected) {
+      protocolError(why);
+    } else {
+      meters.badInput("protocol_error");
+      authConnect = null;
+      authExchange = null;
+      refuse(MqttConnectReturnCode.CONNECTION_REFUSED_PROTOCOL_ERROR);
+    }
+  }
+
+  private java.net.InetAddress source() {
+    return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+        ? a.getAddress()
+        : null;
+  }
+
+  private static String stringProperty(MqttProperties props, int id) {
+    MqttProperties.MqttProperty<?> p = props.getProperty(id);
+    return p == null ? null : (String) p.value();
+  }
+
+  private static byte[] binaryProperty(MqttProperties props, int id) {
+    MqttProperties.MqttProperty<?> p = props.getProperty(id);
+    return p == null ? null : (byte[]) p.value();
+  }
+
+  /** AUTH reason codes (MQTT 5 §3.15.2.1). */
+  private static final byte SUCCESS = 0x00;
+
+  private static final byte CONTINUE_AUTHENTICATION = 0x18;
+  private static final byte REAUTHENTICATE = 0x19;
 
   private static MqttConnectReturnCode notAuthorized(boolean version5) {
     return version5
@@ -809,6 +1004,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
       if (serverKeepAlive != null) {
         b.serverKeepAlive(serverKeepAlive);
+      }
+      if (authServerFinal != null) {
+        // §4.12: enhanced authentication ends with the method and the server's final data
+        b.authenticationMethod(authMethod).authenticationData(authServerFinal);
+        authServerFinal = null;
       }
       ackProps = b.build();
     }

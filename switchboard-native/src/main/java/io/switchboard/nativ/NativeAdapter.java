@@ -18,11 +18,14 @@ import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.protocol.FrameDescriptor;
 import io.switchboard.protocol.codec.FrameDecodeFailure;
+import io.switchboard.protocol.codec.NativeFrameDecoder;
 import io.switchboard.protocol.frame.AckEntry;
 import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -60,6 +63,7 @@ import io.switchboard.spi.security.Authorizer;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
+import io.switchboard.spi.security.ScramExchange;
 import io.switchboard.spi.security.Security;
 import io.switchboard.spi.security.StreamReads;
 import io.switchboard.spi.session.ConnectionSession;
@@ -125,6 +129,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   private Access access;
 
   private boolean authenticating;
+  private PendingScram scram;
   private boolean welcomed;
 
   NativeAdapter(
@@ -260,7 +265,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void handle(Frame frame) {
-    if (!(frame instanceof Hello) && access == null) {
+    if (!(frame instanceof Hello) && !(frame instanceof AuthResponse) && access == null) {
       // [P-4.4] a client waits for WELCOME; while its credential is checked nothing else goes.
       meters.badInput("handshake_required");
       fatal(
@@ -270,6 +275,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     }
     switch (frame) {
       case Hello h -> hello(h);
+      case AuthResponse r -> authResponse(r);
       case Ping p -> write(new Pong(p.token()));
       case Pong p -> {}
       case Goodbye g -> ctx.close();
@@ -313,32 +319,121 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
     authenticating = true;
     // Nothing more is read until the credential is checked (the pre-auth bound, issue 18).
     session.holdReading();
+    if (NativeFrameDecoder.startsExchange(h.authToken())) {
+      startScram(h, version);
+      return;
+    }
     session
         .onLoop(authenticate(h.authToken()))
+        .whenComplete((principal, e) -> authenticated(h, version, principal, e));
+  }
+
+  /** The credential check is over: WELCOME (and reading again) or a fatal error. */
+  private void authenticated(Hello h, int version, Principal principal, Throwable e) {
+    authenticating = false;
+    scram = null;
+    if (session.closing()) {
+      return;
+    }
+    if (e != null) {
+      SwitchboardException x = unwrapAuth(e);
+      meters.badInput("authentication_failed");
+      fatal(x.code(), x.getMessage());
+      return;
+    }
+    Access a = security.access(principal);
+    try {
+      a.openConnection(); // the principal's connection quota
+    } catch (SwitchboardException x) {
+      fatal(x.code(), x.getMessage());
+      return;
+    }
+    access = a;
+    session.meterSubscriptions(a);
+    welcome(h, version);
+    session.resumeReading();
+  }
+
+  /**
+   * [P-4.5] A SCRAM exchange: HELLO carried {@code SCRAM-SHA-… client-first}; the server answers
+   * AUTH_CHALLENGE server-first and reads the one AUTH_RESPONSE (client-final) the decoder lets
+   * through, within the pre-authentication size limit.
+   */
+  private void startScram(Hello h, int version) {
+    String text = new String(h.authToken(), StandardCharsets.UTF_8);
+    int space = text.indexOf(' ');
+    if (space < 0) {
+      authenticated(
+          h,
+          version,
+          null,
+          SwitchboardException.of(
+              ErrorCode.AUTHENTICATION_FAILED, "SCRAM credential is not MECHANISM client-first"));
+      return;
+    }
+    ScramExchange exchange;
+    try {
+      exchange = security.authenticator().scram(text.substring(0, space), source());
+    } catch (SwitchboardException x) {
+      authenticated(h, version, null, x);
+      return;
+    }
+    scram = new PendingScram(exchange, h, version);
+    session
+        .onLoop(exchange.next(text.substring(space + 1).getBytes(StandardCharsets.UTF_8)))
         .whenComplete(
-            (principal, e) -> {
-              authenticating = false;
+            (step, e) -> {
               if (session.closing()) {
                 return;
               }
-              if (e != null) {
-                SwitchboardException x = unwrapAuth(e);
-                meters.badInput("authentication_failed");
-                fatal(x.code(), x.getMessage());
+              if (e != null || step.complete()) {
+                // a one-message SCRAM never completes; treat it as the failure it is
+                authenticated(
+                    h,
+                    version,
+                    null,
+                    e != null
+                        ? e
+                        : SwitchboardException.of(
+                            ErrorCode.AUTHENTICATION_FAILED, "SCRAM exchange out of order"));
                 return;
               }
-              Access a = security.access(principal);
-              try {
-                a.openConnection(); // the principal's connection quota
-              } catch (SwitchboardException x) {
-                fatal(x.code(), x.getMessage());
-                return;
-              }
-              access = a;
-              session.meterSubscriptions(a);
-              welcome(h, version);
-              session.resumeReading();
+              write(new AuthChallenge(step.serverMessage()));
+              session.resumeReading(); // for the AUTH_RESPONSE, and nothing else (the decoder)
             });
+  }
+
+  /** [P-4.5] The client-final message: server-final in an AUTH_CHALLENGE, then WELCOME. */
+  private void authResponse(AuthResponse r) {
+    PendingScram p = scram;
+    if (p == null || access != null) {
+      throw SwitchboardException.of(
+          ErrorCode.UNEXPECTED_FRAME, "AUTH_RESPONSE", "outside a SCRAM exchange");
+    }
+    session.holdReading(); // until WELCOME (authenticated() resumes)
+    session
+        .onLoop(p.exchange().next(r.data()))
+        .whenComplete(
+            (step, e) -> {
+              if (session.closing()) {
+                return;
+              }
+              if (e == null && !step.complete()) {
+                e = SwitchboardException.of(ErrorCode.AUTHENTICATION_FAILED, "SCRAM not complete");
+              }
+              if (e == null) {
+                write(new AuthChallenge(step.serverMessage()));
+              }
+              authenticated(p.hello(), p.version(), e == null ? step.principal() : null, e);
+            });
+  }
+
+  private record PendingScram(ScramExchange exchange, Hello hello, int version) {}
+
+  private java.net.InetAddress source() {
+    return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+        ? a.getAddress()
+        : null;
   }
 
   /**
@@ -347,10 +442,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
    * BEARER <token>}.
    */
   private CompletableFuture<Principal> authenticate(byte[] token) {
-    java.net.InetAddress source =
-        ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
-            ? a.getAddress()
-            : null;
+    java.net.InetAddress source = source();
     if (token == null || token.length == 0) {
       java.util.Optional<java.security.cert.X509Certificate> cert =
           Listeners.peerCertificate(ctx.channel());
@@ -361,7 +453,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         return CompletableFuture.failedFuture(
             SwitchboardException.of(
                 ErrorCode.AUTHENTICATION_REQUIRED,
-                "send a credential in HELLO (PLAIN or BEARER, docs/protocol.md [P-4.1])"));
+                "send a credential in HELLO (SCRAM, PLAIN or BEARER, docs/protocol.md [P-4.1])"));
       }
       return CompletableFuture.completedFuture(Principal.ANONYMOUS);
     }
@@ -387,7 +479,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         return CompletableFuture.failedFuture(
             SwitchboardException.of(
                 ErrorCode.AUTHENTICATION_FAILED,
-                "unknown mechanism; the credential starts with PLAIN or BEARER"));
+                "unknown mechanism; the credential starts with SCRAM-SHA-256, SCRAM-SHA-512,"
+                    + " PLAIN or BEARER"));
       }
     }
   }

@@ -13,6 +13,8 @@ public enum FrameType {
   GOODBYE(0x05, Sender.EITHER),
   ERROR(0x06, Sender.EITHER),
   OK(0x07, Sender.SERVER),
+  AUTH_CHALLENGE(0x08, Sender.SERVER),
+  AUTH_RESPONSE(0x09, Sender.CLIENT),
 
   PUBLISH(0x10, Sender.CLIENT),
   PUBLISH_BATCH(0x11, Sender.CLIENT),

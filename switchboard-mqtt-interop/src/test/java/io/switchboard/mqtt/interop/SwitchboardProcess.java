@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -20,12 +22,14 @@ final class SwitchboardProcess implements AutoCloseable {
   final int mqttPort;
   final int nativePort;
   private final Path log;
+  private final List<String> settings;
   private Process process;
 
-  private SwitchboardProcess(Path data, int mqttPort, int nativePort) {
+  private SwitchboardProcess(Path data, int mqttPort, int nativePort, List<String> settings) {
     this.data = data;
     this.mqttPort = mqttPort;
     this.nativePort = nativePort;
+    this.settings = settings;
     this.log = data.resolveSibling(data.getFileName() + ".log");
   }
 
@@ -37,9 +41,36 @@ final class SwitchboardProcess implements AutoCloseable {
 
   /** Starts a server with its data in {@code data} and waits until MQTT listens. */
   static SwitchboardProcess start(Path data) throws Exception {
-    SwitchboardProcess p = new SwitchboardProcess(data, freePort(), freePort());
+    return start(data, List.of());
+  }
+
+  /** The same, with {@code KEY=VALUE} settings passed as {@code --set}. */
+  static SwitchboardProcess start(Path data, List<String> settings) throws Exception {
+    SwitchboardProcess p = new SwitchboardProcess(data, freePort(), freePort(), settings);
     p.launch();
     return p;
+  }
+
+  /**
+   * Runs the command line ({@code switchboard ARGS}) to its end with {@code stdin} as its input;
+   * fails unless it exits with 0.
+   */
+  static void cli(String stdin, String... args) throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>(List.of(java, "-jar", cliJar().toString()));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try (var in = p.getOutputStream()) {
+      in.write(stdin.getBytes(StandardCharsets.UTF_8));
+    }
+    String output = new String(p.getInputStream().readAllBytes());
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("switchboard " + args[0] + " did not end");
+    }
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException("switchboard " + String.join(" ", args) + ": " + output);
+    }
   }
 
   static Path cliJar() {
@@ -56,23 +87,29 @@ final class SwitchboardProcess implements AutoCloseable {
 
   private void launch() throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx512m",
+                "-jar",
+                cliJar().toString(),
+                "server",
+                "--data",
+                data.toString(),
+                "--port",
+                Integer.toString(nativePort),
+                "--set",
+                "mqtt.port=" + mqttPort,
+                "--set",
+                "http.port=-1"));
+    for (String setting : settings) {
+      command.add("--set");
+      command.add(setting);
+    }
     ProcessBuilder pb =
-        new ProcessBuilder(
-                List.of(
-                    java,
-                    "--enable-native-access=ALL-UNNAMED",
-                    "-Xmx512m",
-                    "-jar",
-                    cliJar().toString(),
-                    "server",
-                    "--data",
-                    data.toString(),
-                    "--port",
-                    Integer.toString(nativePort),
-                    "--set",
-                    "mqtt.port=" + mqttPort,
-                    "--set",
-                    "http.port=-1"))
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     process = pb.start();

@@ -14,6 +14,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -114,6 +116,10 @@ final class FrameReader {
         }
       case OK:
         return new Ok(id("requestId"));
+      case AUTH_CHALLENGE:
+        return new AuthChallenge(authData());
+      case AUTH_RESPONSE:
+        return new AuthResponse(authData());
       case PUBLISH:
         return publish();
       case PUBLISH_BATCH:
@@ -280,6 +286,16 @@ final class FrameReader {
       throw tooLarge("authToken", token.length, limits.maxStringBytes());
     }
     return new Hello(min, max, features, name, token);
+  }
+
+  /** [P-4.5] a SASL message: bytes, at most {@code maxStringBytes}. */
+  private byte[] authData() {
+    need(4);
+    int len = in.getInt(in.readerIndex());
+    if (len > limits.maxStringBytes()) {
+      throw tooLarge("data", len, limits.maxStringBytes());
+    }
+    return bytes("data");
   }
 
   /** [P-4.2] */

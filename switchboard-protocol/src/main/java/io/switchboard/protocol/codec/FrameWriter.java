@@ -12,6 +12,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -69,6 +71,10 @@ final class FrameWriter {
         return 4 + 1 + 2 + str(((ErrorFrame) f).message()); // [P-5.3]
       case OK:
         return 4; // [P-5.4]
+      case AUTH_CHALLENGE:
+        return 4 + ((AuthChallenge) f).data().length; // [P-4.5]
+      case AUTH_RESPONSE:
+        return 4 + ((AuthResponse) f).data().length; // [P-4.5]
       case PUBLISH:
         return publishSize((Publish) f);
       case PUBLISH_BATCH:
@@ -228,6 +234,12 @@ final class FrameWriter {
         }
       case OK:
         out.writeInt(((Ok) f).requestId());
+        return;
+      case AUTH_CHALLENGE:
+        writeBytes(out, ((AuthChallenge) f).data());
+        return;
+      case AUTH_RESPONSE:
+        writeBytes(out, ((AuthResponse) f).data());
         return;
       case PUBLISH:
         writePublish(out, (Publish) f);

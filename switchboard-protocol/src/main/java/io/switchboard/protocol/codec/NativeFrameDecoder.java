@@ -13,6 +13,9 @@ import io.switchboard.core.SwitchboardException;
 import io.switchboard.protocol.FrameType;
 import io.switchboard.protocol.ProtocolLimits;
 import io.switchboard.protocol.Role;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.Frame;
+import io.switchboard.protocol.frame.Hello;
 import java.util.List;
 
 /**
@@ -26,8 +29,10 @@ import java.util.List;
  *
  * <p>Handshake rules ([P-4.4]): on the {@link Role#SERVER} side the first frame must be HELLO
  * ({@code HANDSHAKE_REQUIRED} otherwise); on the {@link Role#CLIENT} side it must be WELCOME or
- * ERROR. Afterwards HELLO and WELCOME are {@code UNEXPECTED_FRAME}, as is any frame only the
- * receiving side may send ([P-3.2]).
+ * ERROR, possibly after AUTH_CHALLENGE frames. A HELLO whose credential starts a SCRAM exchange
+ * ([P-4.5]) must be followed by exactly one AUTH_RESPONSE, held to the same pre-authentication size
+ * limit. Afterwards HELLO, WELCOME, AUTH_CHALLENGE and AUTH_RESPONSE are {@code UNEXPECTED_FRAME},
+ * as is any frame only the receiving side may send ([P-3.2]).
  *
  * <p>Buffers: the input is the cumulation {@link ByteToMessageDecoder} owns and releases; frames
  * copy what they keep, so they never hold a reference to it.
@@ -35,15 +40,24 @@ import java.util.List;
 public final class NativeFrameDecoder extends ByteToMessageDecoder {
 
   /**
-   * Largest handshake frame (HELLO, WELCOME) accepted, whatever the frame limit: before a peer has
-   * authenticated it can make the server buffer no more than this (issue 18).
+   * Largest handshake frame (HELLO, WELCOME, AUTH_CHALLENGE, AUTH_RESPONSE) accepted, whatever the
+   * frame limit: before a peer has authenticated it can make the server buffer no more than this
+   * (issue 18).
    */
   public static final int MAX_HANDSHAKE_FRAME_BYTES = 64 * 1024;
 
   /** Where the decoder is in the connection's life. */
   public enum State {
-    /** No frame yet: only the handshake frame is accepted. */
+    /**
+     * No frame yet: only the handshake frame is accepted (on the client side also AUTH_CHALLENGE
+     * frames before it).
+     */
     AWAIT_HANDSHAKE,
+    /**
+     * Server side: the HELLO started a multi-step exchange (SCRAM, [P-4.5]): only AUTH_RESPONSE is
+     * accepted, within the pre-authentication size limit.
+     */
+    AWAIT_AUTH_RESPONSE,
     /** The handshake frame was decoded: any frame the peer may send is accepted. */
     READY,
     /** A violation was reported; every further byte is discarded. */
@@ -84,7 +98,7 @@ public final class NativeFrameDecoder extends ByteToMessageDecoder {
       try {
         FrameType type = checkOrder(in.getUnsignedByte(at + TYPE_OFFSET));
         FrameCodec.checkHeader(type, in.getUnsignedByte(at + FLAGS_OFFSET), length, limits);
-        if (state == State.AWAIT_HANDSHAKE && length > MAX_HANDSHAKE_FRAME_BYTES) {
+        if (state != State.READY && length > MAX_HANDSHAKE_FRAME_BYTES) {
           throw SwitchboardException.of(
               ErrorCode.FRAME_TOO_LARGE, length + HEADER_BYTES, MAX_HANDSHAKE_FRAME_BYTES);
         }
@@ -92,10 +106,9 @@ public final class NativeFrameDecoder extends ByteToMessageDecoder {
           return; // wait for the body; its size is within the limit
         }
         in.skipBytes(HEADER_BYTES);
-        out.add(reader.read(type, in, (int) length));
-        if (state == State.AWAIT_HANDSHAKE) {
-          state = State.READY;
-        }
+        Frame frame = reader.read(type, in, (int) length);
+        out.add(frame);
+        state = next(frame);
       } catch (SwitchboardException e) {
         state = State.FAILED;
         in.skipBytes(in.readableBytes());
@@ -105,14 +118,54 @@ public final class NativeFrameDecoder extends ByteToMessageDecoder {
     }
   }
 
+  /** The state after {@code frame} ([P-4.4], [P-4.5]). */
+  private State next(Frame frame) {
+    if (state == State.READY) {
+      return State.READY;
+    }
+    if (frame instanceof AuthChallenge) {
+      return State.AWAIT_HANDSHAKE; // the client waits for more of the exchange, then WELCOME
+    }
+    if (frame instanceof Hello h && startsExchange(h.authToken())) {
+      return State.AWAIT_AUTH_RESPONSE;
+    }
+    return State.READY;
+  }
+
+  /** Whether a HELLO credential starts a SCRAM exchange ({@code SCRAM-…} then a space). */
+  public static boolean startsExchange(byte[] credential) {
+    if (credential == null || credential.length < SCRAM_PREFIX.length) {
+      return false;
+    }
+    for (int i = 0; i < SCRAM_PREFIX.length; i++) {
+      if (credential[i] != SCRAM_PREFIX[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final byte[] SCRAM_PREFIX = {'S', 'C', 'R', 'A', 'M', '-'};
+
   /** [P-4.4] handshake first; [P-2.2] known type; [P-3.2] a frame this side may receive. */
   private FrameType checkOrder(int code) {
     FrameType type = FrameType.byCode(code);
+    if (state == State.AWAIT_AUTH_RESPONSE) {
+      if (type != FrameType.AUTH_RESPONSE) {
+        throw SwitchboardException.of(
+            ErrorCode.HANDSHAKE_REQUIRED,
+            type == null ? "0x" + Integer.toHexString(code) : type,
+            "AUTH_RESPONSE");
+      }
+      return type;
+    }
     if (state == State.AWAIT_HANDSHAKE) {
       boolean ok =
           role == Role.SERVER
               ? type == FrameType.HELLO
-              : type == FrameType.WELCOME || type == FrameType.ERROR;
+              : type == FrameType.WELCOME
+                  || type == FrameType.ERROR
+                  || type == FrameType.AUTH_CHALLENGE;
       if (!ok) {
         throw SwitchboardException.of(
             ErrorCode.HANDSHAKE_REQUIRED,
@@ -128,7 +181,10 @@ public final class NativeFrameDecoder extends ByteToMessageDecoder {
           type,
           role == Role.SERVER ? "from a client" : "from a server");
     }
-    if (type == FrameType.HELLO || type == FrameType.WELCOME) {
+    if (type == FrameType.HELLO
+        || type == FrameType.WELCOME
+        || type == FrameType.AUTH_CHALLENGE
+        || type == FrameType.AUTH_RESPONSE) {
       throw SwitchboardException.of(ErrorCode.UNEXPECTED_FRAME, type, "after the handshake");
     }
     return type;

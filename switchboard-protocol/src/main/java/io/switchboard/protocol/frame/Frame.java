@@ -20,6 +20,8 @@ public sealed interface Frame
         Goodbye,
         ErrorFrame,
         Ok,
+        AuthChallenge,
+        AuthResponse,
         Publish,
         PublishBatch,
         PubAck,

@@ -14,6 +14,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -100,7 +102,11 @@ class FramePropertiesTest {
   @Provide
   Arbitrary<List<Frame>> clientFrames() {
     return frames()
-        .filter(f -> f.type().receivableBy(Role.SERVER) && f.type() != FrameType.HELLO)
+        .filter(
+            f ->
+                f.type().receivableBy(Role.SERVER)
+                    && f.type() != FrameType.HELLO
+                    && f.type() != FrameType.AUTH_RESPONSE)
         .list()
         .ofMaxSize(8);
   }
@@ -132,6 +138,8 @@ class FramePropertiesTest {
                     nonNeg)
                 .as(Welcome::new),
             anyLong.map(Ping::new),
+            bytes().map(AuthChallenge::new),
+            bytes().map(AuthResponse::new),
             anyLong.map(Pong::new),
             Combinators.combine(Arbitraries.integers().between(0, 0xFFFF), str()).as(Goodbye::new),
             Combinators.combine(

@@ -9,6 +9,8 @@ import io.switchboard.protocol.frame.Acked;
 import io.switchboard.protocol.frame.Acks;
 import io.switchboard.protocol.frame.Admin;
 import io.switchboard.protocol.frame.AdminReply;
+import io.switchboard.protocol.frame.AuthChallenge;
+import io.switchboard.protocol.frame.AuthResponse;
 import io.switchboard.protocol.frame.Consume;
 import io.switchboard.protocol.frame.Credit;
 import io.switchboard.protocol.frame.Deliveries;
@@ -173,7 +175,19 @@ final class SampleFrames {
   static List<Frame> all() {
     List<Frame> all = new ArrayList<>(clientFrames());
     all.addAll(serverFrames());
+    all.addAll(handshakeFrames());
     return all;
+  }
+
+  /**
+   * The SASL frames of a handshake ([P-4.5]): only valid before WELCOME, so not in the
+   * conversations {@link #receivedBy} builds (ScramHandshakeDecoderTest has those).
+   */
+  static List<Frame> handshakeFrames() {
+    return List.of(
+        new AuthChallenge(utf8("r=cnonce+snonce,s=c2FsdA==,i=4096")),
+        new AuthChallenge(new byte[0]),
+        new AuthResponse(utf8("c=biws,r=cnonce+snonce,p=cHJvb2Y=")));
   }
 
   /** The samples {@code role} receives, handshake frame first. */
