@@ -361,14 +361,14 @@ final class KafkaApis {
               new KafkaShareGroups.Client(
                   header.clientId() == null ? "" : header.clientId(),
                   String.valueOf(ctx.channel().remoteAddress())),
-              (topic, group) -> mayConsumeAs(access, topic, group),
+              (topic, group) -> mayConsumeAs(access, topic, group) && mayReadWhole(access, topic),
               loop);
       case SHARE_GROUP_DESCRIBE -> shares.describe((ShareGroupDescribeRequestData) request);
       case SHARE_FETCH ->
           shares.fetch(
               (ShareFetchRequestData) request,
               version,
-              (topic, group) -> mayConsumeAs(access, topic, group),
+              (topic, group) -> mayConsumeAs(access, topic, group) && mayReadWhole(access, topic),
               loop);
       case INCREMENTAL_ALTER_CONFIGS ->
           shares.alterConfigs(

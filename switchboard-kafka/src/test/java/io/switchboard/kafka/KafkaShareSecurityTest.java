@@ -71,6 +71,11 @@ class KafkaShareSecurityTest {
     rule("user:ops", Permission.PUBLISH, ">");
     rule("user:app", Permission.CONSUME, "orders.workers");
     rule("user:app", Permission.CONSUME, "orders.$read");
+    // A share fetch serves whole records, so it needs every subject of the topic (StreamReads).
+    rule("user:app", Permission.SUBSCRIBE, "orders");
+    rule("user:app", Permission.SUBSCRIBE, "orders.>");
+    // payroll: the group may consume, but its subjects may not be read.
+    rule("user:app", Permission.CONSUME, "payroll.workers");
   }
 
   @AfterEach
@@ -150,7 +155,7 @@ class KafkaShareSecurityTest {
               });
       assertThat(got).containsExactly("order-1");
     }
-    // Not payroll, and not orders as another group.
+    // Not payroll (no subscribe on its subjects), and not orders as another group.
     for (String[] attempt : new String[][] {{"payroll", "workers"}, {"orders", "others"}}) {
       try (KafkaShareConsumer<String, String> c = share("app", "app-pw", attempt[1])) {
         c.subscribe(List.of(attempt[0]));
