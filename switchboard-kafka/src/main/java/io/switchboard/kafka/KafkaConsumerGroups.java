@@ -663,7 +663,11 @@ final class KafkaConsumerGroups {
     if (m == null) {
       return Errors.UNKNOWN_MEMBER_ID;
     }
-    if (memberEpoch != m.epoch) {
+    // The member's epoch, or the one before it: the heartbeat answer that moved the member on may
+    // not have reached the client when it sent this (KIP-1251 relaxes the check the same way, per
+    // partition). What a member holds at the new epoch includes what it held at the previous one,
+    // and what it gave up went before the move, so an older epoch cannot commit another's work.
+    if (memberEpoch != m.epoch && (memberEpoch != m.previousEpoch || memberEpoch <= 0)) {
       return Errors.STALE_MEMBER_EPOCH;
     }
     return Errors.NONE;
