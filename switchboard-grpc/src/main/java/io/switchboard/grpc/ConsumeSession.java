@@ -144,9 +144,13 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
 
   /** The event loop: deliveries pushed by the consumer. */
   private void delivered(List<Delivery> batch) {
-    if (done) {
+    RuntimeException revoked = done ? null : revoked();
+    if (done || revoked != null) {
       for (Delivery d : batch) {
-        sub.nack(d, 0, "the Consume stream ended");
+        sub.nack(d, 0, revoked == null ? "the Consume stream ended" : "access revoked");
+      }
+      if (revoked != null) {
+        fail(revoked); // the rules changed since open: the stream ends, nothing more goes out
       }
       return;
     }
@@ -155,6 +159,20 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
       waiting.add(d);
     }
     drain();
+  }
+
+  /**
+   * The open's decisions taken again for each batch (cached per connection, dropped when rules or
+   * users change), so a revoked grant or a removed user stops the deliveries of an open stream.
+   */
+  private RuntimeException revoked() {
+    try {
+      access.check(Permission.CONSUME, Permission.consumerTarget(stream, consumer));
+      io.switchboard.spi.security.StreamReads.checkConsumer(access, broker, stream, consumer);
+      return null;
+    } catch (RuntimeException e) {
+      return e;
+    }
   }
 
   private void drain() {

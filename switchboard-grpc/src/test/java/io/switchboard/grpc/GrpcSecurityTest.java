@@ -9,6 +9,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
 import io.switchboard.grpc.v1.PublishRequest;
 import io.switchboard.grpc.v1.PublisherGrpc;
 import io.switchboard.grpc.v1.SubscribeRequest;
@@ -237,5 +238,67 @@ class GrpcSecurityTest {
                         .setCredit(5))
                 .build());
     assertThat(in.failure()).isEqualTo(Status.Code.PERMISSION_DENIED);
+  }
+
+  /** A grant revoked while a Consume stream is open ends it at the next delivery (issue 18). */
+  @Test
+  void aConsumeStreamEndsWhenItsGrantIsRevoked() throws Exception {
+    server
+        .broker()
+        .createStream(
+            io.switchboard.broker.stream.StreamConfig.builder("orders", "orders.>").build());
+    server
+        .broker()
+        .createConsumer(
+            "orders", io.switchboard.broker.consumer.ConsumerConfig.builder("all").build());
+    AclRule consume =
+        server
+            .security()
+            .addRule(
+                new AclRule(
+                    "",
+                    AclRule.Effect.ALLOW,
+                    "token:worker",
+                    EnumSet.of(Permission.CONSUME),
+                    "orders.all"),
+                "test");
+    rule("token:worker", Permission.SUBSCRIBE, "orders.>");
+    Metadata m = auth("Bearer " + token("worker"));
+    GrpcApiTest.Collector<io.switchboard.grpc.v1.ConsumeResponse> in =
+        new GrpcApiTest.Collector<>();
+    StreamObserver<io.switchboard.grpc.v1.ConsumeRequest> out =
+        SubscriberGrpc.newStub(channel)
+            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m))
+            .consume(in);
+    out.onNext(
+        io.switchboard.grpc.v1.ConsumeRequest.newBuilder()
+            .setOpen(
+                io.switchboard.grpc.v1.ConsumeRequest.Open.newBuilder()
+                    .setStream("orders")
+                    .setConsumer("all")
+                    .setCredit(5))
+            .build());
+    assertThat(in.next().hasOpened()).isTrue();
+    publishDirect("orders.1");
+    assertThat(in.next().getDelivery().getMessage().getMessage().getSubject())
+        .isEqualTo("orders.1");
+
+    server.security().removeRule(consume.id(), "test");
+    publishDirect("orders.2");
+    assertThat(in.failure()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(in.items)
+        .noneMatch(
+            r ->
+                r.hasDelivery()
+                    && r.getDelivery().getMessage().getMessage().getSubject().equals("orders.2"));
+  }
+
+  void publishDirect(String subject) throws Exception {
+    server
+        .broker()
+        .publish(
+            io.switchboard.core.Message.of(subject, new byte[] {1}, 0),
+            io.switchboard.broker.PublishOptions.NONE)
+        .get(10, TimeUnit.SECONDS);
   }
 }

@@ -19,6 +19,7 @@ final class ConsumerEventStream extends EventStream {
 
   private PushFeed feed;
   private final String consumer;
+  private io.switchboard.spi.security.Access access;
 
   private ConsumerEventStream(ChannelHandlerContext ctx, HttpService service, String consumer) {
     super(ctx, service);
@@ -38,6 +39,7 @@ final class ConsumerEventStream extends EventStream {
     // Fails with STREAM_NOT_FOUND / CONSUMER_NOT_FOUND before anything is reserved or written.
     service.broker().consumerInfo(stream, consumer);
     s.reserve(x.access());
+    s.access = x.access();
     try {
       s.feed =
           new PushFeed(
@@ -58,11 +60,35 @@ final class ConsumerEventStream extends EventStream {
   }
 
   private void deliver(Delivery d) {
+    if (ended()) {
+      return;
+    }
+    RuntimeException revoked = revoked(d.stream());
+    if (revoked != null) {
+      // The rules changed since the stream opened: a last error event, and the end (what the
+      // member holds goes back at once, PushFeed).
+      end("error", HttpErrors.problem(HttpErrors.unwrap(revoked), null).toString());
+      return;
+    }
     event(
         MessageJson.deliveryId(d.partition(), d.offset(), d.deliveryCount()),
         "message",
         MessageJson.delivery(d, service.tracing(), consumer).toString());
     service.metrics().delivered(HttpMetrics.Transport.SSE, d.message().payload().length);
+  }
+
+  /** The open's decisions again (cached per connection, dropped when rules or users change). */
+  private RuntimeException revoked(String stream) {
+    try {
+      access.check(
+          io.switchboard.spi.security.Permission.CONSUME,
+          io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
+      io.switchboard.spi.security.StreamReads.checkConsumer(
+          access, service.broker(), stream, consumer);
+      return null;
+    } catch (RuntimeException e) {
+      return e;
+    }
   }
 
   @Override

@@ -509,12 +509,39 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
   }
 
   private void deliver(String sub, String consumer, Delivery d) {
+    RuntimeException revoked = revoked(d.stream(), consumer);
+    if (revoked != null) {
+      // The rules changed since consume: the feed ends (what its member holds goes back) and the
+      // client is told once: {"op": "error", "sub", "error"}. Later deliveries find no feed.
+      if (session.remove(sub) != null) {
+        ObjectNode m = AdminJson.JSON.createObjectNode();
+        m.put("op", "error");
+        m.put("sub", sub);
+        m.set("error", HttpErrors.problem(HttpErrors.unwrap(revoked), null));
+        send(m, null);
+      }
+      return;
+    }
     ObjectNode m = AdminJson.JSON.createObjectNode();
     m.put("op", "message");
     m.put("sub", sub);
     m.set("message", MessageJson.delivery(d, service.tracing(), consumer));
     send(m, null);
     service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
+  }
+
+  /** The consume's decisions again (cached per connection, dropped when rules or users change). */
+  private RuntimeException revoked(String stream, String consumer) {
+    try {
+      access.check(
+          io.switchboard.spi.security.Permission.CONSUME,
+          io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
+      io.switchboard.spi.security.StreamReads.checkConsumer(
+          access, service.broker(), stream, consumer);
+      return null;
+    } catch (RuntimeException e) {
+      return e;
+    }
   }
 
   /** {@code {"op": "unsubscribe", "id", "sub"}}. Codes: SUBSCRIPTION_NOT_FOUND. */

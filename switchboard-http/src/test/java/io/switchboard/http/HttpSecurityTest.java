@@ -322,6 +322,103 @@ class HttpSecurityTest {
     assertThat(s.server.security().skippedReads()).isGreaterThanOrEqualTo(4);
   }
 
+  /**
+   * A WebSocket consume whose grant is revoked ends at its next delivery, with an error (issue 18).
+   */
+  @Test
+  void aWebSocketConsumeEndsWhenItsGrantIsRevoked() throws Exception {
+    SecurityAdmin admin = s.server.security();
+    rule(admin, "user:root", Permission.PUBLISH, ">");
+    AclRule consume =
+        admin.addRule(
+            new AclRule(
+                "", AclRule.Effect.ALLOW, "token:worker", EnumSet.of(Permission.CONSUME), "JOBS.w"),
+            "test");
+    rule(admin, "token:worker", Permission.SUBSCRIBE, "jobs.>");
+    String root = basic("root", "root-pw");
+    assertThat(
+            post("/v1/streams", "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"]}", root).statusCode())
+        .isEqualTo(201);
+    assertThat(post("/v1/streams/JOBS/consumers", "{\"name\":\"w\"}", root).statusCode())
+        .isEqualTo(201);
+    String token = token("worker");
+    try (io.switchboard.http.testing.WsClient ws =
+        io.switchboard.http.testing.WsClient.connect(s, "/v1/ws?access_token=" + token)) {
+      JsonNode ok =
+          ws.call(
+              "1",
+              "{\"op\":\"consume\",\"id\":\"1\",\"stream\":\"JOBS\",\"consumer\":\"w\",\"sub\":\"c\"}");
+      assertThat(ok.path("op").asText()).as("%s", ok).isEqualTo("ok");
+      assertThat(post("/v1/subjects/jobs.1", "x", root).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> ws.messages("c").size() == 1);
+
+      admin.removeRule(consume.id(), "test");
+      assertThat(post("/v1/subjects/jobs.2", "x", root).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(
+              () ->
+                  ws.received.stream()
+                      .anyMatch(
+                          m ->
+                              m.path("op").asText().equals("error")
+                                  && m.path("sub").asText().equals("c")));
+      assertThat(ws.received)
+          .filteredOn(m -> m.path("op").asText().equals("error"))
+          .singleElement()
+          .satisfies(
+              m ->
+                  assertThat(m.path("error").path("error").asText())
+                      .isEqualTo("PERMISSION_DENIED"));
+      assertThat(ws.messages("c"))
+          .extracting(m -> m.path("message").path("subject").asText())
+          .containsExactly("jobs.1");
+    }
+  }
+
+  /** An SSE consumer stream whose grant is revoked ends at its next delivery (issue 18). */
+  @Test
+  void anSseConsumerStreamEndsWhenItsGrantIsRevoked() throws Exception {
+    SecurityAdmin admin = s.server.security();
+    rule(admin, "user:root", Permission.PUBLISH, ">");
+    AclRule consume =
+        admin.addRule(
+            new AclRule(
+                "", AclRule.Effect.ALLOW, "token:worker", EnumSet.of(Permission.CONSUME), "JOBS.w"),
+            "test");
+    rule(admin, "token:worker", Permission.SUBSCRIBE, "jobs.>");
+    String root = basic("root", "root-pw");
+    assertThat(
+            post("/v1/streams", "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"]}", root).statusCode())
+        .isEqualTo(201);
+    assertThat(post("/v1/streams/JOBS/consumers", "{\"name\":\"w\"}", root).statusCode())
+        .isEqualTo(201);
+    String token = token("worker");
+    try (io.switchboard.http.testing.SseClient sse =
+        io.switchboard.http.testing.SseClient.open(
+            s.http,
+            s.request("/v1/streams/JOBS/consumers/w/events?access_token=" + token)
+                .header("Accept", "text/event-stream")
+                .GET()
+                .build())) {
+      assertThat(post("/v1/subjects/jobs.1", "x", root).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> sse.ofType("message").size() == 1);
+      admin.removeRule(consume.id(), "test");
+      assertThat(post("/v1/subjects/jobs.2", "x", root).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> sse.ofType("error").size() == 1);
+      assertThat(sse.ofType("error").get(0).data()).contains("PERMISSION_DENIED");
+      assertThat(sse.ofType("message"))
+          .extracting(e -> subjectOf(e.data()))
+          .containsExactly("jobs.1");
+    }
+  }
+
   static String subjectOf(String json) {
     try {
       return new com.fasterxml.jackson.databind.ObjectMapper()
