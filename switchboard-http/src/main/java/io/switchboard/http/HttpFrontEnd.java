@@ -101,7 +101,7 @@ public final class HttpFrontEnd implements FrontEnd {
             failedRequests);
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
-    new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics, context.tracing())
+    new AdminRoutes(context.broker(), pushes, () -> ready, metrics, context.tracing())
         .register(routes);
     new SecurityRoutes(context.security().admin(), blocking).register(routes);
     new SchemaRegistryRoutes(context.broker().schemas(), blocking).register(routes);

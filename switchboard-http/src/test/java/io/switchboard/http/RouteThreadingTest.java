@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.switchboard.broker.Broker;
 import io.switchboard.broker.BrokerConfig;
 import io.switchboard.broker.stream.StreamConfig;
@@ -61,6 +62,7 @@ class RouteThreadingTest {
             new AtomicInteger(),
             new LongAdder());
     routes = new Router<>();
+    new AdminRoutes(broker, new PushRegistry(), () -> true, metrics, Tracing.OFF).register(routes);
     new MessagingRoutes(
             broker, Clock.SYSTEM, new JsonRpc(broker, Clock.SYSTEM, metrics), metrics, Tracing.OFF)
         .register(routes);
@@ -71,7 +73,9 @@ class RouteThreadingTest {
     broker.close();
   }
 
-  private CompletableFuture<HttpReply> call(HttpMethod method, String path, String body) {
+  private CompletableFuture<HttpReply> call(HttpMethod method, String uri, String body) {
+    QueryStringDecoder decoded = new QueryStringDecoder(uri, StandardCharsets.UTF_8);
+    String path = decoded.rawPath();
     Router.Match<Handler> m = routes.find(method, path);
     assertThat(m).as("route for %s", path).isNotNull();
     Exchange x =
@@ -80,7 +84,7 @@ class RouteThreadingTest {
                 path,
                 Map.of(),
                 Set.of(),
-                Map.of(),
+                decoded.parameters(),
                 new DefaultHttpHeaders(),
                 body.getBytes(StandardCharsets.UTF_8),
                 Access.allowAll(),
@@ -130,6 +134,34 @@ class RouteThreadingTest {
     HttpReply last =
         completedThroughTheLoop(call(HttpMethod.GET, "/v1/streams/S/subjects/s.c/last", ""));
     assertThat(last.status()).isEqualTo(200);
+  }
+
+  @Test
+  void administrationFetchAndAcksAnswerOnTheLoop() {
+    HttpReply created =
+        completedThroughTheLoop(
+            call(HttpMethod.POST, "/v1/streams", "{\"name\":\"T\",\"subjects\":[\"t.>\"]}"));
+    assertThat(created.status()).isEqualTo(201);
+    HttpReply consumer =
+        completedThroughTheLoop(
+            call(HttpMethod.POST, "/v1/streams/T/consumers", "{\"name\":\"C\"}"));
+    assertThat(consumer.status()).isEqualTo(201);
+    completedThroughTheLoop(call(HttpMethod.POST, "/v1/subjects/t.a", "x"));
+
+    HttpReply fetched =
+        completedThroughTheLoop(
+            call(HttpMethod.POST, "/v1/streams/T/consumers/C/fetch?max=1&waitMs=5000", ""));
+    JsonNode messages = json(fetched).get("messages");
+    assertThat(messages).hasSize(1);
+    String id = messages.get(0).get("id").asText();
+
+    HttpReply acked =
+        completedThroughTheLoop(
+            call(
+                HttpMethod.POST,
+                "/v1/streams/T/consumers/C/acks",
+                "[{\"id\":\"" + id + "\",\"op\":\"ack\"}]"));
+    assertThat(json(acked).get("results").get(0).asBoolean()).isTrue();
   }
 
   @Test
