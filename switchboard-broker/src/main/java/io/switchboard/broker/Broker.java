@@ -66,13 +66,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class Broker implements AutoCloseable {
   /**
-   * 1 s between consumer state writes: the window of acknowledgements a crash can undo (they are
-   * redelivered), the same as a stream's default interval fsync. Each write is a file fsync, a
-   * rename and a directory fsync, and every fsync commits the file system's journal, which stalls
-   * the partition runners' own writes behind it (50 ms before 2026-12-03: twenty commits a second
-   * per busy consumer).
+   * 50 ms between consumer state writes: the window of acknowledgements a crash can undo (they are
+   * redelivered), against one small fsync'd write per consumer per interval while it is busy. (1 s
+   * was tried on 2026-12-03 to cut the journal commits these cause and reverted: a worker killed
+   * within a second of its first delivery then never saved its cursor, which ConsumerCrashTest
+   * requires; a lower rate needs a write when the consumer goes quiet too.)
    */
-  static final long CONSUMER_STATE_INTERVAL_MS = 1_000;
+  static final long CONSUMER_STATE_INTERVAL_MS = 50;
 
   /**
    * 100 ms: how long an acknowledged work-queue message may stay visible before it goes. A trim
