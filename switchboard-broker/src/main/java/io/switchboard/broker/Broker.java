@@ -67,11 +67,17 @@ import org.slf4j.LoggerFactory;
 public final class Broker implements AutoCloseable {
   /**
    * 50 ms between consumer state writes: the window of acknowledgements a crash can undo (they are
-   * redelivered), against one small fsync'd write per consumer per interval while it is busy.
+   * redelivered), against one small fsync'd write per consumer per interval while it is busy. (1 s
+   * was tried on 2026-12-03 to cut the journal commits these cause and reverted: a worker killed
+   * within a second of its first delivery then never saved its cursor, which ConsumerCrashTest
+   * requires; a lower rate needs a write when the consumer goes quiet too.)
    */
   static final long CONSUMER_STATE_INTERVAL_MS = 50;
 
-  /** 100 ms: how long an acknowledged work-queue message may stay visible before it goes. */
+  /**
+   * 100 ms: how long an acknowledged work-queue message may stay visible before it goes. A trim
+   * only moves the log start in memory; the log's flusher checkpoints it once per fsync interval.
+   */
   static final long WORK_QUEUE_TRIM_MS = 100;
 
   private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
@@ -230,7 +236,12 @@ public final class Broker implements AutoCloseable {
         PartitionLog log = a.log();
         if (floor > log.logStartOffset()) {
           try {
-            log.deleteRecordsBefore(Math.min(floor, log.logEndOffset()));
+            // In memory now; the log's flusher checkpoints the start with its next interval pass
+            // (a crash before it brings acknowledged messages back, it loses none), and sealed
+            // segments wholly below it go here, the checkpoint written first.
+            if (log.advanceLogStart(Math.min(floor, log.logEndOffset()))) {
+              log.enforceRetention();
+            }
           } catch (SwitchboardException e) {
             // Closed by a concurrent stream update or delete: the next pass sees the new state.
             LOG.debug("work-queue trim of {} skipped: {}", a, e.getMessage());

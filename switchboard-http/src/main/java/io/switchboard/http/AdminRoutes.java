@@ -10,19 +10,21 @@ import io.switchboard.broker.consumer.ConsumerInfo;
 import io.switchboard.broker.consumer.Delivery;
 import io.switchboard.broker.stream.StreamConfig;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Futures;
 import io.switchboard.core.SwitchboardException;
 import io.switchboard.spi.admin.AdminJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
 
 /**
  * Streams and consumers (the JSON shapes of docs/protocol.md §11), pulling with fetch and acking,
- * and the health routes. Administration runs on the front end's executor: the broker serializes it
- * and it touches the disk. Thread-safe.
+ * and the health routes. Administration goes through {@code Broker.offload} (the broker serializes
+ * it and it touches the disk) and completes on the request's loop; fetch and acks complete there
+ * too (the broker's {@code completeOn} overload), so their JSON is never built on the consumer's
+ * runner. Thread-safe.
  */
 final class AdminRoutes {
   /** 1,000 messages per fetch at most; 10 by default. */
@@ -40,7 +42,6 @@ final class AdminRoutes {
   static final int MAX_ACKS = 10_000;
 
   private final Broker broker;
-  private final Executor blocking;
   private final PushRegistry pushes;
   private final BooleanSupplier ready;
   private final HttpMetrics metrics;
@@ -49,14 +50,12 @@ final class AdminRoutes {
 
   AdminRoutes(
       Broker broker,
-      Executor blocking,
       PushRegistry pushes,
       BooleanSupplier ready,
       HttpMetrics metrics,
       io.switchboard.spi.trace.Tracing tracing) {
     this.tracing = tracing;
     this.broker = broker;
-    this.blocking = blocking;
     this.pushes = pushes;
     this.ready = ready;
     this.metrics = metrics;
@@ -65,12 +64,12 @@ final class AdminRoutes {
   void register(Router<Handler> r) {
     r.add(HttpMethod.GET, "/healthz", x -> done(HttpReply.json(200, Map.of("status", "up"))))
         .add(HttpMethod.GET, "/readyz", this::readyz)
-        .add(HttpMethod.GET, "/metrics", x -> blocking(this::metrics))
+        .add(HttpMethod.GET, "/metrics", x -> blocking(x, this::metrics))
         .add(
             HttpMethod.GET,
             "/v1/openapi.json",
             x -> done(new HttpReply(200, HttpReply.JSON, openApi, Map.of())))
-        .add(HttpMethod.GET, "/v1/streams", x -> blocking(() -> listStreams()))
+        .add(HttpMethod.GET, "/v1/streams", x -> blocking(x, () -> listStreams()))
         .add(HttpMethod.POST, "/v1/streams", this::createStream)
         .add(HttpMethod.GET, "/v1/streams/{stream}", this::streamInfo)
         .add(HttpMethod.PUT, "/v1/streams/{stream}", this::putStream)
@@ -88,8 +87,9 @@ final class AdminRoutes {
     return CompletableFuture.completedFuture(r);
   }
 
-  private CompletableFuture<HttpReply> blocking(java.util.function.Supplier<HttpReply> work) {
-    return CompletableFuture.supplyAsync(work, blocking);
+  private CompletableFuture<HttpReply> blocking(
+      Exchange x, java.util.function.Supplier<HttpReply> work) {
+    return broker.offload(work, x.loop());
   }
 
   /**
@@ -136,6 +136,7 @@ final class AdminRoutes {
   private CompletableFuture<HttpReply> createStream(Exchange x) {
     StreamConfig config = AdminJson.streamConfig(AdminJson.parse(x.body()));
     return blocking(
+        x,
         () ->
             HttpReply.json(201, broker.createStream(config))
                 .withHeader("Location", "/v1/streams/" + config.name()));
@@ -144,7 +145,7 @@ final class AdminRoutes {
   /** Codes: STREAM_NOT_FOUND. */
   private CompletableFuture<HttpReply> streamInfo(Exchange x) {
     String name = x.param("stream");
-    return blocking(() -> HttpReply.json(200, broker.streamInfo(name)));
+    return blocking(x, () -> HttpReply.json(200, broker.streamInfo(name)));
   }
 
   /**
@@ -155,6 +156,7 @@ final class AdminRoutes {
     String name = x.param("stream");
     StreamConfig config = AdminJson.streamConfig(named(x, "name", name));
     return blocking(
+        x,
         () -> {
           for (int attempt = 0; ; attempt++) {
             try {
@@ -180,6 +182,7 @@ final class AdminRoutes {
   private CompletableFuture<HttpReply> deleteStream(Exchange x) {
     String name = x.param("stream");
     return blocking(
+        x,
         () -> {
           broker.deleteStream(name);
           return HttpReply.noContent();
@@ -209,7 +212,8 @@ final class AdminRoutes {
   /** Codes: STREAM_NOT_FOUND. */
   private CompletableFuture<HttpReply> listConsumers(Exchange x) {
     String stream = x.param("stream");
-    return blocking(() -> HttpReply.json(200, Map.of("consumers", broker.listConsumers(stream))));
+    return blocking(
+        x, () -> HttpReply.json(200, Map.of("consumers", broker.listConsumers(stream))));
   }
 
   /** Codes: STREAM_NOT_FOUND, CONSUMER_EXISTS, INVALID_CONFIG, INVALID_ARGUMENT. */
@@ -217,6 +221,7 @@ final class AdminRoutes {
     String stream = x.param("stream");
     ConsumerConfig config = AdminJson.consumerDefinition(AdminJson.parse(x.body()));
     return blocking(
+        x,
         () ->
             HttpReply.json(201, broker.createConsumer(stream, config))
                 .withHeader("Location", "/v1/streams/" + stream + "/consumers/" + config.name()));
@@ -226,7 +231,7 @@ final class AdminRoutes {
   private CompletableFuture<HttpReply> consumerInfo(Exchange x) {
     String stream = x.param("stream");
     String consumer = x.param("consumer");
-    return blocking(() -> HttpReply.json(200, broker.consumerInfo(stream, consumer)));
+    return blocking(x, () -> HttpReply.json(200, broker.consumerInfo(stream, consumer)));
   }
 
   /**
@@ -238,6 +243,7 @@ final class AdminRoutes {
     String name = x.param("consumer");
     ConsumerConfig config = AdminJson.consumerDefinition(named(x, "name", name));
     return blocking(
+        x,
         () -> {
           try {
             return HttpReply.json(201, broker.createConsumer(stream, config));
@@ -259,6 +265,7 @@ final class AdminRoutes {
     String stream = x.param("stream");
     String consumer = x.param("consumer");
     return blocking(
+        x,
         () -> {
           broker.deleteConsumer(stream, consumer);
           return HttpReply.noContent();
@@ -280,7 +287,7 @@ final class AdminRoutes {
     long waitMs = x.queryLong("waitMs", 0, 0, MAX_FETCH_WAIT_MS);
     String member = x.query("member", DEFAULT_MEMBER);
     return broker
-        .fetch(stream, consumer, member, max, waitMs)
+        .fetch(stream, consumer, member, max, waitMs, x.loop())
         .thenApply(
             list -> {
               ObjectNode out = AdminJson.JSON.createObjectNode();
@@ -324,7 +331,8 @@ final class AdminRoutes {
     for (AckEntry e : entries) {
       results.add(settle(broker, pushes, stream, consumer, e.op(), e.id(), e.delayMs(), e.error()));
     }
-    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+    return Futures.completeOn(
+            CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)), x.loop())
         .thenApply(
             v ->
                 HttpReply.json(

@@ -26,6 +26,9 @@ import java.util.Set;
  * @param body the body bytes, never null
  * @param access who asks, and the decision point ({@link HttpAccess}); allow-all until the request
  *     is authenticated
+ * @param loop the connection's event loop: the executor broker futures complete on (the broker's
+ *     {@code completeOn} overloads and {@code offload}), so no route code runs on a partition
+ *     runner, a flusher or a broker executor thread
  */
 record Exchange(
     HttpMethod method,
@@ -35,14 +38,15 @@ record Exchange(
     Map<String, List<String>> query,
     HttpHeaders headers,
     byte[] body,
-    io.switchboard.spi.security.Access access) {
+    io.switchboard.spi.security.Access access,
+    java.util.concurrent.Executor loop) {
 
   /**
    * Copies what the routes need out of {@code request}; borrows it (the caller releases it).
    *
    * @throws SwitchboardException {@link ErrorCode#HTTP_MALFORMED_REQUEST} for a bad URI
    */
-  static Exchange of(FullHttpRequest request) {
+  static Exchange of(FullHttpRequest request, java.util.concurrent.Executor loop) {
     QueryStringDecoder uri = new QueryStringDecoder(request.uri(), StandardCharsets.UTF_8);
     Map<String, List<String>> query;
     try {
@@ -63,7 +67,8 @@ record Exchange(
         query,
         request.headers(),
         body,
-        io.switchboard.spi.security.Access.allowAll());
+        io.switchboard.spi.security.Access.allowAll(),
+        loop);
   }
 
   /** The same request with the path parameters a route matched. */
@@ -76,12 +81,13 @@ record Exchange(
         query,
         headers,
         body,
-        access);
+        access,
+        loop);
   }
 
   /** The same request, authenticated. */
   Exchange withAccess(io.switchboard.spi.security.Access a) {
-    return new Exchange(method, path, params, notUtf8, query, headers, body, a);
+    return new Exchange(method, path, params, notUtf8, query, headers, body, a, loop);
   }
 
   /**

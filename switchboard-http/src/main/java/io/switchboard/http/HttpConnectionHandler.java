@@ -149,7 +149,7 @@ final class HttpConnectionHandler extends SimpleChannelInboundHandler<FullHttpRe
     Exchange x;
     String origin = request.headers().get(HttpHeaderNames.ORIGIN);
     try {
-      x = Exchange.of(request);
+      x = Exchange.of(request, ctx.executor());
       corsOrigin = service.settings().allowsOrigin(origin) ? origin : null;
       ctx.channel().attr(CORS_ORIGIN).set(corsOrigin);
       ctx.channel()

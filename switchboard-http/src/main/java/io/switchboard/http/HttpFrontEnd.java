@@ -101,12 +101,12 @@ public final class HttpFrontEnd implements FrontEnd {
             failedRequests);
     PushRegistry pushes = new PushRegistry();
     Router<Handler> routes = new Router<>();
-    new AdminRoutes(context.broker(), blocking, pushes, () -> ready, metrics, context.tracing())
+    new AdminRoutes(context.broker(), pushes, () -> ready, metrics, context.tracing())
         .register(routes);
     new SecurityRoutes(context.security().admin(), blocking).register(routes);
     new SchemaRegistryRoutes(context.broker().schemas(), blocking).register(routes);
     JsonRpc rpc = new JsonRpc(context.broker(), Clock.SYSTEM, metrics);
-    new MessagingRoutes(context.broker(), Clock.SYSTEM, blocking, rpc, metrics, context.tracing())
+    new MessagingRoutes(context.broker(), Clock.SYSTEM, rpc, metrics, context.tracing())
         .register(routes);
     Router<String> upgrades =
         new Router<String>().add(HttpMethod.GET, WebSocketHandler.PATH, "websocket");

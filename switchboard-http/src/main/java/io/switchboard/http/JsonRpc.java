@@ -8,6 +8,7 @@ import io.switchboard.broker.Broker;
 import io.switchboard.broker.PublishOptions;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Futures;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
@@ -21,6 +22,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,14 +78,16 @@ final class JsonRpc {
   }
 
   /**
-   * Answers a parsed message: one call or a batch.
+   * Answers a parsed message: one call or a batch. Every broker future it waits for completes on
+   * {@code loop} (the connection's event loop), so results are built there, never on a replier's
+   * thread, the live bus's timer or a partition runner.
    *
    * @return the response (an object, or an array for a batch), or null when there is nothing to
    *     answer (only notifications)
    */
-  CompletableFuture<JsonNode> call(JsonNode body, long timeoutMs, Access access) {
+  CompletableFuture<JsonNode> call(JsonNode body, long timeoutMs, Access access, Executor loop) {
     if (!body.isArray()) {
-      return single(body, timeoutMs, access).thenApply(r -> r);
+      return single(body, timeoutMs, access, loop).thenApply(r -> r);
     }
     if (body.isEmpty()) {
       return done(error(NullNode.instance, INVALID_REQUEST, invalid("an empty batch")));
@@ -97,7 +101,7 @@ final class JsonRpc {
     }
     List<CompletableFuture<ObjectNode>> calls = new ArrayList<>(body.size());
     for (JsonNode n : body) {
-      calls.add(single(n, timeoutMs, access));
+      calls.add(single(n, timeoutMs, access, loop));
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
         .thenApply(
@@ -118,14 +122,14 @@ final class JsonRpc {
    *
    * @return as {@link #call}
    */
-  CompletableFuture<JsonNode> call(byte[] body, long timeoutMs, Access access) {
+  CompletableFuture<JsonNode> call(byte[] body, long timeoutMs, Access access, Executor loop) {
     JsonNode parsed;
     try {
       parsed = MessagingRoutes.parseJson(body);
     } catch (SwitchboardException e) {
       return done(error(NullNode.instance, PARSE_ERROR, e));
     }
-    return call(parsed, timeoutMs, access);
+    return call(parsed, timeoutMs, access, loop);
   }
 
   /** Notifications whose publish failed (nobody to tell but the logs and this count). */
@@ -133,7 +137,8 @@ final class JsonRpc {
     return failedNotifications.sum();
   }
 
-  private CompletableFuture<ObjectNode> single(JsonNode req, long timeoutMs, Access access) {
+  private CompletableFuture<ObjectNode> single(
+      JsonNode req, long timeoutMs, Access access, Executor loop) {
     if (!req.isObject()) {
       return done(error(NullNode.instance, INVALID_REQUEST, invalid("a call is a JSON object")));
     }
@@ -187,12 +192,10 @@ final class JsonRpc {
       return done(failure(answerId, e));
     }
     if (id == null) {
-      notify(m);
+      notify(m, loop);
       return done(null);
     }
-    return broker
-        .live()
-        .request(m, Duration.ofMillis(timeoutMs))
+    return Futures.completeOn(broker.live().request(m, Duration.ofMillis(timeoutMs)), loop)
         .handle((reply, e) -> e == null ? result(answerId, reply) : failure(answerId, e));
   }
 
@@ -217,10 +220,10 @@ final class JsonRpc {
   }
 
   /** Fire and forget: a failure is counted and logged, there is no one to answer. */
-  private void notify(Message m) {
+  private void notify(Message m, Executor loop) {
     CompletableFuture<?> f;
     try {
-      f = broker.publish(m, PublishOptions.NONE);
+      f = broker.publish(m, PublishOptions.NONE, loop);
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }

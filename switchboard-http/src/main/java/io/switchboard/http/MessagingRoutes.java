@@ -13,6 +13,7 @@ import io.switchboard.broker.StoredMessage;
 import io.switchboard.broker.stream.PublishAck;
 import io.switchboard.core.Clock;
 import io.switchboard.core.ErrorCode;
+import io.switchboard.core.Futures;
 import io.switchboard.core.Header;
 import io.switchboard.core.Message;
 import io.switchboard.core.SwitchboardException;
@@ -29,13 +30,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Publish, batch publish, request/reply and the event store (docs/http.md). Thread-safe: holds only
- * the broker, the clock and the executor for blocking reads.
+ * the broker and the clock. Threading (docs/architecture.md): publishes use the broker's {@code
+ * completeOn} overloads and reads go through {@code Broker.offload}, both completing on the
+ * request's event loop ({@link Exchange#loop()}); a live reply is moved there too. No route code
+ * runs on a partition runner, a flusher or a replier's thread.
  */
 final class MessagingRoutes {
   private static final Logger LOG = LoggerFactory.getLogger(MessagingRoutes.class);
@@ -67,22 +70,14 @@ final class MessagingRoutes {
 
   private final Broker broker;
   private final Clock clock;
-  private final Executor blocking;
   private final JsonRpc rpc;
   private final HttpMetrics metrics;
   private final Tracing tracing;
 
-  MessagingRoutes(
-      Broker broker,
-      Clock clock,
-      Executor blocking,
-      JsonRpc rpc,
-      HttpMetrics metrics,
-      Tracing tracing) {
+  MessagingRoutes(Broker broker, Clock clock, JsonRpc rpc, HttpMetrics metrics, Tracing tracing) {
     this.tracing = tracing;
     this.broker = broker;
     this.clock = clock;
-    this.blocking = blocking;
     this.rpc = rpc;
     this.metrics = metrics;
   }
@@ -115,8 +110,8 @@ final class MessagingRoutes {
     Tracing.Op span = tracing.publish(PROTOCOL, m);
     CompletableFuture<PublishAck> stored =
         span == null
-            ? broker.publish(m, options)
-            : span.stored(broker.publish(span.message(), options));
+            ? broker.publish(m, options, x.loop())
+            : span.stored(broker.publish(span.message(), options, x.loop()));
     return stored.thenApply(
         ack -> {
           metrics.published(m.payload().length);
@@ -239,8 +234,8 @@ final class MessagingRoutes {
       Tracing.Op span = tracing.publish(PROTOCOL, m);
       futures.add(
           span == null
-              ? broker.publish(m, options)
-              : span.stored(broker.publish(span.message(), options)));
+              ? broker.publish(m, options, x.loop())
+              : span.stored(broker.publish(span.message(), options, x.loop())));
     }
     return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
         .handle(
@@ -293,7 +288,8 @@ final class MessagingRoutes {
         span == null
             ? broker.live().request(m, Duration.ofMillis(timeoutMs))
             : span.replied(broker.live().request(span.message(), Duration.ofMillis(timeoutMs)));
-    return reply.thenApply(MessagingRoutes::replyOf);
+    // The reply arrives on the replier's thread or the live bus's timer: decoded on the loop.
+    return Futures.completeOn(reply, x.loop()).thenApply(MessagingRoutes::replyOf);
   }
 
   private static HttpReply replyOf(Message reply) {
@@ -335,7 +331,7 @@ final class MessagingRoutes {
   private CompletableFuture<HttpReply> jsonRpc(Exchange x) {
     long timeoutMs =
         x.queryLong("timeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
-    return rpc.call(x.body(), timeoutMs, x.access())
+    return rpc.call(x.body(), timeoutMs, x.access(), x.loop())
         .thenApply(r -> r == null ? HttpReply.noContent() : HttpReply.json(200, r));
   }
 
@@ -350,7 +346,7 @@ final class MessagingRoutes {
     String subject = x.param("subject");
     long from = x.queryLong("from", 0, 0, Long.MAX_VALUE);
     int max = (int) x.queryLong("max", DEFAULT_READ_MAX, 1, MAX_READ_MAX);
-    return CompletableFuture.supplyAsync(
+    return broker.offload(
         () -> {
           List<StoredMessage> got = broker.readSubject(stream, subject, from, max);
           ObjectNode out = AdminJson.JSON.createObjectNode();
@@ -359,7 +355,7 @@ final class MessagingRoutes {
           out.put("next", got.isEmpty() ? from : got.getLast().offset() + 1);
           return HttpReply.json(200, out);
         },
-        blocking);
+        x.loop());
   }
 
   /**
@@ -376,8 +372,8 @@ final class MessagingRoutes {
     Tracing.Op span = tracing.publish(PROTOCOL, m);
     CompletableFuture<PublishAck> stored =
         span == null
-            ? broker.publish(m, options)
-            : span.stored(broker.publish(span.message(), options));
+            ? broker.publish(m, options, x.loop())
+            : span.stored(broker.publish(span.message(), options, x.loop()));
     return stored.thenApply(
         ack -> {
           metrics.published(m.payload().length);
@@ -430,7 +426,7 @@ final class MessagingRoutes {
   private CompletableFuture<HttpReply> last(Exchange x) {
     String stream = x.param("stream");
     String subject = x.param("subject");
-    return CompletableFuture.supplyAsync(
+    return broker.offload(
         () -> {
           Optional<StoredMessage> got = broker.lastMessage(stream, subject);
           if (got.isEmpty()) {
@@ -439,7 +435,7 @@ final class MessagingRoutes {
           return HttpReply.json(200, MessageJson.stored(got.get()))
               .withHeader("ETag", etag(got.get().offset()));
         },
-        blocking);
+        x.loop());
   }
 
   // ------------------------------------------------------------------ helpers

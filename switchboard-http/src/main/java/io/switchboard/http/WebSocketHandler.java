@@ -332,7 +332,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
       return;
     }
     if (JsonRpc.isRpc(n)) {
-      track(service.rpc().call(n, timeoutMs, access), r -> send((ObjectNode) null, r));
+      track(
+          service.rpc().call(n, timeoutMs, access, ctx.executor()),
+          r -> send((ObjectNode) null, r));
       return;
     }
     if (!n.isObject()) {

@@ -44,7 +44,10 @@ public final class LogFlusher implements AutoCloseable {
       }
     }
 
-    /** One pass: the logs that asked, then every log whose interval flush may be due. */
+    /**
+     * One pass: the logs that asked, then every log whose interval flush or log-start checkpoint
+     * may be due.
+     */
     int doWork() {
       int work = 0;
       PartitionLog log;
@@ -53,7 +56,7 @@ public final class LogFlusher implements AutoCloseable {
         work += flush(log);
       }
       for (PartitionLog l : logs) {
-        if (l.config().fsync() == FsyncPolicy.INTERVAL) {
+        if (l.wantsPeriodicFlush()) {
           work += flush(l);
         }
       }

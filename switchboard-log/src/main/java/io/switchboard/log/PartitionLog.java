@@ -121,6 +121,17 @@ public final class PartitionLog implements AutoCloseable {
 
   private volatile long lastIntervalFlushNs;
 
+  /**
+   * Set when {@link #advanceLogStart} moved the start in memory and the checkpoint does not hold it
+   * yet; the flusher writes it at most every {@code fsyncIntervalMs} ({@link #saveLogStart}).
+   */
+  private volatile boolean logStartUnsaved;
+
+  private volatile long lastCheckpointNs;
+
+  /** The start the checkpoint on disk holds (or recovery found). Guarded by maintenanceLock. */
+  private long savedStart;
+
   /** Set while this log waits in its flusher's queue, so it is queued once. */
   final AtomicBoolean flushQueued = new AtomicBoolean();
 
@@ -148,6 +159,7 @@ public final class PartitionLog implements AutoCloseable {
     this.clock = options.clock();
     recover();
     this.lastIntervalFlushNs = clock.nanoTime();
+    this.lastCheckpointNs = lastIntervalFlushNs;
     if (options.manualFlush()) {
       flusher = null;
       ownsFlusher = false;
@@ -188,6 +200,7 @@ public final class PartitionLog implements AutoCloseable {
     // that everything below logEndOffset is durable from the start.
     active.force();
     logStartOffset = Math.max(checkpoint, segments.firstKey());
+    savedStart = logStartOffset;
     logEndOffset = active.nextOffset();
     durableOffset = logEndOffset;
   }
@@ -410,6 +423,7 @@ public final class PartitionLog implements AutoCloseable {
           case INTERVAL -> flushOnInterval();
           case NEVER -> 0;
         };
+    work += saveLogStart();
     if (spareWanted) {
       prepareSpare(); // after the flush, so group commit never waits for it
     }
@@ -501,13 +515,73 @@ public final class PartitionLog implements AutoCloseable {
     return 1;
   }
 
-  /** How long until an interval flush may be due; {@link Long#MAX_VALUE} for other policies. */
+  /**
+   * How long until an interval flush or a log-start checkpoint may be due; {@link Long#MAX_VALUE}
+   * when neither is waiting.
+   */
   long nanosUntilIntervalFlush() {
-    if (config.fsync() != FsyncPolicy.INTERVAL || closed || failure != null) {
+    if (closed || failure != null) {
       return Long.MAX_VALUE;
     }
     long intervalNs = TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs());
-    return lastIntervalFlushNs + intervalNs - clock.nanoTime();
+    long now = clock.nanoTime();
+    long until = Long.MAX_VALUE;
+    if (config.fsync() == FsyncPolicy.INTERVAL) {
+      until = lastIntervalFlushNs + intervalNs - now;
+    }
+    if (logStartUnsaved) {
+      until = Math.min(until, lastCheckpointNs + intervalNs - now);
+    }
+    return until;
+  }
+
+  /** Whether the flusher should visit this log on every pass (interval force or checkpoint). */
+  boolean wantsPeriodicFlush() {
+    return config.fsync() == FsyncPolicy.INTERVAL || logStartUnsaved;
+  }
+
+  /**
+   * Writes the log-start checkpoint that {@link #advanceLogStart} left unsaved, once {@code
+   * fsyncIntervalMs} has passed since the last one (flusher thread). Gives up for this pass when
+   * maintenance holds the log; a failed write is logged and tried again next interval (the start
+   * only comes back after a crash, nothing is lost).
+   */
+  private int saveLogStart() {
+    if (!logStartUnsaved) {
+      return 0;
+    }
+    long nowNs = clock.nanoTime();
+    if (nowNs - lastCheckpointNs < TimeUnit.MILLISECONDS.toNanos(config.fsyncIntervalMs())) {
+      return 0;
+    }
+    if (!maintenanceLock.tryLock()) {
+      return 0;
+    }
+    try {
+      if (closed || !logStartUnsaved) {
+        return 0;
+      }
+      lastCheckpointNs = nowNs;
+      logStartUnsaved = false; // before reading the start: a later move marks it again
+      long start = logStartOffset;
+      // Never past what is on stable storage: a power cut must not leave a start past the end.
+      long save = Math.min(start, durableOffset);
+      if (save < start) {
+        logStartUnsaved = true;
+      }
+      if (save <= savedStart) {
+        return 0;
+      }
+      LogRecovery.writeCheckpoint(io, dir, save);
+      savedStart = save;
+      return 1;
+    } catch (IOException | RuntimeException e) {
+      logStartUnsaved = true;
+      LOG.warn("SB-LOG-1009 {}: log-start checkpoint not written; tried again later", dir, e);
+      return 1;
+    } finally {
+      maintenanceLock.unlock();
+    }
   }
 
   /**
@@ -846,6 +920,8 @@ public final class PartitionLog implements AutoCloseable {
       }
       LogRecovery.writeCheckpoint(io, dir, offset);
       logStartOffset = offset;
+      savedStart = offset;
+      logStartUnsaved = false;
     } catch (IOException e) {
       throw SwitchboardException.wrap(e, ErrorCode.LOG_IO_ERROR, dir, e.getMessage());
     } finally {
@@ -870,18 +946,73 @@ public final class PartitionLog implements AutoCloseable {
     }
   }
 
+  /**
+   * Moves the log-start offset forward to {@code offset} in memory, without I/O: offsets below
+   * become unreadable at once, and the flusher makes the new start durable with its next
+   * checkpoint, at most {@code fsyncIntervalMs} later (so many moves share one checkpoint write); a
+   * clean close writes it too. Sealed segments wholly below it go with the next {@link
+   * #enforceRetention}, which writes the checkpoint before deleting any. A crash before the
+   * checkpoint brings the start back to the last one saved: records that were hidden become
+   * readable again, none is lost.
+   *
+   * <p>For callers that must not block or do I/O (a partition's owner, the work-queue trimmer):
+   * gives up at once, returning false, when retention or compaction holds the log.
+   *
+   * @throws SwitchboardException {@link ErrorCode#LOG_OFFSET_OUT_OF_RANGE} past the end
+   */
+  public boolean advanceLogStart(long offset) {
+    if (offset > logEndOffset) {
+      throw SwitchboardException.of(
+          ErrorCode.LOG_OFFSET_OUT_OF_RANGE, offset, logStartOffset, logEndOffset);
+    }
+    if (!maintenanceLock.tryLock()) {
+      return false;
+    }
+    try {
+      ensureOpen();
+      if (offset > logStartOffset) {
+        logStartOffset = offset;
+        if (!logStartUnsaved) {
+          logStartUnsaved = true;
+          if (flusherShard != null) {
+            flusherShard.wake(this);
+          }
+        }
+      }
+      return true;
+    } finally {
+      maintenanceLock.unlock();
+    }
+  }
+
+  /**
+   * Whether the log start moved by {@link #advanceLogStart} is still to be checkpointed (tests).
+   */
+  boolean logStartUnsaved() {
+    return logStartUnsaved;
+  }
+
   private Segment oldestSealed() {
     Segment first = segments.firstEntry().getValue();
     return first == active ? null : first;
   }
 
-  /** Caller holds maintenanceLock. The new start offset is durable before files go. */
+  /**
+   * Caller holds maintenanceLock. The new start offset (or one {@link #advanceLogStart} left
+   * unsaved) is durable before files go.
+   */
   private void deleteOldest(Segment oldest) throws IOException {
     Map.Entry<Long, Segment> next = segments.higherEntry(oldest.baseOffset);
     long newStart = Math.max(logStartOffset, next.getKey());
-    if (newStart > logStartOffset) {
-      LogRecovery.writeCheckpoint(io, dir, newStart);
+    if (newStart > logStartOffset || logStartUnsaved) {
+      // At least past the segment going; an unsaved start only as far as is on stable storage.
+      long save = Math.max(next.getKey(), Math.min(newStart, durableOffset));
+      if (save > savedStart) {
+        LogRecovery.writeCheckpoint(io, dir, save);
+        savedStart = save;
+      }
       logStartOffset = newStart;
+      logStartUnsaved = save < newStart;
     }
     segments.remove(oldest.baseOffset, oldest);
     oldest.delete(io);
@@ -1008,6 +1139,11 @@ public final class PartitionLog implements AutoCloseable {
       if (failure == null) {
         active.force();
         active.writeIndex(io);
+        if (logStartUnsaved && logStartOffset > savedStart) {
+          LogRecovery.writeCheckpoint(io, dir, logStartOffset); // everything is forced above
+          savedStart = logStartOffset;
+        }
+        logStartUnsaved = false;
         io.delete(dir.resolve(SPARE_SEGMENT)); // made durable by the marker's directory force
         io.writeAtomically(dir.resolve(CLEAN_SHUTDOWN), ByteBuffer.allocate(0));
       }

@@ -416,9 +416,10 @@ public final class PartitionAgent implements Agent, AutoCloseable {
   }
 
   /**
-   * Drops the oldest messages past the message limit by moving the log start. The move is made
-   * durable with a checkpoint, so it is done in steps of 1/64 of the limit to keep that fsync off
-   * most cycles; readers may see up to that many extra old messages meanwhile.
+   * Drops the oldest messages past the message limit by moving the log start, in memory only (no
+   * I/O on this thread): the log's flusher checkpoints it with its next interval pass and retention
+   * deletes the segments below it. Done in steps of 1/64 of the limit, so readers may see up to
+   * that many extra old messages meanwhile, and after a crash until the next checkpoint.
    */
   private void trimToMaxMessages() {
     long limit = messageLimit();
@@ -427,7 +428,7 @@ public final class PartitionAgent implements Agent, AutoCloseable {
     }
     long excess = log.logEndOffset() - log.logStartOffset() - limit;
     if (excess > 0 && excess >= Math.max(1, limit / 64)) {
-      log.tryDeleteRecordsBefore(log.logEndOffset() - limit);
+      log.advanceLogStart(log.logEndOffset() - limit);
     }
   }
 
