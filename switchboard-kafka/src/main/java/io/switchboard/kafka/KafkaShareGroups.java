@@ -983,6 +983,28 @@ final class KafkaShareGroups implements AutoCloseable {
     }
   }
 
+  /** Why an offsets change is refused. */
+  private record Refusal(Errors error, String message) {}
+
+  /**
+   * Why a change of {@code group}'s offsets ({@code verb}: "deleting", "altering") is refused, or
+   * null: the group is named, the caller has admin on {@code $streams}, and it has no members.
+   */
+  private synchronized Refusal refuseOffsetsChange(String group, boolean allowed, String verb) {
+    if (group == null || group.isEmpty()) {
+      return new Refusal(Errors.INVALID_REQUEST, "no group named");
+    }
+    if (!allowed) {
+      return new Refusal(
+          Errors.GROUP_AUTHORIZATION_FAILED,
+          verb + " a share group's offsets needs admin on $streams");
+    }
+    if (groups.containsKey(group)) {
+      return new Refusal(Errors.NON_EMPTY_GROUP, "share group " + group + " has members");
+    }
+    return null;
+  }
+
   // ------------------------------------------------------------------ DeleteShareGroupOffsets
 
   /**
@@ -997,21 +1019,10 @@ final class KafkaShareGroups implements AutoCloseable {
       Executor loop) {
     var out = new org.apache.kafka.common.message.DeleteShareGroupOffsetsResponseData();
     String group = req.groupId();
-    if (group == null || group.isEmpty()) {
+    Refusal no = refuseOffsetsChange(group, mayDelete, "deleting");
+    if (no != null) {
       return CompletableFuture.completedFuture(
-          out.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("no group named"));
-    }
-    if (!mayDelete) {
-      return CompletableFuture.completedFuture(
-          out.setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())
-              .setErrorMessage("deleting a share group's offsets needs admin on $streams"));
-    }
-    synchronized (this) {
-      if (groups.containsKey(group)) {
-        return CompletableFuture.completedFuture(
-            out.setErrorCode(Errors.NON_EMPTY_GROUP.code())
-                .setErrorMessage("share group " + group + " has members"));
-      }
+          out.setErrorCode(no.error().code()).setErrorMessage(no.message()));
     }
     String name = consumerName(group);
     List<String> delete = new ArrayList<>();
@@ -1079,21 +1090,10 @@ final class KafkaShareGroups implements AutoCloseable {
       Executor loop) {
     var out = new org.apache.kafka.common.message.AlterShareGroupOffsetsResponseData();
     String group = req.groupId();
-    if (group == null || group.isEmpty()) {
+    Refusal no = refuseOffsetsChange(group, mayAlter, "altering");
+    if (no != null) {
       return CompletableFuture.completedFuture(
-          out.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage("no group named"));
-    }
-    if (!mayAlter) {
-      return CompletableFuture.completedFuture(
-          out.setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code())
-              .setErrorMessage("altering a share group's offsets needs admin on $streams"));
-    }
-    synchronized (this) {
-      if (groups.containsKey(group)) {
-        return CompletableFuture.completedFuture(
-            out.setErrorCode(Errors.NON_EMPTY_GROUP.code())
-                .setErrorMessage("share group " + group + " has members"));
-      }
+          out.setErrorCode(no.error().code()).setErrorMessage(no.message()));
     }
     String name = consumerName(group);
     Settings own = settingsOf(group);
