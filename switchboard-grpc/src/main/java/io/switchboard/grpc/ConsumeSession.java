@@ -9,7 +9,7 @@ import io.switchboard.core.ErrorCode;
 import io.switchboard.grpc.v1.ConsumeRequest;
 import io.switchboard.grpc.v1.ConsumeResponse;
 import io.switchboard.spi.security.Access;
-import io.switchboard.spi.security.Permission;
+import io.switchboard.spi.security.ConsumerGrant;
 import io.switchboard.spi.trace.Tracing;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -36,6 +36,7 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
   private PushSubscription sub;
   private String stream;
   private String consumer;
+  private ConsumerGrant grant; // taken at open, again for each batch when the rules moved
   private String member;
   private long credit;
   private boolean done;
@@ -122,9 +123,8 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
     }
     stream = open.getStream();
     consumer = open.getConsumer();
-    access.check(Permission.CONSUME, Permission.consumerTarget(stream, consumer));
     // What a consumer delivers cannot be skipped: all of it must be readable.
-    io.switchboard.spi.security.StreamReads.checkConsumer(access, broker, stream, consumer);
+    grant = new ConsumerGrant(access, broker, stream, consumer);
     member = open.getMember().isEmpty() ? "grpc-" + UUID.randomUUID() : open.getMember();
     credit = n;
     access.openConsumer(); // given back in end()
@@ -144,7 +144,7 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
 
   /** The event loop: deliveries pushed by the consumer. */
   private void delivered(List<Delivery> batch) {
-    RuntimeException revoked = done ? null : revoked();
+    RuntimeException revoked = done ? null : grant.revoked();
     if (done || revoked != null) {
       for (Delivery d : batch) {
         sub.nack(d, 0, revoked == null ? "the Consume stream ended" : "access revoked");
@@ -159,20 +159,6 @@ final class ConsumeSession implements StreamObserver<ConsumeRequest> {
       waiting.add(d);
     }
     drain();
-  }
-
-  /**
-   * The open's decisions taken again for each batch (cached per connection, dropped when rules or
-   * users change), so a revoked grant or a removed user stops the deliveries of an open stream.
-   */
-  private RuntimeException revoked() {
-    try {
-      access.check(Permission.CONSUME, Permission.consumerTarget(stream, consumer));
-      io.switchboard.spi.security.StreamReads.checkConsumer(access, broker, stream, consumer);
-      return null;
-    } catch (RuntimeException e) {
-      return e;
-    }
   }
 
   private void drain() {

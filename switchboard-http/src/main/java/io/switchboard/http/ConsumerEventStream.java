@@ -19,7 +19,7 @@ final class ConsumerEventStream extends EventStream {
 
   private PushFeed feed;
   private final String consumer;
-  private io.switchboard.spi.security.Access access;
+  private io.switchboard.spi.security.ConsumerGrant grant;
 
   private ConsumerEventStream(ChannelHandlerContext ctx, HttpService service, String consumer) {
     super(ctx, service);
@@ -38,8 +38,11 @@ final class ConsumerEventStream extends EventStream {
     ConsumerEventStream s = new ConsumerEventStream(ctx, service, consumer);
     // Fails with STREAM_NOT_FOUND / CONSUMER_NOT_FOUND before anything is reserved or written.
     service.broker().consumerInfo(stream, consumer);
+    // The route checked it; kept to be taken again when the rules move (each delivery asks).
+    s.grant =
+        new io.switchboard.spi.security.ConsumerGrant(
+            x.access(), service.broker(), stream, consumer);
     s.reserve(x.access());
-    s.access = x.access();
     try {
       s.feed =
           new PushFeed(
@@ -63,7 +66,7 @@ final class ConsumerEventStream extends EventStream {
     if (ended()) {
       return;
     }
-    RuntimeException revoked = revoked(d.stream());
+    RuntimeException revoked = grant.revoked();
     if (revoked != null) {
       // The rules changed since the stream opened: a last error event, and the end (what the
       // member holds goes back at once, PushFeed).
@@ -75,20 +78,6 @@ final class ConsumerEventStream extends EventStream {
         "message",
         MessageJson.delivery(d, service.tracing(), consumer).toString());
     service.metrics().delivered(HttpMetrics.Transport.SSE, d.message().payload().length);
-  }
-
-  /** The open's decisions again (cached per connection, dropped when rules or users change). */
-  private RuntimeException revoked(String stream) {
-    try {
-      access.check(
-          io.switchboard.spi.security.Permission.CONSUME,
-          io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
-      io.switchboard.spi.security.StreamReads.checkConsumer(
-          access, service.broker(), stream, consumer);
-      return null;
-    } catch (RuntimeException e) {
-      return e;
-    }
   }
 
   @Override

@@ -438,16 +438,13 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     String sub = newSub(n);
     String stream = text(n, "stream", true);
     String consumer = text(n, "consumer", true);
-    access.check(
-        io.switchboard.spi.security.Permission.CONSUME,
-        io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
     String member = text(n, "member", false);
     long credits =
         whole(
             n, "credits", ConsumerEventStream.DEFAULT_CREDITS, 1, ConsumerEventStream.MAX_CREDITS);
     // What a consumer delivers cannot be skipped: all of it must be readable (and it exists).
-    io.switchboard.spi.security.StreamReads.checkConsumer(
-        access, service.broker(), stream, consumer);
+    io.switchboard.spi.security.ConsumerGrant grant =
+        new io.switchboard.spi.security.ConsumerGrant(access, service.broker(), stream, consumer);
     PushFeed feed =
         new PushFeed(
             service.broker(),
@@ -457,7 +454,7 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
             member == null ? AdminRoutes.DEFAULT_MEMBER : member,
             (int) credits,
             ctx.executor(),
-            d -> deliver(sub, consumer, d));
+            d -> deliver(sub, consumer, grant, d));
     session.add(sub, new ConsumerFeed(feed));
     return fields().put("sub", sub);
   }
@@ -510,8 +507,9 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     return fields().put("sub", sub).put("position", from);
   }
 
-  private void deliver(String sub, String consumer, Delivery d) {
-    RuntimeException revoked = revoked(d.stream(), consumer);
+  private void deliver(
+      String sub, String consumer, io.switchboard.spi.security.ConsumerGrant grant, Delivery d) {
+    RuntimeException revoked = grant.revoked();
     if (revoked != null) {
       // The rules changed since consume: the feed ends (what its member holds goes back) and the
       // client is told once: {"op": "error", "sub", "error"}. Later deliveries find no feed.
@@ -530,20 +528,6 @@ final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame>
     m.set("message", MessageJson.delivery(d, service.tracing(), consumer));
     send(m, null);
     service.metrics().delivered(HttpMetrics.Transport.WEBSOCKET, d.message().payload().length);
-  }
-
-  /** The consume's decisions again (cached per connection, dropped when rules or users change). */
-  private RuntimeException revoked(String stream, String consumer) {
-    try {
-      access.check(
-          io.switchboard.spi.security.Permission.CONSUME,
-          io.switchboard.spi.security.Permission.consumerTarget(stream, consumer));
-      io.switchboard.spi.security.StreamReads.checkConsumer(
-          access, service.broker(), stream, consumer);
-      return null;
-    } catch (RuntimeException e) {
-      return e;
-    }
   }
 
   /** {@code {"op": "unsubscribe", "id", "sub"}}. Codes: SUBSCRIPTION_NOT_FOUND. */

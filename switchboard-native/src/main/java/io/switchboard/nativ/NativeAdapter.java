@@ -60,6 +60,7 @@ import io.switchboard.spi.ProtocolMeters;
 import io.switchboard.spi.admin.AdminJson;
 import io.switchboard.spi.security.Access;
 import io.switchboard.spi.security.Authorizer;
+import io.switchboard.spi.security.ConsumerGrant;
 import io.switchboard.spi.security.Decision;
 import io.switchboard.spi.security.Permission;
 import io.switchboard.spi.security.Principal;
@@ -771,10 +772,8 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   }
 
   private void consume(Consume c) {
-    access.check(Permission.CONSUME, Permission.consumerTarget(c.stream(), c.consumer()));
-    StreamReads.checkConsumer(access, broker, c.stream(), c.consumer());
+    ConsumerGrant grant = new ConsumerGrant(access, broker, c.stream(), c.consumer());
     int sid = c.sid();
-    String consumeTarget = Permission.consumerTarget(c.stream(), c.consumer());
     // Each duty cycle's deliveries reach the loop as one task and leave in one flush.
     session.push(
         sid,
@@ -784,8 +783,7 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
         member(c.stream(), c.consumer(), c.member()),
         c.credits(),
         batch -> {
-          if (!access.allows(Permission.CONSUME, consumeTarget)
-              || !wholeConsumer(c.stream(), c.consumer())) {
+          if (grant.revoked() != null) {
             return; // revoked since CONSUME: not delivered, redelivered later
           }
           for (Delivery d : batch) {
@@ -906,14 +904,6 @@ final class NativeAdapter extends ChannelInboundHandlerAdapter {
   /** On this loop: {@code got} without what the principal may not read (counted). */
   private List<StoredMessage> readable(Decision whole, List<StoredMessage> got) {
     return StreamReads.readable(access, whole, got, m -> m.message().subject());
-  }
-
-  private boolean wholeConsumer(String stream, String consumer) {
-    try {
-      return StreamReads.consumer(access, broker, stream, consumer) == Decision.ALLOW;
-    } catch (SwitchboardException e) {
-      return false; // deleted meanwhile: the push ends by itself
-    }
   }
 
   /** Runs {@code answer} on the broker's executor and writes its frame (or error) on this loop. */

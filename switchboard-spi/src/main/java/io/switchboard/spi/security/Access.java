@@ -52,6 +52,11 @@ public final class Access {
     return principal;
   }
 
+  /** The authorizer's version now: it moves whenever rules change or a user is removed. */
+  public long rulesVersion() {
+    return authorizer.version();
+  }
+
   /** The decision for {@code permission} on {@code target}, from the cache when still valid. */
   public Decision decide(Permission permission, String target) {
     long v = authorizer.version();
